@@ -1,0 +1,29 @@
+"""GET /admin/orders/{order_id}: staff view of one order of their merchant."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from caisse.errors import NotFound
+from caisse.observability import observability
+from caisse.orders.service import load, order_view
+from caisse.web import current_staff, resolver
+
+logger, metrics, tracer = observability("admin-get-order")
+app = resolver(logger)
+
+
+@app.get("/admin/orders/<order_id>", summary="Staff view of an order")
+def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
+    staff = current_staff(app)
+    bundle = load(order_id)
+    if bundle is None:
+        raise NotFound("no such order")
+    staff.require(bundle.order.merchant)
+    return order_view(bundle, staff=True)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,51 @@
+"""POST /checkouts: price the cart on the server, hold stock, open the provider's checkout."""
+
+import json
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from caisse.observability import observability
+from caisse.orders import tokens
+from caisse.orders.checkout import create_checkout
+from caisse.orders.schemas import CheckoutIn
+from caisse.payments.registry import provider_for
+from caisse.secrets import secret
+from caisse.web import resolver
+
+logger, metrics, tracer = observability("checkout")
+app = resolver(logger)
+
+
+@app.post("/checkouts", summary="Start a checkout", responses={201: {"description": "The order and what to do next"}})
+def start_checkout(
+    checkout: CheckoutIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> Response:
+    result = create_checkout(
+        checkout.to_request(),
+        idempotency_key,
+        provider_for(checkout.currency, checkout.provider),
+        secret(tokens.TOKEN_KEY_PARAMETER),
+    )
+    logger.info(
+        "checkout started",
+        extra={"order_id": result.body["order_id"], "replayed": result.replayed, "provider": result.body["provider"]},
+    )
+    if not result.replayed:
+        metrics.add_metric(name="CheckoutStarted", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=201,
+        content_type="application/json",
+        body=json.dumps(result.body),
+        headers={"Idempotent-Replayed": "true"} if result.replayed else {},
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,40 @@
+"""GET /orders/{order_id}: the customer's view of their order, behind the order token."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.logging import correlation_paths
+from caisse.errors import NotFound, Unauthorized
+from caisse.observability import observability
+from caisse.orders import tokens
+from caisse.orders.service import load, order_view
+from caisse.secrets import secret
+from caisse.web import resolver
+
+logger, metrics, tracer = observability("get-order")
+app = resolver(logger)
+
+ORDER_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+@app.get("/orders/<order_id>", summary="Follow an order (Authorization: Bearer <order_token>)")
+def get_order(
+    order_id: Annotated[str, Path(max_length=36)],
+    authorization: Annotated[str | None, Header(alias="Authorization")] = None,
+) -> dict:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("send the order token as 'Authorization: Bearer <order_token>'")
+    # Checked before any read: a wrong token learns nothing, not even whether the order exists.
+    if not tokens.matches(order_id, token.strip(), secret(tokens.TOKEN_KEY_PARAMETER)):
+        raise NotFound("no such order")
+    bundle = load(order_id)
+    if bundle is None:
+        raise NotFound("no such order")
+    return order_view(bundle)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def handler(event, context):
+    return app.resolve(event, context)

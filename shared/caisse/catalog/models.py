@@ -1,0 +1,71 @@
+"""The catalog table: products, the merchants that sell them, and per-merchant order counters.
+
+Products carry a copy of what checkout needs from their merchant (order prefix, fulfilment stages)
+so that pricing a cart is one BatchGetItem.
+"""
+
+from __future__ import annotations
+
+from caisse.config import settings
+from caisse.db import LambdaMeta
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+
+class CatalogRecord(Model):
+    class Meta(LambdaMeta):
+        table_name = settings().catalog_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    record_type = DiscriminatorAttribute(attr_name="type")
+
+
+class Product(CatalogRecord, discriminator="product"):
+    sku = UnicodeAttribute()
+    merchant = UnicodeAttribute()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    prices = MapAttribute()  # currency -> integer minor units
+    stock = NumberAttribute(null=True)  # None: not limited
+    max_per_order = NumberAttribute(default=20)
+    active = BooleanAttribute(default=True)
+    order_prefix = UnicodeAttribute()
+    stages = ListAttribute(of=UnicodeAttribute, default=list)
+
+    @staticmethod
+    def key(sku: str) -> str:
+        return f"PRODUCT#{sku}"
+
+    def price_table(self) -> dict[str, int]:
+        """Prices as plain integers per currency (DynamoDB hands numbers back as Decimal)."""
+        return {currency: int(amount) for currency, amount in self.prices.as_dict().items()}
+
+
+class Merchant(CatalogRecord, discriminator="merchant"):
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    order_prefix = UnicodeAttribute()
+    stages = ListAttribute(of=UnicodeAttribute, default=list)
+    reply_to = UnicodeAttribute(null=True)
+    default_locale = UnicodeAttribute(default="en")
+    timezone = UnicodeAttribute(default="UTC")
+
+    @staticmethod
+    def key(merchant_id: str) -> str:
+        return f"MERCHANT#{merchant_id}"
+
+
+class OrderCounter(CatalogRecord, discriminator="counter"):
+    value = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(prefix: str, year: int) -> str:
+        return f"COUNTER#{prefix}#{year}"

@@ -1,0 +1,177 @@
+"""Reading the catalog and pricing a cart. Prices always come from here, never from the browser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from caisse.catalog.models import CatalogRecord, Merchant, Product
+from caisse.errors import InvalidRequest, SoldOut
+from caisse.money import Money, MoneyError
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    limited: bool
+
+    @property
+    def total(self) -> Money:
+        return self.unit_price * self.quantity
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_amount": self.unit_price.amount,
+            "currency": self.unit_price.currency,
+            "limited": self.limited,
+        }
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    merchant: str
+    order_prefix: str
+    stages: tuple[str, ...]
+    lines: tuple[CartLine, ...]
+    total: Money
+
+
+def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], currency: str) -> PricedCart:
+    """Price `wanted` (sku, quantity) pairs in `currency` from catalog records.
+
+    Pure: the caller fetched the records. Raises a 4xx domain error for anything a customer could
+    get wrong: unknown or inactive products, a currency a product is not sold in, a mixed-merchant
+    cart, too many of one item, or not enough left.
+    """
+    if not wanted:
+        raise InvalidRequest("the cart is empty")
+    quantities: dict[str, int] = {}
+    for sku, quantity in wanted:
+        quantities[sku] = quantities.get(sku, 0) + quantity
+
+    unknown = [sku for sku in quantities if sku not in products or not products[sku].active]
+    if unknown:
+        raise InvalidRequest(f"unknown product: {', '.join(unknown)}", code="unknown_sku", skus=unknown)
+
+    merchants = {products[sku].merchant for sku in quantities}
+    if len(merchants) > 1:
+        raise InvalidRequest("a checkout can only hold products of one shop", merchants=sorted(merchants))
+
+    lines = []
+    for sku, quantity in quantities.items():
+        product = products[sku]
+        if quantity > product.max_per_order:
+            raise InvalidRequest(f"at most {product.max_per_order} of {sku} per order", sku=sku)
+        prices = product.price_table()
+        if currency not in prices:
+            raise InvalidRequest(
+                f"{sku} is not sold in {currency}", code="currency_not_offered", sku=sku, currencies=sorted(prices)
+            )
+        if product.stock is not None and product.stock < quantity:
+            raise SoldOut(
+                f"{product.name} is sold out"
+                if product.stock <= 0
+                else f"only {int(product.stock)} of {product.name} left",
+                sku=sku,
+                remaining=max(int(product.stock), 0),
+            )
+        try:
+            unit = Money(prices[currency], currency)
+        except MoneyError as exc:
+            raise InvalidRequest(f"{sku} has no valid price in {currency}") from exc
+        lines.append(CartLine(sku, product.name, quantity, unit, product.stock is not None))
+
+    total = Money.zero(currency)
+    for line in lines:
+        total = total + line.total
+    if total.amount <= 0:
+        raise InvalidRequest("the total must be more than zero")
+    first = products[next(iter(quantities))]
+    return PricedCart(first.merchant, first.order_prefix, tuple(first.stages or ()), tuple(lines), total)
+
+
+def fetch_products(skus: Iterable[str]) -> dict[str, Product]:
+    """One BatchGetItem for the whole cart (pynamodb pages it past 100 keys)."""
+    keys = [Product.key(sku) for sku in dict.fromkeys(skus)]
+    found: dict[str, Product] = {}
+    for record in CatalogRecord.batch_get(keys, consistent_read=True):
+        if isinstance(record, Product):
+            found[record.sku] = record
+    return found
+
+
+def list_products() -> list[Product]:
+    return [
+        record
+        for record in CatalogRecord.scan(CatalogRecord.record_type == "product")
+        if isinstance(record, Product) and record.active
+    ]
+
+
+def product_view(product: Product) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "sku": product.sku,
+        "name": product.name,
+        "merchant": product.merchant,
+        "kind": product.kind,
+        "description": product.description,
+        "prices": product.price_table(),
+        "limited": product.stock is not None,
+    }
+    if product.stock is not None:
+        view["remaining"] = max(int(product.stock), 0)
+    return view
+
+
+def seed(catalog: dict[str, Any]) -> int:
+    """Write merchants and products from a catalog document (data/catalog.json's shape).
+
+    Merchant settings that checkout needs are copied onto each product. Existing stock levels are
+    overwritten: seeding is for setting up a shop, not for a live one.
+    """
+    merchants = {m["id"]: m for m in catalog["merchants"]}
+    written = 0
+    with CatalogRecord.batch_write() as batch:
+        for merchant in merchants.values():
+            batch.save(
+                Merchant(
+                    Merchant.key(merchant["id"]),
+                    merchant_id=merchant["id"],
+                    name=merchant["name"],
+                    order_prefix=merchant["order_prefix"],
+                    stages=merchant.get("stages", []),
+                    reply_to=merchant.get("reply_to"),
+                    default_locale=merchant.get("default_locale", "en"),
+                    timezone=merchant.get("timezone", "UTC"),
+                )
+            )
+            written += 1
+        for item in catalog["products"]:
+            merchant = merchants[item["merchant"]]
+            for currency, amount in item["prices"].items():
+                Money(amount, currency)  # refuse floats and unknown currencies at seed time
+            batch.save(
+                Product(
+                    Product.key(item["sku"]),
+                    sku=item["sku"],
+                    merchant=item["merchant"],
+                    name=item["name"],
+                    kind=item["kind"],
+                    description=item.get("description"),
+                    prices=item["prices"],
+                    stock=item.get("stock"),
+                    max_per_order=item.get("max_per_order", 20),
+                    active=item.get("active", True),
+                    order_prefix=merchant["order_prefix"],
+                    stages=merchant.get("stages", []),
+                )
+            )
+            written += 1
+    return written

@@ -1,0 +1,116 @@
+"""Money: an integer in the currency's minor unit plus an ISO 4217 code. No floats, ever.
+
+Every amount that enters the system (catalog prices, provider payloads, admin refunds) becomes a
+`Money` at the edge, and every amount that leaves is rendered from one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# Minor-unit exponent per currency. XAF and XOF (CFA francs) have no minor unit.
+EXPONENTS: dict[str, int] = {
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "NZD": 2,
+    "XAF": 0,
+    "XOF": 0,
+}
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be money."""
+
+
+def exponent(currency: str) -> int:
+    try:
+        return EXPONENTS[currency]
+    except KeyError:
+        raise MoneyError(f"unsupported currency {currency!r}") from None
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Money:
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise MoneyError(f"amount must be an integer number of minor units, got {self.amount!r}")
+        exponent(self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def from_major(cls, value: str | int | Decimal, currency: str) -> Money:
+        """Parse a provider's major-unit amount ("99.00", "60000", 2.0 as text) without floats.
+
+        More decimals than the currency has is an error, not a rounding.
+        """
+        try:
+            major = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise MoneyError(f"not an amount: {value!r}") from None
+        minor = major.scaleb(exponent(currency))
+        if minor != minor.to_integral_value():
+            raise MoneyError(f"{value!r} has more decimals than {currency} allows")
+        return cls(int(minor), currency)
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money) or other.currency != self.currency:
+            raise MoneyError(f"cannot combine {self.currency} with {getattr(other, 'currency', other)!r}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, factor: int) -> Money:
+        if isinstance(factor, bool) or not isinstance(factor, int):
+            raise MoneyError("money can only be multiplied by a whole number")
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    def fraction(self, numerator: int, denominator: int) -> Money:
+        """A share of this amount, rounded half up to the minor unit (fees, partial refunds)."""
+        share = (Decimal(self.amount) * numerator / denominator).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return Money(int(share), self.currency)
+
+    def to_major(self) -> str:
+        """The amount in major units as text, e.g. "99.00" or "60000" (PayPal, PayDunya, CamPay)."""
+        exp = exponent(self.currency)
+        if exp == 0:
+            return str(self.amount)
+        return str(Decimal(self.amount).scaleb(-exp).quantize(Decimal(1).scaleb(-exp)))
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"amount": self.amount, "currency": self.currency}
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.to_major()}"

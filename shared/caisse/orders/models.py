@@ -1,0 +1,114 @@
+"""The orders table. One partition per order holds the order itself, its history (one item per
+version, so a move can be recorded only once), the provider events that touched it, and its stock
+holds. Reading an order with everything it knows is one Query.
+"""
+
+from __future__ import annotations
+
+from caisse.config import settings
+from caisse.db import LambdaMeta
+from caisse.money import Money
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+ORDER_SK = "ORDER"
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+class LineItem(MapAttribute):
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    quantity = NumberAttribute()
+    unit_amount = NumberAttribute()
+
+
+class Customer(MapAttribute):
+    name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    locale = UnicodeAttribute(default="en")
+
+
+class OrderRecord(Model):
+    class Meta(LambdaMeta):
+        table_name = settings().orders_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    record_type = DiscriminatorAttribute(attr_name="type")
+
+
+class Order(OrderRecord, discriminator="order"):
+    order_id = UnicodeAttribute()
+    order_number = UnicodeAttribute()
+    merchant = UnicodeAttribute()
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    currency = UnicodeAttribute()
+    total_amount = NumberAttribute()
+    items = ListAttribute(of=LineItem)
+    customer = Customer()
+    stages = ListAttribute(of=UnicodeAttribute, default=list)
+    provider = UnicodeAttribute()
+    provider_ref = UnicodeAttribute(null=True)  # e.g. the Checkout Session id
+    payment_ref = UnicodeAttribute(null=True)  # e.g. the PaymentIntent id, once known
+    next_action = MapAttribute(null=True)
+    request_fingerprint = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()  # ISO 8601, sortable; the by_merchant index key
+    updated_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    paid_at = UTCDateTimeAttribute(null=True)
+
+    @property
+    def total(self) -> Money:
+        return Money(int(self.total_amount), self.currency)
+
+
+class HistoryEntry(OrderRecord, discriminator="history"):
+    version = NumberAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()  # provider | staff | system | customer
+    actor_id = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(version: int) -> str:
+        return f"HISTORY#{version:06d}"
+
+
+class PaymentEvent(OrderRecord, discriminator="payment_event"):
+    provider = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    amount = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(provider: str, event_id: str) -> str:
+        return f"PAYMENT#{provider}#{event_id}"
+
+
+class Hold(OrderRecord, discriminator="hold"):
+    """Stock taken from the catalog for this order while it waits for payment."""
+
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+    state = UnicodeAttribute()  # held | released
+
+    @staticmethod
+    def key(sku: str) -> str:
+        return f"HOLD#{sku}"

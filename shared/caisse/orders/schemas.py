@@ -1,0 +1,48 @@
+"""The public API's request shapes (pydantic), validated by the Event Handler and published in
+the OpenAPI document. `defer_build` keeps schema building out of cold start."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from caisse.orders.checkout import CheckoutRequest
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
+
+
+class CartItemIn(BaseModel):
+    model_config = _STRICT
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    quantity: int = Field(ge=1, le=100, strict=True, description="How many; a whole number from 1")
+
+
+class CustomerIn(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=120)
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    locale: Literal["en", "fr"] = "en"
+
+
+class CheckoutIn(BaseModel):
+    model_config = _STRICT
+    items: list[CartItemIn] = Field(min_length=1, max_length=50)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD, EUR, XAF, XOF")
+    customer: CustomerIn
+    provider: Literal["stripe"] | None = Field(default=None, description="Leave out to let the shop choose")
+
+    def to_request(self) -> CheckoutRequest:
+        return CheckoutRequest(
+            items=tuple((item.sku, item.quantity) for item in self.items),
+            currency=self.currency,
+            customer_name=self.customer.name,
+            customer_email=self.customer.email,
+            locale=self.customer.locale,
+            provider=self.provider,
+        )
+
+
+class StatusChangeIn(BaseModel):
+    model_config = _STRICT
+    status: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
+    note: str | None = Field(default=None, max_length=500)

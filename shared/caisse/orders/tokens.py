@@ -1,0 +1,22 @@
+"""The order token: what the browser keeps to read its own order without an account.
+
+It is an HMAC of the order id under a server key, so nothing about it is stored, the same
+checkout replayed gets the same token, and checking it needs no database read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+TOKEN_KEY_PARAMETER = "order_token_key"
+
+
+def issue(order_id: str, key: str) -> str:
+    digest = hmac.new(key.encode(), f"order:{order_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def matches(order_id: str, token: str, key: str) -> bool:
+    return hmac.compare_digest(issue(order_id, key), token)

@@ -1,0 +1,1 @@
+"""Payment providers behind one interface, and the settlement path they all share."""

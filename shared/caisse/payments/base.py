@@ -1,0 +1,74 @@
+"""What every payment provider implements, and the normalised notice its webhooks become."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from caisse.catalog.service import CartLine
+from caisse.money import Money
+
+
+@dataclass(frozen=True)
+class CheckoutSpec:
+    """Everything a provider needs to take one payment for one order."""
+
+    order_id: str
+    order_number: str
+    merchant: str
+    lines: Sequence[CartLine]
+    total: Money
+    customer_name: str
+    customer_email: str
+    locale: str
+    expires_at: datetime
+    return_url: str
+    cancel_url: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ProviderCheckout:
+    provider_ref: str
+    next_action: dict[str, Any]
+    expires_at: datetime
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def open_checkout(self, spec: CheckoutSpec) -> ProviderCheckout: ...
+
+    def close_checkout(self, provider_ref: str) -> None:
+        """Best effort: stop the customer paying for a checkout we will not honour."""
+
+
+class Outcome(StrEnum):
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    PENDING = "pending"  # e.g. Checkout completed, money not there yet
+    IGNORED = "ignored"  # an event we record but that moves nothing
+
+
+@dataclass(frozen=True)
+class PaymentNotice:
+    """A verified provider event, reduced to what settlement decides on."""
+
+    provider: str
+    event_id: str
+    event_type: str
+    outcome: Outcome
+    order_id: str | None
+    amount: int | None = None  # minor units, as the provider reported them
+    currency: str | None = None  # upper-case ISO code
+    provider_ref: str | None = None
+    payment_ref: str | None = None
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def amount_matches(self, expected: Money) -> bool:
+        return self.amount == expected.amount and self.currency == expected.currency

@@ -1,0 +1,1 @@
+"""Stripe: Checkout Sessions for card payments, and the events that settle them."""

@@ -1,0 +1,49 @@
+"""Who is calling an admin route, from the claims the API Gateway Cognito authorizer verified.
+
+Staff of a merchant carry its id in `custom:merchant_id`; platform staff belong to the
+`platform-admin` group and may act on every merchant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from caisse.errors import Forbidden, Unauthorized
+
+PLATFORM_GROUP = "platform-admin"
+
+
+@dataclass(frozen=True)
+class Staff:
+    subject: str
+    email: str | None
+    merchant: str | None
+    platform: bool
+
+    @property
+    def actor_id(self) -> str:
+        """How staff appear in an order's history: who, without more personal data than needed."""
+        return f"staff:{self.subject}"
+
+    def require(self, merchant: str) -> None:
+        if not (self.platform or self.merchant == merchant):
+            raise Forbidden("this order belongs to another merchant")
+
+
+def _groups(value: Any) -> set[str]:
+    # API Gateway REST hands claims over as strings; a list claim may arrive as "a,b" or "[a b]".
+    if isinstance(value, list):
+        return {str(v) for v in value}
+    text = str(value or "").strip("[]")
+    return {part for part in text.replace(",", " ").split() if part}
+
+
+def staff_from_claims(claims: dict[str, Any] | None) -> Staff:
+    if not claims or not claims.get("sub"):
+        raise Unauthorized("sign in as staff to use this route")
+    platform = PLATFORM_GROUP in _groups(claims.get("cognito:groups"))
+    merchant = claims.get("custom:merchant_id") or None
+    if not platform and not merchant:
+        raise Forbidden("this account is not staff of any merchant")
+    return Staff(subject=str(claims["sub"]), email=claims.get("email"), merchant=merchant, platform=platform)

@@ -1,0 +1,76 @@
+"""How every API function answers: Powertools' REST resolver with pydantic validation, CORS, a
+body-size limit, and one error shape, {"error": <code>, "message": <text>, ...details}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from caisse.config import settings
+from caisse.errors import CaisseError
+from caisse.staff import Staff, staff_from_claims
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def error_response(status: int, body: dict[str, Any]) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _field(location: Any) -> str:
+    parts = [str(part) for part in location if part != "body"]
+    return ".".join(parts) or "body"
+
+
+def _validation_error(error: RequestValidationError) -> Response:
+    problems = error.errors()
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return error_response(400, {"error": "malformed_json", "message": "the request body is not valid JSON"})
+    details = [
+        {"field": _field(problem.get("loc", ())), "message": problem.get("msg", "invalid")} for problem in problems
+    ]
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return error_response(422, {"error": "invalid_request", "message": summary, "details": details})
+
+
+def _limit_body(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+    body = app.current_event.body or ""
+    if len(body) > MAX_BODY_BYTES * (4 / 3 if app.current_event.is_base64_encoded else 1):
+        return error_response(
+            413, {"error": "payload_too_large", "message": f"bodies are limited to {MAX_BODY_BYTES} bytes"}
+        )
+    return next_middleware(app)
+
+
+def resolver(logger: Logger) -> APIGatewayRestResolver:
+    """The resolver each API function builds once at import."""
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(allow_origin=settings().allowed_origin, allow_headers=["Idempotency-Key"], max_age=600),
+    )
+    app.use([_limit_body])
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        return _validation_error(error)
+
+    @app.exception_handler(CaisseError)
+    def _domain(error: CaisseError) -> Response:
+        if error.status >= 500:
+            logger.error("request failed", extra={"error": error.code})
+        return error_response(error.status, error.body())
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return error_response(404, {"error": "not_found", "message": "no such route"})
+
+    return app
+
+
+def current_staff(app: APIGatewayRestResolver) -> Staff:
+    """The staff member behind an admin request (API Gateway's Cognito authorizer checked the token)."""
+    return staff_from_claims(app.current_event.request_context.authorizer.claims)

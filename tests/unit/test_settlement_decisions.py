@@ -1,0 +1,73 @@
+"""settlement.decide: which move a verified notice makes, for every order status."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from caisse.orders.models import ORDER_SK, Customer, Order, order_pk
+from caisse.orders.service import OrderBundle
+from caisse.payments.base import Outcome, PaymentNotice
+from caisse.payments.settlement import decide
+
+
+def bundle(status: str, total=9900, currency="USD") -> OrderBundle:
+    now = datetime.now(UTC)
+    return OrderBundle(
+        Order(
+            order_pk("o1"),
+            ORDER_SK,
+            order_id="o1",
+            order_number="SC-2026-0001",
+            merchant="songstudio",
+            status=status,
+            version=3,
+            currency=currency,
+            total_amount=total,
+            items=[],
+            customer=Customer(name="A", email="a@example.test", locale="en"),
+            stages=["discovery", "delivered"],
+            provider="stripe",
+            request_fingerprint="x",
+            created_at="2026-01-01T00:00:00Z",
+            updated_at=now,
+            expires_at=now,
+        )
+    )
+
+
+def notice(outcome: Outcome, amount=9900, currency="USD") -> PaymentNotice:
+    return PaymentNotice("stripe", "evt_1", "x", outcome, "o1", amount=amount, currency=currency, reason="why")
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "target"),
+    [
+        ("pending_payment", Outcome.PAID, "paid"),
+        ("payment_failed", Outcome.PAID, "paid"),
+        ("pending_payment", Outcome.FAILED, "payment_failed"),
+        ("pending_payment", Outcome.EXPIRED, "expired"),
+        ("payment_failed", Outcome.EXPIRED, "expired"),
+        ("paid", Outcome.FAILED, None),
+        ("paid", Outcome.EXPIRED, None),
+        ("paid", Outcome.PAID, None),
+        ("discovery", Outcome.FAILED, None),
+        ("pending_payment", Outcome.PENDING, None),
+        ("pending_payment", Outcome.IGNORED, None),
+        ("payment_failed", Outcome.FAILED, None),
+        ("expired", Outcome.PAID, "needs_review"),
+        ("needs_review", Outcome.PAID, None),
+    ],
+)
+def test_decide(status, outcome, target):
+    assert decide(bundle(status), notice(outcome))[0] == target
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(100, "USD"), (9900, "EUR"), (None, None), (9901, "USD")])
+def test_a_paid_event_that_does_not_match_the_order_is_flagged_not_paid(amount, currency):
+    target, reason = decide(bundle("pending_payment"), notice(Outcome.PAID, amount, currency))
+    assert target == "needs_review"
+    assert "amount mismatch" in reason
+
+
+def test_zero_decimal_amounts_compare_as_integers():
+    assert decide(bundle("pending_payment", 60000, "XAF"), notice(Outcome.PAID, 60000, "XAF"))[0] == "paid"
