@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+
 from caisse.observability import observability
 from caisse.orders.schemas import StatusChangeIn
 from caisse.orders.service import change_status_by_staff, order_view

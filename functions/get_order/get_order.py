@@ -4,6 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
+
 from caisse.errors import NotFound, Unauthorized
 from caisse.observability import observability
 from caisse.orders import tokens

@@ -1,6 +1,7 @@
 """GET /health: the API and this function answer."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from caisse.db import iso, utcnow
 from caisse.observability import observability
 from caisse.web import resolver

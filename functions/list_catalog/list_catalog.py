@@ -1,6 +1,7 @@
 """GET /catalog: the products on sale, their prices in minor units, and what is left."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from caisse.catalog.service import list_products, product_view
 from caisse.observability import observability
 from caisse.web import resolver

@@ -1,6 +1,7 @@
 """POST /webhooks/stripe: verify the signature on the raw body, record the event once, settle."""
 
 from aws_lambda_powertools.metrics import MetricUnit
+
 from caisse.observability import observability
 from caisse.payments.settlement import settle
 from caisse.payments.stripe import events

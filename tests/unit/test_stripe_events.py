@@ -94,7 +94,12 @@ def test_payment_intent_events_use_the_metadata_order_id():
     failed = events.notice(
         event(
             "payment_intent.payment_failed",
-            {"id": "pi_1", "amount": 4500, "metadata": {"order_id": "o"}, "last_payment_error": {"message": "declined"}},
+            {
+                "id": "pi_1",
+                "amount": 4500,
+                "metadata": {"order_id": "o"},
+                "last_payment_error": {"message": "declined"},
+            },
         )
     )
     assert (failed.outcome, failed.reason) == (Outcome.FAILED, "declined")

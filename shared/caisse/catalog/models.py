@@ -6,8 +6,6 @@ so that pricing a cart is one BatchGetItem.
 
 from __future__ import annotations
 
-from caisse.config import settings
-from caisse.db import LambdaMeta
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -17,6 +15,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.models import Model
+
+from caisse.config import settings
+from caisse.db import LambdaMeta
 
 
 class CatalogRecord(Model):

@@ -5,9 +5,6 @@ holds. Reading an order with everything it knows is one Query.
 
 from __future__ import annotations
 
-from caisse.config import settings
-from caisse.db import LambdaMeta
-from caisse.money import Money
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     ListAttribute,
@@ -17,6 +14,10 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.models import Model
+
+from caisse.config import settings
+from caisse.db import LambdaMeta
+from caisse.money import Money
 
 ORDER_SK = "ORDER"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from caisse.orders.checkout import CheckoutRequest
 from pydantic import BaseModel, ConfigDict, Field
+
+from caisse.orders.checkout import CheckoutRequest
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
 

@@ -1,0 +1,544 @@
+"""The emulated AWS endpoint (moto in server mode) and the provisioning of template resources.
+
+moto's WSGI app is wrapped so that:
+- DynamoDB and DynamoDB Streams requests run one at a time: moto loses concurrent conditional
+  updates (measured: 1000 conditional decrements from 8 threads gave 1003-1025 successes), and
+  every concurrency test would lie without this;
+- requests are counted per service and operation (`GET /_caisse/requests`, cleared by
+  `DELETE /_caisse/requests`), so tests can assert how many calls a handler made.
+
+`provision()` creates the template's resources in the emulated AWS, idempotently, through boto3.
+Resource types are handled by `RESOURCE_PROVISIONERS`, so later work adds types.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import boto3
+from botocore.config import Config
+
+from .server import BackgroundServer
+from .template import Context, Template, iter_references
+
+__all__ = [
+    "DYNAMODB_LOCK",
+    "LOCAL_CREDENTIALS",
+    "RESOURCE_PROVISIONERS",
+    "S3_NOTIFICATION_HOOKS",
+    "AwsEndpoint",
+    "Stack",
+    "client",
+    "main",
+    "make_app",
+    "provision",
+    "serve",
+]
+
+log = logging.getLogger("caisse_local.aws")
+
+DYNAMODB_LOCK = threading.Lock()
+"""One lock for every DynamoDB/Streams request in this process (moto's backends are process-wide)."""
+
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S105
+"""Fake credentials: moto accepts anything, boto3 only needs something to sign with."""
+
+REQUESTS_PATH = "/_caisse/requests"
+
+
+# --------------------------------------------------------------------------- the endpoint
+
+
+class AwsEndpoint:
+    """WSGI middleware around moto: serialises DynamoDB, counts requests."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._counts_lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == REQUESTS_PATH:
+            return self._requests_endpoint(environ, start_response)
+        service, operation = classify(environ)
+        if service is not None:
+            with self._counts_lock:
+                self._counts[service][operation] += 1
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith(("DynamoDB_", "DynamoDBStreams_")):
+            with DYNAMODB_LOCK:
+                return _drain(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        with self._counts_lock:
+            return {service: dict(ops) for service, ops in self._counts.items()}
+
+    def clear(self) -> None:
+        with self._counts_lock:
+            self._counts.clear()
+
+    def _requests_endpoint(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method == "DELETE":
+            self.clear()
+            start_response("204 No Content", [])
+            return []
+        if method != "GET":
+            start_response("405 Method Not Allowed", [("Allow", "GET, DELETE")])
+            return []
+        body = json.dumps(self.counts(), sort_keys=True).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _drain(result: Iterable[bytes]) -> list[bytes]:
+    """Consume a WSGI response while the caller still holds the lock."""
+    try:
+        return list(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+_TARGET_SERVICES = {"DynamoDB": "dynamodb", "DynamoDBStreams": "dynamodbstreams", "AmazonSQS": "sqs"}
+
+
+def classify(environ: dict[str, Any]) -> tuple[str | None, str]:
+    """(service, operation) of an AWS request; service None for moto's own pages."""
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/moto-api") or path == "/favicon.ico":
+        return None, ""
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    service = _signing_service(environ.get("HTTP_AUTHORIZATION", ""), query)
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        prefix, _, operation = target.partition(".")
+        service = _TARGET_SERVICES.get(prefix.split("_")[0], service or prefix.lower())
+        return service, operation
+    action = (query.get("Action") or [None])[0] or _form_action(environ)
+    if action:
+        return service or "unknown", action
+    method = environ.get("REQUEST_METHOD", "GET")
+    return service or "unknown", f"{method} {path}"
+
+
+def _signing_service(authorization: str, query: dict[str, list[str]]) -> str | None:
+    """The service in a SigV4 credential scope: header or presigned query string."""
+    credential = ""
+    if "Credential=" in authorization:
+        credential = authorization.split("Credential=", 1)[1].split(",", 1)[0]
+    elif query.get("X-Amz-Credential"):
+        credential = query["X-Amz-Credential"][0]
+    parts = credential.strip().split("/")
+    return parts[3].lower() if len(parts) == 5 else None
+
+
+def _form_action(environ: dict[str, Any]) -> str | None:
+    """Action of a query-protocol request (SNS, SES v1, STS ...), leaving the body readable."""
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length <= 0:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return (parse_qs(body.decode("utf-8", "replace")).get("Action") or [None])[0]
+
+
+def make_app() -> AwsEndpoint:
+    """moto's server app (every service), wrapped by `AwsEndpoint`."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return AwsEndpoint(DomainDispatcherApplication(create_backend_app))
+
+
+def serve(host: str = "127.0.0.1", port: int = 4566, *, log_requests: bool = False) -> BackgroundServer:
+    """Start the endpoint in the background with moto's request handler (keeps S3 header spelling)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class Handler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            if log_requests:
+                super().log_request(code, size)
+
+    return BackgroundServer(make_app(), host, port, request_handler=Handler, name="caisse-aws").start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m caisse_local.aws`: serve until SIGTERM/SIGINT or until the parent process dies."""
+    parser = argparse.ArgumentParser(description="Emulated AWS endpoint (moto) for the Caisse local stack.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566, help="0 picks a free port")
+    parser.add_argument("--log-requests", action="store_true", help="print one line per AWS request")
+    args = parser.parse_args(argv)
+
+    parent = os.getppid()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = serve(args.host, args.port, log_requests=args.log_requests)
+    print(f"caisse-aws listening on {server.url}", flush=True)
+    try:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                print("caisse-aws: parent process is gone, exiting", file=sys.stderr, flush=True)
+                break
+    finally:
+        server.stop()
+    return 0
+
+
+# --------------------------------------------------------------------------- provisioning
+
+
+def client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
+    """A boto3 client for the emulated AWS."""
+    session = boto3.session.Session(region_name=region, **LOCAL_CREDENTIALS)
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+    return session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+
+
+@dataclass
+class Stack:
+    """What a provisioner needs: the template, the local stack context and AWS clients."""
+
+    template: Template
+    ctx: Context
+    endpoint_url: str
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = client(service, self.endpoint_url, self.ctx.region)
+        return self._clients[service]
+
+    def props(self, logical_id: str) -> dict[str, Any]:
+        return self.template.resolve(self.template.properties(logical_id), self.ctx) or {}
+
+    def ref(self, logical_id: str) -> str:
+        return str(self.template.ref(logical_id, self.ctx))
+
+
+Provisioner = Callable[[Stack, str], dict[str, str]]
+
+
+def _dynamodb_table(stack: Stack, logical_id: str) -> dict[str, str]:
+    props = stack.props(logical_id)
+    ddb = stack.client("dynamodb")
+    name = stack.ref(logical_id)
+    try:
+        table = ddb.describe_table(TableName=name)["Table"]
+    except ddb.exceptions.ResourceNotFoundException:
+        table = ddb.create_table(**_create_table_args(name, props))["TableDescription"]
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and _true(ttl.get("Enabled")):
+        status = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if status.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            ddb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+    pitr = props.get("PointInTimeRecoverySpecification") or {}
+    if _true(pitr.get("PointInTimeRecoveryEnabled")):
+        ddb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    attributes = {"Ref": name, "Arn": table["TableArn"]}
+    if table.get("LatestStreamArn"):
+        attributes["StreamArn"] = table["LatestStreamArn"]
+    return attributes
+
+
+def _create_table_args(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    provisioned = props.get("BillingMode", "PROVISIONED") == "PROVISIONED"
+    args: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    if provisioned:
+        args["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
+    gsis = []
+    for gsi in props.get("GlobalSecondaryIndexes") or []:
+        index = {k: gsi[k] for k in ("IndexName", "KeySchema", "Projection")}
+        if provisioned:
+            index["ProvisionedThroughput"] = _throughput(gsi.get("ProvisionedThroughput"))
+        gsis.append(index)
+    if gsis:
+        args["GlobalSecondaryIndexes"] = gsis
+    lsis = [
+        {k: lsi[k] for k in ("IndexName", "KeySchema", "Projection")}
+        for lsi in props.get("LocalSecondaryIndexes") or []
+    ]
+    if lsis:
+        args["LocalSecondaryIndexes"] = lsis
+    stream = props.get("StreamSpecification")
+    if stream:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    sse = props.get("SSESpecification")
+    if sse:
+        args["SSESpecification"] = {"Enabled": _true(sse.get("SSEEnabled"))}
+        for key in ("SSEType", "KMSMasterKeyId"):
+            if sse.get(key):
+                args["SSESpecification"][key] = sse[key]
+    for key in ("Tags", "TableClass"):
+        if props.get(key):
+            args[key] = props[key]
+    if "DeletionProtectionEnabled" in props:
+        args["DeletionProtectionEnabled"] = _true(props["DeletionProtectionEnabled"])
+    return args
+
+
+def _throughput(value: dict[str, Any] | None) -> dict[str, int]:
+    value = value or {}
+    return {
+        "ReadCapacityUnits": int(value.get("ReadCapacityUnits", 5)),
+        "WriteCapacityUnits": int(value.get("WriteCapacityUnits", 5)),
+    }
+
+
+_SQS_ATTRIBUTES = (
+    "ContentBasedDeduplication DeduplicationScope DelaySeconds FifoQueue FifoThroughputLimit "
+    "KmsDataKeyReusePeriodSeconds KmsMasterKeyId MaximumMessageSize MessageRetentionPeriod "
+    "ReceiveMessageWaitTimeSeconds SqsManagedSseEnabled VisibilityTimeout"
+).split()
+
+
+def _sqs_queue(stack: Stack, logical_id: str) -> dict[str, str]:
+    props = stack.props(logical_id)
+    sqs = stack.client("sqs")
+    name = stack.template.get_att(logical_id, "QueueName", stack.ctx)
+    attributes = {key: _attr(props[key]) for key in _SQS_ATTRIBUTES if key in props}
+    for key in ("RedrivePolicy", "RedriveAllowPolicy"):
+        if key in props:
+            value = props[key]
+            attributes[key] = value if isinstance(value, str) else json.dumps(value)
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        changed = {k: v for k, v in attributes.items() if k != "FifoQueue"}
+        if changed:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)
+    except sqs.exceptions.QueueDoesNotExist:
+        sqs.create_queue(QueueName=name, Attributes=attributes)
+    return {
+        "Ref": stack.ref(logical_id),
+        "Arn": stack.template.get_att(logical_id, "Arn", stack.ctx),
+        "QueueName": name,
+    }
+
+
+def _sns_topic(stack: Stack, logical_id: str) -> dict[str, str]:
+    props = stack.props(logical_id)
+    sns = stack.client("sns")
+    name = stack.template.get_att(logical_id, "TopicName", stack.ctx)
+    attributes = {
+        key: _attr(props[key])
+        for key in ("DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId")
+        if key in props
+    }
+    topic_arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    for sub in props.get("Subscription") or []:
+        _subscribe(sns, topic_arn, sub["Protocol"], sub["Endpoint"], {})
+    return {"Ref": topic_arn, "TopicArn": topic_arn, "TopicName": name}
+
+
+def _sns_subscription(stack: Stack, logical_id: str) -> dict[str, str]:
+    props = stack.props(logical_id)
+    attributes = {
+        key: props[key] if isinstance(props[key], str) else json.dumps(props[key])
+        for key in ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy")
+        if key in props
+    }
+    if "RawMessageDelivery" in attributes:
+        attributes["RawMessageDelivery"] = _attr(props["RawMessageDelivery"])
+    sub_arn = _subscribe(stack.client("sns"), props["TopicArn"], props["Protocol"], props["Endpoint"], attributes)
+    return {"Ref": sub_arn}
+
+
+def _subscribe(sns: Any, topic_arn: str, protocol: str, endpoint: str, attributes: dict[str, str]) -> str:
+    for existing in sns.list_subscriptions_by_topic(TopicArn=topic_arn).get("Subscriptions", []):
+        if existing["Protocol"] == protocol and existing["Endpoint"] == endpoint:
+            return existing["SubscriptionArn"]
+    return sns.subscribe(
+        TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint, Attributes=attributes, ReturnSubscriptionArn=True
+    )["SubscriptionArn"]
+
+
+S3NotificationHook = Callable[[Stack, str, dict[str, Any]], dict[str, Any]]
+S3_NOTIFICATION_HOOKS: list[S3NotificationHook] = []
+"""Called as hook(stack, bucket_logical_id, config) -> config before a bucket's notification
+configuration (boto3 shape) is applied; the wiring of SAM S3 function events goes here."""
+
+
+def _s3_bucket(stack: Stack, logical_id: str) -> dict[str, str]:
+    props = stack.props(logical_id)
+    s3 = stack.client("s3")
+    name = stack.ref(logical_id)
+    try:
+        s3.head_bucket(Bucket=name)
+    except s3.exceptions.ClientError:
+        args: dict[str, Any] = {"Bucket": name}
+        if stack.ctx.region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": stack.ctx.region}
+        s3.create_bucket(**args)
+    versioning = (props.get("VersioningConfiguration") or {}).get("Status")
+    if versioning:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
+    cors = (props.get("CorsConfiguration") or {}).get("CorsRules")
+    if cors:
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in cors]})
+    notifications = _notification_config(props.get("NotificationConfiguration") or {})
+    for hook in S3_NOTIFICATION_HOOKS:
+        notifications = hook(stack, logical_id, notifications)
+    if notifications:
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=notifications)
+    return {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "AllowedMethods": rule["AllowedMethods"],
+        "AllowedOrigins": rule["AllowedOrigins"],
+    }
+    for cfn, api in (("AllowedHeaders", "AllowedHeaders"), ("ExposedHeaders", "ExposeHeaders"), ("Id", "ID")):
+        if rule.get(cfn):
+            out[api] = rule[cfn]
+    if rule.get("MaxAge") is not None:
+        out["MaxAgeSeconds"] = int(rule["MaxAge"])
+    return out
+
+
+def _notification_config(cfn: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's NotificationConfiguration in the shape PutBucketNotificationConfiguration wants."""
+    out: dict[str, Any] = {}
+    for cfn_key, api_key, target_cfn, target_api in (
+        ("LambdaConfigurations", "LambdaFunctionConfigurations", "Function", "LambdaFunctionArn"),
+        ("QueueConfigurations", "QueueConfigurations", "Queue", "QueueArn"),
+        ("TopicConfigurations", "TopicConfigurations", "Topic", "TopicArn"),
+    ):
+        entries = []
+        for entry in cfn.get(cfn_key) or []:
+            item: dict[str, Any] = {target_api: entry[target_cfn], "Events": [entry["Event"]]}
+            rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+            if rules:
+                item["Filter"] = {"Key": {"FilterRules": rules}}
+            entries.append(item)
+        if entries:
+            out[api_key] = entries
+    if cfn.get("EventBridgeConfiguration"):
+        out["EventBridgeConfiguration"] = {}
+    return out
+
+
+def _ssm_parameter(stack: Stack, logical_id: str) -> dict[str, str]:
+    props = stack.props(logical_id)
+    name = stack.ref(logical_id)
+    args = {"Name": name, "Value": str(props["Value"]), "Type": props.get("Type", "String"), "Overwrite": True}
+    if props.get("Description"):
+        args["Description"] = props["Description"]
+    stack.client("ssm").put_parameter(**args)
+    return {"Ref": name}
+
+
+RESOURCE_PROVISIONERS: dict[str, Provisioner] = {
+    "AWS::DynamoDB::Table": _dynamodb_table,
+    "AWS::SQS::Queue": _sqs_queue,
+    "AWS::SNS::Topic": _sns_topic,
+    "AWS::SNS::Subscription": _sns_subscription,
+    "AWS::S3::Bucket": _s3_bucket,
+    "AWS::SSM::Parameter": _ssm_parameter,
+}
+"""How each resource type is created in the emulated AWS: fn(stack, logical_id) -> attributes
+(including "Ref"), recorded in the Context so Ref/GetAtt resolve to what AWS answered."""
+
+
+def provision(template: Template, ctx: Context, endpoint_url: str) -> dict[str, dict[str, str]]:
+    """Create (or bring up to date) every resource the local stack emulates; safe to run twice.
+
+    Resources are created in dependency order (Ref/GetAtt/Sub/DependsOn), so a queue's dead-letter
+    queue exists before the queue that names it. Returns {logical_id: {"Type", "Ref", attrs...}}.
+    """
+    stack = Stack(template, ctx, endpoint_url)
+    wanted = [
+        lid
+        for lid, res in template.resources.items()
+        if res.get("Type") in RESOURCE_PROVISIONERS and template.enabled(lid, ctx)
+    ]
+    ignored: dict[str, list[str]] = defaultdict(list)
+    for lid, res in template.resources.items():
+        if res.get("Type") not in RESOURCE_PROVISIONERS:
+            ignored[str(res.get("Type"))].append(lid)
+    if ignored:
+        log.debug(
+            "nothing to emulate for: %s",
+            "; ".join(f"{t}: {', '.join(ids)}" for t, ids in sorted(ignored.items())),
+        )
+    created: dict[str, dict[str, str]] = {}
+    for lid in _dependency_order(template, wanted):
+        resource_type = template.resources[lid]["Type"]
+        attributes = RESOURCE_PROVISIONERS[resource_type](stack, lid)
+        ctx.record(lid, **attributes)
+        created[lid] = {"Type": resource_type, **attributes}
+    return created
+
+
+def _dependency_order(template: Template, logical_ids: list[str]) -> list[str]:
+    wanted = set(logical_ids)
+    deps: dict[str, set[str]] = {}
+    for lid in logical_ids:
+        resource = template.resources[lid]
+        depends_on = resource.get("DependsOn") or []
+        refs = set(iter_references(template.properties(lid))) | set(
+            [depends_on] if isinstance(depends_on, str) else depends_on
+        )
+        deps[lid] = (refs & wanted) - {lid}
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(lid: str, path: tuple[str, ...]) -> None:
+        if state.get(lid) == 2:
+            return
+        if state.get(lid) == 1:
+            raise ValueError(f"circular dependency between resources: {' -> '.join((*path, lid))}")
+        state[lid] = 1
+        for dep in sorted(deps[lid]):
+            visit(dep, (*path, lid))
+        state[lid] = 2
+        order.append(lid)
+
+    for lid in logical_ids:
+        visit(lid, ())
+    return order
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _attr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,353 @@
+"""In-process Lambda: run a function's handler the way Lambda's execution environments do.
+
+Lambda gives each execution environment one event at a time and scales out by adding
+environments. Module-level state (Powertools' Event Handler keeps the current event on a
+module-global resolver) is per environment, so each "container" here imports the handler module
+afresh under its own name and runs on its own thread; containers are created on demand up to
+`max_concurrency`. Events and results go through JSON, as they do in Lambda, so a handler that
+returns something Lambda could not serialise fails here too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+import types
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .template import FunctionSpec
+
+__all__ = [
+    "EnvironmentConflict",
+    "FunctionError",
+    "FunctionPool",
+    "FunctionTimeout",
+    "LambdaContext",
+    "TooManyRequests",
+    "apply_environment",
+]
+
+
+class FunctionError(Exception):
+    """The function failed: handler exception, import error, timeout or unserialisable result.
+
+    Carries what Lambda reports (`error_type`, `error_message`) and the traceback text.
+    """
+
+    def __init__(self, function_name: str, error_type: str, error_message: str, traceback_text: str = ""):
+        super().__init__(f"{function_name}: {error_type}: {error_message}")
+        self.function_name = function_name
+        self.error_type = error_type
+        self.error_message = error_message
+        self.traceback = traceback_text
+
+    def payload(self) -> dict[str, Any]:
+        """The error document Lambda returns to a synchronous caller."""
+        return {
+            "errorMessage": self.error_message,
+            "errorType": self.error_type,
+            "stackTrace": self.traceback.splitlines(),
+        }
+
+
+class FunctionTimeout(FunctionError):
+    """The handler ran past the function's Timeout (it keeps running; its container is retired)."""
+
+
+class TooManyRequests(Exception):
+    """No container became free in time (Lambda would throttle)."""
+
+
+class EnvironmentConflict(ValueError):
+    """Two functions need different values for one environment variable in this single process."""
+
+
+# --------------------------------------------------------------------------- the context
+
+
+@dataclass
+class LambdaContext:
+    """The `context` argument, with the attributes the Python runtime provides.
+
+    `memory_limit_in_mb` is a string, as in the real runtime (it comes from an environment variable).
+    """
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: str
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+    identity: Any = None
+    client_context: Any = None
+    tenant_id: str | None = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+# --------------------------------------------------------------------------- containers
+
+_instance_numbers: dict[str, itertools.count[int]] = {}
+_instance_numbers_lock = threading.Lock()
+
+
+def _next_instance(module: str) -> int:
+    """Numbers module instances per module name across pools, so sys.modules names never clash."""
+    with _instance_numbers_lock:
+        return next(_instance_numbers.setdefault(module, itertools.count(1)))
+
+
+class _Container:
+    """One execution environment: its own module instance and its own thread."""
+
+    def __init__(self, pool: FunctionPool):
+        self.pool = pool
+        self.number = _next_instance(pool.spec.module)
+        self.module_name = f"{pool.spec.module}__c{self.number}"
+        self.module: types.ModuleType | None = None
+        self.handler: Callable[[Any, Any], Any] | None = None
+        self.retired = False
+        self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[{pool.spec_version}]{uuid.uuid4().hex}"
+        self._inbox: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"{pool.spec.name}#{self.number}", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._inbox.put((job, future))
+        return future
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+
+    def _run(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                break
+            job, future = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(job())
+                except BaseException as exc:  # noqa: BLE001 - the caller gets it
+                    future.set_exception(exc)
+            self.pool._release(self)
+        self._unload()
+
+    def load(self) -> Callable[[Any, Any], Any]:
+        """Cold start: import the handler module as a fresh instance (like /var/task/<module>.py)."""
+        if self.handler is not None:
+            return self.handler
+        spec = self.pool.spec
+        path = Path(spec.code_uri) / (spec.module.replace(".", "/") + ".py")
+        name = spec.name
+        if not path.is_file():
+            raise FunctionError(name, "Runtime.ImportModuleError", f"No module named '{spec.module}' ({path})")
+        module_spec = importlib.util.spec_from_file_location(self.module_name, path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[self.module_name] = module  # dataclasses, pickle and typing look modules up here
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(self.module_name, None)
+            raise FunctionError(
+                name,
+                "Runtime.ImportModuleError",
+                f"Unable to import module '{spec.module}': {exc}",
+                traceback.format_exc(),
+            ) from exc
+        handler = getattr(module, spec.attribute, None)
+        if not callable(handler):
+            sys.modules.pop(self.module_name, None)
+            raise FunctionError(
+                name, "Runtime.HandlerNotFound", f"Handler '{spec.attribute}' missing on module '{spec.module}'"
+            )
+        self.module, self.handler = module, handler
+        return handler
+
+    def _unload(self) -> None:
+        if self.module is not None and sys.modules.get(self.module_name) is self.module:
+            del sys.modules[self.module_name]
+        self.module = self.handler = None
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+class FunctionPool:
+    """Execution environments for one function; `invoke()` is a synchronous Lambda invoke.
+
+    Containers are created lazily up to `max_concurrency`; each runs one invocation at a time. A
+    caller waits at most `queue_timeout` seconds for a free container, then gets `TooManyRequests`.
+    """
+
+    spec_version = "$LATEST"
+
+    def __init__(self, spec: FunctionSpec, max_concurrency: int = 4, *, queue_timeout: float = 30.0):
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.spec = spec
+        self.max_concurrency = max_concurrency
+        self.queue_timeout = queue_timeout
+        self._cond = threading.Condition()
+        self._idle: list[_Container] = []
+        self._containers: list[_Container] = []
+        self._busy = 0
+        self._peak = 0
+        self._closed = False
+
+    # ---- bookkeeping
+    @property
+    def peak_concurrency(self) -> int:
+        """The most invocations that ever ran at once (for tests and benchmarks)."""
+        return self._peak
+
+    @property
+    def containers(self) -> int:
+        return len(self._containers)
+
+    def _acquire(self, wait: float) -> _Container:
+        deadline = time.monotonic() + wait
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError(f"{self.spec.name}: pool is closed")
+                if self._idle:
+                    container = self._idle.pop()
+                    if container.retired:  # timed out just as it finished
+                        self._containers.remove(container)
+                        container.stop()
+                        continue
+                    break
+                if len(self._containers) < self.max_concurrency:
+                    container = _Container(self)
+                    self._containers.append(container)
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TooManyRequests(
+                        f"{self.spec.name}: all {self.max_concurrency} containers stayed busy for {wait:g}s"
+                    )
+                self._cond.wait(remaining)
+            self._busy += 1
+            self._peak = max(self._peak, self._busy)
+            return container
+
+    def _release(self, container: _Container) -> None:
+        """Called on the container's thread once an invocation has really finished."""
+        with self._cond:
+            self._busy -= 1
+            if container.retired or self._closed:
+                if container in self._containers:
+                    self._containers.remove(container)
+                container.stop()
+            else:
+                self._idle.append(container)
+            self._cond.notify()
+
+    # ---- invoking
+    def invoke(self, event: Any, *, timeout: float | None = None) -> Any:
+        """Run the handler on `event`; return its result or raise `FunctionError`.
+
+        `timeout` defaults to the function's Timeout. On timeout the handler cannot be stopped (it is
+        a thread), so its container is retired once it returns and a fresh one serves later calls.
+        """
+        limit = self.spec.timeout if timeout is None else timeout
+        payload = self._marshal(event, "Runtime.InvalidPayload")
+        container = self._acquire(self.queue_timeout)
+        request_id = str(uuid.uuid4())
+        deadline = time.monotonic() + limit
+
+        def job() -> Any:
+            try:
+                handler = container.load()
+            except FunctionError:
+                container.retired = True  # Lambda discards an environment whose init failed
+                raise
+            context = LambdaContext(
+                function_name=self.spec.name,
+                function_version=self.spec_version,
+                invoked_function_arn=self.spec.arn,
+                memory_limit_in_mb=str(self.spec.memory_size),
+                aws_request_id=request_id,
+                log_group_name=f"/aws/lambda/{self.spec.name}",
+                log_stream_name=container.log_stream,
+                deadline=deadline,
+            )
+            try:
+                result = handler(json.loads(payload), context)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):
+                    container.retired = True  # SystemExit & co. end the runtime process in Lambda
+                raise FunctionError(self.spec.name, type(exc).__name__, str(exc), traceback.format_exc()) from exc
+            return json.loads(self._marshal(result, "Runtime.MarshalError"))
+
+        future = container.submit(job)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            container.retired = True
+            raise FunctionTimeout(
+                self.spec.name, "Sandbox.Timedout", f"Task timed out after {limit:.2f} seconds"
+            ) from None
+
+    def _marshal(self, value: Any, error_type: str) -> str:
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise FunctionError(self.spec.name, error_type, f"Unable to marshal: {exc}") from exc
+
+    def close(self) -> None:
+        """Stop idle containers now and busy ones when they finish."""
+        with self._cond:
+            self._closed = True
+            for container in self._idle:
+                container.stop()
+                self._containers.remove(container)
+            self._idle.clear()
+            self._cond.notify_all()
+
+    def __enter__(self) -> FunctionPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def apply_environment(specs: Iterable[FunctionSpec]) -> dict[str, str]:
+    """Set every function's environment variables in os.environ (all functions share one process).
+
+    Raises `EnvironmentConflict` when two functions want different values for the same variable,
+    since one of them would silently run with the wrong configuration.
+    """
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for spec in specs:
+        for key, value in spec.environment.items():
+            if key in merged and merged[key] != value:
+                raise EnvironmentConflict(
+                    f"environment variable {key} is {merged[key]!r} for {owner[key]} but {value!r} for "
+                    f"{spec.logical_id}; functions run in one process locally, so they must agree"
+                )
+            merged[key] = value
+            owner.setdefault(key, spec.logical_id)
+    os.environ.update(merged)
+    return merged

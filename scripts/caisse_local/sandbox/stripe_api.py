@@ -1,0 +1,913 @@
+"""Stripe API v1 behaviour for the sandbox: form parsing, Stripe-shaped objects and errors, in-memory state.
+
+Everything here mirrors what the real API does for the few resources Caisse uses (Checkout Sessions,
+PaymentIntents, Charges, Refunds, Events, Webhook endpoints), so code that works against the sandbox
+with the real ``stripe`` SDK works against api.stripe.com. Strictness is deliberate: unknown or
+malformed parameters are refused with Stripe's error shape instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import re
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, get_args
+from urllib.parse import urlsplit
+
+from stripe._api_version import _ApiVersion
+
+from caisse_local.sandbox.delivery import OutgoingEvent, Target
+from caisse_local.sandbox.pages import format_amount
+
+API_VERSION = _ApiVersion.CURRENT
+
+SESSION_MIN_LIFETIME = 30 * 60
+SESSION_MAX_LIFETIME = 24 * 60 * 60
+# Client and sandbox clocks differ by the request latency; "now + 30 min" computed by the caller
+# must still be accepted.
+EXPIRES_AT_SLACK = 10
+MAX_AMOUNT = 99_999_999  # Stripe caps amounts at 8 digits
+# Smallest charge per currency (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts);
+# other currencies only need a positive total here.
+MINIMUM_AMOUNTS = {"usd": 50, "eur": 50, "gbp": 30}
+REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
+DECLINE_MESSAGE = "Your card was declined."
+
+_KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def _known_event_types() -> frozenset[str] | None:
+    """Event types the SDK knows for ``enabled_events`` (None: accept anything if the SDK layout changes)."""
+    try:
+        from stripe.params._webhook_endpoint_create_params import WebhookEndpointCreateParams
+
+        (literal,) = get_args(WebhookEndpointCreateParams.__annotations__["enabled_events"])
+        return frozenset(get_args(literal)) or None
+    except (ImportError, KeyError, ValueError, TypeError):
+        return None
+
+
+KNOWN_EVENT_TYPES = _known_event_types()
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    return prefix + "_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Errors
+
+
+class StripeError(Exception):
+    """An error answered with Stripe's JSON shape; the SDK maps type/status to its exception classes."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+
+    def body(self) -> dict:
+        error: dict[str, Any] = {"type": self.type, "message": self.message}
+        if self.code:
+            error["code"] = self.code
+            error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
+        if self.param:
+            error["param"] = self.param
+        return {"error": error}
+
+
+def invalid(message: str, param: str | None = None, code: str | None = None) -> StripeError:
+    return StripeError(400, message, param=param, code=code)
+
+
+def missing(param: str) -> StripeError:
+    return invalid(f"Missing required param: {param}.", param=param, code="parameter_missing")
+
+
+def no_such(kind: str, object_id: str, param: str = "id") -> StripeError:
+    return StripeError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parameters (application/x-www-form-urlencoded with bracket nesting, as stripe-python encodes them)
+
+
+def parse_params(pairs: list[tuple[str, str]]) -> dict:
+    """Turn ``line_items[0][price_data][currency]=usd`` pairs into nested dicts and lists."""
+    root: dict = {}
+    for key, value in pairs:
+        match = _KEY_RE.match(key)
+        if not match:
+            raise invalid(f"Invalid parameter name: {key}", param=key)
+        parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+        node = root
+        for depth, part in enumerate(parts):
+            if part == "":  # "a[]" appends
+                part = str(len(node))
+            if depth == len(parts) - 1:
+                if isinstance(node.get(part), dict):
+                    raise invalid(f"Invalid parameter: {key} is both a value and a hash", param=key)
+                node[part] = value
+            else:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise invalid(f"Invalid parameter: {key} is both a value and a hash", param=key)
+                node = child
+    return _listify(root, "")
+
+
+def _listify(node: Any, name: str) -> Any:
+    """Dicts keyed 0..n become lists (except metadata, whose keys are free text)."""
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _listify(value, key) for key, value in node.items()}
+    if name != "metadata" and converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted
+
+
+def check_known(params: dict, allowed: set[str], prefix: str = "") -> None:
+    """Refuse parameters we do not know, like Stripe does, so typos surface locally."""
+    for key in params:
+        if key not in allowed:
+            name = f"{prefix}[{key}]" if prefix else key
+            raise invalid(f"Received unknown parameter: {name}", param=name)
+
+
+def as_dict(value: Any, param: str) -> dict:
+    if not isinstance(value, dict):
+        raise invalid(f"Invalid object for {param}: expected a hash", param=param)
+    return value
+
+
+def as_str(value: Any, param: str, max_length: int | None = None) -> str:
+    if not isinstance(value, str):
+        raise invalid(f"Invalid string for {param}: expected a string", param=param)
+    if max_length is not None and len(value) > max_length:
+        raise invalid(f"Invalid {param}: must be at most {max_length} characters", param=param)
+    return value
+
+
+def as_int(value: Any, param: str, minimum: int | None = None) -> int:
+    if not isinstance(value, str) or not re.fullmatch(r"-?\d+", value):
+        raise invalid(f"Invalid integer: {value}", param=param, code="parameter_invalid_integer")
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise invalid(f"Invalid {param}: must be at least {minimum}", param=param)
+    return number
+
+
+def as_bool(value: Any, param: str) -> bool:
+    if value not in ("true", "false"):
+        raise invalid(f"Invalid boolean: {value}", param=param)
+    return value == "true"
+
+
+def as_url(value: Any, param: str) -> str:
+    url = as_str(value, param, 5000)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise invalid(f"Not a valid URL: {param}", param=param, code="url_invalid")
+    return url
+
+
+def as_currency(value: Any, param: str) -> str:
+    currency = as_str(value, param)
+    if not re.fullmatch(r"[a-z]{3}", currency):
+        raise invalid(
+            f"Invalid currency: {currency}. Use a three-letter lowercase ISO code such as 'usd'.",
+            param=param,
+            code="parameter_invalid_string",
+        )
+    return currency
+
+
+def as_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
+    """docs.stripe.com/metadata: at most 50 keys, keys <= 40 chars, values <= 500 chars."""
+    metadata = as_dict(value, param)
+    if len(metadata) > 50:
+        raise invalid(f"Invalid {param}: at most 50 keys are allowed", param=param)
+    result = {}
+    for key, item in metadata.items():
+        if len(key) > 40:
+            raise invalid(f"Invalid {param}: keys must be at most 40 characters ({key})", param=param)
+        if not isinstance(item, str) or len(item) > 500:
+            raise invalid(f"Invalid {param}[{key}]: values must be strings of at most 500 characters", param=param)
+        if item != "":  # an empty value unsets the key
+            result[key] = item
+    return result
+
+
+def as_expand(params: dict) -> list[str]:
+    value = params.get("expand", [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise invalid("Invalid array for expand", param="expand")
+    return value
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# State
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is asking: the connected account (Stripe-Account header) and the request's ids for events."""
+
+    account: str | None = None
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass
+class _Record:
+    obj: dict
+    account: str | None
+    extra: dict = field(default_factory=dict)
+
+
+EXPANDABLE = {
+    "checkout.session": {"payment_intent", "line_items"},
+    "payment_intent": {"latest_charge"},
+    "charge": {"payment_intent"},
+    "refund": {"charge", "payment_intent"},
+}
+
+SESSION_PARAMS = {
+    "mode",
+    "line_items",
+    "client_reference_id",
+    "customer_email",
+    "metadata",
+    "payment_intent_data",
+    "expires_at",
+    "success_url",
+    "cancel_url",
+    "locale",
+    "ui_mode",
+    "expand",
+}
+# Accepted because they change nothing a test could observe on the sandbox.
+IGNORED_SESSION_PARAMS = {"payment_method_types", "submit_type", "billing_address_collection", "allow_promotion_codes"}
+
+EventSink = Callable[[list[tuple[OutgoingEvent, list[Target]]]], None]
+
+
+class StripeState:
+    """All sandbox objects in memory. Callers hold ``lock`` around a whole request so state changes and
+    the events they emit are atomic and ordered."""
+
+    def __init__(self, public_url: str, on_events: EventSink):
+        self.lock = threading.RLock()
+        self.public_url = public_url.rstrip("/")
+        self.clock_offset_seconds = 0.0
+        self._on_events = on_events
+        self._records: dict[str, _Record] = {}
+        self._event_ids: list[str] = []
+
+    def now(self) -> int:
+        """Stripe's clock; tests move it forward (clock_offset_seconds) to reach expiry times."""
+        return int(time.time() + self.clock_offset_seconds)
+
+    # -- lookup and rendering ------------------------------------------------------------------------
+
+    def _get(self, object_name: str, object_id: str, ctx: RequestContext, kind: str | None = None) -> _Record:
+        record = self._records.get(object_id)
+        scoped = object_name != "webhook_endpoint"  # endpoints belong to the platform
+        if record is None or record.obj["object"] != object_name or (scoped and record.account != ctx.account):
+            raise no_such(kind or object_name, object_id)
+        return record
+
+    @staticmethod
+    def _check_expand(object_name: str, expand: list[str]) -> None:
+        """Validate ``expand`` before changing anything, so a bad value leaves no half-done request."""
+        for path in expand:
+            if path not in EXPANDABLE.get(object_name, set()):
+                raise invalid(f"This property cannot be expanded ({path}).", param="expand")
+
+    def _render(self, record: _Record, expand: list[str]) -> dict:
+        obj = copy.deepcopy(record.obj)
+        self._check_expand(obj["object"], expand)
+        for path in expand:
+            if path == "line_items":
+                obj["line_items"] = {
+                    "object": "list",
+                    "data": copy.deepcopy(record.extra["line_items"]),
+                    "has_more": False,
+                    "url": f"/v1/checkout/sessions/{obj['id']}/line_items",
+                }
+            elif obj.get(path):
+                obj[path] = copy.deepcopy(self._records[obj[path]].obj)
+        return obj
+
+    # -- events --------------------------------------------------------------------------------------
+
+    def _targets(self, event_type: str, account: str | None) -> list[Target]:
+        targets = []
+        for record in self._records.values():
+            if record.obj["object"] != "webhook_endpoint" or record.obj["status"] != "enabled":
+                continue
+            enabled = record.obj["enabled_events"]
+            if ("*" in enabled or event_type in enabled) and record.extra["connect"] == (account is not None):
+                targets.append(Target(record.obj["id"], record.obj["url"], record.extra["secret"]))
+        return targets
+
+    def _emit(self, changes: list[tuple[str, _Record]], ctx: RequestContext | None) -> None:
+        """Snapshot each object into an Event, store it and hand the batch to delivery."""
+        batch = []
+        for event_type, record in changes:
+            targets = self._targets(event_type, record.account)
+            event: dict[str, Any] = {"id": new_id("evt"), "object": "event"}
+            if record.account:
+                event["account"] = record.account
+            event.update(
+                {
+                    "api_version": API_VERSION,
+                    "created": self.now(),
+                    "data": {"object": copy.deepcopy(record.obj)},
+                    "livemode": False,
+                    "pending_webhooks": len(targets),
+                    "request": {
+                        "id": ctx.request_id if ctx else None,
+                        "idempotency_key": ctx.idempotency_key if ctx else None,
+                    },
+                    "type": event_type,
+                }
+            )
+            self._records[event["id"]] = _Record(event, record.account)
+            self._event_ids.append(event["id"])
+            body = json.dumps(event, indent=2).encode("utf-8")
+            batch.append((OutgoingEvent(event["id"], event_type, body), targets))
+        self._on_events(batch)
+
+    def events(self, event_type: str | None = None) -> list[dict]:
+        with self.lock:
+            return [
+                copy.deepcopy(self._records[event_id].obj)
+                for event_id in self._event_ids
+                if event_type is None or self._records[event_id].obj["type"] == event_type
+            ]
+
+    def retrieve_event(self, ctx: RequestContext, params: dict, event_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._render(self._get("event", event_id, ctx), as_expand(params))
+
+    # -- webhook endpoints ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _endpoint_view(record: _Record, with_secret: bool) -> dict:
+        """Stripe shows the signing secret only in the creation response."""
+        obj = copy.deepcopy(record.obj)
+        if with_secret:
+            obj["secret"] = record.extra["secret"]
+        return obj
+
+    def create_webhook_endpoint(self, ctx: RequestContext, params: dict) -> dict:
+        check_known(params, {"url", "enabled_events", "connect", "description", "metadata", "api_version", "expand"})
+        if "url" not in params:
+            raise missing("url")
+        url = as_url(params["url"], "url")
+        if not is_loopback_url(url):
+            raise invalid("The local sandbox only delivers webhooks to loopback addresses.", param="url")
+        if "enabled_events" not in params:
+            raise missing("enabled_events")
+        events = params["enabled_events"]
+        if not isinstance(events, list) or not events:
+            raise invalid("Invalid array for enabled_events", param="enabled_events")
+        for index, event_type in enumerate(events):
+            if not isinstance(event_type, str) or (
+                KNOWN_EVENT_TYPES is not None and event_type not in KNOWN_EVENT_TYPES
+            ):
+                raise invalid(f"Invalid event type: {event_type}", param=f"enabled_events[{index}]")
+        connect = as_bool(params["connect"], "connect") if "connect" in params else False
+        obj = {
+            "id": new_id("we"),
+            "object": "webhook_endpoint",
+            "api_version": as_str(params["api_version"], "api_version") if "api_version" in params else None,
+            "application": None,
+            "created": self.now(),
+            "description": as_str(params.get("description", ""), "description") or None,
+            "enabled_events": list(events),
+            "livemode": False,
+            "metadata": as_metadata(params.get("metadata", {})),
+            "status": "enabled",
+            "url": url,
+        }
+        record = _Record(obj, None, {"connect": connect, "secret": "whsec_local_" + secrets.token_hex(16)})
+        self._records[obj["id"]] = record
+        return self._endpoint_view(record, with_secret=True)
+
+    def list_webhook_endpoints(self, ctx: RequestContext, params: dict) -> dict:
+        check_known(params, {"limit", "starting_after", "ending_before", "expand"})
+        limit = as_int(params.get("limit", "10"), "limit", 1)
+        if limit > 100:
+            raise invalid("Invalid limit: must be at most 100", param="limit")
+        records = [r for r in self._records.values() if r.obj["object"] == "webhook_endpoint"]
+        records.sort(key=lambda r: r.obj["created"], reverse=True)
+        if "starting_after" in params:
+            ids = [r.obj["id"] for r in records]
+            cursor = params["starting_after"]
+            if cursor not in ids:
+                raise no_such("webhook endpoint", cursor, "starting_after")
+            records = records[ids.index(cursor) + 1 :]
+        return {
+            "object": "list",
+            "data": [self._endpoint_view(r, with_secret=False) for r in records[:limit]],
+            "has_more": len(records) > limit,
+            "url": "/v1/webhook_endpoints",
+        }
+
+    def retrieve_webhook_endpoint(self, ctx: RequestContext, params: dict, endpoint_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._endpoint_view(self._get("webhook_endpoint", endpoint_id, ctx, "webhook endpoint"), False)
+
+    def delete_webhook_endpoint(self, ctx: RequestContext, params: dict, endpoint_id: str) -> dict:
+        check_known(params, set())
+        self._get("webhook_endpoint", endpoint_id, ctx, "webhook endpoint")
+        del self._records[endpoint_id]
+        return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
+
+    # -- checkout sessions ---------------------------------------------------------------------------
+
+    def _parse_line_items(self, params: dict) -> list[dict]:
+        if "line_items" not in params:
+            raise missing("line_items")
+        raw_items = params["line_items"]
+        if not isinstance(raw_items, list) or not raw_items:
+            raise invalid("Invalid array for line_items", param="line_items")
+        if len(raw_items) > 100:
+            raise invalid("line_items can hold at most 100 items", param="line_items")
+        items = []
+        for index, raw in enumerate(raw_items):
+            prefix = f"line_items[{index}]"
+            raw = as_dict(raw, prefix)
+            check_known(raw, {"price", "price_data", "quantity"}, prefix)
+            if "price" in raw:
+                raise invalid(
+                    f"The local sandbox has no Price objects: use {prefix}[price_data].", param=f"{prefix}[price]"
+                )
+            if "price_data" not in raw:
+                raise missing(f"{prefix}[price_data]")
+            price_data = as_dict(raw["price_data"], f"{prefix}[price_data]")
+            check_known(
+                price_data, {"currency", "unit_amount", "product_data", "tax_behavior"}, f"{prefix}[price_data]"
+            )
+            for name in ("currency", "unit_amount", "product_data"):
+                if name not in price_data:
+                    raise missing(f"{prefix}[price_data][{name}]")
+            currency = as_currency(price_data["currency"], f"{prefix}[price_data][currency]")
+            unit_amount = as_int(price_data["unit_amount"], f"{prefix}[price_data][unit_amount]", 0)
+            product_param = f"{prefix}[price_data][product_data]"
+            product_data = as_dict(price_data["product_data"], product_param)
+            check_known(product_data, {"name", "description", "metadata", "images"}, product_param)
+            if "name" not in product_data:
+                raise missing(f"{product_param}[name]")
+            name = as_str(product_data["name"], f"{product_param}[name]", 5000)
+            if "quantity" not in raw:
+                raise missing(f"{prefix}[quantity]")
+            quantity = as_int(raw["quantity"], f"{prefix}[quantity]", 1)
+            items.append(
+                {
+                    "id": new_id("li"),
+                    "object": "item",
+                    "amount_discount": 0,
+                    "amount_subtotal": unit_amount * quantity,
+                    "amount_tax": 0,
+                    "amount_total": unit_amount * quantity,
+                    "currency": currency,
+                    "description": name,
+                    "price": {
+                        "id": new_id("price"),
+                        "object": "price",
+                        "active": False,
+                        "currency": currency,
+                        "livemode": False,
+                        "product": new_id("prod", 14),
+                        "type": "one_time",
+                        "unit_amount": unit_amount,
+                    },
+                    "quantity": quantity,
+                }
+            )
+        if len({item["currency"] for item in items}) > 1:
+            raise invalid("All line items must use the same currency.", param="line_items")
+        return items
+
+    def _parse_payment_intent_data(self, params: dict, amount_total: int) -> dict:
+        data = as_dict(params.get("payment_intent_data", {}), "payment_intent_data")
+        check_known(
+            data,
+            {"metadata", "application_fee_amount", "setup_future_usage", "description"},
+            "payment_intent_data",
+        )
+        result: dict[str, Any] = {
+            "metadata": as_metadata(data.get("metadata", {}), "payment_intent_data[metadata]"),
+            "application_fee_amount": None,
+            "setup_future_usage": None,
+            "description": None,
+        }
+        if "application_fee_amount" in data:
+            param = "payment_intent_data[application_fee_amount]"
+            fee = as_int(data["application_fee_amount"], param, 0)
+            if fee > amount_total:
+                raise invalid("The application fee cannot exceed the amount of the payment.", param=param)
+            result["application_fee_amount"] = fee
+        if "setup_future_usage" in data:
+            usage = data["setup_future_usage"]
+            if usage not in ("on_session", "off_session"):
+                raise invalid(
+                    f"Invalid setup_future_usage: {usage} (on_session or off_session)",
+                    param="payment_intent_data[setup_future_usage]",
+                )
+            result["setup_future_usage"] = usage
+        if "description" in data:
+            result["description"] = as_str(data["description"], "payment_intent_data[description]", 1000)
+        return result
+
+    def create_checkout_session(self, ctx: RequestContext, params: dict) -> dict:
+        check_known(params, SESSION_PARAMS | IGNORED_SESSION_PARAMS)
+        if "mode" not in params:
+            raise missing("mode")
+        if params["mode"] != "payment":
+            raise invalid(f"The local sandbox only supports mode=payment (got {params['mode']}).", param="mode")
+        if params.get("ui_mode", "hosted_page") not in ("hosted_page", "hosted"):
+            raise invalid("The local sandbox only serves the hosted Checkout page.", param="ui_mode")
+        items = self._parse_line_items(params)
+        currency = items[0]["currency"]
+        total = sum(item["amount_total"] for item in items)
+        if total > MAX_AMOUNT:
+            raise invalid(f"Amount must be no more than {MAX_AMOUNT}", param="line_items", code="amount_too_large")
+        minimum = MINIMUM_AMOUNTS.get(currency, 1)
+        if total < minimum:
+            raise invalid(
+                f"The Checkout Session's total amount due must add up to at least {format_amount(minimum, currency)}",
+                param="line_items",
+                code="amount_too_small",
+            )
+        now = self.now()
+        expires_at = now + SESSION_MAX_LIFETIME
+        if "expires_at" in params:
+            expires_at = as_int(params["expires_at"], "expires_at")
+            if expires_at < now + SESSION_MIN_LIFETIME - EXPIRES_AT_SLACK:
+                raise invalid(
+                    "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.",
+                    param="expires_at",
+                )
+            if expires_at > now + SESSION_MAX_LIFETIME + EXPIRES_AT_SLACK:
+                raise invalid(
+                    "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
+                    param="expires_at",
+                )
+        customer_email = None
+        if "customer_email" in params:
+            customer_email = as_str(params["customer_email"], "customer_email", 800)
+            if not _EMAIL_RE.match(customer_email):
+                raise invalid(f"Invalid email address: {customer_email}", param="customer_email", code="email_invalid")
+        session_id = new_id("cs_test", 58)
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_subtotal": total,
+            "amount_total": total,
+            "cancel_url": as_url(params["cancel_url"], "cancel_url") if "cancel_url" in params else None,
+            "client_reference_id": (
+                as_str(params["client_reference_id"], "client_reference_id", 200)
+                if "client_reference_id" in params
+                else None
+            ),
+            "client_secret": None,
+            "created": now,
+            "currency": currency,
+            "customer": None,
+            "customer_details": None,
+            "customer_email": customer_email,
+            "expires_at": expires_at,
+            "livemode": False,
+            "locale": as_str(params["locale"], "locale") if "locale" in params else None,
+            "metadata": as_metadata(params.get("metadata", {})),
+            "mode": "payment",
+            "payment_intent": None,
+            "payment_method_types": ["card"],
+            "payment_status": "unpaid",
+            "status": "open",
+            "success_url": as_url(params["success_url"], "success_url") if "success_url" in params else None,
+            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            "ui_mode": "hosted_page",
+            "url": f"{self.public_url}/pay/{session_id}",
+        }
+        extra = {"line_items": items, "payment_intent_data": self._parse_payment_intent_data(params, total)}
+        expand = as_expand(params)
+        self._check_expand("checkout.session", expand)
+        record = _Record(session, ctx.account, extra)
+        self._records[session_id] = record
+        return self._render(record, expand)
+
+    def retrieve_checkout_session(self, ctx: RequestContext, params: dict, session_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._render(self._get("checkout.session", session_id, ctx), as_expand(params))
+
+    def expire_checkout_session(self, ctx: RequestContext, params: dict, session_id: str) -> dict:
+        check_known(params, {"expand"})
+        self._check_expand("checkout.session", as_expand(params))
+        record = self._get("checkout.session", session_id, ctx)
+        if record.obj["status"] != "open":
+            raise invalid(
+                f'Only Checkout Sessions with a status in ["open"] can be expired. '
+                f'This Checkout Session has a status of "{record.obj["status"]}".',
+            )
+        self._expire(record, ctx)
+        return self._render(record, as_expand(params))
+
+    def _expire(self, record: _Record, ctx: RequestContext | None) -> None:
+        """Expire a session; like Stripe, an unpaid PaymentIntent behind it is canceled."""
+        record.obj.update(status="expired", url=None)
+        changes = [("checkout.session.expired", record)]
+        intent_id = record.obj["payment_intent"]
+        if intent_id:
+            intent = self._records[intent_id]
+            if intent.obj["status"] != "succeeded":
+                intent.obj.update(status="canceled", canceled_at=self.now(), cancellation_reason="abandoned")
+                changes.append(("payment_intent.canceled", intent))
+        self._emit(changes, ctx)
+
+    def expire_due_sessions(self) -> int:
+        """Expire open sessions whose ``expires_at`` has passed; returns how many."""
+        with self.lock:
+            now = self.now()
+            due = [
+                r
+                for r in self._records.values()
+                if r.obj["object"] == "checkout.session" and r.obj["status"] == "open" and r.obj["expires_at"] <= now
+            ]
+            for record in due:
+                self._expire(record, None)
+            return len(due)
+
+    # -- the hosted page's actions -------------------------------------------------------------------
+
+    def page_session(self, session_id: str) -> tuple[dict, list[dict]]:
+        """Session and line items for the hosted page (which needs no API key, like Stripe's)."""
+        with self.lock:
+            record = self._records.get(session_id)
+            if record is None or record.obj["object"] != "checkout.session":
+                raise no_such("checkout.session", session_id)
+            return copy.deepcopy(record.obj), copy.deepcopy(record.extra["line_items"])
+
+    def _open_session(self, session_id: str) -> _Record:
+        record = self._records.get(session_id)
+        if record is None or record.obj["object"] != "checkout.session":
+            raise no_such("checkout.session", session_id)
+        if record.obj["status"] != "open":
+            raise StripeError(409, f"This Checkout Session is no longer open (status: {record.obj['status']}).")
+        return record
+
+    def _payment_intent_for(self, session: _Record) -> _Record:
+        """The session's PaymentIntent, created on the first payment attempt as Stripe does."""
+        if session.obj["payment_intent"]:
+            return self._records[session.obj["payment_intent"]]
+        data = session.extra["payment_intent_data"]
+        intent_id = new_id("pi")
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": session.obj["amount_total"],
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "application_fee_amount": data["application_fee_amount"],
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "capture_method": "automatic_async",
+            "client_secret": f"{intent_id}_secret_{new_id('x')[2:]}",
+            "confirmation_method": "automatic",
+            "created": self.now(),
+            "currency": session.obj["currency"],
+            "customer": None,
+            "description": data["description"],
+            "last_payment_error": None,
+            "latest_charge": None,
+            "livemode": False,
+            "metadata": copy.deepcopy(data["metadata"]),
+            "payment_method": None,
+            "payment_method_types": ["card"],
+            "receipt_email": None,
+            "setup_future_usage": data["setup_future_usage"],
+            "status": "requires_payment_method",
+        }
+        record = _Record(intent, session.account)
+        self._records[intent_id] = record
+        session.obj["payment_intent"] = intent_id
+        return record
+
+    def _new_charge(self, intent: _Record, succeeded: bool, email: str | None, payment_method: str) -> _Record:
+        amount = intent.obj["amount"]
+        charge = {
+            "id": new_id("ch"),
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": amount if succeeded else 0,
+            "amount_refunded": 0,
+            "application_fee_amount": intent.obj["application_fee_amount"],
+            "balance_transaction": None,
+            "billing_details": {"address": None, "email": email, "name": None, "phone": None},
+            "captured": succeeded,
+            "created": self.now(),
+            "currency": intent.obj["currency"],
+            "description": intent.obj["description"],
+            "failure_code": None if succeeded else "card_declined",
+            "failure_message": None if succeeded else DECLINE_MESSAGE,
+            "livemode": False,
+            "metadata": copy.deepcopy(intent.obj["metadata"]),
+            "outcome": {
+                "network_status": "approved_by_network" if succeeded else "declined_by_network",
+                "reason": None if succeeded else "generic_decline",
+                "risk_level": "normal",
+                "seller_message": (
+                    "Payment complete."
+                    if succeeded
+                    else "The bank did not return any further details with this decline."
+                ),
+                "type": "authorized" if succeeded else "issuer_declined",
+            },
+            "paid": succeeded,
+            "payment_intent": intent.obj["id"],
+            "payment_method": payment_method,
+            "refunded": False,
+            "status": "succeeded" if succeeded else "failed",
+        }
+        record = _Record(charge, intent.account)
+        self._records[charge["id"]] = record
+        return record
+
+    def pay(self, session_id: str, email: str | None = None) -> dict:
+        """The customer pays: PaymentIntent succeeds, session completes, events go out."""
+        with self.lock:
+            session = self._open_session(session_id)
+            email = session.obj["customer_email"] or email or None
+            intent = self._payment_intent_for(session)
+            payment_method = new_id("pm")
+            charge = self._new_charge(intent, True, email, payment_method)
+            intent.obj.update(
+                status="succeeded",
+                amount_received=intent.obj["amount"],
+                latest_charge=charge.obj["id"],
+                last_payment_error=None,
+                payment_method=payment_method,
+            )
+            session.obj.update(
+                status="complete",
+                payment_status="paid",
+                url=None,
+                customer_details={
+                    "address": None,
+                    "email": email,
+                    "name": None,
+                    "phone": None,
+                    "tax_exempt": "none",
+                    "tax_ids": [],
+                },
+            )
+            self._emit(
+                [
+                    ("checkout.session.completed", session),
+                    ("payment_intent.succeeded", intent),
+                    ("charge.succeeded", charge),
+                ],
+                None,
+            )
+            return copy.deepcopy(session.obj)
+
+    def decline(self, session_id: str) -> dict:
+        """The card is declined: the PaymentIntent needs a new payment method, the session stays open."""
+        with self.lock:
+            session = self._open_session(session_id)
+            intent = self._payment_intent_for(session)
+            charge = self._new_charge(intent, False, session.obj["customer_email"], new_id("pm"))
+            intent.obj.update(
+                status="requires_payment_method",
+                latest_charge=charge.obj["id"],
+                payment_method=None,
+                last_payment_error={
+                    "charge": charge.obj["id"],
+                    "code": "card_declined",
+                    "decline_code": "generic_decline",
+                    "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+                    "message": DECLINE_MESSAGE,
+                    "type": "card_error",
+                },
+            )
+            self._emit([("payment_intent.payment_failed", intent), ("charge.failed", charge)], None)
+            return copy.deepcopy(session.obj)
+
+    # -- payment intents and charges -----------------------------------------------------------------
+
+    def retrieve_payment_intent(self, ctx: RequestContext, params: dict, intent_id: str) -> dict:
+        check_known(params, {"expand", "client_secret"})
+        return self._render(self._get("payment_intent", intent_id, ctx), as_expand(params))
+
+    def retrieve_charge(self, ctx: RequestContext, params: dict, charge_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._render(self._get("charge", charge_id, ctx), as_expand(params))
+
+    # -- refunds -------------------------------------------------------------------------------------
+
+    def _charge_to_refund(self, ctx: RequestContext, params: dict) -> _Record:
+        if "charge" in params:
+            charge = self._get("charge", as_str(params["charge"], "charge"), ctx)
+            if "payment_intent" in params and params["payment_intent"] != charge.obj["payment_intent"]:
+                raise invalid("The charge does not belong to that PaymentIntent.", param="payment_intent")
+        elif "payment_intent" in params:
+            intent_id = as_str(params["payment_intent"], "payment_intent")
+            intent = self._get("payment_intent", intent_id, ctx)
+            if intent.obj["status"] != "succeeded":
+                raise invalid(
+                    f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
+                    param="payment_intent",
+                )
+            charge = self._records[intent.obj["latest_charge"]]
+        else:
+            raise invalid("One of charge or payment_intent is required.", code="parameter_missing")
+        if charge.obj["status"] != "succeeded":
+            raise invalid(f"Charge {charge.obj['id']} has not succeeded and cannot be refunded.", param="charge")
+        return charge
+
+    def create_refund(self, ctx: RequestContext, params: dict) -> dict:
+        check_known(
+            params,
+            {"payment_intent", "charge", "amount", "reason", "metadata", "refund_application_fee", "expand"},
+        )
+        charge = self._charge_to_refund(ctx, params)
+        remaining = charge.obj["amount"] - charge.obj["amount_refunded"]
+        if remaining <= 0:
+            raise invalid(f"Charge {charge.obj['id']} has already been refunded.", code="charge_already_refunded")
+        amount = as_int(params["amount"], "amount", 1) if "amount" in params else remaining
+        if amount > remaining:
+            currency = charge.obj["currency"]
+            raise invalid(
+                f"Refund amount ({format_amount(amount, currency)}) is greater than unrefunded amount on "
+                f"charge ({format_amount(remaining, currency)})",
+                param="amount",
+                code="amount_too_large",
+            )
+        reason = params.get("reason")
+        if reason is not None and (not isinstance(reason, str) or reason not in REFUND_REASONS):
+            raise invalid(f"Invalid reason: must be one of {', '.join(sorted(REFUND_REASONS))}", param="reason")
+        refund_fee = (
+            as_bool(params["refund_application_fee"], "refund_application_fee")
+            if "refund_application_fee" in params
+            else False
+        )
+        refund = {
+            "id": new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": None,
+            "charge": charge.obj["id"],
+            "created": self.now(),
+            "currency": charge.obj["currency"],
+            "metadata": as_metadata(params.get("metadata", {})),
+            "payment_intent": charge.obj["payment_intent"],
+            "reason": reason,
+            "receipt_number": None,
+            "status": "succeeded",
+        }
+        expand = as_expand(params)
+        self._check_expand("refund", expand)
+        record = _Record(refund, charge.account, {"refund_application_fee": refund_fee})
+        self._records[refund["id"]] = record
+        charge.obj["amount_refunded"] += amount
+        charge.obj["refunded"] = charge.obj["amount_refunded"] == charge.obj["amount"]
+        self._emit([("charge.refunded", charge), ("refund.created", record)], ctx)
+        return self._render(record, expand)
+
+    def retrieve_refund(self, ctx: RequestContext, params: dict, refund_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._render(self._get("refund", refund_id, ctx), as_expand(params))

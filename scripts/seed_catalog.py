@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Write a catalog document (default data/catalog.json) into the catalog table.
+
+Local stack:  scripts/seed_catalog.py --endpoint-url http://127.0.0.1:4566
+AWS:          scripts/seed_catalog.py --table caisse-dev-CatalogTable-XXXX   (uses your AWS profile)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--file", type=Path, default=ROOT / "data" / "catalog.json")
+    parser.add_argument("--table", default=None, help="catalog table name (default: the local stack's)")
+    parser.add_argument("--endpoint-url", default=None, help="AWS endpoint, e.g. the local stack's moto server")
+    args = parser.parse_args()
+
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
+            os.environ.setdefault(name, value)
+        os.environ.setdefault("CATALOG_TABLE", "caisse-local-CatalogTable")
+    if args.table:
+        os.environ["CATALOG_TABLE"] = args.table
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+    from caisse.catalog.service import seed  # after the environment names the table
+
+    written = seed(json.loads(args.file.read_text()))
+    print(f"wrote {written} catalog records to {os.environ['CATALOG_TABLE']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
