@@ -1,6 +1,5 @@
 """POST /checkouts: price the cart on the server, hold stock, open the provider's checkout."""
 
-import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -11,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from caisse.observability import observability
 from caisse.orders import tokens
 from caisse.orders.checkout import create_checkout
-from caisse.orders.schemas import CheckoutIn
+from caisse.orders.schemas import CheckoutIn, CheckoutOut
 from caisse.payments.registry import provider_for
 from caisse.secrets import secret
 from caisse.web import resolver
@@ -24,7 +23,7 @@ app = resolver(logger)
 def start_checkout(
     checkout: CheckoutIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
-) -> Response:
+) -> Response[CheckoutOut]:
     result = create_checkout(
         checkout.to_request(),
         idempotency_key,
@@ -40,7 +39,7 @@ def start_checkout(
     return Response(
         status_code=201,
         content_type="application/json",
-        body=json.dumps(result.body),
+        body=result.body,
         headers={"Idempotent-Replayed": "true"} if result.replayed else {},
     )
 

@@ -37,22 +37,48 @@ def _validation_error(error: RequestValidationError) -> Response:
     return error_response(422, {"error": "invalid_request", "message": summary, "details": details})
 
 
-def _limit_body(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
-    body = app.current_event.body or ""
-    if len(body) > MAX_BODY_BYTES * (4 / 3 if app.current_event.is_base64_encoded else 1):
-        return error_response(
-            413, {"error": "payload_too_large", "message": f"bodies are limited to {MAX_BODY_BYTES} bytes"}
-        )
-    return next_middleware(app)
+def _body_problem(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
+    """Oversized bodies and bodies that are not JSON, refused before anything parses them."""
+    body = event.get("body") or ""
+    limit = MAX_BODY_BYTES * 4 // 3 if event.get("isBase64Encoded") else MAX_BODY_BYTES
+    if len(body) > limit:
+        return 413, {"error": "payload_too_large", "message": f"bodies are limited to {MAX_BODY_BYTES} bytes"}
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if body and content_type != "application/json":
+        return 415, {
+            "error": "unsupported_media_type",
+            "message": "send a JSON body with Content-Type: application/json",
+        }
+    return None
+
+
+class CaisseResolver(APIGatewayRestResolver):
+    """Powertools validates the body before any middleware runs, so the size and type checks sit
+    in front of resolve()."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        problem = _body_problem(event)
+        if problem is not None:
+            status, body = problem
+            return {
+                "statusCode": status,
+                "headers": {
+                    "Content-Type": "application/json",
+                    "Access-Control-Allow-Origin": settings().allowed_origin,
+                },
+                "body": json.dumps(body),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
 
 
 def resolver(logger: Logger) -> APIGatewayRestResolver:
     """The resolver each API function builds once at import."""
-    app = APIGatewayRestResolver(
+    app = CaisseResolver(
         enable_validation=True,
         cors=CORSConfig(allow_origin=settings().allowed_origin, allow_headers=["Idempotency-Key"], max_age=600),
     )
-    app.use([_limit_body])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:

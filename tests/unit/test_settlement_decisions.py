@@ -7,7 +7,7 @@ import pytest
 from caisse.orders.models import ORDER_SK, Customer, Order, order_pk
 from caisse.orders.service import OrderBundle
 from caisse.payments.base import Outcome, PaymentNotice
-from caisse.payments.settlement import decide
+from caisse.payments.settlement import Decision, decide
 
 
 def bundle(status: str, total=9900, currency="USD") -> OrderBundle:
@@ -27,6 +27,7 @@ def bundle(status: str, total=9900, currency="USD") -> OrderBundle:
             customer=Customer(name="A", email="a@example.test", locale="en"),
             stages=["discovery", "delivered"],
             provider="stripe",
+            provider_ref="cs_ours",
             request_fingerprint="x",
             created_at="2026-01-01T00:00:00Z",
             updated_at=now,
@@ -59,15 +60,26 @@ def notice(outcome: Outcome, amount=9900, currency="USD") -> PaymentNotice:
     ],
 )
 def test_decide(status, outcome, target):
-    assert decide(bundle(status), notice(outcome))[0] == target
+    assert decide(bundle(status), notice(outcome)).target == target
 
 
 @pytest.mark.parametrize(("amount", "currency"), [(100, "USD"), (9900, "EUR"), (None, None), (9901, "USD")])
 def test_a_paid_event_that_does_not_match_the_order_is_flagged_not_paid(amount, currency):
-    target, reason = decide(bundle("pending_payment"), notice(Outcome.PAID, amount, currency))
-    assert target == "needs_review"
-    assert "amount mismatch" in reason
+    decision = decide(bundle("pending_payment"), notice(Outcome.PAID, amount, currency))
+    assert decision.target == "needs_review"
+    assert "amount mismatch" in decision.reason
 
 
 def test_zero_decimal_amounts_compare_as_integers():
-    assert decide(bundle("pending_payment", 60000, "XAF"), notice(Outcome.PAID, 60000, "XAF"))[0] == "paid"
+    assert decide(bundle("pending_payment", 60000, "XAF"), notice(Outcome.PAID, 60000, "XAF")).target == "paid"
+
+
+def test_events_about_another_checkout_of_the_same_order_do_not_move_it():
+    other = PaymentNotice("stripe", "evt_2", "checkout.session.expired", Outcome.EXPIRED, "o1", provider_ref="cs_other")
+    assert decide(bundle("pending_payment"), other) == Decision(None, record=False)
+    ours = PaymentNotice("stripe", "evt_3", "checkout.session.expired", Outcome.EXPIRED, "o1", provider_ref="cs_ours")
+    assert decide(bundle("pending_payment"), ours).target == "expired"
+    paid_elsewhere = PaymentNotice(
+        "stripe", "evt_4", "checkout.session.completed", Outcome.PAID, "o1", 9900, "USD", provider_ref="cs_other"
+    )
+    assert decide(bundle("pending_payment"), paid_elsewhere).target == "needs_review"

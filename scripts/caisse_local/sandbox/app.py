@@ -51,6 +51,7 @@ OTHER_ROUTES = [
     ("GET", "/pay/<session_id>", "page_show"),
     ("POST", "/pay/<session_id>/pay", "page_pay"),
     ("POST", "/pay/<session_id>/decline", "page_decline"),
+    ("GET", "/shop/<path:rest>", "shop_return"),
     ("GET", "/_sandbox/health", "control_health"),
     ("GET", "/_sandbox/config", "control_get_config"),
     ("POST", "/_sandbox/config", "control_set_config"),
@@ -269,6 +270,15 @@ class SandboxApp:
             return _json(session)
         _, items = self.state.page_session(session_id)
         return _html(pages.checkout_page(session, items, notice=DECLINE_MESSAGE))
+
+    def shop_return(self, request: Request, rest: str) -> Response:
+        """Stands in for the shop's own site, where providers send the customer back (ShopUrl)."""
+        result = request.args.get("result", "")
+        text = {
+            "success": "The payment page says you paid. Your order settles when the provider's webhook arrives.",
+            "cancel": "You left the payment page without paying.",
+        }.get(result, "You are back at the shop.")
+        return _html(pages.message_page("Back at the shop", f"{text} (/{rest})"))
 
     # -- control API for tests -----------------------------------------------------------------------
 

@@ -108,11 +108,7 @@ def fetch_products(skus: Iterable[str]) -> dict[str, Product]:
 
 
 def list_products() -> list[Product]:
-    return [
-        record
-        for record in CatalogRecord.scan(CatalogRecord.record_type == "product")
-        if isinstance(record, Product) and record.active
-    ]
+    return [product for product in Product.scan() if product.active]
 
 
 def product_view(product: Product) -> dict[str, Any]:

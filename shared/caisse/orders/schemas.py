@@ -3,7 +3,7 @@ the OpenAPI document. `defer_build` keeps schema building out of cold start."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,3 +47,20 @@ class StatusChangeIn(BaseModel):
     model_config = _STRICT
     status: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
     note: str | None = Field(default=None, max_length=500)
+
+
+class MoneyOut(BaseModel):
+    amount: int = Field(description="Integer minor units (cents; XAF and XOF have none)")
+    currency: str
+
+
+class CheckoutOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    order_id: str
+    order_number: str = Field(examples=["SC-2026-0042"])
+    status: str
+    total: MoneyOut
+    provider: str
+    next_action: dict[str, Any] | None = Field(description='e.g. {"type": "redirect", "url": ...}')
+    expires_at: str
+    order_token: str = Field(description="Keep it: GET /orders/{order_id} with Authorization: Bearer <order_token>")

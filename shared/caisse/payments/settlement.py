@@ -38,13 +38,26 @@ class Settlement:
     detail: str | None = None
 
 
-def decide(bundle: OrderBundle, notice: PaymentNotice) -> tuple[str | None, str | None]:
-    """Which status a notice moves the order to (None: no move), and why. Pure."""
+@dataclass(frozen=True)
+class Decision:
+    target: str | None  # the status to move to; None: no move
+    reason: str | None = None
+    record: bool = True  # keep the event on the order (events about another checkout are not)
+
+
+def decide(bundle: OrderBundle, notice: PaymentNotice) -> Decision:
+    """What a notice does to the order. Pure."""
     order = bundle.order
     workflow = bundle.workflow
     target = _TARGETS.get(notice.outcome)
+    if notice.provider_ref and order.provider_ref and notice.provider_ref != order.provider_ref:
+        # About another checkout of this order (one a retried request opened and closed again):
+        # its expiry or failure says nothing about ours; money on it needs a person.
+        if notice.outcome is Outcome.PAID and workflow.can(order.status, states.NEEDS_REVIEW, states.Actor.PROVIDER):
+            return Decision(states.NEEDS_REVIEW, f"payment on checkout {notice.provider_ref}, not the order's own")
+        return Decision(None, record=False)
     if target is None:
-        return None, None
+        return Decision(None, record=notice.outcome is not Outcome.IGNORED)
     if notice.outcome is Outcome.PAID:
         if not notice.amount_matches(order.total):
             reason = (
@@ -52,18 +65,18 @@ def decide(bundle: OrderBundle, notice: PaymentNotice) -> tuple[str | None, str 
                 f"{notice.currency or '?'} {notice.amount if notice.amount is not None else '?'} (minor units)"
             )
             if workflow.can(order.status, states.NEEDS_REVIEW, states.Actor.PROVIDER):
-                return states.NEEDS_REVIEW, reason
-            return None, None
+                return Decision(states.NEEDS_REVIEW, reason)
+            return Decision(None)
         if workflow.can(order.status, states.PAID, states.Actor.PROVIDER):
-            return states.PAID, None
+            return Decision(states.PAID)
         if order.status in (states.EXPIRED, states.CANCELLED):
             # Money arrived for an order we had given up on: a person must refund or honour it.
             if workflow.can(order.status, states.NEEDS_REVIEW, states.Actor.PROVIDER):
-                return states.NEEDS_REVIEW, f"payment received after the order was {order.status}"
-        return None, None
+                return Decision(states.NEEDS_REVIEW, f"payment received after the order was {order.status}")
+        return Decision(None)
     if workflow.can(order.status, target, states.Actor.PROVIDER):
-        return target, notice.reason
-    return None, None
+        return Decision(target, notice.reason)
+    return Decision(None)
 
 
 def settle(notice: PaymentNotice) -> Settlement:
@@ -76,9 +89,10 @@ def settle(notice: PaymentNotice) -> Settlement:
         if bundle is None:
             _finish_delivery_alone(delivery, "unknown_order")
             return Settlement("unknown_order", notice.order_id)
-        target, reason = decide(bundle, notice)
+        decision = decide(bundle, notice)
+        target = decision.target
         try:
-            _commit(bundle, notice, delivery, target, reason)
+            _commit(bundle, notice, delivery, decision)
         except TransactionCancelled as cancelled:
             if "delivery" in cancelled.failed:
                 return Settlement("duplicate", notice.order_id)  # a concurrent copy finished first
@@ -88,7 +102,7 @@ def settle(notice: PaymentNotice) -> Settlement:
         if target is None:
             return Settlement("unchanged", notice.order_id, bundle.order.status)
         result = "flagged" if target == states.NEEDS_REVIEW else "moved"
-        return Settlement(result, notice.order_id, target, reason)
+        return Settlement(result, notice.order_id, target, decision.reason)
     raise RuntimeError(f"order {notice.order_id} kept changing while settling {notice.event_id}")
 
 
@@ -96,11 +110,11 @@ def _commit(
     bundle: OrderBundle,
     notice: PaymentNotice,
     delivery: WebhookDelivery,
-    target: str | None,
-    reason: str | None,
+    decision: Decision,
 ) -> None:
     now = utcnow()
     order = bundle.order
+    target = decision.target
     outcome = target or f"no move from {order.status}"
     tx = Transaction(OrderRecord)
     tx.update(
@@ -113,21 +127,22 @@ def _commit(
         condition=WebhookDelivery.status == deliveries.RECEIVED,
         label="delivery",
     )
-    tx.put(
-        PaymentEvent(
-            order.pk,
-            PaymentEvent.key(notice.provider, notice.event_id),
-            provider=notice.provider,
-            event_id=notice.event_id,
-            event_type=notice.event_type,
-            outcome=notice.outcome.value,
-            amount=notice.amount,
-            currency=notice.currency,
-            received_at=now,
-        ),
-        condition=OrderRecord.sk.does_not_exist(),
-        label="payment_event",
-    )
+    if decision.record:  # the delivery record keeps the rest
+        tx.put(
+            PaymentEvent(
+                order.pk,
+                PaymentEvent.key(notice.provider, notice.event_id),
+                provider=notice.provider,
+                event_id=notice.event_id,
+                event_type=notice.event_type,
+                outcome=notice.outcome.value,
+                amount=notice.amount,
+                currency=notice.currency,
+                received_at=now,
+            ),
+            condition=OrderRecord.sk.does_not_exist(),
+            label="payment_event",
+        )
     if target is not None:
         extra = []
         if target == states.PAID:
@@ -140,7 +155,7 @@ def _commit(
             target,
             actor=states.Actor.PROVIDER,
             actor_id=f"{notice.provider}:{notice.event_id}",
-            note=reason,
+            note=decision.reason,
             at=now,
             extra=extra,
         )

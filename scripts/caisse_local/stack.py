@@ -1,0 +1,204 @@
+"""The whole system on one machine, offline: emulated AWS (moto), the provider sandbox, and the
+functions of template.yaml behind a local API Gateway, wired from template.yaml itself.
+
+Secrets seeded here are obviously fake and only ever exist in the emulated SSM:
+  /caisse/dev/stripe/secret_key      sk_test_local_not_a_real_key
+  /caisse/dev/stripe/webhook_secret  whsec_local_... (issued by the sandbox when the endpoint is registered)
+  /caisse/dev/order_token_key        local-order-token-key-not-a-secret
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from caisse_local import aws
+from caisse_local import template as templates
+from caisse_local.apigateway import ApiGateway
+from caisse_local.runtime import FunctionPool, apply_environment
+from caisse_local.server import BackgroundServer, RawHeadersRequestHandler
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_NAME = "caisse-local"
+STAGE = "dev"
+STRIPE_TEST_KEY = "sk_test_local_not_a_real_key"
+ORDER_TOKEN_KEY = "local-order-token-key-not-a-secret"
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class Ports:
+    api: int = 3000
+    aws: int = 4566
+    sandbox: int = 4010
+
+
+@dataclass
+class LocalStack:
+    ports: Ports = field(default_factory=Ports)
+    host: str = "127.0.0.1"
+    catalog: Path | None = ROOT / "data" / "catalog.json"
+    max_concurrency: int = 4
+    children: list[subprocess.Popen] = field(default_factory=list)
+    pools: dict[str, FunctionPool] = field(default_factory=dict)
+    api_server: BackgroundServer | None = None
+    template: templates.Template | None = None
+    ctx: templates.Context | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.ports.api}"
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://{self.host}:{self.ports.aws}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://{self.host}:{self.ports.sandbox}"
+
+    # ------------------------------------------------------------------ start / stop
+    def start(self) -> None:
+        try:
+            self._start_children()
+            self._configure_process()
+            self._provision()
+            self._start_api()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.api_server is not None:
+            self.api_server.stop()
+            self.api_server = None
+        for pool in self.pools.values():
+            pool.close()
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=5)
+        self.children.clear()
+
+    def _spawn(self, module: str, *args: str) -> None:
+        child = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT)  # noqa: S603
+        self.children.append(child)
+
+    def _start_children(self) -> None:
+        self._spawn("caisse_local.aws", "--host", self.host, "--port", str(self.ports.aws))
+        self._spawn(
+            "caisse_local.sandbox",
+            "--host",
+            self.host,
+            "--port",
+            str(self.ports.sandbox),
+            "--public-url",
+            self.sandbox_url,
+            "--quiet",
+        )
+        _wait_until_up(f"{self.aws_url}/_caisse/requests", self.children)
+        _wait_until_up(f"{self.sandbox_url}/_sandbox/health", self.children)
+
+    def _configure_process(self) -> None:
+        """The functions run in this process: give it the environment Lambda would give them."""
+        self.template = templates.load(ROOT / "template.yaml")
+        self.ctx = templates.Context(
+            stack_name=STACK_NAME,
+            parameter_overrides={
+                "Stage": STAGE,
+                "StripeApiBase": self.sandbox_url,
+                "ShopUrl": f"{self.sandbox_url}/shop",
+            },
+        )
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.aws_url,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": self.ctx.region,
+                "AWS_REGION": self.ctx.region,
+            }
+        )
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+
+    def _provision(self) -> None:
+        assert self.template is not None and self.ctx is not None
+        aws.provision(self.template, self.ctx, self.aws_url)
+        specs = self.template.functions(self.ctx)
+        apply_environment(specs)
+        prefix = f"/caisse/{STAGE}"
+        ssm = aws.client("ssm", self.aws_url, self.ctx.region)
+        webhook_secret = self._register_stripe_webhook()
+        for name, value in (
+            ("stripe/secret_key", STRIPE_TEST_KEY),
+            ("stripe/webhook_secret", webhook_secret),
+            ("order_token_key", ORDER_TOKEN_KEY),
+        ):
+            ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
+        if self.catalog is not None:
+            from caisse.catalog.service import seed  # imported once the environment names the tables
+
+            seed(json.loads(self.catalog.read_text()))
+        self.pools = {spec.logical_id: FunctionPool(spec, self.max_concurrency) for spec in specs}
+
+    def _register_stripe_webhook(self) -> str:
+        """Register our webhook URL with the sandbox, as a shop does in Stripe's dashboard."""
+        import stripe
+
+        client = stripe.StripeClient(STRIPE_TEST_KEY, base_addresses={"api": self.sandbox_url})
+        endpoint = client.v1.webhook_endpoints.create(
+            params={"url": f"{self.api_url}/webhooks/stripe", "enabled_events": ["*"]}
+        )
+        return str(endpoint.secret)
+
+    def _start_api(self) -> None:
+        assert self.template is not None and self.ctx is not None
+        gateway = ApiGateway.from_template(self.template, self.ctx, self.pools)
+        self.api_server = BackgroundServer(
+            gateway, self.host, self.ports.api, request_handler=RawHeadersRequestHandler, name="caisse-api"
+        )
+        self.api_server.start()
+
+    def banner(self) -> str:
+        assert self.template is not None and self.ctx is not None
+        routes = "\n".join(
+            f"    {route.method:<6} {self.api_url}{route.path}" for route in self.template.api_routes(self.ctx)
+        )
+        return (
+            "Caisse local stack ready\n"
+            f"  API (template.yaml routes):\n{routes}\n"
+            f"  AWS endpoint (moto):       {self.aws_url}   sent email: {self.aws_url}/moto-api/data.json\n"
+            f"  Provider sandbox:          {self.sandbox_url}   deliveries: {self.sandbox_url}/_sandbox/deliveries\n"
+            "  Staff token:               make admin-token  (MERCHANT=<id> make admin-token for one merchant)\n"
+            "  Stop with Ctrl-C."
+        )
+
+
+def _wait_until_up(url: str, children: list[subprocess.Popen], timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        for child in children:
+            if child.poll() is not None:
+                raise RuntimeError(f"{' '.join(map(str, child.args))} exited with {child.returncode}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return
+        except httpx.HTTPError as error:
+            last = error
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")

@@ -1,0 +1,137 @@
+"""Helpers for the e2e tests: the running stack's addresses and a few ways to look into it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import boto3
+import httpx
+
+from caisse_local.authorizer import issue_token
+from caisse_local.sandbox.signing import sign
+
+STACK = "caisse-local"
+
+
+@dataclass
+class Stack:
+    api: str
+    aws: str
+    sandbox: str
+    output: list[str]
+
+    def client(self, timeout: float = 15.0) -> httpx.Client:
+        return httpx.Client(base_url=self.api, timeout=timeout)
+
+    def boto(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.aws,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            aws_session_token=None,
+        )
+
+    def table(self, logical_id: str):
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=self.aws,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            aws_session_token=None,
+        )
+        return resource.Table(f"{STACK}-{logical_id}")
+
+    def parameter(self, name: str) -> str:
+        return self.boto("ssm").get_parameter(Name=f"/caisse/dev/{name}", WithDecryption=True)["Parameter"]["Value"]
+
+    def sign_stripe(self, payload: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
+        return sign(payload, secret or self.parameter("stripe/webhook_secret"), timestamp)
+
+    def sandbox_config(self, **config) -> None:
+        httpx.post(f"{self.sandbox}/_sandbox/reset-config", timeout=5).raise_for_status()
+        if config:
+            httpx.post(f"{self.sandbox}/_sandbox/config", json=config, timeout=5).raise_for_status()
+
+
+def platform_token() -> str:
+    return issue_token()
+
+
+def merchant_token(merchant: str) -> str:
+    return issue_token(merchant_id=merchant)
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1, what: str = "condition"):
+    """Poll until predicate() returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def customer(locale: str = "en") -> dict:
+    return {"name": "Ada Lovelace", "email": "ada@example.test", "locale": locale}
+
+
+def stripe_event(kind: str, obj: dict, event_id: str | None = None) -> bytes:
+    event = {
+        "id": event_id or f"evt_test_{time.time_ns()}",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": int(time.time()),
+        "livemode": False,
+        "type": kind,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "data": {"object": obj},
+    }
+    return json.dumps(event).encode()
+
+
+def order_status(api: httpx.Client, checkout: dict) -> str:
+    answer = api.get(f"/orders/{checkout['order_id']}", headers={"Authorization": f"Bearer {checkout['order_token']}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["status"]
+
+
+def start(api: httpx.Client, sku: str = "SONG-STANDARD", currency: str = "USD", quantity: int = 1, **extra) -> dict:
+    answer = api.post(
+        "/checkouts",
+        json={"items": [{"sku": sku, "quantity": quantity}], "currency": currency, "customer": customer(), **extra},
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def add_product(stack, sku: str, stock: int | None, prices: dict[str, int] | None = None) -> None:
+    """A product of the festival, written straight into the catalog table for one test."""
+    item = {
+        "pk": f"PRODUCT#{sku}",
+        "type": "product",
+        "sku": sku,
+        "merchant": "festival",
+        "name": f"Test item {sku}",
+        "kind": "ticket",
+        "prices": prices or {"USD": 2500},
+        "max_per_order": 10,
+        "active": True,
+        "order_prefix": "SF",
+        "stages": ["tickets_issued"],
+    }
+    if stock is not None:
+        item["stock"] = stock
+    stack.table("CatalogTable").put_item(Item=item)
+
+
+def count_orders(stack) -> int:
+    table = stack.table("OrdersTable")
+    return table.scan(Select="COUNT", ConsistentRead=True)["Count"]

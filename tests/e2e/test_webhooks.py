@@ -1,0 +1,154 @@
+"""The Stripe webhook: only authentic events count, each counts once, and none moves an order back."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from e2e_support import order_status, start, stripe_event, wait_for
+
+
+def history(stack, order_id: str) -> list[dict]:
+    items = stack.table("OrdersTable").query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
+        ExpressionAttributeValues={":pk": f"ORDER#{order_id}", ":h": "HISTORY#"},
+        ConsistentRead=True,
+    )["Items"]
+    return items
+
+
+def delivery(stack, event_id: str) -> dict | None:
+    return stack.table("WebhookEventsTable").get_item(Key={"pk": f"stripe#{event_id}"}, ConsistentRead=True).get("Item")
+
+
+def session_completed(checkout: dict, **changes) -> dict:
+    session = {
+        "id": checkout["next_action"]["url"].rsplit("/", 1)[1],
+        "object": "checkout.session",
+        "client_reference_id": checkout["order_id"],
+        "metadata": {"order_id": checkout["order_id"]},
+        "payment_status": "paid",
+        "status": "complete",
+        "amount_total": checkout["total"]["amount"],
+        "currency": checkout["total"]["currency"].lower(),
+        "payment_intent": "pi_test_handmade",
+    }
+    session.update(changes)
+    return session
+
+
+def post(api, body: bytes, signature: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["Stripe-Signature"] = signature
+    return api.post("/webhooks/stripe", content=body, headers=headers)
+
+
+def test_each_event_delivered_ten_times_concurrently_moves_the_order_once(api, stack):
+    stack.sandbox_config(duplicates=10, shuffle=True)
+    checkout = start(api)
+    httpx.post(f"{checkout['next_action']['url']}/pay", timeout=10)
+    wait_for(lambda: order_status(api, checkout) == "paid", what="paid")
+
+    def all_delivered():
+        deliveries = httpx.get(f"{stack.sandbox}/_sandbox/deliveries", timeout=5).json()
+        mine = [d for d in deliveries if d["type"] == "checkout.session.completed"]
+        return len([d for d in mine if d["status_code"] is not None]) >= 10 and mine
+
+    deliveries = wait_for(all_delivered, what="ten deliveries")
+    assert {d["status_code"] for d in deliveries} == {200}
+    entries = history(stack, checkout["order_id"])
+    assert [(e.get("from_status"), e["to_status"]) for e in entries] == [
+        (None, "pending_payment"),
+        ("pending_payment", "paid"),
+    ]
+
+
+def test_the_same_signed_event_posted_ten_times_at_once_is_one_transition(api, stack):
+    checkout = start(api)
+    body = stripe_event("checkout.session.completed", session_completed(checkout))
+    signature = stack.sign_stripe(body)
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: post(api, body, signature), range(10)))
+    assert [a.status_code for a in answers] == [200] * 10
+    assert sorted(a.json()["result"] for a in answers).count("moved") == 1
+    assert order_status(api, checkout) == "paid"
+    assert len(history(stack, checkout["order_id"])) == 2
+
+
+def test_a_failure_arriving_after_success_leaves_the_order_paid(api, stack):
+    checkout = start(api)
+    paid = stripe_event("checkout.session.completed", session_completed(checkout))
+    assert post(api, paid, stack.sign_stripe(paid)).json()["result"] == "moved"
+    failed = stripe_event(
+        "payment_intent.payment_failed",
+        {
+            "id": "pi_test_handmade",
+            "object": "payment_intent",
+            "amount": checkout["total"]["amount"],
+            "currency": "usd",
+            "metadata": {"order_id": checkout["order_id"]},
+            "last_payment_error": {"message": "Your card was declined."},
+        },
+    )
+    answer = post(api, failed, stack.sign_stripe(failed))
+    assert answer.status_code == 200
+    assert answer.json()["result"] == "unchanged"
+    assert order_status(api, checkout) == "paid"
+    assert len(history(stack, checkout["order_id"])) == 2
+
+
+def test_forged_and_stale_events_get_400_and_nothing_is_written(api, stack):
+    checkout = start(api)
+    event_id = f"evt_forged_{time.time_ns()}"
+    body = stripe_event("checkout.session.completed", session_completed(checkout), event_id=event_id)
+    cases = {
+        "tampered body": (body.replace(b'"paid"', b'"unpaid"', 1), stack.sign_stripe(body)),
+        "wrong secret": (body, stack.sign_stripe(body, secret="whsec_somebody_else")),
+        "older than 5 minutes": (body, stack.sign_stripe(body, timestamp=int(time.time()) - 6 * 60)),
+        "no signature": (body, None),
+    }
+    for case, (sent, signature) in cases.items():
+        answer = post(api, sent, signature)
+        assert answer.status_code == 400, case
+        assert answer.json()["error"] == "invalid_webhook", case
+    assert delivery(stack, event_id) is None
+    assert order_status(api, checkout) == "pending_payment"
+    assert len(history(stack, checkout["order_id"])) == 1
+
+
+def test_an_event_whose_amount_or_currency_differs_is_flagged_not_paid(api, stack):
+    for changes in ({"amount_total": 100}, {"currency": "eur"}):
+        checkout = start(api)
+        body = stripe_event("checkout.session.completed", session_completed(checkout, **changes))
+        answer = post(api, body, stack.sign_stripe(body))
+        assert answer.json()["result"] == "flagged"
+        order = api.get(
+            f"/orders/{checkout['order_id']}", headers={"Authorization": f"Bearer {checkout['order_token']}"}
+        ).json()
+        assert order["status"] == "needs_review"
+        assert "amount mismatch" in order["status_reason"]
+
+
+def test_completed_but_unpaid_waits_for_the_async_result(api, stack):
+    checkout = start(api)
+    body = stripe_event("checkout.session.completed", session_completed(checkout, payment_status="unpaid"))
+    assert post(api, body, stack.sign_stripe(body)).json()["result"] == "unchanged"
+    assert order_status(api, checkout) == "pending_payment"
+    later = stripe_event("checkout.session.async_payment_succeeded", session_completed(checkout))
+    assert post(api, later, stack.sign_stripe(later)).json()["result"] == "moved"
+    assert order_status(api, checkout) == "paid"
+
+
+def test_an_event_for_an_unknown_order_is_recorded_and_acknowledged(api, stack):
+    event_id = f"evt_unknown_{time.time_ns()}"
+    body = stripe_event(
+        "checkout.session.completed",
+        {"id": "cs_other", "client_reference_id": "not-an-order-of-ours", "payment_status": "paid"},
+        event_id=event_id,
+    )
+    answer = post(api, body, stack.sign_stripe(body))
+    assert answer.status_code == 200
+    assert answer.json()["result"] == "unknown_order"
+    assert delivery(stack, event_id)["outcome"] == "unknown_order"

@@ -1,0 +1,132 @@
+"""The API functions on real API Gateway REST proxy events (events/*.json), against moto."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import boto3
+import pytest
+from conftest import TOKEN_KEY, sample, set_header
+
+from caisse.orders import tokens
+
+
+def body(result: dict) -> dict:
+    return json.loads(result["body"])
+
+
+def checkout_event(items=None, currency="USD", key=None, b64=False) -> dict:
+    event = sample("post_checkouts")
+    payload = json.dumps(
+        {
+            "items": items or [{"sku": "FEST-DAY-PASS", "quantity": 2}],
+            "currency": currency,
+            "customer": {"name": "Ada Lovelace", "email": "ada@example.test", "locale": "fr"},
+        }
+    )
+    event["body"] = base64.b64encode(payload.encode()).decode() if b64 else payload
+    event["isBase64Encoded"] = b64
+    set_header(event, "Idempotency-Key", key)
+    return event
+
+
+def test_health(invoke):
+    result = invoke("HealthFunction", sample("get_health"))
+    assert result["statusCode"] == 200
+    assert body(result)["status"] == "ok"
+
+
+def test_catalog(invoke):
+    products = body(invoke("ListCatalogFunction", sample("get_catalog")))["products"]
+    day = next(p for p in products if p["sku"] == "FEST-DAY-PASS")
+    assert day == {
+        "sku": "FEST-DAY-PASS",
+        "name": "Festival day pass",
+        "merchant": "festival",
+        "kind": "ticket",
+        "description": None,
+        "prices": {"USD": 4500, "EUR": 4200},
+        "limited": True,
+        "remaining": 500,
+    }
+
+
+@pytest.mark.parametrize("b64", [False, True])
+def test_checkout_writes_the_order_with_three_dynamodb_requests(invoke, dynamodb_calls, b64):
+    result = invoke("CreateCheckoutFunction", checkout_event(b64=b64))
+    assert result["statusCode"] == 201, result["body"]
+    answer = body(result)
+    assert answer["total"] == {"amount": 9000, "currency": "USD"}
+    assert dynamodb_calls == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
+    table = boto3.resource("dynamodb").Table("caisse-test-OrdersTable")
+    order = table.get_item(Key={"pk": f"ORDER#{answer['order_id']}", "sk": "ORDER"})["Item"]
+    assert order["status"] == "pending_payment"
+    assert order["customer"]["locale"] == "fr"
+    assert order["total_amount"] == 9000
+    hold = table.get_item(Key={"pk": f"ORDER#{answer['order_id']}", "sk": "HOLD#FEST-DAY-PASS"})["Item"]
+    assert (hold["quantity"], hold["state"]) == (2, "held")
+
+
+def test_an_idempotent_replay_also_stays_within_three_requests(invoke, dynamodb_calls):
+    first = invoke("CreateCheckoutFunction", checkout_event(key="replay-1"))
+    dynamodb_calls.clear()
+    second = invoke("CreateCheckoutFunction", checkout_event(key="replay-1"))
+    assert body(first) == body(second)
+    assert second["multiValueHeaders"]["Idempotent-Replayed"] == ["true"]
+    assert len(dynamodb_calls) <= 3
+
+
+def test_a_checkout_answer_carries_a_token_for_that_order_only(invoke):
+    answer = body(invoke("CreateCheckoutFunction", checkout_event()))
+    assert tokens.matches(answer["order_id"], answer["order_token"], TOKEN_KEY)
+    event = sample("get_order")
+    event["path"] = f"/orders/{answer['order_id']}"
+    event["pathParameters"] = {"order_id": answer["order_id"]}
+    set_header(event, "Authorization", f"Bearer {answer['order_token']}")
+    ok = invoke("GetOrderFunction", event)
+    assert ok["statusCode"] == 200
+    assert body(ok)["status"] == "pending_payment"
+    assert body(ok)["next_action"] == answer["next_action"]
+    set_header(event, "Authorization", "Bearer " + tokens.issue(answer["order_id"], "another-key"))
+    assert invoke("GetOrderFunction", event)["statusCode"] == 404
+    set_header(event, "Authorization", None)
+    assert invoke("GetOrderFunction", event)["statusCode"] == 401
+
+
+def test_validation_errors_name_the_field(invoke):
+    event = checkout_event(items=[{"sku": "FEST-DAY-PASS", "quantity": 0}])
+    result = invoke("CreateCheckoutFunction", event)
+    assert result["statusCode"] == 422
+    assert body(result)["details"][0]["field"] == "items.0.quantity"
+
+
+def admin_event(name: str, order_id: str, merchant: str | None, **changes) -> dict:
+    event = sample(name)
+    event["path"] = event["path"].replace("2f0c8e0a-1d3b-4c39-9a8a-6f1a7b2c3d4e", order_id)
+    event["pathParameters"] = {"order_id": order_id}
+    claims = event["requestContext"]["authorizer"]["claims"]
+    if merchant is None:
+        claims.pop("custom:merchant_id")
+        claims["cognito:groups"] = "platform-admin"
+    else:
+        claims["custom:merchant_id"] = merchant
+    event.update(changes)
+    return event
+
+
+def test_admin_routes_read_the_authorizer_claims(invoke):
+    order_id = body(invoke("CreateCheckoutFunction", checkout_event()))["order_id"]
+    festival = invoke("AdminGetOrderFunction", admin_event("admin_get_order", order_id, "festival"))
+    assert festival["statusCode"] == 200
+    assert body(festival)["customer"]["email"] == "ada@example.test"
+    songstudio = invoke("AdminGetOrderFunction", admin_event("admin_get_order", order_id, "songstudio"))
+    assert songstudio["statusCode"] == 403
+    platform = invoke(
+        "AdminUpdateOrderStatusFunction",
+        admin_event("admin_update_order_status", order_id, None, body=json.dumps({"status": "cancelled"})),
+    )
+    assert platform["statusCode"] == 200, platform["body"]
+    history = body(platform)["history"]
+    assert history[-1]["to"] == "cancelled"
+    assert history[-1]["by"] == "staff:8d1c2f3e-0000-4000-8000-000000000001"
