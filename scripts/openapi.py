@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Print the API's OpenAPI document, generated from the API functions' own code (each function's
+Powertools resolver knows its routes and pydantic models) and merged into one document.
+
+    .venv/bin/python scripts/openapi.py > openapi.json      (make openapi)
+
+Provider webhooks are left out: providers call them, not API clients.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "machine-readable code, e.g. invalid_request, sold_out"},
+        "message": {"type": "string", "description": "what went wrong, in words"},
+        "details": {"type": "array", "items": {"type": "object"}},
+    },
+    "additionalProperties": True,
+}
+ERROR_RESPONSE = {
+    "description": "Invalid request: the body names the field and the problem",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+STAFF_SCHEME = {"StaffToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (Cognito ID token)"}}
+
+
+def build() -> dict[str, Any]:
+    from caisse_local import template as templates
+
+    template = templates.load(ROOT / "template.yaml")
+    ctx = templates.Context(stack_name="caisse-openapi")
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Caisse API", "version": "1", "description": "Payments and fulfilment for small shops."},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": STAFF_SCHEME},
+    }
+    routes = {(r.path, r.method.lower()): r for r in template.api_routes(ctx)}
+    for spec in template.functions(ctx):
+        if not any(e.type == "Api" for e in spec.events) or spec.logical_id.endswith("WebhookFunction"):
+            continue
+        for name, value in spec.environment.items():
+            os.environ.setdefault(name, value)
+        module_spec = importlib.util.spec_from_file_location(f"openapi_{spec.module}", spec.code_uri / f"{spec.module}.py")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        part = json.loads(module.app.get_openapi_json_schema(title="Caisse API", version="1"))
+        for path, operations in part.get("paths", {}).items():
+            for method, operation in operations.items():
+                if "422" in operation.get("responses", {}):
+                    operation["responses"]["422"] = ERROR_RESPONSE  # our error shape, not Powertools' default
+                route = routes.get((path, method))
+                if route is not None and route.authorizer:
+                    operation["security"] = [{"StaffToken": []}]
+                    operation.setdefault("responses", {})["401"] = {"description": "No or invalid staff token"}
+                document["paths"].setdefault(path, {})[method] = operation
+        document["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(unused, None)
+    document["components"]["schemas"]["Error"] = ERROR_SCHEMA
+    return document
+
+
+def main() -> int:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    json.dump(build(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
