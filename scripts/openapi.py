@@ -51,7 +51,9 @@ def build() -> dict[str, Any]:
             continue
         for name, value in spec.environment.items():
             os.environ.setdefault(name, value)
-        module_spec = importlib.util.spec_from_file_location(f"openapi_{spec.module}", spec.code_uri / f"{spec.module}.py")
+        module_spec = importlib.util.spec_from_file_location(
+            f"openapi_{spec.module}", spec.code_uri / f"{spec.module}.py"
+        )
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
         part = json.loads(module.app.get_openapi_json_schema(title="Caisse API", version="1"))

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from caisse.db import iso, utcnow
+from caisse.clock import iso, utcnow
 from caisse.observability import observability
 from caisse.web import resolver
 

@@ -14,13 +14,12 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.models import Model
 
 from caisse.config import settings
-from caisse.db import LambdaMeta
+from caisse.db import CaisseModel, LambdaMeta
 
 
-class CatalogRecord(Model):
+class CatalogRecord(CaisseModel):
     class Meta(LambdaMeta):
         table_name = settings().catalog_table
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from caisse.catalog.models import OrderCounter, Product
 from caisse.catalog.service import PricedCart, fetch_products, price_cart
+from caisse.clock import iso, utcnow
 from caisse.config import settings
-from caisse.db import Transaction, TransactionCancelled, iso, utcnow
+from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import IdempotencyMismatch, SoldOut
 from caisse.orders import states, tokens
 from caisse.orders.models import (
@@ -28,7 +29,6 @@ from caisse.orders.models import (
     Hold,
     LineItem,
     Order,
-    OrderRecord,
     order_pk,
 )
 from caisse.payments.base import CheckoutSpec, PaymentProvider, ProviderCheckout
@@ -116,7 +116,7 @@ def create_checkout(
     )
     order = _new_order(order_id, order_number, cart, request, provider.name, opened, now)
 
-    tx = Transaction(OrderRecord)
+    tx = Transaction()
     tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
     tx.put(
         HistoryEntry(

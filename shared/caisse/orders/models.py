@@ -13,10 +13,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.models import Model
 
 from caisse.config import settings
-from caisse.db import LambdaMeta
+from caisse.db import CaisseModel, LambdaMeta
 from caisse.money import Money
 
 ORDER_SK = "ORDER"
@@ -39,7 +38,7 @@ class Customer(MapAttribute):
     locale = UnicodeAttribute(default="en")
 
 
-class OrderRecord(Model):
+class OrderRecord(CaisseModel):
     class Meta(LambdaMeta):
         table_name = settings().orders_table
 

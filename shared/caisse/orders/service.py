@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from caisse.catalog.models import Product
-from caisse.db import Transaction, TransactionCancelled, iso, utcnow
+from caisse.clock import iso, utcnow
+from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, NotFound
 from caisse.orders import states
 from caisse.orders.models import (
@@ -128,7 +129,7 @@ def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str |
         raise NotFound("no such order")
     staff.require(bundle.order.merchant)
     bundle.workflow.check(bundle.order.status, target, states.Actor.STAFF)
-    tx = Transaction(OrderRecord)
+    tx = Transaction()
     add_move(tx, bundle, target, actor=states.Actor.STAFF, actor_id=staff.actor_id, note=note)
     try:
         tx.commit()

@@ -7,16 +7,16 @@ from datetime import timedelta
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
-from pynamodb.models import Model
 
+from caisse.clock import utcnow
 from caisse.config import settings
-from caisse.db import LambdaMeta, utcnow
+from caisse.db import CaisseModel, LambdaMeta
 
 RECEIVED = "received"
 PROCESSED = "processed"
 
 
-class WebhookDelivery(Model):
+class WebhookDelivery(CaisseModel):
     class Meta(LambdaMeta):
         table_name = settings().webhook_events_table
 

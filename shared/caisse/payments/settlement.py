@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caisse.db import Transaction, TransactionCancelled, utcnow
+from caisse.clock import utcnow
+from caisse.db import Transaction, TransactionCancelled
 from caisse.orders import states
 from caisse.orders.models import Order, OrderRecord, PaymentEvent
 from caisse.orders.service import OrderBundle, add_move, load
@@ -116,7 +117,7 @@ def _commit(
     order = bundle.order
     target = decision.target
     outcome = target or f"no move from {order.status}"
-    tx = Transaction(OrderRecord)
+    tx = Transaction()
     tx.update(
         delivery,
         actions=[
