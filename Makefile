@@ -3,7 +3,9 @@
 # and ./.venv-sam (the SAM CLI, which pins its own boto3 and pydantic).
 
 SHELL := /bin/bash
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# The first Python 3.13 that runs (a pyenv shim may exist without the version being selected).
+PYTHON313 ?= $(shell for p in $(HOME)/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo "$$p" && break; done)
 VENV := .venv
 SAMVENV := .venv-sam
 PY := $(VENV)/bin/python
