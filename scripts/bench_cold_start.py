@@ -37,7 +37,8 @@ from caisse_local.stack import LocalStack, Ports
 ROOT = Path(__file__).resolve().parent.parent
 
 
-IMPORT_PROBE = """
+# Both probes start the same way: import the handler module as Lambda does, timing it.
+LOAD_HANDLER = """
 import time, json, sys
 t0 = time.perf_counter()
 import importlib.util
@@ -45,19 +46,20 @@ spec = importlib.util.spec_from_file_location(sys.argv[1], sys.argv[2])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 t1 = time.perf_counter()
+"""
+
+IMPORT_PROBE = (
+    LOAD_HANDLER
+    + """
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "modules": len(sys.modules),
                   "PIL": "PIL" in sys.modules, "aws_xray_sdk": "aws_xray_sdk" in sys.modules,
                   "stripe": "stripe" in sys.modules, "boto3": "boto3" in sys.modules}))
 """
+)
 
-FIRST_REQUEST_PROBE = """
-import time, json, sys
-t0 = time.perf_counter()
-import importlib.util
-spec = importlib.util.spec_from_file_location(sys.argv[1], sys.argv[2])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-t1 = time.perf_counter()
+FIRST_REQUEST_PROBE = (
+    LOAD_HANDLER
+    + """
 class Context:
     function_name = sys.argv[1]
     function_version = "$LATEST"
@@ -77,6 +79,7 @@ t3 = time.perf_counter()
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_ms": (t2 - t1) * 1000, "second_ms": (t3 - t2) * 1000,
                   "status": [first["statusCode"], second["statusCode"]]}))
 """
+)
 
 
 LAYER = ROOT / ".bench" / "layer"

@@ -7,22 +7,13 @@ or dev script never leaves an orphan listening on the port.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import signal
 import sys
 import threading
 
 from caisse_local.sandbox.app import serve_in_thread
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from caisse_local.sandbox.stripe_api import is_loopback_host
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--public-url", help="base URL of the hosted pages (default: http://HOST:PORT)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
-    if not _is_loopback(args.host):
+    if not is_loopback_host(args.host):
         parser.error("the sandbox has no real security: it only listens on loopback addresses")
 
     stop = threading.Event()
