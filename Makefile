@@ -76,5 +76,10 @@ openapi: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) scripts/bench_cold_start.py
 
+# The image pipeline: wall time, CPU time and peak memory per photo, beside plain Pillow.
+.PHONY: bench-images
+bench-images: $(VENV)/.installed
+	$(PY) scripts/bench_images.py
+
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

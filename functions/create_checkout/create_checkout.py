@@ -11,7 +11,6 @@ from caisse.observability import observability
 from caisse.orders import tokens
 from caisse.orders.checkout import create_checkout
 from caisse.orders.schemas import CheckoutIn, CheckoutOut
-from caisse.payments.registry import provider_for
 from caisse.secrets import secret
 from caisse.web import resolver
 
@@ -24,12 +23,7 @@ def start_checkout(
     checkout: CheckoutIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[CheckoutOut]:
-    result = create_checkout(
-        checkout.to_request(),
-        idempotency_key,
-        provider_for(checkout.currency, checkout.provider),
-        secret(tokens.TOKEN_KEY_PARAMETER),
-    )
+    result = create_checkout(checkout.to_request(), idempotency_key, secret(tokens.TOKEN_KEY_PARAMETER))
     logger.info(
         "checkout started",
         extra={"order_id": result.body["order_id"], "replayed": result.replayed, "provider": result.body["provider"]},

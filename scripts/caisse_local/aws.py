@@ -5,7 +5,10 @@ moto's WSGI app is wrapped so that:
   updates (measured: 1000 conditional decrements from 8 threads gave 1003-1025 successes), and
   every concurrency test would lie without this;
 - requests are counted per service and operation (`GET /_caisse/requests`, cleared by
-  `DELETE /_caisse/requests`), so tests can assert how many calls a handler made.
+  `DELETE /_caisse/requests`), so tests can assert how many calls a handler made;
+- faults can be injected (`POST /_caisse/faults`, listed by GET, cleared by DELETE): the next N
+  matching requests fail with the given error in the service's own wire protocol, so botocore
+  raises the `ClientError` real AWS would cause and retry paths can be tested offline.
 
 `provision()` creates the template's resources in the emulated AWS, idempotently, through boto3.
 Resource types are handled by `RESOURCE_PROVISIONERS`, so later work adds types.
@@ -14,20 +17,24 @@ Resource types are handled by `RESOURCE_PROVISIONERS`, so later work adds types.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from .server import BackgroundServer
@@ -35,6 +42,7 @@ from .template import Context, Template, iter_references
 
 __all__ = [
     "DYNAMODB_LOCK",
+    "FAULTS_PATH",
     "LOCAL_CREDENTIALS",
     "RESOURCE_PROVISIONERS",
     "S3_NOTIFICATION_HOOKS",
@@ -56,27 +64,34 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 """Fake credentials: moto accepts anything, boto3 only needs something to sign with."""
 
 REQUESTS_PATH = "/_caisse/requests"
+FAULTS_PATH = "/_caisse/faults"
 
 
 # --------------------------------------------------------------------------- the endpoint
 
 
 class AwsEndpoint:
-    """WSGI middleware around moto: serialises DynamoDB, counts requests."""
+    """WSGI middleware around moto: serialises DynamoDB, counts requests, injects faults."""
 
     def __init__(self, app: Any):
         self.app = app
         self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._counts_lock = threading.Lock()
+        self.faults = Faults()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == REQUESTS_PATH:
             return self._requests_endpoint(environ, start_response)
+        if path == FAULTS_PATH:
+            return self.faults.endpoint(environ, start_response)
         service, operation = classify(environ)
         if service is not None:
             with self._counts_lock:
                 self._counts[service][operation] += 1
+            fault = self.faults.take(service, operation)
+            if fault is not None:
+                return fault.respond(environ, service, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(("DynamoDB_", "DynamoDBStreams_")):
             with DYNAMODB_LOCK:
@@ -103,6 +118,174 @@ class AwsEndpoint:
         body = json.dumps(self.counts(), sort_keys=True).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+# --------------------------------------------------------------------------- fault injection
+
+
+@dataclass
+class Fault:
+    """One injected error: the next `remaining` requests (None: until cleared) to service/operation fail."""
+
+    id: int
+    service: str
+    operation: str | None
+    status: int
+    code: str
+    message: str
+    remaining: int | None
+    fired: int = 0
+
+    def matches(self, service: str, operation: str) -> bool:
+        return (
+            self.service == service
+            and self.operation in (None, operation)
+            and (self.remaining is None or self.remaining > 0)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def respond(self, environ: dict[str, Any], service: str, start_response: Callable[..., Any]) -> list[bytes]:
+        """The error in the request's own protocol, so botocore parses `code` out of it."""
+        query_protocol = _query_action(environ) is not None
+        _read_body(environ)  # unread, it would spoil the next request on this connection
+        request_id = str(uuid.uuid4())
+        headers = [("x-amzn-RequestId", request_id)]
+        if environ.get("HTTP_X_AMZ_TARGET"):  # JSON protocol: DynamoDB, SQS, SSM, Secrets Manager ...
+            content_type = environ.get("CONTENT_TYPE") or "application/x-amz-json-1.0"
+            body = json.dumps({"__type": self.code, "message": self.message}).encode()
+        elif query_protocol:  # query protocol: SES v1, SNS, STS ...
+            content_type = "text/xml"
+            kind = "Sender" if self.status < 500 else "Receiver"
+            body = (
+                f"<ErrorResponse><Error><Type>{kind}</Type><Code>{_xml(self.code)}</Code>"
+                f"<Message>{_xml(self.message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+        elif service == "s3":  # REST-XML
+            content_type = "application/xml"
+            body = (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{_xml(self.code)}</Code>'
+                f"<Message>{_xml(self.message)}</Message><RequestId>{request_id}</RequestId></Error>"
+            ).encode()
+        else:  # REST-JSON: SES v2, Lambda ...
+            content_type = "application/json"
+            headers.append(("x-amzn-ErrorType", self.code))
+            body = json.dumps({"message": self.message}).encode()
+        headers += [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        start_response(f"{self.status} {_REASONS.get(self.status, 'Error')}", headers)
+        return [body]
+
+
+_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
+_REASONS |= {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+class Faults:
+    """The injected faults of one endpoint, and the `/_caisse/faults` resource that manages them.
+
+    POST {"service", "operation"?, "status"?, "code"?, "message"?, "count"?} adds one (count absent:
+    1, null: until cleared; status 503 and code ServiceUnavailable by default); GET lists them with
+    what remains and how many fired; DELETE clears them. Faults match in the order they were added.
+    """
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._ids = 0
+
+    def add(
+        self,
+        service: str,
+        operation: str | None = None,
+        *,
+        status: int = 503,
+        code: str = "ServiceUnavailable",
+        message: str | None = None,
+        count: int | None = 1,
+    ) -> Fault:
+        if not service:
+            raise ValueError("service is required (e.g. sesv2, ses, dynamodb, sqs)")
+        if not (isinstance(status, int) and 400 <= status <= 599):
+            raise ValueError("status must be an HTTP error status (400-599)")
+        if count is not None and not (isinstance(count, int) and count > 0):
+            raise ValueError("count must be a positive integer, or null for every request until cleared")
+        with self._lock:
+            self._ids += 1
+            fault = Fault(self._ids, service, operation or None, status, code, message or f"{code} (injected)", count)
+            self._faults.append(fault)
+            return fault
+
+    def take(self, service: str, operation: str) -> Fault | None:
+        """The first fault matching this request, its count used up by one; None when none matches."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(service, operation):
+                    fault.fired += 1
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    return fault
+        return None
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [fault.as_dict() for fault in self._faults]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def endpoint(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method == "DELETE":
+            self.clear()
+            start_response("204 No Content", [])
+            return []
+        if method == "GET":
+            return _json_response(start_response, "200 OK", {"faults": self.list()})
+        if method != "POST":
+            start_response("405 Method Not Allowed", [("Allow", "GET, POST, DELETE")])
+            return []
+        try:
+            spec = json.loads(_read_body(environ) or b"null")
+            if not isinstance(spec, dict):
+                raise ValueError("the body must be a JSON object")
+            unknown = set(spec) - {"service", "operation", "status", "code", "message", "count"}
+            if unknown:
+                raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+            fault = self.add(
+                str(spec.get("service") or ""),
+                spec.get("operation"),
+                status=spec.get("status", 503),
+                code=str(spec.get("code") or "ServiceUnavailable"),
+                message=spec.get("message"),
+                count=spec.get("count", 1),
+            )
+        except ValueError as exc:
+            return _json_response(start_response, "400 Bad Request", {"error": str(exc)})
+        return _json_response(start_response, "201 Created", fault.as_dict())
+
+
+def _json_response(start_response: Callable[..., Any], status: str, value: Any) -> list[bytes]:
+    body = json.dumps(value, sort_keys=True).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
+def _query_action(environ: dict[str, Any]) -> str | None:
+    return (parse_qs(environ.get("QUERY_STRING", "")).get("Action") or [None])[0] or _form_action(environ)
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _drain(result: Iterable[bytes]) -> list[bytes]:
@@ -134,7 +317,33 @@ def classify(environ: dict[str, Any]) -> tuple[str | None, str]:
     if action:
         return service or "unknown", action
     method = environ.get("REQUEST_METHOD", "GET")
+    if service == "ses" and path.startswith("/v2/"):  # SES v2 signs as "ses" too; its paths tell it apart
+        return "sesv2", _rest_operation("sesv2", method, path) or f"{method} {path}"
     return service or "unknown", f"{method} {path}"
+
+
+@functools.cache
+def _rest_routes(service: str) -> list[tuple[str, str, re.Pattern[str]]]:
+    """(method, operation, path regex) of a REST service from botocore's model, most literal first."""
+    model = botocore.session.get_session().get_service_model(service)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http["requestUri"].split("?", 1)[0]
+        parts = re.split(r"(\{[^}]+\})", uri)
+        pattern = "".join(
+            (".+" if part.endswith("+}") else "[^/]+") if part.startswith("{") else re.escape(part) for part in parts
+        )
+        routes.append((len(parts[0]), http["method"], name, re.compile(pattern)))
+    routes.sort(key=lambda route: -route[0])
+    return [(method, name, regex) for _, method, name, regex in routes]
+
+
+def _rest_operation(service: str, method: str, path: str) -> str | None:
+    for route_method, name, regex in _rest_routes(service):
+        if route_method == method and regex.fullmatch(path):
+            return name
+    return None
 
 
 def _signing_service(authorization: str, query: dict[str, list[str]]) -> str | None:
@@ -167,7 +376,104 @@ def make_app() -> AwsEndpoint:
     """moto's server app (every service), wrapped by `AwsEndpoint`."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    _fix_moto_fifo_groups()
+    _fix_moto_transaction_rollback()
     return AwsEndpoint(DomainDispatcherApplication(create_backend_app))
+
+
+def _fix_moto_transaction_rollback() -> None:
+    """Keep the table (and its stream) the same object when a transaction is cancelled.
+
+    moto 5.2.5 rolls a cancelled TransactWriteItems back by swapping in a deep copy of each table
+    taken beforehand. The copy carries its own stream shard, so every open shard iterator keeps
+    reading the old one and never sees another record: one cancelled transaction (two webhooks
+    racing for the same order, a sold-out item) silenced the orders stream for good. Here the
+    rolled-back state goes back into the original table object instead, and the stream loses
+    exactly the records the cancelled transaction added.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "_caisse_fixed", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        tables = dict(self.tables)
+        marks = {
+            name: len(table.stream_shard.items)
+            for name, table in tables.items()
+            if getattr(table, "stream_shard", None) is not None
+        }
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, table in tables.items():
+                restored = self.tables.get(name)
+                if restored is not None and restored is not table:
+                    state = {key: value for key, value in vars(restored).items() if key != "stream_shard"}
+                    vars(table).update(state)
+                    self.tables[name] = table
+                if name in marks:
+                    del table.stream_shard.items[marks[name] :]
+            raise
+
+    transact_write_items._caisse_fixed = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _fix_moto_fifo_groups() -> None:
+    """Keep FIFO order when messages of a group come back from flight (moto 5.2.5 breaks it).
+
+    When a batch partly failed and its messages of one group become visible again, moto checks them
+    one by one against a clock that moves and a snapshot of blocked groups it refreshes only now and
+    then, so a receive can skip the first and return the next (measured: a2 and a3 back, a3
+    delivered first). Like SQS, here a group's messages are offered in order up to its first
+    message still in flight, only messages in flight block a group, and the in-flight messages of
+    a group come back together (SQS delivers none of them before the last one's timeout ends anyway).
+    """
+    from moto.sqs.models import Queue, SQSBackend
+
+    if getattr(SQSBackend.receive_message, "caisse_fifo_fix", False):
+        return
+
+    def available(self: Any) -> list[Any]:
+        """Visible messages; for FIFO, each group only up to its first message in flight or delayed."""
+        out, blocked = [], set()
+        for message in self._messages:
+            if self.fifo_queue and message.group_id in blocked:
+                continue
+            if message.visible and not message.delayed:
+                out.append(message)
+            elif message.group_id is not None:
+                blocked.add(message.group_id)
+        return out
+
+    def visible_count(self: Any) -> int:
+        return sum(1 for m in self._messages if m.visible and not m.delayed)
+
+    def pending_message_groups(self: Any) -> set[str]:
+        return {m.group_id for m in self._pending_messages if m.group_id is not None and not m.visible}
+
+    original = SQSBackend.receive_message
+
+    @functools.wraps(original)
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        if queue.fifo_queue:
+            back_at: dict[str, int] = {}
+            for message in queue.pending_messages:
+                if message.group_id is not None and not message.visible:
+                    back_at[message.group_id] = max(back_at.get(message.group_id, 0), message.visible_at)
+            for message in queue.pending_messages:
+                if message.group_id in back_at:
+                    message.visible_at = back_at[message.group_id]
+        return original(self, queue_name, *args, **kwargs)
+
+    receive_message.caisse_fifo_fix = True  # type: ignore[attr-defined]
+    Queue.messages = property(available)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages = property(visible_count)  # type: ignore[method-assign,assignment]
+    Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[method-assign,assignment]
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
 
 
 def serve(host: str = "127.0.0.1", port: int = 4566, *, log_requests: bool = False) -> BackgroundServer:
@@ -459,6 +765,68 @@ def _ssm_parameter(stack: Stack, logical_id: str) -> dict[str, str]:
     return {"Ref": name}
 
 
+def _ses_email_identity(stack: Stack, logical_id: str) -> dict[str, str]:
+    """A verified identity: moto's SES v1 and v2 share one identity list, and anything in it may send
+    (no verification email, no DKIM). GetEmailIdentity reports VerifiedForSendingStatus false anyway."""
+    props = stack.props(logical_id)
+    identity = stack.ref(logical_id)
+    args: dict[str, Any] = {"EmailIdentity": identity}
+    config_set = (props.get("ConfigurationSetAttributes") or {}).get("ConfigurationSetName")
+    if config_set:
+        args["ConfigurationSetName"] = config_set
+    sesv2 = stack.client("sesv2")
+    try:
+        sesv2.get_email_identity(EmailIdentity=identity)
+    except sesv2.exceptions.NotFoundException:
+        sesv2.create_email_identity(**args)
+    return {"Ref": identity}
+
+
+def _ses_configuration_set(stack: Stack, logical_id: str) -> dict[str, str]:
+    """Stored so sends naming it look right; moto accepts any ConfigurationSetName on send anyway."""
+    props = stack.props(logical_id)
+    name = stack.ref(logical_id)
+    sesv2 = stack.client("sesv2")
+    try:
+        sesv2.get_configuration_set(ConfigurationSetName=name)
+    except sesv2.exceptions.NotFoundException:
+        args: dict[str, Any] = {"ConfigurationSetName": name}
+        for key in ("DeliveryOptions", "ReputationOptions", "SendingOptions", "SuppressionOptions", "TrackingOptions"):
+            if props.get(key):
+                args[key] = props[key]
+        sesv2.create_configuration_set(**args)
+    return {"Ref": name}
+
+
+def _ses_event_destination(stack: Stack, logical_id: str) -> dict[str, str]:
+    """Recorded only: moto stores it (SES v1 API; v2 has no such route in moto) but never publishes
+    events. Locally a bounce or complaint reaches its consumer when something publishes the SES
+    event JSON to the destination's SNS topic (recorded here as TopicArn)."""
+    props = stack.props(logical_id)
+    config_set = str(props["ConfigurationSetName"])
+    dest = props.get("EventDestination") or {}
+    name = str(dest.get("Name") or f"{stack.ctx.stack_name}-{logical_id}")
+    types = [str(t).lower() for t in dest.get("MatchingEventTypes") or []]
+    topic = (dest.get("SnsDestination") or {}).get("TopicARN")
+    v1 = {"Name": name, "Enabled": _true(dest.get("Enabled", False)), "MatchingEventTypes": types}
+    if topic:
+        v1["SNSDestination"] = {"TopicARN": topic}
+    ses = stack.client("ses")
+    try:
+        ses.create_configuration_set_event_destination(ConfigurationSetName=config_set, EventDestination=v1)
+    except ses.exceptions.EventDestinationAlreadyExistsException:
+        pass
+    attributes = {"Ref": name, "ConfigurationSetName": config_set, "MatchingEventTypes": ",".join(types)}
+    if topic:
+        attributes["TopicArn"] = str(topic)
+    return attributes
+
+
+def _not_emulated(stack: Stack, logical_id: str) -> dict[str, str]:
+    """Known types whose effect the local stack does not reproduce (access policies, alarms)."""
+    return {"Ref": stack.ref(logical_id)}
+
+
 RESOURCE_PROVISIONERS: dict[str, Provisioner] = {
     "AWS::DynamoDB::Table": _dynamodb_table,
     "AWS::SQS::Queue": _sqs_queue,
@@ -466,6 +834,12 @@ RESOURCE_PROVISIONERS: dict[str, Provisioner] = {
     "AWS::SNS::Subscription": _sns_subscription,
     "AWS::S3::Bucket": _s3_bucket,
     "AWS::SSM::Parameter": _ssm_parameter,
+    "AWS::SES::EmailIdentity": _ses_email_identity,
+    "AWS::SES::ConfigurationSet": _ses_configuration_set,
+    "AWS::SES::ConfigurationSetEventDestination": _ses_event_destination,
+    "AWS::SQS::QueuePolicy": _not_emulated,
+    "AWS::SNS::TopicPolicy": _not_emulated,
+    "AWS::CloudWatch::Alarm": _not_emulated,
 }
 """How each resource type is created in the emulated AWS: fn(stack, logical_id) -> attributes
 (including "Ref"), recorded in the Context so Ref/GetAtt resolve to what AWS answered."""

@@ -1,10 +1,9 @@
 """The whole system on one machine, offline: emulated AWS (moto), the provider sandbox, and the
 functions of template.yaml behind a local API Gateway, wired from template.yaml itself.
 
-Secrets seeded here are obviously fake and only ever exist in the emulated SSM:
-  /caisse/dev/stripe/secret_key      sk_test_local_not_a_real_key
-  /caisse/dev/stripe/webhook_secret  whsec_local_... (issued by the sandbox when the endpoint is registered)
-  /caisse/dev/order_token_key        local-order-token-key-not-a-secret
+Secrets seeded here are obviously fake and only ever exist in the emulated SSM (LOCAL_SECRETS,
+plus the Stripe webhook secret and PayPal webhook id the sandbox issues when the stack registers
+its webhook URLs, as a shop does in the providers' dashboards).
 """
 
 from __future__ import annotations
@@ -23,14 +22,26 @@ import httpx
 from caisse_local import aws
 from caisse_local import template as templates
 from caisse_local.apigateway import ApiGateway
+from caisse_local.event_sources import EventSources
 from caisse_local.runtime import FunctionPool, apply_environment
+from caisse_local.s3_events import S3Notifications
 from caisse_local.server import BackgroundServer, RawHeadersRequestHandler
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "caisse-local"
 STAGE = "dev"
 STRIPE_TEST_KEY = "sk_test_local_not_a_real_key"
-ORDER_TOKEN_KEY = "local-order-token-key-not-a-secret"
+LOCAL_SECRETS = {
+    "stripe/secret_key": STRIPE_TEST_KEY,
+    "order_token_key": "local-order-token-key-not-a-secret",
+    "campay/token": "campay-local-token-not-a-secret",
+    "campay/webhook_key": "campay-local-webhook-key-not-a-secret-0000",
+    "paydunya/master_key": "paydunya-local-master-key-not-a-secret",
+    "paydunya/private_key": "test_private_local_not_a_secret",
+    "paydunya/token": "paydunya-local-token-not-a-secret",
+    "paypal/client_id": "paypal-local-client-id",
+    "paypal/client_secret": "paypal-local-client-secret-not-a-secret",
+}
 START_TIMEOUT = 60.0
 
 
@@ -50,6 +61,8 @@ class LocalStack:
     children: list[subprocess.Popen] = field(default_factory=list)
     pools: dict[str, FunctionPool] = field(default_factory=dict)
     api_server: BackgroundServer | None = None
+    event_sources: EventSources | None = None
+    s3_notifications: S3Notifications | None = None
     template: templates.Template | None = None
     ctx: templates.Context | None = None
 
@@ -71,6 +84,8 @@ class LocalStack:
             self._start_children()
             self._configure_process()
             self._provision()
+            self._start_event_sources()
+            self._start_s3_notifications()
             self._start_api()
         except BaseException:
             self.stop()
@@ -80,6 +95,12 @@ class LocalStack:
         if self.api_server is not None:
             self.api_server.stop()
             self.api_server = None
+        if self.event_sources is not None:
+            self.event_sources.stop()
+            self.event_sources = None
+        if self.s3_notifications is not None:
+            self.s3_notifications.stop()
+            self.s3_notifications = None
         for pool in self.pools.values():
             pool.close()
         for child in self.children:
@@ -120,7 +141,13 @@ class LocalStack:
             parameter_overrides={
                 "Stage": STAGE,
                 "StripeApiBase": self.sandbox_url,
+                "CampayApiBase": f"{self.sandbox_url}/campay",
+                "PaydunyaApiBase": f"{self.sandbox_url}/paydunya/sandbox-api/v1",
+                "PaypalApiBase": f"{self.sandbox_url}/paypal",
                 "ShopUrl": f"{self.sandbox_url}/shop",
+                "PublicApiUrl": self.api_url,
+                # Email retries wait 1 s, 2 s, 4 s... locally instead of 30 s, 60 s...
+                "EmailRetryBaseSeconds": os.environ.get("CAISSE_EMAIL_RETRY_BASE_SECONDS", "1"),
             },
         )
         os.environ.update(
@@ -142,18 +169,24 @@ class LocalStack:
         apply_environment(specs)
         prefix = f"/caisse/{STAGE}"
         ssm = aws.client("ssm", self.aws_url, self.ctx.region)
-        webhook_secret = self._register_stripe_webhook()
-        for name, value in (
-            ("stripe/secret_key", STRIPE_TEST_KEY),
-            ("stripe/webhook_secret", webhook_secret),
-            ("order_token_key", ORDER_TOKEN_KEY),
-        ):
+        secrets = {**LOCAL_SECRETS, "stripe/webhook_secret": self._register_stripe_webhook()}
+        for name, value in secrets.items():
             ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
         if self.catalog is not None:
             from caisse.catalog.service import seed  # imported once the environment names the tables
 
             seed(json.loads(self.catalog.read_text()))
         self.pools = {spec.logical_id: FunctionPool(spec, self.max_concurrency) for spec in specs}
+
+    def _start_event_sources(self) -> None:
+        """Poll the template's DynamoDB, SQS and SNS events into the functions, as Lambda does."""
+        assert self.template is not None and self.ctx is not None
+        self.event_sources = EventSources(self.template, self.ctx, self.aws_url, self.pools).start()
+
+    def _start_s3_notifications(self) -> None:
+        """Invoke the functions with S3 events of template.yaml when objects land in their bucket."""
+        assert self.template is not None and self.ctx is not None
+        self.s3_notifications = S3Notifications(self.template, self.ctx, self.aws_url, self.pools).start()
 
     def _register_stripe_webhook(self) -> str:
         """Register our webhook URL with the sandbox, as a shop does in Stripe's dashboard."""

@@ -24,6 +24,7 @@ import yaml
 
 __all__ = [
     "EVENT_PARSERS",
+    "BucketSource",
     "RESOURCE_KINDS",
     "Context",
     "Cors",
@@ -31,8 +32,11 @@ __all__ = [
     "FunctionSpec",
     "ResourceKind",
     "Route",
+    "QueueSource",
+    "StreamSource",
     "Template",
     "TemplateError",
+    "TopicSource",
     "Unresolved",
     "iter_references",
     "load",
@@ -298,6 +302,9 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
         ref=lambda r: r.name("AlarmName"),
         attributes={"Arn": lambda r: arn(r.ctx, "cloudwatch", f"alarm:{r.name('AlarmName')}")},
     ),
+    # SES (event_sources work): an identity's Ref is the address or domain itself.
+    "AWS::SES::EmailIdentity": ResourceKind(ref=lambda r: str(r.prop("EmailIdentity"))),
+    "AWS::SES::ConfigurationSet": ResourceKind(ref=lambda r: r.name("Name")),
 }
 """Local naming rules by resource type. Types not listed get `<stack>-<LogicalId>` as Ref."""
 
@@ -646,9 +653,164 @@ def _cors(value: Any) -> Cors | None:
     )
 
 
+# ---- stream, queue and topic events (run by caisse_local.event_sources)
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """A function's DynamoDB stream event: what Lambda's event source mapping is configured with."""
+
+    function: str
+    event: str
+    stream_arn: str
+    starting_position: str
+    batch_size: int = 100
+    batching_window: float = 0.0
+    maximum_retry_attempts: int = -1  # -1: retry until the record expires, like Lambda
+    bisect_on_error: bool = False
+    report_batch_item_failures: bool = False
+    on_failure: str | None = None  # an SQS queue or SNS topic ARN
+    enabled: bool = True
+    filters: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """A function's SQS event."""
+
+    function: str
+    event: str
+    queue_arn: str
+    batch_size: int = 10
+    batching_window: float = 0.0
+    report_batch_item_failures: bool = False
+    enabled: bool = True
+    filters: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicSource:
+    """A function's SNS event (Lambda subscribes the function to the topic)."""
+
+    function: str
+    event: str
+    topic_arn: str
+    filter_policy: str | None = None  # JSON text, as the subscription attribute wants it
+    filter_policy_scope: str | None = None
+
+
+def _report_failures(props: dict[str, Any]) -> bool:
+    return "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
+
+
+def _filters(where: str, props: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """FilterCriteria patterns (JSON text in the template) as dicts."""
+    patterns = []
+    for entry in (props.get("FilterCriteria") or {}).get("Filters") or []:
+        pattern = entry.get("Pattern")
+        try:
+            patterns.append(json.loads(pattern) if isinstance(pattern, str) else dict(pattern))
+        except (TypeError, ValueError) as exc:
+            raise TemplateError(f"{where}: FilterCriteria pattern is not a JSON object: {pattern!r}") from exc
+    return tuple(patterns)
+
+
+def _dynamodb_source(template: Template, ctx: Context, spec: FunctionSpec, event: EventSpec) -> StreamSource:
+    props = event.properties
+    where = f"{spec.logical_id}.{event.name}"
+    position = str(props.get("StartingPosition") or "")
+    if position not in ("TRIM_HORIZON", "LATEST"):
+        raise TemplateError(f"{where}: StartingPosition must be TRIM_HORIZON or LATEST, got {position!r}")
+    on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    return StreamSource(
+        function=spec.logical_id,
+        event=event.name,
+        stream_arn=str(props["Stream"]),
+        starting_position=position,
+        batch_size=int(props.get("BatchSize", 100)),
+        batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+        bisect_on_error=_truthy(props.get("BisectBatchOnFunctionError", False)),
+        report_batch_item_failures=_report_failures(props),
+        on_failure=str(on_failure) if on_failure else None,
+        enabled=_truthy(props.get("Enabled", True)),
+        filters=_filters(where, props),
+    )
+
+
+def _sqs_source(template: Template, ctx: Context, spec: FunctionSpec, event: EventSpec) -> QueueSource:
+    props = event.properties
+    where = f"{spec.logical_id}.{event.name}"
+    batch_size = int(props.get("BatchSize", 10))
+    window = float(props.get("MaximumBatchingWindowInSeconds", 0))
+    if batch_size > 10 and window < 1:
+        raise TemplateError(f"{where}: an SQS BatchSize above 10 needs MaximumBatchingWindowInSeconds >= 1")
+    return QueueSource(
+        function=spec.logical_id,
+        event=event.name,
+        queue_arn=str(props["Queue"]),
+        batch_size=batch_size,
+        batching_window=window,
+        report_batch_item_failures=_report_failures(props),
+        enabled=_truthy(props.get("Enabled", True)),
+        filters=_filters(where, props),
+    )
+
+
+def _sns_source(template: Template, ctx: Context, spec: FunctionSpec, event: EventSpec) -> TopicSource:
+    props = event.properties
+    policy = props.get("FilterPolicy")
+    return TopicSource(
+        function=spec.logical_id,
+        event=event.name,
+        topic_arn=str(props["Topic"]),
+        filter_policy=None if policy is None else policy if isinstance(policy, str) else json.dumps(policy),
+        filter_policy_scope=props.get("FilterPolicyScope"),
+    )
+
+
 EventParser = Callable[[Template, Context, FunctionSpec, EventSpec], Any]
-EVENT_PARSERS: dict[str, EventParser] = {"Api": _api_route}
+EVENT_PARSERS: dict[str, EventParser] = {
+    "Api": _api_route,
+    "DynamoDB": _dynamodb_source,
+    "SQS": _sqs_source,
+    "SNS": _sns_source,
+}
 """Function event parsers by event Type; later work adds SQS, DynamoDB, S3, Schedule."""
+
+
+# ---- S3 events (run by caisse_local.s3_events)
+
+
+@dataclass(frozen=True)
+class BucketSource:
+    """A function's S3 event: which bucket of this template, which event names, which key filter."""
+
+    function: str
+    event: str
+    bucket: str  # logical id: SAM only accepts a bucket declared in the same template
+    events: tuple[str, ...]
+    filter_rules: tuple[dict[str, str], ...] = ()  # [{"Name": "prefix" | "suffix", "Value": ...}]
+
+
+def _s3_source(template: Template, ctx: Context, spec: FunctionSpec, event: EventSpec) -> BucketSource:
+    where = f"{spec.logical_id}.{event.name}"
+    bucket = event.raw.get("Bucket")
+    if not (isinstance(bucket, dict) and isinstance(bucket.get("Ref"), str)):
+        raise TemplateError(f"{where}: Bucket must be !Ref to an AWS::S3::Bucket of this template")
+    props = event.properties
+    names = props.get("Events")
+    rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    return BucketSource(
+        function=spec.logical_id,
+        event=event.name,
+        bucket=bucket["Ref"],
+        events=tuple([names] if isinstance(names, str) else names or ()),
+        filter_rules=tuple({"Name": str(r["Name"]).lower(), "Value": str(r["Value"])} for r in rules),
+    )
+
+
+EVENT_PARSERS["S3"] = _s3_source
 
 
 # --------------------------------------------------------------------------- helpers

@@ -18,6 +18,19 @@ class Settings:
     allowed_origin: str
     stripe_api_base: str | None
     xray_sdk: bool
+    media_table: str = "caisse-media"
+    uploads_bucket: str = "caisse-uploads"
+    renditions_bucket: str = "caisse-renditions"
+    notifications_table: str = "caisse-notifications"
+    notifications_queue_url: str = ""
+    sender_email: str = "no-reply@caisse.example"
+    email_configuration_set: str | None = None
+    public_api_url: str = "http://127.0.0.1:3000"
+    deliverables_bucket: str = "caisse-deliverables"
+    email_retry_base_seconds: int = 30
+    campay_api_base: str = "https://www.campay.net"
+    paydunya_api_base: str = "https://app.paydunya.com/api/v1"
+    paypal_api_base: str = "https://api-m.paypal.com"
     checkout_ttl_minutes: int = 30
     webhook_record_days: int = 90
 
@@ -35,4 +48,17 @@ def settings() -> Settings:
         allowed_origin=env.get("ALLOWED_ORIGIN", "*"),
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         xray_sdk=env.get("CAISSE_XRAY_SDK", "false").lower() == "true",
+        media_table=env.get("MEDIA_TABLE", "caisse-media"),
+        uploads_bucket=env.get("UPLOADS_BUCKET", "caisse-uploads"),
+        renditions_bucket=env.get("RENDITIONS_BUCKET", "caisse-renditions"),
+        notifications_table=env.get("NOTIFICATIONS_TABLE", "caisse-notifications"),
+        notifications_queue_url=env.get("NOTIFICATIONS_QUEUE_URL", ""),
+        sender_email=env.get("SENDER_EMAIL", "no-reply@caisse.example"),
+        email_configuration_set=env.get("EMAIL_CONFIGURATION_SET") or None,
+        public_api_url=env.get("PUBLIC_API_URL", "http://127.0.0.1:3000").rstrip("/"),
+        deliverables_bucket=env.get("DELIVERABLES_BUCKET", "caisse-deliverables"),
+        email_retry_base_seconds=int(env.get("EMAIL_RETRY_BASE_SECONDS", "30")),
+        campay_api_base=env.get("CAMPAY_API_BASE") or "https://www.campay.net",
+        paydunya_api_base=env.get("PAYDUNYA_API_BASE") or "https://app.paydunya.com/api/v1",
+        paypal_api_base=env.get("PAYPAL_API_BASE") or "https://api-m.paypal.com",
     )

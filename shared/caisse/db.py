@@ -50,10 +50,38 @@ class CaisseModel(Model):
         return table
 
 
-def aws_client(service: str) -> Any:
-    """A botocore client for another service, from the shared session (cheap: models are cached)."""
+def aws_client(service: str, config: Any = None) -> Any:
+    """A botocore client for another service, from the shared session (cheap: models are cached).
+    `config` is a botocore Config, e.g. SigV4 for S3 presigned URLs (botocore presigns SigV2 by
+    default, which S3 refuses for buckets created since 2020)."""
     connection = shared_connection()
-    return connection.session.create_client(service, region_name=LambdaMeta.region)
+    return connection.session.create_client(service, region_name=LambdaMeta.region, config=config)
+
+
+def batch_get(wanted: list[tuple[type[Model], Any, Any]]) -> list[Model]:
+    """One BatchGetItem across tables (pynamodb's batch_get reads one table): `wanted` holds
+    (model class, hash key, range key or None); the answer holds the records that exist."""
+    tables: dict[str, dict[str, Any]] = {}
+    models: dict[str, type[Model]] = {}
+    for model, hash_key, range_key in wanted:
+        meta = model._get_connection().get_meta_table()
+        key = {meta.hash_keyname: {"S": hash_key}}
+        if range_key is not None:
+            key[meta.range_keyname] = {"S": range_key}
+        request = tables.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+        if key not in request["Keys"]:
+            request["Keys"].append(key)
+        models[model.Meta.table_name] = model
+    found: list[Model] = []
+    pending = tables
+    for _ in range(5):  # unprocessed keys come back under load; a few tries, then fail loudly
+        answer = shared_connection().client.batch_get_item(RequestItems=pending)
+        for table, items in answer.get("Responses", {}).items():
+            found.extend(models[table].from_raw_data(item) for item in items)
+        pending = answer.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+    raise RuntimeError("DynamoDB kept keys unprocessed")
 
 
 class TransactionCancelled(Exception):

@@ -114,3 +114,20 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.currency} {self.to_major()}"
+
+
+def display(money: Money, locale: str = "en") -> str:
+    """An amount as a person reads it in an email: thousands grouped by a narrow no-break space
+    (unambiguous in both languages), decimal point in English and comma in French, the ISO code
+    first in English and last in French: "USD 1 234.50", "XAF 60 000", "1 234,50 EUR"."""
+    whole, _, cents = money.to_major().partition(".")
+    negative = whole.startswith("-")
+    digits = whole.lstrip("-")
+    groups = []
+    while digits:
+        groups.insert(0, digits[-3:])
+        digits = digits[:-3]
+    number = ("-" if negative else "") + "\u202f".join(groups or ["0"])
+    if cents:
+        number += ("," if locale == "fr" else ".") + cents
+    return f"{number}\u00a0{money.currency}" if locale == "fr" else f"{money.currency}\u00a0{number}"

@@ -26,9 +26,9 @@ class Staff:
         """How staff appear in an order's history: who, without more personal data than needed."""
         return f"staff:{self.subject}"
 
-    def require(self, merchant: str) -> None:
+    def require(self, merchant: str, what: str = "this order") -> None:
         if not (self.platform or self.merchant == merchant):
-            raise Forbidden("this order belongs to another merchant")
+            raise Forbidden(f"{what} belongs to another merchant")
 
 
 def _groups(value: Any) -> set[str]:

@@ -25,7 +25,8 @@ START_TIMEOUT = 90
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     ports = {"api": free_port(), "aws": free_port(), "sandbox": free_port()}
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Email retries without waiting between deliveries, so the DLQ path takes seconds, not minutes.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAISSE_EMAIL_RETRY_BASE_SECONDS": "0"}
     for name in ("AWS_ENDPOINT_URL", "CATALOG_TABLE", "ORDERS_TABLE", "WEBHOOK_EVENTS_TABLE", "PARAMETER_PREFIX"):
         env.pop(name, None)
     process = subprocess.Popen(  # noqa: S603
@@ -77,6 +78,8 @@ def stack() -> Iterator[Stack]:
             process.kill()
             process.wait(timeout=5)
         reader.join(timeout=5)
+        # The stack's own output (function logs, tracebacks), for whoever reads a failure.
+        (ROOT / ".e2e-stack.log").write_text("".join(output))
 
 
 @pytest.fixture

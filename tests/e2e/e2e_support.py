@@ -135,3 +135,65 @@ def add_product(stack, sku: str, stock: int | None, prices: dict[str, int] | Non
 def count_orders(stack) -> int:
     table = stack.table("OrdersTable")
     return table.scan(Select="COUNT", ConsistentRead=True)["Count"]
+
+
+def sent_emails(stack) -> list[dict]:
+    """Every email the emulated SES accepted, parsed: to, subject, text, html, headers."""
+    import email
+    from email.header import decode_header, make_header
+
+    data = httpx.get(f"{stack.aws}/moto-api/data.json", timeout=10).json().get("ses", {})
+    found = []
+    for raw in data.get("RawMessage", []):
+        message = email.message_from_string(raw["raw_data"])
+        parts = {
+            part.get_content_type(): part.get_payload(decode=True).decode()
+            for part in message.walk()
+            if not part.is_multipart()
+        }
+        found.append(
+            {
+                "to": message["To"],
+                "from": str(make_header(decode_header(message["From"]))),
+                "reply_to": message["Reply-To"],
+                "subject": str(make_header(decode_header(message["Subject"]))),
+                "notification": " ".join((message["X-Caisse-Notification"] or "").split()),  # unfolded
+                "text": parts.get("text/plain", ""),
+                "html": parts.get("text/html", ""),
+            }
+        )
+    return found
+
+
+def emails_for(stack, order_id: str, kind: str | None = None) -> list[dict]:
+    prefix = f"order:{order_id}:"
+    return [
+        m
+        for m in sent_emails(stack)
+        if (m["notification"] or "").startswith(prefix) and (kind is None or f":{kind}:" in m["notification"])
+    ]
+
+
+def queues_idle(stack) -> bool:
+    """Nothing waiting or in flight in the notification queue."""
+    sqs = stack.boto("sqs")
+    url = sqs.get_queue_url(QueueName=f"{STACK}-NotificationsQueue.fifo")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return all(
+        int(attributes[name]) == 0
+        for name in (
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        )
+    )
+
+
+def plain(text: str) -> str:
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def aws_faults(stack, **fault) -> None:
+    httpx.delete(f"{stack.aws}/_caisse/faults", timeout=5).raise_for_status()
+    if fault:
+        httpx.post(f"{stack.aws}/_caisse/faults", json=fault, timeout=5).raise_for_status()

@@ -76,10 +76,10 @@ def test_the_order_needs_its_token(api):
 
 
 def test_expired_checkout_releases_the_held_stock(api, stack):
-    before = next(p for p in api.get("/catalog").json()["products"] if p["sku"] == "OL-CONCERT-VIP")["remaining"]
-    checkout = start(api, "OL-CONCERT-VIP", currency="XOF", quantity=3)
-    assert checkout["total"] == {"amount": 450000, "currency": "XOF"}
-    during = next(p for p in api.get("/catalog").json()["products"] if p["sku"] == "OL-CONCERT-VIP")["remaining"]
+    before = next(p for p in api.get("/catalog").json()["products"] if p["sku"] == "FEST-DAY-PASS")["remaining"]
+    checkout = start(api, "FEST-DAY-PASS", currency="EUR", quantity=3)
+    assert checkout["total"] == {"amount": 12600, "currency": "EUR"}
+    during = next(p for p in api.get("/catalog").json()["products"] if p["sku"] == "FEST-DAY-PASS")["remaining"]
     assert during == before - 3
     session_id = checkout["next_action"]["url"].rsplit("/", 1)[1]
     expired = httpx.post(
@@ -89,5 +89,5 @@ def test_expired_checkout_releases_the_held_stock(api, stack):
     )
     assert expired.status_code == 200, expired.text
     wait_for(lambda: order_status(api, checkout) == "expired", what="expired")
-    after = next(p for p in api.get("/catalog").json()["products"] if p["sku"] == "OL-CONCERT-VIP")["remaining"]
+    after = next(p for p in api.get("/catalog").json()["products"] if p["sku"] == "FEST-DAY-PASS")["remaining"]
     assert after == before

@@ -25,7 +25,18 @@ EVENTS = ROOT / "events"
 STRIPE_KEY = "sk_test_functional_not_a_real_key"
 WEBHOOK_SECRET = "whsec_functional_not_a_secret"
 TOKEN_KEY = "functional-order-token-key"
-SEEDED_ENV = ("CATALOG_TABLE", "ORDERS_TABLE", "WEBHOOK_EVENTS_TABLE", "PARAMETER_PREFIX")
+SEEDED_ENV = (
+    "CATALOG_TABLE",
+    "ORDERS_TABLE",
+    "WEBHOOK_EVENTS_TABLE",
+    "PARAMETER_PREFIX",
+    "MEDIA_TABLE",
+    "UPLOADS_BUCKET",
+    "RENDITIONS_BUCKET",
+    "NOTIFICATIONS_TABLE",
+    "NOTIFICATIONS_QUEUE_URL",
+    "DELIVERABLES_BUCKET",
+)
 
 
 @pytest.fixture(scope="session")

@@ -304,6 +304,47 @@ def test_dynamodb_requests_are_serialised(moto_url):
     assert (successes, left) == (200, "0")
 
 
+def test_a_cancelled_transaction_does_not_silence_the_stream(moto_url):
+    """moto swaps in a copy of the table on rollback; open shard iterators must still see what
+    comes after, and nothing of the cancelled transaction."""
+    ddb = aws.client("dynamodb", moto_url)
+    streams = aws.client("dynamodbstreams", moto_url)
+    ddb.create_table(
+        TableName="stream-test",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    arn = ddb.describe_table(TableName="stream-test")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    ddb.put_item(TableName="stream-test", Item={"pk": {"S": "a"}})
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "stream-test", "Item": {"pk": {"S": "b"}}}},
+                {
+                    "Put": {
+                        "TableName": "stream-test",
+                        "Item": {"pk": {"S": "a"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    ddb.put_item(TableName="stream-test", Item={"pk": {"S": "c"}})
+    seen = []
+    for _ in range(3):
+        answer = streams.get_records(ShardIterator=iterator)
+        seen += [r["dynamodb"]["Keys"]["pk"]["S"] for r in answer["Records"]]
+        iterator = answer["NextShardIterator"]
+    assert seen == ["a", "c"]
+    assert ddb.get_item(TableName="stream-test", Key={"pk": {"S": "b"}}).get("Item") is None
+
+
 def test_request_counter(moto_url):
     assert httpx.delete(f"{moto_url}/_caisse/requests").status_code == 204
     ddb = aws.client("dynamodb", moto_url)

@@ -32,6 +32,19 @@ LEGAL = {
     ("production", "review", Actor.STAFF),
     ("review", "delivered", Actor.STAFF),
 }
+for _status in (
+    "paid",
+    "needs_review",
+    "partially_refunded",
+    "discovery",
+    "writing",
+    "production",
+    "review",
+    "delivered",
+):
+    for _target in ("partially_refunded", "refunded"):
+        for _actor in (Actor.STAFF, Actor.PROVIDER):
+            LEGAL.add((_status, _target, _actor))
 
 
 @pytest.mark.parametrize(
@@ -55,7 +68,7 @@ def test_illegal_move_names_the_allowed_ones():
         SONG.check("discovery", "delivered", Actor.STAFF)
     body = raised.value.body()
     assert body["error"] == "illegal_transition"
-    assert body["allowed"] == ["writing"]
+    assert body["allowed"] == ["writing", "partially_refunded", "refunded"]
     assert "writing" in body["message"]
 
 
@@ -69,13 +82,13 @@ def test_closed_orders_only_move_to_review_when_money_arrives_late():
     for status in ("expired", "cancelled"):
         assert SONG.allowed(status, Actor.STAFF) == []
         assert SONG.allowed(status, Actor.PROVIDER) == ["needs_review"]
-    assert SONG.allowed("delivered", Actor.STAFF) == []
-    assert SONG.allowed("delivered", Actor.PROVIDER) == []
+    assert SONG.allowed("delivered", Actor.STAFF) == ["partially_refunded", "refunded"]
+    assert SONG.allowed("refunded", Actor.STAFF) == []
 
 
-def test_a_merchant_without_stages_stops_at_paid():
+def test_a_merchant_without_stages_stops_at_paid_but_for_refunds():
     plain = Workflow.of(None)
-    assert plain.allowed("paid", Actor.STAFF) == []
+    assert plain.allowed("paid", Actor.STAFF) == ["partially_refunded", "refunded"]
 
 
 def test_stages_may_not_reuse_base_statuses():

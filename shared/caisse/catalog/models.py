@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
 )
 
@@ -39,6 +40,8 @@ class Product(CatalogRecord, discriminator="product"):
     active = BooleanAttribute(default=True)
     order_prefix = UnicodeAttribute()
     stages = ListAttribute(of=UnicodeAttribute, default=list)
+    merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
+    merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
 
     @staticmethod
     def key(sku: str) -> str:
@@ -55,8 +58,10 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     order_prefix = UnicodeAttribute()
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     reply_to = UnicodeAttribute(null=True)
+    staff_email = UnicodeAttribute(null=True)
     default_locale = UnicodeAttribute(default="en")
     timezone = UnicodeAttribute(default="UTC")
+    watermark = MapAttribute(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
 
     @staticmethod
     def key(merchant_id: str) -> str:
@@ -69,3 +74,14 @@ class OrderCounter(CatalogRecord, discriminator="counter"):
     @staticmethod
     def key(prefix: str, year: int) -> str:
         return f"COUNTER#{prefix}#{year}"
+
+
+class CheckoutAttempts(CatalogRecord, discriminator="attempts"):
+    """Checkouts one client started with one merchant in one time window (for attempt limits)."""
+
+    attempts = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+    @staticmethod
+    def key(merchant: str, client: str, window: int) -> str:
+        return f"ATTEMPTS#{merchant}#{client}#{window}"

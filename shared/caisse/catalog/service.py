@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,8 @@ class PricedCart:
     stages: tuple[str, ...]
     lines: tuple[CartLine, ...]
     total: Money
+    merchant_contact: dict[str, Any] | None = None
+    merchant_rules: dict[str, Any] | None = None
 
 
 def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], currency: str) -> PricedCart:
@@ -94,17 +96,15 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
     if total.amount <= 0:
         raise InvalidRequest("the total must be more than zero")
     first = products[next(iter(quantities))]
-    return PricedCart(first.merchant, first.order_prefix, tuple(first.stages or ()), tuple(lines), total)
-
-
-def fetch_products(skus: Iterable[str]) -> dict[str, Product]:
-    """One BatchGetItem for the whole cart (pynamodb pages it past 100 keys)."""
-    keys = [Product.key(sku) for sku in dict.fromkeys(skus)]
-    found: dict[str, Product] = {}
-    for record in CatalogRecord.batch_get(keys, consistent_read=True):
-        if isinstance(record, Product):
-            found[record.sku] = record
-    return found
+    return PricedCart(
+        first.merchant,
+        first.order_prefix,
+        tuple(first.stages or ()),
+        tuple(lines),
+        total,
+        merchant_contact=first.merchant_contact.as_dict() if first.merchant_contact else None,
+        merchant_rules=first.merchant_rules.as_dict() if first.merchant_rules else None,
+    )
 
 
 def list_products() -> list[Product]:
@@ -126,6 +126,17 @@ def product_view(product: Product) -> dict[str, Any]:
     return view
 
 
+def contact(merchant: dict[str, Any]) -> dict[str, str]:
+    """What emails need to know about a merchant, copied onto its products and orders."""
+    details = {
+        "name": merchant["name"],
+        "reply_to": merchant.get("reply_to"),
+        "staff_email": merchant.get("staff_email") or merchant.get("reply_to"),
+        "locale": merchant.get("default_locale", "en"),
+    }
+    return {key: value for key, value in details.items() if value}
+
+
 def seed(catalog: dict[str, Any]) -> int:
     """Write merchants and products from a catalog document (data/catalog.json's shape).
 
@@ -144,8 +155,10 @@ def seed(catalog: dict[str, Any]) -> int:
                     order_prefix=merchant["order_prefix"],
                     stages=merchant.get("stages", []),
                     reply_to=merchant.get("reply_to"),
+                    staff_email=merchant.get("staff_email"),
                     default_locale=merchant.get("default_locale", "en"),
                     timezone=merchant.get("timezone", "UTC"),
+                    watermark=merchant.get("watermark"),
                 )
             )
             written += 1
@@ -167,6 +180,8 @@ def seed(catalog: dict[str, Any]) -> int:
                     active=item.get("active", True),
                     order_prefix=merchant["order_prefix"],
                     stages=merchant.get("stages", []),
+                    merchant_contact=contact(merchant),
+                    merchant_rules=merchant.get("rules"),
                 )
             )
             written += 1

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.config import settings
 from caisse.db import CaisseModel, LambdaMeta
@@ -36,6 +37,7 @@ class Customer(MapAttribute):
     name = UnicodeAttribute()
     email = UnicodeAttribute()
     locale = UnicodeAttribute(default="en")
+    phone = UnicodeAttribute(null=True)
 
 
 class OrderRecord(CaisseModel):
@@ -47,10 +49,22 @@ class OrderRecord(CaisseModel):
     record_type = DiscriminatorAttribute(attr_name="type")
 
 
+class OrdersByStatus(GlobalSecondaryIndex):
+    """Orders by status and creation time: what reconciliation and the expiry sweep walk."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class Order(OrderRecord, discriminator="order"):
     order_id = UnicodeAttribute()
     order_number = UnicodeAttribute()
     merchant = UnicodeAttribute()
+    merchant_contact = MapAttribute(null=True)  # copied at checkout, so emails need no catalog read
     status = UnicodeAttribute()
     version = NumberAttribute()
     currency = UnicodeAttribute()
@@ -68,6 +82,12 @@ class Order(OrderRecord, discriminator="order"):
     updated_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     paid_at = UTCDateTimeAttribute(null=True)
+    deliverable_key = UnicodeAttribute(null=True)  # the delivered file, in the deliverables bucket
+    review_above = NumberAttribute(null=True)  # paid amounts above this wait for a person
+    refund_policy = MapAttribute(null=True)  # status -> percent of the payment refundable then
+    refunded_amount = NumberAttribute(default=0)
+    last_refund = MapAttribute(null=True)  # the latest refund, for the refund email
+    by_status = OrdersByStatus()
 
     @property
     def total(self) -> Money:
@@ -112,3 +132,26 @@ class Hold(OrderRecord, discriminator="hold"):
     @staticmethod
     def key(sku: str) -> str:
         return f"HOLD#{sku}"
+
+
+class Refund(OrderRecord, discriminator="refund"):
+    """Money given back: reserved on the order first (so two refunds can never exceed what was
+    paid), then asked of the provider, or owed and paid out by a person where there is no API."""
+
+    refund_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()  # requested | succeeded | pending | owed | paid_out | failed
+    reason = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    provider = UnicodeAttribute()
+    provider_refund_id = UnicodeAttribute(null=True)
+    provider_status = UnicodeAttribute(null=True)  # what the provider's refund events last said
+    payout = MapAttribute(null=True)
+    confirmed_by = UnicodeAttribute(null=True)
+    confirmed_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(refund_id: str) -> str:
+        return f"REFUND#{refund_id}"

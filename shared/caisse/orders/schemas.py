@@ -23,6 +23,11 @@ class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     locale: Literal["en", "fr"] = "en"
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+?[0-9][0-9 ().-]{5,19}$",
+        description="Needed for mobile money: 2376XXXXXXXX for CamPay, +226XXXXXXXX for Ouaga Live",
+    )
 
 
 class CheckoutIn(BaseModel):
@@ -30,7 +35,9 @@ class CheckoutIn(BaseModel):
     items: list[CartItemIn] = Field(min_length=1, max_length=50)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD, EUR, XAF, XOF")
     customer: CustomerIn
-    provider: Literal["stripe"] | None = Field(default=None, description="Leave out to let the shop choose")
+    provider: Literal["stripe", "paypal", "campay", "paydunya"] | None = Field(
+        default=None, description="Leave out to let the shop choose for the currency"
+    )
 
     def to_request(self) -> CheckoutRequest:
         return CheckoutRequest(
@@ -40,6 +47,7 @@ class CheckoutIn(BaseModel):
             customer_email=self.customer.email,
             locale=self.customer.locale,
             provider=self.provider,
+            customer_phone=self.customer.phone,
         )
 
 

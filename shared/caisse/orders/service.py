@@ -20,6 +20,7 @@ from caisse.orders.models import (
     Order,
     OrderRecord,
     PaymentEvent,
+    Refund,
     order_pk,
 )
 from caisse.staff import Staff
@@ -33,6 +34,7 @@ class OrderBundle:
     history: list[HistoryEntry] = field(default_factory=list)
     payments: list[PaymentEvent] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
 
     @property
     def workflow(self) -> states.Workflow:
@@ -57,6 +59,8 @@ def load(order_id: str) -> OrderBundle | None:
             bundle.payments.append(record)
         elif isinstance(record, Hold):
             bundle.holds.append(record)
+        elif isinstance(record, Refund):
+            bundle.refunds.append(record)
     return bundle
 
 
@@ -128,7 +132,8 @@ def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str |
     if bundle is None:
         raise NotFound("no such order")
     staff.require(bundle.order.merchant)
-    bundle.workflow.check(bundle.order.status, target, states.Actor.STAFF)
+    # Refund statuses are reached through the refund route, which gives the money back too.
+    bundle.workflow.check(bundle.order.status, target, states.Actor.STAFF, refunds=False)
     tx = Transaction()
     add_move(tx, bundle, target, actor=states.Actor.STAFF, actor_id=staff.actor_id, note=note)
     try:
@@ -167,7 +172,8 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         "updated_at": iso(order.updated_at),
         "expires_at": iso(order.expires_at),
         "paid_at": iso(order.paid_at) if order.paid_at else None,
-        "next_statuses": bundle.workflow.allowed(order.status, states.Actor.STAFF) if staff else None,
+        "refunded": {"amount": int(order.refunded_amount or 0), "currency": order.currency},
+        "next_statuses": bundle.workflow.allowed(order.status, states.Actor.STAFF, refunds=False) if staff else None,
         "history": [
             {
                 "version": int(entry.version),
@@ -197,6 +203,22 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
             }
             for p in sorted(bundle.payments, key=lambda p: p.received_at)
         ]
+        view["refunds"] = [refund_view(r) for r in sorted(bundle.refunds, key=lambda r: r.requested_at)]
     else:
         view.pop("next_statuses")
     return view
+
+
+def refund_view(refund: Refund) -> dict[str, Any]:
+    return {
+        "refund_id": refund.refund_id,
+        "amount": {"amount": int(refund.amount), "currency": refund.currency},
+        "status": refund.status,
+        "reason": refund.reason,
+        "provider": refund.provider,
+        "provider_refund_id": refund.provider_refund_id,
+        "provider_status": refund.provider_status,
+        "payout": refund.payout.as_dict() if refund.payout else None,
+        "requested_at": iso(refund.requested_at),
+        "confirmed_at": iso(refund.confirmed_at) if refund.confirmed_at else None,
+    }

@@ -27,11 +27,15 @@ NEEDS_REVIEW = "needs_review"
 PAID = "paid"
 EXPIRED = "expired"
 CANCELLED = "cancelled"
+PARTIALLY_REFUNDED = "partially_refunded"
+REFUNDED = "refunded"
 
-BASE_STATUSES = (PENDING_PAYMENT, PAYMENT_FAILED, NEEDS_REVIEW, PAID, EXPIRED, CANCELLED)
+BASE_STATUSES = (PENDING_PAYMENT, PAYMENT_FAILED, NEEDS_REVIEW, PAID, EXPIRED, CANCELLED, PARTIALLY_REFUNDED, REFUNDED)
 
 # Statuses in which the order still holds stock or capacity for the customer.
 HOLDING = frozenset({PENDING_PAYMENT, PAYMENT_FAILED, NEEDS_REVIEW})
+# Statuses in which money was taken and can be given back (besides the merchant's stages).
+REFUNDABLE = frozenset({PAID, NEEDS_REVIEW, PARTIALLY_REFUNDED})
 
 P, S, Y = Actor.PROVIDER, Actor.STAFF, Actor.SYSTEM
 
@@ -57,6 +61,8 @@ _BASE_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
         CANCELLED: frozenset({S}),
     },
     PAID: {},
+    PARTIALLY_REFUNDED: {},
+    REFUNDED: {},
     # Money that arrives after we gave up on the order (late mobile-money approvals) goes to a person.
     EXPIRED: {NEEDS_REVIEW: frozenset({P})},
     CANCELLED: {NEEDS_REVIEW: frozenset({P})},
@@ -86,24 +92,35 @@ class Workflow:
             moves = dict(_BASE_MOVES[status])
             if status == PAID and self.stages:
                 moves[self.stages[0]] = frozenset({S})
-            return moves
-        if status in self.stages:
+        elif status in self.stages:
             index = self.stages.index(status)
-            if index + 1 < len(self.stages):
-                return {self.stages[index + 1]: frozenset({S})}
-            return {}
-        raise IllegalTransition(f"unknown status {status!r}", allowed=[])
+            moves = {self.stages[index + 1]: frozenset({S})} if index + 1 < len(self.stages) else {}
+        else:
+            raise IllegalTransition(f"unknown status {status!r}", allowed=[])
+        if status in REFUNDABLE or status in self.stages:
+            # Staff refund (within the merchant's refund policy); the provider reports refunds
+            # made elsewhere (a dashboard). A partial refund can be followed by another.
+            moves[PARTIALLY_REFUNDED] = frozenset({S, P})
+            moves[REFUNDED] = frozenset({S, P})
+        return moves
 
-    def allowed(self, status: str, actor: Actor) -> list[str]:
-        return [target for target, actors in self.moves_from(status).items() if actor in actors]
+    def allowed(self, status: str, actor: Actor, *, refunds: bool = True) -> list[str]:
+        """The moves `actor` may make; `refunds=False` leaves out the refund statuses (they are
+        reached through the refund route, which moves the money too)."""
+        return [
+            target
+            for target, actors in self.moves_from(status).items()
+            if actor in actors and (refunds or target not in (PARTIALLY_REFUNDED, REFUNDED))
+        ]
 
     def can(self, status: str, target: str, actor: Actor) -> bool:
         return actor in self.moves_from(status).get(target, frozenset())
 
-    def check(self, status: str, target: str, actor: Actor) -> None:
+    def check(self, status: str, target: str, actor: Actor, *, refunds: bool = True) -> None:
         """Raise IllegalTransition, naming the moves this actor may make, unless the move is legal."""
-        if not self.can(status, target, actor):
-            allowed = self.allowed(status, actor)
+        refund = target in (PARTIALLY_REFUNDED, REFUNDED)
+        if not self.can(status, target, actor) or (refund and not refunds):
+            allowed = self.allowed(status, actor, refunds=refunds)
             raise IllegalTransition(
                 f"an order that is {status} cannot become {target}"
                 + (f"; it can become: {', '.join(allowed)}" if allowed else "; it has no further moves"),

@@ -28,6 +28,9 @@ class CheckoutSpec:
     return_url: str
     cancel_url: str
     idempotency_key: str
+    customer_phone: str | None = None
+    merchant_name: str = ""  # what the customer sees on the provider's page
+    notify_url: str | None = None  # for providers told per payment where to call back (PayDunya)
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,41 @@ class ProviderCheckout:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    refund_id: str
+    order_id: str
+    amount: Money
+    reason: str | None
+    provider_ref: str | None  # the checkout (session, PayPal order, ...)
+    payment_ref: str | None  # what was paid (PaymentIntent, PayPal capture, ...)
+    idempotency_key: str
+    customer_phone: str | None = None  # where a mobile-money refund is paid back
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: str  # succeeded | pending | owed (no refund API: a person pays it back)
+    provider_refund_id: str | None = None
+    payout: dict[str, Any] | None = None  # what a person needs to pay an owed refund back
+
+
 class PaymentProvider(Protocol):
     name: str
+    currencies: frozenset[str]
+
+    def check(self, spec: CheckoutSpec) -> None:
+        """Refuse, before any call leaves, what this provider would refuse (4xx for the customer)."""
 
     def open_checkout(self, spec: CheckoutSpec) -> ProviderCheckout: ...
 
     def close_checkout(self, provider_ref: str) -> None:
         """Best effort: stop the customer paying for a checkout we will not honour."""
+
+    def current_status(self, provider_ref: str, payment_ref: str | None) -> PaymentNotice | None:
+        """What the provider says now about a checkout (reconciliation); None if it cannot say."""
+
+    def refund(self, request: RefundRequest) -> RefundResult: ...
 
 
 class Outcome(StrEnum):

@@ -1,20 +1,61 @@
-"""Which provider takes a checkout. Imports each provider only when it is chosen, so a function
-never loads an SDK it does not use."""
+"""Which provider takes a checkout: the currency and the customer's choice, within what the
+merchant allows. Each provider is imported only when chosen, so a function never loads an SDK it
+does not use."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from caisse.errors import InvalidRequest
 from caisse.payments.base import PaymentProvider
 
-PROVIDERS = ("stripe",)
+PROVIDERS = ("stripe", "paypal", "campay", "paydunya")
+
+# What a merchant gets unless its catalog entry says otherwise: the first is the default.
+DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
+    "XAF": ("campay",),
+    "XOF": ("paydunya",),
+    "USD": ("stripe", "paypal"),
+    "EUR": ("stripe", "paypal"),
+    "GBP": ("stripe", "paypal"),
+    "CAD": ("stripe", "paypal"),
+    "AUD": ("stripe", "paypal"),
+    "NZD": ("stripe", "paypal"),
+}
 
 
-def provider_for(currency: str, requested: str | None) -> PaymentProvider:
-    name = requested or "stripe"
-    if name not in PROVIDERS:
+def load(name: str) -> PaymentProvider:
+    if name == "stripe":
+        from caisse.payments.stripe.provider import Stripe
+
+        return Stripe()
+    if name == "paypal":
+        from caisse.payments.paypal.provider import PayPal
+
+        return PayPal()
+    if name == "campay":
+        from caisse.payments.campay.provider import CamPay
+
+        return CamPay()
+    if name == "paydunya":
+        from caisse.payments.paydunya.provider import PayDunya
+
+        return PayDunya()
+    raise InvalidRequest(f"unknown payment provider {name!r}", code="provider_not_available", providers=list(PROVIDERS))
+
+
+def provider_for(
+    currency: str, requested: str | None, routes: Mapping[str, Sequence[str]] | None = None
+) -> PaymentProvider:
+    """The provider for this checkout, or a 4xx naming what is possible."""
+    allowed = list((routes or {}).get(currency) or DEFAULT_ROUTES.get(currency, ()))
+    if not allowed:
+        raise InvalidRequest(f"this shop takes no payments in {currency}", code="currency_not_supported")
+    name = requested or allowed[0]
+    if name not in allowed:
         raise InvalidRequest(
-            f"unknown payment provider {name!r}", code="provider_not_available", providers=list(PROVIDERS)
+            f"{name} is not available for {currency} payments here; choose one of: {', '.join(allowed)}",
+            code="provider_not_available",
+            providers=allowed,
         )
-    from caisse.payments.stripe.checkout import StripeCheckout
-
-    return StripeCheckout()
+    return load(name)

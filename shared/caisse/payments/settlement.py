@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from caisse.clock import utcnow
 from caisse.db import Transaction, TransactionCancelled
+from caisse.money import Money, display
 from caisse.orders import states
 from caisse.orders.models import Order, OrderRecord, PaymentEvent
 from caisse.orders.service import OrderBundle, add_move, load
@@ -69,6 +70,9 @@ def decide(bundle: OrderBundle, notice: PaymentNotice) -> Decision:
                 return Decision(states.NEEDS_REVIEW, reason)
             return Decision(None)
         if workflow.can(order.status, states.PAID, states.Actor.PROVIDER):
+            if order.review_above is not None and order.total.amount > int(order.review_above):
+                limit = display(Money(int(order.review_above), order.currency))
+                return Decision(states.NEEDS_REVIEW, f"manual review: payments above {limit} are checked by a person")
             return Decision(states.PAID)
         if order.status in (states.EXPIRED, states.CANCELLED):
             # Money arrived for an order we had given up on: a person must refund or honour it.

@@ -1,0 +1,53 @@
+"""What the media pipeline promises and what it refuses. No imports beyond the standard library:
+the API functions read these limits without loading Pillow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RenditionSpec:
+    name: str
+    width: int  # the longest a rendition's width may be; smaller images keep their size
+    quality: int
+    progressive: bool = False
+    watermark: bool = False
+
+
+# Largest first: each rendition is made from the one before it (full -> 2400 -> 1600 -> 400),
+# which is much cheaper than resizing the original four times. The watermarked one is made from
+# an unmarked 2400 px image, so the watermark never leaks into the preview or the thumbnail.
+FULL = RenditionSpec("full", 4000, 95, progressive=True)
+WATERMARKED = RenditionSpec("watermarked", 2400, 90, watermark=True)
+PREVIEW = RenditionSpec("preview", 1600, 85)
+THUMBNAIL = RenditionSpec("thumbnail", 400, 80)
+RENDITIONS: tuple[RenditionSpec, ...] = (FULL, WATERMARKED, PREVIEW, THUMBNAIL)
+
+OUTPUT_CONTENT_TYPE = "image/jpeg"
+
+ACCEPTED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+"""Declared content type -> the Pillow format sniffed from the bytes. The declaration only shapes
+the presigned PUT; the function trusts what the bytes are, never the name or the header."""
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+"""A 61 MP camera JPEG at its best quality is about 35 MB; a 24 MP 8-bit PNG is about 40 MB."""
+
+MAX_PIXELS = 64_000_000
+"""Decompression-bomb cap, checked from the header before any pixel is decoded. 64 MP admits the
+61 MP bodies (9504 x 6336); bench_images.py measures the peak memory of an image at this cap."""
+
+MAX_LOGO_PIXELS = 4_000_000
+
+UPLOAD_URL_SECONDS = 15 * 60
+DOWNLOAD_URL_SECONDS = 60 * 60
+UPLOADS_PREFIX = "uploads/"
+RENDITIONS_PREFIX = "renditions/"
+BRANDING_PREFIX = "branding/"
+
+
+def fit(width: int, height: int, max_width: int) -> tuple[int, int]:
+    """The size of a rendition at most `max_width` wide, aspect kept, never upscaled."""
+    if width <= max_width:
+        return width, height
+    return max_width, max(1, round(height * max_width / width))

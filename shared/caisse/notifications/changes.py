@@ -1,0 +1,179 @@
+"""From a committed change of an order (a stream record's old and new image) to the emails it
+means. Pure: the stream consumer publishes what this returns, the email function renders it.
+
+Each notification's id is derived from the change (order, version, kind, recipient), so however
+often a stream record is delivered, it names the same email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from caisse.money import Money
+from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
+from caisse.orders import states
+from caisse.orders.models import Order
+
+REFUND_STATUSES = ("partially_refunded", "refunded")
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: Kind
+    to: str
+    locale: str
+    source: str  # what changed, e.g. "order:<id>"; also the FIFO message group
+    version: int
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recipient(self) -> Recipient:
+        return RECIPIENTS[self.kind]
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}:v{self.version}:{self.kind}:{self.recipient}"
+
+    @property
+    def deduplication_id(self) -> str:
+        return hashlib.sha256(self.id.encode()).hexdigest()
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "to": self.to,
+            "locale": self.locale,
+            "source": self.source,
+            "version": self.version,
+            "context": self.context,
+        }
+
+    @classmethod
+    def from_message(cls, body: dict[str, Any]) -> Notification:
+        return cls(
+            kind=Kind(body["kind"]),
+            to=body["to"],
+            locale=body.get("locale") or "en",
+            source=body["source"],
+            version=int(body["version"]),
+            context=body.get("context") or {},
+        )
+
+
+def _money(amount: int, currency: str) -> dict[str, Any]:
+    Money(amount, currency)  # refuse anything that is not money before it reaches a template
+    return {"amount": amount, "currency": currency}
+
+
+def order_context(order: Order) -> dict[str, Any]:
+    """What the templates may show about an order. Built from the committed image only."""
+    contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
+    stages = list(order.stages or [])
+    next_action = order.next_action.as_dict() if order.next_action else {}
+    return {
+        "order_id": order.order_id,
+        "order_number": order.order_number,
+        "merchant": {
+            "id": order.merchant,
+            "name": contact.get("name") or order.merchant,
+            "reply_to": contact.get("reply_to"),
+        },
+        "customer_name": order.customer.name,
+        "items": [
+            {
+                "name": item.name,
+                "quantity": int(item.quantity),
+                "amount": _money(int(item.unit_amount) * int(item.quantity), order.currency),
+            }
+            for item in order.items
+        ],
+        "total": _money(int(order.total_amount), order.currency),
+        "status": order.status,
+        "reason": order.status_reason,
+        "stages": stages,
+        "stage_number": stages.index(order.status) + 1 if order.status in stages else None,
+        "retry_url": next_action.get("url") if order.status in states.HOLDING else None,
+        "has_deliverable": bool(order.deliverable_key),
+        "refund": order.last_refund.as_dict() if order.last_refund else None,
+    }
+
+
+def for_order_change(old: Order | None, new: Order) -> list[Notification]:
+    """The emails a change of `old` into `new` calls for (none when the status did not move)."""
+    if old is not None and old.status == new.status:
+        return []
+    kind = _kind_for(new)
+    if kind is None:
+        return []
+    contact = new.merchant_contact.as_dict() if new.merchant_contact else {}
+    recipient = RECIPIENTS[kind]
+    if recipient is Recipient.CUSTOMER:
+        to, locale = new.customer.email, new.customer.locale or "en"
+    else:
+        to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
+    if not to:
+        return []
+    return [Notification(kind, to, locale, f"order:{new.order_id}", int(new.version), order_context(new))]
+
+
+def _kind_for(order: Order) -> Kind | None:
+    status = order.status
+    if status == states.PAID:
+        return Kind.ORDER_CONFIRMED
+    if status == states.PAYMENT_FAILED:
+        return Kind.PAYMENT_FAILED
+    if status == states.NEEDS_REVIEW:
+        return Kind.PAYMENT_FLAGGED
+    if status in REFUND_STATUSES:
+        return Kind.REFUND_PROCESSED
+    stages = list(order.stages or [])
+    if status in stages:
+        return Kind.DELIVERY if status == stages[-1] else Kind.STAGE_CHANGED
+    return None
+
+
+def order_from_image(image: dict[str, Any] | None) -> Order | None:
+    """An order from a stream image (DynamoDB JSON); None for images of other records."""
+    if not image or image.get("type", {}).get("S") != "order":
+        return None
+    return Order.from_raw_data(image)
+
+
+def for_gallery_change(old_status: str | None, gallery: Any, merchant: Any) -> list[Notification]:
+    """A gallery whose last photo is ready: tell the photographer (once per ready round)."""
+    if gallery.status != "ready" or old_status == "ready" or merchant is None:
+        return []
+    to = merchant.staff_email or merchant.reply_to
+    if not to:
+        return []
+    context = {
+        "merchant": {"id": merchant.merchant_id, "name": merchant.name, "reply_to": merchant.reply_to},
+        "gallery": {"name": gallery.gallery_id, "count": int(gallery.ready_count or 0)},
+    }
+    source = f"gallery:{gallery.merchant}:{gallery.gallery_id}"
+    return [
+        Notification(Kind.GALLERY_READY, to, merchant.default_locale or "en", source, int(gallery.ready_round), context)
+    ]
+
+
+def for_stream_images(
+    old_image: dict[str, Any] | None, new_image: dict[str, Any] | None, merchant_of: Any = None
+) -> list[Notification]:
+    """The emails one stream record calls for: order changes, and galleries becoming ready
+    (`merchant_of(merchant_id)` finds the merchant to tell). Other records call for none."""
+    kind = (new_image or {}).get("type", {}).get("S")
+    if kind == "gallery" and merchant_of is not None:
+        from caisse.media.models import Gallery
+
+        gallery = Gallery.from_raw_data(new_image)
+        old_status = ((old_image or {}).get("status") or {}).get("S")
+        if gallery.status != "ready" or old_status == "ready":
+            return []  # only the change into ready is news; no catalog read for the rest
+        return for_gallery_change(old_status, gallery, merchant_of(gallery.merchant))
+    new = order_from_image(new_image)
+    if new is None:
+        return []
+    return for_order_change(order_from_image(old_image), new)

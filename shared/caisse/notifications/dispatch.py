@@ -1,0 +1,152 @@
+"""Sending one notification, at most once.
+
+1. One transaction claims the notification in the ledger (only if nobody claimed it, or a previous
+   attempt failed in a way that passes) and checks the address is not suppressed.
+2. Render and send through SES.
+3. Record the SES message id (or why it failed).
+
+A redelivered message finds its claim and stops. SES errors that pass release the claim and raise,
+so the queue delivers the message again later (and, after enough tries, to the DLQ). If a sender
+dies between SES accepting the message and step 3, the claim stays "sending": the next delivery
+records the outcome as unknown and does not send again, because sending twice is the one thing
+this must never do.
+
+DynamoDB requests per email: 2 (the claim transaction, the record). SES: 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pynamodb.exceptions import PutError
+
+from caisse.clock import utcnow
+from caisse.db import Transaction, TransactionCancelled
+from caisse.notifications import ledger, links, sender
+from caisse.notifications.changes import Notification
+from caisse.notifications.kinds import Kind, Recipient
+from caisse.notifications.ledger import EmailRecord, NotificationRecord, Suppression
+from caisse.notifications.render import render
+
+# Longer than the email function's timeout: a claim this old was left by a sender that died.
+CLAIM_LEASE = timedelta(minutes=5)
+RECORD_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # sent | duplicate | skipped | failed | unknown
+    message_id: str | None = None
+    detail: str | None = None
+
+
+def deliver(notification: Notification, token_key: str) -> Outcome:
+    now = utcnow()
+    record = EmailRecord(EmailRecord.key(notification.id))
+    tx = Transaction()
+    # An update, not a put: a message claimed again after a failure that passes keeps its count.
+    tx.update(
+        record,
+        actions=[
+            EmailRecord.record_type.set(EmailRecord),
+            EmailRecord.notification_id.set(notification.id),
+            EmailRecord.kind.set(notification.kind.value),
+            EmailRecord.to.set(notification.to),
+            EmailRecord.status.set(ledger.SENDING),
+            EmailRecord.claimed_at.set(now),
+            EmailRecord.expires_at.set(now + timedelta(days=RECORD_DAYS)),
+        ],
+        condition=EmailRecord.pk.does_not_exist() | (EmailRecord.status == ledger.RETRY),
+        label="claim",
+        return_old=True,
+    )
+    suppression = Suppression.key(notification.to)
+    tx.check(NotificationRecord, suppression, None, NotificationRecord.pk.does_not_exist(), "suppressed")
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        return _not_claimed(notification, record, cancelled, now)
+
+    rendered = render(notification.kind, notification.locale, _with_links(notification, token_key))
+    merchant = notification.context.get("merchant") or {}
+    raw = sender.build(
+        rendered,
+        to=notification.to,
+        sender_name=merchant.get("name") or "Caisse",
+        reply_to=merchant.get("reply_to"),
+        notification_id=notification.id,
+    )
+    try:
+        message_id = sender.send(raw, to=notification.to, kind=notification.kind.value)
+    except sender.PermanentSendError as error:
+        record.update(actions=[EmailRecord.status.set(ledger.FAILED), EmailRecord.reason.set(str(error))])
+        return Outcome("failed", detail=str(error))
+    except sender.TransientSendError as error:
+        record.update(
+            actions=[
+                EmailRecord.status.set(ledger.RETRY),
+                EmailRecord.attempts.add(1),
+                EmailRecord.reason.set(str(error)),
+            ]
+        )
+        raise
+    record.update(
+        actions=[
+            EmailRecord.status.set(ledger.SENT),
+            EmailRecord.ses_message_id.set(message_id),
+            EmailRecord.sent_at.set(utcnow()),
+            EmailRecord.attempts.add(1),
+            EmailRecord.reason.remove(),
+        ]
+    )
+    return Outcome("sent", message_id=message_id)
+
+
+class ClaimedElsewhere(Exception):
+    """Another delivery of this message is sending it right now; try again after it finished."""
+
+
+def _not_claimed(notification: Notification, record: EmailRecord, cancelled: TransactionCancelled, now) -> Outcome:
+    claim = cancelled.failed.get("claim")
+    if claim is not None and claim.raw_item:
+        existing = EmailRecord.from_raw_data(claim.raw_item)
+        if existing.status != ledger.SENDING:
+            return Outcome("duplicate", existing.ses_message_id, existing.status)
+        if now - existing.claimed_at < CLAIM_LEASE:
+            raise ClaimedElsewhere(notification.id)
+        existing.update(
+            actions=[EmailRecord.status.set(ledger.UNKNOWN), EmailRecord.reason.set("sender stopped mid-send")],
+            condition=EmailRecord.status == ledger.SENDING,
+        )
+        return Outcome("unknown", detail="a previous attempt stopped after claiming; not sent again")
+    # The address is suppressed: record the skip so support can see why nothing arrived.
+    skipped = EmailRecord(
+        record.pk,
+        notification_id=notification.id,
+        kind=notification.kind.value,
+        to=notification.to,
+        status=ledger.SKIPPED,
+        reason="suppressed",
+        claimed_at=now,
+        expires_at=now + timedelta(days=RECORD_DAYS),
+    )
+    try:
+        skipped.save(condition=EmailRecord.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return Outcome("skipped", detail="suppressed")
+
+
+def _with_links(notification: Notification, token_key: str) -> dict:
+    context = dict(notification.context)
+    order_id = context.get("order_id")
+    found: dict[str, str | None] = {}
+    if order_id and notification.recipient is Recipient.CUSTOMER:
+        found["order"] = links.order_link(order_id, token_key)
+        found["retry"] = context.get("retry_url") or found["order"]
+        if notification.kind is Kind.DELIVERY and context.get("has_deliverable"):
+            found["download"], found["download_expires"] = links.download_link(order_id, token_key)
+    context["links"] = {**found, **(context.get("links") or {})}
+    return context

@@ -1,0 +1,36 @@
+"""The emails Caisse sends, and who receives each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    ORDER_CONFIRMED = "order_confirmed"
+    PAYMENT_FAILED = "payment_failed"
+    STAGE_CHANGED = "stage_changed"
+    DELIVERY = "delivery"
+    REFUND_PROCESSED = "refund_processed"
+    NEW_BOOKING = "new_booking"
+    GALLERY_READY = "gallery_ready"
+    DISPUTE_OPENED = "dispute_opened"
+    PAYMENT_FLAGGED = "payment_flagged"
+
+
+class Recipient(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"  # the merchant's staff: payment problems
+    MERCHANT = "merchant"  # the merchant as a business: new bookings
+
+
+RECIPIENTS: dict[Kind, Recipient] = {
+    Kind.ORDER_CONFIRMED: Recipient.CUSTOMER,
+    Kind.PAYMENT_FAILED: Recipient.CUSTOMER,
+    Kind.STAGE_CHANGED: Recipient.CUSTOMER,
+    Kind.DELIVERY: Recipient.CUSTOMER,
+    Kind.REFUND_PROCESSED: Recipient.CUSTOMER,
+    Kind.GALLERY_READY: Recipient.MERCHANT,  # the photographer, whose client then gets the link
+    Kind.NEW_BOOKING: Recipient.MERCHANT,
+    Kind.DISPUTE_OPENED: Recipient.STAFF,
+    Kind.PAYMENT_FLAGGED: Recipient.STAFF,
+}

@@ -1,0 +1,58 @@
+"""The notifications table: one record per email we meant to send (claimed before sending, so a
+redelivered message is never mailed twice) and one per address that must not be mailed again."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from caisse.config import settings
+from caisse.db import CaisseModel, LambdaMeta
+
+SENDING = "sending"  # claimed; SES not yet known to have it
+SENT = "sent"
+RETRY = "retry"  # SES failed in a way that passes; the next delivery may claim it again
+FAILED = "failed"  # SES refused this message for good (e.g. a rejected address)
+SKIPPED = "skipped"  # the address is suppressed
+UNKNOWN = "unknown"  # a claim whose sender died mid-send: not resent, reported instead
+
+
+class NotificationRecord(CaisseModel):
+    class Meta(LambdaMeta):
+        table_name = settings().notifications_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    record_type = DiscriminatorAttribute(attr_name="type")
+
+
+class EmailRecord(NotificationRecord, discriminator="email"):
+    notification_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    to = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    claimed_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    ses_message_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    @staticmethod
+    def key(notification_id: str) -> str:
+        return f"EMAIL#{notification_id}"
+
+
+class Suppression(NotificationRecord, discriminator="suppression"):
+    email = UnicodeAttribute()
+    reason = UnicodeAttribute()  # bounce | complaint
+    detail = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(email: str) -> str:
+        return f"SUPPRESSED#{email.strip().lower()}"

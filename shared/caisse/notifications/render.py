@@ -1,0 +1,105 @@
+"""Rendering an email: Jinja2 templates per language (templates/<locale>/<kind>.{subject.txt,txt,html}),
+autoescaped in HTML so whatever a customer typed shows as text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from caisse.money import Money, display
+
+LOCALES = ("en", "fr")
+
+STAGE_LABELS = {
+    "en": {},
+    "fr": {
+        "discovery": "découverte",
+        "writing": "écriture",
+        "production": "production",
+        "review": "relecture",
+        "delivered": "livré",
+        "tickets_issued": "billets émis",
+        "session_scheduled": "séance planifiée",
+        "shooting": "prise de vue",
+        "editing": "retouches",
+        "gallery_ready": "galerie prête",
+        "scheduled": "planifié",
+        "job_done": "travail terminé",
+    },
+}
+
+
+# Every name a template may use, so a template can test for an optional one (the environment is
+# strict: a misspelt name fails loudly instead of rendering as nothing).
+LINKS = {"order": None, "retry": None, "download": None, "download_expires": None, "gallery": None}
+DEFAULTS: dict[str, Any] = {
+    "customer_name": None,
+    "order_id": None,
+    "order_number": None,
+    "items": [],
+    "total": None,
+    "status": None,
+    "reason": None,
+    "stages": [],
+    "stage_number": None,
+    "refund": None,
+    "booking": None,
+    "gallery": None,
+    "dispute": None,
+}
+
+
+# Optional parts of the optional blocks.
+NESTED: dict[str, dict[str, Any]] = {
+    "booking": {"timezone": None, "balance": None, "address": None, "notes": None},
+    "refund": {"reason": None, "manual": False, "destination": None},
+    "dispute": {"reason": None, "due_by": None},
+    "merchant": {"reply_to": None},
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _stage(name: str | None, locale: str) -> str:
+    if not name:
+        return ""
+    return STAGE_LABELS.get(locale, {}).get(name) or name.replace("_", " ")
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("caisse.notifications", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["money"] = lambda value, locale: display(Money(value["amount"], value["currency"]), locale)
+    environment.filters["stage"] = _stage
+    return environment
+
+
+def render(kind: str, locale: str, context: dict[str, Any]) -> Rendered:
+    locale = locale if locale in LOCALES else "en"
+    environment = _environment()
+    values = {**DEFAULTS, **context, "links": {**LINKS, **(context.get("links") or {})}, "locale": locale}
+    for name, optional in NESTED.items():
+        if values.get(name):
+            values[name] = {**optional, **values[name]}
+    subject = environment.get_template(f"{locale}/{kind}.subject.txt").render(values)
+    return Rendered(
+        # One line, whatever a name contained: a subject is a header.
+        subject=" ".join(subject.split()),
+        text=environment.get_template(f"{locale}/{kind}.txt").render(values),
+        html=environment.get_template(f"{locale}/{kind}.html").render(values),
+    )

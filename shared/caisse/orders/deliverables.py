@@ -1,0 +1,67 @@
+"""The file a customer receives at the end (a song, a video): staff upload it straight to S3 with
+a presigned PUT, the order remembers its key, and the delivery email links to it through our own
+download route (see caisse.notifications.links)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from botocore.config import Config
+from pynamodb.exceptions import DoesNotExist
+
+from caisse.config import settings
+from caisse.db import aws_client
+from caisse.errors import Forbidden, NotFound
+from caisse.notifications import links
+from caisse.orders.models import ORDER_SK, Order, order_pk
+from caisse.staff import Staff
+
+UPLOAD_SECONDS = 15 * 60
+DOWNLOAD_SECONDS = 5 * 60
+
+_client = None
+
+
+def _s3():
+    global _client
+    if _client is None:
+        _client = aws_client("s3", Config(signature_version="s3v4"))
+    return _client
+
+
+def _order(order_id: str) -> Order:
+    try:
+        return Order.get(order_pk(order_id), ORDER_SK, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("no such order") from None
+
+
+def attach(order_id: str, staff: Staff, filename: str, content_type: str) -> dict[str, Any]:
+    """Presigned PUT for the deliverable, recorded on the order (a later upload replaces it)."""
+    order = _order(order_id)
+    staff.require(order.merchant)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip(".-")[:100] or "file"
+    key = f"orders/{order_id}/{uuid.uuid4().hex[:8]}-{safe}"
+    url = _s3().generate_presigned_url(
+        "put_object",
+        Params={"Bucket": settings().deliverables_bucket, "Key": key, "ContentType": content_type},
+        ExpiresIn=UPLOAD_SECONDS,
+    )
+    order.update(actions=[Order.deliverable_key.set(key)], condition=Order.pk.exists())
+    return {"key": key, "upload": {"url": url, "method": "PUT", "headers": {"Content-Type": content_type}}}
+
+
+def download_url(order_id: str, expires: int, signature: str, token_key: str) -> str:
+    """A fresh short-lived presigned GET, if the email's link is genuine and not expired."""
+    if not links.download_allowed(order_id, expires, signature, token_key):
+        raise Forbidden("this download link is not valid or has expired; ask the shop for a new one")
+    order = _order(order_id)
+    if not order.deliverable_key:
+        raise NotFound("nothing has been delivered for this order yet")
+    return _s3().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": settings().deliverables_bucket, "Key": order.deliverable_key},
+        ExpiresIn=DOWNLOAD_SECONDS,
+    )

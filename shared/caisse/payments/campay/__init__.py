@@ -1,0 +1,1 @@
+"""CamPay (Cameroon, MTN and Orange mobile money, XAF)."""

@@ -1,0 +1,1 @@
+"""PayDunya (West Africa, XOF)."""

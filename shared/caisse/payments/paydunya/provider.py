@@ -1,0 +1,168 @@
+"""PayDunya: an invoice paid on PayDunya's page (mobile money and cards across West Africa, XOF).
+
+The IPN's `data[hash]` is SHA-512 of our master key: the same for every IPN, so anyone who saw one
+can replay it (reference/payment-providers.md 4.2). It is checked in constant time, and then the
+order settles only on what `checkout-invoice/confirm/<token>` says: completed, with the total and
+the order id we expect. PayDunya has no refund API: refunds are owed and paid back by a person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+from urllib.parse import parse_qsl
+
+from caisse.config import settings
+from caisse.errors import InvalidRequest, ProviderUnavailable
+from caisse.money import Money
+from caisse.payments.base import (
+    CheckoutSpec,
+    Outcome,
+    PaymentNotice,
+    ProviderCheckout,
+    RefundRequest,
+    RefundResult,
+)
+from caisse.payments.http import client, json_or_none
+from caisse.secrets import secret
+
+MASTER_KEY_PARAMETER = "paydunya/master_key"
+PRIVATE_KEY_PARAMETER = "paydunya/private_key"
+TOKEN_PARAMETER = "paydunya/token"
+MIN_XOF = 100
+MAX_XOF = 10_000_000
+_STATUS = {"completed": Outcome.PAID, "cancelled": Outcome.FAILED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
+
+
+class InvalidIpn(Exception):
+    """Not an IPN carrying our master key's hash."""
+
+
+def _headers() -> dict[str, str]:
+    return {
+        "PAYDUNYA-MASTER-KEY": secret(MASTER_KEY_PARAMETER),
+        "PAYDUNYA-PRIVATE-KEY": secret(PRIVATE_KEY_PARAMETER),
+        "PAYDUNYA-TOKEN": secret(TOKEN_PARAMETER),
+    }
+
+
+def _http():
+    return client(settings().paydunya_api_base)
+
+
+class PayDunya:
+    name = "paydunya"
+    currencies = frozenset({"XOF"})
+
+    def check(self, spec: CheckoutSpec) -> None:
+        if spec.total.currency != "XOF":
+            raise InvalidRequest("PayDunya takes XOF only", code="currency_not_supported")
+        if not MIN_XOF <= spec.total.amount <= MAX_XOF:
+            raise InvalidRequest(
+                f"PayDunya takes payments from XOF {MIN_XOF} to XOF {MAX_XOF:,}".replace(",", " "),
+                code="amount_out_of_range",
+                minimum=MIN_XOF,
+                maximum=MAX_XOF,
+            )
+
+    def open_checkout(self, spec: CheckoutSpec) -> ProviderCheckout:
+        body = {
+            "invoice": {
+                "items": {
+                    f"item_{index}": {
+                        "name": line.name,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price.amount,
+                        "total_price": line.total.amount,
+                    }
+                    for index, line in enumerate(spec.lines)
+                },
+                "total_amount": spec.total.amount,
+                "description": f"{spec.merchant_name or spec.merchant} {spec.order_number}",
+            },
+            "store": {"name": spec.merchant_name or spec.merchant},
+            "custom_data": {"order_id": spec.order_id, "order_number": spec.order_number},
+            "actions": {"cancel_url": spec.cancel_url, "return_url": spec.return_url, "callback_url": spec.notify_url},
+        }
+        try:
+            response = _http().post("checkout-invoice/create", json=body, headers=_headers())
+        except Exception as error:
+            raise ProviderUnavailable("PayDunya did not answer; nothing was charged") from error
+        answer = json_or_none(response) or {}
+        if answer.get("response_code") != "00":
+            raise ProviderUnavailable(
+                f"PayDunya refused the invoice: {answer.get('response_text', response.status_code)}"
+            )
+        return ProviderCheckout(
+            provider_ref=answer["token"],
+            next_action={"type": "redirect", "url": answer["response_text"]},
+            expires_at=spec.expires_at,
+        )
+
+    def close_checkout(self, provider_ref: str) -> None:
+        return None  # PayDunya documents no way to cancel an invoice; an unpaid one is harmless
+
+    def confirm(self, token: str) -> dict[str, Any]:
+        try:
+            response = _http().get(f"checkout-invoice/confirm/{token}", headers=_headers())
+        except Exception as error:
+            raise ProviderUnavailable("PayDunya did not answer") from error
+        answer = json_or_none(response)
+        if answer is None or answer.get("response_code") != "00":
+            raise ProviderUnavailable(f"PayDunya could not confirm invoice ({response.status_code})")
+        return answer
+
+    def notice(self, confirmation: dict[str, Any], event_id: str | None = None) -> PaymentNotice:
+        """What PayDunya's confirm endpoint says about an invoice (never what an IPN claimed)."""
+        status = str(confirmation.get("status", "")).lower()
+        invoice = confirmation.get("invoice") or {}
+        token = invoice.get("token") or confirmation.get("token")
+        try:
+            amount = Money.from_major(str(invoice.get("total_amount")), "XOF").amount
+        except ValueError:
+            amount = None
+        return PaymentNotice(
+            provider=self.name,
+            event_id=event_id or f"{token}:{status}",
+            event_type=f"invoice.{status or 'unknown'}",
+            outcome=_STATUS.get(status, Outcome.IGNORED),
+            order_id=(confirmation.get("custom_data") or {}).get("order_id"),
+            amount=amount,
+            currency="XOF",
+            provider_ref=token,
+            payment_ref=token,
+            reason=confirmation.get("response_text") if status in ("cancelled", "failed") else None,
+        )
+
+    def current_status(self, provider_ref: str, payment_ref: str | None) -> PaymentNotice | None:
+        confirmation = self.confirm(provider_ref)
+        return self.notice(confirmation, event_id=f"reconcile:{provider_ref}:{confirmation.get('status')}")
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        return RefundResult(
+            status="owed",
+            payout={
+                "method": "paydunya_disbursement",
+                "amount": request.amount.as_dict(),
+                "to": request.customer_phone,
+                "reference": request.provider_ref,
+                "note": "Send it with PayDunya's disbursement API or dashboard, then confirm.",
+            },
+        )
+
+
+def read_ipn(raw_body: bytes) -> dict[str, str]:
+    """The IPN's form fields, keys kept as PayDunya writes them (`data[invoice][token]`)."""
+    return dict(parse_qsl(raw_body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def verify_ipn(fields: dict[str, str], master_key: str) -> str:
+    """Check `data[hash]` against SHA-512 of our master key (constant time); the invoice token."""
+    expected = hashlib.sha512(master_key.encode()).hexdigest()
+    if not hmac.compare_digest(fields.get("data[hash]", "").lower().encode(), expected.encode()):
+        raise InvalidIpn("hash does not match")
+    token = fields.get("data[invoice][token]")
+    if not token:
+        raise InvalidIpn("no invoice token")
+    return token

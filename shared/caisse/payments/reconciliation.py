@@ -1,0 +1,146 @@
+"""Asking the providers what really happened, for orders whose webhook may never have come.
+
+- Daily reconciliation: every order still waiting for payment, and every order settled in the last
+  days, is compared with what its provider says now. A payment whose webhook was lost is settled
+  through the same settle path as a webhook (so it is settled once, whatever arrives later); an
+  order paid here that the provider does not call paid, or amounts that differ, is a mismatch:
+  a metric, a log record and an email to the merchant's staff.
+- Expiry sweep (every few minutes): checkouts past their expiry are closed at the provider and
+  expired here, releasing their holds, unless the provider says they were paid after all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from caisse.clock import iso, utcnow
+from caisse.db import Transaction, TransactionCancelled
+from caisse.errors import ProviderUnavailable
+from caisse.notifications import outbox
+from caisse.notifications.changes import Notification, order_context
+from caisse.notifications.kinds import Kind
+from caisse.orders import states
+from caisse.orders.models import Order
+from caisse.orders.service import add_move, load
+from caisse.payments.base import Outcome
+from caisse.payments.registry import load as load_provider
+from caisse.payments.settlement import settle
+
+WAITING = (states.PENDING_PAYMENT, states.PAYMENT_FAILED)
+SETTLED = (states.PAID, states.NEEDS_REVIEW)
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    settled: list[dict] = field(default_factory=list)  # paid there, not here: settled now
+    mismatches: list[dict] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "checked": self.checked,
+            "settled": self.settled,
+            "mismatches": self.mismatches,
+            "expired": self.expired,
+            "unavailable": self.unavailable,
+        }
+
+
+def orders_with_status(status: str, since: datetime, until: datetime | None = None) -> Iterator[Order]:
+    condition = Order.created_at >= iso(since)
+    if until is not None:
+        condition = Order.created_at.between(iso(since), iso(until))
+    for record in Order.by_status.query(status, condition):
+        if isinstance(record, Order):
+            yield record
+
+
+def reconcile(now: datetime | None = None, *, waiting_days: int = 3, settled_days: int = 2) -> Report:
+    now = now or utcnow()
+    report = Report()
+    for status in WAITING:
+        for order in orders_with_status(status, now - timedelta(days=waiting_days)):
+            _check_waiting(order, report)
+    for status in SETTLED:
+        for order in orders_with_status(status, now - timedelta(days=settled_days)):
+            _check_settled(order, report)
+    return report
+
+
+def _ask(order: Order, report: Report):
+    report.checked += 1
+    if not order.provider_ref:
+        return None
+    try:
+        return load_provider(order.provider).current_status(order.provider_ref, order.payment_ref)
+    except ProviderUnavailable:
+        report.unavailable.append(order.order_id)
+        return None
+
+
+def _check_waiting(order: Order, report: Report) -> None:
+    notice = _ask(order, report)
+    if notice is None or notice.outcome not in (Outcome.PAID, Outcome.FAILED, Outcome.EXPIRED):
+        return
+    settlement = settle(notice)
+    if settlement.result in ("moved", "flagged"):
+        report.settled.append({"order_id": order.order_id, "status": settlement.status, "provider": order.provider})
+
+
+def _check_settled(order: Order, report: Report) -> None:
+    notice = _ask(order, report)
+    if notice is None:
+        return
+    problem = None
+    if notice.outcome is not Outcome.PAID:
+        problem = f"paid here, but {order.provider} says {notice.event_type}"
+    elif order.status == states.PAID and not notice.amount_matches(order.total):
+        problem = f"amount differs: {order.total} here, {notice.currency} {notice.amount} at {order.provider}"
+    if problem:
+        report.mismatches.append({"order_id": order.order_id, "provider": order.provider, "problem": problem})
+        _tell_staff(order, problem)
+
+
+def _tell_staff(order: Order, problem: str) -> None:
+    contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
+    to = contact.get("staff_email") or contact.get("reply_to")
+    if not to:
+        return
+    context = {**order_context(order), "reason": problem}
+    source = f"reconcile:{utcnow().date().isoformat()}:{order.order_id}"  # at most one email a day
+    outbox.publish([Notification(Kind.PAYMENT_FLAGGED, to, contact.get("locale", "en"), source, 0, context)])
+
+
+def expire_checkouts(now: datetime | None = None, *, ttl: timedelta = timedelta(minutes=30)) -> Report:
+    """Close checkouts past their expiry, unless the provider says they were paid after all."""
+    now = now or utcnow()
+    report = Report()
+    for status in WAITING:
+        for order in orders_with_status(status, now - timedelta(days=7), now - ttl):
+            if order.expires_at > now:
+                continue
+            notice = _ask(order, report)
+            if notice is not None and notice.outcome is Outcome.PAID:
+                _check_waiting(order, report)  # paid after all: settle it instead
+                continue
+            load_provider(order.provider).close_checkout(order.provider_ref or "")
+            if _expire(order.order_id, now):
+                report.expired.append(order.order_id)
+    return report
+
+
+def _expire(order_id: str, now: datetime) -> bool:
+    bundle = load(order_id)
+    if bundle is None or not bundle.workflow.can(bundle.order.status, states.EXPIRED, states.Actor.SYSTEM):
+        return False
+    tx = Transaction()
+    add_move(tx, bundle, states.EXPIRED, actor=states.Actor.SYSTEM, actor_id="system:expiry", note="expired", at=now)
+    try:
+        tx.commit()
+    except TransactionCancelled:
+        return False  # moved meanwhile (the provider's own expiry event, most likely)
+    return True

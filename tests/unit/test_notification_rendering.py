@@ -1,0 +1,138 @@
+"""Every email, in both languages, with and without its optional parts."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from caisse.money import Money, display
+from caisse.notifications.kinds import Kind
+from caisse.notifications.render import render
+
+FULL = {
+    "order_id": "5b8f0c1e-0000-4000-8000-000000000001",
+    "order_number": "SC-2026-0042",
+    "merchant": {"id": "songstudio", "name": "Custom Song Studio", "reply_to": "hello@songstudio.example"},
+    "customer_name": "Awa Ndiaye",
+    "items": [
+        {"name": "Custom song", "quantity": 1, "amount": {"amount": 9900, "currency": "USD"}},
+        {"name": "Lyric video", "quantity": 2, "amount": {"amount": 5000, "currency": "USD"}},
+    ],
+    "total": {"amount": 14900, "currency": "USD"},
+    "status": "writing",
+    "reason": "We loved your story",
+    "stages": ["discovery", "writing", "production", "review", "delivered"],
+    "stage_number": 2,
+    "links": {
+        "order": "https://shop.example/orders/1?token=t",
+        "retry": "https://pay.example/cs_1",
+        "download": "https://api.example/orders/1/download?expires=1&signature=s",
+        "download_expires": "2026-12-01T10:00:00Z",
+        "gallery": "https://shop.example/galleries/g1",
+    },
+    "refund": {"amount": {"amount": 4950, "currency": "USD"}, "reason": "half during production", "manual": False},
+    "booking": {
+        "service": "Hot water service",
+        "start": "2026-12-03 09:00",
+        "timezone": "Australia/Sydney",
+        "balance": {"amount": 25000, "currency": "AUD"},
+        "address": "12 Rue Example",
+        "notes": "Dog in the yard",
+    },
+    "gallery": {"name": "Dupont wedding", "count": 48},
+    "dispute": {"reason": "fraudulent", "due_by": "2026-12-10"},
+}
+MINIMAL = {
+    "order_id": "5b8f0c1e-0000-4000-8000-000000000002",
+    "order_number": "SF-2026-0007",
+    "merchant": {"id": "festival", "name": "Sunset Festival", "reply_to": None},
+    "customer_name": "Jo",
+    "items": [{"name": "Day pass", "quantity": 1, "amount": {"amount": 4500, "currency": "USD"}}],
+    "total": {"amount": 4500, "currency": "USD"},
+    "status": "tickets_issued",
+    "stages": ["tickets_issued"],
+    "stage_number": 1,
+    "booking": {"service": "Call-out", "start": "2026-12-03 09:00"},
+    "gallery": {"name": "Portraits", "count": 1},
+}
+
+CASES = list(itertools.product(list(Kind), ("en", "fr"), (FULL, MINIMAL)))
+
+
+@pytest.mark.parametrize(("kind", "locale", "context"), CASES, ids=lambda v: v if isinstance(v, str) else None)
+def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, context):
+    email = render(kind, locale, context)
+    assert email.subject and "\n" not in email.subject
+    assert context["merchant"]["name"] in email.html
+    assert email.text.strip() and "<" not in re.sub(r"<[a-z0-9@.]+>", "", email.text)  # plain text, no markup
+    assert email.html.startswith("<!doctype html>")
+    assert f'lang="{locale}"' in email.html
+    if kind not in (Kind.NEW_BOOKING, Kind.GALLERY_READY):
+        assert context["order_number"] in email.subject + email.text
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_optional_parts_show_only_when_present(kind):
+    full, minimal = render(kind, "en", FULL), render(kind, "en", MINIMAL)
+    if kind is Kind.DELIVERY:
+        assert FULL["links"]["download"] in full.text and "Download" in full.html
+        assert "Download" not in minimal.text and "download" not in minimal.html
+    if kind is Kind.PAYMENT_FAILED:
+        assert "Try again: https://pay.example/cs_1" in full.text
+        assert "Try again" not in minimal.text
+    if kind in (Kind.STAGE_CHANGED, Kind.DELIVERY):
+        assert "We loved your story" in full.text
+        assert "Note from" not in minimal.text
+    assert ("hello@songstudio.example" in full.text) and ("write to" not in minimal.text)
+
+
+def test_customer_supplied_text_is_escaped_in_html_and_plain_in_text():
+    hostile = {**FULL, "customer_name": '<script>alert("x")</script>', "reason": "<b>bold</b> & co"}
+    email = render(Kind.STAGE_CHANGED, "en", hostile)
+    assert "<script>" not in email.html and "&lt;script&gt;" in email.html
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in email.html
+    assert '<script>alert("x")</script>' in email.text
+
+
+def test_a_name_cannot_break_the_subject_line():
+    email = render(Kind.ORDER_CONFIRMED, "en", {**FULL, "merchant": {**FULL["merchant"], "name": "A\r\nBcc: x@y"}})
+    assert "\n" not in email.subject and "\r" not in email.subject
+
+
+def plain(text: str) -> str:
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+@pytest.mark.parametrize(
+    ("money", "en", "fr"),
+    [
+        (Money(9900, "USD"), "USD 99.00", "99,00 USD"),
+        (Money(60000, "XAF"), "XAF 60 000", "60 000 XAF"),
+        (Money(1500000, "XOF"), "XOF 1 500 000", "1 500 000 XOF"),
+        (Money(123456, "EUR"), "EUR 1 234.56", "1 234,56 EUR"),
+        (Money(5, "USD"), "USD 0.05", "0,05 USD"),
+    ],
+)
+def test_amounts_are_formatted_per_currency_and_language(money, en, fr):
+    assert plain(display(money, "en")) == en
+    assert plain(display(money, "fr")) == fr
+
+
+def test_french_customers_read_french():
+    email = render(Kind.ORDER_CONFIRMED, "fr", {**FULL, "total": {"amount": 60000, "currency": "XAF"}})
+    assert email.subject.startswith("Commande SC-2026-0042 confirmée")
+    assert "Merci, Awa Ndiaye" in email.text
+    assert "60\u202f000\u00a0XAF" in email.text
+    assert "Suivre votre commande" in email.html
+
+
+def test_stage_names_are_translated():
+    email = render(Kind.STAGE_CHANGED, "fr", FULL)
+    assert "écriture" in email.subject
+    assert "étape 2 sur 5" in email.text
+
+
+def test_an_unknown_language_falls_back_to_english():
+    assert render(Kind.ORDER_CONFIRMED, "de", FULL).subject.startswith("Order SC-2026-0042 confirmed")
