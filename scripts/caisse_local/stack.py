@@ -82,7 +82,7 @@ class LocalStack:
     def start(self) -> None:
         try:
             self._start_children()
-            self._configure_process()
+            self.configure_process()
             self._provision()
             self._start_event_sources()
             self._start_s3_notifications()
@@ -133,7 +133,7 @@ class LocalStack:
         _wait_until_up(f"{self.aws_url}/_caisse/requests", self.children)
         _wait_until_up(f"{self.sandbox_url}/_sandbox/health", self.children)
 
-    def _configure_process(self) -> None:
+    def configure_process(self) -> None:
         """The functions run in this process: give it the environment Lambda would give them."""
         self.template = templates.load(ROOT / "template.yaml")
         self.ctx = templates.Context(
@@ -169,7 +169,12 @@ class LocalStack:
         apply_environment(specs)
         prefix = f"/caisse/{STAGE}"
         ssm = aws.client("ssm", self.aws_url, self.ctx.region)
-        secrets = {**LOCAL_SECRETS, "stripe/webhook_secret": self._register_stripe_webhook()}
+        secrets = {
+            **LOCAL_SECRETS,
+            "stripe/webhook_secret": self._register_stripe_webhook(),
+            "paypal/webhook_id": self._register_paypal_webhook(),
+        }
+        self._configure_campay_app()
         for name, value in secrets.items():
             ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
         if self.catalog is not None:
@@ -197,6 +202,39 @@ class LocalStack:
             params={"url": f"{self.api_url}/webhooks/stripe", "enabled_events": ["*"]}
         )
         return str(endpoint.secret)
+
+    def _register_paypal_webhook(self) -> str:
+        """Register our PayPal webhook URL with the sandbox (PayPal's dashboard, in AWS)."""
+        import base64
+
+        credentials = f"{LOCAL_SECRETS['paypal/client_id']}:{LOCAL_SECRETS['paypal/client_secret']}"
+        token = httpx.post(
+            f"{self.sandbox_url}/paypal/v1/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {base64.b64encode(credentials.encode()).decode()}"},
+            timeout=10,
+        ).json()["access_token"]
+        webhook = httpx.post(
+            f"{self.sandbox_url}/paypal/v1/notifications/webhooks",
+            json={"url": f"{self.api_url}/webhooks/paypal", "event_types": [{"name": "*"}]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        webhook.raise_for_status()
+        return str(webhook.json()["id"])
+
+    def _configure_campay_app(self) -> None:
+        """CamPay's callback is a dashboard setting of the app: URL, method and webhook key."""
+        httpx.post(
+            f"{self.sandbox_url}/_sandbox/campay/app",
+            json={
+                "callback_url": f"{self.api_url}/webhooks/campay",
+                "callback_method": os.environ.get("CAISSE_CAMPAY_CALLBACK_METHOD", "POST"),
+                "webhook_key": LOCAL_SECRETS["campay/webhook_key"],
+                "permanent_token": LOCAL_SECRETS["campay/token"],
+            },
+            timeout=10,
+        ).raise_for_status()
 
     def _start_api(self) -> None:
         assert self.template is not None and self.ctx is not None

@@ -112,20 +112,32 @@ def start(api: httpx.Client, sku: str = "SONG-STANDARD", currency: str = "USD", 
     return answer.json()
 
 
-def add_product(stack, sku: str, stock: int | None, prices: dict[str, int] | None = None) -> None:
-    """A product of the festival, written straight into the catalog table for one test."""
+def add_product(
+    stack, sku: str, stock: int | None, prices: dict[str, int] | None = None, merchant: str = "festival"
+) -> None:
+    """A product of an existing merchant (its catalog settings copied, like seeding does), written
+    straight into the catalog table for one test."""
+    table = stack.table("CatalogTable")
+    sibling = next(
+        item
+        for item in table.scan(ConsistentRead=True)["Items"]
+        if item.get("type") == "product" and item.get("merchant") == merchant
+    )
     item = {
+        **{
+            key: sibling[key]
+            for key in ("order_prefix", "stages", "merchant_contact", "merchant_rules")
+            if key in sibling
+        },
         "pk": f"PRODUCT#{sku}",
         "type": "product",
         "sku": sku,
-        "merchant": "festival",
+        "merchant": merchant,
         "name": f"Test item {sku}",
         "kind": "ticket",
         "prices": prices or {"USD": 2500},
         "max_per_order": 10,
         "active": True,
-        "order_prefix": "SF",
-        "stages": ["tickets_issued"],
     }
     if stock is not None:
         item["stock"] = stock

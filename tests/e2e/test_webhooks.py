@@ -52,9 +52,13 @@ def test_each_event_delivered_ten_times_concurrently_moves_the_order_once(api, s
     wait_for(lambda: order_status(api, checkout) == "paid", what="paid")
 
     def all_delivered():
-        deliveries = httpx.get(f"{stack.sandbox}/_sandbox/deliveries", timeout=5).json()
-        mine = [d for d in deliveries if d["type"] == "checkout.session.completed"]
-        return len([d for d in mine if d["status_code"] is not None]) >= 10 and mine
+        events = httpx.get(
+            f"{stack.sandbox}/_sandbox/events", params={"type": "checkout.session.completed"}, timeout=5
+        ).json()
+        ids = {e["id"] for e in events if e["data"]["object"]["client_reference_id"] == checkout["order_id"]}
+        mine = [d for d in httpx.get(f"{stack.sandbox}/_sandbox/deliveries", timeout=5).json() if d["event_id"] in ids]
+        finished = len(mine) >= 10 and all(d["status_code"] is not None for d in mine)
+        return finished and mine
 
     deliveries = wait_for(all_delivered, what="ten deliveries")
     assert {d["status_code"] for d in deliveries} == {200}

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parent = os.getppid()
     server = serve_in_thread(args.host, args.port, args.public_url, quiet=args.quiet)
     try:
-        print(f"Stripe sandbox listening on {server.url}", flush=True)
+        print(f"Provider sandbox listening on {server.url}", flush=True)
         while not stop.wait(1.0):
             if os.getppid() != parent:  # re-parented: whoever started us is gone
                 print("parent process exited; stopping", file=sys.stderr, flush=True)

@@ -1,4 +1,6 @@
-"""The sandbox WSGI app: Stripe's v1 API, the hosted Checkout page and a small control API for tests.
+"""The sandbox WSGI app: Stripe's v1 API, the hosted Checkout page and a small control API for tests,
+plus CamPay (``/campay``, the customer's phone at ``/handset``), PayDunya (``/paydunya``) and PayPal
+(``/paypal``), each in its own module; all providers share one webhook delivery worker and its config.
 
 ``create_app(public_url)`` builds a self-contained app (state in memory, background threads for
 session expiry and webhook delivery); ``serve_in_thread`` runs it on a loopback port for tests and
@@ -19,7 +21,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from caisse_local.sandbox import pages
+from caisse_local.sandbox.campay import CampayProvider
 from caisse_local.sandbox.delivery import DeliveryConfig, DeliveryWorker
+from caisse_local.sandbox.paydunya import PaydunyaProvider
+from caisse_local.sandbox.paypal import PayPalProvider
 from caisse_local.sandbox.stripe_api import (
     API_VERSION,
     DECLINE_MESSAGE,
@@ -101,9 +106,18 @@ class SandboxApp:
         self.delivery = DeliveryWorker()
         self.state = StripeState(self.public_url, on_events=self.delivery.submit)
         self._idempotency: dict[tuple[str | None, str], _Saved] = {}
+        self.campay = CampayProvider(self.public_url, self.delivery)
+        self.paydunya = PaydunyaProvider(self.public_url, self.delivery)
+        self.paypal = PayPalProvider(self.public_url, self.delivery)
+        self.providers = (self.campay, self.paydunya, self.paypal)
         self._url_map = Map(
             [Rule(path, methods=[method], endpoint=("api", name)) for method, path, name in API_ROUTES]
-            + [Rule(path, methods=[method], endpoint=("local", name)) for method, path, name in OTHER_ROUTES],
+            + [Rule(path, methods=[method], endpoint=("local", name)) for method, path, name in OTHER_ROUTES]
+            + [
+                Rule(path, methods=[method], endpoint=("provider", handler))
+                for provider in self.providers
+                for method, path, handler in provider.routes()
+            ],
             strict_slashes=False,
         )
         self._stopping = threading.Event()
@@ -137,9 +151,18 @@ class SandboxApp:
             if request.path.startswith("/v1/"):
                 message = f"Unrecognized request URL ({request.method}: {request.path})."
                 return _json(StripeError(404, message).body(), 404)
+            for provider in self.providers:
+                if exc.code == 404 and request.path.startswith(provider.prefixes):
+                    return provider.not_found(request)
             return exc.get_response(request.environ)
         if kind == "api":
             return self._api(request, name, args)
+        if kind == "provider":
+            try:
+                return name(request, **args)
+            except Exception:  # a sandbox bug: answer 500 and keep serving
+                log.exception("sandbox error in %s", request.path)
+                return _json({"error": {"message": "An unexpected error occurred in the sandbox."}}, 500)
         return getattr(self, name)(request, **args)
 
     # -- Stripe API ----------------------------------------------------------------------------------
@@ -316,7 +339,8 @@ class SandboxApp:
         return _json(self._config())
 
     def control_deliveries(self, request: Request) -> Response:
-        filters = {key: request.args[key] for key in ("event_id", "type", "endpoint") if key in request.args}
+        keys = ("event_id", "type", "endpoint", "provider")
+        filters = {key: request.args[key] for key in keys if key in request.args}
         entries = [d for d in self.delivery.deliveries() if all(d[k] == v for k, v in filters.items())]
         return _json(entries)
 

@@ -1,5 +1,9 @@
 """Webhook delivery worker: POSTs signed events to registered endpoints in the background, like Stripe.
 
+It also carries the other providers' callbacks (CamPay's GET or POST callback, PayDunya's form IPN,
+PayPal's signed webhooks): a ``Target`` may name its HTTP method and build its own headers, and the
+event's ``body`` is then sent as is (empty for a GET, whose data is in the URL's query string).
+
 Each endpoint gets its own lane (one thread) so a slow or failing receiver never delays another
 endpoint, and events for one endpoint leave in emission order. Failed attempts are re-queued on the
 same lane after a backoff instead of blocking it, so (as with Stripe) a retried event can arrive
@@ -16,6 +20,7 @@ import itertools
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
@@ -35,6 +40,9 @@ class DeliveryConfig:
     retry_backoff_seconds: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0])
     max_attempts: int = 5
     timeout_seconds: float = 10.0
+    # Record every delivery as dropped instead of sending it: the webhook is lost, as when a provider
+    # never calls back (tests of reconciliation).
+    drop_webhooks: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -59,6 +67,10 @@ class DeliveryConfig:
                 new.max_attempts = _int_at_least(key, value, 1)
             elif key == "timeout_seconds":
                 new.timeout_seconds = _number_at_least(key, value, 0.01)
+            elif key == "drop_webhooks":
+                if not isinstance(value, bool):
+                    raise ValueError("drop_webhooks must be true or false")
+                new.drop_webhooks = value
             else:
                 raise ValueError(f"unknown delivery setting: {key}")
         return new
@@ -81,13 +93,25 @@ def _number_at_least(key: str, value: object, minimum: float) -> float:
     return float(value)
 
 
+HeaderFactory = Callable[[bytes], dict[str, str]]
+
+
 @dataclass(frozen=True)
 class Target:
-    """A webhook endpoint as it was when the event was emitted."""
+    """A webhook endpoint as it was when the event was emitted.
+
+    Stripe's targets only set the first three fields. Other providers set ``method`` (a GET sends no
+    body: put the data in ``url``'s query string), ``headers`` (called with the body at each attempt,
+    returns every header to send, so a signature can carry the attempt's own id and time) and
+    ``provider`` (shown in the deliveries log).
+    """
 
     endpoint_id: str
     url: str
-    secret: str
+    secret: str = ""
+    method: str = "POST"
+    headers: HeaderFactory | None = field(default=None, compare=False)
+    provider: str = "stripe"
 
 
 @dataclass(frozen=True)
@@ -216,7 +240,11 @@ class DeliveryWorker:
 
     def _attempt(self, job: _Job) -> bool:
         started = time.time()
-        status, error = post_event(job.event.body, job.target, job.config.timeout_seconds)
+        dropped = job.config.drop_webhooks
+        if dropped:  # lost on the way: logged, never sent, never retried
+            status, error = None, None
+        else:
+            status, error = post_event(job.event.body, job.target, job.config.timeout_seconds)
         with self._lock:
             self._log.append(
                 {
@@ -228,13 +256,16 @@ class DeliveryWorker:
                     "status_code": status,
                     "error": error,
                     "at": started,
+                    "provider": job.target.provider,
+                    "method": job.target.method,
+                    "dropped": dropped,
                 }
             )
-        return status is not None and 200 <= status < 300
+        return dropped or (status is not None and 200 <= status < 300)
 
 
 def post_event(body: bytes, target: Target, timeout: float) -> tuple[int | None, str | None]:
-    """POST one signed event; return (status code, None) or (None, connection error text).
+    """Send one event (POST by default); return (status code, None) or (None, connection error text).
 
     Uses http.client directly so redirects are not followed (Stripe counts them as failures)
     and no proxy settings from the environment get in the way.
@@ -243,15 +274,23 @@ def post_event(body: bytes, target: Target, timeout: float) -> tuple[int | None,
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = {
-        "Content-Type": CONTENT_TYPE,
-        "User-Agent": USER_AGENT,
-        "Accept": "*/*; q=0.5, application/xml",
-        "Cache-Control": "no-cache",
-        "Stripe-Signature": sign(body, target.secret),
-    }
+    if target.headers is not None:
+        try:
+            headers = target.headers(body)
+        except Exception as exc:  # a sandbox bug: log it as a failed attempt rather than kill the lane
+            connection.close()
+            return None, f"building headers failed: {type(exc).__name__}: {exc}"
+    else:
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "User-Agent": USER_AGENT,
+            "Accept": "*/*; q=0.5, application/xml",
+            "Cache-Control": "no-cache",
+            "Stripe-Signature": sign(body, target.secret),
+        }
+    send_body = body if target.method not in ("GET", "HEAD") else None
     try:
-        connection.request("POST", path, body=body, headers=headers)
+        connection.request(target.method, path, body=send_body, headers=headers)
         response = connection.getresponse()
         response.read()
         return response.status, None

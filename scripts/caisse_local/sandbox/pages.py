@@ -1,8 +1,14 @@
-"""HTML for the fake hosted Checkout page: plain forms, no JavaScript, so tests and curl can drive it."""
+"""HTML for the fake hosted pages: Stripe's Checkout page, PayPal's approval page, PayDunya's invoice
+page and the customer's phone (CamPay's USSD prompts). Plain forms, no JavaScript, so tests and curl
+can drive them; each action also answers JSON when asked with ``Accept: application/json``."""
 
 from __future__ import annotations
 
+import json
 from html import escape
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from werkzeug.wrappers import Request, Response
 
 # docs.stripe.com/currencies#zero-decimal: amounts are already in major units.
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -43,12 +49,12 @@ def format_amount(amount: int, currency: str) -> str:
     return f"{currency.upper()} {sign}{major}.{minor:0{digits}d}"
 
 
-def _document(title: str, body: str, lang: str | None = None) -> str:
+def _document(title: str, body: str, lang: str | None = None, label: str = "Local Stripe sandbox") -> str:
     lang_attr = f' lang="{escape(lang)}"' if lang and lang != "auto" else ""
     return (
         f'<!doctype html>\n<html{lang_attr}>\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        f'<p><span class="badge">TEST MODE</span> Local Stripe sandbox</p>\n{body}\n</body>\n</html>\n'
+        f'<p><span class="badge">TEST MODE</span> {escape(label)}</p>\n{body}\n</body>\n</html>\n'
     )
 
 
@@ -93,7 +99,150 @@ def checkout_page(session: dict, line_items: list[dict], notice: str | None = No
     return _document(f"Checkout {total}", "\n".join(parts), session.get("locale"))
 
 
-def message_page(title: str, text: str, link: str | None = None) -> str:
+def message_page(title: str, text: str, link: str | None = None, label: str = "Local Stripe sandbox") -> str:
     """A short standalone page (not found, payment done without success_url, ...)."""
     link_html = f'<p><a href="{escape(link)}">Continue</a></p>' if link else ""
-    return _document(title, f"<h1>{escape(title)}</h1>\n<p>{escape(text)}</p>\n{link_html}")
+    return _document(title, f"<h1>{escape(title)}</h1>\n<p>{escape(text)}</p>\n{link_html}", label=label)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Responses shared by the providers' pages and APIs (Stripe's keep their own helpers in app.py)
+
+
+def json_response(body: object, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body) + "\n", status, headers, content_type="application/json")
+
+
+def html_response(body: str, status: int = 200) -> Response:
+    return Response(body, status, content_type="text/html; charset=utf-8")
+
+
+def redirect(location: str) -> Response:
+    return Response(status=303, headers={"Location": location})
+
+
+def wants_json(request: Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def with_query(url: str, **params: str) -> str:
+    """``url`` with ``params`` added to its query string (kept parameters first)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _notice(notice: str | None) -> str:
+    return f'<p class="notice" role="alert">{escape(notice)}</p>' if notice else ""
+
+
+def _field(label: str, name: str, value: str, kind: str = "text") -> str:
+    return f'<p><label>{escape(label)} <input type="{kind}" name="{name}" value="{escape(value)}"></label></p>'
+
+
+# ---------------------------------------------------------------------------------------------------
+# CamPay: the customer's phone
+
+
+HANDSET_LABEL = "Local sandbox: the customer's phone (CamPay mobile money prompts)"
+
+
+def handset_page(prompts: list[dict], notice: str | None = None) -> str:
+    """Pending mobile-money prompts, as the customer's handset shows them after the USSD push."""
+    parts = ["<h1>Phone</h1>", _notice(notice)]
+    if not prompts:
+        parts.append('<p id="empty">No pending payment prompt.</p>')
+    for prompt in prompts:
+        reference = escape(prompt["reference"])
+        amount = escape(f"{prompt['currency']} {prompt['amount']}")
+        parts.append(
+            f'<section class="prompt" id="prompt-{reference}">\n'
+            f"<h2>{escape(prompt['operator_name'])} Mobile Money</h2>\n"
+            f'<p>Pay <span class="total">{amount}</span> to {escape(prompt["merchant"])}?</p>\n'
+            + (f"<p>{escape(prompt['description'])}</p>\n" if prompt["description"] else "")
+            + f"<p>Phone: {escape(prompt['phone_number'])} &middot; USSD code: "
+            f"<code>{escape(prompt['ussd_code'])}</code> &middot; ref. {reference}</p>\n"
+            f'<form method="post" action="/handset/{reference}/approve">'
+            '<button type="submit" name="action" value="approve">Approve</button></form>\n'
+            f'<form method="post" action="/handset/{reference}/reject">'
+            '<button type="submit" name="action" value="reject">Reject</button></form>\n'
+            "</section>"
+        )
+    return _document("Phone", "\n".join(p for p in parts if p), label=HANDSET_LABEL)
+
+
+# ---------------------------------------------------------------------------------------------------
+# PayDunya: the invoice page
+
+
+PAYDUNYA_LABEL = "Local PayDunya sandbox"
+
+
+def paydunya_invoice_page(invoice: dict, notice: str | None = None) -> str:
+    """PayDunya's checkout page for one invoice: items, total and Pay/Decline while pending."""
+    token = escape(invoice["token"])
+    rows = "\n".join(
+        f"<tr><td>{escape(str(item.get('name', '')))}</td><td>&times; {escape(str(item.get('quantity', 1)))}</td>"
+        f'<td style="text-align:right">XOF {escape(str(item.get("total_price", item.get("unit_price", ""))))}</td></tr>'
+        for item in invoice["items"]
+    )
+    total = escape(f"XOF {invoice['total_amount']}")
+    parts = [
+        f"<h1>{escape(invoice['store_name'])}</h1>",
+        f"<p>{escape(invoice['description'])}</p>" if invoice["description"] else "",
+        f"<table>\n{rows}\n</table>" if rows else "",
+        f'<p class="total">Total: <span id="total">{total}</span></p>',
+        _notice(notice),
+    ]
+    status = invoice["status"]
+    if status == "pending":
+        parts.append(
+            f'<form method="post" action="/paydunya/checkout/invoice/{token}/pay">'
+            + _field("Name", "name", "Awa Diop")
+            + _field("Phone", "phone", "770000000", "tel")
+            + _field("Email", "email", "awa@example.com", "email")
+            + '<button type="submit" name="action" value="pay">Pay</button></form>\n'
+            f'<form method="post" action="/paydunya/checkout/invoice/{token}/decline">'
+            '<button type="submit" name="action" value="decline">Decline</button></form>'
+        )
+    elif status == "completed":
+        parts.append('<p id="state">This invoice is paid.</p>')
+    else:
+        parts.append(f'<p id="state">This invoice is {escape(status)}.</p>')
+    return _document(f"PayDunya {total}", "\n".join(p for p in parts if p), label=PAYDUNYA_LABEL)
+
+
+# ---------------------------------------------------------------------------------------------------
+# PayPal: the buyer's approval page
+
+
+PAYPAL_LABEL = "Local PayPal sandbox"
+
+
+def paypal_approve_page(order: dict, brand_name: str | None, cancel_url: str | None, notice: str | None = None) -> str:
+    """PayPal's page where the buyer approves an order: amount, Pay/Decline, and a way back."""
+    order_id = escape(order["id"])
+    unit = order["purchase_units"][0]
+    amount = unit["amount"]
+    total = escape(f"{amount['currency_code']} {amount['value']}")
+    parts = [
+        f"<h1>{escape(brand_name or 'PayPal checkout')}</h1>",
+        f"<p>{escape(unit['description'])}</p>" if unit.get("description") else "",
+        f'<p class="total">Total: <span id="total">{total}</span></p>',
+        _notice(notice),
+    ]
+    if order["status"] in ("CREATED", "PAYER_ACTION_REQUIRED"):
+        parts.append(
+            f'<form method="post" action="/paypal/checkoutnow/{order_id}/pay">'
+            '<button type="submit" name="action" value="pay">Pay</button></form>\n'
+            f'<form method="post" action="/paypal/checkoutnow/{order_id}/decline">'
+            '<button type="submit" name="action" value="decline">Decline</button></form>\n'
+            "<p><small>Decline approves the order with a funding source that will fail: "
+            "the capture is declined.</small></p>"
+        )
+        if cancel_url:
+            parts.append(f'<p><a id="cancel" href="{escape(cancel_url)}">Cancel and return</a></p>')
+    else:
+        parts.append(f'<p id="state">This order is {escape(order["status"].lower())}.</p>')
+    return _document(f"PayPal {total}", "\n".join(p for p in parts if p), label=PAYPAL_LABEL)

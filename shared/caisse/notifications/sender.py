@@ -3,6 +3,7 @@ Reply-To and our own headers travel exactly as built)."""
 
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
@@ -37,7 +38,8 @@ def _ses():
 
 
 def build(rendered: Rendered, *, to: str, sender_name: str, reply_to: str | None, notification_id: str) -> bytes:
-    message = EmailMessage()
+    # Headers stay on one line up to RFC 5322's 998 characters (no folding into encoded words).
+    message = EmailMessage(policy=policy.default.clone(max_line_length=998))
     message["Subject"] = rendered.subject
     message["From"] = formataddr((sender_name, settings().sender_email))
     message["To"] = to
@@ -46,8 +48,9 @@ def build(rendered: Rendered, *, to: str, sender_name: str, reply_to: str | None
     message["Message-ID"] = make_msgid(domain=settings().sender_email.rsplit("@", 1)[-1])
     # Lets support staff and the mail logs tie a message to the change that caused it.
     message["X-Caisse-Notification"] = notification_id
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
+    # Quoted-printable keeps the message 7-bit clean whatever the language or the spaces in amounts.
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     return message.as_bytes()
 
 
