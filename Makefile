@@ -26,6 +26,9 @@ help:
 	@echo "make bench        cold-start and DynamoDB-request benchmark of the functions"
 	@echo "make openapi      write openapi.json from the API functions' code"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled)"
+	@echo "make bench-images / bench-email   image pipeline and email throughput benchmarks"
+	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
+	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
 
 $(VENV)/.installed: $(REQS) pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (pyenv install 3.13 or apt-get install python3.13)"; exit 1; }
@@ -81,5 +84,20 @@ bench: $(VENV)/.installed
 bench-images: $(VENV)/.installed
 	$(PY) scripts/bench_images.py
 
+# Emails per second and AWS requests per email for a batch of paid orders on the local stack.
+.PHONY: bench-email
+bench-email: $(VENV)/.installed
+	$(PY) scripts/bench_email.py
+
+# Run a scheduled function once against the running local stack, e.g. FUNCTION=ReconcilePaymentsFunction.
+.PHONY: run-scheduled
+run-scheduled: $(VENV)/.installed
+	$(PY) scripts/run_scheduled.py $(FUNCTION)
+
+# Send the notification DLQ's messages back to their queue (local stack; see the script for AWS).
+.PHONY: redrive
+redrive: $(VENV)/.installed
+	$(PY) scripts/redrive_dlq.py --local
+
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache .bench

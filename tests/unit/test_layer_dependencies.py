@@ -1,0 +1,57 @@
+"""Every third-party package the Lambda code imports is pinned in the layer it runs with: the dev
+virtualenv has everything, so a missing pin would only show in AWS (it did once: Jinja2)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_top_level(paths: list[Path]) -> set[str]:
+    names: set[str] = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def pinned(requirements: str) -> set[str]:
+    text = (ROOT / "requirements" / requirements).read_text()
+    return {re.split(r"[=<>\[ ]", line)[0].lower().replace("_", "-") for line in text.splitlines() if "==" in line}
+
+
+def missing(paths: list[Path], allowed: set[str]) -> set[str]:
+    distributions = packages_distributions()
+    first_party = {"caisse"}
+    wanted = set()
+    for name in imported_top_level(paths) - first_party - set(sys.stdlib_module_names):
+        for distribution in distributions.get(name, [name]):
+            wanted.add(distribution.lower().replace("_", "-"))
+    return wanted - allowed
+
+
+def test_the_domain_and_the_functions_import_only_what_the_layers_ship():
+    media = [
+        *(ROOT / "shared" / "caisse" / "media").rglob("*.py"),
+        *(ROOT / "functions" / "process_image").rglob("*.py"),
+    ]
+    rest = [
+        p for p in [*(ROOT / "shared" / "caisse").rglob("*.py"), *(ROOT / "functions").rglob("*.py")] if p not in media
+    ]
+    runtime = pinned("runtime.txt")
+    assert missing(rest, runtime) == set()
+    assert missing(media, runtime | pinned("imaging.txt")) == set()
+
+
+def test_only_the_image_code_imports_pillow():
+    others = [p for p in (ROOT / "functions").rglob("*.py") if "process_image" not in str(p)]
+    others += [p for p in (ROOT / "shared" / "caisse").rglob("*.py") if "media" not in p.parts]
+    assert "PIL" not in imported_top_level(others)
