@@ -23,7 +23,16 @@ def start_checkout(
     checkout: CheckoutIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[CheckoutOut]:
-    result = create_checkout(checkout.to_request(), idempotency_key, secret(tokens.TOKEN_KEY_PARAMETER))
+    token_key = secret(tokens.TOKEN_KEY_PARAMETER)
+    if checkout.booking is not None:
+        from caisse.bookings.service import create_booking_checkout
+
+        booking = checkout.booking
+        result = create_booking_checkout(
+            checkout.to_request(), booking.merchant, booking.service, booking.start, idempotency_key, token_key
+        )
+    else:
+        result = create_checkout(checkout.to_request(), idempotency_key, token_key)
     logger.info(
         "checkout started",
         extra={"order_id": result.body["order_id"], "replayed": result.replayed, "provider": result.body["provider"]},

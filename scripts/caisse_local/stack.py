@@ -172,6 +172,7 @@ class LocalStack:
         secrets = {
             **LOCAL_SECRETS,
             "stripe/webhook_secret": self._register_stripe_webhook(),
+            "stripe/connect_webhook_secret": self._register_stripe_webhook(connect=True),
             "paypal/webhook_id": self._register_paypal_webhook(),
         }
         self._configure_campay_app()
@@ -180,7 +181,9 @@ class LocalStack:
         if self.catalog is not None:
             from caisse.catalog.service import seed  # imported once the environment names the tables
 
-            seed(json.loads(self.catalog.read_text()))
+            catalog = json.loads(self.catalog.read_text())
+            seed(catalog)
+            self._connect_demo_merchants(catalog)
         self.pools = {spec.logical_id: FunctionPool(spec, self.max_concurrency) for spec in specs}
 
     def _start_event_sources(self) -> None:
@@ -193,15 +196,54 @@ class LocalStack:
         assert self.template is not None and self.ctx is not None
         self.s3_notifications = S3Notifications(self.template, self.ctx, self.aws_url, self.pools).start()
 
-    def _register_stripe_webhook(self) -> str:
-        """Register our webhook URL with the sandbox, as a shop does in Stripe's dashboard."""
+    def _register_stripe_webhook(self, *, connect: bool = False) -> str:
+        """Register our webhook URLs with the sandbox, as a shop does in Stripe's dashboard: one for
+        the platform's own events, one (connect) for its merchants' connected accounts."""
         import stripe
 
         client = stripe.StripeClient(STRIPE_TEST_KEY, base_addresses={"api": self.sandbox_url})
-        endpoint = client.v1.webhook_endpoints.create(
-            params={"url": f"{self.api_url}/webhooks/stripe", "enabled_events": ["*"]}
-        )
-        return str(endpoint.secret)
+        path = "/webhooks/stripe-connect" if connect else "/webhooks/stripe"
+        params = {"url": f"{self.api_url}{path}", "enabled_events": ["*"]}
+        if connect:
+            params["connect"] = True
+        return str(client.v1.webhook_endpoints.create(params=params).secret)
+
+    def _connect_demo_merchants(self, catalog: dict) -> None:
+        """The demo catalog's tradies get connected accounts at the sandbox; those marked
+        demo_onboarded start able to take charges (one does not, to show onboarding)."""
+        import stripe
+
+        from caisse.catalog.models import Merchant
+        from caisse.payments.stripe.connect import ConnectedAccount, account_params
+
+        client = stripe.StripeClient(STRIPE_TEST_KEY, base_addresses={"api": self.sandbox_url})
+        for merchant in catalog["merchants"]:
+            connect = merchant.get("connect")
+            if not connect:
+                continue
+            params = account_params(
+                connect.get("type", "express"),
+                connect.get("country", "AU"),
+                merchant.get("staff_email") or merchant.get("reply_to"),
+                merchant["name"],
+                merchant["id"],
+            )
+            account = client.v1.accounts.create(params=params)
+            ConnectedAccount(ConnectedAccount.key(account.id), merchant=merchant["id"]).save()
+            onboarded = bool(connect.get("demo_onboarded"))
+            if onboarded:
+                httpx.post(
+                    f"{self.sandbox_url}/_sandbox/stripe/accounts/{account.id}/state",
+                    json={"charges_enabled": True, "payouts_enabled": True},
+                    timeout=10,
+                ).raise_for_status()
+            Merchant(Merchant.key(merchant["id"])).update(
+                actions=[
+                    Merchant.stripe_account.set(account.id),
+                    Merchant.charges_enabled.set(onboarded),
+                    Merchant.payouts_enabled.set(onboarded),
+                ]
+            )
 
     def _register_paypal_webhook(self) -> str:
         """Register our PayPal webhook URL with the sandbox (PayPal's dashboard, in AWS)."""

@@ -71,7 +71,13 @@ def batch_get(wanted: list[tuple[type[Model], Any, Any]]) -> list[Model]:
         request = tables.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
         if key not in request["Keys"]:
             request["Keys"].append(key)
-        models[model.Meta.table_name] = model
+        # The table's root model reads any record of it (its discriminator picks the class).
+        root = next(
+            cls
+            for cls in reversed(model.__mro__)
+            if isinstance(cls, type) and issubclass(cls, CaisseModel) and cls is not CaisseModel
+        )
+        models[model.Meta.table_name] = root
     found: list[Model] = []
     pending = tables
     for _ in range(5):  # unprocessed keys come back under load; a few tries, then fail loudly
@@ -121,6 +127,10 @@ class Transaction:
     ) -> None:
         self._tx.update(model, actions=actions, condition=condition, return_values=ALL_OLD if return_old else None)
         self._labels["update"].append(label)
+
+    def delete(self, model: Model, condition: Condition | None = None, *, label: str) -> None:
+        self._tx.delete(model, condition=condition)
+        self._labels["delete"].append(label)
 
     def commit(self) -> None:
         try:

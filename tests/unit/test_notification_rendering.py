@@ -40,6 +40,7 @@ FULL = {
         "balance": {"amount": 25000, "currency": "AUD"},
         "address": "12 Rue Example",
         "notes": "Dog in the yard",
+        "link": "https://pay.example/cs_balance",
     },
     "gallery": {"name": "Dupont wedding", "count": 48},
     "dispute": {"reason": "fraudulent", "due_by": "2026-12-10"},
@@ -54,7 +55,7 @@ MINIMAL = {
     "status": "tickets_issued",
     "stages": ["tickets_issued"],
     "stage_number": 1,
-    "booking": {"service": "Call-out", "start": "2026-12-03 09:00"},
+    "booking": {"service": "Call-out", "start": "2026-12-03 09:00", "balance": {"amount": 1000, "currency": "AUD"}},
     "gallery": {"name": "Portraits", "count": 1},
 }
 
@@ -69,7 +70,7 @@ def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, 
     assert email.text.strip() and "<" not in re.sub(r"<[a-z0-9@.]+>", "", email.text)  # plain text, no markup
     assert email.html.startswith("<!doctype html>")
     assert f'lang="{locale}"' in email.html
-    if kind not in (Kind.NEW_BOOKING, Kind.GALLERY_READY):
+    if kind not in (Kind.NEW_BOOKING, Kind.GALLERY_READY, Kind.BALANCE_DUE):
         assert context["order_number"] in email.subject + email.text
 
 

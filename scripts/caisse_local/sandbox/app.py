@@ -1,4 +1,5 @@
-"""The sandbox WSGI app: Stripe's v1 API, the hosted Checkout page and a small control API for tests,
+"""The sandbox WSGI app: Stripe's v1 API (with Connect), the hosted Checkout and Connect onboarding pages
+and a small control API for tests,
 plus CamPay (``/campay``, the customer's phone at ``/handset``), PayDunya (``/paydunya``) and PayPal
 (``/paypal``), each in its own module; all providers share one webhook delivery worker and its config.
 
@@ -30,11 +31,11 @@ from caisse_local.sandbox.stripe_api import (
     DECLINE_MESSAGE,
     RequestContext,
     StripeError,
-    StripeState,
     invalid,
     new_id,
     parse_params,
 )
+from caisse_local.sandbox.stripe_connect import ConnectState, LinkGone
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,26 @@ API_ROUTES = [
     ("POST", "/v1/checkout/sessions", "create_checkout_session"),
     ("GET", "/v1/checkout/sessions/<session_id>", "retrieve_checkout_session"),
     ("POST", "/v1/checkout/sessions/<session_id>/expire", "expire_checkout_session"),
+    ("POST", "/v1/payment_intents", "create_payment_intent"),
     ("GET", "/v1/payment_intents/<intent_id>", "retrieve_payment_intent"),
     ("GET", "/v1/charges/<charge_id>", "retrieve_charge"),
     ("POST", "/v1/refunds", "create_refund"),
     ("GET", "/v1/refunds/<refund_id>", "retrieve_refund"),
     ("GET", "/v1/events/<event_id>", "retrieve_event"),
+    ("GET", "/v1/customers/<customer_id>", "retrieve_customer"),
+    ("GET", "/v1/payment_methods/<payment_method_id>", "retrieve_payment_method"),
+    ("POST", "/v1/accounts", "create_account"),
+    ("GET", "/v1/accounts/<account_id>", "retrieve_account"),
+    ("GET", "/v1/account", "retrieve_current_account"),
+    ("POST", "/v1/account_links", "create_account_link"),
+    ("GET", "/v1/application_fees/<fee_id>", "retrieve_application_fee"),
 ]
 OTHER_ROUTES = [
     ("GET", "/pay/<session_id>", "page_show"),
     ("POST", "/pay/<session_id>/pay", "page_pay"),
     ("POST", "/pay/<session_id>/decline", "page_decline"),
+    ("GET", "/connect/onboarding/<token>", "onboarding_show"),
+    ("POST", "/connect/onboarding/<token>/complete", "onboarding_complete"),
     ("GET", "/shop/<path:rest>", "shop_return"),
     ("GET", "/_sandbox/health", "control_health"),
     ("GET", "/_sandbox/config", "control_get_config"),
@@ -63,6 +74,8 @@ OTHER_ROUTES = [
     ("POST", "/_sandbox/reset-config", "control_reset_config"),
     ("GET", "/_sandbox/deliveries", "control_deliveries"),
     ("GET", "/_sandbox/events", "control_events"),
+    ("POST", "/_sandbox/stripe/accounts/<account_id>/state", "control_account_state"),
+    ("POST", "/_sandbox/stripe/payment_methods/<payment_method_id>/behaviour", "control_payment_method_behaviour"),
 ]
 
 NO_KEY_MESSAGE = (
@@ -104,7 +117,7 @@ class SandboxApp:
     def __init__(self, public_url: str, expiry_interval: float = 1.0):
         self.public_url = public_url.rstrip("/")
         self.delivery = DeliveryWorker()
-        self.state = StripeState(self.public_url, on_events=self.delivery.submit)
+        self.state = ConnectState(self.public_url, on_events=self.delivery.submit)
         self._idempotency: dict[tuple[str | None, str], _Saved] = {}
         self.campay = CampayProvider(self.public_url, self.delivery)
         self.paydunya = PaydunyaProvider(self.public_url, self.delivery)
@@ -202,8 +215,9 @@ class SandboxApp:
                     500,
                     StripeError(500, "An unexpected error occurred in the sandbox.", type="api_error").body(),
                 )
-            # Like Stripe, requests refused by validation are not saved: the caller may fix and retry.
-            if key is not None and not 400 <= status < 500:
+            # Like Stripe, requests refused by validation are not saved: the caller may fix and retry. A card
+            # error (402) is the outcome of a charge that ran, so it is saved and replayed like a success.
+            if key is not None and (status == 402 or not 400 <= status < 500):
                 self._idempotency[(account, key)] = _Saved(fingerprint, status, body, request_id)
         if key is not None:
             headers["Idempotency-Key"] = key
@@ -294,6 +308,41 @@ class SandboxApp:
         _, items = self.state.page_session(session_id)
         return _html(pages.checkout_page(session, items, notice=DECLINE_MESSAGE))
 
+    # -- hosted Connect onboarding (behind an Account Link) -------------------------------------------
+
+    def _link_gone(self, request: Request, gone: LinkGone) -> Response:
+        if self._wants_json(request):
+            body = StripeError(410, gone.reason, details={"refresh_url": gone.refresh_url}).body()
+            return _json(body, 410)
+        return _html(pages.onboarding_gone_page(gone.reason, gone.refresh_url), 410)
+
+    def _link_missing(self, request: Request, exc: StripeError) -> Response:
+        if self._wants_json(request):
+            return _json(exc.body(), exc.status)
+        return _html(pages.message_page("Not found", "There is no such onboarding link."), exc.status)
+
+    def onboarding_show(self, request: Request, token: str) -> Response:
+        try:
+            account = self.state.onboarding_account(token)
+        except LinkGone as gone:
+            return self._link_gone(request, gone)
+        except StripeError as exc:
+            return self._link_missing(request, exc)
+        if self._wants_json(request):
+            return _json(account)
+        return _html(pages.onboarding_page(account, token))
+
+    def onboarding_complete(self, request: Request, token: str) -> Response:
+        try:
+            account, return_url = self.state.complete_onboarding(token)
+        except LinkGone as gone:
+            return self._link_gone(request, gone)
+        except StripeError as exc:
+            return self._link_missing(request, exc)
+        if self._wants_json(request):
+            return _json(account)
+        return Response(status=303, headers={"Location": return_url})
+
     def shop_return(self, request: Request, rest: str) -> Response:
         """Stands in for the shop's own site, where providers send the customer back (ShopUrl)."""
         result = request.args.get("result", "")
@@ -346,6 +395,34 @@ class SandboxApp:
 
     def control_events(self, request: Request) -> Response:
         return _json(self.state.events(request.args.get("type")))
+
+    @staticmethod
+    def _json_object(request: Request) -> dict:
+        try:
+            body = json.loads(request.get_data() or b"{}")
+        except ValueError as exc:
+            raise invalid(f"The body must be JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise invalid("The body must be a JSON object")
+        return body
+
+    def control_account_state(self, request: Request, account_id: str) -> Response:
+        """``{"charges_enabled": bool, "payouts_enabled": bool}``: seed an onboarded merchant or restrict one
+        (emits account.updated). Answers the account."""
+        try:
+            return _json(self.state.set_account_state(account_id, self._json_object(request)))
+        except StripeError as exc:
+            return _json(exc.body(), exc.status)
+
+    def control_payment_method_behaviour(self, request: Request, payment_method_id: str) -> Response:
+        """``{"off_session": "succeeds" | "authentication_required" | "card_declined"}`` for a saved card."""
+        try:
+            body = self._json_object(request)
+            if set(body) != {"off_session"}:
+                raise invalid('The body must be {"off_session": "succeeds|authentication_required|card_declined"}')
+            return _json(self.state.set_off_session_behaviour(payment_method_id, body["off_session"]))
+        except StripeError as exc:
+            return _json(exc.body(), exc.status)
 
 
 def create_app(public_url: str) -> SandboxApp:

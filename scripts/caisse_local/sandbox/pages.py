@@ -1,5 +1,5 @@
-"""HTML for the fake hosted pages: Stripe's Checkout page, PayPal's approval page, PayDunya's invoice
-page and the customer's phone (CamPay's USSD prompts). Plain forms, no JavaScript, so tests and curl
+"""HTML for the fake hosted pages: Stripe's Checkout and Connect onboarding pages, PayPal's approval page,
+PayDunya's invoice page and the customer's phone (CamPay's USSD prompts). Plain forms, no JavaScript, so tests and curl
 can drive them; each action also answers JSON when asked with ``Accept: application/json``."""
 
 from __future__ import annotations
@@ -97,6 +97,40 @@ def checkout_page(session: dict, line_items: list[dict], notice: str | None = No
     else:
         parts.append('<p id="state">This checkout session has expired.</p>')
     return _document(f"Checkout {total}", "\n".join(parts), session.get("locale"))
+
+
+CONNECT_LABEL = "Local Stripe sandbox: Connect onboarding"
+
+
+def onboarding_page(account: dict, token: str) -> str:
+    """Stripe's hosted Connect onboarding, reduced to one button: it submits every requirement at once."""
+    profile = account.get("business_profile") or {}
+    name = profile.get("name") or account.get("email") or account["id"]
+    due = account["requirements"]["currently_due"]
+    due_html = (
+        "<p>Stripe needs:</p>\n<ul>" + "".join(f"<li><code>{escape(item)}</code></li>" for item in due) + "</ul>"
+        if due
+        else "<p>Nothing is due on this account.</p>"
+    )
+    body = (
+        f'<h1>Set up payments for <span id="business-name">{escape(name)}</span></h1>\n'
+        f"<p>Account <code>{escape(account['id'])}</code> ({escape(account['type'])}, {escape(account['country'])})"
+        + (f" &middot; {escape(account['email'])}" if account.get("email") else "")
+        + "</p>\n"
+        + due_html
+        + f'\n<form method="post" action="/connect/onboarding/{escape(token)}/complete">'
+        '<button type="submit" name="action" value="complete">Complete onboarding</button></form>'
+    )
+    return _document(f"Onboarding {name}", body, label=CONNECT_LABEL)
+
+
+def onboarding_gone_page(reason: str, refresh_url: str) -> str:
+    """An expired or used Account Link: the platform's refresh_url makes a new one."""
+    body = (
+        f'<h1>Link no longer valid</h1>\n<p id="state">{escape(reason)}</p>\n'
+        f'<p><a id="refresh" href="{escape(refresh_url)}">Get a new onboarding link</a></p>'
+    )
+    return _document("Onboarding link no longer valid", body, label=CONNECT_LABEL)
 
 
 def message_page(title: str, text: str, link: str | None = None, label: str = "Local Stripe sandbox") -> str:

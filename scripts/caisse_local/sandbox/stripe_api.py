@@ -1,9 +1,11 @@
 """Stripe API v1 behaviour for the sandbox: form parsing, Stripe-shaped objects and errors, in-memory state.
 
 Everything here mirrors what the real API does for the few resources Caisse uses (Checkout Sessions,
-PaymentIntents, Charges, Refunds, Events, Webhook endpoints), so code that works against the sandbox
-with the real ``stripe`` SDK works against api.stripe.com. Strictness is deliberate: unknown or
-malformed parameters are refused with Stripe's error shape instead of being silently ignored.
+PaymentIntents, Charges, Refunds, Events, Webhook endpoints, Customers and the saved cards charged
+off-session), so code that works against the sandbox with the real ``stripe`` SDK works against
+api.stripe.com; Connect (accounts, onboarding links, application fees) is in ``stripe_connect``.
+Strictness is deliberate: unknown or malformed parameters are refused with Stripe's error shape
+instead of being silently ignored.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ MAX_AMOUNT = 99_999_999  # Stripe caps amounts at 8 digits
 MINIMUM_AMOUNTS = {"usd": 50, "eur": 50, "gbp": 30}
 REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
 DECLINE_MESSAGE = "Your card was declined."
+AUTHENTICATION_REQUIRED_MESSAGE = "Your card was declined. This transaction requires authentication."
+# How a saved card behaves when charged off-session (set per PaymentMethod by a test hook).
+OFF_SESSION_BEHAVIOURS = ("succeeds", "authentication_required", "card_declined")
+DIRECT_FEE_ONLY = (
+    "Can only apply an application_fee_amount when the PaymentIntent is attempting a direct payment "
+    "(using an OAuth key or Stripe-Account header) or destination payment (using `transfer_data[destination]`)."
+)
 
 _KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -78,6 +87,7 @@ class StripeError(Exception):
         type: str = "invalid_request_error",
         code: str | None = None,
         param: str | None = None,
+        details: dict | None = None,
     ):
         super().__init__(message)
         self.status = status
@@ -85,6 +95,7 @@ class StripeError(Exception):
         self.type = type
         self.code = code
         self.param = param
+        self.details = details or {}  # more error fields, e.g. a card error's decline_code and payment_intent
 
     def body(self) -> dict:
         error: dict[str, Any] = {"type": self.type, "message": self.message}
@@ -93,6 +104,7 @@ class StripeError(Exception):
             error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
         if self.param:
             error["param"] = self.param
+        error.update(copy.deepcopy(self.details))
         return {"error": error}
 
 
@@ -106,6 +118,16 @@ def missing(param: str) -> StripeError:
 
 def no_such(kind: str, object_id: str, param: str = "id") -> StripeError:
     return StripeError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
+
+
+def no_such_param(kind: str, object_id: str, param: str) -> StripeError:
+    """An id passed as a parameter that does not exist (here): 400, unlike a missing URL resource."""
+    return StripeError(400, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
+
+
+def round_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half up, for non-negative integers."""
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -258,11 +280,33 @@ class _Record:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CardFailure:
+    """Why a card payment failed, as Stripe reports it on the error, the Charge and the PaymentIntent."""
+
+    code: str
+    decline_code: str
+    message: str
+
+
+GENERIC_DECLINE = CardFailure("card_declined", "generic_decline", DECLINE_MESSAGE)
+AUTHENTICATION_REQUIRED = CardFailure(
+    "authentication_required", "authentication_required", AUTHENTICATION_REQUIRED_MESSAGE
+)
+OFF_SESSION_FAILURES = {"authentication_required": AUTHENTICATION_REQUIRED, "card_declined": GENERIC_DECLINE}
+
+# One emitted change: (event type, record) or (event type, record, options); options may set
+# "previous_attributes" (data.previous_attributes) and "account" (when the object itself lives on the
+# platform, like an Account, but the event is a Connect event of that account).
+Change = tuple
+
 EXPANDABLE = {
-    "checkout.session": {"payment_intent", "line_items"},
-    "payment_intent": {"latest_charge"},
-    "charge": {"payment_intent"},
+    "checkout.session": {"payment_intent", "line_items", "customer"},
+    "payment_intent": {"latest_charge", "customer", "payment_method"},
+    "charge": {"payment_intent", "customer", "application_fee"},
     "refund": {"charge", "payment_intent"},
+    "payment_method": {"customer"},
+    "application_fee": {"account", "charge"},
 }
 
 SESSION_PARAMS = {
@@ -277,6 +321,21 @@ SESSION_PARAMS = {
     "cancel_url",
     "locale",
     "ui_mode",
+    "customer_creation",
+    "expand",
+}
+PAYMENT_INTENT_PARAMS = {
+    "amount",
+    "currency",
+    "customer",
+    "payment_method",
+    "payment_method_types",
+    "off_session",
+    "confirm",
+    "application_fee_amount",
+    "metadata",
+    "description",
+    "receipt_email",
     "expand",
 }
 # Accepted because they change nothing a test could observe on the sandbox.
@@ -344,19 +403,25 @@ class StripeState:
                 targets.append(Target(record.obj["id"], record.obj["url"], record.extra["secret"]))
         return targets
 
-    def _emit(self, changes: list[tuple[str, _Record]], ctx: RequestContext | None) -> None:
+    def _emit(self, changes: list[Change], ctx: RequestContext | None) -> None:
         """Snapshot each object into an Event, store it and hand the batch to delivery."""
         batch = []
-        for event_type, record in changes:
-            targets = self._targets(event_type, record.account)
+        for change in changes:
+            event_type, record = change[0], change[1]
+            options = change[2] if len(change) > 2 else {}
+            account = options.get("account", record.account)
+            targets = self._targets(event_type, account)
             event: dict[str, Any] = {"id": new_id("evt"), "object": "event"}
-            if record.account:
-                event["account"] = record.account
+            if account:
+                event["account"] = account
+            data: dict[str, Any] = {"object": copy.deepcopy(record.obj)}
+            if "previous_attributes" in options:
+                data["previous_attributes"] = copy.deepcopy(options["previous_attributes"])
             event.update(
                 {
                     "api_version": API_VERSION,
                     "created": self.now(),
-                    "data": {"object": copy.deepcopy(record.obj)},
+                    "data": data,
                     "livemode": False,
                     "pending_webhooks": len(targets),
                     "request": {
@@ -366,7 +431,7 @@ class StripeState:
                     "type": event_type,
                 }
             )
-            self._records[event["id"]] = _Record(event, record.account)
+            self._records[event["id"]] = _Record(event, account)
             self._event_ids.append(event["id"])
             body = json.dumps(event, indent=2).encode("utf-8")
             batch.append((OutgoingEvent(event["id"], event_type, body), targets))
@@ -525,7 +590,7 @@ class StripeState:
             raise invalid("All line items must use the same currency.", param="line_items")
         return items
 
-    def _parse_payment_intent_data(self, params: dict, amount_total: int) -> dict:
+    def _parse_payment_intent_data(self, params: dict, amount_total: int, account: str | None) -> dict:
         data = as_dict(params.get("payment_intent_data", {}), "payment_intent_data")
         check_known(
             data,
@@ -540,10 +605,9 @@ class StripeState:
         }
         if "application_fee_amount" in data:
             param = "payment_intent_data[application_fee_amount]"
-            fee = as_int(data["application_fee_amount"], param, 0)
-            if fee > amount_total:
-                raise invalid("The application fee cannot exceed the amount of the payment.", param=param)
-            result["application_fee_amount"] = fee
+            result["application_fee_amount"] = self._application_fee_amount(
+                data["application_fee_amount"], param, amount_total, account
+            )
         if "setup_future_usage" in data:
             usage = data["setup_future_usage"]
             if usage not in ("on_session", "off_session"):
@@ -555,6 +619,22 @@ class StripeState:
         if "description" in data:
             result["description"] = as_str(data["description"], "payment_intent_data[description]", 1000)
         return result
+
+    @staticmethod
+    def _application_fee_amount(value: Any, param: str, amount: int, account: str | None) -> int:
+        """A direct charge's fee: only on a connected account, a whole number, at most the amount."""
+        if account is None:
+            raise invalid(DIRECT_FEE_ONLY, param=param)
+        fee = as_int(value, param, 0)
+        if fee > amount:
+            raise invalid(
+                f"The application fee ({fee}) cannot be greater than the amount of the payment ({amount}).",
+                param=param,
+            )
+        return fee
+
+    def _check_can_charge(self, ctx: RequestContext) -> None:
+        """Refuse payments on a connected account that cannot take charges (Connect overrides this)."""
 
     def create_checkout_session(self, ctx: RequestContext, params: dict) -> dict:
         check_known(params, SESSION_PARAMS | IGNORED_SESSION_PARAMS)
@@ -595,6 +675,14 @@ class StripeState:
             customer_email = as_str(params["customer_email"], "customer_email", 800)
             if not _EMAIL_RE.match(customer_email):
                 raise invalid(f"Invalid email address: {customer_email}", param="customer_email", code="email_invalid")
+        customer_creation = params.get("customer_creation", "if_required")
+        if customer_creation not in ("always", "if_required"):
+            raise invalid(
+                f"Invalid customer_creation: must be one of always or if_required (got {customer_creation}).",
+                param="customer_creation",
+            )
+        payment_intent_data = self._parse_payment_intent_data(params, total, ctx.account)
+        self._check_can_charge(ctx)
         session_id = new_id("cs_test", 58)
         session = {
             "id": session_id,
@@ -611,6 +699,7 @@ class StripeState:
             "created": now,
             "currency": currency,
             "customer": None,
+            "customer_creation": customer_creation,
             "customer_details": None,
             "customer_email": customer_email,
             "expires_at": expires_at,
@@ -627,7 +716,7 @@ class StripeState:
             "ui_mode": "hosted_page",
             "url": f"{self.public_url}/pay/{session_id}",
         }
-        extra = {"line_items": items, "payment_intent_data": self._parse_payment_intent_data(params, total)}
+        extra = {"line_items": items, "payment_intent_data": payment_intent_data}
         expand = as_expand(params)
         self._check_expand("checkout.session", expand)
         record = _Record(session, ctx.account, extra)
@@ -675,7 +764,7 @@ class StripeState:
                 self._expire(record, None)
             return len(due)
 
-    # -- the hosted page's actions -------------------------------------------------------------------
+    # -- the hosted page ------------------------------------------------------------------------------
 
     def page_session(self, session_id: str) -> tuple[dict, list[dict]]:
         """Session and line items for the hosted page (which needs no API key, like Stripe's)."""
@@ -730,39 +819,176 @@ class StripeState:
         session.obj["payment_intent"] = intent_id
         return record
 
-    def _new_charge(self, intent: _Record, succeeded: bool, email: str | None, payment_method: str) -> _Record:
+    # -- customers and payment methods ---------------------------------------------------------------
+
+    def _new_customer(self, account: str | None, email: str | None) -> _Record:
+        customer = {
+            "id": new_id("cus", 14),
+            "object": "customer",
+            "address": None,
+            "balance": 0,
+            "created": self.now(),
+            "currency": None,
+            "default_source": None,
+            "delinquent": False,
+            "description": None,
+            "email": email,
+            "invoice_prefix": "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8)),
+            "invoice_settings": {
+                "custom_fields": None,
+                "default_payment_method": None,
+                "footer": None,
+                "rendering_options": None,
+            },
+            "livemode": False,
+            "metadata": {},
+            "name": None,
+            "next_invoice_sequence": 1,
+            "phone": None,
+            "preferred_locales": [],
+            "shipping": None,
+            "tax_exempt": "none",
+            "test_clock": None,
+        }
+        record = _Record(customer, account)
+        self._records[customer["id"]] = record
+        return record
+
+    def _new_payment_method(self, account: str | None, email: str | None) -> _Record:
+        """The card the customer typed on the hosted page: always Stripe's test Visa 4242."""
+        payment_method = {
+            "id": new_id("pm"),
+            "object": "payment_method",
+            "allow_redisplay": "unspecified",
+            "billing_details": {
+                "address": {
+                    "city": None,
+                    "country": None,
+                    "line1": None,
+                    "line2": None,
+                    "postal_code": None,
+                    "state": None,
+                },
+                "email": email,
+                "name": None,
+                "phone": None,
+                "tax_id": None,
+            },
+            "card": {
+                "brand": "visa",
+                "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+                "country": "US",
+                "display_brand": "visa",
+                "exp_month": 12,
+                "exp_year": time.gmtime(self.now()).tm_year + 3,
+                "fingerprint": new_id("fp", 14)[3:],
+                "funding": "credit",
+                "generated_from": None,
+                "last4": "4242",
+                "networks": {"available": ["visa"], "preferred": None},
+                "regulated_status": "unregulated",
+                "three_d_secure_usage": {"supported": True},
+                "wallet": None,
+            },
+            "created": self.now(),
+            "customer": None,
+            "livemode": False,
+            "metadata": {},
+            "type": "card",
+        }
+        # "reusable" turns false once the card is used without being attached to a customer (Stripe then
+        # refuses to charge it again); "off_session" is how it behaves when charged off-session.
+        record = _Record(payment_method, account, {"reusable": True, "off_session": "succeeds"})
+        self._records[payment_method["id"]] = record
+        return record
+
+    def retrieve_customer(self, ctx: RequestContext, params: dict, customer_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._render(self._get("customer", customer_id, ctx), as_expand(params))
+
+    def retrieve_payment_method(self, ctx: RequestContext, params: dict, payment_method_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._render(self._get("payment_method", payment_method_id, ctx, "PaymentMethod"), as_expand(params))
+
+    def set_off_session_behaviour(self, payment_method_id: str, behaviour: str) -> dict:
+        """Test hook: how this saved card answers off-session charges (whatever account it is on)."""
+        if behaviour not in OFF_SESSION_BEHAVIOURS:
+            raise invalid(f"off_session must be one of {', '.join(OFF_SESSION_BEHAVIOURS)}", param="off_session")
+        with self.lock:
+            record = self._records.get(payment_method_id)
+            if record is None or record.obj["object"] != "payment_method":
+                raise no_such("PaymentMethod", payment_method_id)
+            record.extra["off_session"] = behaviour
+            return {"id": payment_method_id, "account": record.account, "off_session": behaviour}
+
+    # -- charges and the hosted page's actions -------------------------------------------------------
+
+    def _create_application_fee(self, charge: _Record) -> list[Change]:
+        """The platform's fee on a direct charge (Connect overrides this)."""
+        return []
+
+    def _new_charge(
+        self, intent: _Record, email: str | None, payment_method: _Record, failure: CardFailure | None = None
+    ) -> _Record:
         amount = intent.obj["amount"]
+        succeeded = failure is None
+        card = payment_method.obj["card"]
+        if failure is None:
+            outcome = {
+                "network_status": "approved_by_network",
+                "reason": None,
+                "risk_level": "normal",
+                "seller_message": "Payment complete.",
+                "type": "authorized",
+            }
+        else:
+            outcome = {
+                "network_status": "declined_by_network",
+                "reason": failure.decline_code,
+                "risk_level": "normal",
+                "seller_message": (
+                    "The bank did not return any further details with this decline."
+                    if failure.decline_code == "generic_decline"
+                    else f"The bank returned the decline code `{failure.decline_code}`."
+                ),
+                "type": "issuer_declined",
+            }
         charge = {
             "id": new_id("ch"),
             "object": "charge",
             "amount": amount,
             "amount_captured": amount if succeeded else 0,
             "amount_refunded": 0,
+            "application_fee": None,
             "application_fee_amount": intent.obj["application_fee_amount"],
             "balance_transaction": None,
             "billing_details": {"address": None, "email": email, "name": None, "phone": None},
             "captured": succeeded,
             "created": self.now(),
             "currency": intent.obj["currency"],
+            "customer": intent.obj["customer"],
             "description": intent.obj["description"],
-            "failure_code": None if succeeded else "card_declined",
-            "failure_message": None if succeeded else DECLINE_MESSAGE,
+            "failure_code": None if succeeded else failure.code,
+            "failure_message": None if succeeded else failure.message,
             "livemode": False,
             "metadata": copy.deepcopy(intent.obj["metadata"]),
-            "outcome": {
-                "network_status": "approved_by_network" if succeeded else "declined_by_network",
-                "reason": None if succeeded else "generic_decline",
-                "risk_level": "normal",
-                "seller_message": (
-                    "Payment complete."
-                    if succeeded
-                    else "The bank did not return any further details with this decline."
-                ),
-                "type": "authorized" if succeeded else "issuer_declined",
-            },
+            "outcome": outcome,
             "paid": succeeded,
             "payment_intent": intent.obj["id"],
-            "payment_method": payment_method,
+            "payment_method": payment_method.obj["id"],
+            "payment_method_details": {
+                "card": {
+                    "brand": card["brand"],
+                    "country": card["country"],
+                    "exp_month": card["exp_month"],
+                    "exp_year": card["exp_year"],
+                    "fingerprint": card["fingerprint"],
+                    "funding": card["funding"],
+                    "last4": card["last4"],
+                    "network": "visa",
+                },
+                "type": "card",
+            },
             "refunded": False,
             "status": "succeeded" if succeeded else "failed",
         }
@@ -770,25 +996,54 @@ class StripeState:
         self._records[charge["id"]] = record
         return record
 
+    @staticmethod
+    def _last_payment_error(charge: _Record, payment_method: _Record, failure: CardFailure) -> dict:
+        return {
+            "charge": charge.obj["id"],
+            "code": failure.code,
+            "decline_code": failure.decline_code,
+            "doc_url": f"https://stripe.com/docs/error-codes/{failure.code.replace('_', '-')}",
+            "message": failure.message,
+            "payment_method": copy.deepcopy(payment_method.obj),
+            "type": "card_error",
+        }
+
     def pay(self, session_id: str, email: str | None = None) -> dict:
-        """The customer pays: PaymentIntent succeeds, session completes, events go out."""
+        """The customer pays: PaymentIntent succeeds, session completes, events go out.
+
+        With ``customer_creation=always`` a Customer is created with the email; with
+        ``payment_intent_data[setup_future_usage]`` the card is attached to it for later off-session use.
+        """
         with self.lock:
             session = self._open_session(session_id)
             email = session.obj["customer_email"] or email or None
             intent = self._payment_intent_for(session)
-            payment_method = new_id("pm")
-            charge = self._new_charge(intent, True, email, payment_method)
+            before: list[Change] = []
+            customer = None
+            if session.obj["customer_creation"] == "always":
+                customer = self._new_customer(session.account, email)
+                before.append(("customer.created", customer))
+            payment_method = self._new_payment_method(session.account, email)
+            if customer is not None and intent.obj["setup_future_usage"]:
+                payment_method.obj["customer"] = customer.obj["id"]
+                before.append(("payment_method.attached", payment_method))
+            else:
+                payment_method.extra["reusable"] = False
+            intent.obj["customer"] = customer.obj["id"] if customer else None
+            charge = self._new_charge(intent, email, payment_method)
+            after = self._create_application_fee(charge)
             intent.obj.update(
                 status="succeeded",
                 amount_received=intent.obj["amount"],
                 latest_charge=charge.obj["id"],
                 last_payment_error=None,
-                payment_method=payment_method,
+                payment_method=payment_method.obj["id"],
             )
             session.obj.update(
                 status="complete",
                 payment_status="paid",
                 url=None,
+                customer=intent.obj["customer"],
                 customer_details={
                     "address": None,
                     "email": email,
@@ -800,9 +1055,11 @@ class StripeState:
             )
             self._emit(
                 [
+                    *before,
                     ("checkout.session.completed", session),
                     ("payment_intent.succeeded", intent),
                     ("charge.succeeded", charge),
+                    *after,
                 ],
                 None,
             )
@@ -813,24 +1070,164 @@ class StripeState:
         with self.lock:
             session = self._open_session(session_id)
             intent = self._payment_intent_for(session)
-            charge = self._new_charge(intent, False, session.obj["customer_email"], new_id("pm"))
+            email = session.obj["customer_email"]
+            payment_method = self._new_payment_method(session.account, email)
+            payment_method.extra["reusable"] = False
+            charge = self._new_charge(intent, email, payment_method, GENERIC_DECLINE)
             intent.obj.update(
                 status="requires_payment_method",
                 latest_charge=charge.obj["id"],
                 payment_method=None,
-                last_payment_error={
-                    "charge": charge.obj["id"],
-                    "code": "card_declined",
-                    "decline_code": "generic_decline",
-                    "doc_url": "https://stripe.com/docs/error-codes/card-declined",
-                    "message": DECLINE_MESSAGE,
-                    "type": "card_error",
-                },
+                last_payment_error=self._last_payment_error(charge, payment_method, GENERIC_DECLINE),
             )
             self._emit([("payment_intent.payment_failed", intent), ("charge.failed", charge)], None)
             return copy.deepcopy(session.obj)
 
     # -- payment intents and charges -----------------------------------------------------------------
+
+    def _saved_card(self, ctx: RequestContext, params: dict) -> tuple[_Record, _Record | None]:
+        """The PaymentMethod (and Customer) of an off-session charge, checked the way Stripe checks them."""
+        if "payment_method" not in params:
+            raise missing("payment_method")
+        payment_method_id = as_str(params["payment_method"], "payment_method")
+        record = self._records.get(payment_method_id)
+        if record is None or record.obj["object"] != "payment_method" or record.account != ctx.account:
+            raise no_such_param("PaymentMethod", payment_method_id, "payment_method")
+        customer = None
+        if "customer" in params:
+            customer_id = as_str(params["customer"], "customer")
+            customer = self._records.get(customer_id)
+            if customer is None or customer.obj["object"] != "customer" or customer.account != ctx.account:
+                raise no_such_param("customer", customer_id, "customer")
+        owner = record.obj["customer"]
+        if owner is not None and (customer is None or customer.obj["id"] != owner):
+            raise invalid(
+                f"The provided PaymentMethod {payment_method_id} belongs to a Customer ({owner}) that is not the "
+                "one in the `customer` parameter. Pass that Customer with this PaymentMethod.",
+                param="payment_method",
+            )
+        if owner is None and customer is not None:
+            raise invalid(
+                f"The provided PaymentMethod {payment_method_id} is not attached to the Customer "
+                f"{customer.obj['id']}. Attach it first, or save it with setup_future_usage.",
+                param="payment_method",
+            )
+        if owner is None and not record.extra["reusable"]:
+            raise invalid(
+                "The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, "
+                "shared with a connected account without Customer attachment, or was detached from a Customer. "
+                "It may not be used again. To use a PaymentMethod multiple times, you must attach it to a "
+                "Customer first.",
+                param="payment_method",
+            )
+        return record, customer
+
+    def create_payment_intent(self, ctx: RequestContext, params: dict) -> dict:
+        """A server-side charge of a saved card while the customer is away (``off_session=true``, ``confirm=true``).
+
+        The card answers as its off-session behaviour says (test hook, default ``succeeds``): success, or a
+        402 card error carrying the PaymentIntent (then ``requires_payment_method``), like Stripe.
+        """
+        check_known(params, PAYMENT_INTENT_PARAMS)
+        for name in ("amount", "currency"):
+            if name not in params:
+                raise missing(name)
+        amount = as_int(params["amount"], "amount", 1)
+        currency = as_currency(params["currency"], "currency")
+        if amount > MAX_AMOUNT:
+            raise invalid(f"Amount must be no more than {MAX_AMOUNT}", param="amount", code="amount_too_large")
+        minimum = MINIMUM_AMOUNTS.get(currency, 1)
+        if amount < minimum:
+            raise invalid(
+                f"Amount must be at least {format_amount(minimum, currency)}", param="amount", code="amount_too_small"
+            )
+        confirm = as_bool(params["confirm"], "confirm") if "confirm" in params else False
+        off_session = params.get("off_session", "false")
+        if off_session not in ("true", "false", "one_off", "recurring"):
+            raise invalid(f"Invalid off_session: {off_session}", param="off_session")
+        if off_session != "false" and not confirm:
+            raise invalid("off_session can only be used with confirm=true.", param="off_session")
+        if off_session == "false":
+            raise invalid(
+                "The local sandbox only creates PaymentIntents that charge a saved card off-session "
+                "(confirm=true and off_session=true).",
+                param="off_session",
+            )
+        if params.get("payment_method_types", ["card"]) != ["card"]:
+            raise invalid(
+                "The local sandbox only supports payment_method_types=['card'].", param="payment_method_types"
+            )
+        fee = None
+        if "application_fee_amount" in params:
+            fee = self._application_fee_amount(
+                params["application_fee_amount"], "application_fee_amount", amount, ctx.account
+            )
+        metadata = as_metadata(params.get("metadata", {}))
+        description = as_str(params["description"], "description", 1000) if "description" in params else None
+        receipt_email = as_str(params["receipt_email"], "receipt_email", 800) if "receipt_email" in params else None
+        expand = as_expand(params)
+        self._check_expand("payment_intent", expand)
+        payment_method, customer = self._saved_card(ctx, params)
+        self._check_can_charge(ctx)
+
+        intent_id = new_id("pi")
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "application_fee_amount": fee,
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "capture_method": "automatic_async",
+            "client_secret": f"{intent_id}_secret_{new_id('x')[2:]}",
+            "confirmation_method": "automatic",
+            "created": self.now(),
+            "currency": currency,
+            "customer": customer.obj["id"] if customer else None,
+            "description": description,
+            "last_payment_error": None,
+            "latest_charge": None,
+            "livemode": False,
+            "metadata": metadata,
+            "payment_method": payment_method.obj["id"],
+            "payment_method_types": ["card"],
+            "receipt_email": receipt_email,
+            "setup_future_usage": None,
+            "status": "processing",
+        }
+        record = _Record(intent, ctx.account)
+        self._records[intent_id] = record
+        if customer is None:
+            payment_method.extra["reusable"] = False
+        email = payment_method.obj["billing_details"]["email"]
+        failure = OFF_SESSION_FAILURES.get(payment_method.extra["off_session"])
+        charge = self._new_charge(record, email, payment_method, failure)
+        if failure is None:
+            after = self._create_application_fee(charge)
+            intent.update(status="succeeded", amount_received=amount, latest_charge=charge.obj["id"])
+            self._emit([("payment_intent.succeeded", record), ("charge.succeeded", charge), *after], ctx)
+            return self._render(record, expand)
+        intent.update(
+            status="requires_payment_method",
+            latest_charge=charge.obj["id"],
+            payment_method=None,
+            last_payment_error=self._last_payment_error(charge, payment_method, failure),
+        )
+        self._emit([("payment_intent.payment_failed", record), ("charge.failed", charge)], ctx)
+        raise StripeError(
+            402,
+            failure.message,
+            type="card_error",
+            code=failure.code,
+            details={
+                "charge": charge.obj["id"],
+                "decline_code": failure.decline_code,
+                "payment_intent": copy.deepcopy(intent),
+                "payment_method": copy.deepcopy(payment_method.obj),
+            },
+        )
 
     def retrieve_payment_intent(self, ctx: RequestContext, params: dict, intent_id: str) -> dict:
         check_known(params, {"expand", "client_secret"})
@@ -904,12 +1301,19 @@ class StripeState:
         }
         expand = as_expand(params)
         self._check_expand("refund", expand)
+        # The Refund object has no refund_application_fee field at Stripe: the choice is kept here and its
+        # effect shows on the platform's ApplicationFee (amount_refunded, refunds).
         record = _Record(refund, charge.account, {"refund_application_fee": refund_fee})
         self._records[refund["id"]] = record
         charge.obj["amount_refunded"] += amount
         charge.obj["refunded"] = charge.obj["amount_refunded"] == charge.obj["amount"]
-        self._emit([("charge.refunded", charge), ("refund.created", record)], ctx)
+        fee_changes = self._refund_application_fee(charge, amount) if refund_fee else []
+        self._emit([("charge.refunded", charge), ("refund.created", record), *fee_changes], ctx)
         return self._render(record, expand)
+
+    def _refund_application_fee(self, charge: _Record, amount: int) -> list[Change]:
+        """Give back the platform's fee in proportion to a refund (Connect overrides this)."""
+        return []
 
     def retrieve_refund(self, ctx: RequestContext, params: dict, refund_id: str) -> dict:
         check_known(params, {"expand"})

@@ -62,6 +62,28 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     default_locale = UnicodeAttribute(default="en")
     timezone = UnicodeAttribute(default="UTC")
     watermark = MapAttribute(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
+    # Stripe Connect: the merchant's own account, and whether Stripe lets it take charges yet.
+    stripe_account = UnicodeAttribute(null=True)
+    connect_type = UnicodeAttribute(default="express")
+    charges_enabled = BooleanAttribute(default=False)
+    payouts_enabled = BooleanAttribute(default=False)
+    platform_fee_bps = NumberAttribute(default=250)  # basis points of each charge: 250 = 2.5 %
+    country = UnicodeAttribute(default="AU")
+    contact_email = UnicodeAttribute(null=True)
+    # Bookings: working hours per weekday ("mon": [["08:00", "17:00"]]), dates off, the grid.
+    weekly_hours = MapAttribute(null=True)
+    blocked_dates = ListAttribute(of=UnicodeAttribute, default=list)
+    slot_minutes = NumberAttribute(default=30)
+    booking_rules = MapAttribute(null=True)  # refund_policy etc., as products carry merchant_rules
+
+    def contact(self) -> dict[str, str]:
+        details = {
+            "name": self.name,
+            "reply_to": self.reply_to,
+            "staff_email": self.staff_email or self.reply_to,
+            "locale": self.default_locale,
+        }
+        return {key: value for key, value in details.items() if value}
 
     @staticmethod
     def key(merchant_id: str) -> str:
@@ -74,6 +96,24 @@ class OrderCounter(CatalogRecord, discriminator="counter"):
     @staticmethod
     def key(prefix: str, year: int) -> str:
         return f"COUNTER#{prefix}#{year}"
+
+
+class Service(CatalogRecord, discriminator="service"):
+    """Something a customer books: a duration, a full price, and the deposit taken at booking."""
+
+    merchant = UnicodeAttribute()
+    service_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    duration_minutes = NumberAttribute()
+    currency = UnicodeAttribute()
+    full_price = NumberAttribute()  # minor units
+    deposit_percent = NumberAttribute(null=True)
+    deposit_fixed = NumberAttribute(null=True)  # minor units
+    active = BooleanAttribute(default=True)
+
+    @staticmethod
+    def key(merchant: str, service_id: str) -> str:
+        return f"SERVICE#{merchant}#{service_id}"
 
 
 class CheckoutAttempts(CatalogRecord, discriminator="attempts"):

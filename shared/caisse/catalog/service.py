@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from caisse.catalog.models import CatalogRecord, Merchant, Product
+from caisse.catalog.models import CatalogRecord, Merchant, Product, Service
 from caisse.errors import InvalidRequest, SoldOut
 from caisse.money import Money, MoneyError
 
@@ -147,6 +147,8 @@ def seed(catalog: dict[str, Any]) -> int:
     written = 0
     with CatalogRecord.batch_write() as batch:
         for merchant in merchants.values():
+            connect = merchant.get("connect") or {}
+            booking = merchant.get("booking") or {}
             batch.save(
                 Merchant(
                     Merchant.key(merchant["id"]),
@@ -159,9 +161,32 @@ def seed(catalog: dict[str, Any]) -> int:
                     default_locale=merchant.get("default_locale", "en"),
                     timezone=merchant.get("timezone", "UTC"),
                     watermark=merchant.get("watermark"),
+                    connect_type=connect.get("type", "express"),
+                    country=connect.get("country", "AU"),
+                    platform_fee_bps=connect.get("platform_fee_bps", 250),
+                    weekly_hours=booking.get("weekly"),
+                    blocked_dates=booking.get("blocked_dates", []),
+                    slot_minutes=booking.get("slot_minutes", 30),
+                    booking_rules={"refund_policy": booking["refund_policy"]} if booking.get("refund_policy") else None,
                 )
             )
             written += 1
+            for offer in booking.get("services", []):
+                Money(offer["full_price"], offer["currency"])
+                batch.save(
+                    Service(
+                        Service.key(merchant["id"], offer["id"]),
+                        merchant=merchant["id"],
+                        service_id=offer["id"],
+                        name=offer["name"],
+                        duration_minutes=offer["duration_minutes"],
+                        currency=offer["currency"],
+                        full_price=offer["full_price"],
+                        deposit_percent=offer["deposit"].get("percent"),
+                        deposit_fixed=offer["deposit"].get("fixed"),
+                    )
+                )
+                written += 1
         for item in catalog["products"]:
             merchant = merchants[item["merchant"]]
             for currency, amount in item["prices"].items():

@@ -98,25 +98,51 @@ def order_context(order: Order) -> dict[str, Any]:
         "retry_url": next_action.get("url") if order.status in states.HOLDING else None,
         "has_deliverable": bool(order.deliverable_key),
         "refund": order.last_refund.as_dict() if order.last_refund else None,
+        "booking": _booking_context(order),
+    }
+
+
+def _booking_context(order: Order) -> dict[str, Any] | None:
+    if not order.booking:
+        return None
+    booking = order.booking.as_dict()
+    balance = order.balance.as_dict() if order.balance else {}
+    start = booking.get("local_start", "")
+    return {
+        "service": booking.get("service"),
+        "start": start[:16].replace("T", " "),
+        "timezone": booking.get("timezone"),
+        "balance": balance.get("amount"),
+        "link": balance.get("link"),
+        "address": None,
+        "notes": None,
     }
 
 
 def for_order_change(old: Order | None, new: Order) -> list[Notification]:
-    """The emails a change of `old` into `new` calls for (none when the status did not move)."""
-    if old is not None and old.status == new.status:
-        return []
-    kind = _kind_for(new)
-    if kind is None:
-        return []
+    """The emails a change of `old` into `new` calls for: a status move, and for bookings the
+    new-booking email to the merchant and a balance the card could not pay."""
+    wanted: list[tuple[Kind, int]] = []
+    if old is None or old.status != new.status:
+        kind = _kind_for(new)
+        if kind is not None:
+            wanted.append((kind, int(new.version)))
+        if new.booking and new.status == states.PAID:
+            wanted.append((Kind.NEW_BOOKING, int(new.version)))
+    old_balance = (old.balance.as_dict() if old is not None and old.balance else {}) or {}
+    new_balance = new.balance.as_dict() if new.balance else {}
+    if new_balance.get("status") == "due" and new_balance.get("attempt") != old_balance.get("attempt"):
+        wanted.append((Kind.BALANCE_DUE, int(new_balance.get("attempt") or 1)))
     contact = new.merchant_contact.as_dict() if new.merchant_contact else {}
-    recipient = RECIPIENTS[kind]
-    if recipient is Recipient.CUSTOMER:
-        to, locale = new.customer.email, new.customer.locale or "en"
-    else:
-        to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
-    if not to:
-        return []
-    return [Notification(kind, to, locale, f"order:{new.order_id}", int(new.version), order_context(new))]
+    found = []
+    for kind, version in wanted:
+        if RECIPIENTS[kind] is Recipient.CUSTOMER:
+            to, locale = new.customer.email, new.customer.locale or "en"
+        else:
+            to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
+        if to:
+            found.append(Notification(kind, to, locale, f"order:{new.order_id}", version, order_context(new)))
+    return found
 
 
 def _kind_for(order: Order) -> Kind | None:

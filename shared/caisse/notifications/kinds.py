@@ -15,6 +15,7 @@ class Kind(StrEnum):
     GALLERY_READY = "gallery_ready"
     DISPUTE_OPENED = "dispute_opened"
     PAYMENT_FLAGGED = "payment_flagged"
+    BALANCE_DUE = "balance_due"
 
 
 class Recipient(StrEnum):
@@ -33,4 +34,5 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.NEW_BOOKING: Recipient.MERCHANT,
     Kind.DISPUTE_OPENED: Recipient.STAFF,
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
+    Kind.BALANCE_DUE: Recipient.CUSTOMER,
 }

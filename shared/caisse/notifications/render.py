@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
 
 # Optional parts of the optional blocks.
 NESTED: dict[str, dict[str, Any]] = {
-    "booking": {"timezone": None, "balance": None, "address": None, "notes": None},
+    "booking": {"timezone": None, "balance": None, "address": None, "notes": None, "link": None},
     "refund": {"reason": None, "manual": False, "destination": None},
     "dispute": {"reason": None, "due_by": None},
     "merchant": {"reply_to": None},

@@ -87,6 +87,10 @@ class Order(OrderRecord, discriminator="order"):
     refund_policy = MapAttribute(null=True)  # status -> percent of the payment refundable then
     refunded_amount = NumberAttribute(default=0)
     last_refund = MapAttribute(null=True)  # the latest refund, for the refund email
+    connect_account = UnicodeAttribute(null=True)  # a Stripe connected account (direct charges)
+    booking = MapAttribute(null=True)  # service, start/end (UTC and local), deposit, fee, full price
+    saved_payment = MapAttribute(null=True)  # customer and payment method kept for an off-session charge
+    balance = MapAttribute(null=True)  # the charge after the job: status due | paid, amount, link
     by_status = OrdersByStatus()
 
     @property
@@ -155,3 +159,16 @@ class Refund(OrderRecord, discriminator="refund"):
     @staticmethod
     def key(refund_id: str) -> str:
         return f"REFUND#{refund_id}"
+
+
+class Slot(OrderRecord, discriminator="slot"):
+    """One step of a merchant's booking grid, taken by one order. The key is the slot itself, so
+    a conditional put is what makes two customers unable to hold the same time."""
+
+    merchant = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    start = UnicodeAttribute()  # UTC ISO 8601
+
+    @staticmethod
+    def partition(merchant: str, local_date: str) -> str:
+        return f"SLOTS#{merchant}#{local_date}"

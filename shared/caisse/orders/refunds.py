@@ -113,7 +113,7 @@ def _reserve(bundle: OrderBundle, refund_id: str, amount: int | None, reason: st
 
 def _pay_back(bundle: OrderBundle, refund: Refund, staff: Staff) -> dict[str, Any]:
     order = bundle.order
-    provider = load_provider(order.provider)
+    provider = load_provider(order.provider, order.connect_account)
     amount = Money(int(refund.amount), refund.currency)
     try:
         result = provider.refund(

@@ -3,9 +3,10 @@ the OpenAPI document. `defer_build` keeps schema building out of cold start."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from caisse.orders.checkout import CheckoutRequest
 
@@ -30,18 +31,32 @@ class CustomerIn(BaseModel):
     )
 
 
+class BookingIn(BaseModel):
+    model_config = _STRICT
+    merchant: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
+    service: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    start: datetime = Field(description="With its UTC offset, e.g. 2026-12-03T09:00:00+11:00")
+
+
 class CheckoutIn(BaseModel):
     model_config = _STRICT
-    items: list[CartItemIn] = Field(min_length=1, max_length=50)
+    items: list[CartItemIn] | None = Field(default=None, min_length=1, max_length=50)
+    booking: BookingIn | None = Field(default=None, description="Book a merchant's time instead of buying items")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD, EUR, XAF, XOF")
     customer: CustomerIn
     provider: Literal["stripe", "paypal", "campay", "paydunya"] | None = Field(
         default=None, description="Leave out to let the shop choose for the currency"
     )
 
+    @model_validator(mode="after")
+    def items_or_booking(self) -> CheckoutIn:
+        if (self.items is None) == (self.booking is None):
+            raise ValueError("give either items or a booking")
+        return self
+
     def to_request(self) -> CheckoutRequest:
         return CheckoutRequest(
-            items=tuple((item.sku, item.quantity) for item in self.items),
+            items=tuple((item.sku, item.quantity) for item in self.items or ()),
             currency=self.currency,
             customer_name=self.customer.name,
             customer_email=self.customer.email,
@@ -63,7 +78,7 @@ class MoneyOut(BaseModel):
 
 
 class CheckoutOut(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, extra="allow")  # bookings add a "booking" part
     order_id: str
     order_number: str = Field(examples=["SC-2026-0042"])
     status: str

@@ -21,6 +21,7 @@ from caisse.orders.models import (
     OrderRecord,
     PaymentEvent,
     Refund,
+    Slot,
     order_pk,
 )
 from caisse.staff import Staff
@@ -116,7 +117,12 @@ def add_move(
 
 
 def release_holds(tx: Transaction, bundle: OrderBundle) -> None:
-    """Give held stock back to the catalog, each hold exactly once."""
+    """Give held stock back to the catalog, each hold exactly once, and free a booking's time."""
+    order = bundle.order
+    for partition, step in order.booking.as_dict().get("slots", []) if order.booking else []:
+        slot = Slot(partition, step)
+        mine = OrderRecord.pk.does_not_exist() | (Slot.order_id == order.order_id)
+        tx.delete(slot, condition=mine, label=f"slot:{step}")
     for hold in bundle.holds:
         if hold.state != "held":
             continue

@@ -31,6 +31,9 @@ class CheckoutSpec:
     customer_phone: str | None = None
     merchant_name: str = ""  # what the customer sees on the provider's page
     notify_url: str | None = None  # for providers told per payment where to call back (PayDunya)
+    application_fee: Money | None = None  # the platform's share, on a connected account
+    save_card: bool = False  # keep the card for a later off-session charge (booking balances)
+    purpose: str = "order"  # "balance": a booking's balance, paid after the job
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,14 @@ def record(provider: str, event_id: str, event_type: str, order_id: str | None) 
             return None
         raise
     return delivery
+
+
+def finish(delivery: WebhookDelivery, outcome: str) -> None:
+    """Mark a delivery processed when nothing else was written with it."""
+    delivery.update(
+        actions=[
+            WebhookDelivery.status.set(PROCESSED),
+            WebhookDelivery.outcome.set(outcome),
+            WebhookDelivery.processed_at.set(utcnow()),
+        ]
+    )

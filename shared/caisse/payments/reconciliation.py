@@ -76,7 +76,8 @@ def _ask(order: Order, report: Report):
     if not order.provider_ref:
         return None
     try:
-        return load_provider(order.provider).current_status(order.provider_ref, order.payment_ref)
+        provider = load_provider(order.provider, order.connect_account)
+        return provider.current_status(order.provider_ref, order.payment_ref)
     except ProviderUnavailable:
         report.unavailable.append(order.order_id)
         return None
@@ -127,7 +128,7 @@ def expire_checkouts(now: datetime | None = None, *, ttl: timedelta = timedelta(
             if notice is not None and notice.outcome is Outcome.PAID:
                 _check_waiting(order, report)  # paid after all: settle it instead
                 continue
-            load_provider(order.provider).close_checkout(order.provider_ref or "")
+            load_provider(order.provider, order.connect_account).close_checkout(order.provider_ref or "")
             if _expire(order.order_id, now):
                 report.expired.append(order.order_id)
     return report

@@ -24,11 +24,12 @@ DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
 }
 
 
-def load(name: str) -> PaymentProvider:
+def load(name: str, account: str | None = None) -> PaymentProvider:
+    """The provider by name; `account` is a Stripe connected account (direct charges)."""
     if name == "stripe":
         from caisse.payments.stripe.provider import Stripe
 
-        return Stripe()
+        return Stripe(account)
     if name == "paypal":
         from caisse.payments.paypal.provider import PayPal
 

@@ -92,8 +92,15 @@ def settle(notice: PaymentNotice) -> Settlement:
     for _ in range(MAX_ATTEMPTS):
         bundle = load(notice.order_id) if notice.order_id else None
         if bundle is None:
-            _finish_delivery_alone(delivery, "unknown_order")
+            deliveries.finish(delivery, "unknown_order")
             return Settlement("unknown_order", notice.order_id)
+        if notice.extra.get("purpose") == "balance":
+            try:
+                return _settle_balance(bundle, notice, delivery)
+            except TransactionCancelled as cancelled:
+                if "delivery" in cancelled.failed:
+                    return Settlement("duplicate", notice.order_id)
+                continue
         decision = decide(bundle, notice)
         target = decision.target
         try:
@@ -148,8 +155,13 @@ def _commit(
             condition=OrderRecord.sk.does_not_exist(),
             label="payment_event",
         )
+    saved = _saved_payment(order, notice)
+    if target is None and saved:
+        # No move, but the card a booking keeps for its balance arrived with this event.
+        version = int(order.version)
+        tx.update(order, actions=[Order.saved_payment.set(saved)], condition=Order.version == version, label="order")
     if target is not None:
-        extra = []
+        extra = [Order.saved_payment.set(saved)] if saved else []
         if target == states.PAID:
             extra.append(Order.paid_at.set(now))
         if notice.payment_ref:
@@ -167,11 +179,42 @@ def _commit(
     tx.commit()
 
 
-def _finish_delivery_alone(delivery: WebhookDelivery, outcome: str) -> None:
-    delivery.update(
+def _saved_payment(order: Order, notice: PaymentNotice) -> dict | None:
+    """The customer and card Stripe kept for a booking's balance, merged with what we had."""
+    if not order.booking or notice.outcome is not Outcome.PAID:
+        return None
+    known = order.saved_payment.as_dict() if order.saved_payment else {}
+    found = {key: notice.extra[key] for key in ("customer", "payment_method") if notice.extra.get(key)}
+    merged = {**known, **found}
+    return merged if merged != known else None
+
+
+def _settle_balance(bundle: OrderBundle, notice: PaymentNotice, delivery: WebhookDelivery) -> Settlement:
+    """The customer paid a booking's balance on the page we emailed them."""
+    order = bundle.order
+    balance = order.balance.as_dict() if order.balance else {}
+    due = balance.get("amount") or {}
+    paid = (
+        notice.outcome is Outcome.PAID
+        and balance.get("status") == "due"
+        and notice.amount == due.get("amount")
+        and notice.currency == due.get("currency")
+    )
+    tx = Transaction()
+    tx.update(
+        delivery,
         actions=[
             WebhookDelivery.status.set(deliveries.PROCESSED),
-            WebhookDelivery.outcome.set(outcome),
+            WebhookDelivery.outcome.set("balance paid" if paid else "balance: no change"),
             WebhookDelivery.processed_at.set(utcnow()),
-        ]
+        ],
+        condition=WebhookDelivery.status == deliveries.RECEIVED,
+        label="delivery",
     )
+    if paid:
+        updated = {**balance, "status": "paid", "payment_ref": notice.payment_ref, "link": None}
+        tx.update(
+            order, actions=[Order.balance.set(updated)], condition=Order.version == int(order.version), label="order"
+        )
+    tx.commit()
+    return Settlement("moved" if paid else "unchanged", order.order_id, order.status, "balance")

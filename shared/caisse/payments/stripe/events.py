@@ -48,7 +48,18 @@ def notice(event: dict[str, Any]) -> PaymentNotice:
     obj = (event.get("data") or {}).get("object") or {}
     metadata = obj.get("metadata") or {}
     currency = (obj.get("currency") or "").upper() or None
-    base = {"provider": "stripe", "event_id": event["id"], "event_type": kind, "currency": currency}
+    # What later charges need (the card kept for a booking's balance) and what the payment was for.
+    extra = {
+        key: value
+        for key, value in {
+            "purpose": metadata.get("purpose"),
+            "customer": obj.get("customer") if isinstance(obj.get("customer"), str) else None,
+            "payment_method": obj.get("payment_method") if isinstance(obj.get("payment_method"), str) else None,
+            "account": event.get("account"),
+        }.items()
+        if value
+    }
+    base = {"provider": "stripe", "event_id": event["id"], "event_type": kind, "currency": currency, "extra": extra}
 
     if kind.startswith("checkout.session."):
         if kind == "checkout.session.completed":

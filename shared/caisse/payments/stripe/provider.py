@@ -3,11 +3,13 @@ status for reconciliation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import stripe
 
-from caisse.errors import InvalidRequest, ProviderUnavailable
+from caisse.errors import Conflict, InvalidRequest, ProviderUnavailable
+from caisse.money import Money
 from caisse.payments.base import (
     CheckoutSpec,
     Outcome,
@@ -23,8 +25,22 @@ _LOCALES = {"en", "fr"}
 
 
 class Stripe:
+    """Stripe on the platform's own account, or, with `account`, on a merchant's connected
+    account (direct charges: every call carries the Stripe-Account header)."""
+
     name = "stripe"
     currencies = frozenset({"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "XAF", "XOF"})
+
+    def __init__(self, account: str | None = None) -> None:
+        self.account = account
+
+    def _options(self, idempotency_key: str | None = None) -> dict:
+        options = {}
+        if self.account:
+            options["stripe_account"] = self.account
+        if idempotency_key:
+            options["idempotency_key"] = idempotency_key
+        return options
 
     def check(self, spec: CheckoutSpec) -> None:
         if spec.total.currency not in self.currencies:
@@ -46,18 +62,29 @@ class Stripe:
             ],
             "client_reference_id": spec.order_id,
             "customer_email": spec.customer_email,
-            "metadata": {"order_id": spec.order_id, "order_number": spec.order_number, "merchant": spec.merchant},
-            "payment_intent_data": {"metadata": {"order_id": spec.order_id, "order_number": spec.order_number}},
+            "metadata": {
+                "order_id": spec.order_id,
+                "order_number": spec.order_number,
+                "merchant": spec.merchant,
+                "purpose": spec.purpose,
+            },
+            "payment_intent_data": {
+                "metadata": {"order_id": spec.order_id, "order_number": spec.order_number, "purpose": spec.purpose}
+            },
             "expires_at": int(spec.expires_at.timestamp()),
             "success_url": spec.return_url,
             "cancel_url": spec.cancel_url,
         }
         if spec.locale in _LOCALES:
             params["locale"] = spec.locale
+        if spec.application_fee is not None:
+            params["payment_intent_data"]["application_fee_amount"] = spec.application_fee.amount
+        if spec.save_card:
+            # The card stays on the merchant's account for the balance, charged after the job.
+            params["payment_intent_data"]["setup_future_usage"] = "off_session"
+            params["customer_creation"] = "always"
         try:
-            session = client().v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": spec.idempotency_key}
-            )
+            session = client().v1.checkout.sessions.create(params=params, options=self._options(spec.idempotency_key))
         except stripe.StripeError as error:
             raise ProviderUnavailable("the card payment provider did not answer; nothing was charged") from error
         if session.amount_total != spec.total.amount:
@@ -72,13 +99,13 @@ class Stripe:
 
     def close_checkout(self, provider_ref: str) -> None:
         try:
-            client().v1.checkout.sessions.expire(provider_ref)
+            client().v1.checkout.sessions.expire(provider_ref, options=self._options())
         except stripe.StripeError:
             pass  # it expires on its own by expires_at; the order was never written
 
     def current_status(self, provider_ref: str, payment_ref: str | None) -> PaymentNotice | None:
         try:
-            session = client().v1.checkout.sessions.retrieve(provider_ref)
+            session = client().v1.checkout.sessions.retrieve(provider_ref, options=self._options())
         except stripe.StripeError as error:
             raise ProviderUnavailable("Stripe did not answer") from error
         if session.payment_status in ("paid", "no_payment_required"):
@@ -109,8 +136,10 @@ class Stripe:
                     "amount": request.amount.amount,
                     "reason": "requested_by_customer",
                     "metadata": {"refund_id": request.refund_id, "order_id": request.order_id},
+                    # On a connected account, the platform's fee goes back in proportion.
+                    **({"refund_application_fee": True} if self.account else {}),
                 },
-                options={"idempotency_key": request.idempotency_key},
+                options=self._options(request.idempotency_key),
             )
         except stripe.InvalidRequestError as error:
             raise InvalidRequest(
@@ -120,3 +149,49 @@ class Stripe:
             raise ProviderUnavailable("Stripe did not answer; the refund was not made") from error
         state = "succeeded" if refund.status == "succeeded" else "pending"
         return RefundResult(status=state, provider_refund_id=refund.id)
+
+    def charge_saved_card(
+        self,
+        amount: Money,
+        fee: Money | None,
+        customer: str,
+        payment_method: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> SavedCardCharge:
+        """Charge a card saved at booking, with nobody at the keyboard (off-session)."""
+        params = {
+            "amount": amount.amount,
+            "currency": amount.currency.lower(),
+            "customer": customer,
+            "payment_method": payment_method,
+            "off_session": True,
+            "confirm": True,
+            "metadata": metadata,
+        }
+        if fee is not None:
+            params["application_fee_amount"] = fee.amount
+        try:
+            intent = client().v1.payment_intents.create(params=params, options=self._options(idempotency_key))
+        except stripe.CardError as error:
+            # The bank wants the customer (3-D Secure) or says no: they will have to pay themselves.
+            intent = error.error.payment_intent if error.error else None
+            reference = getattr(intent, "id", None)
+            return SavedCardCharge("needs_customer", reference, error.code or "card_error", error.user_message)
+        except stripe.IdempotencyError as error:
+            raise Conflict(
+                "this balance was already charged with different details", code="balance_conflict"
+            ) from error
+        except stripe.StripeError as error:
+            raise ProviderUnavailable("Stripe did not answer; nothing was charged") from error
+        if intent.status == "succeeded":
+            return SavedCardCharge("succeeded", intent.id)
+        return SavedCardCharge("needs_customer", intent.id, intent.status, None)
+
+
+@dataclass(frozen=True)
+class SavedCardCharge:
+    status: str  # succeeded | needs_customer
+    payment_ref: str | None
+    code: str | None = None
+    message: str | None = None

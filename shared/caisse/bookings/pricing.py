@@ -1,0 +1,35 @@
+"""What a booking costs now and later, in integer minor units. Pure.
+
+- Deposit: a percentage of the full price (rounded half up to the currency's minor unit) or a
+  fixed amount, never more than the full price.
+- Platform fee: `platform_fee_bps` basis points of each charge (250 = 2.5 %), rounded half up to
+  the minor unit (so XOF 1 001 pays XOF 25, USD 10.01 pays USD 0.25), never more than the charge.
+- Balance: the final price minus the deposit, never below zero.
+"""
+
+from __future__ import annotations
+
+from caisse.errors import InvalidRequest
+from caisse.money import Money
+
+
+def deposit(full_price: Money, percent: int | None, fixed: int | None) -> Money:
+    if fixed is not None:
+        return Money(min(int(fixed), full_price.amount), full_price.currency)
+    if percent is None:
+        return full_price
+    return full_price.fraction(int(percent), 100)
+
+
+def platform_fee(charge: Money, bps: int) -> Money:
+    fee = charge.fraction(int(bps), 10_000)
+    return fee if fee <= charge else charge
+
+
+def balance(final_price: Money, deposit_paid: Money) -> Money:
+    if final_price < deposit_paid:
+        raise InvalidRequest(
+            f"the final price ({final_price}) is less than the deposit already paid ({deposit_paid}); refund instead",
+            code="final_below_deposit",
+        )
+    return final_price - deposit_paid

@@ -1,0 +1,373 @@
+"""Booking a merchant's time: availability, the deposit checkout on the merchant's own Stripe
+account, the balance after the job, and cancelling.
+
+A booking is an order with a `booking` part. Its time is held by one Slot record per step of the
+merchant's grid it covers, written with the order in one transaction on condition that none
+exists: two customers can never hold the same time. Slots go when the order expires or is
+cancelled, like stock holds.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import DeleteError
+
+from caisse.bookings import calendar, pricing
+from caisse.catalog.models import Merchant, Service
+from caisse.catalog.service import CartLine
+from caisse.clock import iso, utcnow
+from caisse.config import settings
+from caisse.db import Transaction, TransactionCancelled, batch_get
+from caisse.errors import Conflict, InvalidRequest, NotFound
+from caisse.money import Money
+from caisse.orders import states
+from caisse.orders.checkout import CheckoutRequest, CheckoutResult, checkout_answer, next_order_number, order_id_for
+from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, LineItem, Order, OrderRecord, Slot, order_pk
+from caisse.orders.refunds import request_refund
+from caisse.orders.service import load
+from caisse.payments.base import CheckoutSpec
+from caisse.payments.stripe.provider import Stripe
+from caisse.staff import Staff
+
+
+class SlotTaken(Conflict):
+    code = "slot_taken"
+
+
+def hours_of(merchant: Merchant) -> calendar.Hours:
+    weekly = merchant.weekly_hours.as_dict() if merchant.weekly_hours else {}
+    return calendar.Hours(
+        merchant.timezone or "UTC", weekly, frozenset(merchant.blocked_dates or []), int(merchant.slot_minutes or 30)
+    )
+
+
+def _merchant_and_service(merchant_id: str, service_id: str) -> tuple[Merchant, Service]:
+    found = {
+        type(r): r
+        for r in batch_get(
+            [(Merchant, Merchant.key(merchant_id), None), (Service, Service.key(merchant_id, service_id), None)]
+        )
+    }
+    if Merchant not in found:
+        raise NotFound("no such merchant")
+    if Service not in found or not found[Service].active:
+        raise NotFound("no such service", code="unknown_service")
+    return found[Merchant], found[Service]
+
+
+def _taken(merchant_id: str, day: date) -> list[datetime]:
+    return [
+        datetime.fromisoformat(record.sk)
+        for record in OrderRecord.query(Slot.partition(merchant_id, day.isoformat()), consistent_read=True)
+        if isinstance(record, Slot)
+    ]
+
+
+def availability(merchant_id: str, service_id: str, day: date, now: datetime | None = None) -> dict[str, Any]:
+    merchant, service = _merchant_and_service(merchant_id, service_id)
+    hours = hours_of(merchant)
+    free = calendar.starts(hours, day, int(service.duration_minutes), _taken(merchant_id, day), now or utcnow())
+    zone = ZoneInfo(hours.timezone)
+    return {
+        "merchant": merchant_id,
+        "service": {"id": service.service_id, "name": service.name, "duration_minutes": int(service.duration_minutes)},
+        "date": day.isoformat(),
+        "timezone": hours.timezone,
+        "bookable": bool(merchant.charges_enabled),
+        "slots": [{"start": start.astimezone(zone).isoformat(), "start_utc": iso(start)} for start in free],
+    }
+
+
+def _fixed_start(start: datetime) -> datetime:
+    if start.tzinfo is None:
+        raise InvalidRequest("give the start with its UTC offset, e.g. 2026-12-03T09:00:00+11:00", code="invalid_start")
+    return start
+
+
+def create_booking_checkout(
+    request: CheckoutRequest,
+    merchant_id: str,
+    service_id: str,
+    start: datetime,
+    idempotency_key: str | None,
+    token_key: str,
+) -> CheckoutResult:
+    order_id = order_id_for(idempotency_key)
+    now = utcnow()
+    start = _fixed_start(start)
+    wanted = [(Merchant, Merchant.key(merchant_id), None), (Service, Service.key(merchant_id, service_id), None)]
+    if idempotency_key:
+        wanted.append((Order, order_pk(order_id), ORDER_SK))
+    found = {type(record): record for record in batch_get(wanted)}
+    if Order in found:
+        existing: Order = found[Order]
+        if existing.request_fingerprint != request.fingerprint() + start.isoformat():
+            raise InvalidRequest(
+                "this Idempotency-Key was already used for a different booking", code="idempotency_key_reused"
+            )
+        return CheckoutResult(checkout_answer(existing, token_key) | _booking_view(existing), replayed=True)
+    merchant, service = found.get(Merchant), found.get(Service)
+    if merchant is None:
+        raise NotFound("no such merchant")
+    if service is None or not service.active:
+        raise NotFound("no such service", code="unknown_service")
+    if not (merchant.stripe_account and merchant.charges_enabled):
+        raise Conflict(
+            f"{merchant.name} cannot take bookings yet (payments are not set up)", code="merchant_not_onboarded"
+        )
+    if request.currency != service.currency:
+        raise InvalidRequest(f"{service.name} is priced in {service.currency}", code="currency_not_offered")
+    if start <= now:
+        raise InvalidRequest("that time has passed", code="start_in_the_past")
+    hours = hours_of(merchant)
+    day = calendar.local_day(start, hours.timezone)
+    if start.astimezone(ZoneInfo("UTC")) not in calendar.starts(hours, day, int(service.duration_minutes), [], now):
+        raise InvalidRequest(
+            f"{merchant.name} does not start a {service.name} at that time; "
+            f"see GET /merchants/{merchant_id}/availability",
+            code="not_bookable",
+        )
+
+    full = Money(int(service.full_price), service.currency)
+    deposit = pricing.deposit(full, service.deposit_percent, service.deposit_fixed)
+    fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
+    order_number = next_order_number(merchant.order_prefix, now.year)
+    shop = settings().shop_url
+    provider = Stripe(merchant.stripe_account)
+    line = CartLine(service.service_id, f"Deposit: {service.name}", 1, deposit, False)
+    opened = provider.open_checkout(
+        CheckoutSpec(
+            order_id=order_id,
+            order_number=order_number,
+            merchant=merchant_id,
+            merchant_name=merchant.name,
+            lines=[line],
+            total=deposit,
+            customer_name=request.customer_name,
+            customer_email=request.customer_email,
+            customer_phone=request.customer_phone,
+            locale=request.locale,
+            expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
+            return_url=f"{shop}/orders/{order_id}/return?result=success",
+            cancel_url=f"{shop}/orders/{order_id}/return?result=cancel",
+            idempotency_key=f"checkout-{order_id}",
+            application_fee=fee,
+            save_card=True,
+        )
+    )
+    steps = calendar.covered(start, int(service.duration_minutes), hours.step_minutes)
+    zone = ZoneInfo(hours.timezone)
+    slots = [(Slot.partition(merchant_id, step.astimezone(zone).date().isoformat()), iso(step)) for step in steps]
+    booking = {
+        "service_id": service.service_id,
+        "service": service.name,
+        "start": iso(start),
+        "end": iso(start + timedelta(minutes=int(service.duration_minutes))),
+        "local_start": start.astimezone(zone).isoformat(),
+        "timezone": hours.timezone,
+        "full_price": full.as_dict(),
+        "deposit": deposit.as_dict(),
+        "platform_fee": fee.as_dict(),
+        "platform_fee_bps": int(merchant.platform_fee_bps),
+        "slots": [list(slot) for slot in slots],
+    }
+    rules = merchant.booking_rules.as_dict() if merchant.booking_rules else {}
+    order = Order(
+        order_pk(order_id),
+        ORDER_SK,
+        order_id=order_id,
+        order_number=order_number,
+        merchant=merchant_id,
+        merchant_contact=merchant.contact(),
+        status=states.PENDING_PAYMENT,
+        version=1,
+        currency=deposit.currency,
+        total_amount=deposit.amount,
+        items=[LineItem(sku=line.sku, name=line.name, quantity=1, unit_amount=deposit.amount)],
+        customer=Customer(
+            name=request.customer_name,
+            email=request.customer_email,
+            locale=request.locale,
+            phone=request.customer_phone,
+        ),
+        stages=list(merchant.stages or []),
+        provider="stripe",
+        provider_ref=opened.provider_ref,
+        next_action=opened.next_action,
+        request_fingerprint=request.fingerprint() + start.isoformat(),
+        created_at=iso(now),
+        updated_at=now,
+        expires_at=opened.expires_at,
+        connect_account=merchant.stripe_account,
+        booking=booking,
+        refund_policy=rules.get("refund_policy"),
+    )
+    tx = Transaction()
+    tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
+    tx.put(
+        HistoryEntry(
+            order.pk,
+            HistoryEntry.key(1),
+            version=1,
+            from_status=None,
+            to_status=states.PENDING_PAYMENT,
+            at=now,
+            actor="customer",
+            actor_id="checkout",
+        ),
+        label="history",
+    )
+    for partition, step in slots:
+        tx.put(
+            Slot(partition, step, merchant=merchant_id, order_id=order_id, start=step),
+            condition=OrderRecord.sk.does_not_exist(),
+            label=f"slot:{step}",
+        )
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        provider.close_checkout(opened.provider_ref)
+        existing_order = cancelled.failed.get("order")
+        if existing_order is not None and existing_order.raw_item:
+            existing = Order.from_raw_data(existing_order.raw_item)
+            return CheckoutResult(checkout_answer(existing, token_key) | _booking_view(existing), replayed=True)
+        if any(label.startswith("slot:") for label in cancelled.failed):
+            raise SlotTaken("someone booked that time a moment ago; pick another") from cancelled
+        raise
+    return CheckoutResult(checkout_answer(order, token_key) | _booking_view(order), replayed=False)
+
+
+def _booking_view(order: Order) -> dict[str, Any]:
+    booking = order.booking.as_dict() if order.booking else {}
+    return {
+        "booking": {
+            "booking_id": order.order_id,
+            "service": booking.get("service"),
+            "start": booking.get("local_start"),
+            "timezone": booking.get("timezone"),
+            "full_price": booking.get("full_price"),
+            "deposit": booking.get("deposit"),
+            "card_saved_for_balance": True,
+            "terms": "Your card is kept by the merchant's payment provider to charge the balance after the job.",
+        }
+    }
+
+
+def _paid_booking(order_id: str, staff: Staff) -> tuple[Any, dict]:
+    bundle = load(order_id)
+    if bundle is None or not bundle.order.booking:
+        raise NotFound("no such booking")
+    staff.require(bundle.order.merchant, "this booking")
+    return bundle, bundle.order.booking.as_dict()
+
+
+def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, Any]:
+    """Charge what is left after the job on the card saved at booking, once per booking."""
+    bundle, booking = _paid_booking(order_id, staff)
+    order = bundle.order
+    balance = order.balance.as_dict() if order.balance else {}
+    if balance.get("status") == "paid":
+        return {"booking_id": order_id, **balance, "replayed": True}
+    if order.status not in (states.PAID, *bundle.workflow.stages):
+        raise Conflict(f"the deposit of this booking is not paid ({order.status})", current=order.status)
+    deposit = Money(int(booking["deposit"]["amount"]), booking["deposit"]["currency"])
+    due = pricing.balance(Money(final_amount, deposit.currency), deposit)
+    fee = pricing.platform_fee(due, int(booking.get("platform_fee_bps", 250)))
+    saved = order.saved_payment.as_dict() if order.saved_payment else {}
+    if due.amount == 0:
+        result = {"status": "paid", "amount": due.as_dict(), "payment_ref": None}
+    elif not (saved.get("customer") and saved.get("payment_method")):
+        raise Conflict("no card was saved with this booking's deposit", code="no_saved_card")
+    else:
+        provider = Stripe(order.connect_account)
+        charge = provider.charge_saved_card(
+            due,
+            fee,
+            saved["customer"],
+            saved["payment_method"],
+            idempotency_key=f"balance-{order_id}",
+            metadata={"order_id": order_id, "purpose": "balance"},
+        )
+        if charge.status == "succeeded":
+            result = {
+                "status": "paid",
+                "amount": due.as_dict(),
+                "fee": fee.as_dict(),
+                "payment_ref": charge.payment_ref,
+            }
+        else:
+            link = _balance_link(order, provider, due, fee)
+            result = {
+                "status": "due",
+                "amount": due.as_dict(),
+                "fee": fee.as_dict(),
+                "reason": charge.code,
+                "link": link,
+                "attempt": int(balance.get("attempt", 0)) + 1,
+            }
+    order.update(actions=[Order.balance.set(result), Order.updated_at.set(utcnow())], condition=Order.pk.exists())
+    return {"booking_id": order_id, **result, "replayed": False}
+
+
+def _balance_link(order: Order, provider: Stripe, due: Money, fee: Money) -> str:
+    """A payment page for the balance, on the merchant's account, for the customer to pay."""
+    booking = order.booking.as_dict()
+    opened = provider.open_checkout(
+        CheckoutSpec(
+            order_id=order.order_id,
+            order_number=order.order_number,
+            merchant=order.merchant,
+            merchant_name=(order.merchant_contact.as_dict() if order.merchant_contact else {}).get("name", ""),
+            lines=[CartLine(booking["service_id"], f"Balance: {booking['service']}", 1, due, False)],
+            total=due,
+            customer_name=order.customer.name,
+            customer_email=order.customer.email,
+            locale=order.customer.locale,
+            expires_at=utcnow() + timedelta(hours=23),
+            return_url=f"{settings().shop_url}/orders/{order.order_id}/return?result=success",
+            cancel_url=f"{settings().shop_url}/orders/{order.order_id}/return?result=cancel",
+            idempotency_key=f"balance-link-{order.order_id}-{due.amount}",
+            application_fee=fee,
+            purpose="balance",
+        )
+    )
+    return str(opened.next_action["url"])
+
+
+def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_key: str | None) -> dict[str, Any]:
+    """Free the time; refund what the merchant's rule allows (the platform fee in proportion)."""
+    bundle, booking = _paid_booking(order_id, staff)
+    order = bundle.order
+    refund = None
+    if order.status in states.HOLDING:
+        from caisse.orders.service import change_status_by_staff
+
+        change_status_by_staff(order_id, states.CANCELLED, staff, reason)  # releases the slots too
+    else:
+        if order.status in (states.PAID, *bundle.workflow.stages, states.PARTIALLY_REFUNDED):
+            from caisse.orders.refunds import refundable
+
+            if refundable(bundle).amount > 0:
+                refund = request_refund(order_id, staff, None, reason or "booking cancelled", idempotency_key)
+        release_slots(order_id, booking.get("slots", []))
+        booking["cancelled_at"] = iso(utcnow())
+        order.update(actions=[Order.booking.set(booking)], condition=Order.pk.exists())
+    reloaded = load(order_id)
+    return {
+        "booking_id": order_id,
+        "status": reloaded.order.status if reloaded else None,
+        "refund": refund,
+        "slots_freed": True,
+    }
+
+
+def release_slots(order_id: str, slots: list[list[str]]) -> None:
+    """Delete the booking's slot records (each only if it is still this order's)."""
+    for partition, step in slots:
+        try:
+            Slot(partition, step).delete(condition=Slot.order_id == order_id)
+        except DeleteError:
+            pass  # already freed, or someone else's now

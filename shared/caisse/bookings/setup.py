@@ -1,0 +1,88 @@
+"""What staff set up for bookings: the services a merchant offers and its working hours."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from caisse.bookings.calendar import WEEKDAYS
+from caisse.catalog.models import Merchant, Service
+from caisse.errors import InvalidRequest
+from caisse.money import Money, MoneyError
+from caisse.payments.stripe.connect import merchant as get_merchant
+from caisse.staff import Staff
+
+
+def service_view(service: Service) -> dict[str, Any]:
+    return {
+        "service_id": service.service_id,
+        "name": service.name,
+        "duration_minutes": int(service.duration_minutes),
+        "full_price": {"amount": int(service.full_price), "currency": service.currency},
+        "deposit": {"percent": int(service.deposit_percent)}
+        if service.deposit_percent is not None
+        else {"fixed": int(service.deposit_fixed or 0)},
+        "active": bool(service.active),
+    }
+
+
+def put_service(merchant_id: str, service_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
+    staff.require(merchant_id, "this merchant")
+    merchant = get_merchant(merchant_id)
+    try:
+        Money(spec["full_price"], spec["currency"])
+    except MoneyError as error:
+        raise InvalidRequest(str(error), code="invalid_price") from error
+    if spec["duration_minutes"] % int(merchant.slot_minutes or 30):
+        raise InvalidRequest(
+            f"durations are multiples of {int(merchant.slot_minutes or 30)} minutes for {merchant.name}",
+            code="invalid_duration",
+        )
+    deposit = spec["deposit"]
+    service = Service(
+        Service.key(merchant_id, service_id),
+        merchant=merchant_id,
+        service_id=service_id,
+        name=spec["name"],
+        duration_minutes=spec["duration_minutes"],
+        currency=spec["currency"],
+        full_price=spec["full_price"],
+        deposit_percent=deposit.get("percent"),
+        deposit_fixed=deposit.get("fixed"),
+        active=spec.get("active", True),
+    )
+    service.save()
+    return service_view(service)
+
+
+def put_hours(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
+    staff.require(merchant_id, "this merchant")
+    merchant = get_merchant(merchant_id)
+    timezone = spec.get("timezone") or merchant.timezone
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequest(f"unknown time zone {timezone!r}", code="invalid_timezone") from None
+    weekly = {day: [list(span) for span in spans] for day, spans in spec["weekly"].items()}
+    unknown = set(weekly) - set(WEEKDAYS)
+    if unknown:
+        raise InvalidRequest(f"weekdays are {', '.join(WEEKDAYS)}", code="invalid_hours")
+    for spans in weekly.values():
+        for opening, closing in spans:
+            if not opening < closing:
+                raise InvalidRequest(f"{opening}-{closing}: a span ends after it starts", code="invalid_hours")
+    merchant.update(
+        actions=[
+            Merchant.timezone.set(timezone),
+            Merchant.weekly_hours.set(weekly),
+            Merchant.blocked_dates.set(sorted(spec.get("blocked_dates", []))),
+            Merchant.slot_minutes.set(spec.get("slot_minutes") or int(merchant.slot_minutes or 30)),
+        ]
+    )
+    return {
+        "merchant": merchant_id,
+        "timezone": timezone,
+        "weekly": weekly,
+        "blocked_dates": sorted(spec.get("blocked_dates", [])),
+        "slot_minutes": int(spec.get("slot_minutes") or merchant.slot_minutes or 30),
+    }
