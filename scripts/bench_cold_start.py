@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from caisse_local import template as templates
-from caisse_local.sandbox.signing import sign
+from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
 from caisse_local.stack import LocalStack, Ports
 
@@ -269,23 +269,7 @@ def _new_order(stack: LocalStack) -> dict:
 
 
 def _webhook_event(order: dict, secret: str) -> dict:
-    session = {
-        "id": order["next_action"]["url"].rsplit("/", 1)[1],
-        "object": "checkout.session",
-        "client_reference_id": order["order_id"],
-        "payment_status": "paid",
-        "amount_total": order["total"]["amount"],
-        "currency": order["total"]["currency"].lower(),
-        "payment_intent": "pi_bench",
-    }
-    body = json.dumps(
-        {
-            "id": f"evt_bench_{uuid.uuid4().hex}",
-            "object": "event",
-            "type": "checkout.session.completed",
-            "data": {"object": session},
-        }
-    ).encode()
+    body = checkout_completed(order, "pi_bench")
     event = json.loads((ROOT / "events" / "post_webhooks_stripe.json").read_text())
     event["body"], event["isBase64Encoded"] = body.decode(), False
     signature = sign(body, secret)

@@ -8,7 +8,6 @@ queue → email function → SES) and the AWS requests per email, counted by the
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import uuid
@@ -17,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from caisse_local.aws import client
-from caisse_local.sandbox.signing import sign
+from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
 from caisse_local.stack import LocalStack, Ports
 
@@ -45,7 +44,7 @@ def main() -> int:
                     range(args.orders),
                 )
             )
-        events = [_paid_event(order) for order in orders]
+        events = [checkout_completed(order, f"pi_{uuid.uuid4().hex[:12]}") for order in orders]
         stack.event_sources.drain(timeout=60)
         httpx.delete(f"{stack.aws_url}/_caisse/requests", timeout=5)
         before = 0
@@ -89,25 +88,6 @@ def main() -> int:
     )
     print(f"  total excluding stream polling: {total / sent:.2f} requests per paid order, webhook included")
     return 0
-
-
-def _paid_event(order: dict) -> bytes:
-    session = {
-        "id": order["next_action"]["url"].rsplit("/", 1)[1],
-        "object": "checkout.session",
-        "client_reference_id": order["order_id"],
-        "payment_status": "paid",
-        "amount_total": order["total"]["amount"],
-        "currency": order["total"]["currency"].lower(),
-        "payment_intent": f"pi_{uuid.uuid4().hex[:12]}",
-    }
-    event = {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "object": "event",
-        "type": "checkout.session.completed",
-        "data": {"object": session},
-    }
-    return json.dumps(event).encode()
 
 
 def _headers(body: bytes, secret: str) -> dict[str, str]:

@@ -5,23 +5,23 @@ its JWT checked by pyjwt pinned to HS256."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import jwt
 import pytest
+from sandbox_support import WAIT, LoopbackReceiver, api_client, deliveries, lower_headers
+from sandbox_support import http as http
+from sandbox_support import sandbox as sandbox
 
-from caisse_local.sandbox import serve_in_thread
 from caisse_local.sandbox.app import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 
-WAIT = 5.0  # seconds: upper bound for any asynchronous delivery in these tests
 WEBHOOK_KEY = "campay-webhook-key-for-local-tests-only-0123456789"
 PERMANENT_TOKEN = "campay-permanent-token-local"
 MTN = "237670000001"
@@ -37,73 +37,24 @@ class Received:
     body: bytes
 
 
-class Receiver:
+class Receiver(LoopbackReceiver[Received]):
     """Catches callbacks of any method on loopback and answers 200."""
 
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self._cond = threading.Condition()
-        receiver = self
+    path = "/webhooks/campay"
+    methods = ("GET", "POST")
 
-        class Handler(BaseHTTPRequestHandler):
-            def _catch(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                parts = urlsplit(self.path)
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                with receiver._cond:
-                    receiver.received.append(
-                        Received(self.command, parts.path, dict(parse_qsl(parts.query)), headers, body)
-                    )
-                    receiver._cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = _catch
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/webhooks/campay"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
+    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
+        parts = urlsplit(request.path)
+        return Received(request.command, parts.path, dict(parse_qsl(parts.query)), lower_headers(request), body)
 
     def wait_for(self, count: int = 1, timeout: float = WAIT) -> list[Received]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self.received) >= count, timeout):
-                raise AssertionError(f"{count} callback(s) not received in {timeout}s; got {len(self.received)}")
-            return list(self.received)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = serve_in_thread(quiet=True)
-    try:
-        yield server
-    finally:
-        server.close()
+        return self.wait_until(lambda received: len(received) >= count, timeout, f"{count} callback(s)", len)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    try:
+    with Receiver() as receiver:
         yield receiver
-    finally:
-        receiver.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as client:
-        yield client
 
 
 def configure_app(http: httpx.Client, sandbox: SandboxServer, receiver: Receiver, method: str = "POST") -> dict:
@@ -127,12 +78,7 @@ def configure_app(http: httpx.Client, sandbox: SandboxServer, receiver: Receiver
 def api(http: httpx.Client, sandbox: SandboxServer, receiver: Receiver) -> Iterator[httpx.Client]:
     """CamPay's API at its base URL with the permanent token, as our code calls it."""
     configure_app(http, sandbox, receiver)
-    with httpx.Client(
-        base_url=f"{sandbox.url}/campay/",
-        headers={"Authorization": f"Token {PERMANENT_TOKEN}"},
-        trust_env=False,
-        timeout=10,
-    ) as client:
+    with api_client(f"{sandbox.url}/campay/", {"Authorization": f"Token {PERMANENT_TOKEN}"}) as client:
         yield client
 
 
@@ -146,15 +92,6 @@ def collect(api: httpx.Client, **overrides: object) -> httpx.Response:
     }
     body.update(overrides)
     return api.post("api/collect/", json=body)
-
-
-def deliveries(http: httpx.Client, sandbox: SandboxServer, count: int) -> list[dict]:
-    deadline = time.monotonic() + WAIT
-    while True:
-        log = http.get(f"{sandbox.url}/_sandbox/deliveries", params={"provider": "campay"}).json()
-        if len(log) >= count or time.monotonic() > deadline:
-            return log
-        time.sleep(0.02)
 
 
 def test_token_and_authorization(http: httpx.Client, sandbox: SandboxServer, receiver: Receiver) -> None:
@@ -308,7 +245,7 @@ def test_control_hook_settles_and_drop_webhooks_loses_the_callback(
     lost = collect(api).json()["reference"]
     http.post(f"{sandbox.url}/_sandbox/campay/transactions/{lost}/status", json={"status": "SUCCESSFUL"})
 
-    log = deliveries(http, sandbox, 1)
+    log = deliveries(http, sandbox, 1, provider="campay")
     assert [(d["dropped"], d["status_code"], d["method"]) for d in log] == [(True, None, "POST")]
     time.sleep(0.2)
     assert receiver.received == []  # nothing was sent for either transaction

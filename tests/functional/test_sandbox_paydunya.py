@@ -5,22 +5,22 @@ headers, the invoice page through its HTML forms, and the form-encoded IPN caugh
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from sandbox_support import WAIT, LoopbackReceiver, api_client, deliveries, lower_headers
+from sandbox_support import http as http
+from sandbox_support import sandbox as sandbox
 
-from caisse_local.sandbox import serve_in_thread
 from caisse_local.sandbox.app import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 
-WAIT = 5.0  # seconds: upper bound for any asynchronous delivery in these tests
 MASTER_KEY = "paydunya-master-key-local"
 KEYS = {
     "PAYDUNYA-MASTER-KEY": MASTER_KEY,
@@ -39,76 +39,28 @@ class Received:
         return dict(parse_qsl(self.body.decode("ascii"), keep_blank_values=True, strict_parsing=True))
 
 
-class Receiver:
+class Receiver(LoopbackReceiver[Received]):
     """Catches IPN POSTs on loopback and answers 200."""
 
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self._cond = threading.Condition()
-        receiver = self
+    path = "/webhooks/paydunya"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                with receiver._cond:
-                    receiver.received.append(Received(self.path, headers, body))
-                    receiver._cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/webhooks/paydunya"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
+    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
+        return Received(request.path, lower_headers(request), body)
 
     def wait_for(self, count: int = 1, timeout: float = WAIT) -> list[Received]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self.received) >= count, timeout):
-                raise AssertionError(f"{count} IPN(s) not received in {timeout}s; got {len(self.received)}")
-            return list(self.received)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = serve_in_thread(quiet=True)
-    try:
-        yield server
-    finally:
-        server.close()
+        return self.wait_until(lambda received: len(received) >= count, timeout, f"{count} IPN(s)", len)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    try:
+    with Receiver() as receiver:
         yield receiver
-    finally:
-        receiver.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture
 def api(sandbox: SandboxServer) -> Iterator[httpx.Client]:
     """PayDunya's sandbox API at its base URL with the three key headers, as our code calls it."""
-    with httpx.Client(
-        base_url=f"{sandbox.url}/paydunya/sandbox-api/v1/", headers=KEYS, trust_env=False, timeout=10
-    ) as client:
+    with api_client(f"{sandbox.url}/paydunya/sandbox-api/v1/", KEYS) as client:
         yield client
 
 
@@ -260,11 +212,7 @@ def test_control_hook_without_ipn_and_drop_webhooks(
     http.post(f"{sandbox.url}/_sandbox/config", json={"drop_webhooks": True}).raise_for_status()
     lost = create(api, receiver)["token"]
     http.post(f"{sandbox.url}/_sandbox/paydunya/invoices/{lost}/status", json={"status": "completed"})
-    deadline = time.monotonic() + WAIT
-    log: list[dict] = []
-    while not log and time.monotonic() < deadline:
-        log = http.get(f"{sandbox.url}/_sandbox/deliveries", params={"provider": "paydunya"}).json()
-        time.sleep(0.02)
+    log = deliveries(http, sandbox, 1, provider="paydunya")
     assert [(d["dropped"], d["status_code"], d["url"]) for d in log] == [(True, None, receiver.url)]
     time.sleep(0.2)
     assert receiver.received == []

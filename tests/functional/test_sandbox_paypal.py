@@ -6,25 +6,25 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from sandbox_support import WAIT, LoopbackReceiver, api_client, deliveries, lower_headers, poll
+from sandbox_support import http as http
+from sandbox_support import sandbox as sandbox
 
-from caisse_local.sandbox import serve_in_thread
 from caisse_local.sandbox.app import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 
-WAIT = 5.0  # seconds: upper bound for any asynchronous delivery in these tests
 CLIENT_ID, CLIENT_SECRET = "local-client-id", "local-client-secret"
 RETURN_URL = "http://127.0.0.1:3000/shop/orders/ord_1?result=success"
 CANCEL_URL = "http://127.0.0.1:3000/shop/cart?result=cancel"
@@ -40,72 +40,28 @@ class Received:
         return json.loads(self.body)
 
 
-class Receiver:
+class Receiver(LoopbackReceiver[Received]):
     """Catches webhook POSTs on loopback and answers 200."""
 
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self._cond = threading.Condition()
-        receiver = self
+    path = "/webhooks/paypal"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                with receiver._cond:
-                    receiver.received.append(Received(headers, body))
-                    receiver._cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/webhooks/paypal"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
+    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
+        return Received(lower_headers(request), body)
 
     def wait_for_type(self, event_type: str, timeout: float = WAIT) -> Received:
-        def find() -> Received | None:
-            return next((r for r in self.received if r.event["event_type"] == event_type), None)
+        def find(received: list[Received]) -> Received | None:
+            return next((r for r in received if r.event["event_type"] == event_type), None)
 
-        with self._cond:
-            if not self._cond.wait_for(lambda: find() is not None, timeout):
-                got = [r.event["event_type"] for r in self.received]
-                raise AssertionError(f"{event_type} not received in {timeout}s; got {got}")
-            return find()
+        def got(received: list[Received]) -> list[str]:
+            return [r.event["event_type"] for r in received]
 
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = serve_in_thread(quiet=True)
-    try:
-        yield server
-    finally:
-        server.close()
+        return find(self.wait_until(lambda received: find(received) is not None, timeout, event_type, got))
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    try:
+    with Receiver() as receiver:
         yield receiver
-    finally:
-        receiver.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as client:
-        yield client
 
 
 def access_token(http: httpx.Client, sandbox: SandboxServer) -> str:
@@ -122,12 +78,7 @@ def access_token(http: httpx.Client, sandbox: SandboxServer) -> str:
 @pytest.fixture
 def api(http: httpx.Client, sandbox: SandboxServer) -> Iterator[httpx.Client]:
     """PayPal's API at its base URL with a bearer token, as our code calls it."""
-    with httpx.Client(
-        base_url=f"{sandbox.url}/paypal/",
-        headers={"Authorization": f"Bearer {access_token(http, sandbox)}"},
-        trust_env=False,
-        timeout=10,
-    ) as client:
+    with api_client(f"{sandbox.url}/paypal/", {"Authorization": f"Bearer {access_token(http, sandbox)}"}) as client:
         yield client
 
 
@@ -367,12 +318,10 @@ def test_full_partial_and_excess_refunds(
     assert api.get(f"v2/payments/captures/{capture_id}").json()["status"] == "REFUNDED"
     assert api.post(f"v2/payments/captures/{capture_id}/refund").status_code == 422
 
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        refunds = [r for r in receiver.received if r.event["event_type"] == "PAYMENT.CAPTURE.REFUNDED"]
-        if len(refunds) >= 2:
-            break
-        time.sleep(0.02)
+    refunds = poll(
+        lambda: [r for r in receiver.received if r.event["event_type"] == "PAYMENT.CAPTURE.REFUNDED"],
+        lambda found: len(found) >= 2,
+    )
     values = sorted(r.event["resource"]["amount"]["value"] for r in refunds)
     assert values == ["30.00", "69.00"]
     up = link(refunds[0].event["resource"], "up")
@@ -388,11 +337,7 @@ def test_cancel_link_changes_nothing_and_drop_webhooks_drops(
 
     http.post(f"{sandbox.url}/_sandbox/config", json={"drop_webhooks": True}).raise_for_status()
     approve(http, sandbox, order_id)
-    deadline = time.monotonic() + WAIT
-    log: list[dict] = []
-    while not log and time.monotonic() < deadline:
-        log = http.get(f"{sandbox.url}/_sandbox/deliveries", params={"provider": "paypal"}).json()
-        time.sleep(0.02)
+    log = deliveries(http, sandbox, 1, provider="paypal")
     assert [(d["type"], d["dropped"], d["endpoint"]) for d in log] == [("CHECKOUT.ORDER.APPROVED", True, webhook_id)]
     time.sleep(0.2)
     assert receiver.received == []

@@ -9,27 +9,28 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 import stripe
+from sandbox_support import WAIT, LoopbackReceiver, deliveries
+from sandbox_support import http as http
+from sandbox_support import sandbox as sandbox
 
-from caisse_local.sandbox import serve_in_thread, sign
+from caisse_local.sandbox import sign
 from caisse_local.sandbox.app import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 
 API_KEY = "sk_test_local_caisse"
-WAIT = 5.0  # seconds: upper bound for any asynchronous delivery in these tests
 
 
 # ---------------------------------------------------------------------------------------------------
-# A webhook receiver on loopback
+# A webhook receiver on loopback, and fixtures
 
 
 @dataclass
@@ -38,41 +39,16 @@ class Received:
     headers: dict[str, str]
 
 
-class Receiver:
+class Receiver(LoopbackReceiver[Received]):
     """Catches webhook POSTs; answers with queued status codes first, then 200."""
 
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.statuses: list[int] = []
-        self._cond = threading.Condition()
-        receiver = self
+    path = "/webhooks/stripe"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver._cond:
-                    receiver.received.append(Received(body, dict(self.headers.items())))
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                    receiver._cond.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/webhooks/stripe"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
+    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
+        return Received(body, dict(request.headers.items()))
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = WAIT) -> list[Received]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self.received), timeout):
-                types = [event_type(r) for r in self.received]
-                raise AssertionError(f"webhooks not received in {timeout}s; got {types}")
-            return list(self.received)
+        return self.wait_until(predicate, timeout, "webhooks", lambda received: [event_type(r) for r in received])
 
     def wait_for_types(self, *types: str, count: int = 1) -> list[Received]:
         def done(received: list[Received]) -> bool:
@@ -80,42 +56,15 @@ class Receiver:
 
         return self.wait_for(done)
 
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
 
 def event_type(received: Received) -> str:
     return json.loads(received.body)["type"]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Fixtures
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = serve_in_thread(quiet=True)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    try:
+    with Receiver() as receiver:
         yield receiver
-    finally:
-        receiver.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture
@@ -159,16 +108,6 @@ def session_params(**overrides: object) -> dict:
 def verified(received: list[Received], secret: str) -> list[stripe.Event]:
     """Every delivery must verify with the SDK, exactly as a production handler checks it."""
     return [stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], secret) for r in received]
-
-
-def deliveries(http: httpx.Client, sandbox: SandboxServer, event_id: str, count: int) -> list[dict]:
-    """The sandbox logs an attempt once the receiver has answered, a moment after the receiver saw it."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        log = http.get(f"{sandbox.url}/_sandbox/deliveries", params={"event_id": event_id}).json()
-        if len(log) >= count or time.monotonic() > deadline:
-            return log
-        time.sleep(0.02)
 
 
 def pay(http: httpx.Client, sandbox: SandboxServer, session_id: str) -> dict:
@@ -389,7 +328,7 @@ def test_duplicates_deliver_each_event_several_times(
     completed_ids = [e.id for e in verified(received, secret) if e.type == "checkout.session.completed"]
     assert len(completed_ids) == 3 and len(set(completed_ids)) == 1
 
-    log = deliveries(http, sandbox, completed_ids[0], 3)
+    log = deliveries(http, sandbox, 3, event_id=completed_ids[0])
     assert [entry["status_code"] for entry in log] == [200, 200, 200]
 
 
@@ -422,7 +361,7 @@ def test_a_failing_receiver_gets_a_retry(
     received = receiver.wait_for(lambda r: len(r) >= 2)
     events = verified(received, endpoint.secret)
     assert events[0].id == events[1].id
-    log = deliveries(http, sandbox, events[0].id, 2)
+    log = deliveries(http, sandbox, 2, event_id=events[0].id)
     assert [(entry["attempt"], entry["status_code"]) for entry in log] == [(1, 500), (2, 200)]
 
 

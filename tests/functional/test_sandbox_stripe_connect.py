@@ -5,23 +5,23 @@ off-session, and refunds that give the fee back. Webhooks are checked with ``con
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 import stripe
+from sandbox_support import WAIT, LoopbackReceiver
+from sandbox_support import http as http
+from sandbox_support import sandbox as sandbox
 
-from caisse_local.sandbox import serve_in_thread
 from caisse_local.sandbox.app import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 
 API_KEY = "sk_test_local_caisse_connect"
-WAIT = 5.0  # seconds: upper bound for any asynchronous delivery in these tests
 QUIET = 0.3  # seconds to wait before asserting that nothing (more) was delivered
 RETURN_URL = "http://127.0.0.1:3000/merchants/m1/connected"
 REFRESH_URL = "http://127.0.0.1:3000/merchants/m1/connect"
@@ -41,50 +41,22 @@ class Received:
         return json.loads(self.body)["type"]
 
 
-class Receiver:
+class Receiver(LoopbackReceiver[Received]):
     """Catches webhook POSTs and answers 200."""
 
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self._cond = threading.Condition()
-        receiver = self
+    path = "/webhooks/stripe"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver._cond:
-                    receiver.received.append(Received(body, dict(self.headers.items())))
-                    receiver._cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/webhooks/stripe"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
+    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
+        return Received(body, dict(request.headers.items()))
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = WAIT) -> list[Received]:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self.received), timeout):
-                raise AssertionError(f"webhooks not received in {timeout}s; got {[r.type for r in self.received]}")
-            return list(self.received)
+        return self.wait_until(predicate, timeout, "webhooks", lambda received: [r.type for r in received])
 
     def wait_for_types(self, *types: str) -> list[Received]:
         return self.wait_for(lambda received: all(any(r.type == t for r in received) for t in types))
 
     def types(self) -> list[str]:
-        with self._cond:
-            return [r.type for r in self.received]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        return [r.type for r in self.snapshot()]
 
 
 @dataclass
@@ -101,21 +73,6 @@ class Endpoint:
 
 # ---------------------------------------------------------------------------------------------------
 # Fixtures and helpers
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = serve_in_thread(quiet=True)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture

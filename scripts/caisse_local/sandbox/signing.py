@@ -22,3 +22,27 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     if timestamp is None:
         timestamp = int(time.time())
     return f"t={timestamp},v1={compute_signature(payload, secret, timestamp)}"
+
+
+def checkout_completed(order: dict, payment_intent: str = "pi_local") -> bytes:
+    """The `checkout.session.completed` Stripe sends once the customer paid a Caisse checkout
+    answer `order` (its order id, total and session): for benchmarks and replays."""
+    import json
+    import uuid
+
+    session = {
+        "id": order["next_action"]["url"].rsplit("/", 1)[1],
+        "object": "checkout.session",
+        "client_reference_id": order["order_id"],
+        "payment_status": "paid",
+        "amount_total": order["total"]["amount"],
+        "currency": order["total"]["currency"].lower(),
+        "payment_intent": payment_intent,
+    }
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {"object": session},
+    }
+    return json.dumps(event).encode()

@@ -20,16 +20,22 @@ from caisse.catalog.models import Merchant, Service
 from caisse.catalog.service import CartLine
 from caisse.clock import iso, utcnow
 from caisse.config import settings
-from caisse.db import Transaction, TransactionCancelled, batch_get
+from caisse.db import TransactionCancelled, batch_get
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money
 from caisse.orders import states
-from caisse.orders.checkout import CheckoutRequest, CheckoutResult, checkout_answer, next_order_number, order_id_for
-from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, LineItem, Order, OrderRecord, Slot, order_pk
+from caisse.orders.checkout import (
+    CheckoutRequest,
+    CheckoutResult,
+    checkout_answer,
+    new_order_transaction,
+    next_order_number,
+    order_id_for,
+)
+from caisse.orders.models import ORDER_SK, Customer, LineItem, Order, OrderRecord, Slot, order_pk
 from caisse.orders.refunds import request_refund
 from caisse.orders.service import load
 from caisse.payments.base import CheckoutSpec
-from caisse.payments.stripe.provider import Stripe
 from caisse.staff import Staff
 
 
@@ -136,7 +142,7 @@ def create_booking_checkout(
     fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
     order_number = next_order_number(merchant.order_prefix, now.year)
     shop = settings().shop_url
-    provider = Stripe(merchant.stripe_account)
+    provider = _stripe(merchant.stripe_account)
     line = CartLine(service.service_id, f"Deposit: {service.name}", 1, deposit, False)
     opened = provider.open_checkout(
         CheckoutSpec(
@@ -205,21 +211,7 @@ def create_booking_checkout(
         booking=booking,
         refund_policy=rules.get("refund_policy"),
     )
-    tx = Transaction()
-    tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
-    tx.put(
-        HistoryEntry(
-            order.pk,
-            HistoryEntry.key(1),
-            version=1,
-            from_status=None,
-            to_status=states.PENDING_PAYMENT,
-            at=now,
-            actor="customer",
-            actor_id="checkout",
-        ),
-        label="history",
-    )
+    tx = new_order_transaction(order, now)
     for partition, step in slots:
         tx.put(
             Slot(partition, step, merchant=merchant_id, order_id=order_id, start=step),
@@ -282,7 +274,7 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
     elif not (saved.get("customer") and saved.get("payment_method")):
         raise Conflict("no card was saved with this booking's deposit", code="no_saved_card")
     else:
-        provider = Stripe(order.connect_account)
+        provider = _stripe(order.connect_account)
         charge = provider.charge_saved_card(
             due,
             fee,
@@ -312,7 +304,14 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
     return {"booking_id": order_id, **result, "replayed": False}
 
 
-def _balance_link(order: Order, provider: Stripe, due: Money, fee: Money) -> str:
+def _stripe(account: str | None) -> Any:
+    """Stripe on a merchant's account; imported here so availability never loads the SDK."""
+    from caisse.payments.stripe.provider import Stripe
+
+    return Stripe(account)
+
+
+def _balance_link(order: Order, provider: Any, due: Money, fee: Money) -> str:
     """A payment page for the balance, on the merchant's account, for the customer to pay."""
     booking = order.booking.as_dict()
     opened = provider.open_checkout(

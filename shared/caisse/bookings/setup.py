@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from caisse.bookings.calendar import WEEKDAYS
 from caisse.catalog.models import Merchant, Service
+from caisse.catalog.service import get_merchant
 from caisse.errors import InvalidRequest
 from caisse.money import Money, MoneyError
-from caisse.payments.stripe.connect import merchant as get_merchant
 from caisse.staff import Staff
 
 

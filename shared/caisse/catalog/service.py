@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from caisse.catalog.models import CatalogRecord, Merchant, Product, Service
-from caisse.errors import InvalidRequest, SoldOut
+from caisse.errors import InvalidRequest, NotFound, SoldOut
 from caisse.money import Money, MoneyError
 
 
@@ -105,6 +105,13 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         merchant_contact=first.merchant_contact.as_dict() if first.merchant_contact else None,
         merchant_rules=first.merchant_rules.as_dict() if first.merchant_rules else None,
     )
+
+
+def get_merchant(merchant_id: str) -> Merchant:
+    try:
+        return Merchant.get(Merchant.key(merchant_id), consistent_read=True)
+    except Merchant.DoesNotExist:
+        raise NotFound("no such merchant") from None
 
 
 def list_products() -> list[Product]:

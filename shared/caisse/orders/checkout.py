@@ -173,21 +173,7 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
     opened = provider.open_checkout(spec)
     order = _new_order(order_id, order_number, cart, request, provider.name, opened, now, rules)
 
-    tx = Transaction()
-    tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
-    tx.put(
-        HistoryEntry(
-            order.pk,
-            HistoryEntry.key(1),
-            version=1,
-            from_status=None,
-            to_status=states.PENDING_PAYMENT,
-            at=now,
-            actor="customer",
-            actor_id="checkout",
-        ),
-        label="history",
-    )
+    tx = new_order_transaction(order, now)
     for line in cart.lines:
         if line.limited:
             tx.update(
@@ -228,6 +214,27 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
             raise _too_many(rules) from cancelled
         raise
     return CheckoutResult(checkout_answer(order, token_key), replayed=False)
+
+
+def new_order_transaction(order: Order, now: datetime) -> Transaction:
+    """A transaction that writes a new order and its first history entry; if the order already
+    exists (a retried request), the cancellation carries it under the label "order"."""
+    tx = Transaction()
+    tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
+    tx.put(
+        HistoryEntry(
+            order.pk,
+            HistoryEntry.key(1),
+            version=1,
+            from_status=None,
+            to_status=states.PENDING_PAYMENT,
+            at=now,
+            actor="customer",
+            actor_id="checkout",
+        ),
+        label="history",
+    )
+    return tx
 
 
 def _read(skus: list[str], order_id: str | None) -> tuple[dict[str, Product], Order | None]:

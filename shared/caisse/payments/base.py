@@ -62,6 +62,20 @@ class RefundResult:
     payout: dict[str, Any] | None = None  # what a person needs to pay an owed refund back
 
 
+def owed_refund(request: RefundRequest, method: str, note: str) -> RefundResult:
+    """A refund a person pays back by hand (mobile money has no refund API): what they need."""
+    return RefundResult(
+        status="owed",
+        payout={
+            "method": method,
+            "amount": request.amount.as_dict(),
+            "to": request.customer_phone,
+            "reference": request.payment_ref or request.provider_ref,
+            "note": note,
+        },
+    )
+
+
 class PaymentProvider(Protocol):
     name: str
     currencies: frozenset[str]

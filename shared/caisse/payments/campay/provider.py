@@ -23,6 +23,7 @@ from caisse.payments.base import (
     ProviderCheckout,
     RefundRequest,
     RefundResult,
+    owed_refund,
 )
 from caisse.payments.http import client, json_or_none
 from caisse.secrets import secret
@@ -139,16 +140,8 @@ class CamPay:
 
     def refund(self, request: RefundRequest) -> RefundResult:
         # No refund endpoint: the money goes back by a withdrawal a person makes.
-        return RefundResult(
-            status="owed",
-            payout={
-                "method": "campay_withdrawal",
-                "amount": request.amount.as_dict(),
-                "to": request.customer_phone,
-                "reference": request.payment_ref,
-                "note": "Send it with CamPay's withdraw (POST /api/withdraw/) or the dashboard, then confirm.",
-            },
-        )
+        note = "Send it with CamPay's withdraw (POST /api/withdraw/) or the dashboard, then confirm."
+        return owed_refund(request, "campay_withdrawal", note)
 
 
 def verify_callback(params: dict[str, Any], webhook_key: str) -> str:

@@ -23,6 +23,7 @@ from caisse.payments.base import (
     ProviderCheckout,
     RefundRequest,
     RefundResult,
+    owed_refund,
 )
 from caisse.payments.http import client, json_or_none
 from caisse.secrets import secret
@@ -140,16 +141,8 @@ class PayDunya:
         return self.notice(confirmation, event_id=f"reconcile:{provider_ref}:{confirmation.get('status')}")
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        return RefundResult(
-            status="owed",
-            payout={
-                "method": "paydunya_disbursement",
-                "amount": request.amount.as_dict(),
-                "to": request.customer_phone,
-                "reference": request.provider_ref,
-                "note": "Send it with PayDunya's disbursement API or dashboard, then confirm.",
-            },
-        )
+        note = "Send it with PayDunya's disbursement API or dashboard, then confirm."
+        return owed_refund(request, "paydunya_disbursement", note)
 
 
 def read_ipn(raw_body: bytes) -> dict[str, str]:

@@ -11,7 +11,8 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 
 from caisse.catalog.models import CatalogRecord, Merchant
-from caisse.errors import NotFound, ProviderUnavailable
+from caisse.catalog.service import get_merchant
+from caisse.errors import ProviderUnavailable
 from caisse.payments.stripe.client import client
 from caisse.staff import Staff
 
@@ -27,13 +28,6 @@ class ConnectedAccount(CatalogRecord, discriminator="connected_account"):
     @staticmethod
     def key(account: str) -> str:
         return f"CONNECT#{account}"
-
-
-def merchant(merchant_id: str) -> Merchant:
-    try:
-        return Merchant.get(Merchant.key(merchant_id), consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("no such merchant") from None
 
 
 def account_params(kind: str, country: str, email: str | None, name: str, merchant_id: str) -> dict[str, Any]:
@@ -54,7 +48,7 @@ def account_params(kind: str, country: str, email: str | None, name: str, mercha
 def connect(merchant_id: str, staff: Staff, return_url: str, refresh_url: str) -> dict[str, Any]:
     """Create the merchant's connected account (once) and an onboarding link for its owner."""
     staff.require(merchant_id, "this merchant")
-    record = merchant(merchant_id)
+    record = get_merchant(merchant_id)
     try:
         if not record.stripe_account:
             account = client().v1.accounts.create(
