@@ -563,17 +563,7 @@ class PayPalProvider:
         return 201, self._webhook_view(record)
 
     def _webhook(self, app: str, webhook_id: str) -> _Resource:
-        record = self._webhooks.get(webhook_id)
-        if record is None or record.app != app:
-            raise PayPalError(
-                404,
-                "INVALID_RESOURCE_ID",
-                "Webhook id does not exist.",
-                location="path",
-                name="INVALID_RESOURCE_ID",
-                message="Resource id is invalid",
-            )
-        return record
+        return _owned_notification(self._webhooks, app, webhook_id, "Webhook id does not exist.")
 
     def list_webhooks(self, request: Request, app: str) -> tuple[int, dict]:
         return 200, {"webhooks": [self._webhook_view(w) for w in self._webhooks.values() if w.app == app]}
@@ -587,16 +577,7 @@ class PayPalProvider:
         return 204, {}
 
     def retrieve_event(self, request: Request, app: str, event_id: str) -> tuple[int, dict]:
-        record = self._events.get(event_id)
-        if record is None or record.app != app:
-            raise PayPalError(
-                404,
-                "INVALID_RESOURCE_ID",
-                "Webhook event id does not exist.",
-                location="path",
-                name="INVALID_RESOURCE_ID",
-                message="Resource id is invalid",
-            )
+        record = _owned_notification(self._events, app, event_id, "Webhook event id does not exist.")
         return 200, copy.deepcopy(record.obj)
 
     def cert(self, request: Request, cert_id: str) -> Response:
@@ -813,17 +794,7 @@ class PayPalProvider:
         return "".join(_ID_ALPHABET[b % len(_ID_ALPHABET)] for b in digest[:13])
 
     def _order(self, app: str, order_id: str) -> _Order:
-        order = self._orders.get(order_id)
-        if order is None or order.app != app:
-            raise PayPalError(
-                404,
-                "INVALID_RESOURCE_ID",
-                "Specified resource ID does not exist. Please check the resource ID and try again.",
-                location="path",
-                value=order_id,
-                field="order_id",
-            )
-        return order
+        return _owned(self._orders, app, order_id, "order_id")
 
     def retrieve_order(self, request: Request, app: str, order_id: str) -> tuple[int, dict]:
         return 200, self.order_view(self._order(app, order_id))
@@ -969,17 +940,7 @@ class PayPalProvider:
     # -- captures and refunds ------------------------------------------------------------------------
 
     def _capture(self, app: str, capture_id: str) -> _Resource:
-        record = self._captures.get(capture_id)
-        if record is None or record.app != app:
-            raise PayPalError(
-                404,
-                "INVALID_RESOURCE_ID",
-                "Specified resource ID does not exist. Please check the resource ID and try again.",
-                location="path",
-                value=capture_id,
-                field="capture_id",
-            )
-        return record
+        return _owned(self._captures, app, capture_id, "capture_id")
 
     def retrieve_capture(self, request: Request, app: str, capture_id: str) -> tuple[int, dict]:
         return 200, copy.deepcopy(self._capture(app, capture_id).obj)
@@ -1053,17 +1014,7 @@ class PayPalProvider:
         return 201, copy.deepcopy(refund)
 
     def retrieve_refund(self, request: Request, app: str, refund_id: str) -> tuple[int, dict]:
-        record = self._refunds.get(refund_id)
-        if record is None or record.app != app:
-            raise PayPalError(
-                404,
-                "INVALID_RESOURCE_ID",
-                "Specified resource ID does not exist. Please check the resource ID and try again.",
-                location="path",
-                value=refund_id,
-                field="refund_id",
-            )
-        return 200, copy.deepcopy(record.obj)
+        return 200, copy.deepcopy(_owned(self._refunds, app, refund_id, "refund_id").obj)
 
     # -- the approval page ---------------------------------------------------------------------------
 
@@ -1111,3 +1062,33 @@ class PayPalProvider:
 
     def page_decline(self, request: Request, order_id: str) -> Response:
         return self._page_action(request, order_id, funding_fails=True)
+
+
+def _owned(store: dict, app: str, resource_id: str, field: str):
+    """A resource of this app (orders, captures, refunds), or PayPal's 404 for any other id."""
+    record = store.get(resource_id)
+    if record is None or record.app != app:
+        raise PayPalError(
+            404,
+            "INVALID_RESOURCE_ID",
+            "Specified resource ID does not exist. Please check the resource ID and try again.",
+            location="path",
+            value=resource_id,
+            field=field,
+        )
+    return record
+
+
+def _owned_notification(store: dict, app: str, resource_id: str, description: str):
+    """A webhook or webhook event of this app, or the notifications API's own 404."""
+    record = store.get(resource_id)
+    if record is None or record.app != app:
+        raise PayPalError(
+            404,
+            "INVALID_RESOURCE_ID",
+            description,
+            location="path",
+            name="INVALID_RESOURCE_ID",
+            message="Resource id is invalid",
+        )
+    return record
