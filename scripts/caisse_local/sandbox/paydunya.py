@@ -315,20 +315,8 @@ class PaydunyaProvider:
             return invoice
 
     def ipn_fields(self, invoice: dict) -> list[tuple[str, str]]:
-        data: dict[str, Any] = {
-            "response_code": "00",
-            "response_text": "Transaction Found",
-            "hash": master_key_hash(invoice["master_key"]),
-            "invoice": self._invoice_part(invoice),
-            "custom_data": invoice["custom_data"],
-            "actions": invoice["actions"],
-            "mode": "test",
-            "status": invoice["status"],
-            "fail_reason": invoice["fail_reason"],
-        }
-        if invoice["customer"] is not None:
-            data["customer"] = invoice["customer"]
-            data["receipt_url"] = invoice["receipt_url"]
+        """The IPN: what confirm answers, plus the master key's hash, as PHP-style form fields."""
+        data = {**self.confirmation(invoice), "hash": master_key_hash(invoice["master_key"])}
         return php_form("data", data)
 
     def _send_ipn(self, invoice: dict) -> None:

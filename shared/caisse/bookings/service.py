@@ -31,6 +31,7 @@ from caisse.orders.checkout import (
     new_order_transaction,
     next_order_number,
     order_id_for,
+    return_urls,
 )
 from caisse.orders.models import ORDER_SK, Customer, LineItem, Order, OrderRecord, Slot, order_pk
 from caisse.orders.refunds import request_refund
@@ -141,7 +142,6 @@ def create_booking_checkout(
     deposit = pricing.deposit(full, service.deposit_percent, service.deposit_fixed)
     fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
     order_number = next_order_number(merchant.order_prefix, now.year)
-    shop = settings().shop_url
     provider = _stripe(merchant.stripe_account)
     line = CartLine(service.service_id, f"Deposit: {service.name}", 1, deposit, False)
     opened = provider.open_checkout(
@@ -157,8 +157,7 @@ def create_booking_checkout(
             customer_phone=request.customer_phone,
             locale=request.locale,
             expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
-            return_url=f"{shop}/orders/{order_id}/return?result=success",
-            cancel_url=f"{shop}/orders/{order_id}/return?result=cancel",
+            **return_urls(order_id),
             idempotency_key=f"checkout-{order_id}",
             application_fee=fee,
             save_card=True,
@@ -326,8 +325,7 @@ def _balance_link(order: Order, provider: Any, due: Money, fee: Money) -> str:
             customer_email=order.customer.email,
             locale=order.customer.locale,
             expires_at=utcnow() + timedelta(hours=23),
-            return_url=f"{settings().shop_url}/orders/{order.order_id}/return?result=success",
-            cancel_url=f"{settings().shop_url}/orders/{order.order_id}/return?result=cancel",
+            **return_urls(order.order_id),
             idempotency_key=f"balance-link-{order.order_id}-{due.amount}",
             application_fee=fee,
             purpose="balance",

@@ -83,6 +83,12 @@ class CheckoutResult:
     replayed: bool
 
 
+def return_urls(order_id: str) -> dict[str, str]:
+    """Where a provider's page sends the customer back: the shop's page for this order."""
+    page = f"{settings().shop_url}/orders/{order_id}/return"
+    return {"return_url": f"{page}?result=success", "cancel_url": f"{page}?result=cancel"}
+
+
 def order_id_for(idempotency_key: str | None) -> str:
     if idempotency_key:
         return str(uuid.uuid5(_IDEMPOTENT_ORDERS, idempotency_key))
@@ -151,7 +157,6 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
     attempts = _attempts_so_far(rules, cart.merchant, request.client, now)
 
     order_number = next_order_number(cart.order_prefix, now.year)
-    shop = settings().shop_url
     spec = CheckoutSpec(
         order_id=order_id,
         order_number=order_number,
@@ -164,8 +169,7 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
         customer_phone=request.customer_phone,
         locale=request.locale,
         expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
-        return_url=f"{shop}/orders/{order_id}/return?result=success",
-        cancel_url=f"{shop}/orders/{order_id}/return?result=cancel",
+        **return_urls(order_id),
         notify_url=f"{settings().public_api_url}/webhooks/{provider.name}",
         idempotency_key=f"checkout-{order_id}",
     )

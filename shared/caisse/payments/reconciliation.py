@@ -128,9 +128,11 @@ def expire_checkouts(now: datetime | None = None, *, ttl: timedelta = timedelta(
             if notice is not None and notice.outcome is Outcome.PAID:
                 _check_waiting(order, report)  # paid after all: settle it instead
                 continue
-            load_provider(order.provider, order.connect_account).close_checkout(order.provider_ref or "")
+            # Expire here first, then close the provider's checkout: closing it first would race its
+            # own expiry webhook for the same move (and the sweep would not know it had expired it).
             if _expire(order.order_id, now):
                 report.expired.append(order.order_id)
+                load_provider(order.provider, order.connect_account).close_checkout(order.provider_ref or "")
     return report
 
 
