@@ -3,13 +3,13 @@
 # and ./.venv-sam (the SAM CLI, which pins its own boto3 and pydantic).
 
 SHELL := /bin/bash
-# The first Python 3.13 that runs (a pyenv shim may exist without the version being selected).
-PYTHON313 ?= $(shell for p in $(HOME)/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
-	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo "$$p" && break; done)
+ROOT := $(CURDIR)
+include layers/python.mk
 VENV := .venv
 SAMVENV := .venv-sam
 PY := $(VENV)/bin/python
 SAM := $(SAMVENV)/bin/sam
+PIP := --quiet --disable-pip-version-check
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 # The SAM build of the layers runs pip and compileall with the same Python as the runtime.
@@ -17,61 +17,83 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 REQS := requirements/runtime.txt requirements/imaging.txt requirements/dev.txt
 
-.PHONY: help local test unit functional e2e lint validate build admin-token seed openapi bench clean
+# One line per step, then how long it took: `$(call step,what it does,command)`.
+step = @printf '==> %s\n' "$(1)"; started=$$(date +%s); $(2) && printf '    done in %s s\n' "$$(( $$(date +%s) - started ))"
+
+.PHONY: help local test unit functional e2e lint validate build deploy invoke admin-token seed openapi bench clean
 
 help:
 	@echo "make local        run the whole system offline (API :3000, AWS :4566, provider sandbox :4010)"
 	@echo "make test         install what is needed, then run lint, sam validate/build and every test"
 	@echo "make admin-token  print a staff token for the local stack (MERCHANT=<id> for a scoped one)"
+	@echo "make invoke FUNCTION=HealthFunction [EVENT=file.json]   invoke one function on the local stack"
 	@echo "make bench        cold-start and DynamoDB-request benchmark of the functions"
 	@echo "make openapi      write openapi.json from the API functions' code"
-	@echo "make build        sam build (Linux arm64 layers, .pyc compiled)"
+	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email   image pipeline and email throughput benchmarks"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
+	@echo "The local stack's ports move with CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."
 
 $(VENV)/.installed: $(REQS) pyproject.toml
-	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (pyenv install 3.13 or apt-get install python3.13)"; exit 1; }
-	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/runtime.txt -r requirements/imaging.txt -r requirements/dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
+	$(NEED_PYTHON313)
+	@test -x $(PY) || { echo "==> Creating .venv with $(PYTHON313)"; $(PYTHON313) -m venv $(VENV); }
+	$(call step,Installing the runtime and dev dependencies into .venv (first time: about 2 minutes),\
+		$(PY) -m pip install $(PIP) -r requirements/runtime.txt -r requirements/imaging.txt -r requirements/dev.txt)
+	$(call step,Installing Caisse itself into .venv (editable),\
+		$(PY) -m pip install $(PIP) --no-build-isolation --no-deps -e .)
 	@touch $@
 
 $(SAMVENV)/.installed: requirements/sam.txt
+	$(NEED_PYTHON313)
 	@test -x $(SAMVENV)/bin/python || $(PYTHON313) -m venv $(SAMVENV)
-	$(SAMVENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	$(call step,Installing the SAM CLI into .venv-sam (first time: about 1 minute),\
+		$(SAMVENV)/bin/python -m pip install $(PIP) -r requirements/sam.txt)
 	@touch $@
 
 local: $(VENV)/.installed
+	@echo "==> Starting the local stack (Ctrl-C stops it)"
 	$(PY) -m caisse_local
 
+# Unit and functional tests in parallel, then the e2e tests as their own run against one local
+# stack (the way powertools-lambda-python runs its tiers).
 test: $(VENV)/.installed $(SAMVENV)/.installed lint validate build
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(call step,Unit and functional tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional)
+	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
 
-functional: $(VENV)/.installed
-	$(PY) -m pytest -q tests/functional
+functional: $(VENV)/.installed $(SAMVENV)/.installed
+	$(PY) -m pytest -q -n 2 tests/functional
 
 e2e: $(VENV)/.installed
 	$(PY) -m pytest -q tests/e2e
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check shared functions scripts tests
-	$(VENV)/bin/ruff format --check shared functions scripts tests
+	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
+		$(VENV)/bin/ruff format --check shared functions scripts tests)
 
 validate: $(SAMVENV)/.installed
-	$(SAM) validate --lint --template template.yaml
+	$(call step,sam validate --lint,$(SAM) validate --lint --template template.yaml)
 
 build: $(VENV)/.installed $(SAMVENV)/.installed
-	$(SAM) build --template template.yaml --parallel
+	$(call step,sam build (layers for Linux arm64; unchanged ones come from the cache),\
+		$(SAM) build --template template.yaml)
+
+# The guided deploy asks for the stack name, region and parameters, and saves them in samconfig.toml.
+deploy: build
+	$(SAM) deploy --guided
+
+invoke: $(VENV)/.installed
+	@test -n "$(FUNCTION)" || { echo "usage: make invoke FUNCTION=HealthFunction [EVENT=events/health.json]"; exit 2; }
+	@$(PY) scripts/invoke.py $(FUNCTION) $(if $(EVENT),--event $(EVENT))
 
 admin-token: $(VENV)/.installed
 	@$(PY) -m caisse_local.authorizer $(if $(MERCHANT),--merchant $(MERCHANT))
 
 seed: $(VENV)/.installed
-	$(PY) scripts/seed_catalog.py --endpoint-url http://127.0.0.1:4566
+	$(PY) scripts/seed_catalog.py --local
 
 openapi: $(VENV)/.installed
 	$(PY) scripts/openapi.py > openapi.json

@@ -3,7 +3,7 @@
 fixed (SES back, a bug deployed away). Messages keep their group (FIFO) and attributes; the email
 ledger makes sure nothing that was already sent is sent again.
 
-    scripts/redrive_dlq.py --local                       # the local stack's notifications DLQ
+    scripts/redrive_dlq.py --local                       # the local stack's notifications DLQ ($CAISSE_AWS_PORT)
     scripts/redrive_dlq.py --dlq URL --to URL            # AWS (your profile), e.g. the stack's queues
     scripts/redrive_dlq.py --local --dry-run             # count, move nothing
 """
@@ -16,7 +16,6 @@ import uuid
 
 import boto3
 
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_PREFIX = "https://sqs.us-east-1.amazonaws.com/123456789012/caisse-local"
 
 
@@ -67,7 +66,9 @@ def main() -> int:
     if args.local:
         dlq = args.dlq or f"{LOCAL_PREFIX}-NotificationsDLQ.fifo"
         target = args.to or f"{LOCAL_PREFIX}-NotificationsQueue.fifo"
-        endpoint = args.endpoint_url or LOCAL_ENDPOINT
+        from caisse_local.stack import Ports
+
+        endpoint = args.endpoint_url or Ports.from_env().url("aws")
         session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
     elif args.dlq and args.to:
         dlq, target, endpoint, session = args.dlq, args.to, args.endpoint_url, boto3.session.Session()

@@ -3,7 +3,7 @@
 the expiry sweep. (In AWS, invoke the function: `aws lambda invoke --function-name <name> out.json`.)
 
     scripts/run_scheduled.py ReconcilePaymentsFunction
-    scripts/run_scheduled.py ExpireCheckoutsFunction --aws-port 4566 --sandbox-port 4010
+    CAISSE_AWS_PORT=4567 scripts/run_scheduled.py ExpireCheckoutsFunction   # a stack on moved ports
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ def scheduled_event(function: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("function", help="logical id in template.yaml, e.g. ReconcilePaymentsFunction")
-    parser.add_argument("--api-port", type=int, default=Ports().api)
-    parser.add_argument("--aws-port", type=int, default=Ports().aws)
-    parser.add_argument("--sandbox-port", type=int, default=Ports().sandbox)
+    ports = Ports.from_env()  # CAISSE_API_PORT, CAISSE_AWS_PORT, CAISSE_SANDBOX_PORT, as the stack reads them
+    parser.add_argument("--api-port", type=int, default=ports.api)
+    parser.add_argument("--aws-port", type=int, default=ports.aws)
+    parser.add_argument("--sandbox-port", type=int, default=ports.sandbox)
     args = parser.parse_args()
 
     stack = LocalStack(Ports(args.api_port, args.aws_port, args.sandbox_port))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a catalog document (default data/catalog.json) into the catalog table.
 
-Local stack:  scripts/seed_catalog.py --endpoint-url http://127.0.0.1:4566
+Local stack:  scripts/seed_catalog.py --local      (the stack on $CAISSE_AWS_PORT, default 4566)
 AWS:          scripts/seed_catalog.py --table caisse-dev-CatalogTable-XXXX   (uses your AWS profile)
 """
 
@@ -21,8 +21,13 @@ def main() -> int:
     parser.add_argument("--file", type=Path, default=ROOT / "data" / "catalog.json")
     parser.add_argument("--table", default=None, help="catalog table name (default: the local stack's)")
     parser.add_argument("--endpoint-url", default=None, help="AWS endpoint, e.g. the local stack's moto server")
+    parser.add_argument("--local", action="store_true", help="the running local stack ($CAISSE_AWS_PORT)")
     args = parser.parse_args()
 
+    if args.local and not args.endpoint_url:
+        from caisse_local.stack import Ports
+
+        args.endpoint_url = Ports.from_env().url("aws")
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
         for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):

@@ -3,6 +3,7 @@
 event from Stripe's dashboard or the sandbox (`GET /_sandbox/events`), or to try a forgery.
 
     scripts/send_stripe_event.py event.json                   # to the local stack, secret from its SSM
+                                                              # (on $CAISSE_API_PORT and $CAISSE_AWS_PORT)
     scripts/send_stripe_event.py event.json --times 5         # the same delivery five times
     scripts/send_stripe_event.py event.json --secret whsec_x --url https://.../webhooks/stripe
     scripts/send_stripe_event.py event.json --age 600         # a timestamp ten minutes old (refused)
@@ -19,6 +20,7 @@ import httpx
 
 from caisse_local.aws import client
 from caisse_local.sandbox.signing import sign
+from caisse_local.stack import Ports
 
 
 def local_secret(endpoint: str) -> str:
@@ -29,9 +31,10 @@ def local_secret(endpoint: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("event", type=Path, help="the event's JSON, sent byte for byte as it is in the file")
-    parser.add_argument("--url", default="http://127.0.0.1:3000/webhooks/stripe")
+    ports = Ports.from_env()
+    parser.add_argument("--url", default=f"{ports.url('api')}/webhooks/stripe")
     parser.add_argument("--secret", help="endpoint signing secret (default: the local stack's, from its SSM)")
-    parser.add_argument("--aws-endpoint", default="http://127.0.0.1:4566")
+    parser.add_argument("--aws-endpoint", default=ports.url("aws"))
     parser.add_argument("--age", type=int, default=0, help="seconds to back-date the signature")
     parser.add_argument("--times", type=int, default=1)
     args = parser.parse_args()

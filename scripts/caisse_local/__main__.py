@@ -4,7 +4,6 @@ SIGTERM, then stop every process it started."""
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -13,12 +12,12 @@ from caisse_local.stack import LocalStack, Ports
 
 
 def main(argv: list[str] | None = None) -> int:
-    defaults = Ports()
+    defaults = Ports.from_env()
     parser = argparse.ArgumentParser(description="Run Caisse offline: API, emulated AWS and provider sandbox.")
-    parser.add_argument("--api-port", type=int, default=int(os.environ.get("CAISSE_API_PORT", defaults.api)))
-    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("CAISSE_AWS_PORT", defaults.aws)))
+    parser.add_argument("--api-port", type=int, default=defaults.api, help="default: $CAISSE_API_PORT or 3000")
+    parser.add_argument("--aws-port", type=int, default=defaults.aws, help="default: $CAISSE_AWS_PORT or 4566")
     parser.add_argument(
-        "--sandbox-port", type=int, default=int(os.environ.get("CAISSE_SANDBOX_PORT", defaults.sandbox))
+        "--sandbox-port", type=int, default=defaults.sandbox, help="default: $CAISSE_SANDBOX_PORT or 4010"
     )
     parser.add_argument("--no-seed", action="store_true", help="start with an empty catalog")
     args = parser.parse_args(argv)
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_seed:
         stack.catalog = None
     try:
-        stack.start()
+        stack.start(progress=lambda line: print(line, flush=True))
     except Exception as error:  # noqa: BLE001 - a readable line beats a traceback for a newcomer
         print(f"caisse: the local stack did not start: {error}", file=sys.stderr, flush=True)
         return 1

@@ -8,7 +8,8 @@ moto's WSGI app is wrapped so that:
   `DELETE /_caisse/requests`), so tests can assert how many calls a handler made;
 - faults can be injected (`POST /_caisse/faults`, listed by GET, cleared by DELETE): the next N
   matching requests fail with the given error in the service's own wire protocol, so botocore
-  raises the `ClientError` real AWS would cause and retry paths can be tested offline.
+  raises the `ClientError` real AWS would cause and retry paths can be tested offline;
+- sent email is listed, parsed and filtered, at `GET /_caisse/emails` (see `mailbox`).
 
 `provision()` creates the template's resources in the emulated AWS, idempotently, through boto3.
 Resource types are handled by `RESOURCE_PROVISIONERS`, so later work adds types.
@@ -37,6 +38,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
+from . import mailbox
 from .server import BackgroundServer
 from .template import Context, Template, iter_references
 
@@ -65,6 +67,7 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 
 REQUESTS_PATH = "/_caisse/requests"
 FAULTS_PATH = "/_caisse/faults"
+EMAILS_PATH = "/_caisse/emails"
 
 
 # --------------------------------------------------------------------------- the endpoint
@@ -85,6 +88,9 @@ class AwsEndpoint:
             return self._requests_endpoint(environ, start_response)
         if path == FAULTS_PATH:
             return self.faults.endpoint(environ, start_response)
+        if path == EMAILS_PATH:
+            query = {key: values[-1] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            return _json_response(start_response, "200 OK", mailbox.emails(query))
         service, operation = classify(environ)
         if service is not None:
             with self._counts_lock:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from caisse_local import aws
 from caisse_local import template as templates
 from caisse_local.apigateway import ApiGateway
 from caisse_local.event_sources import EventSources
+from caisse_local.lambda_api import LambdaInvokeApi
 from caisse_local.runtime import FunctionPool, apply_environment
 from caisse_local.s3_events import S3Notifications
 from caisse_local.server import BackgroundServer, RawHeadersRequestHandler
@@ -47,9 +49,24 @@ START_TIMEOUT = 60.0
 
 @dataclass
 class Ports:
+    """Where the local stack listens; every script and make target reads them from the same
+    variables, so a stack on moved ports is the one they talk to."""
+
     api: int = 3000
     aws: int = 4566
     sandbox: int = 4010
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        defaults = cls()
+        return cls(
+            int(os.environ.get("CAISSE_API_PORT") or defaults.api),
+            int(os.environ.get("CAISSE_AWS_PORT") or defaults.aws),
+            int(os.environ.get("CAISSE_SANDBOX_PORT") or defaults.sandbox),
+        )
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{getattr(self, name)}"
 
 
 @dataclass
@@ -79,14 +96,22 @@ class LocalStack:
         return f"http://{self.host}:{self.ports.sandbox}"
 
     # ------------------------------------------------------------------ start / stop
-    def start(self) -> None:
+    def start(self, progress: Callable[[str], None] | None = None) -> None:
+        """Start everything; `progress` hears one line per step, with the time it took."""
+        steps = [
+            ("emulated AWS (moto) and provider sandbox started", self._start_children),
+            ("functions configured from template.yaml", self.configure_process),
+            ("tables, queues, buckets, secrets and demo catalog created", self._provision),
+            ("DynamoDB stream, SQS and SNS event sources polling", self._start_event_sources),
+            ("S3 notifications to the image function wired", self._start_s3_notifications),
+            (f"API listening on {self.api_url}", self._start_api),
+        ]
         try:
-            self._start_children()
-            self.configure_process()
-            self._provision()
-            self._start_event_sources()
-            self._start_s3_notifications()
-            self._start_api()
+            for what, step in steps:
+                started = time.monotonic()
+                step()
+                if progress is not None:
+                    progress(f"caisse: {what} ({time.monotonic() - started:.1f} s)")
         except BaseException:
             self.stop()
             raise
@@ -282,7 +307,11 @@ class LocalStack:
         assert self.template is not None and self.ctx is not None
         gateway = ApiGateway.from_template(self.template, self.ctx, self.pools)
         self.api_server = BackgroundServer(
-            gateway, self.host, self.ports.api, request_handler=RawHeadersRequestHandler, name="caisse-api"
+            LambdaInvokeApi(self.pools, gateway),
+            self.host,
+            self.ports.api,
+            request_handler=RawHeadersRequestHandler,
+            name="caisse-api",
         )
         self.api_server.start()
 

@@ -52,6 +52,11 @@ class Stack:
     def sign_stripe(self, payload: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
         return sign(payload, secret or self.parameter("stripe/webhook_secret"), timestamp)
 
+    def flush_deliveries(self) -> None:
+        """Wait until every webhook and callback the sandbox emitted so far has been answered by
+        the API (or dropped): after this, nothing more is on its way."""
+        httpx.post(f"{self.sandbox}/_sandbox/deliveries/flush", params={"timeout": 30}, timeout=35).raise_for_status()
+
     def sandbox_config(self, **config) -> None:
         httpx.post(f"{self.sandbox}/_sandbox/reset-config", timeout=5).raise_for_status()
         if config:
@@ -149,41 +154,18 @@ def count_orders(stack) -> int:
     return table.scan(Select="COUNT", ConsistentRead=True)["Count"]
 
 
-def sent_emails(stack) -> list[dict]:
-    """Every email the emulated SES accepted, parsed: to, subject, text, html, headers."""
-    import email
-    from email.header import decode_header, make_header
-
-    data = httpx.get(f"{stack.aws}/moto-api/data.json", timeout=10).json().get("ses", {})
-    found = []
-    for raw in data.get("RawMessage", []):
-        message = email.message_from_string(raw["raw_data"])
-        parts = {
-            part.get_content_type(): part.get_payload(decode=True).decode()
-            for part in message.walk()
-            if not part.is_multipart()
-        }
-        found.append(
-            {
-                "to": message["To"],
-                "from": str(make_header(decode_header(message["From"]))),
-                "reply_to": message["Reply-To"],
-                "subject": str(make_header(decode_header(message["Subject"]))),
-                "notification": " ".join((message["X-Caisse-Notification"] or "").split()),  # unfolded
-                "text": parts.get("text/plain", ""),
-                "html": parts.get("text/html", ""),
-            }
-        )
-    return found
+def sent_emails(stack, **filters: str) -> list[dict]:
+    """The emails the emulated SES accepted, parsed by the local stack (`GET /_caisse/emails`),
+    filtered on `to`, `kind`, `source`, `recipient` or `notification`: to, from, reply_to, subject,
+    text, html, attachments, notification, source, version, kind, recipient."""
+    answer = httpx.get(f"{stack.aws}/_caisse/emails", params=filters, timeout=15)
+    answer.raise_for_status()
+    return answer.json()
 
 
 def emails_for(stack, order_id: str, kind: str | None = None) -> list[dict]:
-    prefix = f"order:{order_id}:"
-    return [
-        m
-        for m in sent_emails(stack)
-        if (m["notification"] or "").startswith(prefix) and (kind is None or f":{kind}:" in m["notification"])
-    ]
+    """The emails sent about one order (of one kind, if given)."""
+    return sent_emails(stack, source=f"order:{order_id}", **({"kind": kind} if kind else {}))
 
 
 def queues_idle(stack) -> bool:

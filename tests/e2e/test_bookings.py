@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_support import merchant_token, order_status, plain, sent_emails, wait_for
+from e2e_support import emails_for, merchant_token, order_status, plain, wait_for
 
 FIXIT = "fixit-plumbing"
 PLATFORM_KEY = {"Authorization": "Bearer sk_test_local_not_a_real_key"}
@@ -95,20 +95,13 @@ def test_a_deposit_on_the_tradies_account_with_the_platform_fee_and_the_emails(a
     intent = sandbox(stack, f"/v1/payment_intents/{session['payment_intent']}", account)
     assert intent["application_fee_amount"] == 75  # 2.5 % of the deposit
     assert intent["setup_future_usage"] == "off_session" and intent["customer"] and intent["payment_method"]
-    mails = wait_for(
-        lambda: (
-            [
-                m
-                for m in sent_emails(stack)
-                if booking["order_id"] in (m["notification"] or "")
-                and ("new_booking" in m["notification"] or "order_confirmed" in m["notification"])
-            ]
-            if len([m for m in sent_emails(stack) if booking["order_id"] in (m["notification"] or "")]) >= 2
-            else None
-        ),
-        what="the booking emails",
-    )
-    tradie = next(m for m in mails if "new_booking" in m["notification"])
+
+    def both_sent() -> list[dict] | None:
+        found = emails_for(stack, booking["order_id"])
+        return found if {m["kind"] for m in found} >= {"new_booking", "order_confirmed"} else None
+
+    mails = wait_for(both_sent, what="the booking emails")
+    tradie = next(m for m in mails if m["kind"] == "new_booking")
     assert tradie["to"] == "office@fixit.example"
     assert "Plumbing call-out" in tradie["subject"] and "AUD 30.00" in plain(tradie["text"])
 
@@ -152,14 +145,7 @@ def test_a_card_that_needs_the_customer_leaves_the_balance_due_and_emails_a_link
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "due" and answer.json()["reason"] == "authentication_required"
-    [mail] = wait_for(
-        lambda: [
-            m
-            for m in sent_emails(stack)
-            if booking["order_id"] in (m["notification"] or "") and "balance_due" in m["notification"]
-        ],
-        what="the balance email",
-    )
+    [mail] = wait_for(lambda: emails_for(stack, booking["order_id"], "balance_due"), what="the balance email")
     link = answer.json()["link"]
     assert link in mail["text"] and "AUD 120.00" in plain(mail["text"])
     httpx.post(f"{link}/pay", timeout=10)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from e2e_support import emails_for, merchant_token, order_status, plain, wait_for
+from e2e_support import emails_for, merchant_token, order_status, plain, sent_emails, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,7 +164,7 @@ def test_reconciliation_settles_a_payment_whose_webhook_was_lost_and_reports_a_m
         },
     ).json()
     httpx.post(f"{lost['next_action']['url']}/pay", timeout=10)
-    time.sleep(1)
+    stack.flush_deliveries()
     assert order_status(api, lost) == "pending_payment"  # the webhook never came
     stack.sandbox_config()
 
@@ -191,16 +190,10 @@ def test_reconciliation_settles_a_payment_whose_webhook_was_lost_and_reports_a_m
     assert order_status(api, lost) == "paid"
     assert [m["order_id"] for m in report["mismatches"] if m["order_id"] == mismatched["order_id"]]
     flagged = wait_for(
-        lambda: [m for m in emails_for_source(stack, mismatched["order_id"]) if "payment_flagged" in m["notification"]],
+        lambda: [m for m in sent_emails(stack, kind="payment_flagged") if mismatched["order_id"] in m["source"]],
         what="the mismatch email to staff",
     )
     assert flagged[0]["to"] == "team@songstudio.example"
-
-
-def emails_for_source(stack, order_id: str) -> list[dict]:
-    from e2e_support import sent_emails
-
-    return [m for m in sent_emails(stack) if order_id in (m["notification"] or "")]
 
 
 def test_the_sweep_expires_abandoned_checkouts_and_gives_their_stock_back(api, stack):

@@ -154,3 +154,9 @@ def deliveries(http: httpx.Client, sandbox: SandboxServer, count: int, **params:
     return poll(
         lambda: http.get(f"{sandbox.url}/_sandbox/deliveries", params=params).json(), lambda log: len(log) >= count
     )
+
+
+def flush(http: httpx.Client, sandbox: SandboxServer) -> None:
+    """Wait until every delivery the sandbox emitted so far has been attempted: after this, what a
+    receiver has not received is not coming."""
+    http.post(f"{sandbox.url}/_sandbox/deliveries/flush", params={"timeout": WAIT}).raise_for_status()

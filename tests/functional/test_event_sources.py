@@ -487,6 +487,13 @@ def test_sent_email_is_readable_locally_raw_mime_keeps_both_parts(stack):
     parts = [part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart()]
     assert parts == ["plain part", "<p>html part</p>"]
 
+    # The same email as the local stack lists it for people and tests: parsed, filtered on the server.
+    listed = httpx.get(f"{stack.url}/_caisse/emails", params={"to": "READER@example.test"}, timeout=5).json()
+    assert [(m["subject"], m["text"].strip(), m["html"].strip()) for m in listed] == [
+        ("Raw", "plain part", "<p>html part</p>")
+    ]
+    assert httpx.get(f"{stack.url}/_caisse/emails", params={"to": "nobody@example.test"}, timeout=5).json() == []
+
 
 # --------------------------------------------------------------------------- fault injection
 

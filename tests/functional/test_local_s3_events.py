@@ -108,7 +108,9 @@ def test_objects_outside_the_filter_invoke_nothing(stack):
     stack.s3.put_object(Bucket=stack.bucket, Key="elsewhere/a.jpg", Body=b"x")
     stack.s3.put_object(Bucket=stack.bucket, Key="incoming/b.jpg", Body=b"x")
     wait_for(lambda: stack.journal.events, what="the invocation")
-    time.sleep(0.5)  # give a wrong delivery of the first object time to show up
+    # moto queues a notification while it stores the object, so a wrong one for the first object
+    # would be in the queue before the second's; an empty queue means every one was invoked.
+    wait_for(lambda: queue_empty(stack.sqs, stack.inbox), what="the queue to drain")
     assert stack.journal.keys() == ["incoming/b.jpg"]
 
 

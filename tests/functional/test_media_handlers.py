@@ -42,9 +42,9 @@ def claims_for(event: dict, merchant: str | None) -> dict:
 
 
 def post_upload(invoke, *, staff_of: str | None = "lumen", **changes) -> dict:
-    body = json.loads(sample("post_uploads")["body"])
+    body = json.loads(sample("create_upload")["body"])
     body.update(changes)
-    event = claims_for(sample("post_uploads", body=json.dumps(body)), staff_of)
+    event = claims_for(sample("create_upload", body=json.dumps(body)), staff_of)
     return invoke("CreateUploadFunction", event)
 
 
@@ -64,7 +64,7 @@ def get_media(invoke, media_id: str, *, staff_of: str | None = "lumen", signed_i
 
 def s3_event(key: str, size: int, *, shape: str) -> dict:
     """The notification for an object of the uploads bucket: AWS's shape (the sample event) or moto's."""
-    event = copy.deepcopy(sample("s3_object_created"))
+    event = copy.deepcopy(sample("process_image"))
     record = event["Records"][0]
     record["s3"]["bucket"]["name"] = UPLOADS
     record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{UPLOADS}"

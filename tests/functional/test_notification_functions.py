@@ -17,7 +17,7 @@ QUEUE = "caisse-test-NotificationsQueue.fifo"
 def paid_order(invoke) -> tuple[dict, dict]:
     """An order checked out and then paid; and the stream event of that change, as Lambda hands
     it over (built here: moto's in-process DynamoDB Streams API answers 'not yet implemented')."""
-    event = sample("post_checkouts")
+    event = sample("create_checkout")
     set_header(event, "Idempotency-Key", None)
     order = json.loads(invoke("CreateCheckoutFunction", event)["body"])
     client = boto3.client("dynamodb")

@@ -247,8 +247,7 @@ def test_control_hook_settles_and_drop_webhooks_loses_the_callback(
 
     log = deliveries(http, sandbox, 1, provider="campay")
     assert [(d["dropped"], d["status_code"], d["method"]) for d in log] == [(True, None, "POST")]
-    time.sleep(0.2)
-    assert receiver.received == []  # nothing was sent for either transaction
+    assert receiver.received == []  # nothing was sent for either transaction (a dropped one is only logged)
     assert api.get(f"api/transaction/{lost}/").json()["status"] == "SUCCESSFUL"  # reconciliation finds it
 
 

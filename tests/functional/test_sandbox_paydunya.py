@@ -5,7 +5,6 @@ headers, the invoice page through its HTML forms, and the form-encoded IPN caugh
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -214,6 +213,5 @@ def test_control_hook_without_ipn_and_drop_webhooks(
     http.post(f"{sandbox.url}/_sandbox/paydunya/invoices/{lost}/status", json={"status": "completed"})
     log = deliveries(http, sandbox, 1, provider="paydunya")
     assert [(d["dropped"], d["status_code"], d["url"]) for d in log] == [(True, None, receiver.url)]
-    time.sleep(0.2)
-    assert receiver.received == []
+    assert receiver.received == []  # a dropped delivery is logged instead of sent
     assert api.get(f"checkout-invoice/confirm/{lost}").json()["status"] == "completed"

@@ -339,8 +339,7 @@ def test_cancel_link_changes_nothing_and_drop_webhooks_drops(
     approve(http, sandbox, order_id)
     log = deliveries(http, sandbox, 1, provider="paypal")
     assert [(d["type"], d["dropped"], d["endpoint"]) for d in log] == [("CHECKOUT.ORDER.APPROVED", True, webhook_id)]
-    time.sleep(0.2)
-    assert receiver.received == []
+    assert receiver.received == []  # a dropped delivery is logged instead of sent
     assert api.get(f"v2/checkout/orders/{order_id}").json()["status"] == "APPROVED"  # reconciliation sees it
 
 

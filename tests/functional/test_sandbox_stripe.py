@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 import stripe
-from sandbox_support import WAIT, LoopbackReceiver, deliveries
+from sandbox_support import WAIT, LoopbackReceiver, deliveries, flush
 from sandbox_support import http as http
 from sandbox_support import sandbox as sandbox
 
@@ -332,6 +332,22 @@ def test_duplicates_deliver_each_event_several_times(
     assert [entry["status_code"] for entry in log] == [200, 200, 200]
 
 
+def test_flush_answers_once_every_emitted_delivery_was_made(
+    client: stripe.StripeClient, sandbox: SandboxServer, http: httpx.Client, receiver: Receiver, secret: str
+) -> None:
+    configure(http, sandbox, delay_seconds=0.5, duplicates=2)
+    session = client.v1.checkout.sessions.create(params=session_params())
+    pay(http, sandbox, session.id)
+    flush(http, sandbox)  # waits out the delay and both copies of each event
+    paid = ["charge.succeeded", "checkout.session.completed", "payment_intent.succeeded"]
+    assert sorted(event_type(r) for r in receiver.received) == sorted(paid * 2)
+    receiver.statuses = [500]  # the next attempt fails; its retry comes after the backoff
+    configure(http, sandbox, delay_seconds=0, duplicates=1, retry_backoff_seconds=[0.3])
+    client.v1.checkout.sessions.expire(client.v1.checkout.sessions.create(params=session_params()).id)
+    flush(http, sandbox)
+    assert [event_type(r) for r in receiver.received[6:]] == ["checkout.session.expired"] * 2  # the retry too
+
+
 def test_shuffle_reverses_each_batch(
     client: stripe.StripeClient, sandbox: SandboxServer, http: httpx.Client, receiver: Receiver, secret: str
 ) -> None:
@@ -382,7 +398,7 @@ def test_connect_events_carry_the_account_and_go_to_connect_endpoints_only(
             client.v1.checkout.sessions.retrieve(session.id)
         on_account = client.v1.checkout.sessions.retrieve(session.id, options={"stripe_account": "acct_1Shop"})
         assert on_account.status == "complete"
-        time.sleep(0.3)
+        flush(http, sandbox)
         assert receiver.received == []  # the platform endpoint gets no connected-account events
     finally:
         connect_receiver.close()

@@ -5,7 +5,6 @@ off-session, and refunds that give the fee back. Webhooks are checked with ``con
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -13,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 import stripe
-from sandbox_support import WAIT, LoopbackReceiver
+from sandbox_support import WAIT, LoopbackReceiver, flush
 from sandbox_support import http as http
 from sandbox_support import sandbox as sandbox
 
@@ -22,7 +21,6 @@ from caisse_local.sandbox.app import SandboxServer
 pytestmark = pytest.mark.timeout(60)
 
 API_KEY = "sk_test_local_caisse_connect"
-QUIET = 0.3  # seconds to wait before asserting that nothing (more) was delivered
 RETURN_URL = "http://127.0.0.1:3000/merchants/m1/connected"
 REFRESH_URL = "http://127.0.0.1:3000/merchants/m1/connect"
 
@@ -267,7 +265,7 @@ def test_onboarding_link_completes_the_account_and_notifies_connect_endpoints_on
     again = http.post(f"{sandbox.url}{action}", headers={"Accept": "application/json"})
     assert again.status_code == 410 and again.json()["error"]["refresh_url"] == REFRESH_URL
 
-    time.sleep(QUIET)
+    flush(http, sandbox)
     assert "account.updated" not in platform_hook.receiver.types()
     assert connect_hook.receiver.types().count("account.updated") == 1
 
@@ -383,7 +381,7 @@ def test_connected_checkout_saves_the_card_and_takes_the_application_fee(
         assert hidden.value.http_status == 404
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.application_fees.retrieve(fee.id, options=on(account))
-    time.sleep(QUIET)
+    flush(http, sandbox)
     assert not set(platform_hook.receiver.types()) & set(types)
 
 
@@ -457,7 +455,7 @@ def test_off_session_charge_succeeds_and_replays_with_the_same_idempotency_key(
         return [json.loads(r.body)["data"]["object"]["id"] for r in received if r.type == "payment_intent.succeeded"]
 
     connect_hook.receiver.wait_for(lambda received: intent.id in intent_events(received))
-    time.sleep(QUIET)
+    flush(http, sandbox)
     assert intent_events(connect_hook.receiver.received).count(intent.id) == 1  # the replay charged nothing
 
     # The card is the connected account's: without the header it does not exist.

@@ -14,7 +14,7 @@ from caisse_local.sandbox.signing import sign
 
 
 def checkout(invoke) -> dict:
-    event = sample("post_checkouts")
+    event = sample("create_checkout")
     set_header(event, "Idempotency-Key", None)
     result = invoke("CreateCheckoutFunction", event)
     assert result["statusCode"] == 201, result["body"]
@@ -22,7 +22,7 @@ def checkout(invoke) -> dict:
 
 
 def webhook_event(payload: bytes, signature: str | None, *, b64: bool, header: str = "Stripe-Signature") -> dict:
-    event = sample("post_webhooks_stripe")
+    event = sample("stripe_webhook")
     event["body"] = base64.b64encode(payload).decode() if b64 else payload.decode()
     event["isBase64Encoded"] = b64
     set_header(event, "Stripe-Signature", None)

@@ -13,7 +13,7 @@ from caisse.media import storage
 from caisse.media.events import UploadedObject, uploaded_objects
 from caisse.media.processing import workers_for
 
-AWS_EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "s3_object_created.json").read_text())
+AWS_EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "process_image.json").read_text())
 
 
 def moto_event(key: str) -> dict:
@@ -40,7 +40,7 @@ def moto_event(key: str) -> dict:
 def test_the_real_aws_shape_is_read_and_its_key_decoded():
     [found] = uploaded_objects(AWS_EVENT)
     assert found == UploadedObject(
-        bucket="caisse-dev-uploads-123456789012-us-east-1",
+        bucket="caisse-local-uploads-123456789012-us-east-1",
         key="uploads/lumen/6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f/IMG 0042 (edit).jpg",
         size=181673,
         etag="d41d8cd98f00b204e9800998ecf8427e",

@@ -73,6 +73,7 @@ OTHER_ROUTES = [
     ("POST", "/_sandbox/config", "control_set_config"),
     ("POST", "/_sandbox/reset-config", "control_reset_config"),
     ("GET", "/_sandbox/deliveries", "control_deliveries"),
+    ("POST", "/_sandbox/deliveries/flush", "control_flush_deliveries"),
     ("GET", "/_sandbox/events", "control_events"),
     ("POST", "/_sandbox/stripe/accounts/<account_id>/state", "control_account_state"),
     ("POST", "/_sandbox/stripe/payment_methods/<payment_method_id>/behaviour", "control_payment_method_behaviour"),
@@ -392,6 +393,17 @@ class SandboxApp:
         filters = {key: request.args[key] for key in keys if key in request.args}
         entries = [d for d in self.delivery.deliveries() if all(d[k] == v for k, v in filters.items())]
         return _json(entries)
+
+    def control_flush_deliveries(self, request: Request) -> Response:
+        """Answer once every webhook and callback emitted so far has been attempted (the receiver
+        answered, or the delivery was dropped), waiting at most `timeout` seconds (default 10);
+        504 if some are still waiting. Lets a test see that nothing (more) is coming, without sleeping."""
+        try:
+            timeout = min(float(request.args.get("timeout", "10")), 60.0)
+        except ValueError:
+            return _json({"error": "timeout must be a number of seconds"}, 400)
+        done = self.delivery.flush(timeout)
+        return _json({"flushed": done}, 200 if done else 504)
 
     def control_events(self, request: Request) -> Response:
         return _json(self.state.events(request.args.get("type")))

@@ -164,7 +164,7 @@ class _Lane:
 
     def _run(self) -> None:
         while (job := self._next_job()) is not None:
-            self._worker.run_job(job, self)
+            self._worker.run_job(job)
 
 
 class DeliveryWorker:
@@ -176,6 +176,10 @@ class DeliveryWorker:
         self._lanes: dict[str, _Lane] = {}
         self._log: list[dict] = []
         self.config = DeliveryConfig()
+        # Jobs queued and not yet attempted (retries included), so `flush` can tell when every
+        # delivery emitted so far has been made, and tests need not sleep to see that nothing came.
+        self._outstanding = 0
+        self._settled = threading.Condition(self._lock)
 
     def set_config(self, config: DeliveryConfig) -> None:
         with self._lock:
@@ -194,7 +198,23 @@ class DeliveryWorker:
         for event, targets in ordered:
             for target in targets:
                 job = _Job(event, target, attempt=1, copies=config.duplicates, config=config)
-                self._lane(target.endpoint_id).put(job, due)
+                self._queue(job, due)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every delivery emitted so far has been attempted (retries included), at most
+        `timeout` seconds; False if some are still waiting."""
+        with self._settled:
+            return self._settled.wait_for(lambda: self._outstanding == 0, timeout)
+
+    def _queue(self, job: _Job, due: float) -> None:
+        with self._lock:
+            self._outstanding += 1
+        self._lane(job.target.endpoint_id).put(job, due)
+
+    def _done(self) -> None:
+        with self._settled:
+            self._outstanding -= 1
+            self._settled.notify_all()
 
     def deliveries(self) -> list[dict]:
         with self._lock:
@@ -218,8 +238,14 @@ class DeliveryWorker:
                 lane = self._lanes[endpoint_id] = _Lane(self, endpoint_id)
             return lane
 
-    def run_job(self, job: _Job, lane: _Lane) -> None:
+    def run_job(self, job: _Job) -> None:
         """Send all copies of a job (concurrently when duplicated) and re-queue the failed ones."""
+        try:
+            self._run_copies(job)
+        finally:
+            self._done()
+
+    def _run_copies(self, job: _Job) -> None:
         if job.copies == 1:
             results = [self._attempt(job)]
         else:
@@ -236,7 +262,7 @@ class DeliveryWorker:
         for ok in results:
             if not ok and job.attempt < job.config.max_attempts and not self.stopped.is_set():
                 retry = _Job(job.event, job.target, job.attempt + 1, 1, job.config)
-                lane.put(retry, time.monotonic() + job.config.backoff(job.attempt))
+                self._queue(retry, time.monotonic() + job.config.backoff(job.attempt))
 
     def _attempt(self, job: _Job) -> bool:
         started = time.time()

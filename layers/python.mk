@@ -1,0 +1,8 @@
+# The Python 3.13 that builds and runs Caisse, found the same way by the top Makefile and by each
+# layer's (which `sam build` runs from any shell): the project's .venv, then pyenv's, then the
+# system's. Each candidate must run and be 3.13: a pyenv shim can exist without the version selected.
+PYTHON313 ?= $(shell for p in $(ROOT)/.venv/bin/python $(HOME)/.pyenv/versions/3.13*/bin/python3.13 \
+	$$(command -v python3.13); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo "$$p" && break; done)
+# A recipe's first line: stop with a clear message when there is none.
+NEED_PYTHON313 = @test -n "$(PYTHON313)" || { echo "Python 3.13 not found: pyenv install 3.13, or apt-get install python3.13" >&2; exit 1; }

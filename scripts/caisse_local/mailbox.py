@@ -1,0 +1,80 @@
+"""Sent email, readable: `GET /_caisse/emails` on the emulated AWS endpoint.
+
+moto keeps every message SES accepted as raw MIME (`/moto-api/data.json` dumps them all, with every
+other service's state). This lists them parsed, oldest first, filtered on the server, so a person
+or a test finds one email without downloading and parsing the lot:
+
+    GET /_caisse/emails?to=ada@example.test&kind=order_confirmed&source=order:<order_id>
+
+Each email: `to`, `from`, `reply_to`, `subject`, `text`, `html`, `attachments` (filename, type,
+size), the `notification` id Caisse put in `X-Caisse-Notification` and, read from it, `source`,
+`version`, `kind` and `recipient`.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+NOTIFICATION = re.compile(r"^(?P<source>.+):v(?P<version>\d+):(?P<kind>[a-z_]+):(?P<recipient>[a-z]+)$")
+FILTERS = ("to", "kind", "source", "recipient", "notification")
+
+
+def sent_messages() -> list[Any]:
+    """Every raw message moto's SES (v1 and v2 share it) accepted, in every account and region."""
+    from moto.ses.models import ses_backends
+
+    found = []
+    for account in list(ses_backends.values()):
+        for backend in list(account.values()):
+            found.extend(message for message in backend.sent_messages if hasattr(message, "raw_data"))
+    return found
+
+
+def parse(raw: str) -> dict[str, Any]:
+    message: EmailMessage = email.message_from_string(raw, policy=policy.default)  # type: ignore[assignment]
+    body = {"text/plain": "", "text/html": ""}
+    attachments = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() in ("attachment", "inline") and part.get_filename():
+            payload = part.get_payload(decode=True) or b""
+            attachments.append(
+                {"filename": part.get_filename(), "content_type": part.get_content_type(), "size": len(payload)}
+            )
+        elif part.get_content_type() in body and not body[part.get_content_type()]:
+            body[part.get_content_type()] = part.get_content()
+    notification = " ".join(str(message["X-Caisse-Notification"] or "").split())
+    parsed = NOTIFICATION.match(notification)
+    return {
+        "to": str(message["To"] or ""),
+        "from": str(message["From"] or ""),
+        "reply_to": str(message["Reply-To"]) if message["Reply-To"] else None,
+        "subject": str(message["Subject"] or ""),
+        "text": body["text/plain"],
+        "html": body["text/html"],
+        "attachments": attachments,
+        "notification": notification,
+        "source": parsed["source"] if parsed else None,
+        "version": int(parsed["version"]) if parsed else None,
+        "kind": parsed["kind"] if parsed else None,
+        "recipient": parsed["recipient"] if parsed else None,
+    }
+
+
+def emails(filters: dict[str, str]) -> list[dict[str, Any]]:
+    """The sent emails that match every filter given (`to` ignores case)."""
+    wanted = {key: value for key, value in filters.items() if key in FILTERS and value}
+    found = []
+    for message in sent_messages():
+        parsed = parse(message.raw_data)
+        if "to" in wanted and parsed["to"].lower() != wanted["to"].lower():
+            continue
+        if any(str(parsed[key]) != value for key, value in wanted.items() if key != "to"):
+            continue
+        found.append(parsed)
+    return found

@@ -1,0 +1,146 @@
+"""Every function of template.yaml, invoked with its sample event from events/ through the local
+stack's Lambda Invoke API (what `sam local invoke -e events/<module>.json` does where Docker
+exists), and what each answers. The samples name the local stack's resources and are signed with
+its obviously fake keys where a signature can be reproduced; a provider's signature over a stored
+sample cannot be, and is refused as a real replay would be."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from e2e_support import STACK, sent_emails, wait_for
+
+from caisse_local import template
+from caisse_local.lambda_api import ROOT, sample_events
+
+SAMPLES = sample_events(template.load(ROOT / "template.yaml"))
+SAMPLE_ORDER = "34647689-f278-56f9-97de-262bc40e0939"  # the order create_checkout.json's Idempotency-Key names
+
+
+def lambda_client(stack):
+    """A Lambda client for the stack's Invoke API (the local API port), as `aws lambda invoke` uses."""
+    return boto3.client(
+        "lambda",
+        endpoint_url=stack.api,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+@pytest.fixture(scope="module")
+def invoke(stack):
+    client = lambda_client(stack)
+
+    def call(function: str) -> dict:
+        payload = SAMPLES[function].read_bytes()
+        answer = client.invoke(FunctionName=function, Payload=payload)
+        result = json.loads(answer["Payload"].read())
+        assert "FunctionError" not in answer, result
+        return result
+
+    return call
+
+
+def body(result: dict) -> dict:
+    return json.loads(result["body"])
+
+
+def test_every_function_has_a_sample_event_of_its_own():
+    assert len(SAMPLES) >= 29
+    assert [function for function, path in SAMPLES.items() if not path.is_file()] == []
+    assert len(set(SAMPLES.values())) == len(SAMPLES)
+
+
+def test_the_unknown_function_is_not_found(stack):
+    client = lambda_client(stack)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName="NoSuchFunction", Payload=b"{}")
+
+
+def test_api_samples_answer_as_the_api_does(invoke):
+    assert body(invoke("HealthFunction"))["status"] == "ok"
+    skus = {p["sku"] for p in body(invoke("ListCatalogFunction"))["products"]}
+    assert {"FEST-DAY-PASS", "SONG-STANDARD", "OL-CONCERT-VIP"} <= skus
+
+    created = invoke("CreateCheckoutFunction")
+    assert created["statusCode"] == 201, created
+    order = body(created)
+    assert order["order_id"] == SAMPLE_ORDER and order["total"] == {"amount": 9000, "currency": "USD"}
+    assert order["next_action"]["type"] == "redirect"
+
+    seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
+    assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
+    staff_view = body(invoke("AdminGetOrderFunction"))
+    assert staff_view["customer"]["email"] == "ada@example.test"
+
+    attached = invoke("AdminAttachDeliverableFunction")
+    assert attached["statusCode"] == 201 and body(attached)["upload"]["method"] == "PUT"
+    download = invoke("DownloadDeliverableFunction")
+    location = download["multiValueHeaders"]["Location"][0]
+    assert download["statusCode"] == 302 and "festival-programme.pdf" in urlsplit(location).path
+
+    refused = invoke("AdminRefundOrderFunction")  # nothing was paid yet
+    assert refused["statusCode"] == 409 and body(refused)["error"] == "conflict"
+    assert invoke("AdminConfirmRefundFunction")["statusCode"] == 404
+    cancelled = invoke("AdminUpdateOrderStatusFunction")
+    assert cancelled["statusCode"] == 200 and body(cancelled)["status"] == "cancelled"
+
+    assert body(invoke("GetAvailabilityFunction"))["slots"]
+    connect = body(invoke("ConnectMerchantFunction"))
+    assert connect["merchant"] == "sparky-electrical" and connect["onboarding_url"]
+    service = body(invoke("PutServiceFunction"))
+    assert service["service_id"] == "switchboard-inspection" and service["deposit"] == {"percent": 25}
+    hours = body(invoke("PutBookingHoursFunction"))
+    assert hours["weekly"]["mon"] == [["07:00", "15:00"]] and hours["slot_minutes"] == 60
+    for function in ("ChargeBalanceFunction", "CancelBookingFunction"):
+        answer = invoke(function)
+        assert answer["statusCode"] == 404 and body(answer)["message"] == "no such booking"
+
+    upload = invoke("CreateUploadFunction")
+    assert upload["statusCode"] == 201 and body(upload)["upload"]["url"]
+    assert invoke("GetMediaFunction")["statusCode"] == 404
+
+
+def test_webhook_samples_are_checked_before_anything_is_written(invoke):
+    # A stored provider signature never verifies again (Stripe's is time-bound; PayPal checks its
+    # own): refused with a security event and nothing written, as a replayed request would be.
+    for function in ("StripeWebhookFunction", "StripeConnectWebhookFunction", "PaypalWebhookFunction"):
+        answer = invoke(function)
+        assert answer["statusCode"] == 400 and body(answer)["error"] == "invalid_webhook", function
+    # CamPay's JWT and PayDunya's hash are made from the local stack's keys, so they verify; the
+    # order then settles only on what the provider says of the transaction, which it does not know.
+    for function in ("CampayWebhookFunction", "PaydunyaWebhookFunction"):
+        answer = invoke(function)
+        assert answer["statusCode"] == 503 and body(answer)["error"] == "provider_unavailable", function
+
+
+def test_stream_queue_topic_schedule_and_s3_samples(invoke, stack):
+    assert invoke("NotifyOrderChangesFunction") == {"batchItemFailures": []}
+    # The stream sample's paid order becomes a confirmation email through the real queue and sender.
+    wait_for(
+        lambda: sent_emails(stack, source="order:0e5c6b1a-7d2f-4a8e-9b3c-5d6e7f8a9b0c", kind="order_confirmed"),
+        what="the stream sample's confirmation",
+    )
+    assert invoke("SendEmailFunction") == {"batchItemFailures": []}
+    [mail] = sent_emails(stack, source="order:5b1e0c2d-3f4a-4b5c-8d6e-7f8091a2b3c4")
+    assert mail["to"] == "ada@example.test" and mail["subject"].startswith("Commande FE-2026-0007")
+
+    assert invoke("EmailFeedbackFunction") == {"suppressed": 1}
+    suppressed = stack.table("NotificationsTable").get_item(Key={"pk": "SUPPRESSED#nobody@bounce.example.test"})
+    assert suppressed["Item"]["reason"] == "bounce"
+
+    for function in ("ReconcilePaymentsFunction", "ExpireCheckoutsFunction"):
+        report = invoke(function)
+        assert {"checked", "settled", "mismatches", "expired", "unavailable"} <= report.keys(), function
+
+    # The sample names an upload this stack never created: read, recognised as no media of ours.
+    assert invoke("ProcessImageFunction") == {
+        "results": [
+            {"media_id": "6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f", "result": "ignored", "reason": "unknown_media"}
+        ]
+    }
+    assert STACK == "caisse-local"  # the samples name this stack's buckets, tables and queues
