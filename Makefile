@@ -38,7 +38,7 @@ help:
 $(VENV)/.installed: $(REQS) pyproject.toml
 	$(NEED_PYTHON313)
 	@test -x $(PY) || { echo "==> Creating .venv with $(PYTHON313)"; $(PYTHON313) -m venv $(VENV); }
-	$(call step,Installing the runtime and dev dependencies into .venv (first time: about 2 minutes),\
+	$(call step,Installing the runtime and dev dependencies into .venv (first time: about a minute),\
 		$(PY) -m pip install $(PIP) -r requirements/runtime.txt -r requirements/imaging.txt -r requirements/dev.txt)
 	$(call step,Installing Caisse itself into .venv (editable),\
 		$(PY) -m pip install $(PIP) --no-build-isolation --no-deps -e .)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import httpx
@@ -13,6 +16,7 @@ from caisse_local.authorizer import issue_token
 from caisse_local.sandbox.signing import sign
 
 STACK = "caisse-local"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -56,6 +60,27 @@ class Stack:
         """Wait until every webhook and callback the sandbox emitted so far has been answered by
         the API (or dropped): after this, nothing more is on its way."""
         httpx.post(f"{self.sandbox}/_sandbox/deliveries/flush", params={"timeout": 30}, timeout=35).raise_for_status()
+
+    def tool_env(self) -> dict[str, str]:
+        """The environment of a developer's shell beside this stack: its ports only through
+        CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."""
+        ports = {
+            f"CAISSE_{name}_PORT": url.rsplit(":", 1)[1]
+            for name, url in (("API", self.api), ("AWS", self.aws), ("SANDBOX", self.sandbox))
+        }
+        return {**os.environ, **ports}
+
+    def run(self, *command: str, timeout: float = 120) -> str:
+        """A command of the project's (`make -s <target>`, `scripts/...`) run from the repository
+        in `tool_env()`; its output, once it succeeded."""
+        done = subprocess.run(  # noqa: S603 - our own Makefile and scripts
+            list(command), cwd=ROOT, env=self.tool_env(), capture_output=True, text=True, timeout=timeout
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def make(self, target: str, *variables: str) -> str:
+        return self.run("make", "-s", target, *variables)
 
     def sandbox_config(self, **config) -> None:
         httpx.post(f"{self.sandbox}/_sandbox/reset-config", timeout=5).raise_for_status()

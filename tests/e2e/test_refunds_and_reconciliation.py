@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 from e2e_support import emails_for, merchant_token, order_status, plain, sent_emails, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def staff(merchant: str, key: str | None = None) -> dict[str, str]:
@@ -130,27 +125,8 @@ def test_a_mobile_money_refund_is_owed_with_payout_details_until_staff_confirm_i
 
 
 def run_scheduled(stack, function: str) -> dict:
-    ports = [stack.api, stack.aws, stack.sandbox]
-    api_port, aws_port, sandbox_port = (url.rsplit(":", 1)[1] for url in ports)
-    done = subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "run_scheduled.py"),
-            function,
-            "--api-port",
-            api_port,
-            "--aws-port",
-            aws_port,
-            "--sandbox-port",
-            sandbox_port,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    answer = done.stdout.split("--- result ---", 1)[1].strip()
-    return json.loads(answer)
+    """`make run-scheduled`, finding the stack through the port variables; the function's answer."""
+    return json.loads(stack.make("run-scheduled", f"FUNCTION={function}").split("--- result ---", 1)[1])
 
 
 def test_reconciliation_settles_a_payment_whose_webhook_was_lost_and_reports_a_mismatch(api, stack):
