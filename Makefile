@@ -16,6 +16,11 @@ export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 REQS := requirements/runtime.txt requirements/imaging.txt requirements/dev.txt
+# The browser tests drive Debian's chromium (Playwright's own browser download is not reachable)
+# and inject axe-core, pinned in tests/browser/package-lock.json.
+CHROMIUM := /usr/bin/chromium
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # One line per step, then how long it took: `$(call step,what it does,command)`.
 step = @printf '==> %s\n' "$(1)"; started=$$(date +%s); $(2) && printf '    done in %s s\n' "$$(( $$(date +%s) - started ))"
@@ -51,13 +56,26 @@ $(SAMVENV)/.installed: requirements/sam.txt
 		$(SAMVENV)/bin/python -m pip install $(PIP) -r requirements/sam.txt)
 	@touch $@
 
+$(CHROMIUM):
+	$(call step,Installing Debian's chromium for the browser tests (apt),\
+		{ $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1 || \
+		  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium >/dev/null; }; })
+
+$(AXE): tests/browser/package-lock.json
+	$(call step,Installing axe-core for the browser tests (npm ci),\
+		npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null)
+	@touch $@
+
+.PHONY: browser
+browser: $(CHROMIUM) $(AXE)
+
 local: $(VENV)/.installed
 	@echo "==> Starting the local stack (Ctrl-C stops it)"
 	$(PY) -m caisse_local
 
 # Unit and functional tests in parallel, then the e2e tests as their own run against one local
 # stack (the way powertools-lambda-python runs its tiers).
-test: $(VENV)/.installed $(SAMVENV)/.installed lint validate build
+test: $(VENV)/.installed $(SAMVENV)/.installed browser lint validate build
 	$(call step,Unit and functional tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional)
 	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
 
@@ -67,8 +85,13 @@ unit: $(VENV)/.installed
 functional: $(VENV)/.installed $(SAMVENV)/.installed
 	$(PY) -m pytest -q -n 2 tests/functional
 
-e2e: $(VENV)/.installed
+e2e: $(VENV)/.installed browser
 	$(PY) -m pytest -q tests/e2e
+
+# The pages as people see them, at desktop and phone size, for the README (docs/screenshots).
+.PHONY: screenshots
+screenshots: $(VENV)/.installed browser
+	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e -k "browser or page"
 
 lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_support import browser as browser  # noqa: F401 - a fixture for the browser tests
 from e2e_support import Stack
 
 from caisse_local.server import free_port

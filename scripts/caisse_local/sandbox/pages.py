@@ -18,7 +18,7 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 34rem; margin: 2rem auto; color: #1a1f36; }
+body { font-family: system-ui, sans-serif; max-width: 34rem; margin: 2rem auto; padding: 0 1rem; color: #1a1f36; }
 .badge { background: #ffde92; padding: .1rem .4rem; border-radius: .3rem; font-size: .8rem; }
 table { width: 100%; border-collapse: collapse; margin: 1rem 0; }
 td { padding: .3rem 0; border-bottom: 1px solid #e3e8ee; }
@@ -50,11 +50,14 @@ def format_amount(amount: int, currency: str) -> str:
 
 
 def _document(title: str, body: str, lang: str | None = None, label: str = "Local Stripe sandbox") -> str:
-    lang_attr = f' lang="{escape(lang)}"' if lang and lang != "auto" else ""
+    # The page's language (Stripe shows Checkout in the session's locale; English otherwise), and a
+    # viewport so a phone shows it at its own width, as the providers' real pages do.
+    lang = lang if lang and lang != "auto" else "en"
     return (
-        f'<!doctype html>\n<html{lang_attr}>\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        f'<p><span class="badge">TEST MODE</span> {escape(label)}</p>\n{body}\n</body>\n</html>\n'
+        f'<!doctype html>\n<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f'<p><span class="badge">TEST MODE</span> {escape(label)}</p>\n{body}\n</main>\n</body>\n</html>\n'
     )
 
 
