@@ -77,7 +77,9 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
     """The resolver each API function builds once at import."""
     app = CaisseResolver(
         enable_validation=True,
-        cors=CORSConfig(allow_origin=settings().allowed_origin, allow_headers=["Idempotency-Key"], max_age=600),
+        cors=CORSConfig(
+            allow_origin=settings().allowed_origin, allow_headers=["Idempotency-Key", "X-Access-Code"], max_age=600
+        ),
     )
 
     @app.exception_handler(RequestValidationError)
