@@ -107,6 +107,23 @@ def test_bad_upload_requests_are_refused_and_nothing_is_written(aws, invoke, cha
     assert items("MEDIA#") == [] and gallery() == before
 
 
+def test_an_upload_whose_transaction_answer_was_lost_and_retried_is_still_created_once(aws, invoke, monkeypatch):
+    from caisse import db
+
+    real_commit = db.Transaction.commit
+
+    def applied_then_retried(self):
+        real_commit(self)  # DynamoDB applied it; the answer timed out; the SDK's retry finds it done
+        raise db.TransactionCancelled({"media": None})
+
+    monkeypatch.setattr(db.Transaction, "commit", applied_then_retried)
+    answer = post_upload(invoke)
+    assert answer["statusCode"] == 201, answer["body"]
+    [media] = items("MEDIA#")
+    assert media["media_id"]["S"] == json.loads(answer["body"])["media_id"]
+    assert gallery()["pending"]["N"] == "1"
+
+
 def test_uploads_stop_once_a_gallery_is_being_deleted(aws, invoke):
     boto3.client("dynamodb").update_item(
         TableName=MEDIA_TABLE,

@@ -147,6 +147,9 @@ def _process(media: Media, obj: UploadedObject, workers: int, clock: Callable[[]
         expected_status=PROCESSING,
     )
     if finished is Finish.TAKEN:
+        # Another invocation recorded it (or an SDK retry found this one's own write): either way
+        # the photo is done, and settling again is harmless.
+        settle_gallery(media.gallery_id, now)
         return Outcome("in_progress", media.media_id)
     if finished is Finish.GONE:
         _discard(media, obj, [item["key"] for item in stored.values()], original_key)
@@ -205,6 +208,7 @@ def _release(media: Media) -> None:
 def _fail(media: Media, code: str, message: str, now: datetime) -> Outcome:
     finished = fail(media, code, message, now, expected_status=PROCESSING)
     if finished is Finish.TAKEN:
+        settle_gallery(media.gallery_id, now)
         return Outcome("in_progress", media.media_id)
     if finished is Finish.GONE:
         discard(media)

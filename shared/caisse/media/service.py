@@ -62,7 +62,8 @@ def create_upload(upload: UploadIn, staff: Staff, *, now: datetime | None = None
     except TransactionCancelled as cancelled:
         if "gallery" in cancelled.failed:
             raise NotFound("no such gallery") from None
-        raise
+        if not _written_by_this_request(media):
+            raise
     url, headers = storage.presign_put(
         settings().uploads_bucket, key, upload.content_type, upload.size, UPLOAD_URL_SECONDS
     )
@@ -79,6 +80,16 @@ def create_upload(upload: UploadIn, staff: Staff, *, now: datetime | None = None
             "max_bytes": MAX_UPLOAD_BYTES,
         },
     }
+
+
+def _written_by_this_request(media: Media) -> bool:
+    """The SDK retries a transaction whose answer timed out; if the first attempt was applied, the
+    retry finds the new record already there. The id is fresh, so only this request wrote it."""
+    try:
+        found = Media.get(media.pk, consistent_read=True)
+    except DoesNotExist:
+        return False
+    return found.upload_key == media.upload_key and found.created_at == media.created_at
 
 
 def get_media(media_id: str, staff: Staff) -> dict[str, Any]:

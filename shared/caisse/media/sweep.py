@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from caisse.clock import iso, utcnow
 from caisse.media.models import AWAITING_PARENT, AWAITING_UPLOAD, Media
-from caisse.media.outcomes import Finish, discard, fail
+from caisse.media.outcomes import Finish, discard, fail, settle_gallery
 from caisse.media.rules import NEVER_UPLOADED_AFTER_SECONDS
 
 REASON = "the file was never uploaded; its upload link expired (upload the photo again)"
@@ -46,6 +46,7 @@ def sweep_uploads(*, now: datetime | None = None, limit: int = 1000) -> SweepRep
         elif outcome is Finish.GONE:
             discard(media)
             report.discarded.append(media.media_id)
-        else:
+        else:  # its file arrived meanwhile (or a retried request found this sweep's own write)
+            settle_gallery(media.gallery_id, now)
             report.skipped.append(media.media_id)
     return report
