@@ -12,13 +12,17 @@ from caisse.media.schemas import GALLERY_ID
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-gallery")
 app = resolver(logger)
 
 
-@app.get("/admin/galleries/<gallery_id>", summary="A gallery with its photos, statuses and favourites")
+@app.get(
+    "/admin/galleries/<gallery_id>",
+    summary="A gallery with its photos, statuses and favourites",
+    responses=error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+)
 def gallery(
     gallery_id: Annotated[str, Path(pattern=GALLERY_ID)],
     favourites: Annotated[bool, Query(description="Only the photos the client marked")] = False,

@@ -9,7 +9,7 @@ from caisse.media.schemas import GalleryIn
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("create-gallery")
 app = resolver(logger)
@@ -18,7 +18,10 @@ app = resolver(logger)
 @app.post(
     "/admin/galleries",
     summary="Open a gallery for a client",
-    responses={201: {"description": "The gallery, its client link and access code"}},
+    responses={
+        201: {"description": "The gallery, its client link and access code"},
+        **error_responses({403: "forbidden: another merchant's gallery"}),
+    },
 )
 def post_gallery(gallery: GalleryIn) -> Response[dict]:
     staff = current_staff(app)

@@ -9,13 +9,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from caisse.media.galleries import delete
 from caisse.media.schemas import GALLERY_ID
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("delete-gallery")
 app = resolver(logger)
 
 
-@app.delete("/admin/galleries/<gallery_id>", summary="Delete a gallery and every file of it")
+@app.delete(
+    "/admin/galleries/<gallery_id>",
+    summary="Delete a gallery and every file of it",
+    responses=error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+)
 def delete_gallery(gallery_id: Annotated[str, Path(pattern=GALLERY_ID)]) -> dict:
     staff = current_staff(app)
     answer = delete(gallery_id, staff)

@@ -13,13 +13,24 @@ from caisse.media.schemas import ACCESS_CODE_HEADER, GALLERY_ID
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import resolver
+from caisse.web import error_responses, resolver
 
 logger, metrics, tracer = observability("get-gallery")
 app = resolver(logger)
 
 
-@app.get("/galleries/<gallery_id>", summary="The client's gallery: ready photos with short-lived URLs")
+@app.get(
+    "/galleries/<gallery_id>",
+    summary="The client's gallery: ready photos with short-lived URLs",
+    responses=error_responses(
+        {
+            404: "not_found: the link does not verify, or no such gallery",
+            401: "access_code_required: the gallery has an access code and none was sent",
+            403: "wrong_access_code: the access code is wrong (nothing more is said)",
+            410: "gallery_expired: the gallery is past its expiry date",
+        }
+    ),
+)
 def gallery(
     gallery_id: Annotated[str, Path(pattern=GALLERY_ID)],
     signature: Annotated[str | None, Query(max_length=64, description="From the email's link")] = None,

@@ -99,6 +99,16 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
     return app
 
 
+def error_responses(described: dict[int, str]) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` for the errors a route answers, in the one error shape (the document's
+    Error schema, added by scripts/openapi.py)."""
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {
+        status: {"description": text, "content": {"application/json": {"schema": schema}}}
+        for status, text in described.items()
+    }
+
+
 def current_staff(app: APIGatewayRestResolver) -> Staff:
     """The staff member behind an admin request (API Gateway's Cognito authorizer checked the token)."""
     return staff_from_claims(app.current_event.request_context.authorizer.claims)
