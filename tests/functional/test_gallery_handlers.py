@@ -348,3 +348,26 @@ def test_the_sweep_function_answers_what_it_did(aws, invoke):
     from conftest import sample
 
     assert invoke("SweepUploadsFunction", sample("sweep_uploads")) == {"failed": [], "skipped": [], "discarded": []}
+
+
+def test_originals_are_private_cheaper_after_a_month_and_no_bucket_the_image_function_writes_can_trigger_it():
+    from pathlib import Path
+
+    from caisse_local import template as templates
+
+    template = templates.load(Path(__file__).resolve().parents[2] / "template.yaml")
+    originals = template.resources["OriginalsBucket"]["Properties"]
+    assert set(originals["PublicAccessBlockConfiguration"].values()) == {True}
+    assert "CorsConfiguration" not in originals and "NotificationConfiguration" not in originals
+    [rule] = [r for r in originals["LifecycleConfiguration"]["Rules"] if r.get("Transitions")]
+    assert rule["Prefix"] == "originals/" and rule["Status"] == "Enabled"
+    assert rule["Transitions"] == [{"StorageClass": "GLACIER_IR", "TransitionInDays": 30}]
+    triggers = [
+        (name, event["Properties"])
+        for name, function in template.resources_of_type("AWS::Serverless::Function").items()
+        for event in (function["Properties"].get("Events") or {}).values()
+        if event["Type"] == "S3"
+    ]
+    assert [(name, props["Bucket"]) for name, props in triggers] == [("ProcessImageFunction", {"Ref": "UploadsBucket"})]
+    assert triggers[0][1]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    assert "NotificationConfiguration" not in template.resources["RenditionsBucket"]["Properties"]
