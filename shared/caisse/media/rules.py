@@ -58,7 +58,7 @@ NEVER_UPLOADED_AFTER_SECONDS = UPLOAD_URL_SECONDS + 60 * 60
 (a PUT that started before then has long finished, even a 50 MB one on a slow line)."""
 
 PAGE_SIZE = 100
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 200  # 800 presigned URLs and ~0.4 MB of JSON at most per answer
 MAX_GALLERY_DAYS = 3 * 366  # how far ahead a gallery's expiry may be set
 
 
