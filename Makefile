@@ -35,7 +35,7 @@ help:
 	@echo "make bench        cold-start and DynamoDB-request benchmark of the functions"
 	@echo "make openapi      write openapi.json from the API functions' code"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
-	@echo "make bench-images / bench-email   image pipeline and email throughput benchmarks"
+	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
 	@echo "The local stack's ports move with CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."
@@ -133,6 +133,12 @@ bench-images: $(VENV)/.installed
 .PHONY: bench-email
 bench-email: $(VENV)/.installed
 	$(PY) scripts/bench_email.py
+
+# A 500-photo gallery on a local stack of its own: the client's listing (time, requests) and the
+# storage of one 24 MP photo (original kept + renditions).
+.PHONY: bench-gallery
+bench-gallery: $(VENV)/.installed
+	$(PY) scripts/bench_gallery.py
 
 # Run a scheduled function once against the running local stack, e.g. FUNCTION=ReconcilePaymentsFunction.
 .PHONY: run-scheduled

@@ -16,6 +16,7 @@ _DEFAULTS = {
     "MEDIA_TABLE": "caisse-test-MediaTable",
     "UPLOADS_BUCKET": "caisse-test-uploads-123456789012-us-east-1",
     "RENDITIONS_BUCKET": "caisse-test-renditionsbucket",
+    "ORIGINALS_BUCKET": "caisse-test-originalsbucket",
     "NOTIFICATIONS_TABLE": "caisse-test-NotificationsTable",
     "NOTIFICATIONS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/caisse-test-NotificationsQueue.fifo",
     "DELIVERABLES_BUCKET": "caisse-test-deliverablesbucket",

@@ -1,5 +1,5 @@
-"""POST /uploads: staff get a presigned PUT for one photo of a gallery (the image function takes
-it from the bucket)."""
+"""POST /uploads: staff get a presigned PUT for one photo of one of their galleries (the image
+function takes it from the bucket)."""
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -20,7 +20,13 @@ def post_upload(upload: UploadIn) -> Response[dict]:
     answer = create_upload(upload, staff)
     logger.info(
         "upload created",
-        extra={"media_id": answer["media_id"], "merchant": upload.merchant, "bytes": upload.size, "by": staff.actor_id},
+        extra={
+            "media_id": answer["media_id"],
+            "gallery_id": answer["gallery_id"],
+            "merchant": answer["merchant"],
+            "bytes": upload.size,
+            "by": staff.actor_id,
+        },
     )
     metrics.add_metric(name="UploadCreated", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type="application/json", body=answer)

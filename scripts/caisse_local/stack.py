@@ -45,6 +45,8 @@ LOCAL_SECRETS = {
     "paypal/client_secret": "paypal-local-client-secret-not-a-secret",
 }
 START_TIMEOUT = 60.0
+DEMO_GALLERY_ID = "5d1e7a3c-2b4f-4e6a-8c9d-0f1e2d3c4b5a"
+"""Lumen's demo gallery, which the gallery and upload sample events in events/ name."""
 
 
 @dataclass
@@ -209,6 +211,8 @@ class LocalStack:
             catalog = json.loads(self.catalog.read_text())
             seed(catalog)
             self._connect_demo_merchants(catalog)
+            if any(merchant["id"] == "lumen" for merchant in catalog["merchants"]):
+                self._seed_demo_gallery()
         self.pools = {spec.logical_id: FunctionPool(spec, self.max_concurrency) for spec in specs}
 
     def _start_event_sources(self) -> None:
@@ -269,6 +273,31 @@ class LocalStack:
                     Merchant.payouts_enabled.set(onboarded),
                 ]
             )
+
+    def _seed_demo_gallery(self) -> None:
+        """An empty gallery of the photography demo shop (Lumen) for a client, open for a year."""
+        from datetime import timedelta
+
+        from caisse.clock import iso, utcnow
+        from caisse.media.models import EMPTY, Gallery
+
+        now = utcnow()
+        Gallery(
+            Gallery.key(DEMO_GALLERY_ID),
+            gallery_id=DEMO_GALLERY_ID,
+            merchant="lumen",
+            merchant_name="Lumen Photography",
+            parent=Gallery.listed_under("lumen"),
+            title="Demo wedding",
+            client_name="Ada Lovelace",
+            client_email="ada@example.test",
+            client_locale="en",
+            expires_at=now + timedelta(days=365),
+            status=EMPTY,
+            created_by="local-stack",
+            created_at=iso(now),
+            updated_at=now,
+        ).save()
 
     def _register_paypal_webhook(self) -> str:
         """Register our PayPal webhook URL with the sandbox (PayPal's dashboard, in AWS)."""

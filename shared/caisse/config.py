@@ -21,6 +21,7 @@ class Settings:
     media_table: str = "caisse-media"
     uploads_bucket: str = "caisse-uploads"
     renditions_bucket: str = "caisse-renditions"
+    originals_bucket: str = "caisse-originals"
     notifications_table: str = "caisse-notifications"
     notifications_queue_url: str = ""
     sender_email: str = "no-reply@caisse.example"
@@ -51,6 +52,7 @@ def settings() -> Settings:
         media_table=env.get("MEDIA_TABLE", "caisse-media"),
         uploads_bucket=env.get("UPLOADS_BUCKET", "caisse-uploads"),
         renditions_bucket=env.get("RENDITIONS_BUCKET", "caisse-renditions"),
+        originals_bucket=env.get("ORIGINALS_BUCKET", "caisse-originals"),
         notifications_table=env.get("NOTIFICATIONS_TABLE", "caisse-notifications"),
         notifications_queue_url=env.get("NOTIFICATIONS_QUEUE_URL", ""),
         sender_email=env.get("SENDER_EMAIL", "no-reply@caisse.example"),

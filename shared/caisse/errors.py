@@ -62,3 +62,8 @@ class IdempotencyMismatch(CaisseError):
 class ProviderUnavailable(CaisseError):
     status = 502
     code = "provider_unavailable"
+
+
+class Gone(CaisseError):
+    status = 410
+    code = "gone"

@@ -77,7 +77,9 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
     """The resolver each API function builds once at import."""
     app = CaisseResolver(
         enable_validation=True,
-        cors=CORSConfig(allow_origin=settings().allowed_origin, allow_headers=["Idempotency-Key"], max_age=600),
+        cors=CORSConfig(
+            allow_origin=settings().allowed_origin, allow_headers=["Idempotency-Key", "X-Access-Code"], max_age=600
+        ),
     )
 
     @app.exception_handler(RequestValidationError)
@@ -95,6 +97,16 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
         return error_response(404, {"error": "not_found", "message": "no such route"})
 
     return app
+
+
+def error_responses(described: dict[int, str]) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` for the errors a route answers, in the one error shape (the document's
+    Error schema, added by scripts/openapi.py)."""
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {
+        status: {"description": text, "content": {"application/json": {"schema": schema}}}
+        for status, text in described.items()
+    }
 
 
 def current_staff(app: APIGatewayRestResolver) -> Staff:

@@ -218,13 +218,25 @@ def test_each_stage_emails_the_customer_and_delivery_links_the_file(api, stack):
     assert httpx.get(expired, timeout=10).status_code == 403
 
 
-def test_a_gallery_whose_photos_are_all_ready_emails_the_photographer(api, stack):
+def test_a_gallery_whose_photos_are_all_ready_emails_its_client_in_french_and_the_photographer(api, stack):
     import io
+    from datetime import UTC, datetime, timedelta
 
     from PIL import Image
 
-    gallery = f"gallery-{uuid.uuid4().hex[:8]}"
     headers = {"Authorization": f"Bearer {merchant_token('lumen')}"}
+    client = f"client-{uuid.uuid4().hex[:8]}@example.test"
+    created = api.post(
+        "/admin/galleries",
+        headers=headers,
+        json={
+            "title": "Mariage Dupont",
+            "client": {"name": "Awa Ndiaye", "email": client, "locale": "fr"},
+            "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    gallery = created.json()["gallery_id"]
     media = []
     for index in range(2):
         photo = io.BytesIO()
@@ -233,7 +245,6 @@ def test_a_gallery_whose_photos_are_all_ready_emails_the_photographer(api, stack
             "/uploads",
             headers=headers,
             json={
-                "merchant": "lumen",
                 "purpose": "gallery",
                 "gallery_id": gallery,
                 "filename": f"p{index}.jpg",
@@ -246,11 +257,19 @@ def test_a_gallery_whose_photos_are_all_ready_emails_the_photographer(api, stack
         httpx.request(target["method"], target["url"], headers=target["headers"], content=photo.getvalue(), timeout=15)
         media.append(created.json()["media_id"])
 
-    def ready_mail():
-        return sent_emails(stack, notification=f"gallery:lumen:{gallery}:v1:gallery_ready:merchant")
+    def ready_mails():
+        mails = sent_emails(stack, source=f"gallery:{gallery}")
+        return mails if len(mails) == 2 else None
 
-    [mail] = wait_for(ready_mail, timeout=60, what="the gallery-ready email")
-    assert mail["to"] == "bookings@lumen.example"
-    assert "2 photos" in mail["text"] and gallery in mail["text"]
+    mails = wait_for(ready_mails, timeout=60, what="the gallery-ready emails")
+    by_kind = {mail["kind"]: mail for mail in mails}
+    to_client, to_photographer = by_kind["gallery_ready"], by_kind["gallery_processed"]
+    assert to_client["to"] == client and to_client["subject"] == "Vos photos sont prêtes - Lumen Photography"
+    assert "2 photos sont prêtes dans la galerie Mariage Dupont" in plain(to_client["text"])
+    assert to_photographer["to"] == "bookings@lumen.example"
+    assert (
+        "2 photos are ready" in to_photographer["text"]
+        and "Awa Ndiaye has been sent the link" in to_photographer["text"]
+    )
     for media_id in media:
         assert api.get(f"/media/{media_id}", headers=headers).json()["status"] == "ready"

@@ -1,12 +1,15 @@
-"""Photos on the running local stack, the way a photographer's browser does it: POST /uploads,
-PUT the file to the presigned URL (it lands in the emulated S3, whose notification runs the image
-function), then follow GET /media/{id} until the renditions are ready and download them."""
+"""Photos on the running local stack, the way a photographer's browser does it: a gallery
+(POST /admin/galleries), POST /uploads, PUT the file to the presigned URL (it lands in the
+emulated S3, whose notification runs the image function), then follow GET /media/{id} until the
+renditions are ready and download them."""
 
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from e2e_support import merchant_token, platform_token, wait_for
 from PIL import ExifTags, Image
 
@@ -35,14 +38,32 @@ def camera_photo() -> bytes:
     return out.getvalue()
 
 
-def upload(api: httpx.Client, data: bytes, *, filename: str = "Wedding 014 (Ada).jpg", merchant: str = "lumen") -> dict:
+def new_gallery(api: httpx.Client, merchant: str = "lumen", **changes) -> dict:
+    """A gallery of `merchant`'s, as staff open one before uploading (POST /admin/galleries)."""
+    body = {
+        "title": "E2E wedding",
+        "client": {"name": "Ada Lovelace", "email": "ada@example.test"},
+        "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        **changes,
+    }
+    answer = api.post("/admin/galleries", headers=staff(merchant), json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+def gallery_id(stack) -> str:
+    with stack.client() as api:
+        return new_gallery(api)["gallery_id"]
+
+
+def upload(api: httpx.Client, gallery_id: str, data: bytes, *, filename: str = "Wedding 014 (Ada).jpg") -> dict:
     answer = api.post(
         "/uploads",
-        headers=staff(merchant),
+        headers=staff("lumen"),
         json={
-            "merchant": merchant,
             "purpose": "gallery",
-            "gallery_id": "e2e-wedding",
+            "gallery_id": gallery_id,
             "filename": filename,
             "content_type": "image/jpeg",
             "size": len(data),
@@ -65,8 +86,8 @@ def settled(api: httpx.Client, media_id: str) -> dict:
     return wait_for(done, timeout=30, interval=0.2, what=f"media {media_id} to be processed")
 
 
-def test_a_photo_put_to_its_presigned_url_becomes_four_renditions(api):
-    created = upload(api, camera_photo())
+def test_a_photo_put_to_its_presigned_url_becomes_four_renditions(api, gallery_id):
+    created = upload(api, gallery_id, camera_photo())
     assert created["status"] == "awaiting_upload"
     media = settled(api, created["media_id"])
     assert media["status"] == "ready", media
@@ -84,8 +105,8 @@ def test_a_photo_put_to_its_presigned_url_becomes_four_renditions(api):
         assert ExifTags.Base.GPSInfo not in image.getexif()
 
 
-def test_a_file_that_is_not_an_image_ends_failed_with_a_reason(api):
-    created = upload(api, b"%PDF-1.7 this is an invoice, not a photo\n" * 100, filename="invoice.jpg")
+def test_a_file_that_is_not_an_image_ends_failed_with_a_reason(api, gallery_id):
+    created = upload(api, gallery_id, b"%PDF-1.7 this is an invoice, not a photo\n" * 100, filename="invoice.jpg")
     media = settled(api, created["media_id"])
     assert media["status"] == "failed"
     assert media["reason_code"] == "not_an_image"
@@ -93,8 +114,8 @@ def test_a_file_that_is_not_an_image_ends_failed_with_a_reason(api):
     assert "renditions" not in media
 
 
-def test_staff_of_another_merchant_cannot_see_or_upload_for_it(api):
-    created = upload(api, camera_photo())
+def test_staff_of_another_merchant_cannot_see_or_upload_for_it(api, gallery_id):
+    created = upload(api, gallery_id, camera_photo())
     other = api.get(f"/media/{created['media_id']}", headers=staff("festival"))
     assert other.status_code == 403
     assert other.json()["error"] == "forbidden"
@@ -104,9 +125,8 @@ def test_staff_of_another_merchant_cannot_see_or_upload_for_it(api):
         "/uploads",
         headers=staff("festival"),
         json={
-            "merchant": "lumen",
             "purpose": "gallery",
-            "gallery_id": "x",
+            "gallery_id": gallery_id,
             "filename": "a.jpg",
             "content_type": "image/jpeg",
             "size": 10,

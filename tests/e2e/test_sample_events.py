@@ -15,6 +15,7 @@ from e2e_support import STACK, sent_emails, wait_for
 
 from caisse_local import template
 from caisse_local.lambda_api import ROOT, sample_events
+from caisse_local.stack import DEMO_GALLERY_ID
 
 SAMPLES = sample_events(template.load(ROOT / "template.yaml"))
 SAMPLE_ORDER = "34647689-f278-56f9-97de-262bc40e0939"  # the order create_checkout.json's Idempotency-Key names
@@ -50,7 +51,7 @@ def body(result: dict) -> dict:
 
 
 def test_every_function_has_a_sample_event_of_its_own():
-    assert len(SAMPLES) >= 29
+    assert len(SAMPLES) >= 37
     assert [function for function, path in SAMPLES.items() if not path.is_file()] == []
     assert len(set(SAMPLES.values())) == len(SAMPLES)
 
@@ -100,9 +101,24 @@ def test_api_samples_answer_as_the_api_does(invoke):
         answer = invoke(function)
         assert answer["statusCode"] == 404 and body(answer)["message"] == "no such booking"
 
+    # The gallery samples name Lumen's demo gallery, which the local stack seeds.
+    created = invoke("CreateGalleryFunction")
+    assert created["statusCode"] == 201 and body(created)["access_code"] and body(created)["link"]
+    listed = body(invoke("ListGalleriesFunction"))
+    assert listed["merchant"] == "lumen" and DEMO_GALLERY_ID in [g["gallery_id"] for g in listed["galleries"]]
     upload = invoke("CreateUploadFunction")
     assert upload["statusCode"] == 201 and body(upload)["upload"]["url"]
+    assert body(upload)["gallery_id"] == DEMO_GALLERY_ID
     assert invoke("GetMediaFunction")["statusCode"] == 404
+    staff_gallery = body(invoke("AdminGetGalleryFunction"))
+    assert staff_gallery["status"] == "processing" and staff_gallery["counts"]["pending"] >= 1
+    assert body(invoke("UpdateGalleryFunction"))["downloads"] is True
+    client_view = invoke("GetGalleryFunction")  # signed with the local key; the demo gallery has no code
+    assert client_view["statusCode"] == 200 and body(client_view)["title"] == "Demo wedding"
+    favourite = invoke("MarkFavouriteFunction")  # the sample names a photo the gallery does not have
+    assert favourite["statusCode"] == 404 and body(favourite)["message"] == "no such photo in this gallery"
+    deleted = invoke("DeleteGalleryFunction")  # another gallery id: the demo one stays
+    assert deleted["statusCode"] == 404
 
 
 def test_webhook_samples_are_checked_before_anything_is_written(invoke):
@@ -136,6 +152,7 @@ def test_stream_queue_topic_schedule_and_s3_samples(invoke, stack):
     for function in ("ReconcilePaymentsFunction", "ExpireCheckoutsFunction"):
         report = invoke(function)
         assert {"checked", "settled", "mismatches", "expired", "unavailable"} <= report.keys(), function
+    assert invoke("SweepUploadsFunction").keys() == {"failed", "skipped", "discarded"}
 
     # The sample names an upload this stack never created: read, recognised as no media of ours.
     assert invoke("ProcessImageFunction") == {

@@ -1,51 +1,49 @@
 """The media functions, loaded from template.yaml, on real event shapes against moto in-process:
 POST /uploads and GET /media/{id} as API Gateway sends them, and the image function with the S3
-notification as AWS sends it and as moto sends it."""
+notification as AWS sends it and as moto sends it. Each test starts with one gallery of Lumen's,
+made through POST /admin/galleries."""
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
-from urllib.parse import parse_qs, quote_plus, unquote, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import boto3
+import media_support as support
 import pytest
 from botocore.exceptions import ClientError
 from conftest import sample
+from media_support import (
+    MEDIA_TABLE,
+    ORIGINALS,
+    RENDITIONS,
+    UPLOADS,
+    claims_for,
+    items,
+    new_gallery,
+    objects,
+    photo,
+    s3_event,
+)
 from PIL import ExifTags, Image, ImageStat
 
-UPLOADS = os.environ["UPLOADS_BUCKET"]
-RENDITIONS = os.environ["RENDITIONS_BUCKET"]
-MEDIA_TABLE = os.environ["MEDIA_TABLE"]
+CURRENT: dict[str, str] = {}  # the gallery each test starts with
 
 
-def photo(width: int = 1200, height: int = 800) -> bytes:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Model] = "X-T5"
-    exif[ExifTags.Base.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (48.0, 51.0, 29.6)}
-    out = io.BytesIO()
-    Image.linear_gradient("L").resize((width, height)).convert("RGB").save(out, "JPEG", quality=90, exif=exif)
-    return out.getvalue()
-
-
-def claims_for(event: dict, merchant: str | None) -> dict:
-    """Staff of `merchant` (platform staff for None), as the Cognito authorizer hands them over."""
-    claims = event["requestContext"]["authorizer"]["claims"]
-    if merchant is None:
-        claims.pop("custom:merchant_id", None)
-        claims["cognito:groups"] = "platform-admin"
-    else:
-        claims["custom:merchant_id"] = merchant
-    return event
+@pytest.fixture(autouse=True)
+def a_gallery(invoke) -> str:
+    CURRENT["gallery"] = new_gallery(invoke)["gallery_id"]
+    return CURRENT["gallery"]
 
 
 def post_upload(invoke, *, staff_of: str | None = "lumen", **changes) -> dict:
-    body = json.loads(sample("create_upload")["body"])
-    body.update(changes)
-    event = claims_for(sample("create_upload", body=json.dumps(body)), staff_of)
-    return invoke("CreateUploadFunction", event)
+    return support.post_upload(invoke, changes.pop("gallery_id", CURRENT["gallery"]), staff_of=staff_of, **changes)
+
+
+def uploaded(invoke, data: bytes, *, filename: str = "IMG 0042 (edit).jpg") -> dict:
+    return support.uploaded(invoke, CURRENT["gallery"], data, filename=filename)
 
 
 def get_media(invoke, media_id: str, *, staff_of: str | None = "lumen", signed_in: bool = True) -> dict:
@@ -62,43 +60,8 @@ def get_media(invoke, media_id: str, *, staff_of: str | None = "lumen", signed_i
     return invoke("GetMediaFunction", event)
 
 
-def s3_event(key: str, size: int, *, shape: str) -> dict:
-    """The notification for an object of the uploads bucket: AWS's shape (the sample event) or moto's."""
-    event = copy.deepcopy(sample("process_image"))
-    record = event["Records"][0]
-    record["s3"]["bucket"]["name"] = UPLOADS
-    record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{UPLOADS}"
-    record["s3"]["object"].update(key=quote_plus(key), size=size)
-    if shape == "moto":
-        for field in ("userIdentity", "requestParameters", "responseElements"):
-            record.pop(field)
-        record["s3"]["bucket"].pop("ownerIdentity")
-        record["s3"]["object"].pop("sequencer")
-    return event
-
-
-def uploaded(invoke, data: bytes, *, filename: str = "IMG 0042 (edit).jpg", gallery: str = "smith-wedding") -> dict:
-    """POST /uploads, then the file lands where the presigned PUT would put it."""
-    answer = post_upload(invoke, filename=filename, gallery_id=gallery, size=len(data))
-    assert answer["statusCode"] == 201, answer["body"]
-    created = json.loads(answer["body"])
-    key = unquote(urlparse(created["upload"]["url"]).path).lstrip("/").removeprefix(f"{UPLOADS}/")
-    boto3.client("s3").put_object(Bucket=UPLOADS, Key=key, Body=data, ContentType="image/jpeg")
-    created["key"], created["size"] = key, len(data)
-    return created
-
-
-def items(prefix: str = "") -> list[dict]:
-    found = boto3.client("dynamodb").scan(TableName=MEDIA_TABLE, ConsistentRead=True)["Items"]
-    return [item for item in found if item["pk"]["S"].startswith(prefix)]
-
-
-def objects(bucket: str) -> list[str]:
-    return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
-
-
-def gallery(merchant: str = "lumen", gallery_id: str = "smith-wedding") -> dict:
-    [item] = items(f"GALLERY#{merchant}#{gallery_id}")
+def gallery(gallery_id: str | None = None) -> dict:
+    [item] = items(f"GALLERY#{gallery_id or CURRENT['gallery']}")
     return item
 
 
@@ -130,22 +93,48 @@ def test_staff_get_a_presigned_put_limited_to_the_declared_type_and_size(aws, in
         ({"size": 50 * 1024 * 1024 + 1}, 422, "invalid_request"),
         ({"gallery_id": "../other"}, 422, "invalid_request"),
         ({"purpose": "avatar"}, 422, "invalid_request"),
-        ({"merchant": "festival"}, 403, "forbidden"),
+        ({"merchant": "lumen"}, 422, "invalid_request"),  # the gallery says whose photo it is
+        ({"gallery_id": "00000000-0000-4000-8000-000000000000"}, 404, "not_found"),
+        ({"staff_of": "festival"}, 403, "forbidden"),
     ],
 )
 def test_bad_upload_requests_are_refused_and_nothing_is_written(aws, invoke, changes, status, error):
+    before = gallery()
     answer = post_upload(invoke, **changes)
     assert answer["statusCode"] == status, answer["body"]
     body = json.loads(answer["body"])
     assert body["error"] == error and body["message"]
-    assert items() == []
+    assert items("MEDIA#") == [] and gallery() == before
 
 
-def test_platform_staff_cannot_upload_for_a_merchant_that_does_not_exist(aws, invoke):
-    answer = post_upload(invoke, staff_of=None, merchant="nobody")
-    assert answer["statusCode"] == 422
-    assert json.loads(answer["body"])["error"] == "unknown_merchant"
-    assert items() == []
+def test_an_upload_whose_transaction_answer_was_lost_and_retried_is_still_created_once(aws, invoke, monkeypatch):
+    from caisse import db
+
+    real_commit = db.Transaction.commit
+
+    def applied_then_retried(self):
+        real_commit(self)  # DynamoDB applied it; the answer timed out; the SDK's retry finds it done
+        raise db.TransactionCancelled({"media": None})
+
+    monkeypatch.setattr(db.Transaction, "commit", applied_then_retried)
+    answer = post_upload(invoke)
+    assert answer["statusCode"] == 201, answer["body"]
+    [media] = items("MEDIA#")
+    assert media["media_id"]["S"] == json.loads(answer["body"])["media_id"]
+    assert gallery()["pending"]["N"] == "1"
+
+
+def test_uploads_stop_once_a_gallery_is_being_deleted(aws, invoke):
+    boto3.client("dynamodb").update_item(
+        TableName=MEDIA_TABLE,
+        Key={"pk": {"S": f"GALLERY#{CURRENT['gallery']}"}},
+        UpdateExpression="SET #s = :d",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":d": {"S": "deleting"}},
+    )
+    answer = post_upload(invoke)
+    assert answer["statusCode"] == 404 and json.loads(answer["body"])["message"] == "no such gallery"
+    assert items("MEDIA#") == []
 
 
 # --------------------------------------------------------------------------- the image function
@@ -163,7 +152,16 @@ def test_an_upload_becomes_four_renditions_and_a_ready_record(aws, invoke, shape
     assert media["status"] == "ready"
     assert media["filename"] == "IMG 0042 (edit).jpg"
     assert media["exif"] == {"camera": "X-T5"}
-    assert media["original"] == {"format": "JPEG", "width": 1200, "height": 800, "bytes": created["size"]}
+    original = media["original"]
+    gallery_id = CURRENT["gallery"]
+    assert original["key"] == f"originals/lumen/{gallery_id}/{created['media_id']}/IMG 0042 (edit).jpg"
+    assert {k: original[k] for k in ("format", "width", "height", "bytes")} == {
+        "format": "JPEG",
+        "width": 1200,
+        "height": 800,
+        "bytes": created["size"],
+    }
+    assert urlparse(original["url"]).path.endswith(quote(original["key"]))  # staff may fetch it back
     renditions = media["renditions"]
     assert list(renditions) == ["full", "watermarked", "preview", "thumbnail"]
     assert [(r["width"], r["height"]) for r in renditions.values()] == [(1200, 800)] * 3 + [(400, 267)]
@@ -174,7 +172,12 @@ def test_an_upload_becomes_four_renditions_and_a_ready_record(aws, invoke, shape
         assert len(data) == rendition["bytes"] and stored["ContentType"] == "image/jpeg"
         assert ExifTags.Base.GPSInfo not in Image.open(io.BytesIO(data)).getexif(), name
         assert parse_qs(urlparse(rendition["url"]).query)["X-Amz-Expires"] == ["3600"]
-    assert objects(UPLOADS) == []  # the original, GPS and all, is gone once its renditions exist
+    assert all(
+        r["key"].startswith(f"renditions/lumen/{gallery_id}/{created['media_id']}/") for r in renditions.values()
+    )
+    # The original is kept byte for byte in the originals bucket, and gone from the uploads inbox.
+    kept = s3.get_object(Bucket=ORIGINALS, Key=original["key"])["Body"].read()
+    assert kept == created["data"] and objects(UPLOADS) == []
     assert gallery()["status"]["S"] == "ready"
 
 
@@ -273,7 +276,7 @@ def test_objects_that_are_not_our_uploads_are_ignored(aws, invoke):
     boto3.client("s3").put_object(Bucket=UPLOADS, Key="uploads/lumen/not-a-media/x.jpg", Body=photo())
     result = invoke("ProcessImageFunction", s3_event("uploads/lumen/not-a-media/x.jpg", 1, shape="moto"))
     assert result["results"][0]["result"] == "ignored"
-    assert objects(RENDITIONS) == [] and items() == []
+    assert objects(RENDITIONS) == [] and items("MEDIA#") == []
 
 
 # --------------------------------------------------------------------------- GET /media/{id}

@@ -70,7 +70,7 @@ def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, 
     assert email.text.strip() and "<" not in re.sub(r"<[a-z0-9@.]+>", "", email.text)  # plain text, no markup
     assert email.html.startswith("<!doctype html>")
     assert f'lang="{locale}"' in email.html
-    if kind not in (Kind.NEW_BOOKING, Kind.GALLERY_READY, Kind.BALANCE_DUE):
+    if kind not in (Kind.NEW_BOOKING, Kind.GALLERY_READY, Kind.GALLERY_PROCESSED, Kind.BALANCE_DUE):
         assert context["order_number"] in email.subject + email.text
 
 
@@ -137,3 +137,55 @@ def test_stage_names_are_translated():
 
 def test_an_unknown_language_falls_back_to_english():
     assert render(Kind.ORDER_CONFIRMED, "de", FULL).subject.startswith("Order SC-2026-0042 confirmed")
+
+
+GALLERY = {
+    "merchant": {"id": "lumen", "name": "Lumen Photography", "reply_to": "hello@lumen.example"},
+    "customer_name": "Awa Ndiaye",
+    "links": {"gallery": "https://shop.example/galleries/g1?signature=abc"},
+}
+
+
+def gallery_email(kind: Kind, locale: str, count: int, **more) -> str:
+    context = {**GALLERY, "gallery": {"id": "g1", "name": "Dupont wedding", "count": count, **more}}
+    email = render(kind, locale, context)
+    return plain(email.text) + plain(re.sub(r"<[^>]+>", "", email.html))
+
+
+@pytest.mark.parametrize(
+    ("locale", "count", "wording"),
+    [
+        ("en", 1, "1 photo is ready"),
+        ("en", 12, "12 photos are ready"),
+        ("fr", 1, "1 photo est prête"),
+        ("fr", 12, "12 photos sont prêtes"),
+    ],
+)
+def test_the_gallery_email_counts_photos_in_the_clients_language(locale, count, wording):
+    both = gallery_email(Kind.GALLERY_READY, locale, count)
+    assert both.count(wording) == 2  # in the text and the HTML part
+    wrong = {"en": ["1 photos", "photo are", "photos is"], "fr": ["1 photos", "photo sont", "photos est"]}[locale]
+    assert not any(bad in both for bad in wrong)
+
+
+def test_the_clients_email_has_the_link_the_access_code_and_the_expiry():
+    text = gallery_email(Kind.GALLERY_READY, "fr", 3, access_code="K7QM-3XTP", expires_on="2027-01-31")
+    assert "https://shop.example/galleries/g1?signature=abc" in text
+    assert "Code d'accès : K7QM-3XTP" in text
+    assert "jusqu'au 2027-01-31" in text
+    without = gallery_email(Kind.GALLERY_READY, "en", 3)
+    assert "Access code" not in without and "open until" not in without
+
+
+@pytest.mark.parametrize(
+    ("locale", "failed", "wording"),
+    [
+        ("en", 1, "1 photo could not be used"),
+        ("en", 2, "2 photos could not be used"),
+        ("fr", 1, "1 photo n'a pas pu être utilisée"),
+        ("fr", 2, "2 photos n'ont pas pu être utilisées"),
+    ],
+)
+def test_the_photographer_hears_what_failed_in_their_language(locale, failed, wording):
+    assert wording in gallery_email(Kind.GALLERY_PROCESSED, locale, 12, failed=failed)
+    assert "could not" not in gallery_email(Kind.GALLERY_PROCESSED, "en", 12, failed=0)

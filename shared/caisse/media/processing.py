@@ -7,9 +7,12 @@ and every record write is conditional on the version that was read. A bad file e
 with a reason and the function returns normally, so Lambda does not retry it; only AWS errors
 raise, and Lambda's retries (then the on-failure queue) handle those. Renditions are written
 before the record says `ready` and never for a file that failed, so nothing is half-written.
-The original upload is deleted once its renditions are recorded: it is the only copy with GPS
-and the rest of the camera's metadata in it (the bucket's lifecycle rule removes what is left
-behind, e.g. the files that failed, after two days).
+
+The original is kept: copied server-side into the originals bucket (private, no notification, so
+nothing there can trigger this function again; a lifecycle rule moves it to a cheaper storage
+class) before the record says `ready`, then the upload is deleted from the inbox. Files that
+failed are not kept (the uploads bucket's lifecycle rule removes them after two days). A photo
+whose gallery was deleted while it was being processed is discarded with everything written.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from caisse.catalog.models import Merchant
 from caisse.clock import utcnow
 from caisse.config import settings
-from caisse.db import Transaction, TransactionCancelled
 from caisse.media import pipeline, storage
 from caisse.media.events import UploadedObject
-from caisse.media.models import AWAITING_UPLOAD, FAILED, FINISHED, PROCESSING, READY, Gallery, Media
+from caisse.media.models import AWAITING_UPLOAD, FINISHED, PROCESSING, READY, Gallery, Media
+from caisse.media.outcomes import Finish, discard, fail, finish, settle_gallery
 from caisse.media.rules import BRANDING_PREFIX, MAX_LOGO_PIXELS, MAX_UPLOAD_BYTES
 from caisse.media.watermark import Watermark
 
@@ -82,7 +85,7 @@ def process_upload(
     if media.status in FINISHED:
         # Redelivered: the work is done. Settling again is harmless and finishes a gallery whose
         # last photo's invocation stopped between its two writes.
-        _settle_gallery(media, now)
+        settle_gallery(media.gallery_id, now)
         return Outcome("duplicate", media_id, media.reason_code)
     if media.status == PROCESSING and media.lease_until is not None and media.lease_until > now:
         return Outcome("in_progress", media_id)
@@ -115,7 +118,7 @@ def _process(media: Media, obj: UploadedObject, workers: int, clock: Callable[[]
     stored: dict[str, dict[str, Any]] = {}
     with rendered:
         for rendition in rendered.renditions:
-            key = storage.rendition_key(media.merchant, media.media_id, rendition.name)
+            key = storage.rendition_key(media.merchant, media.gallery_id, media.media_id, rendition.name)
             storage.put(bucket, key, rendition.file, rendition.content_type, rendition.size)
             stored[rendition.name] = {
                 "key": key,
@@ -124,11 +127,13 @@ def _process(media: Media, obj: UploadedObject, workers: int, clock: Callable[[]
                 "bytes": rendition.size,
                 "content_type": rendition.content_type,
             }
-    original.update(format=rendered.format, width=rendered.width, height=rendered.height)
+    original_key = storage.original_key(media.merchant, media.gallery_id, media.media_id, media.filename)
+    storage.copy(obj.bucket, obj.key, settings().originals_bucket, original_key)
+    original.update(key=original_key, format=rendered.format, width=rendered.width, height=rendered.height)
     if rendered.color_profile:
         original["color_profile"] = rendered.color_profile
     now = clock()
-    if not _finish(
+    finished = finish(
         media,
         [
             Media.status.set(READY),
@@ -139,14 +144,30 @@ def _process(media: Media, obj: UploadedObject, workers: int, clock: Callable[[]
         ],
         Gallery.ready_count,
         now,
-    ):
+        expected_status=PROCESSING,
+    )
+    if finished is Finish.TAKEN:
+        # Another invocation recorded it (or an SDK retry found this one's own write): either way
+        # the photo is done, and settling again is harmless.
+        settle_gallery(media.gallery_id, now)
         return Outcome("in_progress", media.media_id)
+    if finished is Finish.GONE:
+        _discard(media, obj, [item["key"] for item in stored.values()], original_key)
+        return Outcome("ignored", media.media_id, "gallery_deleted")
     try:
         storage.delete(obj.bucket, obj.key)
     except Exception:  # noqa: BLE001 - the lifecycle rule removes it in two days anyway
         log.warning("could not delete a processed upload", extra={"media_id": media.media_id})
-    _settle_gallery(media, now)
+    settle_gallery(media.gallery_id, now)
     return Outcome(READY, media.media_id, stored_bytes=sum(item["bytes"] for item in stored.values()))
+
+
+def _discard(media: Media, obj: UploadedObject, renditions: list[str], original_key: str) -> None:
+    """The gallery was deleted while this photo was processed: remove what this invocation wrote."""
+    storage.delete_keys(settings().renditions_bucket, renditions)
+    storage.delete_keys(settings().originals_bucket, [original_key])
+    storage.delete_keys(obj.bucket, [obj.key])
+    discard(media)
 
 
 def _too_large(size: int) -> str:
@@ -159,6 +180,7 @@ def _claim(media: Media, now: datetime, lease_seconds: float) -> bool:
         media.update(
             actions=[
                 Media.status.set(PROCESSING),
+                Media.parent.set(Gallery.key(media.gallery_id)),  # off the awaiting-upload list
                 Media.version.set(version + 1),
                 Media.attempts.add(1),
                 Media.lease_until.set(now + timedelta(seconds=lease_seconds)),
@@ -183,69 +205,15 @@ def _release(media: Media) -> None:
         log.warning("could not release a media lease", extra={"media_id": media.media_id})
 
 
-def _finish(media: Media, actions: list[Any], counter: Any, now: datetime) -> bool:
-    """Record the outcome and count it on the gallery, in one transaction, if this invocation
-    still holds the record. False when another one took over (its result is the same)."""
-    version = int(media.version)
-    tx = Transaction()
-    tx.update(
-        media,
-        actions=[
-            *actions,
-            Media.version.set(version + 1),
-            Media.lease_until.remove(),
-            Media.updated_at.set(now),
-        ],
-        condition=(Media.version == version) & (Media.status == PROCESSING),
-        label="media",
-    )
-    tx.update(
-        Gallery(Gallery.key(media.merchant, media.gallery_id)),
-        actions=[Gallery.pending.add(-1), counter.add(1), Gallery.updated_at.set(now)],
-        condition=Gallery.pk.exists(),
-        label="gallery",
-    )
-    try:
-        tx.commit()
-    except TransactionCancelled as cancelled:
-        if "media" in cancelled.failed:
-            return False
-        raise
-    return True
-
-
 def _fail(media: Media, code: str, message: str, now: datetime) -> Outcome:
-    finished = _finish(
-        media,
-        [Media.status.set(FAILED), Media.reason_code.set(code), Media.reason.set(message)],
-        Gallery.failed_count,
-        now,
-    )
-    if not finished:
+    finished = fail(media, code, message, now, expected_status=PROCESSING)
+    if finished is Finish.TAKEN:
+        settle_gallery(media.gallery_id, now)
         return Outcome("in_progress", media.media_id)
-    _settle_gallery(media, now)
-    return Outcome(FAILED, media.media_id, code)
-
-
-def _settle_gallery(media: Media, now: datetime) -> bool:
-    """The gallery becomes ready when none of its photos is pending and at least one is ready.
-    The stream turns that change into the gallery-ready email."""
-    gallery = Gallery(Gallery.key(media.merchant, media.gallery_id))
-    try:
-        gallery.update(
-            actions=[
-                Gallery.status.set(READY),
-                Gallery.ready_at.set(now),
-                Gallery.ready_round.add(1),
-                Gallery.updated_at.set(now),
-            ],
-            condition=(Gallery.pending == 0) & (Gallery.ready_count > 0) & (Gallery.status != READY),
-        )
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    if finished is Finish.GONE:
+        discard(media)
+        return Outcome("ignored", media.media_id, "gallery_deleted")
+    return Outcome("failed", media.media_id, code)
 
 
 # --------------------------------------------------------------------------- watermark

@@ -43,7 +43,23 @@ UPLOAD_URL_SECONDS = 15 * 60
 DOWNLOAD_URL_SECONDS = 60 * 60
 UPLOADS_PREFIX = "uploads/"
 RENDITIONS_PREFIX = "renditions/"
+ORIGINALS_PREFIX = "originals/"
 BRANDING_PREFIX = "branding/"
+
+CLIENT_URL_SECONDS = 15 * 60
+"""How long the presigned GETs in a client's gallery listing work: enough to look through a
+page, short enough that a copied URL is not a way around the gallery's expiry or access code."""
+
+CLIENT_RENDITIONS = ("thumbnail", "preview", "watermarked")
+"""What every client sees; the full rendition is added only where the gallery allows downloads."""
+
+NEVER_UPLOADED_AFTER_SECONDS = UPLOAD_URL_SECONDS + 60 * 60
+"""An upload still waiting this long after it was created never came: its URL died an hour ago
+(a PUT that started before then has long finished, even a 50 MB one on a slow line)."""
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 200  # 800 presigned URLs and ~0.4 MB of JSON at most per answer
+MAX_GALLERY_DAYS = 3 * 366  # how far ahead a gallery's expiry may be set
 
 
 def fit(width: int, height: int, max_width: int) -> tuple[int, int]:

@@ -1,5 +1,9 @@
 """S3 for media: presigned uploads and downloads, reading an upload with the byte cap, writing
-renditions. Object keys carry the sanitised file name; logs never do (a name can be personal)."""
+renditions, keeping originals, deleting a gallery's files. Object keys carry the sanitised file
+name; logs never do (a name can be personal).
+
+Renditions and originals sit under `<prefix><merchant>/<gallery_id>/<media_id>/`, so deleting a
+gallery is a listing of two prefixes, which also finds files an interrupted job left behind."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from caisse.db import aws_client
-from caisse.media.rules import RENDITIONS_PREFIX, UPLOADS_PREFIX
+from caisse.media.rules import ORIGINALS_PREFIX, RENDITIONS_PREFIX, UPLOADS_PREFIX
 
 S3_CONFIG = Config(
     signature_version="s3v4",  # presigned URLs must be SigV4: S3 refuses SigV2 on new buckets
@@ -59,8 +63,16 @@ def media_id_from_key(key: str) -> str | None:
     return parts[2]
 
 
-def rendition_key(merchant: str, media_id: str, name: str) -> str:
-    return f"{RENDITIONS_PREFIX}{merchant}/{media_id}/{name}.jpg"
+def gallery_prefix(prefix: str, merchant: str, gallery_id: str) -> str:
+    return f"{prefix}{merchant}/{gallery_id}/"
+
+
+def rendition_key(merchant: str, gallery_id: str, media_id: str, name: str) -> str:
+    return f"{gallery_prefix(RENDITIONS_PREFIX, merchant, gallery_id)}{media_id}/{name}.jpg"
+
+
+def original_key(merchant: str, gallery_id: str, media_id: str, filename: str) -> str:
+    return f"{gallery_prefix(ORIGINALS_PREFIX, merchant, gallery_id)}{media_id}/{safe_filename(filename)}"
 
 
 def presign_put(bucket: str, key: str, content_type: str, size: int, expires: int) -> tuple[str, dict[str, str]]:
@@ -110,5 +122,33 @@ def put(bucket: str, key: str, file: BinaryIO, content_type: str, size: int) -> 
     )
 
 
+def copy(source_bucket: str, source_key: str, bucket: str, key: str) -> None:
+    """A server-side copy (the bytes never pass through the function), keeping content type."""
+    s3().copy_object(
+        Bucket=bucket,
+        Key=key,
+        CopySource={"Bucket": source_bucket, "Key": source_key},
+        MetadataDirective="COPY",
+    )
+
+
 def delete(bucket: str, key: str) -> None:
     s3().delete_object(Bucket=bucket, Key=key)
+
+
+def keys_under(bucket: str, prefix: str) -> list[str]:
+    found: list[str] = []
+    for page in s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found.extend(item["Key"] for item in page.get("Contents", []))
+    return found
+
+
+def delete_keys(bucket: str, keys: list[str]) -> int:
+    """Delete objects a thousand per request (S3's limit); raises if S3 kept any."""
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        answer = s3().delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+        errors = answer.get("Errors") or []
+        if errors:
+            raise RuntimeError(f"S3 kept {len(errors)} objects, e.g. {errors[0].get('Code')}")
+    return len(keys)

@@ -169,20 +169,37 @@ def order_from_image(image: dict[str, Any] | None) -> Order | None:
 
 
 def for_gallery_change(old_status: str | None, gallery: Any, merchant: Any) -> list[Notification]:
-    """A gallery whose last photo is ready: tell the photographer (once per ready round)."""
-    if gallery.status != "ready" or old_status == "ready" or merchant is None:
-        return []
-    to = merchant.staff_email or merchant.reply_to
-    if not to:
+    """A gallery whose photos are all done: its client gets the link (and access code, derived by
+    the email function from `code_salt`), the photographer a summary; once per ready round."""
+    if gallery.status != "ready" or old_status == "ready":
         return []
     context = {
-        "merchant": {"id": merchant.merchant_id, "name": merchant.name, "reply_to": merchant.reply_to},
-        "gallery": {"name": gallery.gallery_id, "count": int(gallery.ready_count or 0)},
+        "merchant": {
+            "id": gallery.merchant,
+            "name": gallery.merchant_name or gallery.merchant,
+            "reply_to": merchant.reply_to if merchant is not None else None,
+        },
+        "customer_name": gallery.client_name,
+        "gallery": {
+            "id": gallery.gallery_id,
+            "name": gallery.title,
+            "count": int(gallery.ready_count or 0),
+            "failed": int(gallery.failed_count or 0),
+            "expires_on": gallery.expires_at.strftime("%Y-%m-%d") if gallery.expires_at else None,
+            "downloads": bool(gallery.downloads),
+            "code_salt": gallery.access_code_salt,
+        },
     }
-    source = f"gallery:{gallery.merchant}:{gallery.gallery_id}"
-    return [
-        Notification(Kind.GALLERY_READY, to, merchant.default_locale or "en", source, int(gallery.ready_round), context)
-    ]
+    source, round_ = f"gallery:{gallery.gallery_id}", int(gallery.ready_round)
+    found = []
+    if gallery.client_email:  # galleries made before issue 16 have no client
+        locale = gallery.client_locale or "en"
+        found.append(Notification(Kind.GALLERY_READY, gallery.client_email, locale, source, round_, context))
+    staff_to = (merchant.staff_email or merchant.reply_to) if merchant is not None else None
+    if staff_to:
+        locale = merchant.default_locale or "en"
+        found.append(Notification(Kind.GALLERY_PROCESSED, staff_to, locale, source, round_, context))
+    return found
 
 
 def for_stream_images(

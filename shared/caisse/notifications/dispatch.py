@@ -148,5 +148,11 @@ def _with_links(notification: Notification, token_key: str) -> dict:
         found["retry"] = context.get("retry_url") or found["order"]
         if notification.kind is Kind.DELIVERY and context.get("has_deliverable"):
             found["download"], found["download_expires"] = links.download_link(order_id, token_key)
+    gallery = dict(context.get("gallery") or {})
+    if gallery.get("id") and notification.kind in (Kind.GALLERY_READY, Kind.GALLERY_PROCESSED):
+        found["gallery"] = links.gallery_link(gallery["id"], token_key)
+        salt = gallery.pop("code_salt", None)  # the code is derived here, never stored or queued
+        gallery["access_code"] = links.gallery_access_code(gallery["id"], salt, token_key) if salt else None
+        context["gallery"] = gallery
     context["links"] = {**found, **(context.get("links") or {})}
     return context

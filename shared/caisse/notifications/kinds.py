@@ -12,7 +12,8 @@ class Kind(StrEnum):
     DELIVERY = "delivery"
     REFUND_PROCESSED = "refund_processed"
     NEW_BOOKING = "new_booking"
-    GALLERY_READY = "gallery_ready"
+    GALLERY_READY = "gallery_ready"  # to the photographer's client: the link and access code
+    GALLERY_PROCESSED = "gallery_processed"  # to the photographer: what is ready, what failed
     DISPUTE_OPENED = "dispute_opened"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
@@ -30,7 +31,8 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.STAGE_CHANGED: Recipient.CUSTOMER,
     Kind.DELIVERY: Recipient.CUSTOMER,
     Kind.REFUND_PROCESSED: Recipient.CUSTOMER,
-    Kind.GALLERY_READY: Recipient.MERCHANT,  # the photographer, whose client then gets the link
+    Kind.GALLERY_READY: Recipient.CUSTOMER,  # the gallery's client
+    Kind.GALLERY_PROCESSED: Recipient.MERCHANT,  # the photographer
     Kind.NEW_BOOKING: Recipient.MERCHANT,
     Kind.DISPUTE_OPENED: Recipient.STAFF,
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 
 from caisse.money import Money, display
 
@@ -58,6 +58,7 @@ NESTED: dict[str, dict[str, Any]] = {
     "refund": {"reason": None, "manual": False, "destination": None},
     "dispute": {"reason": None, "due_by": None},
     "merchant": {"reply_to": None},
+    "gallery": {"failed": 0, "expires_on": None, "downloads": False, "access_code": None},
 }
 
 
@@ -66,6 +67,15 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+@pass_context
+def _plural(context: Any, count: int, one: str, other: str) -> str:
+    """The word for `count` things in the template's language: English says "1 photo, 0 photos",
+    French "1 photo, 0 photo" (the singular up to, not including, 2)."""
+    if context.get("locale") == "fr":
+        return one if count < 2 else other
+    return one if count == 1 else other
 
 
 def _stage(name: str | None, locale: str) -> str:
@@ -86,6 +96,7 @@ def _environment() -> Environment:
     )
     environment.filters["money"] = lambda value, locale: display(Money(value["amount"], value["currency"]), locale)
     environment.filters["stage"] = _stage
+    environment.filters["plural"] = _plural
     return environment
 
 
