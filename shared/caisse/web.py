@@ -100,3 +100,8 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
 def current_staff(app: APIGatewayRestResolver) -> Staff:
     """The staff member behind an admin request (API Gateway's Cognito authorizer checked the token)."""
     return staff_from_claims(app.current_event.request_context.authorizer.claims)
+
+
+def client_ip(app: APIGatewayRestResolver) -> str | None:
+    """The caller's address as API Gateway saw the connection (never a header the client sets)."""
+    return app.current_event.request_context.identity.source_ip or None

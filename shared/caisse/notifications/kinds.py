@@ -14,6 +14,8 @@ class Kind(StrEnum):
     NEW_BOOKING = "new_booking"
     GALLERY_READY = "gallery_ready"
     DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_CLOSED = "dispute_closed"
+    PAYMENT_WITHOUT_ORDER = "payment_without_order"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
 
@@ -33,6 +35,8 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.GALLERY_READY: Recipient.MERCHANT,  # the photographer, whose client then gets the link
     Kind.NEW_BOOKING: Recipient.MERCHANT,
     Kind.DISPUTE_OPENED: Recipient.STAFF,
+    Kind.DISPUTE_CLOSED: Recipient.STAFF,
+    Kind.PAYMENT_WITHOUT_ORDER: Recipient.STAFF,  # the shop's operators (ALERT_EMAIL)
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
 }
