@@ -169,12 +169,13 @@ def _tell_staff(order: Order, problem: str) -> None:
     outbox.publish([Notification(Kind.PAYMENT_FLAGGED, to, contact.get("locale", "en"), source, 0, context)])
 
 
-def expire_checkouts(now: datetime | None = None, *, ttl: timedelta = timedelta(minutes=30)) -> Report:
-    """Close checkouts past their expiry, unless the provider says they were paid after all."""
+def expire_checkouts(now: datetime | None = None, *, shortest_hold: timedelta = timedelta(minutes=5)) -> Report:
+    """Close checkouts past their expiry (each merchant holds stock for its own time: the
+    festival 15 minutes), unless the provider says they were paid after all."""
     now = now or utcnow()
     report = Report()
     for status in WAITING:
-        for order in orders_with_status(status, now - timedelta(days=7), now - ttl):
+        for order in orders_with_status(status, now - timedelta(days=7), now - shortest_hold):
             if order.expires_at > now:
                 continue
             notice = _ask(order, report)
