@@ -1370,7 +1370,7 @@ class StripeState:
             and r.account == ctx.account
             and all(r.obj[key] == params[key] for key in ("charge", "payment_intent") if key in params)
         ]
-        records.sort(key=lambda r: r.obj["created"], reverse=True)
+        records.reverse()  # newest first (records keep their creation order; `created` is in seconds)
         expand = [path.removeprefix("data.") for path in as_expand(params)]
         return {
             "object": "list",

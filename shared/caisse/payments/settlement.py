@@ -65,6 +65,12 @@ class Decision:
     late: bool = False
 
 
+def owns(order: Order, notice: Notice) -> bool:
+    """Whether the account the event came from owns the order: a connected account's events apply
+    to that merchant's orders only, the platform's to its own. Pure."""
+    return (notice.account or None) == (order.connect_account or None)
+
+
 def decide(bundle: OrderBundle, notice: PaymentNotice) -> Decision:
     """What a payment notice does to the order. Pure."""
     order = bundle.order
@@ -126,7 +132,7 @@ def settle(notice: Notice) -> Settlement:
             return Settlement("payment_without_order", notice.order_id)
         deliveries.finish(delivery, "unknown_order")
         return Settlement("unknown_order", order_id)
-    if (notice.account or None) != (bundle.order.connect_account or None):
+    if not owns(bundle.order, notice):
         # A connected account's event about an order it does not own (or a platform event about
         # a connected account's order): never applied, whatever its metadata says.
         deliveries.finish(delivery, "foreign_account")
