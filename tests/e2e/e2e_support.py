@@ -257,3 +257,24 @@ def sandbox_post(stack, path: str, body: dict | None = None) -> dict:
 
 def remaining_stock(api: httpx.Client, sku: str) -> int:
     return next(p for p in api.get("/catalog").json()["products"] if p["sku"] == sku)["remaining"]
+
+
+def mailed(stack, order_id: str, kind: str) -> list[dict]:
+    """The emails of `kind` sent about an order, from the email function's own ledger (who, which
+    notification, when): cheaper to read than moto's whole state when only counts and recipients
+    matter. Each notification is claimed once in the ledger, so this counts emails, not attempts."""
+    table = stack.table("NotificationsTable")
+    prefix = f"order:{order_id}:"
+    items, start = [], None
+    while True:
+        page = table.scan(
+            FilterExpression="begins_with(notification_id, :prefix) AND kind = :kind AND #s = :sent",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":prefix": prefix, ":kind": kind, ":sent": "sent"},
+            ConsistentRead=True,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        items.extend(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items

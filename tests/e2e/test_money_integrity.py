@@ -16,7 +16,7 @@ from e2e_support import (
     aws_faults,
     count_orders,
     customer_client,
-    emails_for,
+    mailed,
     merchant_token,
     money_state,
     order_status,
@@ -297,4 +297,4 @@ def test_a_refund_racing_another_is_never_left_requested(api, stack):
         e["data"]["object"] for e in at_stripe if e["data"]["object"]["metadata"].get("order_id") == order["order_id"]
     ]
     assert sorted(r["amount"] for r in ours) == [2000, 3000]
-    wait_for(lambda: len(emails_for(stack, order["order_id"], "refund_processed")) == 2, what="two refund emails")
+    wait_for(lambda: len(mailed(stack, order["order_id"], "refund_processed")) == 2, what="two refund emails")
