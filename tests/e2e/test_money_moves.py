@@ -117,6 +117,21 @@ def test_a_refund_made_in_stripes_dashboard_reaches_the_order_once(api, stack):
     assert admin_view(api, order["order_id"], "festival")["refunded"]["amount"] == 9000
 
 
+def test_reconciliation_records_a_dashboard_refund_whose_webhooks_were_lost(api, stack):
+    from test_refunds_and_reconciliation import run_scheduled
+
+    order = paid(api, stack)
+    intent = admin_view(api, order["order_id"], "festival")["payment_ref"]
+    stack.sandbox_config(drop_webhooks=True)
+    sandbox_post(stack, "/_sandbox/stripe/refunds", {"payment_intent": intent})
+    stack.sandbox_config()
+    report = run_scheduled(stack, "ReconcilePaymentsFunction")
+    assert order["order_id"] in [r["order_id"] for r in report["refunds"]]
+    assert money_state(api, order) == "refunded"
+    again = run_scheduled(stack, "ReconcilePaymentsFunction")  # a second run finds nothing new
+    assert order["order_id"] not in [r["order_id"] for r in again["refunds"]]
+
+
 def test_a_stripe_dispute_is_flagged_told_to_staff_and_its_outcome_applied(api, stack):
     won = paid(api, stack)
     intent = admin_view(api, won["order_id"], "festival")["payment_ref"]

@@ -148,8 +148,8 @@ def run_scheduled(stack, function: str) -> dict:
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
+    assert done.returncode == 0, f"{function} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     answer = done.stdout.split("--- result ---", 1)[1].strip()
     return json.loads(answer)
 

@@ -154,22 +154,25 @@ class Stripe:
             )
         except stripe.StripeError as error:
             raise ProviderUnavailable("Stripe did not answer") from error
-        return [
-            RefundNotice(
-                provider=self.name,
-                event_id=f"reconcile:{refund.id}:{refund.status}",
-                event_type="refund.retrieved",
-                provider_refund_id=refund.id,
-                status=REFUND_STATUS.get(str(refund.status), "failed"),
-                amount=int(refund.amount),
-                currency=str(refund.currency).upper(),
-                refund_id=(refund.metadata or {}).get("refund_id"),
-                order_id=(refund.metadata or {}).get("order_id"),
-                payment_ref=payment_ref,
-                account=self.account,
+        found = []
+        for refund in page.data:
+            metadata = refund.metadata.to_dict() if refund.metadata else {}
+            found.append(
+                RefundNotice(
+                    provider=self.name,
+                    event_id=f"reconcile:{refund.id}:{refund.status}",
+                    event_type="refund.retrieved",
+                    provider_refund_id=refund.id,
+                    status=REFUND_STATUS.get(str(refund.status), "failed"),
+                    amount=int(refund.amount),
+                    currency=str(refund.currency).upper(),
+                    refund_id=metadata.get("refund_id"),
+                    order_id=metadata.get("order_id"),
+                    payment_ref=payment_ref,
+                    account=self.account,
+                )
             )
-            for refund in page.data
-        ]
+        return found
 
     def refund(self, request: RefundRequest) -> RefundResult:
         if not request.payment_ref:
