@@ -127,10 +127,6 @@ def get_merchant(merchant_id: str) -> Merchant:
 BOOKABLE_KIND = "service"
 
 
-def list_products() -> list[Product]:
-    return [product for product in Product.scan() if product.active]
-
-
 def list_offers() -> tuple[list[Product], list[Service], dict[str, Merchant]]:
     """Everything on sale, from one read of the catalog: products, bookable services (with
     their merchants, to tell whether they can take bookings yet)."""
