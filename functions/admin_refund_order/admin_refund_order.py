@@ -1,5 +1,7 @@
-"""POST /admin/orders/{order_id}/refunds: staff give money back (all of it when no amount is given),
-within the merchant's refund policy; retried with the same Idempotency-Key, it refunds once."""
+"""POST /admin/orders/{order_id}/refunds: staff give money back (all that may be refunded when no
+amount or items are given), within the merchant's refund policy, items given back to stock;
+retried with the same Idempotency-Key, it refunds once. Refunds move the order's money, never its
+status."""
 
 from typing import Annotated
 
@@ -10,17 +12,37 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from caisse.observability import observability
-from caisse.orders.refunds import request_refund
+from caisse.payments.refunds import request_refund
 from caisse.web import current_staff, resolver
 
 logger, metrics, tracer = observability("admin-refund-order")
 app = resolver(logger)
 
 
+class RefundItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    quantity: int = Field(ge=1, le=100, strict=True)
+
+
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
-    amount: int | None = Field(default=None, ge=1, strict=True, description="Minor units; leave out for all")
+    amount: int | None = Field(
+        default=None,
+        ge=1,
+        strict=True,
+        description="Minor units; leave out for what the items cost, or for all that may be refunded",
+    )
+    items: list[RefundItemIn] | None = Field(
+        default=None, max_length=50, description="Items (tickets) given back to stock with this refund"
+    )
     reason: str | None = Field(default=None, max_length=300)
+
+    def item_quantities(self) -> dict[str, int]:
+        quantities: dict[str, int] = {}
+        for item in self.items or []:
+            quantities[item.sku] = quantities.get(item.sku, 0) + item.quantity
+        return quantities
 
 
 @app.post("/admin/orders/<order_id>/refunds", summary="Refund an order, fully or in part")
@@ -29,7 +51,9 @@ def refund_order(
     refund: RefundIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[dict]:
-    answer = request_refund(order_id, current_staff(app), refund.amount, refund.reason, idempotency_key)
+    answer = request_refund(
+        order_id, current_staff(app), refund.amount, refund.reason, idempotency_key, refund.item_quantities()
+    )
     logger.info("refund", extra={"order_id": order_id, "refund_id": answer["refund_id"], "status": answer["status"]})
     if not answer["replayed"]:
         metrics.add_metric(name="RefundIssued", unit=MetricUnit.Count, value=1)

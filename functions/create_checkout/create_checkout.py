@@ -9,10 +9,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from caisse.observability import observability
 from caisse.orders import tokens
-from caisse.orders.checkout import create_checkout
 from caisse.orders.schemas import CheckoutIn, CheckoutOut
+from caisse.payments.checkout import create_checkout
 from caisse.secrets import secret
-from caisse.web import resolver
+from caisse.web import client_ip, resolver
 
 logger, metrics, tracer = observability("checkout")
 app = resolver(logger)
@@ -24,15 +24,16 @@ def start_checkout(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[CheckoutOut]:
     token_key = secret(tokens.TOKEN_KEY_PARAMETER)
+    request = checkout.to_request(client_ip(app))
     if checkout.booking is not None:
         from caisse.bookings.service import create_booking_checkout
 
         booking = checkout.booking
         result = create_booking_checkout(
-            checkout.to_request(), booking.merchant, booking.service, booking.start, idempotency_key, token_key
+            request, booking.merchant, booking.service, booking.start, idempotency_key, token_key
         )
     else:
-        result = create_checkout(checkout.to_request(), idempotency_key, token_key)
+        result = create_checkout(request, idempotency_key, token_key)
     logger.info(
         "checkout started",
         extra={"order_id": result.body["order_id"], "replayed": result.replayed, "provider": result.body["provider"]},

@@ -384,7 +384,24 @@ def make_app() -> AwsEndpoint:
 
     _fix_moto_fifo_groups()
     _fix_moto_transaction_rollback()
+    _stop_tracking_dynamodb_items()
     return AwsEndpoint(DomainDispatcherApplication(create_backend_app))
+
+
+class _Untracked(list):
+    def append(self, _: Any) -> None:
+        pass
+
+
+def _stop_tracking_dynamodb_items() -> None:
+    """moto keeps every model instance it ever made for /moto-api/data.json, DynamoDB items too,
+    and the snapshot it takes before every transaction deep-copies each table it touches: the
+    copies were kept as well, so data.json (where the tests read sent email) grew with the square
+    of the orders written and took over 10 s within one e2e run. Items are not tracked any more
+    (data.json still lists tables and every other service's models)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    Item.instances_tracked = _Untracked()  # type: ignore[attr-defined]
 
 
 def _fix_moto_transaction_rollback() -> None:

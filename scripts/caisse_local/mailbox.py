@@ -8,7 +8,7 @@ or a test finds one email without downloading and parsing the lot:
 
 Each email: `to`, `from`, `reply_to`, `subject`, `text`, `html`, `attachments` (filename, type,
 size), the `notification` id Caisse put in `X-Caisse-Notification` and, read from it, `source`,
-`version`, `kind` and `recipient`.
+`occasion` (`v<version>`, or e.g. `refund-<id>`), `version`, `kind` and `recipient`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from email import policy
 from email.message import EmailMessage
 from typing import Any
 
-NOTIFICATION = re.compile(r"^(?P<source>.+):v(?P<version>\d+):(?P<kind>[a-z_]+):(?P<recipient>[a-z]+)$")
-FILTERS = ("to", "kind", "source", "recipient", "notification")
+FILTERS = ("to", "kind", "source", "occasion", "recipient", "notification")
 
 
 def sent_messages() -> list[Any]:
@@ -49,7 +48,10 @@ def parse(raw: str) -> dict[str, Any]:
         elif part.get_content_type() in body and not body[part.get_content_type()]:
             body[part.get_content_type()] = part.get_content()
     notification = " ".join(str(message["X-Caisse-Notification"] or "").split())
-    parsed = NOTIFICATION.match(notification)
+    # <source>:<occasion>:<kind>:<recipient>, the occasion being v<version> or e.g. refund-<id>
+    parts = notification.rsplit(":", 3)
+    source, occasion, kind, recipient = parts if len(parts) == 4 else (None, None, None, None)
+    version = re.fullmatch(r"v(\d+)", occasion or "")
     return {
         "to": str(message["To"] or ""),
         "from": str(message["From"] or ""),
@@ -59,10 +61,11 @@ def parse(raw: str) -> dict[str, Any]:
         "html": body["text/html"],
         "attachments": attachments,
         "notification": notification,
-        "source": parsed["source"] if parsed else None,
-        "version": int(parsed["version"]) if parsed else None,
-        "kind": parsed["kind"] if parsed else None,
-        "recipient": parsed["recipient"] if parsed else None,
+        "source": source,
+        "occasion": occasion,
+        "version": int(version[1]) if version else None,
+        "kind": kind,
+        "recipient": recipient,
     }
 
 

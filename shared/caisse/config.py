@@ -34,6 +34,7 @@ class Settings:
     paypal_api_base: str = "https://api-m.paypal.com"
     checkout_ttl_minutes: int = 30
     webhook_record_days: int = 90
+    alert_email: str | None = None  # the shop's operators: money that arrived for no order
 
 
 @cache
@@ -63,4 +64,5 @@ def settings() -> Settings:
         campay_api_base=env.get("CAMPAY_API_BASE") or "https://www.campay.net",
         paydunya_api_base=env.get("PAYDUNYA_API_BASE") or "https://app.paydunya.com/api/v1",
         paypal_api_base=env.get("PAYPAL_API_BASE") or "https://api-m.paypal.com",
+        alert_email=env.get("ALERT_EMAIL") or None,
     )

@@ -9,6 +9,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from caisse.config import settings
 from caisse.errors import CaisseError
@@ -92,6 +94,14 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
             logger.error("request failed", extra={"error": error.code})
         return error_response(error.status, error.body())
 
+    @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
+    def _aws(error: Exception) -> Response:
+        # Our storage failed: nothing was asked of any provider after a write that did not happen.
+        logger.error("AWS request failed", extra={"error": type(error).__name__})
+        return error_response(
+            503, {"error": "service_unavailable", "message": "something on our side failed; please try again"}
+        )
+
     @app.not_found
     def _not_found(_: Exception) -> Response:
         return error_response(404, {"error": "not_found", "message": "no such route"})
@@ -112,3 +122,8 @@ def error_responses(described: dict[int, str]) -> dict[int, dict[str, Any]]:
 def current_staff(app: APIGatewayRestResolver) -> Staff:
     """The staff member behind an admin request (API Gateway's Cognito authorizer checked the token)."""
     return staff_from_claims(app.current_event.request_context.authorizer.claims)
+
+
+def client_ip(app: APIGatewayRestResolver) -> str | None:
+    """The caller's address as API Gateway saw the connection (never a header the client sets)."""
+    return app.current_event.request_context.identity.source_ip or None

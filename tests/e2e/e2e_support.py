@@ -216,3 +216,51 @@ def aws_faults(stack, **fault) -> None:
     httpx.delete(f"{stack.aws}/_caisse/faults", timeout=5).raise_for_status()
     if fault:
         httpx.post(f"{stack.aws}/_caisse/faults", json=fault, timeout=5).raise_for_status()
+
+
+# --------------------------------------------------------------------------- added for issue 10
+
+_addresses = iter(range(2, 60_000))
+
+
+def client_address() -> str:
+    """A loopback address no other test uses: 127.0.0.2, 127.0.0.3, ... (Linux routes all of
+    127/8 to the loopback interface, so a client bound to it reaches the stack on 127.0.0.1)."""
+    n = next(_addresses)
+    return f"127.{n // 62_500 % 250}.{n // 250 % 250}.{n % 250 + 2}"
+
+
+def customer_client(target, address: str | None = None, timeout: float = 15.0) -> httpx.Client:
+    """An API client from a network of its own, as a different customer would be: API Gateway's
+    sourceIp is the connection's address, which per-customer caps on open checkouts count.
+    `target` is the Stack or an API client."""
+    base = target.api if isinstance(target, Stack) else str(target.base_url)
+    transport = httpx.HTTPTransport(local_address=address or client_address())
+    return httpx.Client(base_url=base, timeout=timeout, transport=transport)
+
+
+def order_view(api: httpx.Client, checkout: dict) -> dict:
+    answer = api.get(f"/orders/{checkout['order_id']}", headers={"Authorization": f"Bearer {checkout['order_token']}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def money_state(api: httpx.Client, checkout: dict) -> str:
+    return order_view(api, checkout)["money_state"]
+
+
+def admin_view(api: httpx.Client, order_id: str, merchant: str) -> dict:
+    answer = api.get(f"/admin/orders/{order_id}", headers={"Authorization": f"Bearer {merchant_token(merchant)}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def sandbox_post(stack, path: str, body: dict | None = None) -> dict:
+    """A provider-side action through the sandbox's control API (a dashboard refund, a dispute...)."""
+    answer = httpx.post(f"{stack.sandbox}{path}", json=body or {}, headers={"Accept": "application/json"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def remaining_stock(api: httpx.Client, sku: str) -> int:
+    return next(p for p in api.get("/catalog").json()["products"] if p["sku"] == sku)["remaining"]

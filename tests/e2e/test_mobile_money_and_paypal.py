@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 import pytest
-from e2e_support import add_product, order_status, wait_for
+from e2e_support import add_product, customer_client, order_status, wait_for
 
 CAMPAY_KEY = "campay-local-webhook-key-not-a-secret-0000"
 PAYDUNYA_MASTER = "paydunya-local-master-key-not-a-secret"
@@ -24,7 +24,8 @@ def buy(api, sku, currency, *, phone=None, provider=None, quantity=1, email=None
     body = {"items": [{"sku": sku, "quantity": quantity}], "currency": currency, "customer": customer}
     if provider:
         body["provider"] = provider
-    answer = api.post("/checkouts", json=body)
+    with customer_client(api) as own:  # each customer on their own network (per-IP caps)
+        answer = own.post("/checkouts", json=body)
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -200,14 +201,16 @@ def test_a_paydunya_ipn_whose_total_or_order_differs_pays_only_what_paydunya_con
 
 def test_burkina_rules_phone_format_limits_review_and_attempts(api, stack):
     def attempt(phone, sku="OL-CONCERT-STANDARD", quantity=1):
-        return api.post(
-            "/checkouts",
-            json={
-                "items": [{"sku": sku, "quantity": quantity}],
-                "currency": "XOF",
-                "customer": {"name": "A", "email": "a@example.test", "phone": phone},
-            },
-        )
+        # Another email and another network each time: the attempt limit follows the phone.
+        with customer_client(stack) as own:
+            return own.post(
+                "/checkouts",
+                json={
+                    "items": [{"sku": sku, "quantity": quantity}],
+                    "currency": "XOF",
+                    "customer": {"name": "A", "email": f"a-{uuid.uuid4().hex[:8]}@example.test", "phone": phone},
+                },
+            )
 
     assert attempt("70000001").json()["error"] == "invalid_phone"
     assert attempt("+2257000000").json()["error"] == "invalid_phone"

@@ -73,6 +73,9 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert order["order_id"] == SAMPLE_ORDER and order["total"] == {"amount": 9000, "currency": "USD"}
     assert order["next_action"]["type"] == "redirect"
 
+    back = invoke("ProviderReturnFunction")  # the customer back from the provider's page
+    assert back["statusCode"] == 303
+    assert f"/orders/{SAMPLE_ORDER}/return?result=success" in back["multiValueHeaders"]["Location"][0]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
     staff_view = body(invoke("AdminGetOrderFunction"))

@@ -148,11 +148,42 @@ def test_completed_but_unpaid_waits_for_the_async_result(api, stack):
 def test_an_event_for_an_unknown_order_is_recorded_and_acknowledged(api, stack):
     event_id = f"evt_unknown_{time.time_ns()}"
     body = stripe_event(
-        "checkout.session.completed",
-        {"id": "cs_other", "client_reference_id": "not-an-order-of-ours", "payment_status": "paid"},
+        "checkout.session.expired",
+        {"id": "cs_other", "client_reference_id": "not-an-order-of-ours", "status": "expired"},
         event_id=event_id,
     )
     answer = post(api, body, stack.sign_stripe(body))
     assert answer.status_code == 200
     assert answer.json()["result"] == "unknown_order"
     assert delivery(stack, event_id)["outcome"] == "unknown_order"
+
+
+def test_money_for_an_unknown_order_is_an_incident_not_a_shrug(api, stack):
+    """Money taken with no order waiting for it: acknowledged (it is recorded), and kept as an
+    incident for staff with an error log and the PaymentWithoutOrder metric (alarmed)."""
+    event_id = f"evt_unknown_paid_{time.time_ns()}"
+    body = stripe_event(
+        "checkout.session.completed",
+        {
+            "id": f"cs_{event_id}",
+            "client_reference_id": "not-an-order-of-ours",
+            "payment_status": "paid",
+            "amount_total": 4500,
+            "currency": "usd",
+            "payment_intent": f"pi_{event_id}",
+        },
+        event_id=event_id,
+    )
+    answer = post(api, body, stack.sign_stripe(body))
+    assert (answer.status_code, answer.json()["result"]) == (200, "payment_without_order")
+    incident = stack.table("OrdersTable").get_item(
+        Key={"pk": f"INCIDENT#stripe#pi_{event_id}", "sk": "INCIDENT"}, ConsistentRead=True
+    )["Item"]
+    assert (incident["amount"], incident["currency"], incident["claimed_order_id"]) == (
+        4500,
+        "USD",
+        "not-an-order-of-ours",
+    )
+    # The metric the PaymentWithoutOrderAlarm watches: no provider dimension (alarmed account-wide).
+    assert any('"Name":"PaymentWithoutOrder"' in line and '"provider"' not in line for line in stack.output)
+    assert post(api, body, stack.sign_stripe(body)).json()["result"] == "duplicate"

@@ -53,15 +53,21 @@ def test_catalog(invoke):
 
 
 @pytest.mark.parametrize("b64", [False, True])
-def test_checkout_writes_the_order_with_three_dynamodb_requests(invoke, dynamodb_calls, b64):
+def test_checkout_writes_the_order_before_the_provider_in_four_dynamodb_requests(invoke, dynamodb_calls, b64):
+    """The cart and the order number, the pending order with its holds (before any provider is
+    asked), then the provider's checkout recorded on it."""
     result = invoke("CreateCheckoutFunction", checkout_event(b64=b64))
     assert result["statusCode"] == 201, result["body"]
     answer = body(result)
     assert answer["total"] == {"amount": 9000, "currency": "USD"}
-    assert dynamodb_calls == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
+    assert answer["money_state"] == "unpaid"
+    assert dynamodb_calls == ["BatchGetItem", "UpdateItem", "TransactWriteItems", "TransactWriteItems"]
     table = boto3.resource("dynamodb").Table("caisse-test-OrdersTable")
     order = table.get_item(Key={"pk": f"ORDER#{answer['order_id']}", "sk": "ORDER"})["Item"]
-    assert order["status"] == "pending_payment"
+    assert order["status"] == "pending_payment" and order["money_state"] == "unpaid"
+    assert order["next_action"] == answer["next_action"] and order["provider_ref"].startswith("cs_")
+    ref = table.get_item(Key={"pk": f"REF#stripe#{order['provider_ref']}", "sk": "REF"})["Item"]
+    assert ref["order_id"] == answer["order_id"]
     assert order["customer"]["locale"] == "fr"
     assert order["total_amount"] == 9000
     hold = table.get_item(Key={"pk": f"ORDER#{answer['order_id']}", "sk": "HOLD#FEST-DAY-PASS"})["Item"]

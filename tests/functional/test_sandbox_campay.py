@@ -263,3 +263,33 @@ def test_app_settings_are_validated_and_readable(http: httpx.Client, sandbox: Sa
         "GET",
         WEBHOOK_KEY,
     )
+
+
+def test_an_app_whose_answers_omit_external_reference_and_a_clock_ahead_of_ours(
+    api: httpx.Client, http: httpx.Client, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    http.post(f"{sandbox.url}/_sandbox/campay/app", json={"omit_external_reference": "true"}).raise_for_status()
+    http.post(f"{sandbox.url}/_sandbox/config", json={"clock_skew_seconds": {"campay": 30}}).raise_for_status()
+    reference = collect(api, external_reference="order-8").json()["reference"]
+    assert api.get(f"api/transaction/{reference}/").json()["external_reference"] == ""
+    http.post(f"{sandbox.url}/handset/{reference}/approve", headers={"Accept": "application/json"})
+    fields = json.loads(receiver.wait_for()[0].body)
+    assert (fields["reference"], fields["external_reference"]) == (reference, "")
+    with pytest.raises(jwt.ImmatureSignatureError):  # minted 30 s in our future
+        jwt.decode(fields["signature"], WEBHOOK_KEY, algorithms=["HS256"])
+    claims = jwt.decode(fields["signature"], WEBHOOK_KEY, algorithms=["HS256"], leeway=60)
+    assert 25 < claims["iat"] - time.time() < 35
+
+
+def test_a_slow_collect_has_sent_its_prompt_before_it_answers(
+    api: httpx.Client, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    http.post(f"{sandbox.url}/_sandbox/config", json={"answer_delays": {"/campay/api/collect/": 3}}).raise_for_status()
+    with pytest.raises(httpx.ReadTimeout):
+        api.post(
+            "api/collect/",
+            json={"amount": "100", "currency": "XAF", "from": ORANGE, "description": "Slow shop SL-1"},
+            timeout=1,
+        )
+    prompts = http.get(f"{sandbox.url}/handset", headers={"Accept": "application/json"}).json()
+    assert [p["description"] for p in prompts] == ["Slow shop SL-1"]  # on the phone while we waited

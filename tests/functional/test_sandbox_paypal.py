@@ -5,6 +5,7 @@ verify-webhook-signature with the raw body spliced in (and offline, with the cer
 from __future__ import annotations
 
 import base64
+import calendar
 import json
 import time
 import zlib
@@ -327,6 +328,63 @@ def test_full_partial_and_excess_refunds(
     up = link(refunds[0].event["resource"], "up")
     assert up == f"{sandbox.url}/paypal/v2/payments/captures/{capture_id}"
     assert verify(api, refunds[0], webhook_id, refunds[0].body.decode()) == "SUCCESS"
+
+
+def captured_payment(api: httpx.Client, http: httpx.Client, sandbox: SandboxServer) -> str:
+    order_id = create_order(api).json()["id"]
+    approve(http, sandbox, order_id)
+    captured = api.post(f"v2/checkout/orders/{order_id}/capture", json={}).json()
+    return captured["purchase_units"][0]["payments"]["captures"][0]["id"]
+
+
+def test_money_moved_outside_the_shop_refund_reversal_dispute(
+    api: httpx.Client, http: httpx.Client, sandbox: SandboxServer, receiver: Receiver, webhook_id: str
+) -> None:
+    refunded = captured_payment(api, http, sandbox)
+    dashboard = http.post(
+        f"{sandbox.url}/_sandbox/paypal/captures/{refunded}/refund",
+        json={"amount": {"currency_code": "USD", "value": "9.00"}},
+    )
+    assert dashboard.status_code == 200 and "custom_id" not in dashboard.json()
+    event = receiver.wait_for_type("PAYMENT.CAPTURE.REFUNDED")
+    assert event.event["resource"]["id"] == dashboard.json()["id"]
+
+    reversed_ = captured_payment(api, http, sandbox)
+    reversal = http.post(f"{sandbox.url}/_sandbox/paypal/captures/{reversed_}/reverse").json()
+    event = receiver.wait_for_type("PAYMENT.CAPTURE.REVERSED")
+    assert event.event["resource_type"] == "refund" and link(event.event["resource"], "up").endswith(reversed_)
+    assert api.get(f"v2/payments/refunds/{reversal['id']}").json()["status"] == "COMPLETED"  # readable again
+    assert api.get(f"v2/payments/captures/{reversed_}").json()["status"] == "REFUNDED"
+    assert verify(api, event, webhook_id, event.body.decode()) == "SUCCESS"
+
+    disputed = captured_payment(api, http, sandbox)
+    opened = http.post(f"{sandbox.url}/_sandbox/paypal/captures/{disputed}/dispute", json={}).json()
+    created = receiver.wait_for_type("CUSTOMER.DISPUTE.CREATED")
+    assert created.event["resource"]["dispute_id"] == opened["dispute_id"]
+    record = api.get(f"v1/customer/disputes/{opened['dispute_id']}").json()
+    assert record["disputed_transactions"][0]["seller_transaction_id"] == disputed
+    assert (record["status"], record["dispute_amount"]["value"]) == ("WAITING_FOR_SELLER_RESPONSE", "99.00")
+    resolve = f"{sandbox.url}/_sandbox/paypal/disputes/{opened['dispute_id']}/resolve"
+    assert http.post(resolve, json={"outcome": "RESOLVED_BUYER_FAVOUR"}).status_code == 200
+    resolved = receiver.wait_for_type("CUSTOMER.DISPUTE.RESOLVED")
+    assert resolved.event["resource"]["dispute_outcome"]["outcome_code"] == "RESOLVED_BUYER_FAVOUR"
+    assert api.get(f"v1/customer/disputes/{opened['dispute_id']}").json()["status"] == "RESOLVED"
+
+
+def test_transmissions_are_seen_as_on_the_wire_and_signed_with_paypals_clock(
+    api: httpx.Client, http: httpx.Client, sandbox: SandboxServer, receiver: Receiver, webhook_id: str
+) -> None:
+    http.post(f"{sandbox.url}/_sandbox/config", json={"clock_skew_seconds": {"paypal": -3600}})
+    captured_payment(api, http, sandbox)
+    event = receiver.wait_for_type("PAYMENT.CAPTURE.COMPLETED")
+    sent = calendar.timegm(time.strptime(event.headers["paypal-transmission-time"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert 3500 < time.time() - sent < 3700  # an hour behind, as configured
+    wire = http.get(f"{sandbox.url}/_sandbox/paypal/transmissions").json()
+    [seen] = [t for t in wire if t["body"] == event.body.decode()]
+    assert seen["headers"]["PAYPAL-TRANSMISSION-SIG"] == event.headers["paypal-transmission-sig"]
+    # Like PayPal's, the signature binds only the CRC-32 of the body.
+    assert verify(api, event, webhook_id, event.body.decode()) == "SUCCESS"
+    assert zlib.crc32(event.body) == zlib.crc32(seen["body"].encode())
 
 
 def test_cancel_link_changes_nothing_and_drop_webhooks_drops(

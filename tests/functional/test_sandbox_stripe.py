@@ -165,8 +165,14 @@ def test_expires_at_must_be_between_30_minutes_and_24_hours(client: stripe.Strip
             client.v1.checkout.sessions.create(params=session_params(expires_at=too_soon_or_late))
         assert error.value.param == "expires_at"
 
-    session = client.v1.checkout.sessions.create(params=session_params(expires_at=now + 1800))
-    assert session.expires_at == now + 1800
+    # Measured from the request's arrival, with no slack: "now + 30 minutes" computed a moment
+    # earlier is already short (docs.stripe.com/payments/checkout/managing-limited-inventory).
+    with pytest.raises(stripe.InvalidRequestError) as short:
+        client.v1.checkout.sessions.create(params=session_params(expires_at=int(time.time()) + 1799))
+    assert short.value.param == "expires_at"
+    later = int(time.time()) + 1860
+    session = client.v1.checkout.sessions.create(params=session_params(expires_at=later))
+    assert session.expires_at == later
 
 
 def test_wrong_api_key_is_refused(sandbox: SandboxServer, http: httpx.Client) -> None:
@@ -440,6 +446,57 @@ def test_full_partial_and_over_refunds(
     assert refunded[0].metadata.to_dict() == {"order_id": "order_42"}
 
 
+def test_a_dashboard_refund_carries_none_of_our_metadata_and_refunds_list_by_payment(
+    client: stripe.StripeClient, sandbox: SandboxServer, http: httpx.Client, receiver: Receiver, secret: str
+) -> None:
+    session = client.v1.checkout.sessions.create(params=session_params())
+    intent_id = pay(http, sandbox, session.id)["payment_intent"]
+    ours = client.v1.refunds.create(
+        params={"payment_intent": intent_id, "amount": 1000, "metadata": {"refund_id": "r1"}}
+    )
+    dashboard = http.post(f"{sandbox.url}/_sandbox/stripe/refunds", json={"payment_intent": intent_id, "amount": 2000})
+    assert dashboard.status_code == 200, dashboard.text
+    assert (dashboard.json()["amount"], dashboard.json()["metadata"]) == (2000, {})
+    received = receiver.wait_for_types("refund.created", count=2)
+    created = [e.data.object for e in verified(received, secret) if e.type == "refund.created"]
+    assert [(r.amount, r.metadata.to_dict()) for r in created] == [(1000, {"refund_id": "r1"}), (2000, {})]
+    listed = client.v1.refunds.list(params={"payment_intent": intent_id})
+    assert [r.id for r in listed.data] == [dashboard.json()["id"], ours.id]  # newest first
+    assert client.v1.refunds.list(params={"payment_intent": "pi_unknown"}).data == []
+
+
+def test_disputes_open_block_refunds_and_close_won_or_lost(
+    client: stripe.StripeClient, sandbox: SandboxServer, http: httpx.Client, receiver: Receiver, secret: str
+) -> None:
+    session = client.v1.checkout.sessions.create(params=session_params())
+    intent_id = pay(http, sandbox, session.id)["payment_intent"]
+    opened = http.post(f"{sandbox.url}/_sandbox/stripe/disputes", json={"payment_intent": intent_id})
+    assert opened.status_code == 200, opened.text
+    dispute = client.v1.disputes.retrieve(opened.json()["id"])
+    assert (dispute.status, dispute.amount, dispute.payment_intent, dispute.reason) == (
+        "needs_response",
+        9900,
+        intent_id,
+        "fraudulent",
+    )
+    assert dispute.evidence_details.due_by > time.time()
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create(params={"payment_intent": intent_id})
+    assert refused.value.code == "charge_disputed"
+    closed = http.post(f"{sandbox.url}/_sandbox/stripe/disputes/{dispute.id}/close", json={"status": "won"})
+    assert closed.json()["status"] == "won"
+    again = http.post(f"{sandbox.url}/_sandbox/stripe/disputes/{dispute.id}/close", json={"status": "lost"})
+    assert again.status_code == 400
+    received = receiver.wait_for_types(
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.closed",
+        "charge.dispute.funds_reinstated",
+    )
+    [closed_event] = [e for e in verified(received, secret) if e.type == "charge.dispute.closed"]
+    assert (closed_event.data.object.id, closed_event.data.object.status) == (dispute.id, "won")
+
+
 # ---------------------------------------------------------------------------------------------------
 # Webhook endpoints, signing helper and the control API
 
@@ -463,6 +520,23 @@ def test_sign_matches_the_sdk_verifier() -> None:
     header = sign(payload, "whsec_x")
     assert stripe.Webhook.construct_event(payload, header, "whsec_x").id == "evt_1"
     assert sign(payload, "whsec_x", timestamp=1).startswith("t=1,v1=")
+
+
+def test_a_slow_answer_is_slow_after_the_work_is_done_and_faults_do_no_work(
+    client: stripe.StripeClient, sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    configure(http, sandbox, answer_delays={"/v1/checkout/sessions": 0.5})
+    started = time.monotonic()
+    session = client.v1.checkout.sessions.create(params=session_params())
+    assert time.monotonic() - started >= 0.5  # a lower bound only: the answer waited, then came
+    configure(http, sandbox, provider_faults=[{"path": "/v1/checkout/sessions", "status": 503, "count": 1}])
+    with pytest.raises(stripe.APIError):
+        client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.checkout.sessions.retrieve(session.id).id == session.id  # one fault, then normal
+    faults = http.get(f"{sandbox.url}/_sandbox/config").json()["provider_faults"]
+    assert faults == [{"path": "/v1/checkout/sessions", "status": 503, "count": 0, "fired": 1}]
+    bad = http.post(f"{sandbox.url}/_sandbox/config", json={"provider_faults": [{"path": "x", "status": 200}]})
+    assert bad.status_code == 400
 
 
 def test_control_api_config_roundtrip(sandbox: SandboxServer, http: httpx.Client) -> None:

@@ -185,6 +185,7 @@ def off_session_params(customer: str, payment_method: str, **overrides: object) 
         "payment_method": payment_method,
         "off_session": True,
         "confirm": True,
+        "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
         "application_fee_amount": 400,
         "metadata": {"order_id": "order_42", "balance": "1"},
         "description": "Balance for order_42",
@@ -424,6 +425,25 @@ def test_application_fee_amount_is_checked_like_stripe(
 
 # ---------------------------------------------------------------------------------------------------
 # Off-session charges of a saved card
+
+
+def test_confirming_without_a_return_url_needs_redirects_ruled_out(
+    client: stripe.StripeClient, sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    """With the pinned API version a PaymentIntent takes the Dashboard's payment methods, some of
+    which redirect: Stripe refuses confirm=true without a return_url unless redirects are ruled out."""
+    account = onboarded_account(client, http, sandbox)
+    customer, payment_method = saved_card(client, http, sandbox, account)
+    params = off_session_params(customer, payment_method)
+    del params["automatic_payment_methods"]
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.payment_intents.create(params=params, options=on(account))
+    assert refused.value.param == "return_url"
+    assert "allow_redirects" in str(refused.value)
+    with_return = client.v1.payment_intents.create(
+        params={**params, "return_url": "https://shop.example/back"}, options=on(account)
+    )
+    assert with_return.status == "succeeded"
 
 
 def test_off_session_charge_succeeds_and_replays_with_the_same_idempotency_key(

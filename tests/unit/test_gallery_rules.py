@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from caisse.media.models import Gallery
 from caisse.media.schemas import GalleryIn, GalleryUpdate, UploadIn
-from caisse.notifications import changes, dispatch, links
+from caisse.notifications import changes, dispatch
 from caisse.notifications.kinds import Kind, Recipient
-from caisse.orders import tokens
+from caisse.orders import links, tokens
 
 KEY = "unit-test-token-key"
 GALLERY_ID = "3b9d6c1e-5f2a-4c8b-9e0d-7a1f2b3c4d5e"

@@ -1,4 +1,5 @@
-"""Provider-side checks that need no provider: callback and IPN authenticity, limits, refund policy."""
+"""Provider-side checks that need no provider: callback and IPN authenticity, limits, notice
+reading, and the refund policy's cap on the total refunded."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import pytest
 
 from caisse.errors import InvalidRequest
 from caisse.money import Money
-from caisse.orders.models import ORDER_SK, Customer, Order, order_pk
-from caisse.orders.refunds import refundable
+from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, Order, order_pk
+from caisse.orders.refunds import refund_cap, refundable
 from caisse.orders.service import OrderBundle
-from caisse.payments.base import CheckoutSpec, Outcome
-from caisse.payments.campay.provider import CamPay, InvalidCallback, normalise_phone, verify_callback
-from caisse.payments.paydunya.provider import InvalidIpn, PayDunya, read_ipn, verify_ipn
+from caisse.payments.base import CheckoutSpec, InvalidWebhook, Outcome
+from caisse.payments.campay.provider import CamPay, normalise_phone, verify_callback
+from caisse.payments.paydunya.provider import PayDunya, read_ipn, verify_ipn
 from caisse.payments.registry import provider_for
 
 KEY = "campay-webhook-key-for-tests"
@@ -28,13 +29,23 @@ def test_campay_callback_needs_a_jwt_signed_hs256_with_our_key():
     forged = [
         jwt.encode({"iat": int(time.time())}, "another-key", algorithm="HS256"),
         jwt.encode({"iat": int(time.time())}, None, algorithm="none"),  # alg: none
-        jwt.encode({"exp": int(time.time()) - 60}, KEY, algorithm="HS256"),  # expired
+        jwt.encode({"exp": int(time.time()) - 120}, KEY, algorithm="HS256"),  # expired beyond the leeway
         "not.a.jwt",
         "",
     ]
     for signature in forged:
-        with pytest.raises(InvalidCallback):
+        with pytest.raises(InvalidWebhook):
             verify_callback({"signature": signature, "reference": "r1"}, KEY)
+
+
+@pytest.mark.parametrize("skew", [5, 30])
+def test_a_campay_clock_ahead_of_ours_still_verifies(skew):
+    """CamPay's clock is not ours: a token minted in our near future (iat, nbf) is genuine."""
+    now = int(time.time()) + skew
+    token = jwt.encode({"iat": now, "nbf": now, "exp": now + 300}, KEY, algorithm="HS256")
+    assert verify_callback({"signature": token, "reference": "r1"}, KEY) == "r1"
+    with pytest.raises(InvalidWebhook):  # what zero leeway did to a real payment
+        verify_callback({"signature": token, "reference": "r1"}, KEY, leeway=0)
 
 
 def test_campay_reads_amounts_the_way_campay_writes_them():
@@ -46,7 +57,8 @@ def test_campay_reads_amounts_the_way_campay_writes_them():
             "currency": "XAF",
             "external_reference": "o1",
             "operator_reference": "MP1",
-        }
+        },
+        "r1",
     )
     assert (notice.outcome, notice.amount, notice.order_id, notice.event_id) == (
         Outcome.PAID,
@@ -54,7 +66,21 @@ def test_campay_reads_amounts_the_way_campay_writes_them():
         "o1",
         "r1:SUCCESSFUL",
     )
-    assert CamPay().notice({"reference": "r1", "status": "FAILED", "amount": "x"}).outcome is Outcome.FAILED
+    assert CamPay().notice({"reference": "r1", "status": "FAILED", "amount": "x"}, "r1").outcome is Outcome.FAILED
+
+
+def test_campay_ids_come_from_the_reference_asked_about_not_the_answer():
+    """CamPay's examples send no external_reference, and an answer may lack the reference: the
+    notice names the transaction we asked about, and claims no order."""
+    notice = CamPay().notice({"status": "SUCCESSFUL", "amount": "60000", "currency": "XAF"}, "r9")
+    assert (notice.event_id, notice.provider_ref, notice.order_id) == ("r9:SUCCESSFUL", "r9", None)
+
+
+def test_a_paydunya_confirm_answer_without_a_token_still_names_the_invoice():
+    confirmation = {"response_code": "00", "status": "completed", "invoice": {"total_amount": "5000"}}
+    notice = PayDunya().notice(confirmation, "test_tok1")
+    assert (notice.event_id, notice.provider_ref, notice.amount) == ("test_tok1:completed", "test_tok1", 5000)
+    assert "None" not in notice.event_id
 
 
 @pytest.mark.parametrize("phone", ["237677777777", "+237 6 77 77 77 77", "237222111111"])
@@ -77,9 +103,9 @@ def test_paydunya_ipn_hash_is_sha512_of_the_master_key():
         + "&data%5Binvoice%5D%5Btoken%5D=tok_1&data%5Bstatus%5D=completed"
     ).encode()
     assert verify_ipn(read_ipn(body), master) == "tok_1"
-    with pytest.raises(InvalidIpn):
+    with pytest.raises(InvalidWebhook):
         verify_ipn(read_ipn(body), "another-master-key")
-    with pytest.raises(InvalidIpn):
+    with pytest.raises(InvalidWebhook):
         verify_ipn(read_ipn(b"data%5Binvoice%5D%5Btoken%5D=tok_1"), master)
 
 
@@ -122,7 +148,15 @@ def test_provider_follows_currency_choice_and_merchant_routes():
         provider_for("USD", "paypal", {"USD": ["stripe"]})
 
 
-def order(status: str, refunded: int = 0, policy=None) -> OrderBundle:
+def order(
+    status: str,
+    refunded: int = 0,
+    policy=None,
+    money: str = "paid",
+    reserved: int = 0,
+    paid: int | None = None,
+    history: list[HistoryEntry] | None = None,
+) -> OrderBundle:
     now = datetime.now(UTC)
     return OrderBundle(
         Order(
@@ -132,9 +166,11 @@ def order(status: str, refunded: int = 0, policy=None) -> OrderBundle:
             order_number="SC-1",
             merchant="songstudio",
             status=status,
+            money_state=money,
             version=2,
             currency="USD",
             total_amount=9900,
+            paid_amount=paid,
             items=[],
             customer=Customer(name="A", email="a@b.test"),
             stages=["discovery", "production", "delivered"],
@@ -144,8 +180,10 @@ def order(status: str, refunded: int = 0, policy=None) -> OrderBundle:
             updated_at=now,
             expires_at=now,
             refunded_amount=refunded,
+            refund_reserved=reserved,
             refund_policy=policy,
-        )
+        ),
+        history=history or [],
     )
 
 
@@ -153,20 +191,72 @@ SONG_POLICY = {"paid": 100, "discovery": 100, "writing": 100, "production": 50, 
 
 
 @pytest.mark.parametrize(
-    ("status", "refunded", "expected"),
+    ("status", "money", "refunded", "reserved", "expected"),
     [
-        ("paid", 0, 9900),
-        ("discovery", 0, 9900),
-        ("production", 0, 4950),
-        ("delivered", 0, 0),
-        ("paid", 4000, 5900),
-        ("partially_refunded", 4000, 5900),
-        ("pending_payment", 0, 0),
+        ("paid", "paid", 0, 0, 9900),
+        ("discovery", "paid", 0, 0, 9900),
+        ("production", "paid", 0, 0, 4950),
+        ("delivered", "paid", 0, 0, 0),
+        ("paid", "partially_refunded", 4000, 0, 5900),
+        # The cap is on the TOTAL: a second refund in production cannot pay the other half.
+        ("production", "partially_refunded", 4950, 0, 0),
+        ("production", "partially_refunded", 1000, 0, 3950),
+        # A refund still waiting for the provider counts against the cap too.
+        ("production", "paid", 0, 3000, 1950),
+        ("pending_payment", "unpaid", 0, 0, 0),
+        ("production", "disputed", 0, 0, 0),
+        ("paid", "charged_back", 0, 0, 0),
+        ("paid", "refunded", 9900, 0, 0),
     ],
 )
-def test_song_studio_refund_policy(status, refunded, expected):
-    assert refundable(order(status, refunded, SONG_POLICY)) == Money(expected, "USD")
+def test_song_studio_refund_policy_caps_the_total(status, money, refunded, reserved, expected):
+    bundle = order(status, refunded, SONG_POLICY, money=money, reserved=reserved)
+    assert refundable(bundle) == Money(expected, "USD")
 
 
 def test_without_a_policy_everything_paid_is_refundable():
     assert refundable(order("paid")) == Money(9900, "USD")
+
+
+def test_the_cap_is_a_share_of_what_was_received():
+    assert refund_cap(order("production", policy=SONG_POLICY, paid=8000)) == Money(4000, "USD")
+
+
+def test_cancelling_in_production_does_not_make_the_whole_price_refundable():
+    now = datetime.now(UTC)
+    moves = [
+        HistoryEntry(
+            order_pk("o1"),
+            HistoryEntry.key(5),
+            version=5,
+            from_status="discovery",
+            to_status="production",
+            at=now,
+            actor="staff",
+            actor_id="s",
+        ),
+        HistoryEntry(
+            order_pk("o1"),
+            HistoryEntry.key(6),
+            version=6,
+            from_status="production",
+            to_status="cancelled",
+            at=now,
+            actor="staff",
+            actor_id="s",
+        ),
+    ]
+    assert refundable(order("cancelled", policy=SONG_POLICY, history=moves)) == Money(4950, "USD")
+    flagged_then_cancelled = [
+        HistoryEntry(
+            order_pk("o1"),
+            HistoryEntry.key(3),
+            version=3,
+            from_status="needs_review",
+            to_status="cancelled",
+            at=now,
+            actor="staff",
+            actor_id="s",
+        ),
+    ]
+    assert refundable(order("cancelled", policy=SONG_POLICY, history=flagged_then_cancelled)) == Money(9900, "USD")

@@ -6,14 +6,23 @@ from datetime import UTC, datetime
 
 import pytest
 
-from caisse.notifications import changes, feedback, links
+from caisse.notifications import changes, feedback
 from caisse.notifications.kinds import Kind
+from caisse.orders import links
 from caisse.orders.models import ORDER_SK, Customer, LineItem, Order, order_pk
 
 STAGES = ["discovery", "writing", "delivered"]
 
 
-def order(status: str, version: int = 2, locale: str = "en", deliverable: str | None = None) -> Order:
+def order(
+    status: str,
+    version: int = 2,
+    locale: str = "en",
+    deliverable: str | None = None,
+    money: str = "unpaid",
+    last_refund: dict | None = None,
+    dispute: dict | None = None,
+) -> Order:
     now = datetime(2026, 11, 24, tzinfo=UTC)
     return Order(
         order_pk("o1"),
@@ -23,6 +32,9 @@ def order(status: str, version: int = 2, locale: str = "en", deliverable: str | 
         merchant="songstudio",
         merchant_contact={"name": "Custom Song Studio", "reply_to": "hi@x.example", "staff_email": "team@x.example"},
         status=status,
+        money_state=money,
+        last_refund=last_refund,
+        dispute=dispute,
         version=version,
         currency="USD",
         total_amount=9900,
@@ -48,7 +60,6 @@ def order(status: str, version: int = 2, locale: str = "en", deliverable: str | 
         ("paid", "discovery", Kind.STAGE_CHANGED, "ada@example.test"),
         ("discovery", "writing", Kind.STAGE_CHANGED, "ada@example.test"),
         ("writing", "delivered", Kind.DELIVERY, "ada@example.test"),
-        ("paid", "refunded", Kind.REFUND_PROCESSED, "ada@example.test"),
     ],
 )
 def test_status_changes_that_mail_someone(before, after, kind, to):
@@ -64,6 +75,80 @@ def test_status_changes_that_mail_someone(before, after, kind, to):
 def test_changes_that_mail_nobody(before, after):
     old = order(before, 1) if before else None
     assert changes.for_order_change(old, order(after, 2)) == []
+
+
+def refund(refund_id: str, amount: int = 1000) -> dict:
+    return {"refund_id": refund_id, "amount": {"amount": amount, "currency": "USD"}, "reason": "goodwill"}
+
+
+def test_every_refund_is_mailed_once_whatever_the_status():
+    """Refunds are money moves: a second partial refund, in the same status and money state,
+    still mails the customer, and each email is named by its refund."""
+    first = order("discovery", 5, money="partially_refunded", last_refund=refund("r1"))
+    second = order("discovery", 6, money="partially_refunded", last_refund=refund("r2"))
+    [mail] = changes.for_order_change(first, second)
+    assert (mail.kind, mail.to) == (Kind.REFUND_PROCESSED, "ada@example.test")
+    assert mail.id == "order:o1:refund-r2:refund_processed:customer"
+    assert mail.context["refund"]["refund_id"] == "r2"
+    assert (
+        changes.for_order_change(second, order("writing", 7, money="partially_refunded", last_refund=refund("r2")))[
+            0
+        ].kind
+        is Kind.STAGE_CHANGED
+    )  # the stage moves on; the refund is not mailed again
+    paid = order("writing", 4, money="paid")
+    [only] = changes.for_order_change(paid, order("writing", 5, money="refunded", last_refund=refund("r1", 9900)))
+    assert only.id == "order:o1:refund-r1:refund_processed:customer"
+
+
+def test_disputes_are_told_to_staff_when_opened_and_closed():
+    dispute = {"id": "dp_1", "reason": "fraudulent", "outcome": None}
+    [opened] = changes.for_order_change(
+        order("paid", 3, money="paid"), order("paid", 4, money="disputed", dispute=dispute)
+    )
+    assert (opened.kind, opened.to, opened.id) == (
+        Kind.DISPUTE_OPENED,
+        "team@x.example",
+        "order:o1:dispute-dp_1-opened:dispute_opened:staff",
+    )
+    lost = {**dispute, "outcome": "lost"}
+    [closed] = changes.for_order_change(
+        order("paid", 4, money="disputed", dispute=dispute), order("paid", 5, money="charged_back", dispute=lost)
+    )
+    assert (closed.kind, closed.context["dispute"]["outcome"]) == (Kind.DISPUTE_CLOSED, "lost")
+    [reversed_] = changes.for_order_change(
+        order("writing", 4, money="paid"), order("writing", 5, money="charged_back", dispute=lost)
+    )
+    assert reversed_.kind is Kind.DISPUTE_CLOSED  # a reversal with no dispute before it is told too
+
+
+def test_money_for_no_order_is_told_to_the_operators(monkeypatch):
+    from caisse import config
+
+    image = {
+        "pk": {"S": "INCIDENT#campay#r1"},
+        "sk": {"S": "INCIDENT"},
+        "type": {"S": "incident"},
+        "provider": {"S": "campay"},
+        "event_id": {"S": "r1:SUCCESSFUL"},
+        "event_type": {"S": "collect.successful"},
+        "provider_ref": {"S": "r1"},
+        "amount": {"N": "60000"},
+        "currency": {"S": "XAF"},
+        "at": {"S": "2026-11-24T00:00:00.000000+0000"},
+        "status": {"S": "open"},
+    }
+    monkeypatch.setenv("ALERT_EMAIL", "ops@shop.example")
+    config.settings.cache_clear()
+    try:
+        [mail] = changes.for_stream_images(None, image)
+        assert (mail.kind, mail.to) == (Kind.PAYMENT_WITHOUT_ORDER, "ops@shop.example")
+        assert mail.context["amount"] == {"amount": 60000, "currency": "XAF"}
+        assert changes.for_stream_images(image, image) == []  # only the incident's first write
+    finally:
+        monkeypatch.delenv("ALERT_EMAIL")
+        config.settings.cache_clear()
+    assert changes.for_stream_images(None, image) == []  # nobody to tell
 
 
 def test_the_same_change_always_names_the_same_email():

@@ -43,7 +43,11 @@ FULL = {
         "link": "https://pay.example/cs_balance",
     },
     "gallery": {"name": "Dupont wedding", "count": 48},
-    "dispute": {"reason": "fraudulent", "due_by": "2026-12-10"},
+    "dispute": {"reason": "fraudulent", "due_by": "2026-12-10", "outcome": "lost"},
+    "provider": "campay",
+    "event_type": "collect.successful",
+    "provider_ref": "8d7c0f3e-campay-ref",
+    "amount": {"amount": 60000, "currency": "XAF"},
 }
 MINIMAL = {
     "order_id": "5b8f0c1e-0000-4000-8000-000000000002",
@@ -70,7 +74,13 @@ def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, 
     assert email.text.strip() and "<" not in re.sub(r"<[a-z0-9@.]+>", "", email.text)  # plain text, no markup
     assert email.html.startswith("<!doctype html>")
     assert f'lang="{locale}"' in email.html
-    if kind not in (Kind.NEW_BOOKING, Kind.GALLERY_READY, Kind.GALLERY_PROCESSED, Kind.BALANCE_DUE):
+    if kind not in (
+        Kind.NEW_BOOKING,
+        Kind.GALLERY_READY,
+        Kind.GALLERY_PROCESSED,
+        Kind.BALANCE_DUE,
+        Kind.PAYMENT_WITHOUT_ORDER,
+    ):
         assert context["order_number"] in email.subject + email.text
 
 
@@ -86,6 +96,13 @@ def test_optional_parts_show_only_when_present(kind):
     if kind in (Kind.STAGE_CHANGED, Kind.DELIVERY):
         assert "We loved your story" in full.text
         assert "Note from" not in minimal.text
+    if kind is Kind.PAYMENT_WITHOUT_ORDER:  # to the shop's operators, about no order: no merchant footer
+        assert "XAF" in full.text and "60" in full.text and "8d7c0f3e-campay-ref" in full.text
+        assert "reference unknown" in minimal.text
+        return
+    if kind is Kind.DISPUTE_CLOSED:
+        assert "went back to the card holder" in full.text and "fraudulent" in full.text
+        assert "in your favour" in render(kind, "en", {**FULL, "dispute": {"outcome": "won"}}).text
     assert ("hello@songstudio.example" in full.text) and ("write to" not in minimal.text)
 
 

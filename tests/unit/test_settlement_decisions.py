@@ -7,7 +7,7 @@ import pytest
 from caisse.orders.models import ORDER_SK, Customer, Order, order_pk
 from caisse.orders.service import OrderBundle
 from caisse.payments.base import Outcome, PaymentNotice
-from caisse.payments.settlement import Decision, decide
+from caisse.payments.settlement import Decision, decide, owns
 
 
 def bundle(status: str, total=9900, currency="USD") -> OrderBundle:
@@ -83,3 +83,37 @@ def test_events_about_another_checkout_of_the_same_order_do_not_move_it():
         "stripe", "evt_4", "checkout.session.completed", Outcome.PAID, "o1", 9900, "USD", provider_ref="cs_other"
     )
     assert decide(bundle("pending_payment"), paid_elsewhere).target == "needs_review"
+
+
+@pytest.mark.parametrize(
+    ("status", "amount", "target", "money"),
+    [
+        ("pending_payment", 9900, "paid", True),
+        ("pending_payment", 100, "needs_review", True),  # money arrived, the wrong amount: a person checks
+        ("expired", 9900, "needs_review", True),  # money after closing: flagged, and it is money
+        ("paid", 9900, None, False),
+    ],
+)
+def test_a_payment_brings_money_whatever_status_it_leads_to(status, amount, target, money):
+    decision = decide(bundle(status), notice(Outcome.PAID, amount))
+    assert (decision.target, decision.money) == (target, money)
+
+
+def test_money_for_a_closed_order_is_marked_late():
+    assert decide(bundle("cancelled"), notice(Outcome.PAID)).late is True
+    assert decide(bundle("pending_payment"), notice(Outcome.PAID)).late is False
+
+
+def test_only_the_account_that_owns_an_order_settles_it():
+    from dataclasses import replace
+
+    platform_order = bundle("pending_payment").order
+    tradie_order = bundle("pending_payment").order
+    tradie_order.connect_account = "acct_1Tradie"
+    from_platform = notice(Outcome.PAID)
+    from_tradie = replace(from_platform, account="acct_1Tradie")
+    from_other = replace(from_platform, account="acct_1Other")
+    assert owns(platform_order, from_platform) and owns(tradie_order, from_tradie)
+    assert not owns(platform_order, from_tradie)  # a tradie naming a festival order
+    assert not owns(tradie_order, from_other)  # a tradie naming another tradie's booking
+    assert not owns(tradie_order, from_platform)

@@ -2,7 +2,7 @@ import pytest
 
 from caisse.errors import Forbidden, Unauthorized
 from caisse.orders import tokens
-from caisse.payments.webhook import header, raw_body
+from caisse.payments.webhook import raw_body, request_of
 from caisse.staff import staff_from_claims
 
 
@@ -49,6 +49,21 @@ def test_raw_body_decodes_base64_and_keeps_text_bytes_exact():
 
 def test_header_lookup_ignores_case():
     event = {"headers": {"stripe-signature": "t=1"}, "multiValueHeaders": {"stripe-signature": ["t=1"]}}
-    assert header(event, "Stripe-Signature") == "t=1"
-    assert header({"multiValueHeaders": {"STRIPE-SIGNATURE": ["a", "b"]}}, "stripe-signature") == "b"
-    assert header({}, "Stripe-Signature") is None
+    assert request_of(event).header("Stripe-Signature") == "t=1"
+    assert request_of({"multiValueHeaders": {"STRIPE-SIGNATURE": ["a", "b"]}}).header("stripe-signature") == "b"
+    assert request_of({}).header("Stripe-Signature") is None
+
+
+def test_a_get_callback_keeps_its_query_and_the_caller_address():
+    event = {
+        "httpMethod": "GET",
+        "queryStringParameters": {"reference": "r1", "signature": "s"},
+        "requestContext": {"httpMethod": "GET", "identity": {"sourceIp": "198.51.100.7"}},
+    }
+    request = request_of(event)
+    assert (request.method, dict(request.query), request.source_ip) == (
+        "GET",
+        {"reference": "r1", "signature": "s"},
+        "198.51.100.7",
+    )
+    assert dict(request_of({"rawQueryString": "a=1&b=", "requestContext": {}}).query) == {"a": "1", "b": ""}

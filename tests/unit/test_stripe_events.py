@@ -107,3 +107,70 @@ def test_payment_intent_events_use_the_metadata_order_id():
 
 def test_other_events_are_recorded_but_move_nothing():
     assert events.notice(event("customer.created", {"id": "cus_1"})).outcome is Outcome.IGNORED
+
+
+def test_a_dashboard_refund_is_read_with_no_refund_of_ours():
+    notice = events.notice(
+        event(
+            "refund.created",
+            {
+                "id": "re_1",
+                "object": "refund",
+                "amount": 2000,
+                "currency": "usd",
+                "status": "succeeded",
+                "payment_intent": "pi_1",
+                "metadata": {},
+            },
+        )
+    )
+    assert (notice.provider_refund_id, notice.amount, notice.currency, notice.status) == (
+        "re_1",
+        2000,
+        "USD",
+        "succeeded",
+    )
+    assert (notice.refund_id, notice.order_id, notice.payment_ref) == (None, None, "pi_1")
+
+
+@pytest.mark.parametrize(
+    ("status", "read"),
+    [("pending", "pending"), ("requires_action", "pending"), ("failed", "failed"), ("canceled", "failed")],
+)
+def test_refund_statuses(status, read):
+    obj = {"id": "re_1", "object": "refund", "amount": 1, "currency": "usd", "status": status, "metadata": {}}
+    assert events.notice(event("refund.updated", obj)).status == read
+
+
+@pytest.mark.parametrize(("status", "outcome"), [("won", "won"), ("warning_closed", "won"), ("lost", "lost")])
+def test_disputes_open_and_close(status, outcome):
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "amount": 4500,
+        "currency": "usd",
+        "payment_intent": "pi_1",
+        "reason": "fraudulent",
+        "status": "needs_response",
+        "evidence_details": {"due_by": 1796000000},
+    }
+    opened = events.notice(event("charge.dispute.created", dispute))
+    assert (opened.stage, opened.outcome, opened.payment_ref, opened.due_by) == ("opened", None, "pi_1", "2026-11-30")
+    closed = events.notice(event("charge.dispute.closed", {**dispute, "status": status}))
+    assert (closed.stage, closed.outcome, closed.amount, closed.currency) == ("closed", outcome, 4500, "USD")
+
+
+def test_a_connected_accounts_event_carries_its_account():
+    connected = {
+        **event("payment_intent.succeeded", {"id": "pi_1", "metadata": {"order_id": "o1"}}),
+        "account": "acct_1T",
+    }
+    assert events.notice(connected).account == "acct_1T"
+    assert events.notice(event("payment_intent.succeeded", {"id": "pi_1", "metadata": {}})).account is None
+    update = {
+        **event("account.updated", {"id": "acct_1T", "charges_enabled": True}),
+        "account": "acct_1T",
+        "created": 5,
+    }
+    read = events.notice(update)
+    assert (read.account, read.charges_enabled, read.payouts_enabled, read.created) == ("acct_1T", True, False, 5)

@@ -3,6 +3,17 @@ and a small control API for tests,
 plus CamPay (``/campay``, the customer's phone at ``/handset``), PayDunya (``/paydunya``) and PayPal
 (``/paypal``), each in its own module; all providers share one webhook delivery worker and its config.
 
+What real providers do that a test needs on demand, through ``POST /_sandbox/config``:
+
+* ``answer_delays`` ``{"<path prefix>": seconds}``: the request is handled (a CamPay collect sends
+  its prompt, a Stripe refund is made) and only its answer is late, as when a provider is slow
+  behind its load balancer. Real providers have no such switch; their latency is not ours to pick.
+* ``provider_faults`` ``[{"path": "<prefix>", "status": 503, "count": 2}]``: the next matching
+  requests fail before anything is done (PayPal's verify API answering 5xx, 429 or 401 happens:
+  reference/payment-providers.md 2.2 and section 6).
+* ``clock_skew_seconds`` ``{"campay": 5, "paypal": -1200}``: that provider's clock is off ours (the
+  times it signs: CamPay's callback JWT claims, PayPal's PAYPAL-TRANSMISSION-TIME).
+
 ``create_app(public_url)`` builds a self-contained app (state in memory, background threads for
 session expiry and webhook delivery); ``serve_in_thread`` runs it on a loopback port for tests and
 for ``python -m caisse_local.sandbox``.
@@ -13,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -51,7 +63,9 @@ API_ROUTES = [
     ("GET", "/v1/payment_intents/<intent_id>", "retrieve_payment_intent"),
     ("GET", "/v1/charges/<charge_id>", "retrieve_charge"),
     ("POST", "/v1/refunds", "create_refund"),
+    ("GET", "/v1/refunds", "list_refunds"),
     ("GET", "/v1/refunds/<refund_id>", "retrieve_refund"),
+    ("GET", "/v1/disputes/<dispute_id>", "retrieve_dispute"),
     ("GET", "/v1/events/<event_id>", "retrieve_event"),
     ("GET", "/v1/customers/<customer_id>", "retrieve_customer"),
     ("GET", "/v1/payment_methods/<payment_method_id>", "retrieve_payment_method"),
@@ -77,6 +91,9 @@ OTHER_ROUTES = [
     ("GET", "/_sandbox/events", "control_events"),
     ("POST", "/_sandbox/stripe/accounts/<account_id>/state", "control_account_state"),
     ("POST", "/_sandbox/stripe/payment_methods/<payment_method_id>/behaviour", "control_payment_method_behaviour"),
+    ("POST", "/_sandbox/stripe/refunds", "control_dashboard_refund"),
+    ("POST", "/_sandbox/stripe/disputes", "control_open_dispute"),
+    ("POST", "/_sandbox/stripe/disputes/<dispute_id>/close", "control_close_dispute"),
 ]
 
 NO_KEY_MESSAGE = (
@@ -120,9 +137,13 @@ class SandboxApp:
         self.delivery = DeliveryWorker()
         self.state = ConnectState(self.public_url, on_events=self.delivery.submit)
         self._idempotency: dict[tuple[str | None, str], _Saved] = {}
-        self.campay = CampayProvider(self.public_url, self.delivery)
+        self._knobs_lock = threading.Lock()
+        self.answer_delays: dict[str, float] = {}
+        self.provider_faults: list[dict] = []
+        self.clock_skew: dict[str, float] = {}
+        self.campay = CampayProvider(self.public_url, self.delivery, clock=lambda: self.clock("campay"))
         self.paydunya = PaydunyaProvider(self.public_url, self.delivery)
-        self.paypal = PayPalProvider(self.public_url, self.delivery)
+        self.paypal = PayPalProvider(self.public_url, self.delivery, clock=lambda: self.clock("paypal"))
         self.providers = (self.campay, self.paydunya, self.paypal)
         self._url_map = Map(
             [Rule(path, methods=[method], endpoint=("api", name)) for method, path, name in API_ROUTES]
@@ -141,7 +162,33 @@ class SandboxApp:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        return self._dispatch(request)(environ, start_response)
+        fault = None if request.path.startswith("/_sandbox/") else self._take_fault(request.path)
+        response = _json(fault[1], fault[0]) if fault else self._dispatch(request)
+        delay = self._answer_delay(request.path)
+        if delay:
+            time.sleep(delay)  # handled already; only the answer is late (no lock is held here)
+        return response(environ, start_response)
+
+    def clock(self, provider: str) -> float:
+        """A provider's clock: ours plus its configured skew."""
+        with self._knobs_lock:
+            return time.time() + self.clock_skew.get(provider, 0.0)
+
+    def _answer_delay(self, path: str) -> float:
+        with self._knobs_lock:
+            return max(
+                (seconds for prefix, seconds in self.answer_delays.items() if path.startswith(prefix)), default=0
+            )
+
+    def _take_fault(self, path: str) -> tuple[int, dict] | None:
+        with self._knobs_lock:
+            for fault in self.provider_faults:
+                if path.startswith(fault["path"]) and fault["count"] != 0:
+                    fault["count"] -= 1
+                    fault["fired"] = fault.get("fired", 0) + 1
+                    status = fault["status"]
+                    return status, {"name": "INJECTED_FAULT", "message": f"injected {status} (sandbox fault)"}
+        return None
 
     def close(self) -> None:
         """Stop the expiry thread and the delivery worker (bounded waits)."""
@@ -356,7 +403,50 @@ class SandboxApp:
     # -- control API for tests -----------------------------------------------------------------------
 
     def _config(self) -> dict:
-        return {**self.delivery.config.as_dict(), "clock_offset_seconds": self.state.clock_offset_seconds}
+        with self._knobs_lock:
+            knobs = {
+                "answer_delays": dict(self.answer_delays),
+                "provider_faults": [dict(f) for f in self.provider_faults],
+                "clock_skew_seconds": dict(self.clock_skew),
+            }
+        return {**self.delivery.config.as_dict(), "clock_offset_seconds": self.state.clock_offset_seconds, **knobs}
+
+    def _set_knobs(self, changes: dict) -> None:
+        """Validate and apply answer_delays, provider_faults and clock_skew_seconds (popped from changes)."""
+        delays = changes.pop("answer_delays", None)
+        faults = changes.pop("provider_faults", None)
+        skew = changes.pop("clock_skew_seconds", None)
+        if delays is not None and not (
+            isinstance(delays, dict)
+            and all(isinstance(k, str) and k.startswith("/") and _number(v) and v >= 0 for k, v in delays.items())
+        ):
+            raise ValueError('answer_delays must be {"/path/prefix": seconds}')
+        if faults is not None:
+            if not isinstance(faults, list) or not all(
+                isinstance(f, dict)
+                and isinstance(f.get("path"), str)
+                and f["path"].startswith("/")
+                and isinstance(f.get("status"), int)
+                and 400 <= f["status"] <= 599
+                and (f.get("count") is None or (isinstance(f["count"], int) and f["count"] > 0))
+                for f in faults
+            ):
+                raise ValueError('provider_faults must be [{"path": "/prefix", "status": 4xx|5xx, "count": n|null}]')
+        if skew is not None and not (
+            isinstance(skew, dict) and all(k in ("campay", "paypal") and _number(v) for k, v in skew.items())
+        ):
+            raise ValueError('clock_skew_seconds must be {"campay"|"paypal": seconds}')
+        with self._knobs_lock:
+            if delays is not None:
+                self.answer_delays = {k: float(v) for k, v in delays.items()}
+            if faults is not None:
+                # count null: until cleared; -1 stands for "no limit" internally.
+                self.provider_faults = [
+                    {"path": f["path"], "status": f["status"], "count": f.get("count") or -1, "fired": 0}
+                    for f in faults
+                ]
+            if skew is not None:
+                self.clock_skew = {k: float(v) for k, v in skew.items()}
 
     def control_health(self, request: Request) -> Response:
         return _json({"status": "ok"})
@@ -373,7 +463,11 @@ class SandboxApp:
             offset = changes.pop("clock_offset_seconds", None)
             if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int | float)):
                 raise ValueError("clock_offset_seconds must be a number")
+            knobs = {
+                k: changes.pop(k) for k in ("answer_delays", "provider_faults", "clock_skew_seconds") if k in changes
+            }
             config = self.delivery.config.updated(changes)
+            self._set_knobs(knobs)
         except ValueError as exc:
             return _json({"error": {"type": "invalid_request_error", "message": str(exc)}}, 400)
         self.delivery.set_config(config)
@@ -386,6 +480,8 @@ class SandboxApp:
         self.delivery.set_config(DeliveryConfig())
         with self.state.lock:
             self.state.clock_offset_seconds = 0.0
+        with self._knobs_lock:
+            self.answer_delays, self.provider_faults, self.clock_skew = {}, [], {}
         return _json(self._config())
 
     def control_deliveries(self, request: Request) -> Response:
@@ -426,6 +522,18 @@ class SandboxApp:
         except StripeError as exc:
             return _json(exc.body(), exc.status)
 
+    def control_dashboard_refund(self, request: Request) -> Response:
+        """A refund made in Stripe's Dashboard: ``{"payment_intent" | "charge", "amount"?}``."""
+        return _stripe_control(lambda: self.state.dashboard_refund(self._json_object(request)))
+
+    def control_open_dispute(self, request: Request) -> Response:
+        """The card holder disputes: ``{"payment_intent" | "charge", "reason"?, "amount"?}``."""
+        return _stripe_control(lambda: self.state.open_dispute(self._json_object(request)))
+
+    def control_close_dispute(self, request: Request, dispute_id: str) -> Response:
+        """``{"status": "won" | "lost"}``."""
+        return _stripe_control(lambda: self.state.close_dispute(dispute_id, self._json_object(request)))
+
     def control_payment_method_behaviour(self, request: Request, payment_method_id: str) -> Response:
         """``{"off_session": "succeeds" | "authentication_required" | "card_declined"}`` for a saved card."""
         try:
@@ -435,6 +543,17 @@ class SandboxApp:
             return _json(self.state.set_off_session_behaviour(payment_method_id, body["off_session"]))
         except StripeError as exc:
             return _json(exc.body(), exc.status)
+
+
+def _stripe_control(action) -> Response:
+    try:
+        return _json(action())
+    except StripeError as exc:
+        return _json(exc.body(), exc.status)
+
+
+def _number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
 
 
 def create_app(public_url: str) -> SandboxApp:

@@ -25,7 +25,17 @@ stubs and the Postman collection). Where the reference is silent, the sandbox ch
   (``"60000"``, the Go SDK types it as a string), the same in the GET query and the POST JSON body.
 * The callback's ``signature`` is an HS256 JWT made with the app's webhook key whose claims are
   ``iss``, ``iat``, ``nbf``, ``exp`` (5 minutes) and ``jti``: nothing about the transaction, so a
-  receiver must re-read ``GET /api/transaction/<reference>/``.
+  receiver must re-read ``GET /api/transaction/<reference>/``. The times are CamPay's clock, which
+  may be off ours (``clock_skew_seconds`` in ``/_sandbox/config``): the Go SDK's ValidateCallback
+  (NdoleStudio/campay-go-sdk ``callback.go``) parses the token with jwt-go's default time checks,
+  and reference 3.2 says no tolerance is documented; a receiver with no leeway refuses a real
+  payment over a one-second skew.
+* ``external_reference``: CamPay's own SDK examples (CamPay/campay-python-sdk ``README.md``; the
+  Go SDK's collect stubs) never send one, and whether the transaction and the callback echo it is
+  not documented. The app setting ``omit_external_reference: "true"`` makes the sandbox answer
+  without it (empty), so a receiver must match the ``reference`` it stored from the collect.
+* A collect whose answer is slow (``answer_delays`` ``{"/campay/api/collect/": 14}``) has already
+  sent its USSD push: the prompt is on the phone while the caller waits.
 
 The app's dashboard settings (callback URL and method, webhook key, app username/password, permanent
 token) are set through ``POST /_sandbox/campay/app``; ``/handset`` is the customer's phone.
@@ -66,7 +76,7 @@ OPERATORS = {
     "orange": {"name": "ORANGE", "ussd_code": "#150*50#"},
 }
 APP_SETTINGS = ("callback_url", "callback_method", "webhook_key", "app_username", "app_password", "permanent_token")
-APP_OPTIONAL = ("app_name",)
+APP_OPTIONAL = ("app_name", "omit_external_reference")
 
 
 class CampayError(Exception):
@@ -130,9 +140,10 @@ class CampayProvider:
     name = "campay"
     prefixes = ("/campay/", "/handset", "/_sandbox/campay/")
 
-    def __init__(self, public_url: str, delivery: DeliveryWorker):
+    def __init__(self, public_url: str, delivery: DeliveryWorker, clock: Callable[[], float] = time.time):
         self.public_url = public_url.rstrip("/")
         self.delivery = delivery
+        self.clock = clock
         self.lock = threading.RLock()
         self.app: dict[str, str | None] = dict.fromkeys(APP_SETTINGS + APP_OPTIONAL)
         self.app["callback_method"] = "POST"
@@ -271,9 +282,9 @@ class CampayProvider:
             "operator": operator,
         }
 
-    @staticmethod
-    def view(transaction: dict) -> dict:
+    def view(self, transaction: dict) -> dict:
         """A transaction as ``GET /api/transaction/<reference>/`` shows it."""
+        omit = (self.app.get("omit_external_reference") or "").lower() == "true"
         return {
             "reference": transaction["reference"],
             "status": transaction["status"],
@@ -282,7 +293,7 @@ class CampayProvider:
             "operator": OPERATORS[transaction["operator"]]["name"],
             "code": transaction["code"],
             "operator_reference": transaction["operator_reference"],
-            "external_reference": transaction["external_reference"],
+            "external_reference": "" if omit else transaction["external_reference"],
             "description": transaction["description"],
             "external_user": transaction["external_user"],
             "reason": transaction["reason"],
@@ -319,7 +330,7 @@ class CampayProvider:
 
     def callback_fields(self, transaction: dict) -> dict[str, str]:
         """The callback's fields, same names for GET (query) and POST (JSON)."""
-        now = int(time.time())
+        now = int(self.clock())  # CamPay's clock
         signature = jwt.encode(
             {"iss": ISSUER, "iat": now, "nbf": now, "exp": now + CALLBACK_LIFETIME, "jti": uuid.uuid4().hex},
             self.app["webhook_key"] or "",

@@ -17,6 +17,11 @@ Magento plugins, HTTP/JSON doc). Where the reference is silent, the sandbox choo
   ``<sandbox>/paydunya/checkout/invoice/<token>``; the receipt ``<sandbox>/paydunya/checkout/receipt/<token>``.
 * After Pay the customer goes to ``return_url`` and after Decline to ``cancel_url``, each with
   ``?token=<token>`` added, as PayDunya does. Decline cancels the invoice and sends an IPN too.
+* ``checkout-invoice/confirm/<token>`` answers the invoice's items, taxes, total and description,
+  not its token: the official PHP SDK's ``confirm()`` (paydunyadev/paydunya-php
+  ``paydunya/checkout/checkout_invoice.php``) reads status, custom_data, invoice items, taxes and
+  total_amount, customer and receipt_url, and nothing else, so a receiver must not rely on the
+  answer repeating the token it asked about. The IPN does carry ``data[invoice][token]``.
 * The IPN is ``application/x-www-form-urlencoded`` in PHP bracket notation: ``data[response_code]``,
   ``data[response_text]``, ``data[hash]``, ``data[invoice][token|total_amount|description]`` (and
   ``[items]``/``[taxes]``), every ``data[custom_data][...]`` key, ``data[actions][...]``,
@@ -270,7 +275,6 @@ class PaydunyaProvider:
     @staticmethod
     def _invoice_part(invoice: dict) -> dict:
         return {
-            "token": invoice["token"],
             "items": invoice["items"],
             "taxes": invoice["taxes"],
             "total_amount": invoice["total_amount"],
@@ -317,6 +321,7 @@ class PaydunyaProvider:
     def ipn_fields(self, invoice: dict) -> list[tuple[str, str]]:
         """The IPN: what confirm answers, plus the master key's hash, as PHP-style form fields."""
         data = {**self.confirmation(invoice), "hash": master_key_hash(invoice["master_key"])}
+        data["invoice"] = {"token": invoice["token"], **data["invoice"]}
         return php_form("data", data)
 
     def _send_ipn(self, invoice: dict) -> None:

@@ -35,7 +35,26 @@ docs). Where the reference is silent, the sandbox chooses:
   (``<sandbox>/paypal/v1/notifications/certs/<cert id>``).
 * ``verify-webhook-signature`` checks the CRC32 of the ``webhook_event`` member exactly as it is
   written in the request body (a re-serialised event fails), the webhook id (must be one of the
-  caller's), the cert URL (must be this sandbox's) and the algorithm.
+  caller's), the cert URL (must be this sandbox's) and the algorithm. Like PayPal's, it checks
+  nothing else: any body with the same CRC-32 verifies with a genuine delivery's headers.
+  ``GET /_sandbox/paypal/transmissions`` shows the last deliveries as a man in the middle would see
+  them (headers and body), for tests of forgeries.
+* Transmission times are PayPal's clock (``clock_skew_seconds`` in ``/_sandbox/config``); each
+  attempt is signed anew with its own time, so a retry is never older than its attempt.
+* Money moved outside the shop, as PayPal's dashboard and PayPal itself move it:
+  ``POST /_sandbox/paypal/captures/<id>/refund`` (a dashboard refund: no ``custom_id``,
+  webhook ``PAYMENT.CAPTURE.REFUNDED`` with the refund as resource, "A merchant refunds a payment
+  capture"); ``POST /_sandbox/paypal/captures/<id>/reverse`` ("PayPal reverses a payment capture",
+  developer.paypal.com/limited-release/commerce-platform/webhooks: webhook
+  ``PAYMENT.CAPTURE.REVERSED``; PayPal shows no payload for it, so the sandbox sends the reversal
+  as a refund record with an ``up`` link to the capture, readable at ``/v2/payments/refunds/<id>``,
+  and marks the capture REFUNDED); ``POST /_sandbox/paypal/captures/<id>/dispute`` and
+  ``POST /_sandbox/paypal/disputes/<id>/resolve`` (``{"outcome": "RESOLVED_SELLER_FAVOUR" |
+  "RESOLVED_BUYER_FAVOUR"}``): webhooks ``CUSTOMER.DISPUTE.CREATED`` / ``.RESOLVED`` with the
+  dispute as resource (developer.paypal.com/docs/disputes/webhooks), the dispute readable at
+  ``GET /v1/customer/disputes/<id>`` with the fields of developer.paypal.com/api/customer-disputes/
+  v1/disputes-get (``dispute_id``, ``disputed_transactions[].seller_transaction_id``,
+  ``dispute_amount``, ``status``, ``dispute_outcome.outcome_code``, ``seller_response_due_date``).
 """
 
 from __future__ import annotations
@@ -53,6 +72,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -102,8 +122,9 @@ def paypal_id(length: int = 17) -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
-def iso_now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso_now(at: float | None = None) -> str:
+    moment = datetime.datetime.fromtimestamp(time.time() if at is None else at, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -350,12 +371,15 @@ class PayPalProvider:
     """PayPal's REST API (OAuth, Orders v2, Payments v2, webhooks) and its approval page, in memory."""
 
     name = "paypal"
-    prefixes = ("/paypal/",)
+    prefixes = ("/paypal/", "/_sandbox/paypal/")
 
-    def __init__(self, public_url: str, delivery: DeliveryWorker):
+    def __init__(self, public_url: str, delivery: DeliveryWorker, clock: Callable[[], float] = time.time):
         self.public_url = public_url.rstrip("/")
         self.base = f"{self.public_url}/paypal"
         self.delivery = delivery
+        self.clock = clock
+        self.transmissions: deque[dict] = deque(maxlen=50)
+        self._disputes: dict[str, _Resource] = {}
         self.lock = threading.RLock()
         self._key, self._cert_pem, self.cert_id = signing_material()
         self.cert_url = f"{self.base}/v1/notifications/certs/{self.cert_id}"
@@ -385,6 +409,12 @@ class PayPalProvider:
             ("GET", "/paypal/v2/payments/captures/<capture_id>", api(self.retrieve_capture)),
             ("POST", "/paypal/v2/payments/captures/<capture_id>/refund", api(self.refund_capture, idempotent=True)),
             ("GET", "/paypal/v2/payments/refunds/<refund_id>", api(self.retrieve_refund)),
+            ("GET", "/paypal/v1/customer/disputes/<dispute_id>", api(self.retrieve_dispute)),
+            ("GET", "/_sandbox/paypal/transmissions", self.control_transmissions),
+            ("POST", "/_sandbox/paypal/captures/<capture_id>/refund", self.control_refund),
+            ("POST", "/_sandbox/paypal/captures/<capture_id>/reverse", self.control_reverse),
+            ("POST", "/_sandbox/paypal/captures/<capture_id>/dispute", self.control_dispute),
+            ("POST", "/_sandbox/paypal/disputes/<dispute_id>/resolve", self.control_resolve),
             ("GET", "/paypal/checkoutnow", self.page_show),
             ("POST", "/paypal/checkoutnow/<order_id>/pay", self.page_pay),
             ("POST", "/paypal/checkoutnow/<order_id>/decline", self.page_decline),
@@ -589,10 +619,10 @@ class PayPalProvider:
         key, cert_url = self._key, self.cert_url
 
         def headers(body: bytes) -> dict[str, str]:
-            transmission_id, transmission_time = str(uuid.uuid4()), iso_now()
+            transmission_id, transmission_time = str(uuid.uuid4()), iso_now(self.clock())
             message = signed_message(transmission_id, transmission_time, webhook_id, body)
             signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
-            return {
+            sent = {
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
                 "Accept": "*/*",
@@ -602,6 +632,8 @@ class PayPalProvider:
                 "PAYPAL-CERT-URL": cert_url,
                 "PAYPAL-AUTH-ALGO": AUTH_ALGO,
             }
+            self.transmissions.append({"headers": dict(sent), "body": body.decode("utf-8")})
+            return sent
 
         return headers
 
@@ -948,6 +980,14 @@ class PayPalProvider:
     def refund_capture(self, request: Request, app: str, capture_id: str) -> tuple[int, dict]:
         body = self._json_body(request, optional=True)
         capture = self._capture(app, capture_id)
+        refund = self._refund(capture, body)
+        if self._minimal(request):
+            return 201, {"id": refund["id"], "status": "COMPLETED", "links": refund["links"]}
+        return 201, copy.deepcopy(refund)
+
+    def _refund(self, capture: _Resource, body: dict, event_type: str = "PAYMENT.CAPTURE.REFUNDED") -> dict:
+        """Give (part of) a capture back and tell the app: a refund, or PayPal's own reversal."""
+        app, capture_id = capture.app, capture.obj["id"]
         currency = capture.obj["amount"]["currency_code"]
         status = capture.obj["status"]
         if status == "REFUNDED":
@@ -1007,14 +1047,118 @@ class PayPalProvider:
         capture.obj["update_time"] = now
         if capture.obj["status"] == "REFUNDED":
             capture.obj["links"] = [link for link in capture.obj["links"] if link["rel"] != "refund"]
-        summary = f"A {currency} {refund['amount']['value']} capture payment was refunded"
-        self._emit(app, "PAYMENT.CAPTURE.REFUNDED", "refund", summary, refund)
-        if self._minimal(request):
-            return 201, {"id": refund_id, "status": "COMPLETED", "links": refund["links"]}
-        return 201, copy.deepcopy(refund)
+        if event_type == "PAYMENT.CAPTURE.REVERSED":
+            summary = f"A {currency} {refund['amount']['value']} capture payment was reversed"
+        else:
+            summary = f"A {currency} {refund['amount']['value']} capture payment was refunded"
+        self._emit(app, event_type, "refund", summary, refund)
+        return refund
 
     def retrieve_refund(self, request: Request, app: str, refund_id: str) -> tuple[int, dict]:
         return 200, copy.deepcopy(_owned(self._refunds, app, refund_id, "refund_id").obj)
+
+    # -- disputes and money moved outside the shop (control API) -------------------------------------
+
+    def retrieve_dispute(self, request: Request, app: str, dispute_id: str) -> tuple[int, dict]:
+        return 200, copy.deepcopy(_owned(self._disputes, app, dispute_id, "dispute_id").obj)
+
+    def _control(self, request: Request, action: Callable[[dict], dict]) -> Response:
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+        except ValueError as exc:
+            return pages.json_response({"error": {"message": str(exc)}}, 400)
+        with self.lock:
+            try:
+                return pages.json_response(action(body))
+            except PayPalError as exc:
+                return pages.json_response(exc.body(), exc.status)
+
+    def _any_capture(self, capture_id: str) -> _Resource:
+        record = self._captures.get(capture_id)
+        if record is None:
+            raise PayPalError(404, "INVALID_RESOURCE_ID", f"There is no capture {capture_id}.", location="path")
+        return record
+
+    def control_transmissions(self, request: Request) -> Response:
+        with self.lock:
+            return pages.json_response(list(self.transmissions))
+
+    def control_refund(self, request: Request, capture_id: str) -> Response:
+        """A refund made in PayPal's dashboard: ``{"amount": {"currency_code", "value"}}`` or all."""
+        return self._control(request, lambda body: self._refund(self._any_capture(capture_id), body))
+
+    def control_reverse(self, request: Request, capture_id: str) -> Response:
+        """PayPal takes the payment back (a chargeback it settled, a reversal it decided)."""
+        return self._control(
+            request, lambda body: self._refund(self._any_capture(capture_id), body, "PAYMENT.CAPTURE.REVERSED")
+        )
+
+    def control_dispute(self, request: Request, capture_id: str) -> Response:
+        """The buyer opens a dispute on a capture: ``{"reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED"}``."""
+
+        def open_dispute(body: dict) -> dict:
+            capture = self._any_capture(capture_id)
+            now = time.time()
+            dispute = {
+                "dispute_id": "PP-D-" + "".join(secrets.choice(string.digits) for _ in range(5)),
+                "create_time": iso_now(now),
+                "update_time": iso_now(now),
+                "disputed_transactions": [
+                    {
+                        "seller_transaction_id": capture_id,
+                        "create_time": capture.obj["create_time"],
+                        "transaction_status": "COMPLETED",
+                        "gross_amount": copy.deepcopy(capture.obj["amount"]),
+                        "invoice_number": capture.obj.get("invoice_id"),
+                        "custom": capture.obj.get("custom_id"),
+                        "seller": {"merchant_id": self._merchant_id(capture.app)},
+                    }
+                ],
+                "reason": str(body.get("reason") or "MERCHANDISE_OR_SERVICE_NOT_RECEIVED"),
+                "status": "WAITING_FOR_SELLER_RESPONSE",
+                "dispute_amount": copy.deepcopy(capture.obj["amount"]),
+                "dispute_life_cycle_stage": "CHARGEBACK",
+                "dispute_channel": "EXTERNAL",
+                "seller_response_due_date": iso_now(now + 10 * 86400),
+            }
+            dispute["links"] = [
+                {
+                    "href": f"{self.base}/v1/customer/disputes/{dispute['dispute_id']}",
+                    "rel": "self",
+                    "method": "GET",
+                }
+            ]
+            self._disputes[dispute["dispute_id"]] = _Resource(capture.app, dispute, {"capture_id": capture_id})
+            self._emit(capture.app, "CUSTOMER.DISPUTE.CREATED", "dispute", "A new dispute opened", dispute)
+            return copy.deepcopy(dispute)
+
+        return self._control(request, open_dispute)
+
+    def control_resolve(self, request: Request, dispute_id: str) -> Response:
+        """PayPal decides: ``{"outcome": "RESOLVED_SELLER_FAVOUR" | "RESOLVED_BUYER_FAVOUR"}``."""
+
+        def resolve(body: dict) -> dict:
+            record = self._disputes.get(dispute_id)
+            if record is None:
+                raise PayPalError(404, "INVALID_RESOURCE_ID", f"There is no dispute {dispute_id}.", location="path")
+            outcome = body.get("outcome")
+            if outcome not in ("RESOLVED_SELLER_FAVOUR", "RESOLVED_BUYER_FAVOUR"):
+                raise _bad("INVALID_PARAMETER_VALUE", "outcome must be RESOLVED_SELLER_FAVOUR or RESOLVED_BUYER_FAVOUR")
+            dispute = record.obj
+            dispute["status"] = "RESOLVED"
+            dispute["update_time"] = iso_now()
+            dispute["dispute_outcome"] = {"outcome_code": outcome}
+            if outcome == "RESOLVED_BUYER_FAVOUR":
+                dispute["dispute_outcome"]["amount_refunded"] = copy.deepcopy(dispute["dispute_amount"])
+                capture = self._captures[record.extra["capture_id"]]
+                capture.extra["refunded"] = capture.extra["gross"]
+                capture.obj["status"] = "REFUNDED"
+            self._emit(record.app, "CUSTOMER.DISPUTE.RESOLVED", "dispute", "A dispute was resolved", dispute)
+            return copy.deepcopy(dispute)
+
+        return self._control(request, resolve)
 
     # -- the approval page ---------------------------------------------------------------------------
 

@@ -30,11 +30,13 @@ from caisse_local.sandbox.pages import format_amount
 
 API_VERSION = _ApiVersion.CURRENT
 
+# A Checkout Session's expires_at must be 30 minutes to 24 hours after Stripe creates it
+# (stripe-python's SessionCreateParams.expires_at; docs.stripe.com/payments/checkout/
+# managing-limited-inventory). Stripe measures from when the request arrives: "now + 30 minutes"
+# computed by the caller before other work is already short of the minimum, and refused.
 SESSION_MIN_LIFETIME = 30 * 60
 SESSION_MAX_LIFETIME = 24 * 60 * 60
-# Client and sandbox clocks differ by the request latency; "now + 30 min" computed by the caller
-# must still be accepted.
-EXPIRES_AT_SLACK = 10
+EXPIRES_AT_SLACK = 0
 MAX_AMOUNT = 99_999_999  # Stripe caps amounts at 8 digits
 # Smallest charge per currency (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts);
 # other currencies only need a positive total here.
@@ -307,6 +309,7 @@ EXPANDABLE = {
     "refund": {"charge", "payment_intent"},
     "payment_method": {"customer"},
     "application_fee": {"account", "charge"},
+    "dispute": {"charge", "payment_intent"},
 }
 
 SESSION_PARAMS = {
@@ -330,6 +333,9 @@ PAYMENT_INTENT_PARAMS = {
     "customer",
     "payment_method",
     "payment_method_types",
+    "allowed_payment_method_types",
+    "automatic_payment_methods",
+    "return_url",
     "off_session",
     "confirm",
     "application_fee_amount",
@@ -338,6 +344,18 @@ PAYMENT_INTENT_PARAMS = {
     "receipt_email",
     "expand",
 }
+# With automatic payment methods (the default since API version 2023-08-16) Stripe may redirect
+# the customer, and refuses to confirm without somewhere to send them back (stripe-python's
+# PaymentIntentCreateParamsAutomaticPaymentMethods.allow_redirects and return_url docstrings;
+# the message as Stripe answers it, quoted in Attendize/Attendize#1115).
+RETURN_URL_REQUIRED = (
+    "A `return_url` must be specified because this Payment Intent is configured to automatically accept the "
+    "payment methods enabled in the Dashboard, some of which may require a full page redirect to succeed. If you "
+    "do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and "
+    "`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents."
+)
+# stripe/_dispute.py: the statuses of a dispute still open, and the charge it blocks from refunds.
+OPEN_DISPUTE_STATUSES = ("warning_needs_response", "warning_under_review", "needs_response", "under_review")
 # Accepted because they change nothing a test could observe on the sandbox.
 IGNORED_SESSION_PARAMS = {"payment_method_types", "submit_type", "billing_address_collection", "allow_promotion_codes"}
 
@@ -968,6 +986,7 @@ class StripeState:
             "currency": intent.obj["currency"],
             "customer": intent.obj["customer"],
             "description": intent.obj["description"],
+            "disputed": False,
             "failure_code": None if succeeded else failure.code,
             "failure_message": None if succeeded else failure.message,
             "livemode": False,
@@ -1153,10 +1172,20 @@ class StripeState:
                 "(confirm=true and off_session=true).",
                 param="off_session",
             )
-        if params.get("payment_method_types", ["card"]) != ["card"]:
+        types = params.get("allowed_payment_method_types", params.get("payment_method_types"))
+        if types is not None and types != ["card"]:
+            raise invalid("The local sandbox only supports card payments.", param="allowed_payment_method_types")
+        automatic = as_dict(params.get("automatic_payment_methods", {}), "automatic_payment_methods")
+        check_known(automatic, {"enabled", "allow_redirects"}, "automatic_payment_methods")
+        if "allow_redirects" in automatic and automatic["allow_redirects"] not in ("always", "never"):
             raise invalid(
-                "The local sandbox only supports payment_method_types=['card'].", param="payment_method_types"
+                "Invalid allow_redirects: always or never", param="automatic_payment_methods[allow_redirects]"
             )
+        redirects = types is None and automatic.get("allow_redirects", "always") != "never"
+        if "return_url" in params:
+            as_url(params["return_url"], "return_url")
+        elif confirm and redirects:
+            raise invalid(RETURN_URL_REQUIRED, param="return_url")
         fee = None
         if "application_fee_amount" in params:
             fee = self._application_fee_amount(
@@ -1265,6 +1294,15 @@ class StripeState:
             {"payment_intent", "charge", "amount", "reason", "metadata", "refund_application_fee", "expand"},
         )
         charge = self._charge_to_refund(ctx, params)
+        return self._refund_charge(ctx, params, charge)
+
+    def _refund_charge(self, ctx: RequestContext | None, params: dict, charge: _Record) -> dict:
+        """A refund of `charge` (the API's, or one made in the Dashboard: ctx None, no metadata)."""
+        dispute = self._records.get(charge.extra.get("dispute") or "")
+        if dispute is not None and not dispute.obj["is_charge_refundable"]:
+            raise invalid(
+                f"Charge {charge.obj['id']} has been charged back; it cannot be refunded.", code="charge_disputed"
+            )
         remaining = charge.obj["amount"] - charge.obj["amount_refunded"]
         if remaining <= 0:
             raise invalid(f"Charge {charge.obj['id']} has already been refunded.", code="charge_already_refunded")
@@ -1318,3 +1356,106 @@ class StripeState:
     def retrieve_refund(self, ctx: RequestContext, params: dict, refund_id: str) -> dict:
         check_known(params, {"expand"})
         return self._render(self._get("refund", refund_id, ctx), as_expand(params))
+
+    def list_refunds(self, ctx: RequestContext, params: dict) -> dict:
+        """``GET /v1/refunds``, newest first, optionally for one charge or PaymentIntent."""
+        check_known(params, {"charge", "payment_intent", "limit", "expand"})
+        limit = as_int(params.get("limit", "10"), "limit", 1)
+        if limit > 100:
+            raise invalid("Invalid limit: must be at most 100", param="limit")
+        records = [
+            r
+            for r in self._records.values()
+            if r.obj["object"] == "refund"
+            and r.account == ctx.account
+            and all(r.obj[key] == params[key] for key in ("charge", "payment_intent") if key in params)
+        ]
+        records.reverse()  # newest first (records keep their creation order; `created` is in seconds)
+        expand = [path.removeprefix("data.") for path in as_expand(params)]
+        return {
+            "object": "list",
+            "data": [self._render(r, expand) for r in records[:limit]],
+            "has_more": len(records) > limit,
+            "url": "/v1/refunds",
+        }
+
+    # -- disputes (docs.stripe.com/disputes; the object as stripe-python's stripe/_dispute.py has it) --
+
+    def retrieve_dispute(self, ctx: RequestContext, params: dict, dispute_id: str) -> dict:
+        check_known(params, {"expand"})
+        return self._render(self._get("dispute", dispute_id, ctx), as_expand(params))
+
+    def _charge_for(self, body: dict) -> _Record:
+        """The succeeded charge a control request names (by charge or PaymentIntent id, any account)."""
+        charge_id = body.get("charge")
+        if not charge_id and body.get("payment_intent"):
+            intent = self._records.get(str(body["payment_intent"]))
+            charge_id = intent.obj.get("latest_charge") if intent and intent.obj["object"] == "payment_intent" else None
+        charge = self._records.get(str(charge_id or ""))
+        if charge is None or charge.obj["object"] != "charge" or charge.obj["status"] != "succeeded":
+            raise no_such("charge", str(charge_id or body.get("payment_intent")))
+        return charge
+
+    def dashboard_refund(self, body: dict) -> dict:
+        """A refund made in the Dashboard: no metadata of ours; events as for an API refund."""
+        with self.lock:
+            charge = self._charge_for(body)
+            params = {"amount": str(body["amount"])} if body.get("amount") is not None else {}
+            ctx = RequestContext(charge.account, None, None)
+            return self._refund_charge(ctx, params, charge)
+
+    def open_dispute(self, body: dict) -> dict:
+        """The card holder disputes a charge: ``charge.dispute.created`` then
+        ``charge.dispute.funds_withdrawn`` (the disputed amount leaves the balance)."""
+        with self.lock:
+            charge = self._charge_for(body)
+            if charge.extra.get("dispute"):
+                raise invalid(f"Charge {charge.obj['id']} is already disputed.")
+            amount = int(body.get("amount") or charge.obj["amount"] - charge.obj["amount_refunded"])
+            now = self.now()
+            dispute = {
+                "id": new_id("dp"),
+                "object": "dispute",
+                "amount": amount,
+                "balance_transactions": [],
+                "charge": charge.obj["id"],
+                "created": now,
+                "currency": charge.obj["currency"],
+                "evidence_details": {
+                    "due_by": now + 7 * 86400,
+                    "has_evidence": False,
+                    "past_due": False,
+                    "submission_count": 0,
+                },
+                "is_charge_refundable": False,
+                "livemode": False,
+                "metadata": {},
+                "payment_intent": charge.obj["payment_intent"],
+                "reason": str(body.get("reason") or "fraudulent"),
+                "status": "needs_response",
+            }
+            record = _Record(dispute, charge.account)
+            self._records[dispute["id"]] = record
+            charge.obj["disputed"] = True
+            charge.extra["dispute"] = dispute["id"]
+            self._emit([("charge.dispute.created", record), ("charge.dispute.funds_withdrawn", record)], None)
+            return copy.deepcopy(dispute)
+
+    def close_dispute(self, dispute_id: str, body: dict) -> dict:
+        """Stripe decides: ``{"status": "won" | "lost"}``; ``charge.dispute.closed`` (and
+        ``charge.dispute.funds_reinstated`` when won)."""
+        with self.lock:
+            record = self._records.get(dispute_id)
+            if record is None or record.obj["object"] != "dispute":
+                raise no_such("dispute", dispute_id)
+            if record.obj["status"] not in OPEN_DISPUTE_STATUSES:
+                raise invalid(f"Dispute {dispute_id} is already closed ({record.obj['status']}).")
+            status = body.get("status")
+            if status not in ("won", "lost"):
+                raise invalid('status must be "won" or "lost"', param="status")
+            record.obj["status"] = status
+            changes: list[Change] = [("charge.dispute.closed", record)]
+            if status == "won":
+                changes.append(("charge.dispute.funds_reinstated", record))
+            self._emit(changes, None)
+            return copy.deepcopy(record.obj)

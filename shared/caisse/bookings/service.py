@@ -28,15 +28,16 @@ from caisse.orders.checkout import (
     CheckoutRequest,
     CheckoutResult,
     checkout_answer,
+    existing_order,
     new_order_transaction,
     next_order_number,
     order_id_for,
-    return_urls,
 )
 from caisse.orders.models import ORDER_SK, Customer, LineItem, Order, OrderRecord, Slot, order_pk
-from caisse.orders.refunds import request_refund
-from caisse.orders.service import load
-from caisse.payments.base import CheckoutSpec
+from caisse.orders.refunds import refundable
+from caisse.orders.service import change_status_by_staff, load
+from caisse.payments.checkout import open_checkout, resume, spec_for
+from caisse.payments.refunds import request_refund
 from caisse.staff import Staff
 
 
@@ -111,11 +112,7 @@ def create_booking_checkout(
     found = {type(record): record for record in batch_get(wanted)}
     if Order in found:
         existing: Order = found[Order]
-        if existing.request_fingerprint != request.fingerprint() + start.isoformat():
-            raise InvalidRequest(
-                "this Idempotency-Key was already used for a different booking", code="idempotency_key_reused"
-            )
-        return CheckoutResult(checkout_answer(existing, token_key) | _booking_view(existing), replayed=True)
+        return _replay(existing, request, start, token_key)
     merchant, service = found.get(Merchant), found.get(Service)
     if merchant is None:
         raise NotFound("no such merchant")
@@ -142,27 +139,6 @@ def create_booking_checkout(
     deposit = pricing.deposit(full, service.deposit_percent, service.deposit_fixed)
     fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
     order_number = next_order_number(merchant.order_prefix, now.year)
-    provider = _stripe(merchant.stripe_account)
-    line = CartLine(service.service_id, f"Deposit: {service.name}", 1, deposit, False)
-    opened = provider.open_checkout(
-        CheckoutSpec(
-            order_id=order_id,
-            order_number=order_number,
-            merchant=merchant_id,
-            merchant_name=merchant.name,
-            lines=[line],
-            total=deposit,
-            customer_name=request.customer_name,
-            customer_email=request.customer_email,
-            customer_phone=request.customer_phone,
-            locale=request.locale,
-            expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
-            **return_urls(order_id),
-            idempotency_key=f"checkout-{order_id}",
-            application_fee=fee,
-            save_card=True,
-        )
-    )
     steps = calendar.covered(start, int(service.duration_minutes), hours.step_minutes)
     zone = ZoneInfo(hours.timezone)
     slots = [(Slot.partition(merchant_id, step.astimezone(zone).date().isoformat()), iso(step)) for step in steps]
@@ -188,10 +164,13 @@ def create_booking_checkout(
         merchant=merchant_id,
         merchant_contact=merchant.contact(),
         status=states.PENDING_PAYMENT,
+        money_state=states.UNPAID,
         version=1,
         currency=deposit.currency,
         total_amount=deposit.amount,
-        items=[LineItem(sku=line.sku, name=line.name, quantity=1, unit_amount=deposit.amount)],
+        items=[
+            LineItem(sku=service.service_id, name=f"Deposit: {service.name}", quantity=1, unit_amount=deposit.amount)
+        ],
         customer=Customer(
             name=request.customer_name,
             email=request.customer_email,
@@ -200,16 +179,15 @@ def create_booking_checkout(
         ),
         stages=list(merchant.stages or []),
         provider="stripe",
-        provider_ref=opened.provider_ref,
-        next_action=opened.next_action,
         request_fingerprint=request.fingerprint() + start.isoformat(),
         created_at=iso(now),
         updated_at=now,
-        expires_at=opened.expires_at,
+        expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
         connect_account=merchant.stripe_account,
         booking=booking,
         refund_policy=rules.get("refund_policy"),
     )
+    # The order and its time first, then the deposit checkout on the merchant's account.
     tx = new_order_transaction(order, now)
     for partition, step in slots:
         tx.put(
@@ -220,15 +198,23 @@ def create_booking_checkout(
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
-        provider.close_checkout(opened.provider_ref)
-        existing_order = cancelled.failed.get("order")
-        if existing_order is not None and existing_order.raw_item:
-            existing = Order.from_raw_data(existing_order.raw_item)
-            return CheckoutResult(checkout_answer(existing, token_key) | _booking_view(existing), replayed=True)
+        found = existing_order(cancelled)
+        if found is not None:
+            return _replay(found, request, start, token_key)
         if any(label.startswith("slot:") for label in cancelled.failed):
             raise SlotTaken("someone booked that time a moment ago; pick another") from cancelled
         raise
-    return CheckoutResult(checkout_answer(order, token_key) | _booking_view(order), replayed=False)
+    opened = open_checkout(order, spec_for(order), _stripe(merchant.stripe_account))
+    return CheckoutResult(checkout_answer(opened, token_key) | _booking_view(opened), replayed=False)
+
+
+def _replay(existing: Order, request: CheckoutRequest, start: datetime, token_key: str) -> CheckoutResult:
+    if existing.request_fingerprint != request.fingerprint() + start.isoformat():
+        raise InvalidRequest(
+            "this Idempotency-Key was already used for a different booking", code="idempotency_key_reused"
+        )
+    order = resume(existing)
+    return CheckoutResult(checkout_answer(order, token_key) | _booking_view(order), replayed=True)
 
 
 def _booking_view(order: Order) -> dict[str, Any]:
@@ -262,8 +248,11 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
     balance = order.balance.as_dict() if order.balance else {}
     if balance.get("status") == "paid":
         return {"booking_id": order_id, **balance, "replayed": True}
-    if order.status not in (states.PAID, *bundle.workflow.stages):
-        raise Conflict(f"the deposit of this booking is not paid ({order.status})", current=order.status)
+    if (order.money_state or states.UNPAID) not in states.REFUNDABLE or order.status in states.CLOSED:
+        raise Conflict(
+            f"the deposit of this booking is not paid ({order.status}, money {order.money_state})",
+            current=order.status,
+        )
     deposit = Money(int(booking["deposit"]["amount"]), booking["deposit"]["currency"])
     due = pricing.balance(Money(final_amount, deposit.currency), deposit)
     fee = pricing.platform_fee(due, int(booking.get("platform_fee_bps", 250)))
@@ -314,20 +303,14 @@ def _balance_link(order: Order, provider: Any, due: Money, fee: Money) -> str:
     """A payment page for the balance, on the merchant's account, for the customer to pay."""
     booking = order.booking.as_dict()
     opened = provider.open_checkout(
-        CheckoutSpec(
-            order_id=order.order_id,
-            order_number=order.order_number,
-            merchant=order.merchant,
-            merchant_name=(order.merchant_contact.as_dict() if order.merchant_contact else {}).get("name", ""),
-            lines=[CartLine(booking["service_id"], f"Balance: {booking['service']}", 1, due, False)],
+        spec_for(
+            order,
+            [CartLine(booking["service_id"], f"Balance: {booking['service']}", 1, due, False)],
             total=due,
-            customer_name=order.customer.name,
-            customer_email=order.customer.email,
-            locale=order.customer.locale,
             expires_at=utcnow() + timedelta(hours=23),
-            **return_urls(order.order_id),
             idempotency_key=f"balance-link-{order.order_id}-{due.amount}",
             application_fee=fee,
+            save_card=False,
             purpose="balance",
         )
     )
@@ -335,27 +318,27 @@ def _balance_link(order: Order, provider: Any, due: Money, fee: Money) -> str:
 
 
 def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_key: str | None) -> dict[str, Any]:
-    """Free the time; refund what the merchant's rule allows (the platform fee in proportion)."""
+    """Free the time; refund what the merchant's rule allows (the platform fee in proportion); the
+    order is cancelled (a refund moves the money, the cancellation the lifecycle)."""
     bundle, booking = _paid_booking(order_id, staff)
     order = bundle.order
     refund = None
     if order.status in states.HOLDING:
-        from caisse.orders.service import change_status_by_staff
-
         change_status_by_staff(order_id, states.CANCELLED, staff, reason)  # releases the slots too
     else:
-        if order.status in (states.PAID, *bundle.workflow.stages, states.PARTIALLY_REFUNDED):
-            from caisse.orders.refunds import refundable
-
-            if refundable(bundle).amount > 0:
-                refund = request_refund(order_id, staff, None, reason or "booking cancelled", idempotency_key)
+        if refundable(bundle).amount > 0:
+            refund = request_refund(order_id, staff, None, reason or "booking cancelled", idempotency_key)
         release_slots(order_id, booking.get("slots", []))
         booking["cancelled_at"] = iso(utcnow())
         order.update(actions=[Order.booking.set(booking)], condition=Order.pk.exists())
+        reloaded = load(order_id)
+        if reloaded is not None and bundle.workflow.can(reloaded.order.status, states.CANCELLED, states.Actor.STAFF):
+            change_status_by_staff(order_id, states.CANCELLED, staff, reason or "booking cancelled")
     reloaded = load(order_id)
     return {
         "booking_id": order_id,
         "status": reloaded.order.status if reloaded else None,
+        "money_state": reloaded.order.money_state if reloaded else None,
         "refund": refund,
         "slots_freed": True,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from caisse.bookings import pricing
 from caisse.bookings.calendar import WEEKDAYS
 from caisse.catalog.models import Merchant, Service
 from caisse.catalog.service import get_merchant
@@ -23,6 +24,35 @@ def service_view(service: Service) -> dict[str, Any]:
         if service.deposit_percent is not None
         else {"fixed": int(service.deposit_fixed or 0)},
         "active": bool(service.active),
+    }
+
+
+def catalog_entry(service: Service, merchant: Merchant | None) -> dict[str, Any]:
+    """A bookable service as the catalog lists it: its one id, its price and deposit, and how to
+    book it (the availability route, then a booking checkout with that id)."""
+    full = Money(int(service.full_price), service.currency)
+    deposit = pricing.deposit(full, service.deposit_percent, service.deposit_fixed)
+    merchant_id = service.merchant
+    return {
+        "service": service.service_id,
+        "merchant": merchant_id,
+        "name": service.name,
+        "kind": "service",
+        "duration_minutes": int(service.duration_minutes),
+        "prices": {service.currency: full.amount},
+        "deposit": {service.currency: deposit.amount},
+        "bookable": bool(merchant and merchant.stripe_account and merchant.charges_enabled),
+        "book": {
+            "availability": f"/merchants/{merchant_id}/availability?service={service.service_id}&date=YYYY-MM-DD",
+            "checkout": {
+                "currency": service.currency,
+                "booking": {
+                    "merchant": merchant_id,
+                    "service": service.service_id,
+                    "start": "<a start from availability>",
+                },
+            },
+        },
     }
 
 

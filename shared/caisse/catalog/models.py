@@ -125,3 +125,15 @@ class CheckoutAttempts(CatalogRecord, discriminator="attempts"):
     @staticmethod
     def key(merchant: str, client: str, window: int) -> str:
         return f"ATTEMPTS#{merchant}#{client}#{window}"
+
+
+class OpenCheckouts(CatalogRecord, discriminator="open_checkouts"):
+    """How many checkouts one customer (an email, a client address) has open with a merchant: a
+    checkout counts from the moment it holds stock until it is paid or closed (the orders' state
+    machine gives the count back in the same transaction as that move)."""
+
+    count = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(merchant: str, kind: str, who: str) -> str:
+        return f"OPEN#{merchant}#{kind}#{who}"

@@ -61,6 +61,16 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
     unknown = [sku for sku in quantities if sku not in products or not products[sku].active]
     if unknown:
         raise InvalidRequest(f"unknown product: {', '.join(unknown)}", code="unknown_sku", skus=unknown)
+    booked = [sku for sku in quantities if products[sku].kind == BOOKABLE_KIND]
+    if booked:
+        # A merchant's time is booked (a slot, a deposit on its own account, its fee), never bought.
+        merchant = products[booked[0]].merchant
+        raise InvalidRequest(
+            f"{booked[0]} is booked, not bought: see GET /catalog for the service and "
+            f"GET /merchants/{merchant}/availability for its times",
+            code="book_instead",
+            skus=booked,
+        )
 
     merchants = {products[sku].merchant for sku in quantities}
     if len(merchants) > 1:
@@ -114,8 +124,21 @@ def get_merchant(merchant_id: str) -> Merchant:
         raise NotFound("no such merchant") from None
 
 
-def list_products() -> list[Product]:
-    return [product for product in Product.scan() if product.active]
+BOOKABLE_KIND = "service"
+
+
+def list_offers() -> tuple[list[Product], list[Service], dict[str, Merchant]]:
+    """Everything on sale, from one read of the catalog: products, bookable services (with
+    their merchants, to tell whether they can take bookings yet)."""
+    products, services, merchants = [], [], {}
+    for record in CatalogRecord.scan():
+        if isinstance(record, Product) and record.active and record.kind != BOOKABLE_KIND:
+            products.append(record)
+        elif isinstance(record, Service) and record.active:
+            services.append(record)
+        elif isinstance(record, Merchant):
+            merchants[record.merchant_id] = record
+    return products, services, merchants
 
 
 def product_view(product: Product) -> dict[str, Any]:
@@ -196,6 +219,11 @@ def seed(catalog: dict[str, Any]) -> int:
                 written += 1
         for item in catalog["products"]:
             merchant = merchants[item["merchant"]]
+            if item.get("kind") == BOOKABLE_KIND:
+                raise ValueError(
+                    f"{item['sku']}: a bookable service goes under its merchant's booking.services (one id per "
+                    "service), not under products"
+                )
             for currency, amount in item["prices"].items():
                 Money(amount, currency)  # refuse floats and unknown currencies at seed time
             batch.save(

@@ -21,7 +21,7 @@ from caisse.errors import Forbidden, Gone, NotFound, Unauthorized
 from caisse.media import galleries, storage
 from caisse.media.models import DELETING, READY, Gallery, Media
 from caisse.media.rules import CLIENT_RENDITIONS, CLIENT_URL_SECONDS, FULL
-from caisse.notifications import links
+from caisse.orders import links
 
 
 def open_gallery(

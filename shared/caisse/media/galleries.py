@@ -32,7 +32,7 @@ from caisse.media.rules import (
     RENDITIONS_PREFIX,
 )
 from caisse.media.schemas import GalleryIn, GalleryUpdate
-from caisse.notifications import links
+from caisse.orders import links
 from caisse.staff import Staff
 
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems

@@ -1,8 +1,10 @@
 """From a committed change of an order (a stream record's old and new image) to the emails it
 means. Pure: the stream consumer publishes what this returns, the email function renders it.
 
-Each notification's id is derived from the change (order, version, kind, recipient), so however
-often a stream record is delivered, it names the same email.
+Each notification's id is derived from the change (order, version or occasion, kind, recipient),
+so however often a stream record is delivered, it names the same email. Status moves send the
+lifecycle emails; money changes send theirs: one refund email per refund (whatever the order's
+status, and however many refunds), dispute emails to staff.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
 from caisse.orders import states
-from caisse.orders.models import Order
-
-REFUND_STATUSES = ("partially_refunded", "refunded")
+from caisse.orders.models import Incident, Order
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Notification:
     source: str  # what changed, e.g. "order:<id>"; also the FIFO message group
     version: int
     context: dict[str, Any] = field(default_factory=dict)
+    occasion: str | None = None  # names the email instead of the version (e.g. "refund-<id>")
 
     @property
     def recipient(self) -> Recipient:
@@ -34,7 +36,7 @@ class Notification:
 
     @property
     def id(self) -> str:
-        return f"{self.source}:v{self.version}:{self.kind}:{self.recipient}"
+        return f"{self.source}:{self.occasion or f'v{self.version}'}:{self.kind}:{self.recipient}"
 
     @property
     def deduplication_id(self) -> str:
@@ -48,6 +50,7 @@ class Notification:
             "locale": self.locale,
             "source": self.source,
             "version": self.version,
+            "occasion": self.occasion,
             "context": self.context,
         }
 
@@ -60,6 +63,7 @@ class Notification:
             source=body["source"],
             version=int(body["version"]),
             context=body.get("context") or {},
+            occasion=body.get("occasion"),
         )
 
 
@@ -92,12 +96,15 @@ def order_context(order: Order) -> dict[str, Any]:
         ],
         "total": _money(int(order.total_amount), order.currency),
         "status": order.status,
+        "money_state": order.money_state or states.UNPAID,
+        "refunded": _money(int(order.refunded_amount or 0), order.currency),
         "reason": order.status_reason,
         "stages": stages,
         "stage_number": stages.index(order.status) + 1 if order.status in stages else None,
         "retry_url": next_action.get("url") if order.status in states.HOLDING else None,
         "has_deliverable": bool(order.deliverable_key),
         "refund": order.last_refund.as_dict() if order.last_refund else None,
+        "dispute": order.dispute.as_dict() if order.dispute else None,
         "booking": _booking_context(order),
     }
 
@@ -120,28 +127,42 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
 
 
 def for_order_change(old: Order | None, new: Order) -> list[Notification]:
-    """The emails a change of `old` into `new` calls for: a status move, and for bookings the
-    new-booking email to the merchant and a balance the card could not pay."""
-    wanted: list[tuple[Kind, int]] = []
+    """The emails a change of `old` into `new` calls for: a status move; a refund (one email per
+    refund, named by the refund); a dispute opened or closed; for bookings the new-booking email
+    to the merchant and a balance the card could not pay."""
+    wanted: list[tuple[Kind, int, str | None]] = []
+    version = int(new.version)
     if old is None or old.status != new.status:
         kind = _kind_for(new)
         if kind is not None:
-            wanted.append((kind, int(new.version)))
+            wanted.append((kind, version, None))
         if new.booking and new.status == states.PAID:
-            wanted.append((Kind.NEW_BOOKING, int(new.version)))
+            wanted.append((Kind.NEW_BOOKING, version, None))
+    refund = new.last_refund.as_dict() if new.last_refund else None
+    old_refund = old.last_refund.as_dict() if old is not None and old.last_refund else {}
+    if refund and refund.get("refund_id") != old_refund.get("refund_id"):
+        wanted.append((Kind.REFUND_PROCESSED, version, f"refund-{refund['refund_id']}"))
+    old_money = (old.money_state if old is not None else None) or states.UNPAID
+    new_money = new.money_state or states.UNPAID
+    dispute = new.dispute.as_dict() if new.dispute else {}
+    if new_money != old_money and new_money == states.DISPUTED:
+        wanted.append((Kind.DISPUTE_OPENED, version, f"dispute-{dispute.get('id')}-opened"))
+    elif new_money != old_money and (old_money == states.DISPUTED or new_money == states.CHARGED_BACK):
+        wanted.append((Kind.DISPUTE_CLOSED, version, f"dispute-{dispute.get('id')}-closed"))
     old_balance = (old.balance.as_dict() if old is not None and old.balance else {}) or {}
     new_balance = new.balance.as_dict() if new.balance else {}
     if new_balance.get("status") == "due" and new_balance.get("attempt") != old_balance.get("attempt"):
-        wanted.append((Kind.BALANCE_DUE, int(new_balance.get("attempt") or 1)))
+        wanted.append((Kind.BALANCE_DUE, int(new_balance.get("attempt") or 1), None))
     contact = new.merchant_contact.as_dict() if new.merchant_contact else {}
     found = []
-    for kind, version in wanted:
+    for kind, number, occasion in wanted:
         if RECIPIENTS[kind] is Recipient.CUSTOMER:
             to, locale = new.customer.email, new.customer.locale or "en"
         else:
             to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
         if to:
-            found.append(Notification(kind, to, locale, f"order:{new.order_id}", version, order_context(new)))
+            context = order_context(new)
+            found.append(Notification(kind, to, locale, f"order:{new.order_id}", number, context, occasion))
     return found
 
 
@@ -153,12 +174,29 @@ def _kind_for(order: Order) -> Kind | None:
         return Kind.PAYMENT_FAILED
     if status == states.NEEDS_REVIEW:
         return Kind.PAYMENT_FLAGGED
-    if status in REFUND_STATUSES:
-        return Kind.REFUND_PROCESSED
     stages = list(order.stages or [])
     if status in stages:
         return Kind.DELIVERY if status == stages[-1] else Kind.STAGE_CHANGED
     return None
+
+
+def for_incident(incident: Incident) -> list[Notification]:
+    """Money taken for no order we know: the shop's operators are told (ALERT_EMAIL), once."""
+    to = settings().alert_email
+    if not to:
+        return []
+    context = {
+        "merchant": {"id": "caisse", "name": "Caisse", "reply_to": None},
+        "provider": incident.provider,
+        "event_type": incident.event_type,
+        "provider_ref": incident.provider_ref,
+        "payment_ref": incident.payment_ref,
+        "claimed_order_id": incident.claimed_order_id,
+        "amount": _money(int(incident.amount), incident.currency)
+        if incident.amount is not None and incident.currency
+        else None,
+    }
+    return [Notification(Kind.PAYMENT_WITHOUT_ORDER, to, "en", incident.pk, 1, context)]
 
 
 def order_from_image(image: dict[str, Any] | None) -> Order | None:
@@ -216,6 +254,8 @@ def for_stream_images(
         if gallery.status != "ready" or old_status == "ready":
             return []  # only the change into ready is news; no catalog read for the rest
         return for_gallery_change(old_status, gallery, merchant_of(gallery.merchant))
+    if kind == "incident" and not old_image:
+        return for_incident(Incident.from_raw_data(new_image))
     new = order_from_image(new_image)
     if new is None:
         return []

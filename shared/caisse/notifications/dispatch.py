@@ -23,11 +23,12 @@ from pynamodb.exceptions import PutError
 
 from caisse.clock import utcnow
 from caisse.db import Transaction, TransactionCancelled
-from caisse.notifications import ledger, links, sender
+from caisse.notifications import ledger, sender
 from caisse.notifications.changes import Notification
 from caisse.notifications.kinds import Kind, Recipient
 from caisse.notifications.ledger import EmailRecord, NotificationRecord, Suppression
 from caisse.notifications.render import render
+from caisse.orders import links
 
 # Longer than the email function's timeout: a claim this old was left by a sender that died.
 CLAIM_LEASE = timedelta(minutes=5)

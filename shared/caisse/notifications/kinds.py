@@ -15,6 +15,8 @@ class Kind(StrEnum):
     GALLERY_READY = "gallery_ready"  # to the photographer's client: the link and access code
     GALLERY_PROCESSED = "gallery_processed"  # to the photographer: what is ready, what failed
     DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_CLOSED = "dispute_closed"
+    PAYMENT_WITHOUT_ORDER = "payment_without_order"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
 
@@ -35,6 +37,8 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.GALLERY_PROCESSED: Recipient.MERCHANT,  # the photographer
     Kind.NEW_BOOKING: Recipient.MERCHANT,
     Kind.DISPUTE_OPENED: Recipient.STAFF,
+    Kind.DISPUTE_CLOSED: Recipient.STAFF,
+    Kind.PAYMENT_WITHOUT_ORDER: Recipient.STAFF,  # the shop's operators (ALERT_EMAIL)
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
 }

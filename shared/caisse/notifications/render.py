@@ -49,14 +49,22 @@ DEFAULTS: dict[str, Any] = {
     "booking": None,
     "gallery": None,
     "dispute": None,
+    "money_state": None,
+    "refunded": None,
+    "provider": None,
+    "event_type": None,
+    "provider_ref": None,
+    "payment_ref": None,
+    "claimed_order_id": None,
+    "amount": None,
 }
 
 
 # Optional parts of the optional blocks.
 NESTED: dict[str, dict[str, Any]] = {
     "booking": {"timezone": None, "balance": None, "address": None, "notes": None, "link": None},
-    "refund": {"reason": None, "manual": False, "destination": None},
-    "dispute": {"reason": None, "due_by": None},
+    "refund": {"reason": None, "manual": False, "destination": None, "origin": "caisse"},
+    "dispute": {"reason": None, "due_by": None, "outcome": None},
     "merchant": {"reply_to": None},
     "gallery": {"failed": 0, "expires_on": None, "downloads": False, "access_code": None},
 }

@@ -1,11 +1,12 @@
-"""Starting a checkout: price on the server, apply the merchant's rules, open the provider's
-checkout, then write the order, its first history entry and its stock holds in one transaction.
+"""Checkout, the orders' side: the request, the merchant's checkout rules, and the records a
+checkout writes. The pending order, its first history entry, its stock holds, the client's
+attempt counter and its open-checkout counters are written in ONE transaction, before any
+provider is asked for money (caisse.payments.checkout does the asking): money can never arrive
+for an order that does not exist.
 
-DynamoDB requests: one BatchGetItem (the cart's products, the order an Idempotency-Key names, and
-the client's attempt counter where the merchant limits attempts), one UpdateItem (the order
-number), one TransactWriteItems. A retried request with the same Idempotency-Key is answered from
-the first read, before any provider is called again (a second USSD prompt on a customer's phone
-would be a real problem, not a detail).
+A retried request with the same Idempotency-Key is answered from the first read, before any
+provider is called again (a second USSD prompt on a customer's phone would be a real problem, not
+a detail).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from caisse.catalog.models import CheckoutAttempts, OrderCounter, Product
-from caisse.catalog.service import PricedCart, price_cart
-from caisse.clock import iso, utcnow
+from caisse.catalog.models import CheckoutAttempts, OpenCheckouts, OrderCounter, Product
+from caisse.catalog.service import PricedCart
+from caisse.clock import iso
 from caisse.config import settings
 from caisse.db import Transaction, TransactionCancelled, batch_get
-from caisse.errors import CaisseError, IdempotencyMismatch, InvalidRequest, SoldOut
+from caisse.errors import CaisseError, IdempotencyMismatch, InvalidRequest
 from caisse.orders import states, tokens
 from caisse.orders.models import (
     ORDER_SK,
@@ -34,8 +35,7 @@ from caisse.orders.models import (
     Order,
     order_pk,
 )
-from caisse.payments.base import CheckoutSpec, ProviderCheckout
-from caisse.payments.registry import provider_for
+from caisse.orders.service import add_move, load, put_reference
 
 # Order ids derived from an Idempotency-Key live in their own UUID namespace.
 _IDEMPOTENT_ORDERS = uuid.UUID("5a0b3c3e-6a7c-4f0e-9d0b-5c2a1f0e8d11")
@@ -44,6 +44,11 @@ _IDEMPOTENT_ORDERS = uuid.UUID("5a0b3c3e-6a7c-4f0e-9d0b-5c2a1f0e8d11")
 class TooManyAttempts(CaisseError):
     status = 429
     code = "too_many_attempts"
+
+
+class TooManyOpenCheckouts(CaisseError):
+    status = 429
+    code = "too_many_open_checkouts"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class CheckoutRequest:
     locale: str
     provider: str | None = None
     customer_phone: str | None = None
+    client_ip: str | None = None  # from API Gateway's request context, never from a header
 
     def fingerprint(self) -> str:
         canonical = json.dumps(
@@ -84,9 +90,16 @@ class CheckoutResult:
 
 
 def return_urls(order_id: str) -> dict[str, str]:
-    """Where a provider's page sends the customer back: the shop's page for this order."""
-    page = f"{settings().shop_url}/orders/{order_id}/return"
+    """Where a provider's page sends the customer back: our return route, which settles the order
+    with what the provider says (PayPal is captured there) and then sends the browser on to the
+    shop's page for this order."""
+    page = f"{settings().public_api_url}/orders/{order_id}/return"
     return {"return_url": f"{page}?result=success", "cancel_url": f"{page}?result=cancel"}
+
+
+def shop_page(order_id: str, result: str) -> str:
+    """The shop's own page for an order, where the browser ends up after the provider's page."""
+    return f"{settings().shop_url}/orders/{order_id}/return?result={result}"
 
 
 def order_id_for(idempotency_key: str | None) -> str:
@@ -106,6 +119,7 @@ def checkout_answer(order: Order, token_key: str) -> dict[str, Any]:
         "order_id": order.order_id,
         "order_number": order.order_number,
         "status": order.status,
+        "money_state": order.money_state or states.UNPAID,
         "total": order.total.as_dict(),
         "provider": order.provider,
         "next_action": order.next_action.as_dict() if order.next_action else None,
@@ -142,41 +156,42 @@ class Rules:
         value = (self.raw.get("review_above") or {}).get(currency)
         return int(value) if value is not None else None
 
+    @property
+    def hold_minutes(self) -> int:
+        """How long a checkout holds stock (the festival: 15 minutes); the shop-wide default else."""
+        return int(self.raw.get("hold_minutes") or settings().checkout_ttl_minutes)
 
-def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token_key: str) -> CheckoutResult:
-    order_id = order_id_for(idempotency_key)
-    now = utcnow()
-    skus = list(dict.fromkeys(sku for sku, _ in request.items))
-    products, existing = _read(skus, order_id if idempotency_key else None)
-    if existing is not None:
-        return _replay(existing, request, token_key)
-    cart = price_cart(products, request.items, request.currency)
-    rules = Rules(cart.merchant_rules or {})
-    rules.check_phone(request.customer_phone)
-    provider = provider_for(request.currency, request.provider, rules.raw.get("routes"))
-    attempts = _attempts_so_far(rules, cart.merchant, request.client, now)
+    @property
+    def limits(self) -> dict[str, int]:
+        return {key: int(value) for key, value in (self.raw.get("limits") or {}).items()}
 
-    order_number = next_order_number(cart.order_prefix, now.year)
-    spec = CheckoutSpec(
-        order_id=order_id,
-        order_number=order_number,
-        merchant=cart.merchant,
-        merchant_name=(cart.merchant_contact or {}).get("name") or cart.merchant,
-        lines=cart.lines,
-        total=cart.total,
-        customer_name=request.customer_name,
-        customer_email=request.customer_email,
-        customer_phone=request.customer_phone,
-        locale=request.locale,
-        expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
-        **return_urls(order_id),
-        notify_url=f"{settings().public_api_url}/webhooks/{provider.name}",
-        idempotency_key=f"checkout-{order_id}",
-    )
-    provider.check(spec)
-    opened = provider.open_checkout(spec)
-    order = _new_order(order_id, order_number, cart, request, provider.name, opened, now, rules)
+    def check_items_per_order(self, cart: PricedCart) -> None:
+        """At most this many limited items (tickets) in one order."""
+        cap = self.limits.get("items_per_order")
+        held = sum(line.quantity for line in cart.lines if line.limited)
+        if cap is not None and held > cap:
+            raise InvalidRequest(f"at most {cap} tickets per order", code="too_many_items", maximum=cap, requested=held)
 
+    def open_counters(self, merchant: str, request: CheckoutRequest) -> list[tuple[str, int, str]]:
+        """(counter key, limit, what) for each cap on open checkouts that applies to this request."""
+        counters = []
+        for kind, who in (("email", request.customer_email.strip().lower()), ("ip", request.client_ip)):
+            cap = self.limits.get(f"open_checkouts_per_{kind}")
+            if cap is not None and who:
+                digest = hashlib.sha256(f"{merchant}:{kind}:{who}".encode()).hexdigest()[:32]
+                counters.append((OpenCheckouts.key(merchant, kind, digest), cap, kind))
+        return counters
+
+
+def pending_order_transaction(
+    order: Order,
+    cart: PricedCart,
+    now: datetime,
+    attempts: tuple[CheckoutAttempts, int, int] | None = None,
+    counters: list[tuple[str, int, str]] | None = None,
+) -> Transaction:
+    """The new order with its history, its stock holds (never below zero), the client's attempt
+    counter and its open-checkout counters: all or nothing."""
     tx = new_order_transaction(order, now)
     for line in cart.lines:
         if line.limited:
@@ -199,25 +214,14 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
             condition=CheckoutAttempts.attempts.does_not_exist() | (CheckoutAttempts.attempts < limit),
             label="attempts",
         )
-    try:
-        tx.commit()
-    except TransactionCancelled as cancelled:
-        # Either way the provider checkout we just opened will never be used.
-        provider.close_checkout(opened.provider_ref)
-        existing_order = cancelled.failed.get("order")
-        if existing_order is not None and existing_order.raw_item:
-            return _replay(Order.from_raw_data(existing_order.raw_item), request, token_key)
-        sold_out = [label.split(":", 1)[1] for label in cancelled.failed if label.startswith("stock:")]
-        if sold_out:
-            raise SoldOut(
-                f"{products[sold_out[0]].name} sold out while you were checking out",
-                sku=sold_out[0],
-                remaining=0,
-            ) from cancelled
-        if "attempts" in cancelled.failed:
-            raise _too_many(rules) from cancelled
-        raise
-    return CheckoutResult(checkout_answer(order, token_key), replayed=False)
+    for key, cap, kind in counters or []:
+        tx.update(
+            OpenCheckouts(key),
+            actions=[OpenCheckouts.count.add(1), OpenCheckouts.record_type.set(OpenCheckouts)],
+            condition=OpenCheckouts.count.does_not_exist() | (OpenCheckouts.count < cap),
+            label=f"open:{kind}",
+        )
+    return tx
 
 
 def new_order_transaction(order: Order, now: datetime) -> Transaction:
@@ -232,6 +236,7 @@ def new_order_transaction(order: Order, now: datetime) -> Transaction:
             version=1,
             from_status=None,
             to_status=states.PENDING_PAYMENT,
+            to_money=states.UNPAID,
             at=now,
             actor="customer",
             actor_id="checkout",
@@ -241,7 +246,53 @@ def new_order_transaction(order: Order, now: datetime) -> Transaction:
     return tx
 
 
-def _read(skus: list[str], order_id: str | None) -> tuple[dict[str, Product], Order | None]:
+def existing_order(cancelled: TransactionCancelled) -> Order | None:
+    """The order a cancelled new-order transaction found already written (a retried request)."""
+    found = cancelled.failed.get("order")
+    if found is not None and getattr(found, "raw_item", None):
+        return Order.from_raw_data(found.raw_item)
+    return None
+
+
+def attach(order: Order, provider_ref: str | None, next_action: dict[str, Any]) -> Order:
+    """Record the provider's checkout on the pending order (and which order its id belongs to).
+    If the order already moved (a fast callback paid it first), it is read back as it is."""
+    tx = Transaction()
+    actions = [Order.next_action.set(next_action)]
+    if provider_ref:
+        actions.append(Order.provider_ref.set(provider_ref))
+        put_reference(tx, order.provider, provider_ref, order.order_id)
+    unset = Order.provider_ref.does_not_exist()
+    if provider_ref:
+        unset = unset | (Order.provider_ref == provider_ref)
+    tx.update(order, actions=actions, condition=unset & Order.status.is_in(*states.HOLDING), label="order")
+    try:
+        tx.commit()
+    except TransactionCancelled:
+        # Settled meanwhile, or another copy of this request attached the checkout: read it back.
+        bundle = load(order.order_id)
+        assert bundle is not None
+        return bundle.order
+    order.next_action = next_action
+    if provider_ref:
+        order.provider_ref = provider_ref
+    return order
+
+
+def abandon(order_id: str, reason: str) -> None:
+    """The provider refused to open the checkout: cancel the order, giving its stock back."""
+    bundle = load(order_id)
+    if bundle is None or not bundle.workflow.can(bundle.order.status, states.CANCELLED, states.Actor.SYSTEM):
+        return
+    tx = Transaction()
+    add_move(tx, bundle, states.CANCELLED, actor=states.Actor.SYSTEM, actor_id="system:checkout", note=reason)
+    try:
+        tx.commit()
+    except TransactionCancelled:
+        pass  # moved meanwhile: whatever moved it decides
+
+
+def read_cart(skus: list[str], order_id: str | None) -> tuple[dict[str, Product], Order | None]:
     wanted: list[tuple[Any, Any, Any]] = [(Product, Product.key(sku), None) for sku in skus]
     if order_id:
         wanted.append((Order, order_pk(order_id), ORDER_SK))
@@ -255,7 +306,7 @@ def _read(skus: list[str], order_id: str | None) -> tuple[dict[str, Product], Or
     return products, existing
 
 
-def _attempts_so_far(rules: Rules, merchant: str, client: str, now: datetime):
+def attempts_so_far(rules: Rules, merchant: str, client: str, now: datetime):
     window = rules.attempt_window(now)
     if window is None:
         return None
@@ -266,11 +317,11 @@ def _attempts_so_far(rules: Rules, merchant: str, client: str, now: datetime):
     except CheckoutAttempts.DoesNotExist:
         current = 0
     if current >= limit:
-        raise _too_many(rules)
+        raise too_many(rules)
     return counter, limit, seconds
 
 
-def _too_many(rules: Rules) -> TooManyAttempts:
+def too_many(rules: Rules) -> TooManyAttempts:
     limit = rules.raw["attempt_limit"]
     return TooManyAttempts(
         f"at most {limit['count']} payment attempts every {limit['window_minutes']} minutes; please wait and try again",
@@ -278,22 +329,33 @@ def _too_many(rules: Rules) -> TooManyAttempts:
     )
 
 
-def _replay(existing: Order, request: CheckoutRequest, token_key: str) -> CheckoutResult:
-    if existing.request_fingerprint != request.fingerprint():
+def too_many_open(rules: Rules, kind: str) -> TooManyOpenCheckouts:
+    cap = rules.limits[f"open_checkouts_per_{kind}"]
+    who = "this email address" if kind == "email" else "your network"
+    return TooManyOpenCheckouts(
+        f"{who} already has {cap} checkouts waiting for payment with this shop; pay or let one expire "
+        f"(after {rules.hold_minutes} minutes) before starting another",
+        maximum=cap,
+        retry_after_minutes=rules.hold_minutes,
+    )
+
+
+def check_replay(existing: Order, fingerprint: str) -> None:
+    if existing.request_fingerprint != fingerprint:
         raise IdempotencyMismatch("this Idempotency-Key was already used for a different checkout")
-    return CheckoutResult(checkout_answer(existing, token_key), replayed=True)
 
 
-def _new_order(
+def new_order(
     order_id: str,
     order_number: str,
     cart: PricedCart,
     request: CheckoutRequest,
     provider: str,
-    opened: ProviderCheckout,
     now: datetime,
     rules: Rules,
+    counters: list[tuple[str, int, str]],
 ) -> Order:
+    """The pending order, before any provider was asked: no provider reference or next action yet."""
     return Order(
         order_pk(order_id),
         ORDER_SK,
@@ -302,6 +364,7 @@ def _new_order(
         merchant=cart.merchant,
         merchant_contact=cart.merchant_contact,
         status=states.PENDING_PAYMENT,
+        money_state=states.UNPAID,
         version=1,
         currency=cart.total.currency,
         total_amount=cart.total.amount,
@@ -317,12 +380,11 @@ def _new_order(
         ),
         stages=list(cart.stages),
         provider=provider,
-        provider_ref=opened.provider_ref,
-        next_action=opened.next_action,
         request_fingerprint=request.fingerprint(),
         created_at=iso(now),
         updated_at=now,
-        expires_at=opened.expires_at,
+        expires_at=now + timedelta(minutes=rules.hold_minutes),
         review_above=rules.review_above(cart.total.currency),
         refund_policy=rules.raw.get("refund_policy"),
+        open_counters=[key for key, _, _ in counters] or None,
     )

@@ -1,6 +1,6 @@
 """The file a customer receives at the end (a song, a video): staff upload it straight to S3 with
 a presigned PUT, the order remembers its key, and the delivery email links to it through our own
-download route (see caisse.notifications.links)."""
+download route (see caisse.orders.links)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 from caisse.config import settings
 from caisse.db import aws_client
 from caisse.errors import Forbidden, NotFound
-from caisse.notifications import links
+from caisse.orders import links
 from caisse.orders.models import ORDER_SK, Order, order_pk
 from caisse.staff import Staff
 

@@ -1,6 +1,10 @@
 """The orders table. One partition per order holds the order itself, its history (one item per
-version, so a move can be recorded only once), the provider events that touched it, and its stock
-holds. Reading an order with everything it knows is one Query.
+version, so a move can be recorded only once), the provider events that touched it, its stock
+holds and its refunds. Reading an order with everything it knows is one Query.
+
+Outside the order partitions: provider references (which order a provider's checkout, payment or
+transaction belongs to, written when we learn them, so an event is matched on what we stored and
+not on what it claims) and incidents (money that arrived for no order we know).
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ class OrderRecord(CaisseModel):
     record_type = DiscriminatorAttribute(attr_name="type")
 
 
+class OrdersByMoneyState(GlobalSecondaryIndex):
+    """Orders by money state and creation time: what reconciliation walks for refunds and disputes."""
+
+    class Meta:
+        index_name = "by_money_state"
+        projection = AllProjection()
+
+    money_state = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class OrdersByStatus(GlobalSecondaryIndex):
     """Orders by status and creation time: what reconciliation and the expiry sweep walk."""
 
@@ -65,7 +80,8 @@ class Order(OrderRecord, discriminator="order"):
     order_number = UnicodeAttribute()
     merchant = UnicodeAttribute()
     merchant_contact = MapAttribute(null=True)  # copied at checkout, so emails need no catalog read
-    status = UnicodeAttribute()
+    status = UnicodeAttribute()  # the lifecycle: payment, then the merchant's stages (states.Workflow)
+    money_state = UnicodeAttribute(default="unpaid")  # unpaid | paid | partially_refunded | ... (states)
     version = NumberAttribute()
     currency = UnicodeAttribute()
     total_amount = NumberAttribute()
@@ -85,23 +101,39 @@ class Order(OrderRecord, discriminator="order"):
     deliverable_key = UnicodeAttribute(null=True)  # the delivered file, in the deliverables bucket
     review_above = NumberAttribute(null=True)  # paid amounts above this wait for a person
     refund_policy = MapAttribute(null=True)  # status -> percent of the payment refundable then
-    refunded_amount = NumberAttribute(default=0)
-    last_refund = MapAttribute(null=True)  # the latest refund, for the refund email
+    paid_amount = NumberAttribute(null=True)  # what the provider reported paid (minor units, order currency)
+    refunded_amount = NumberAttribute(default=0)  # refunds done (succeeded, pending at the provider, owed)
+    refund_reserved = NumberAttribute(default=0)  # refunds asked and not answered yet: counted against the cap
+    last_refund = MapAttribute(null=True)  # the latest refund, for its email (one per refund)
+    dispute = MapAttribute(null=True)  # the latest dispute: id, reason, amount, status, outcome
+    open_counters = ListAttribute(of=UnicodeAttribute, null=True)  # per-customer caps this checkout counts in
     connect_account = UnicodeAttribute(null=True)  # a Stripe connected account (direct charges)
     booking = MapAttribute(null=True)  # service, start/end (UTC and local), deposit, fee, full price
     saved_payment = MapAttribute(null=True)  # customer and payment method kept for an off-session charge
     balance = MapAttribute(null=True)  # the charge after the job: status due | paid, amount, link
     by_status = OrdersByStatus()
+    by_money_state = OrdersByMoneyState()
 
     @property
     def total(self) -> Money:
         return Money(int(self.total_amount), self.currency)
 
+    @property
+    def paid(self) -> Money:
+        """What was received: the provider's figure when it reported one, else the total."""
+        amount = self.paid_amount if self.paid_amount is not None else self.total_amount
+        return Money(int(amount), self.currency)
+
 
 class HistoryEntry(OrderRecord, discriminator="history"):
+    """One version of the order: a status move, a money move, or both (a payment)."""
+
     version = NumberAttribute()
     from_status = UnicodeAttribute(null=True)
     to_status = UnicodeAttribute()
+    from_money = UnicodeAttribute(null=True)  # set when the money state moved (or refunds changed it)
+    to_money = UnicodeAttribute(null=True)
+    amount = NumberAttribute(null=True)  # the money moved by this version (a refund, a dispute), minor units
     at = UTCDateTimeAttribute()
     actor = UnicodeAttribute()  # provider | staff | system | customer
     actor_id = UnicodeAttribute()
@@ -127,11 +159,13 @@ class PaymentEvent(OrderRecord, discriminator="payment_event"):
 
 
 class Hold(OrderRecord, discriminator="hold"):
-    """Stock taken from the catalog for this order while it waits for payment."""
+    """Stock taken from the catalog for this order: held while it waits for payment, sold once
+    paid, released if it never is; what a refund gives back is counted in `returned` (once)."""
 
     sku = UnicodeAttribute()
     quantity = NumberAttribute()
     state = UnicodeAttribute()  # held | released
+    returned = NumberAttribute(default=0)  # given back to stock by refunds
 
     @staticmethod
     def key(sku: str) -> str:
@@ -140,13 +174,17 @@ class Hold(OrderRecord, discriminator="hold"):
 
 class Refund(OrderRecord, discriminator="refund"):
     """Money given back: reserved on the order first (so two refunds can never exceed what was
-    paid), then asked of the provider, or owed and paid out by a person where there is no API."""
+    paid), then asked of the provider, or owed and paid out by a person where there is no API.
+    A refund made outside Caisse (a provider's dashboard) is recorded here too, by its provider id,
+    so a refund and its webhooks count once."""
 
     refund_id = UnicodeAttribute()
     amount = NumberAttribute()
     currency = UnicodeAttribute()
     status = UnicodeAttribute()  # requested | succeeded | pending | owed | paid_out | failed
     reason = UnicodeAttribute(null=True)
+    items = ListAttribute(null=True)  # [{"sku", "quantity"}] given back to stock with this refund
+    origin = UnicodeAttribute(default="caisse")  # caisse | provider (made in the provider's dashboard)
     requested_by = UnicodeAttribute()
     requested_at = UTCDateTimeAttribute()
     provider = UnicodeAttribute()
@@ -159,6 +197,41 @@ class Refund(OrderRecord, discriminator="refund"):
     @staticmethod
     def key(refund_id: str) -> str:
         return f"REFUND#{refund_id}"
+
+
+DONE_REFUND = frozenset({"succeeded", "pending", "owed", "paid_out"})
+
+
+class ProviderRef(OrderRecord, discriminator="provider_ref"):
+    """Which order a provider's id (checkout, payment, transaction) belongs to: written when we
+    learn the id, read when an event names it (CamPay's own examples send no external_reference;
+    a dashboard refund names only the payment)."""
+
+    order_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+
+    @staticmethod
+    def key(provider: str, reference: str) -> str:
+        return f"REF#{provider}#{reference}"
+
+
+class Incident(OrderRecord, discriminator="incident"):
+    """Money a provider took for no order we know: staff must give it back or match it by hand."""
+
+    provider = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    provider_ref = UnicodeAttribute(null=True)
+    payment_ref = UnicodeAttribute(null=True)
+    claimed_order_id = UnicodeAttribute(null=True)
+    amount = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(default="open")
+
+    @staticmethod
+    def key(provider: str, reference: str) -> str:
+        return f"INCIDENT#{provider}#{reference}"
 
 
 class Slot(OrderRecord, discriminator="slot"):

@@ -1,90 +1,123 @@
-"""Refunds, asked by staff: never more than was paid minus what was refunded, within the merchant's
-refund policy, safe to retry.
+"""Refund rules and the records refunds write. No provider is called here (caisse.payments.refunds
+asks the provider); this module decides how much may go back and records what did.
 
-1. One transaction records the refund as requested and reserves its amount on the order (only if
-   the order's refunded amount is still what we read: two refunds racing cannot both pass).
-2. The provider refunds it, with an idempotency key derived from the refund id (Stripe, PayPal),
-   or it is owed: CamPay and PayDunya have no refund API, so a person pays it back and confirms.
-3. One transaction records the outcome and moves the order to partially_refunded or refunded
-   through the state machine (which is what sends the refund email, through the stream).
-
-A request retried with the same Idempotency-Key names the same refund: if it finished, its record
-is the answer; if it stopped after step 1, it resumes at step 2 with the same provider key.
+- The cap: the merchant's refund policy gives a share per status (the song studio: all of it before
+  production, half during production and review, nothing once delivered). The share caps the
+  TOTAL refunded, whatever the number of refunds: a second refund in production cannot pay the
+  other half.
+- A refund is reserved first (`refund_reserved`, in one conditional transaction with its record:
+  two refunds racing can never both pass the cap), then finished with what the provider answered:
+  its amount moves from reserved to refunded, the money state follows, and the order remembers it
+  as its last refund (one email per refund). A refund the provider refused gives its reservation
+  back. Refunds made outside Caisse (a provider's dashboard) are recorded by their provider id, so
+  a refund and its webhooks count once.
+- A refund may give items back to stock (festival passes); a full refund gives back everything
+  not given back yet. Each hold counts what was returned, so stock comes back once.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from caisse.catalog.models import Product
 from caisse.clock import utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, display
 from caisse.orders import states
-from caisse.orders.models import Order, Refund
+from caisse.orders.models import DONE_REFUND, Hold, Order, Refund
 from caisse.orders.service import OrderBundle, add_move, load, refund_view
-from caisse.payments.base import RefundRequest
-from caisse.payments.registry import load as load_provider
 from caisse.staff import Staff
 
-_REFUNDS = uuid.UUID("0d3f2a4e-7b1c-4c55-9a2e-3b8f6c1d9e07")
-DONE = ("succeeded", "pending", "owed", "paid_out")
+MAX_ATTEMPTS = 5
+_PROVIDER_REFUNDS = uuid.UUID("3c1e9f57-58a4-4f0b-8f7a-2a6a1f0d4b11")
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """What the provider answered for a refund (or what a person did for an owed one)."""
+
+    status: str  # succeeded | pending | owed | failed
+    provider_refund_id: str | None = None
+    provider_status: str | None = None
+    payout: dict[str, Any] | None = None
+
+
+def policy_status(bundle: OrderBundle) -> str:
+    """The status whose policy share applies: the order's, or for a cancelled order the one it was
+    cancelled from (cancelling in production does not make the whole price refundable)."""
+    order = bundle.order
+    if order.status != states.CANCELLED:
+        return order.status
+    for entry in sorted(bundle.history, key=lambda e: -int(e.version)):
+        if entry.to_status == states.CANCELLED and entry.from_status not in (None, states.CANCELLED):
+            return str(entry.from_status)
+    return order.status
+
+
+def refund_cap(bundle: OrderBundle) -> Money:
+    """The most that may be refunded in total at the order's current stage."""
+    order = bundle.order
+    if (order.money_state or states.UNPAID) not in states.REFUNDABLE:
+        return Money.zero(order.currency)
+    status = policy_status(bundle)
+    policy = order.refund_policy.as_dict() if order.refund_policy else {}
+    # Money on an order nobody worked on (flagged, closed) goes back whole.
+    percent = 100 if status in states.HOLDING or status in states.CLOSED else int(policy.get(status, 100))
+    return order.paid.fraction(percent, 100)
 
 
 def refundable(bundle: OrderBundle) -> Money:
-    """What may still be refunded now: the policy's share of the payment for the order's current
-    status (song studio: all before production, half during, nothing once delivered), minus what
-    was already refunded."""
+    """What may still be refunded now: the cap minus what was refunded or is being refunded."""
     order = bundle.order
-    policy = order.refund_policy.as_dict() if order.refund_policy else {}
-    percent = int(policy.get(order.status, 100)) if order.status not in states.HOLDING else 0
-    if order.status == states.PARTIALLY_REFUNDED:
-        percent = 100  # the policy was applied to the first refund; the rest stays refundable
-    allowed = order.total.fraction(percent, 100) - Money(int(order.refunded_amount or 0), order.currency)
-    return allowed if allowed.amount > 0 else Money.zero(order.currency)
+    spent = int(order.refunded_amount or 0) + int(order.refund_reserved or 0)
+    left = refund_cap(bundle).amount - spent
+    return Money(max(left, 0), order.currency)
 
 
-def request_refund(
-    order_id: str, staff: Staff, amount: int | None, reason: str | None, idempotency_key: str | None
-) -> dict[str, Any]:
-    bundle = load(order_id)
-    if bundle is None:
-        raise NotFound("no such order")
-    staff.require(bundle.order.merchant)
-    refund_id = str(uuid.uuid5(_REFUNDS, f"{order_id}:{idempotency_key}")) if idempotency_key else str(uuid.uuid4())
-    existing = next((r for r in bundle.refunds if r.refund_id == refund_id), None)
-    if existing is not None and existing.status != "requested":
-        return {**refund_view(existing), "replayed": True}
-    if existing is None:
-        refund = _reserve(bundle, refund_id, amount, reason, staff)
-        bundle = load(order_id)
-        assert bundle is not None
-    else:
-        refund = existing
-    return _pay_back(bundle, refund, staff)
+def returnable(bundle: OrderBundle) -> dict[str, int]:
+    """Items sold with limited stock that a refund can still give back, by SKU."""
+    return {
+        hold.sku: int(hold.quantity) - int(hold.returned or 0)
+        for hold in bundle.holds
+        if hold.state == "held" and int(hold.quantity) > int(hold.returned or 0)
+    }
 
 
-def _reserve(bundle: OrderBundle, refund_id: str, amount: int | None, reason: str | None, staff: Staff) -> Refund:
+def items_amount(order: Order, items: dict[str, int]) -> Money:
+    prices = {line.sku: int(line.unit_amount) for line in order.items}
+    return Money(sum(prices[sku] * quantity for sku, quantity in items.items()), order.currency)
+
+
+def check_items(bundle: OrderBundle, items: dict[str, int]) -> None:
+    """Refuse items the order does not have, or more than it can still give back."""
+    bought = {line.sku: int(line.quantity) for line in bundle.order.items}
+    left = returnable(bundle)
+    for sku, quantity in items.items():
+        if sku not in bought:
+            raise InvalidRequest(f"{sku} is not in this order", code="unknown_item", sku=sku)
+        limited = any(hold.sku == sku for hold in bundle.holds)
+        if limited and quantity > left.get(sku, 0):
+            raise InvalidRequest(
+                f"at most {left.get(sku, 0)} of {sku} can still be given back", code="too_many_items", sku=sku
+            )
+        if not limited and quantity > bought[sku]:
+            raise InvalidRequest(f"this order has {bought[sku]} of {sku}", code="too_many_items", sku=sku)
+
+
+def reserve(
+    bundle: OrderBundle,
+    refund_id: str,
+    wanted: Money,
+    items: dict[str, int],
+    reason: str | None,
+    requested_by: str,
+) -> Refund:
+    """Record a refund as requested and reserve its amount, only if the order's refunds and stage
+    are still what `bundle` says (the caller re-reads and decides again when they are not)."""
     order = bundle.order
-    if order.status not in states.REFUNDABLE and order.status not in bundle.workflow.stages:
-        raise Conflict(f"an order that is {order.status} has no payment to refund", current=order.status)
-    limit = refundable(bundle)
-    wanted = Money(amount, order.currency) if amount is not None else limit
-    if wanted.amount <= 0:
-        raise Conflict(
-            f"nothing can be refunded now ({order.status}); refunded so far "
-            f"{display(Money(int(order.refunded_amount or 0), order.currency))}",
-            code="nothing_to_refund",
-            refundable=limit.as_dict(),
-        )
-    if wanted > limit:
-        raise InvalidRequest(
-            f"at most {display(limit)} can be refunded now ({order.status})",
-            code="refund_too_large",
-            refundable=limit.as_dict(),
-        )
-    now = utcnow()
     refund = Refund(
         order.pk,
         Refund.key(refund_id),
@@ -93,98 +126,263 @@ def _reserve(bundle: OrderBundle, refund_id: str, amount: int | None, reason: st
         currency=wanted.currency,
         status="requested",
         reason=reason,
-        requested_by=staff.actor_id,
-        requested_at=now,
+        items=[{"sku": sku, "quantity": quantity} for sku, quantity in items.items()] or None,
+        requested_by=requested_by,
+        requested_at=utcnow(),
         provider=order.provider,
     )
-    already = int(order.refunded_amount or 0)
     tx = Transaction()
     tx.put(refund, condition=Refund.sk.does_not_exist(), label="refund")
-    unchanged = Order.refunded_amount == already
-    if already == 0:
-        unchanged = unchanged | Order.refunded_amount.does_not_exist()
-    tx.update(order, actions=[Order.refunded_amount.set(already + wanted.amount)], condition=unchanged, label="order")
-    try:
-        tx.commit()
-    except TransactionCancelled as cancelled:
-        raise Conflict("another refund of this order was made meanwhile; reload and try again") from cancelled
+    condition = (
+        _unchanged(Order.refund_reserved, order.refund_reserved)
+        & _unchanged(Order.refunded_amount, order.refunded_amount)
+        & (Order.status == order.status)
+        & (Order.money_state == order.money_state)
+    )
+    tx.update(order, actions=[Order.refund_reserved.add(wanted.amount)], condition=condition, label="order")
+    tx.commit()
     return refund
 
 
-def _pay_back(bundle: OrderBundle, refund: Refund, staff: Staff) -> dict[str, Any]:
-    order = bundle.order
-    provider = load_provider(order.provider, order.connect_account)
-    amount = Money(int(refund.amount), refund.currency)
-    try:
-        result = provider.refund(
-            RefundRequest(
-                refund_id=refund.refund_id,
-                order_id=order.order_id,
-                amount=amount,
-                reason=refund.reason,
-                provider_ref=order.provider_ref,
-                payment_ref=order.payment_ref,
-                idempotency_key=f"refund-{refund.refund_id}",
-                customer_phone=order.customer.phone,
+def _unchanged(attribute: Any, value: Any) -> Any:
+    amount = int(value or 0)
+    condition = attribute == amount
+    return condition | attribute.does_not_exist() if amount == 0 else condition
+
+
+def finish(order_id: str, refund_id: str, outcome: RefundOutcome, *, actor: str, actor_id: str) -> Refund:
+    """Record the provider's answer for a reserved refund, once, whoever gets here first (the staff
+    request that asked for it, its webhook, reconciliation). Concurrent moves of the order are
+    re-read and applied again, so a refund the provider made is never left `requested`."""
+    for _ in range(MAX_ATTEMPTS):
+        bundle = load(order_id)
+        refund = _refund(bundle, refund_id)
+        if refund.status != "requested":
+            return refund
+        tx = Transaction()
+        if outcome.status == "failed":
+            tx.update(
+                refund,
+                actions=_outcome_actions(outcome),
+                condition=Refund.status == "requested",
+                label="refund",
             )
+            tx.update(bundle.order, actions=[Order.refund_reserved.add(-int(refund.amount))], label="order")
+        else:
+            tx.update(
+                refund,
+                actions=_outcome_actions(outcome),
+                condition=Refund.status == "requested",
+                label="refund",
+            )
+            _apply(tx, bundle, refund, outcome, actor=actor, actor_id=actor_id, reserved=True)
+        try:
+            tx.commit()
+        except TransactionCancelled:
+            continue  # finished elsewhere, or the order moved: read again and decide again
+        return _refund(load(order_id), refund_id)
+    raise Conflict("the order kept changing while its refund was recorded; it will be completed by reconciliation")
+
+
+def _outcome_actions(outcome: RefundOutcome) -> list[Any]:
+    actions = [Refund.status.set(outcome.status)]
+    if outcome.provider_refund_id:
+        actions.append(Refund.provider_refund_id.set(outcome.provider_refund_id))
+    if outcome.provider_status:
+        actions.append(Refund.provider_status.set(outcome.provider_status))
+    if outcome.payout:
+        actions.append(Refund.payout.set(outcome.payout))
+    return actions
+
+
+def _refund(bundle: OrderBundle | None, refund_id: str) -> Refund:
+    refund = next((r for r in bundle.refunds if r.refund_id == refund_id), None) if bundle else None
+    if refund is None:
+        raise Conflict("no such refund on this order")
+    return refund
+
+
+def _apply(
+    tx: Transaction,
+    bundle: OrderBundle,
+    refund: Refund,
+    outcome: RefundOutcome,
+    *,
+    actor: str,
+    actor_id: str,
+    reserved: bool,
+) -> None:
+    """The order's side of a refund that happened: amounts, money state, stock, last refund."""
+    order = bundle.order
+    amount = int(refund.amount)
+    refunded = int(order.refunded_amount or 0) + amount
+    actions = [Order.refunded_amount.add(amount)]
+    if reserved:
+        actions.append(Order.refund_reserved.add(-amount))
+    manual = outcome.status == "owed"
+    actions.append(
+        Order.last_refund.set(
+            {
+                "refund_id": refund.refund_id,
+                "amount": {"amount": amount, "currency": refund.currency},
+                "reason": refund.reason,
+                "manual": manual,
+                "destination": order.customer.phone if manual else None,
+                "origin": refund.origin or "caisse",
+            }
         )
-    except InvalidRequest:
-        _release(order, refund)  # the provider said no for good: nothing was refunded
-        raise
-    # ProviderUnavailable propagates with the refund still "requested": the same request, retried
-    # with the same Idempotency-Key, resumes here with the same provider idempotency key.
-    fully = int(order.refunded_amount or 0) >= order.total.amount
-    target = states.REFUNDED if fully else states.PARTIALLY_REFUNDED
-    now = utcnow()
-    tx = Transaction()
-    actions = [Refund.status.set(result.status)]
-    if result.provider_refund_id:
-        actions.append(Refund.provider_refund_id.set(result.provider_refund_id))
-    if result.payout:
-        actions.append(Refund.payout.set(result.payout))
-    tx.update(refund, actions=actions, condition=Refund.status == "requested", label="refund")
+    )
+    current = order.money_state or states.UNPAID
+    target = states.money_after_refunds(refunded, order.paid.amount)
+    money = target if states.can_move_money(current, target, states.Actor(actor)) else None
     add_move(
         tx,
         bundle,
-        target,
-        actor=states.Actor.STAFF,
-        actor_id=staff.actor_id,
-        note=refund.reason,
-        at=now,
-        extra=[
-            Order.last_refund.set(
-                {
-                    "refund_id": refund.refund_id,
-                    "amount": amount.as_dict(),
-                    "reason": refund.reason,
-                    "manual": result.status == "owed",
-                    "destination": order.customer.phone if result.status == "owed" else None,
-                }
-            )
-        ],
+        money=money,
+        amount=amount,
+        actor=actor,
+        actor_id=actor_id,
+        note=refund.reason or "refund",
+        extra=actions,
+    )
+    give_back = {i["sku"]: int(i["quantity"]) for i in refund.items or []}
+    if refunded >= order.paid.amount:
+        give_back = returnable(bundle)  # a full refund gives everything back
+    for hold in bundle.holds:
+        quantity = give_back.get(hold.sku, 0)
+        if quantity <= 0 or hold.state != "held":
+            continue
+        returned = int(hold.returned or 0)
+        quantity = min(quantity, int(hold.quantity) - returned)
+        if quantity <= 0:
+            continue
+        tx.update(
+            hold,
+            actions=[Hold.returned.set(returned + quantity)],
+            condition=_unchanged(Hold.returned, returned),
+            label=f"hold:{hold.sku}",
+        )
+        tx.update(Product(Product.key(hold.sku)), actions=[Product.stock.add(quantity)], label=f"stock:{hold.sku}")
+
+
+def release(order: Order, refund: Refund) -> None:
+    """Give back the reservation of a refund the provider refused for good: nothing was refunded."""
+    tx = Transaction()
+    tx.update(refund, actions=[Refund.status.set("failed")], condition=Refund.status == "requested", label="refund")
+    tx.update(order, actions=[Order.refund_reserved.add(-int(refund.amount))], label="order")
+    tx.commit()
+
+
+def provider_refund_id(provider: str, provider_refund: str) -> str:
+    """Our id for a refund made outside Caisse: derived from the provider's, so it is recorded once."""
+    return str(uuid.uuid5(_PROVIDER_REFUNDS, f"{provider}:{provider_refund}"))
+
+
+def record_provider_refund(
+    order_id: str,
+    *,
+    provider: str,
+    provider_refund: str,
+    claimed_refund_id: str | None,
+    amount: Money,
+    status: str,
+    actor_id: str,
+) -> str:
+    """Apply what a provider says about one refund (a webhook or reconciliation): finish a refund we
+    asked for, record one made in its dashboard, or give back one that failed. Returns what it did."""
+    for _ in range(MAX_ATTEMPTS):
+        bundle = load(order_id)
+        if bundle is None:
+            return "unknown_order"
+        ours = next(
+            (
+                r
+                for r in bundle.refunds
+                if (claimed_refund_id and r.refund_id == claimed_refund_id) or r.provider_refund_id == provider_refund
+            ),
+            None,
+        )
+        done = status in ("succeeded", "pending")
+        if ours is not None and ours.status == "requested":
+            outcome = RefundOutcome(status if done else "failed", provider_refund, status)
+            finish(order_id, ours.refund_id, outcome, actor=states.Actor.PROVIDER, actor_id=actor_id)
+            return "refund_recorded" if done else "refund_failed"
+        if ours is not None:
+            if ours.status in DONE_REFUND and status == "failed":
+                if _undo(bundle, ours, actor_id):
+                    return "refund_failed"
+                continue
+            if ours.status != status and ours.status in ("pending", "succeeded") and done:
+                ours.update(actions=[Refund.status.set(status), Refund.provider_status.set(status)])
+                return "refund_updated"
+            return "unchanged"
+        if not done:
+            return "unchanged"  # a refund made elsewhere that did not happen: nothing to record
+        refund = Refund(
+            bundle.order.pk,
+            Refund.key(provider_refund_id(provider, provider_refund)),
+            refund_id=provider_refund_id(provider, provider_refund),
+            amount=amount.amount,
+            currency=amount.currency,
+            status=status,
+            reason="refunded in the payment provider's dashboard",
+            requested_by=actor_id,
+            requested_at=utcnow(),
+            provider=provider,
+            provider_refund_id=provider_refund,
+            provider_status=status,
+            origin="provider",
+        )
+        tx = Transaction()
+        tx.put(refund, condition=Refund.sk.does_not_exist(), label="refund")
+        _apply(
+            tx,
+            bundle,
+            refund,
+            RefundOutcome(status, provider_refund, status),
+            actor=states.Actor.PROVIDER,
+            actor_id=actor_id,
+            reserved=False,
+        )
+        try:
+            tx.commit()
+        except TransactionCancelled:
+            continue
+        return "refund_recorded"
+    raise Conflict(f"order {order_id} kept changing while a provider refund was recorded")
+
+
+def _undo(bundle: OrderBundle, refund: Refund, actor_id: str) -> bool:
+    """A refund that was accepted and then failed at the provider: the money stayed with the
+    merchant, so the refunded amount and the money state go back down."""
+    order = bundle.order
+    amount = int(refund.amount)
+    refunded = max(int(order.refunded_amount or 0) - amount, 0)
+    current = order.money_state or states.UNPAID
+    target = states.money_after_refunds(refunded, order.paid.amount)
+    money = target if states.can_move_money(current, target, states.Actor.PROVIDER) else None
+    tx = Transaction()
+    tx.update(
+        refund,
+        actions=[Refund.status.set("failed"), Refund.provider_status.set("failed")],
+        condition=Refund.status == refund.status,
+        label="refund",
+    )
+    add_move(
+        tx,
+        bundle,
+        money=money,
+        amount=-amount,
+        actor=states.Actor.PROVIDER,
+        actor_id=actor_id,
+        note=f"refund of {display(Money(amount, order.currency))} failed at the provider",
+        extra=[Order.refunded_amount.add(-amount)],
     )
     try:
         tx.commit()
-    except TransactionCancelled as cancelled:
-        raise Conflict("the order changed while refunding; the refund is recorded, reload to see it") from cancelled
-    refund.status = result.status
-    refund.provider_refund_id = result.provider_refund_id
-    refund.payout = result.payout
-    return {**refund_view(refund), "order_status": target, "replayed": False}
-
-
-def _release(order: Order, refund: Refund) -> None:
-    """Give back the reservation of a refund the provider refused."""
-    tx = Transaction()
-    tx.update(refund, actions=[Refund.status.set("failed")], condition=Refund.status == "requested", label="refund")
-    reserved = int(order.refunded_amount or 0)
-    tx.update(
-        order,
-        actions=[Order.refunded_amount.set(reserved - int(refund.amount))],
-        condition=Order.refunded_amount == reserved,
-        label="order",
-    )
-    tx.commit()
+    except TransactionCancelled:
+        return False
+    return True
 
 
 def confirm_payout(order_id: str, refund_id: str, staff: Staff, reference: str | None) -> dict[str, Any]:

@@ -54,7 +54,7 @@ class CheckoutIn(BaseModel):
             raise ValueError("give either items or a booking")
         return self
 
-    def to_request(self) -> CheckoutRequest:
+    def to_request(self, client_ip: str | None = None) -> CheckoutRequest:
         return CheckoutRequest(
             items=tuple((item.sku, item.quantity) for item in self.items or ()),
             currency=self.currency,
@@ -63,6 +63,7 @@ class CheckoutIn(BaseModel):
             locale=self.customer.locale,
             provider=self.provider,
             customer_phone=self.customer.phone,
+            client_ip=client_ip,
         )
 
 
@@ -82,6 +83,7 @@ class CheckoutOut(BaseModel):
     order_id: str
     order_number: str = Field(examples=["SC-2026-0042"])
     status: str
+    money_state: str = Field(description="unpaid until the payment settles")
     total: MoneyOut
     provider: str
     next_action: dict[str, Any] | None = Field(description='e.g. {"type": "redirect", "url": ...}')

@@ -8,23 +8,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from caisse.catalog.models import Product
+from caisse.catalog.models import OpenCheckouts, Product
 from caisse.clock import iso, utcnow
-from caisse.db import Transaction, TransactionCancelled
+from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import Conflict, NotFound
 from caisse.orders import states
 from caisse.orders.models import (
+    DONE_REFUND,
     ORDER_SK,
     HistoryEntry,
     Hold,
     Order,
     OrderRecord,
     PaymentEvent,
+    ProviderRef,
     Refund,
     Slot,
     order_pk,
 )
 from caisse.staff import Staff
+
+REF_SK = "REF"
 
 
 @dataclass
@@ -68,34 +72,35 @@ def load(order_id: str) -> OrderBundle | None:
 def add_move(
     tx: Transaction,
     bundle: OrderBundle,
-    target: str,
+    target: str | None = None,
     *,
+    money: str | None = None,
+    amount: int | None = None,
     actor: str,
     actor_id: str,
     note: str | None = None,
     at: datetime | None = None,
     extra: list[Any] | None = None,
 ) -> None:
-    """Add a move of `bundle.order` to `target` to a transaction, with its history entry.
+    """Add one version of `bundle.order` to a transaction: a status move to `target`, a money move
+    to `money`, or both (a payment), with its history entry.
 
-    The caller has checked the move against the workflow. The write only succeeds if the order is
-    still at the version and status it was read at; holds are released when the order stops
-    waiting for payment.
+    The caller has checked the moves against the state machines. The write only succeeds if the
+    order is still at the version it was read at; stock holds are released when the order stops
+    waiting for payment without being paid, and per-customer caps when it stops being open.
     """
     order = bundle.order
     at = at or utcnow()
     version = int(order.version)
+    status = target or order.status
+    actions = [Order.version.set(version + 1), Order.updated_at.set(at), *(extra or [])]
+    if target is not None:
+        actions.append(Order.status.set(target))
+        actions.append(Order.status_reason.set(note) if note else Order.status_reason.remove())
+    if money is not None:
+        actions.append(Order.money_state.set(money))
     tx.update(
-        order,
-        actions=[
-            Order.status.set(target),
-            Order.version.set(version + 1),
-            Order.updated_at.set(at),
-            Order.status_reason.set(note) if note else Order.status_reason.remove(),
-            *(extra or []),
-        ],
-        condition=(Order.version == version) & (Order.status == order.status),
-        label="order",
+        order, actions=actions, condition=(Order.version == version) & (Order.status == order.status), label="order"
     )
     tx.put(
         HistoryEntry(
@@ -103,7 +108,10 @@ def add_move(
             HistoryEntry.key(version + 1),
             version=version + 1,
             from_status=order.status,
-            to_status=target,
+            to_status=status,
+            from_money=order.money_state if money is not None else None,
+            to_money=money,
+            amount=amount,
             at=at,
             actor=actor,
             actor_id=actor_id,
@@ -112,8 +120,35 @@ def add_move(
         condition=OrderRecord.sk.does_not_exist(),
         label="history",
     )
-    if order.status in states.HOLDING and target not in states.HOLDING and target != states.PAID:
+    if order.status in states.HOLDING and status not in states.HOLDING and status != states.PAID:
         release_holds(tx, bundle)
+    if order.status in states.OPEN and status not in states.OPEN:
+        release_counters(tx, order)
+
+
+def order_id_for_reference(provider: str, *references: str | None) -> str | None:
+    """The order a provider's id was recorded for (checkout, payment, transaction), if any."""
+    wanted = [(ProviderRef, ProviderRef.key(provider, ref), REF_SK) for ref in dict.fromkeys(references) if ref]
+    if not wanted:
+        return None
+    found = {record.pk: record.order_id for record in batch_get(wanted) if isinstance(record, ProviderRef)}
+    return next((found[key] for _, key, _ in wanted if key in found), None)
+
+
+def put_reference(tx: Transaction, provider: str, reference: str, order_id: str) -> None:
+    """Record which order a provider's id belongs to (never re-pointed to another order)."""
+    key = ProviderRef.key(provider, reference)
+    tx.put(
+        ProviderRef(key, REF_SK, order_id=order_id, provider=provider),
+        condition=OrderRecord.pk.does_not_exist() | (ProviderRef.order_id == order_id),
+        label=f"ref:{reference}",
+    )
+
+
+def release_counters(tx: Transaction, order: Order) -> None:
+    """The checkout no longer counts against its customer's caps on open checkouts."""
+    for key in order.open_counters or []:
+        tx.update(OpenCheckouts(key), actions=[OpenCheckouts.count.add(-1)], label=f"counter:{key}")
 
 
 def release_holds(tx: Transaction, bundle: OrderBundle) -> None:
@@ -133,13 +168,13 @@ def release_holds(tx: Transaction, bundle: OrderBundle) -> None:
 
 
 def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str | None) -> OrderBundle:
-    """A staff member moves an order (a fulfilment stage, or a decision on a flagged payment)."""
+    """A staff member moves an order (a fulfilment stage, a cancellation, or a decision on a
+    flagged payment). Money is never moved here: refunds have their own route."""
     bundle = load(order_id)
     if bundle is None:
         raise NotFound("no such order")
     staff.require(bundle.order.merchant)
-    # Refund statuses are reached through the refund route, which gives the money back too.
-    bundle.workflow.check(bundle.order.status, target, states.Actor.STAFF, refunds=False)
+    bundle.workflow.check(bundle.order.status, target, states.Actor.STAFF)
     tx = Transaction()
     add_move(tx, bundle, target, actor=states.Actor.STAFF, actor_id=staff.actor_id, note=note)
     try:
@@ -153,16 +188,38 @@ def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str |
     return reloaded
 
 
+def history_view(entry: HistoryEntry, *, staff: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "version": int(entry.version),
+        "from": entry.from_status,
+        "to": entry.to_status,
+        "at": iso(entry.at),
+        "by": entry.actor if not staff else entry.actor_id,
+        "note": entry.note,
+    }
+    if entry.to_money is not None:
+        view["money"] = {"from": entry.from_money, "to": entry.to_money}
+        if entry.amount is not None:
+            view["money"]["amount"] = int(entry.amount)
+    return view
+
+
 def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
-    """The order as the API shows it. Customers see their own order; staff also see provider refs."""
+    """The order as the API shows it: its lifecycle status and its money side by side. Customers
+    see their own order; staff also see provider references, payment events and refund details."""
     order = bundle.order
+    currency = order.currency
     view: dict[str, Any] = {
         "order_id": order.order_id,
         "order_number": order.order_number,
         "merchant": order.merchant,
         "status": order.status,
         "status_reason": order.status_reason,
+        "money_state": order.money_state or states.UNPAID,
         "total": order.total.as_dict(),
+        "paid": order.paid.as_dict() if order.money_state not in (None, states.UNPAID) else None,
+        "refunded": {"amount": int(order.refunded_amount or 0), "currency": currency},
+        "refund_in_progress": {"amount": int(order.refund_reserved or 0), "currency": currency},
         "items": [
             {
                 "sku": item.sku,
@@ -178,26 +235,21 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         "updated_at": iso(order.updated_at),
         "expires_at": iso(order.expires_at),
         "paid_at": iso(order.paid_at) if order.paid_at else None,
-        "refunded": {"amount": int(order.refunded_amount or 0), "currency": order.currency},
-        "next_statuses": bundle.workflow.allowed(order.status, states.Actor.STAFF, refunds=False) if staff else None,
-        "history": [
-            {
-                "version": int(entry.version),
-                "from": entry.from_status,
-                "to": entry.to_status,
-                "at": iso(entry.at),
-                "by": entry.actor if not staff else entry.actor_id,
-                "note": entry.note,
-            }
-            for entry in sorted(bundle.history, key=lambda e: int(e.version))
+        "history": [history_view(entry, staff=staff) for entry in sorted(bundle.history, key=lambda e: int(e.version))],
+        "refunds": [
+            refund_view(r, staff=staff)
+            for r in sorted(bundle.refunds, key=lambda r: r.requested_at)
+            if staff or r.status in DONE_REFUND
         ],
     }
     if order.status in states.HOLDING and order.next_action:
         view["next_action"] = order.next_action.as_dict()
     if staff:
+        view["next_statuses"] = bundle.workflow.allowed(order.status, states.Actor.STAFF)
         view["customer"] = {"name": order.customer.name, "email": order.customer.email, "locale": order.customer.locale}
         view["provider_ref"] = order.provider_ref
         view["payment_ref"] = order.payment_ref
+        view["dispute"] = order.dispute.as_dict() if order.dispute else None
         view["payments"] = [
             {
                 "event_id": p.event_id,
@@ -209,22 +261,27 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
             }
             for p in sorted(bundle.payments, key=lambda p: p.received_at)
         ]
-        view["refunds"] = [refund_view(r) for r in sorted(bundle.refunds, key=lambda r: r.requested_at)]
-    else:
-        view.pop("next_statuses")
     return view
 
 
-def refund_view(refund: Refund) -> dict[str, Any]:
-    return {
+def refund_view(refund: Refund, *, staff: bool = True) -> dict[str, Any]:
+    view = {
         "refund_id": refund.refund_id,
         "amount": {"amount": int(refund.amount), "currency": refund.currency},
         "status": refund.status,
         "reason": refund.reason,
-        "provider": refund.provider,
-        "provider_refund_id": refund.provider_refund_id,
-        "provider_status": refund.provider_status,
-        "payout": refund.payout.as_dict() if refund.payout else None,
+        "items": [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in refund.items or []],
         "requested_at": iso(refund.requested_at),
-        "confirmed_at": iso(refund.confirmed_at) if refund.confirmed_at else None,
     }
+    if staff:
+        view.update(
+            {
+                "origin": refund.origin or "caisse",
+                "provider": refund.provider,
+                "provider_refund_id": refund.provider_refund_id,
+                "provider_status": refund.provider_status,
+                "payout": refund.payout.as_dict() if refund.payout else None,
+                "confirmed_at": iso(refund.confirmed_at) if refund.confirmed_at else None,
+            }
+        )
+    return view

@@ -1,9 +1,14 @@
-"""The order state machine: which moves exist, and who may make them.
+"""The order's two state machines: which moves exist, and who may make them.
+
+An order has a lifecycle `status` (what customers and staff read: waiting for payment, paid, the
+merchant's fulfilment stages, or closed) and a `money_state` (what happened to the money: unpaid,
+paid, refunded in part or in full, disputed, charged back). They move independently, as Saleor
+and Medusa keep them: a refund never blocks production, a stage never hides a refund.
 
 Payment moves belong to the provider (its verified events); fulfilment moves belong to the
-merchant's staff; expiry belongs to the system. Each merchant adds its own fulfilment stages after
-`paid` (the song studio: discovery, writing, production, review, delivered). A move that is not
-listed here never happens, which is what keeps late, duplicate and out-of-order events harmless.
+merchant's staff; expiry belongs to the system. Money moves belong to the provider (payments,
+refunds made elsewhere, disputes) and to staff (refunds). A move that is not listed here never
+happens, which is what keeps late, duplicate and out-of-order events harmless.
 """
 
 from __future__ import annotations
@@ -27,15 +32,15 @@ NEEDS_REVIEW = "needs_review"
 PAID = "paid"
 EXPIRED = "expired"
 CANCELLED = "cancelled"
-PARTIALLY_REFUNDED = "partially_refunded"
-REFUNDED = "refunded"
 
-BASE_STATUSES = (PENDING_PAYMENT, PAYMENT_FAILED, NEEDS_REVIEW, PAID, EXPIRED, CANCELLED, PARTIALLY_REFUNDED, REFUNDED)
+BASE_STATUSES = (PENDING_PAYMENT, PAYMENT_FAILED, NEEDS_REVIEW, PAID, EXPIRED, CANCELLED)
 
 # Statuses in which the order still holds stock or capacity for the customer.
 HOLDING = frozenset({PENDING_PAYMENT, PAYMENT_FAILED, NEEDS_REVIEW})
-# Statuses in which money was taken and can be given back (besides the merchant's stages).
-REFUNDABLE = frozenset({PAID, NEEDS_REVIEW, PARTIALLY_REFUNDED})
+# Checkouts the customer may still pay: what per-customer caps on open checkouts count.
+OPEN = frozenset({PENDING_PAYMENT, PAYMENT_FAILED})
+# Statuses no fulfilment follows: a refund of one of them gives everything back.
+CLOSED = frozenset({EXPIRED, CANCELLED})
 
 P, S, Y = Actor.PROVIDER, Actor.STAFF, Actor.SYSTEM
 
@@ -45,7 +50,8 @@ _BASE_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
         PAYMENT_FAILED: frozenset({P}),
         NEEDS_REVIEW: frozenset({P, Y}),
         EXPIRED: frozenset({P, Y}),
-        CANCELLED: frozenset({S}),
+        # Staff cancel an order; the system cancels a checkout whose provider refused to open.
+        CANCELLED: frozenset({S, Y}),
     },
     # The customer may retry on the same checkout after a decline, so a failed payment can still
     # become paid; only expiry or staff close it.
@@ -55,14 +61,14 @@ _BASE_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
         EXPIRED: frozenset({P, Y}),
         CANCELLED: frozenset({S}),
     },
-    # Flagged payments (amount mismatch, manual review) wait for a person.
+    # Flagged payments (amount mismatch, manual review, money after closing) wait for a person.
     NEEDS_REVIEW: {
         PAID: frozenset({S}),
         CANCELLED: frozenset({S}),
     },
-    PAID: {},
-    PARTIALLY_REFUNDED: {},
-    REFUNDED: {},
+    # Staff may cancel a paid order (a booking called off, an event cancelled); what is given back
+    # is a refund, a separate money move.
+    PAID: {CANCELLED: frozenset({S})},
     # Money that arrives after we gave up on the order (late mobile-money approvals) goes to a person.
     EXPIRED: {NEEDS_REVIEW: frozenset({P})},
     CANCELLED: {NEEDS_REVIEW: frozenset({P})},
@@ -71,7 +77,7 @@ _BASE_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
 
 @dataclass(frozen=True)
 class Workflow:
-    """The moves for one merchant: the base payment moves plus its fulfilment stages in order."""
+    """The lifecycle moves for one merchant: the base payment moves plus its stages in order."""
 
     stages: tuple[str, ...] = ()
 
@@ -89,38 +95,26 @@ class Workflow:
 
     def moves_from(self, status: str) -> dict[str, frozenset[Actor]]:
         if status in _BASE_MOVES:
-            moves = dict(_BASE_MOVES[status])
             if status == PAID and self.stages:
-                moves[self.stages[0]] = frozenset({S})
-        elif status in self.stages:
+                return {self.stages[0]: frozenset({S}), **_BASE_MOVES[status]}  # the next stage first
+            return dict(_BASE_MOVES[status])
+        if status in self.stages:
             index = self.stages.index(status)
-            moves = {self.stages[index + 1]: frozenset({S})} if index + 1 < len(self.stages) else {}
-        else:
-            raise IllegalTransition(f"unknown status {status!r}", allowed=[])
-        if status in REFUNDABLE or status in self.stages:
-            # Staff refund (within the merchant's refund policy); the provider reports refunds
-            # made elsewhere (a dashboard). A partial refund can be followed by another.
-            moves[PARTIALLY_REFUNDED] = frozenset({S, P})
-            moves[REFUNDED] = frozenset({S, P})
-        return moves
+            if index + 1 == len(self.stages):
+                return {}  # delivered: nothing follows, not even a cancellation
+            return {self.stages[index + 1]: frozenset({S}), CANCELLED: frozenset({S})}
+        raise IllegalTransition(f"unknown status {status!r}", allowed=[])
 
-    def allowed(self, status: str, actor: Actor, *, refunds: bool = True) -> list[str]:
-        """The moves `actor` may make; `refunds=False` leaves out the refund statuses (they are
-        reached through the refund route, which moves the money too)."""
-        return [
-            target
-            for target, actors in self.moves_from(status).items()
-            if actor in actors and (refunds or target not in (PARTIALLY_REFUNDED, REFUNDED))
-        ]
+    def allowed(self, status: str, actor: Actor) -> list[str]:
+        return [target for target, actors in self.moves_from(status).items() if actor in actors]
 
     def can(self, status: str, target: str, actor: Actor) -> bool:
         return actor in self.moves_from(status).get(target, frozenset())
 
-    def check(self, status: str, target: str, actor: Actor, *, refunds: bool = True) -> None:
+    def check(self, status: str, target: str, actor: Actor) -> None:
         """Raise IllegalTransition, naming the moves this actor may make, unless the move is legal."""
-        refund = target in (PARTIALLY_REFUNDED, REFUNDED)
-        if not self.can(status, target, actor) or (refund and not refunds):
-            allowed = self.allowed(status, actor, refunds=refunds)
+        if not self.can(status, target, actor):
+            allowed = self.allowed(status, actor)
             raise IllegalTransition(
                 f"an order that is {status} cannot become {target}"
                 + (f"; it can become: {', '.join(allowed)}" if allowed else "; it has no further moves"),
@@ -128,3 +122,81 @@ class Workflow:
                 requested=target,
                 allowed=allowed,
             )
+
+    def fulfilled(self, status: str) -> bool:
+        """Whether the merchant has started working on the order (a stage was reached)."""
+        return status in self.stages
+
+
+# ---------------------------------------------------------------------------------------- money
+
+UNPAID = "unpaid"
+MONEY_PAID = "paid"
+PARTIALLY_REFUNDED = "partially_refunded"
+REFUNDED = "refunded"
+DISPUTED = "disputed"
+CHARGED_BACK = "charged_back"  # a dispute lost, or a provider's reversal: the money went back
+
+MONEY_STATES = (UNPAID, MONEY_PAID, PARTIALLY_REFUNDED, REFUNDED, DISPUTED, CHARGED_BACK)
+# Money states in which something was received and part of it may still be given back.
+REFUNDABLE = frozenset({MONEY_PAID, PARTIALLY_REFUNDED})
+
+_MONEY_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
+    UNPAID: {MONEY_PAID: frozenset({P})},
+    # Staff refund through Caisse; the provider reports refunds made elsewhere (a dashboard) and
+    # refunds that failed after they were accepted. A partial refund can be followed by another.
+    MONEY_PAID: {
+        PARTIALLY_REFUNDED: frozenset({S, P}),
+        REFUNDED: frozenset({S, P}),
+        DISPUTED: frozenset({P}),
+        CHARGED_BACK: frozenset({P}),
+    },
+    PARTIALLY_REFUNDED: {
+        PARTIALLY_REFUNDED: frozenset({S, P}),
+        REFUNDED: frozenset({S, P}),
+        MONEY_PAID: frozenset({P}),
+        DISPUTED: frozenset({P}),
+        CHARGED_BACK: frozenset({P}),
+    },
+    REFUNDED: {
+        PARTIALLY_REFUNDED: frozenset({P}),
+        MONEY_PAID: frozenset({P}),
+        DISPUTED: frozenset({P}),
+    },
+    # A dispute ends won (the money stays: back to what the refunds say) or lost.
+    DISPUTED: {
+        MONEY_PAID: frozenset({P}),
+        PARTIALLY_REFUNDED: frozenset({P}),
+        REFUNDED: frozenset({P}),
+        CHARGED_BACK: frozenset({P}),
+    },
+    CHARGED_BACK: {},
+}
+
+
+def money_moves_from(state: str) -> dict[str, frozenset[Actor]]:
+    if state not in _MONEY_MOVES:
+        raise IllegalTransition(f"unknown money state {state!r}", allowed=[])
+    return _MONEY_MOVES[state]
+
+
+def can_move_money(state: str, target: str, actor: Actor) -> bool:
+    return actor in money_moves_from(state).get(target, frozenset())
+
+
+def check_money(state: str, target: str, actor: Actor) -> None:
+    if not can_move_money(state, target, actor):
+        allowed = [t for t, actors in money_moves_from(state).items() if actor in actors]
+        raise IllegalTransition(
+            f"money that is {state} cannot become {target}",
+            current=state,
+            requested=target,
+            allowed=allowed,
+        )
+
+
+def money_after_refunds(refunded: int, paid: int) -> str:
+    """The money state refunds leave: nothing back, part of it, or all of it."""
+    if refunded <= 0:
+        return MONEY_PAID
+    return REFUNDED if refunded >= paid else PARTIALLY_REFUNDED

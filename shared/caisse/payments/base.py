@@ -1,15 +1,27 @@
-"""What every payment provider implements, and the normalised notice its webhooks become."""
+"""What every payment provider implements: the checkout and refund calls, and the one webhook
+contract (verify the request, turn it into notices, settle them) with the notices it produces."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from caisse.catalog.service import CartLine
+from caisse.errors import ProviderUnavailable
 from caisse.money import Money
+
+
+class InvalidWebhook(Exception):
+    """The request is not an authentic, readable event of this provider. Nothing in it may be
+    trusted: it gets a 4xx, a security log record and a metric, and changes nothing."""
+
+
+class OutcomeUnknown(ProviderUnavailable):
+    """The request may have reached the provider, but its answer never came back (a read timeout
+    after a USSD push was sent): the payment may still happen."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +101,14 @@ class PaymentProvider(Protocol):
         """Best effort: stop the customer paying for a checkout we will not honour."""
 
     def current_status(self, provider_ref: str, payment_ref: str | None) -> PaymentNotice | None:
-        """What the provider says now about a checkout (reconciliation); None if it cannot say."""
+        """What the provider says now about a checkout (the browser's return, reconciliation, the
+        expiry sweep); None if it cannot say. An approved PayPal order is captured here."""
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> Sequence[RefundNotice]:
+        """What the provider says about every refund of a payment (reconciliation); [] where it has
+        no refund API."""
 
 
 class Outcome(StrEnum):
@@ -117,6 +134,91 @@ class PaymentNotice:
     payment_ref: str | None = None
     reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    account: str | None = None  # the Stripe connected account the event came from
 
     def amount_matches(self, expected: Money) -> bool:
         return self.amount == expected.amount and self.currency == expected.currency
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """A provider's word on one refund: one we asked for (it carries our refund id) or one made
+    in its dashboard. `status`: succeeded | pending | failed."""
+
+    provider: str
+    event_id: str
+    event_type: str
+    provider_refund_id: str
+    status: str
+    amount: int
+    currency: str
+    refund_id: str | None = None  # ours, when we asked for it
+    order_id: str | None = None  # what the provider's metadata claims (matched on our references first)
+    provider_ref: str | None = None
+    payment_ref: str | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True)
+class DisputeNotice:
+    """A dispute opened or closed (a chargeback, a PayPal claim), or a payment the provider took
+    back outright (a reversal: closed, lost). `outcome`: won | lost, when closed."""
+
+    provider: str
+    event_id: str
+    event_type: str
+    dispute_id: str
+    stage: str  # opened | closed
+    amount: int | None
+    currency: str | None
+    outcome: str | None = None
+    reason: str | None = None
+    status: str | None = None  # the provider's own status word
+    due_by: str | None = None
+    order_id: str | None = None
+    provider_ref: str | None = None
+    payment_ref: str | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountNotice:
+    """A Stripe connected account's state (`account.updated`): can it take charges yet?"""
+
+    provider: str
+    event_id: str
+    event_type: str
+    account: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    created: int
+
+
+Notice = PaymentNotice | RefundNotice | DisputeNotice | AccountNotice
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A provider's request exactly as API Gateway delivered it: the raw bytes (signatures are over
+    these, never over re-serialised JSON), headers by lower-case name, the query string."""
+
+    method: str
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    source_ip: str | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class WebhookAdapter(Protocol):
+    """Every provider's webhook: verify it (InvalidWebhook when not authentic, ProviderUnavailable
+    when the provider could not be asked), then reduce it to notices (asking the provider's own API
+    where its signature binds less than the whole payload). Settling is the same for everyone."""
+
+    provider: str
+
+    def verify(self, request: WebhookRequest) -> Any: ...
+
+    def notices(self, verified: Any) -> Sequence[Notice]: ...

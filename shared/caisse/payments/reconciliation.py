@@ -1,10 +1,12 @@
 """Asking the providers what really happened, for orders whose webhook may never have come.
 
-- Daily reconciliation: every order still waiting for payment, and every order settled in the last
+- Daily reconciliation: every order still waiting for payment, and every order paid in the last
   days, is compared with what its provider says now. A payment whose webhook was lost is settled
-  through the same settle path as a webhook (so it is settled once, whatever arrives later); an
-  order paid here that the provider does not call paid, or amounts that differ, is a mismatch:
-  a metric, a log record and an email to the merchant's staff.
+  through the same settle path as a webhook (so it is settled once, whatever arrives later; an
+  approved PayPal order is captured); refunds the provider has (ours still waiting for an answer,
+  or made in its dashboard) are recorded the same way; an order paid here that the provider does
+  not call paid, or amounts that differ, is a mismatch: a metric, a log record and an email to the
+  merchant's staff.
 - Expiry sweep (every few minutes): checkouts past their expiry are closed at the provider and
   expired here, releasing their holds, unless the provider says they were paid after all.
 """
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled
-from caisse.errors import ProviderUnavailable
+from caisse.errors import NotFound, ProviderUnavailable
 from caisse.notifications import outbox
 from caisse.notifications.changes import Notification, order_context
 from caisse.notifications.kinds import Kind
@@ -26,16 +28,18 @@ from caisse.orders.models import Order
 from caisse.orders.service import add_move, load
 from caisse.payments.base import Outcome
 from caisse.payments.registry import load as load_provider
-from caisse.payments.settlement import settle
+from caisse.payments.settlement import Settlement, settle
 
 WAITING = (states.PENDING_PAYMENT, states.PAYMENT_FAILED)
-SETTLED = (states.PAID, states.NEEDS_REVIEW)
+# Money states whose payment (and its refunds) the provider is asked about again.
+MONEY_TAKEN = (states.MONEY_PAID, states.PARTIALLY_REFUNDED, states.DISPUTED)
 
 
 @dataclass
 class Report:
     checked: int = 0
     settled: list[dict] = field(default_factory=list)  # paid there, not here: settled now
+    refunds: list[dict] = field(default_factory=list)  # refunds the provider has that we had not recorded
     mismatches: list[dict] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
@@ -44,6 +48,7 @@ class Report:
         return {
             "checked": self.checked,
             "settled": self.settled,
+            "refunds": self.refunds,
             "mismatches": self.mismatches,
             "expired": self.expired,
             "unavailable": self.unavailable,
@@ -59,15 +64,43 @@ def orders_with_status(status: str, since: datetime, until: datetime | None = No
             yield record
 
 
+def refresh(order_id: str) -> Settlement | None:
+    """Ask the provider about one waiting order now and settle what it says (the customer came
+    back from the provider's page). Unknown orders raise NotFound; a provider that cannot answer
+    leaves the order to its webhook and to reconciliation."""
+    bundle = load(order_id)
+    if bundle is None:
+        raise NotFound("no such order")
+    order = bundle.order
+    if order.status not in WAITING or not order.provider_ref:
+        return None
+    try:
+        notice = load_provider(order.provider, order.connect_account).current_status(
+            order.provider_ref, order.payment_ref
+        )
+    except ProviderUnavailable:
+        return None
+    if notice is None or notice.outcome is Outcome.PENDING:
+        return None
+    return settle(notice)
+
+
+def orders_with_money(state: str, since: datetime) -> Iterator[Order]:
+    for record in Order.by_money_state.query(state, Order.created_at >= iso(since)):
+        if isinstance(record, Order):
+            yield record
+
+
 def reconcile(now: datetime | None = None, *, waiting_days: int = 3, settled_days: int = 2) -> Report:
     now = now or utcnow()
     report = Report()
     for status in WAITING:
         for order in orders_with_status(status, now - timedelta(days=waiting_days)):
             _check_waiting(order, report)
-    for status in SETTLED:
-        for order in orders_with_status(status, now - timedelta(days=settled_days)):
+    for state in MONEY_TAKEN:
+        for order in orders_with_money(state, now - timedelta(days=settled_days)):
             _check_settled(order, report)
+            _check_refunds(order, report)
     return report
 
 
@@ -99,11 +132,31 @@ def _check_settled(order: Order, report: Report) -> None:
     problem = None
     if notice.outcome is not Outcome.PAID:
         problem = f"paid here, but {order.provider} says {notice.event_type}"
-    elif order.status == states.PAID and not notice.amount_matches(order.total):
+    elif order.status != states.NEEDS_REVIEW and not notice.amount_matches(order.total):
         problem = f"amount differs: {order.total} here, {notice.currency} {notice.amount} at {order.provider}"
     if problem:
         report.mismatches.append({"order_id": order.order_id, "provider": order.provider, "problem": problem})
         _tell_staff(order, problem)
+
+
+def _check_refunds(order: Order, report: Report) -> None:
+    """Record the refunds the provider has for this payment and we do not (or not finished)."""
+    try:
+        provider = load_provider(order.provider, order.connect_account)
+        found = provider.refunds(order.provider_ref, order.payment_ref)
+    except ProviderUnavailable:
+        report.unavailable.append(order.order_id)
+        return
+    for notice in found:
+        settlement = settle(notice)
+        if settlement.result in ("refund_recorded", "refund_failed", "refund_updated"):
+            report.refunds.append(
+                {
+                    "order_id": order.order_id,
+                    "provider_refund_id": notice.provider_refund_id,
+                    "result": settlement.result,
+                }
+            )
 
 
 def _tell_staff(order: Order, problem: str) -> None:
@@ -116,12 +169,13 @@ def _tell_staff(order: Order, problem: str) -> None:
     outbox.publish([Notification(Kind.PAYMENT_FLAGGED, to, contact.get("locale", "en"), source, 0, context)])
 
 
-def expire_checkouts(now: datetime | None = None, *, ttl: timedelta = timedelta(minutes=30)) -> Report:
-    """Close checkouts past their expiry, unless the provider says they were paid after all."""
+def expire_checkouts(now: datetime | None = None, *, shortest_hold: timedelta = timedelta(minutes=5)) -> Report:
+    """Close checkouts past their expiry (each merchant holds stock for its own time: the
+    festival 15 minutes), unless the provider says they were paid after all."""
     now = now or utcnow()
     report = Report()
     for status in WAITING:
-        for order in orders_with_status(status, now - timedelta(days=7), now - ttl):
+        for order in orders_with_status(status, now - timedelta(days=7), now - shortest_hold):
             if order.expires_at > now:
                 continue
             notice = _ask(order, report)

@@ -8,9 +8,11 @@ back by a person (a withdrawal to the customer's number), then confirmed by staf
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+import httpx
 import jwt
 
 from caisse.config import settings
@@ -18,11 +20,15 @@ from caisse.errors import InvalidRequest, ProviderUnavailable
 from caisse.money import Money, MoneyError
 from caisse.payments.base import (
     CheckoutSpec,
+    InvalidWebhook,
+    Notice,
     Outcome,
+    OutcomeUnknown,
     PaymentNotice,
     ProviderCheckout,
     RefundRequest,
     RefundResult,
+    WebhookRequest,
     owed_refund,
 )
 from caisse.payments.http import client, json_or_none
@@ -38,10 +44,9 @@ _ERRORS = {
     "ER201": "the amount must be a whole number of francs",
 }
 _STATUS = {"SUCCESSFUL": Outcome.PAID, "FAILED": Outcome.FAILED, "PENDING": Outcome.PENDING}
-
-
-class InvalidCallback(Exception):
-    """Not a callback minted with our webhook key."""
+# The callback JWT's iat/nbf/exp are CamPay's clock; ours may differ by a few seconds. Without a
+# leeway a 1 s skew refuses a real payment as forged (PyJWT's `leeway`, in seconds).
+CALLBACK_LEEWAY_SECONDS = 60
 
 
 def normalise_phone(phone: str | None) -> str:
@@ -81,14 +86,21 @@ class CamPay:
         }
         try:
             response = _http().post("api/collect/", json=body, headers=_headers())
-        except Exception as error:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise ProviderUnavailable("mobile money did not answer; nothing was charged") from error
+        except httpx.HTTPError as error:
+            # Sent, but no answer (a read timeout): the prompt may be on the customer's phone.
+            raise OutcomeUnknown("mobile money did not confirm the payment prompt") from error
         answer = json_or_none(response) or {}
+        if response.status_code >= 500:
+            raise OutcomeUnknown("mobile money failed while handling the payment prompt")
         if response.status_code >= 400:
             code = answer.get("error_code") or answer.get("code")
             if code in _ERRORS:
                 raise InvalidRequest(_ERRORS[code], code="payment_refused", provider_code=code)
             raise ProviderUnavailable("mobile money refused the request; nothing was charged")
+        if not answer.get("reference"):
+            raise OutcomeUnknown("mobile money answered without a transaction reference")
         return ProviderCheckout(
             provider_ref=answer["reference"],
             next_action={
@@ -113,20 +125,22 @@ class CamPay:
             raise ProviderUnavailable(f"CamPay answered {response.status_code} for a transaction")
         return answer
 
-    def notice(self, transaction: dict[str, Any], event_id: str | None = None) -> PaymentNotice:
-        """What CamPay's own record of a transaction says (never what a callback claimed)."""
-        status = str(transaction.get("status", "")).upper()
+    def notice(self, transaction: dict[str, Any], reference: str) -> PaymentNotice:
+        """What CamPay's own record of the transaction `reference` says (never what a callback
+        claimed); ids come from the reference we asked about, not from the answer."""
+        status = str(transaction.get("status", "")).upper() or "UNKNOWN"
         try:
             amount = Money.from_major(str(transaction.get("amount")), "XAF").amount
         except MoneyError:
             amount = None
-        reference = transaction.get("reference")
         return PaymentNotice(
             provider=self.name,
-            event_id=event_id or f"{reference}:{status}",
-            event_type=f"collect.{status.lower() or 'unknown'}",
+            event_id=f"{reference}:{status}",
+            event_type=f"collect.{status.lower()}",
             outcome=_STATUS.get(status, Outcome.IGNORED),
-            order_id=transaction.get("external_reference"),
+            # Matched first on the reference we stored from the collect's answer; the
+            # external_reference is only a fallback (CamPay's own SDK examples never send one).
+            order_id=transaction.get("external_reference") or None,
             amount=amount,
             currency=(transaction.get("currency") or "").upper() or None,
             provider_ref=reference,
@@ -135,24 +149,51 @@ class CamPay:
         )
 
     def current_status(self, provider_ref: str, payment_ref: str | None) -> PaymentNotice | None:
-        transaction = self.transaction(provider_ref)
-        return self.notice(transaction, event_id=f"reconcile:{provider_ref}:{transaction.get('status')}")
+        return self.notice(self.transaction(provider_ref), provider_ref)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         # No refund endpoint: the money goes back by a withdrawal a person makes.
         note = "Send it with CamPay's withdraw (POST /api/withdraw/) or the dashboard, then confirm."
         return owed_refund(request, "campay_withdrawal", note)
 
+    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> list:
+        return []  # no refund API: owed refunds are confirmed by staff
 
-def verify_callback(params: dict[str, Any], webhook_key: str) -> str:
+
+class CampayWebhook:
+    """The adapter for GET or POST /webhooks/campay (the method is a dashboard setting)."""
+
+    provider = "campay"
+
+    def verify(self, request: WebhookRequest) -> str:
+        return verify_callback(callback_params(request), secret(WEBHOOK_KEY_PARAMETER))
+
+    def notices(self, reference: str) -> list[Notice]:
+        provider = CamPay()
+        return [provider.notice(provider.transaction(reference), reference)]
+
+
+def callback_params(request: WebhookRequest) -> dict[str, Any]:
+    """The callback's fields: the query string (GET) or a JSON body (POST)."""
+    if request.method == "GET":
+        return dict(request.query)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def verify_callback(params: dict[str, Any], webhook_key: str, leeway: int = CALLBACK_LEEWAY_SECONDS) -> str:
     """Check the callback's `signature` JWT with our webhook key (HS256 only: `alg: none` and
-    every other algorithm are refused) and return the CamPay reference it names."""
+    every other algorithm are refused; its time claims with a small leeway for clock skew) and
+    return the CamPay reference it names."""
     token = params.get("signature")
     reference = params.get("reference")
     if not token or not reference:
-        raise InvalidCallback("missing signature or reference")
+        raise InvalidWebhook("missing signature or reference")
     try:
-        jwt.decode(str(token), webhook_key, algorithms=["HS256"], options={"require": []})
+        jwt.decode(str(token), webhook_key, algorithms=["HS256"], options={"require": []}, leeway=leeway)
     except jwt.PyJWTError as error:
-        raise InvalidCallback(type(error).__name__) from error
+        raise InvalidWebhook(type(error).__name__) from error
     return str(reference)

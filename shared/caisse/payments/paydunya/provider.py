@@ -18,11 +18,14 @@ from caisse.errors import InvalidRequest, ProviderUnavailable
 from caisse.money import Money
 from caisse.payments.base import (
     CheckoutSpec,
+    InvalidWebhook,
+    Notice,
     Outcome,
     PaymentNotice,
     ProviderCheckout,
     RefundRequest,
     RefundResult,
+    WebhookRequest,
     owed_refund,
 )
 from caisse.payments.http import client, json_or_none
@@ -34,10 +37,6 @@ TOKEN_PARAMETER = "paydunya/token"
 MIN_XOF = 100
 MAX_XOF = 10_000_000
 _STATUS = {"completed": Outcome.PAID, "cancelled": Outcome.FAILED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
-
-
-class InvalidIpn(Exception):
-    """Not an IPN carrying our master key's hash."""
 
 
 def _headers() -> dict[str, str]:
@@ -114,19 +113,21 @@ class PayDunya:
             raise ProviderUnavailable(f"PayDunya could not confirm invoice ({response.status_code})")
         return answer
 
-    def notice(self, confirmation: dict[str, Any], event_id: str | None = None) -> PaymentNotice:
-        """What PayDunya's confirm endpoint says about an invoice (never what an IPN claimed)."""
-        status = str(confirmation.get("status", "")).lower()
+    def notice(self, confirmation: dict[str, Any], token: str) -> PaymentNotice:
+        """What PayDunya's confirm endpoint says about the invoice `token` we asked about (never
+        what an IPN claimed). Its ids are built from the token we asked about: the confirm answer
+        is not relied on to repeat it (an event id built from a missing value would make every
+        later payment a duplicate)."""
+        status = str(confirmation.get("status", "")).lower() or "unknown"
         invoice = confirmation.get("invoice") or {}
-        token = invoice.get("token") or confirmation.get("token")
         try:
             amount = Money.from_major(str(invoice.get("total_amount")), "XOF").amount
         except ValueError:
             amount = None
         return PaymentNotice(
             provider=self.name,
-            event_id=event_id or f"{token}:{status}",
-            event_type=f"invoice.{status or 'unknown'}",
+            event_id=f"{token}:{status}",
+            event_type=f"invoice.{status}",
             outcome=_STATUS.get(status, Outcome.IGNORED),
             order_id=(confirmation.get("custom_data") or {}).get("order_id"),
             amount=amount,
@@ -137,12 +138,14 @@ class PayDunya:
         )
 
     def current_status(self, provider_ref: str, payment_ref: str | None) -> PaymentNotice | None:
-        confirmation = self.confirm(provider_ref)
-        return self.notice(confirmation, event_id=f"reconcile:{provider_ref}:{confirmation.get('status')}")
+        return self.notice(self.confirm(provider_ref), provider_ref)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         note = "Send it with PayDunya's disbursement API or dashboard, then confirm."
         return owed_refund(request, "paydunya_disbursement", note)
+
+    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> list:
+        return []  # no refund API: owed refunds are confirmed by staff
 
 
 def read_ipn(raw_body: bytes) -> dict[str, str]:
@@ -154,8 +157,21 @@ def verify_ipn(fields: dict[str, str], master_key: str) -> str:
     """Check `data[hash]` against SHA-512 of our master key (constant time); the invoice token."""
     expected = hashlib.sha512(master_key.encode()).hexdigest()
     if not hmac.compare_digest(fields.get("data[hash]", "").lower().encode(), expected.encode()):
-        raise InvalidIpn("hash does not match")
+        raise InvalidWebhook("hash does not match")
     token = fields.get("data[invoice][token]")
     if not token:
-        raise InvalidIpn("no invoice token")
+        raise InvalidWebhook("no invoice token")
     return token
+
+
+class PaydunyaWebhook:
+    """The adapter for POST /webhooks/paydunya (the form-encoded IPN)."""
+
+    provider = "paydunya"
+
+    def verify(self, request: WebhookRequest) -> str:
+        return verify_ipn(read_ipn(request.body), secret(MASTER_KEY_PARAMETER))
+
+    def notices(self, token: str) -> list[Notice]:
+        provider = PayDunya()
+        return [provider.notice(provider.confirm(token), token)]

@@ -86,26 +86,20 @@ def connect(merchant_id: str, staff: Staff, return_url: str, refresh_url: str) -
     }
 
 
-def account_updated(event: dict[str, Any]) -> str:
+def account_updated(account: str, charges_enabled: bool, payouts_enabled: bool, created: int) -> str:
     """Apply an `account.updated` event to its merchant; the result for the delivery record.
 
     Events can arrive out of order: one older than the last applied changes nothing."""
-    account = event.get("account") or (event.get("data", {}).get("object") or {}).get("id")
-    obj = event.get("data", {}).get("object") or {}
     try:
         link = ConnectedAccount.get(ConnectedAccount.key(account), consistent_read=True)
     except DoesNotExist:
         return "unknown_account"
-    created = int(event.get("created") or 0)
     if created and created < int(link.updated_at or 0):
         return "stale"
     record = Merchant(Merchant.key(link.merchant))
     record.update(
-        actions=[
-            Merchant.charges_enabled.set(bool(obj.get("charges_enabled"))),
-            Merchant.payouts_enabled.set(bool(obj.get("payouts_enabled"))),
-        ],
+        actions=[Merchant.charges_enabled.set(charges_enabled), Merchant.payouts_enabled.set(payouts_enabled)],
         condition=Merchant.pk.exists(),
     )
     link.update(actions=[ConnectedAccount.updated_at.set(created)])
-    return "charges_enabled" if obj.get("charges_enabled") else "charges_disabled"
+    return "charges_enabled" if charges_enabled else "charges_disabled"

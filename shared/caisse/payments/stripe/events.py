@@ -1,28 +1,67 @@
-"""Stripe webhooks: verify the signature on the raw bytes, then reduce the event to a notice."""
+"""Stripe webhooks: the signature is checked on the raw bytes with the SDK (it binds the whole
+payload, so the event's own data can be believed), then the event becomes notices: payments,
+refunds (ours and those made in the dashboard), disputes, and connected accounts' state.
+
+Events of connected accounts carry `account`; settlement applies them only to orders of the
+merchant that owns that account."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
 
-from caisse.payments.base import Outcome, PaymentNotice
+from caisse.payments.base import (
+    AccountNotice,
+    DisputeNotice,
+    InvalidWebhook,
+    Notice,
+    Outcome,
+    PaymentNotice,
+    RefundNotice,
+    WebhookRequest,
+)
+from caisse.secrets import secret
 
 TOLERANCE_SECONDS = 300
 
+_SESSION_OUTCOMES = {
+    "checkout.session.async_payment_succeeded": Outcome.PAID,
+    "checkout.session.async_payment_failed": Outcome.FAILED,
+    "checkout.session.expired": Outcome.EXPIRED,
+}
+# stripe/_refund.py: pending | requires_action | succeeded | failed | canceled
+REFUND_STATUS = {"succeeded": "succeeded", "pending": "pending", "requires_action": "pending"}
+_REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
+# stripe/_dispute.py: a closed dispute is won, lost, warning_closed (an inquiry that went nowhere)
+# or prevented.
+_DISPUTE_WON = ("won", "warning_closed", "prevented")
 
-class InvalidWebhook(Exception):
-    """The request is not an authentic, readable Stripe event. Nothing about it may be trusted."""
+
+class StripeWebhook:
+    """The adapter for /webhooks/stripe (the platform's events) and /webhooks/stripe-connect
+    (its merchants' connected accounts), each with its own signing secret."""
+
+    def __init__(self, secret_parameter: str, provider: str = "stripe") -> None:
+        self.secret_parameter = secret_parameter
+        self.provider = provider
+
+    def verify(self, request: WebhookRequest) -> dict[str, Any]:
+        return verify(request.body, request.header("Stripe-Signature"), secret(self.secret_parameter))
+
+    def notices(self, event: dict[str, Any]) -> list[Notice]:
+        return [notice(event)]
 
 
-def verify(raw_body: bytes, signature_header: str | None, secret: str) -> dict[str, Any]:
+def verify(raw_body: bytes, signature_header: str | None, signing_secret: str) -> dict[str, Any]:
     """Check `Stripe-Signature` over the exact bytes received (with the SDK), then parse."""
     if not signature_header:
         raise InvalidWebhook("missing Stripe-Signature header")
     try:
         payload = raw_body.decode("utf-8")
-        stripe.WebhookSignature.verify_header(payload, signature_header, secret, TOLERANCE_SECONDS)
+        stripe.WebhookSignature.verify_header(payload, signature_header, signing_secret, TOLERANCE_SECONDS)
     except UnicodeDecodeError as error:
         raise InvalidWebhook("body is not UTF-8") from error
     except stripe.SignatureVerificationError as error:
@@ -36,30 +75,72 @@ def verify(raw_body: bytes, signature_header: str | None, secret: str) -> dict[s
     return event
 
 
-_SESSION_OUTCOMES = {
-    "checkout.session.async_payment_succeeded": Outcome.PAID,
-    "checkout.session.async_payment_failed": Outcome.FAILED,
-    "checkout.session.expired": Outcome.EXPIRED,
-}
+def _id(value: Any) -> str | None:
+    """An expandable field's id, whether Stripe sent the id or the object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
 
 
-def notice(event: dict[str, Any]) -> PaymentNotice:
+def notice(event: dict[str, Any]) -> Notice:
     kind = event["type"]
     obj = (event.get("data") or {}).get("object") or {}
     metadata = obj.get("metadata") or {}
     currency = (obj.get("currency") or "").upper() or None
+    account = event.get("account") or None
+    base = {"provider": "stripe", "event_id": event["id"], "event_type": kind, "account": account}
+
+    if kind == "account.updated":
+        return AccountNotice(
+            "stripe",
+            event["id"],
+            kind,
+            account or obj.get("id"),
+            bool(obj.get("charges_enabled")),
+            bool(obj.get("payouts_enabled")),
+            int(event.get("created") or 0),
+        )
+
+    if kind in _REFUND_EVENTS and obj.get("object") == "refund":
+        return RefundNotice(
+            **base,
+            provider_refund_id=obj["id"],
+            status=REFUND_STATUS.get(str(obj.get("status")), "failed"),
+            amount=int(obj.get("amount") or 0),
+            currency=currency or "",
+            refund_id=metadata.get("refund_id"),
+            order_id=metadata.get("order_id"),
+            payment_ref=_id(obj.get("payment_intent")),
+        )
+
+    if kind in ("charge.dispute.created", "charge.dispute.closed"):
+        closed = kind.endswith(".closed")
+        status = obj.get("status")
+        due = (obj.get("evidence_details") or {}).get("due_by")
+        return DisputeNotice(
+            **base,
+            dispute_id=obj.get("id") or event["id"],
+            stage="closed" if closed else "opened",
+            amount=obj.get("amount"),
+            currency=currency,
+            outcome=("won" if status in _DISPUTE_WON else "lost") if closed else None,
+            reason=obj.get("reason"),
+            status=status,
+            due_by=datetime.fromtimestamp(int(due), UTC).date().isoformat() if due else None,
+            payment_ref=_id(obj.get("payment_intent")),
+        )
+
     # What later charges need (the card kept for a booking's balance) and what the payment was for.
     extra = {
         key: value
         for key, value in {
             "purpose": metadata.get("purpose"),
-            "customer": obj.get("customer") if isinstance(obj.get("customer"), str) else None,
-            "payment_method": obj.get("payment_method") if isinstance(obj.get("payment_method"), str) else None,
-            "account": event.get("account"),
+            "customer": _id(obj.get("customer")),
+            "payment_method": _id(obj.get("payment_method")),
         }.items()
         if value
     }
-    base = {"provider": "stripe", "event_id": event["id"], "event_type": kind, "currency": currency, "extra": extra}
+    base = {**base, "currency": currency, "extra": extra}
 
     if kind.startswith("checkout.session."):
         if kind == "checkout.session.completed":
@@ -74,7 +155,7 @@ def notice(event: dict[str, Any]) -> PaymentNotice:
             order_id=obj.get("client_reference_id") or metadata.get("order_id"),
             amount=obj.get("amount_total"),
             provider_ref=obj.get("id"),
-            payment_ref=obj.get("payment_intent"),
+            payment_ref=_id(obj.get("payment_intent")),
         )
 
     if kind.startswith("payment_intent."):
@@ -92,4 +173,9 @@ def notice(event: dict[str, Any]) -> PaymentNotice:
             reason=error.get("message"),
         )
 
-    return PaymentNotice(**base, outcome=Outcome.IGNORED, order_id=metadata.get("order_id"))
+    return PaymentNotice(
+        **base,
+        outcome=Outcome.IGNORED,
+        order_id=metadata.get("order_id"),
+        payment_ref=_id(obj.get("payment_intent")),
+    )

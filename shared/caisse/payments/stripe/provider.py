@@ -4,10 +4,11 @@ status for reconciliation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import stripe
 
+from caisse.clock import utcnow
 from caisse.errors import Conflict, InvalidRequest, ProviderUnavailable
 from caisse.money import Money
 from caisse.payments.base import (
@@ -15,13 +16,30 @@ from caisse.payments.base import (
     Outcome,
     PaymentNotice,
     ProviderCheckout,
+    RefundNotice,
     RefundRequest,
     RefundResult,
 )
 from caisse.payments.stripe.client import client
+from caisse.payments.stripe.events import REFUND_STATUS
 
 # Checkout pages Stripe can show in these languages; others fall back to the browser's.
 _LOCALES = {"en", "fr"}
+# A Checkout Session lives 30 minutes to 24 hours after Stripe creates it (stripe-python's
+# SessionCreateParams.expires_at; docs.stripe.com/payments/checkout/managing-limited-inventory).
+# The time is taken when the request leaves, with a margin for the request's own trip: a session
+# asked for "now + 30 minutes" arrives a little under 30 minutes and is refused. Holds shorter than
+# that (the festival's 15 minutes) end with our own expiry sweep, which closes the session.
+SESSION_MIN = timedelta(minutes=30)
+SESSION_MAX = timedelta(hours=24)
+SESSION_MARGIN = timedelta(minutes=2)
+
+
+def session_expiry(wanted: datetime, now: datetime | None = None) -> int:
+    """The `expires_at` to send: what the order wants, within Stripe's window as seen on arrival."""
+    now = now or utcnow()
+    earliest, latest = now + SESSION_MIN + SESSION_MARGIN, now + SESSION_MAX - SESSION_MARGIN
+    return int(min(max(wanted, earliest), latest).timestamp())
 
 
 class Stripe:
@@ -71,7 +89,6 @@ class Stripe:
             "payment_intent_data": {
                 "metadata": {"order_id": spec.order_id, "order_number": spec.order_number, "purpose": spec.purpose}
             },
-            "expires_at": int(spec.expires_at.timestamp()),
             "success_url": spec.return_url,
             "cancel_url": spec.cancel_url,
         }
@@ -83,6 +100,7 @@ class Stripe:
             # The card stays on the merchant's account for the balance, charged after the job.
             params["payment_intent_data"]["setup_future_usage"] = "off_session"
             params["customer_creation"] = "always"
+        params["expires_at"] = session_expiry(spec.expires_at)  # computed as the request leaves
         try:
             session = client().v1.checkout.sessions.create(params=params, options=self._options(spec.idempotency_key))
         except stripe.StripeError as error:
@@ -94,7 +112,7 @@ class Stripe:
         return ProviderCheckout(
             provider_ref=session.id,
             next_action={"type": "redirect", "url": session.url},
-            expires_at=datetime.fromtimestamp(session.expires_at, UTC),
+            expires_at=min(spec.expires_at, datetime.fromtimestamp(session.expires_at, UTC)),
         )
 
     def close_checkout(self, provider_ref: str) -> None:
@@ -125,6 +143,36 @@ class Stripe:
             provider_ref=session.id,
             payment_ref=session.payment_intent if isinstance(session.payment_intent, str) else None,
         )
+
+    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> list[RefundNotice]:
+        """Every refund of the payment, as Stripe records it (GET /v1/refunds?payment_intent=)."""
+        if not payment_ref:
+            return []
+        try:
+            page = client().v1.refunds.list(
+                params={"payment_intent": payment_ref, "limit": 100}, options=self._options()
+            )
+        except stripe.StripeError as error:
+            raise ProviderUnavailable("Stripe did not answer") from error
+        found = []
+        for refund in page.data:
+            metadata = refund.metadata.to_dict() if refund.metadata else {}
+            found.append(
+                RefundNotice(
+                    provider=self.name,
+                    event_id=f"reconcile:{refund.id}:{refund.status}",
+                    event_type="refund.retrieved",
+                    provider_refund_id=refund.id,
+                    status=REFUND_STATUS.get(str(refund.status), "failed"),
+                    amount=int(refund.amount),
+                    currency=str(refund.currency).upper(),
+                    refund_id=metadata.get("refund_id"),
+                    order_id=metadata.get("order_id"),
+                    payment_ref=payment_ref,
+                    account=self.account,
+                )
+            )
+        return found
 
     def refund(self, request: RefundRequest) -> RefundResult:
         if not request.payment_ref:
@@ -167,6 +215,12 @@ class Stripe:
             "payment_method": payment_method,
             "off_session": True,
             "confirm": True,
+            # With the pinned API version a PaymentIntent takes the payment methods enabled in the
+            # Dashboard, some of which redirect; confirming one off-session without a return_url
+            # is refused unless redirects are ruled out (stripe-python's
+            # PaymentIntentCreateParamsAutomaticPaymentMethods.allow_redirects). Nobody is there
+            # to be redirected: a card that needs its owner is handled as needs_customer below.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
             "metadata": metadata,
         }
         if fee is not None:

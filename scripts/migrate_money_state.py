@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Give orders written before the money state existed their money state (issue 10).
+
+Refund states used to be statuses; an order that was `refunded` goes back to the status it had
+before its refunds, and its money state says `refunded`. Idempotent: orders that have a
+`money_state` are left alone; each update is conditional on the order not having moved.
+
+    scripts/migrate_money_state.py --table caisse-prod-OrdersTable-XXXX            # dry run
+    scripts/migrate_money_state.py --table caisse-prod-OrdersTable-XXXX --apply
+    scripts/migrate_money_state.py --endpoint-url http://127.0.0.1:4566 --apply     # the local stack
+
+It reads the table with a Scan (a one-off migration, not a request path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+
+from caisse.orders.upgrade import legacy_split
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", default="caisse-local-OrdersTable")
+    parser.add_argument("--endpoint-url", default=None)
+    parser.add_argument("--apply", action="store_true", help="write the changes (default: only print them)")
+    args = parser.parse_args()
+    extra = {"endpoint_url": args.endpoint_url, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    table = boto3.resource("dynamodb", **(extra if args.endpoint_url else {})).Table(args.table)
+
+    scan = {"FilterExpression": Attr("type").eq("order") & Attr("money_state").not_exists()}
+    changed = 0
+    while True:
+        page = table.scan(**scan)
+        for order in page["Items"]:
+            history = table.query(
+                KeyConditionExpression=Key("pk").eq(order["pk"]) & Key("sk").begins_with("HISTORY#"),
+                ConsistentRead=True,
+            )["Items"]
+            moves = [(int(h["version"]), h.get("from_status"), h["to_status"]) for h in history]
+            paid = int(order.get("paid_amount") or order["total_amount"])
+            status, money = legacy_split(order["status"], int(order.get("refunded_amount") or 0), paid, moves)
+            print(f"{order['order_id']}: {order['status']} -> status {status}, money {money}")
+            changed += 1
+            if args.apply:
+                table.update_item(
+                    Key={"pk": order["pk"], "sk": order["sk"]},
+                    UpdateExpression="SET #s = :status, money_state = :money, refund_reserved = :zero",
+                    ConditionExpression="attribute_not_exists(money_state) AND version = :version",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":status": status,
+                        ":money": money,
+                        ":zero": 0,
+                        ":version": order["version"],
+                    },
+                )
+        if "LastEvaluatedKey" not in page:
+            break
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    print(f"{changed} orders {'updated' if args.apply else 'to update (dry run: --apply writes them)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Refunds staff ask for: within the merchant's policy, through the provider, safe to retry.
+
+1. The refund is reserved on the order (caisse.orders.refunds.reserve): two refunds racing can
+   never pass the policy's cap together; a reservation that lost a race is decided again.
+2. The provider refunds it, with an idempotency key derived from the refund id (Stripe, PayPal),
+   or it is owed: CamPay and PayDunya have no refund API, so a person pays it back and confirms.
+3. The provider's answer is recorded (caisse.orders.refunds.finish): the refund record ends in the
+   provider's state and the order's money moves, once, whether this request, the refund's own
+   webhook or reconciliation gets there first. Refunds never move the order's status.
+
+A request retried with the same Idempotency-Key names the same refund: if it finished, its record
+is the answer; if it stopped after step 1, it resumes at step 2 with the same provider key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caisse.db import TransactionCancelled
+from caisse.errors import Conflict, InvalidRequest, NotFound
+from caisse.money import Money, display
+from caisse.orders import states
+from caisse.orders.models import Refund
+from caisse.orders.refunds import (
+    RefundOutcome,
+    check_items,
+    finish,
+    items_amount,
+    refundable,
+    release,
+    reserve,
+)
+from caisse.orders.service import OrderBundle, load, refund_view
+from caisse.payments.base import RefundRequest
+from caisse.payments.registry import load as load_provider
+from caisse.staff import Staff
+
+_REFUNDS = uuid.UUID("0d3f2a4e-7b1c-4c55-9a2e-3b8f6c1d9e07")
+MAX_ATTEMPTS = 5
+
+
+def request_refund(
+    order_id: str,
+    staff: Staff,
+    amount: int | None,
+    reason: str | None,
+    idempotency_key: str | None,
+    items: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    bundle = _bundle(order_id)
+    staff.require(bundle.order.merchant)
+    refund_id = str(uuid.uuid5(_REFUNDS, f"{order_id}:{idempotency_key}")) if idempotency_key else str(uuid.uuid4())
+    existing = _find(bundle, refund_id)
+    if existing is not None and existing.status != "requested":
+        return _answer(existing, replayed=True)
+    refund = existing or _reserve_within_cap(order_id, refund_id, amount, items or {}, reason, staff)
+    if refund.status != "requested":
+        return _answer(refund, replayed=True)
+    return _pay_back(order_id, refund, staff)
+
+
+def _bundle(order_id: str) -> OrderBundle:
+    bundle = load(order_id)
+    if bundle is None:
+        raise NotFound("no such order")
+    return bundle
+
+
+def _find(bundle: OrderBundle, refund_id: str) -> Refund | None:
+    return next((r for r in bundle.refunds if r.refund_id == refund_id), None)
+
+
+def _reserve_within_cap(
+    order_id: str, refund_id: str, amount: int | None, items: dict[str, int], reason: str | None, staff: Staff
+) -> Refund:
+    """Decide the refund against the order as it is now, and reserve it; a concurrent change of
+    the order's refunds or stage makes us read again and decide again (bounded)."""
+    for _ in range(MAX_ATTEMPTS):
+        bundle = _bundle(order_id)
+        order = bundle.order
+        money = order.money_state or states.UNPAID
+        if money == states.DISPUTED:
+            raise Conflict(
+                "a dispute is open on this payment: answer it in the provider's dashboard; "
+                "refunds wait until it closes",
+                code="payment_disputed",
+                money_state=money,
+            )
+        if money not in states.REFUNDABLE and money != states.REFUNDED:
+            raise Conflict(f"this order's money is {money}: there is no payment to refund", money_state=money)
+        check_items(bundle, items)
+        limit = refundable(bundle)
+        if amount is not None:
+            wanted = Money(amount, order.currency)
+        elif items:
+            wanted = items_amount(order, items)
+        else:
+            wanted = limit
+        if wanted.amount <= 0 or limit.amount <= 0:
+            raise Conflict(
+                f"nothing can be refunded now ({order.status}); refunded so far "
+                f"{display(Money(int(order.refunded_amount or 0), order.currency))}",
+                code="nothing_to_refund",
+                refundable=limit.as_dict(),
+            )
+        if wanted > limit:
+            raise InvalidRequest(
+                f"at most {display(limit)} can be refunded now ({order.status})",
+                code="refund_too_large",
+                refundable=limit.as_dict(),
+            )
+        try:
+            return reserve(bundle, refund_id, wanted, items, reason, staff.actor_id)
+        except TransactionCancelled as cancelled:
+            if "refund" in cancelled.failed:  # the same request, retried concurrently, reserved it
+                found = _find(_bundle(order_id), refund_id)
+                if found is not None:
+                    return found
+    raise Conflict("other refunds of this order kept changing it; reload and try again")
+
+
+def _pay_back(order_id: str, refund: Refund, staff: Staff) -> dict[str, Any]:
+    order = _bundle(order_id).order
+    provider = load_provider(order.provider, order.connect_account)
+    try:
+        result = provider.refund(
+            RefundRequest(
+                refund_id=refund.refund_id,
+                order_id=order.order_id,
+                amount=Money(int(refund.amount), refund.currency),
+                reason=refund.reason,
+                provider_ref=order.provider_ref,
+                payment_ref=order.payment_ref,
+                idempotency_key=f"refund-{refund.refund_id}",
+                customer_phone=order.customer.phone,
+            )
+        )
+    except InvalidRequest:
+        release(order, refund)  # the provider said no for good: nothing was refunded
+        raise
+    # ProviderUnavailable propagates with the refund still "requested": the same request, retried
+    # with the same Idempotency-Key, resumes here with the same provider idempotency key, and
+    # reconciliation finishes it from the provider's own record if nobody retries.
+    outcome = RefundOutcome(result.status, result.provider_refund_id, result.status, result.payout)
+    recorded = finish(order_id, refund.refund_id, outcome, actor=states.Actor.STAFF, actor_id=staff.actor_id)
+    return _answer(recorded, replayed=False)
+
+
+def _answer(refund: Refund, *, replayed: bool) -> dict[str, Any]:
+    order = _bundle(refund.pk.split("#", 1)[1]).order
+    return {
+        **refund_view(refund),
+        "order_status": order.status,
+        "money_state": order.money_state,
+        "refunded": {"amount": int(order.refunded_amount or 0), "currency": order.currency},
+        "replayed": replayed,
+    }
