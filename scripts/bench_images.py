@@ -115,7 +115,7 @@ def straightforward_job(data: bytes, workers: int) -> int:
     image = ImageOps.exif_transpose(image)
     total = 0
     for spec in RENDITIONS:
-        rendition = image.resize(fit(image.width, image.height, spec.width), Image.Resampling.LANCZOS)
+        rendition = image.resize(fit(image.width, image.height, spec.long_edge), Image.Resampling.LANCZOS)
         if rendition.mode == "RGBA":
             background = Image.new("RGBA", rendition.size, (255, 255, 255, 255))
             rendition = Image.alpha_composite(background, rendition)
