@@ -46,7 +46,7 @@ import httpx
 from caisse_local import template as templates
 from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
-from caisse_local.stack import LocalStack, Ports
+from caisse_local.stack import LocalStack, Ports, output_to
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
@@ -436,20 +436,25 @@ def main() -> int:
     if args.skip_stack:
         return 0
 
-    stack = LocalStack(Ports(free_port(), free_port(), free_port()))
-    stack.start()
-    try:
-        print(f"\n{'fresh process, then 2 requests':<32} {'import ms':>10} {'1st req ms':>11} {'2nd req ms':>11}")
-        for row in first_requests(stack, max(3, args.runs // 2)):
-            first, warm = row["first_request_ms"], row["warm_request_ms"]
-            print(f"{row['function']:<32} {row['import_ms']:>10.0f} {first:>11.0f} {warm:>11.0f}")
-        print("\nDynamoDB requests (counted by the local AWS endpoint)")
-        for what, operations in dynamodb_requests(stack).items():
-            total = sum(operations.values())
-            print(f"  {what:<44} {total}  {', '.join(f'{k} {v}' for k, v in sorted(operations.items()))}")
-    finally:
-        stack.stop()
-    print(f"\nload average {load()} at the end")
+    log = BENCH / "stack.log"
+    log.unlink(missing_ok=True)
+    with output_to(log):
+        stack = LocalStack(Ports(free_port(), free_port(), free_port()))
+        stack.start()
+        try:
+            rows = first_requests(stack, max(3, args.runs // 2))
+            requests = dynamodb_requests(stack)
+        finally:
+            stack.stop()
+    print(f"\n{'fresh process, then 2 requests':<32} {'import ms':>10} {'1st req ms':>11} {'2nd req ms':>11}")
+    for row in rows:
+        first, warm = row["first_request_ms"], row["warm_request_ms"]
+        print(f"{row['function']:<32} {row['import_ms']:>10.0f} {first:>11.0f} {warm:>11.0f}")
+    print("\nDynamoDB requests (counted by the local AWS endpoint)")
+    for what, operations in requests.items():
+        total = sum(operations.values())
+        print(f"  {what:<44} {total}  {', '.join(f'{k} {v}' for k, v in sorted(operations.items()))}")
+    print(f"\nload average {load()} at the end; the local stack's log is in {log.relative_to(ROOT)}")
     return 0
 
 

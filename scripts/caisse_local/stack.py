@@ -8,12 +8,13 @@ its webhook URLs, as a shop does in the providers' dashboards).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,3 +345,25 @@ def _wait_until_up(url: str, children: list[subprocess.Popen], timeout: float = 
             last = error
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
+
+
+@contextlib.contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (the functions' logs, the children's too if started
+    inside) to a file, so a benchmark's own figures stay readable; they are printed after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
