@@ -329,7 +329,7 @@ def first_requests(stack: LocalStack, runs: int) -> list[dict]:
 
     webhook = template.function("StripeWebhookFunction", ctx)
     webhook_env = lambda_env(webhook, task_root(webhook.logical_id, webhook.code_uri), overrides)
-    secret = _parameter(stack, "stripe/webhook_secret")
+    secret = stack.parameter("stripe/webhook_secret")
     samples = []
     for _ in range(runs):
         events = [_webhook_event(_new_order(stack), secret) for _ in range(2)]
@@ -347,14 +347,6 @@ def _first_row(name: str, samples: list[dict]) -> dict:
         "first_request_ms": statistics.median(s["first_ms"] for s in samples),
         "warm_request_ms": statistics.median(s["second_ms"] for s in samples),
     }
-
-
-def _parameter(stack: LocalStack, name: str) -> str:
-    from caisse_local.aws import client
-
-    return client("ssm", stack.aws_url).get_parameter(Name=f"/caisse/dev/{name}", WithDecryption=True)["Parameter"][
-        "Value"
-    ]
 
 
 def _new_order(stack: LocalStack) -> dict:
@@ -402,7 +394,7 @@ def dynamodb_requests(stack: LocalStack) -> dict[str, dict[str, int]]:
     results["checkout replayed (same Idempotency-Key)"] = counted(
         lambda: httpx.post(f"{stack.api_url}/checkouts", json=body, headers={"Idempotency-Key": key}, timeout=30)
     )
-    secret = _parameter(stack, "stripe/webhook_secret")
+    secret = stack.parameter("stripe/webhook_secret")
     event = _webhook_event(order, secret)
     headers = {"Content-Type": "application/json", "Stripe-Signature": event["headers"]["Stripe-Signature"]}
     send = lambda: httpx.post(f"{stack.api_url}/webhooks/stripe", content=event["body"], headers=headers, timeout=30)  # noqa: E731

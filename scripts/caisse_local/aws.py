@@ -18,6 +18,7 @@ Resource types are handled by `RESOURCE_PROVISIONERS`, so later work adds types.
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import io
 import json
@@ -28,9 +29,11 @@ import signal
 import sys
 import threading
 import uuid
+import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -382,54 +385,203 @@ def make_app() -> AwsEndpoint:
     """moto's server app (every service), wrapped by `AwsEndpoint`."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    _fix_moto_instance_tracking()
     _fix_moto_fifo_groups()
     _fix_moto_transaction_rollback()
+    _fix_moto_stream_retention()
     return AwsEndpoint(DomainDispatcherApplication(create_backend_app))
 
 
 def _fix_moto_transaction_rollback() -> None:
-    """Keep the table (and its stream) the same object when a transaction is cancelled.
+    """A cancelled TransactWriteItems puts back exactly the items it touched, in the same table.
 
-    moto 5.2.5 rolls a cancelled TransactWriteItems back by swapping in a deep copy of each table
-    taken beforehand. The copy carries its own stream shard, so every open shard iterator keeps
-    reading the old one and never sees another record: one cancelled transaction (two webhooks
-    racing for the same order, a sold-out item) silenced the orders stream for good. Here the
-    rolled-back state goes back into the original table object instead, and the stream loses
-    exactly the records the cancelled transaction added.
+    moto 5.2.5 deep-copies every table a transaction names before running it and swaps the copies
+    in when it is cancelled: time and memory in proportion to the whole table for every
+    transaction (checkout p50 went 48 -> 303 ms between 100 and 800 orders), and the copy carried
+    its own stream shard, so open shard iterators never saw another record. Here moto's copy of a
+    table is the table itself, and what is kept instead is a copy of each item the transaction
+    names, taken before it runs, and the stream's next sequence number: a cancelled transaction
+    puts those items back (or removes the ones it created) and drops the stream records it added.
     """
+    import moto.dynamodb.models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import StreamShard
+    from moto.dynamodb.models.table import Table
 
     original = DynamoDBBackend.transact_write_items
     if getattr(original, "_caisse_fixed", False):
         return
-    # The snapshot moto takes before every transaction deep-copies each table, stream records
-    # included, so every write made transactions slower (85 ms at 3000 records). The stream is
-    # kept and trimmed below instead, so the snapshot need not copy it.
-    StreamShard.__deepcopy__ = lambda self, memo: self  # type: ignore[method-assign]
 
+    class NoTableCopies:
+        """The `copy` module as moto's DynamoDB backend sees it: whole tables are not copied."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    dynamodb_models.copy = NoTableCopies  # type: ignore[assignment]
+
+    @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: Any) -> Any:
-        tables = dict(self.tables)
-        marks = {
-            name: len(table.stream_shard.items)
-            for name, table in tables.items()
-            if getattr(table, "stream_shard", None) is not None
-        }
+        touched = _touched_items(self, transact_items)
+        marks = {id(table): _next_sequence(table) for table, *_ in touched}
         try:
             return original(self, transact_items)
         except Exception:
-            for name, table in tables.items():
-                restored = self.tables.get(name)
-                if restored is not None and restored is not table:
-                    state = {key: value for key, value in vars(restored).items() if key != "stream_shard"}
-                    vars(table).update(state)
-                    self.tables[name] = table
-                if name in marks:
-                    del table.stream_shard.items[marks[name] :]
+            for table, hash_key, range_key, item in reversed(touched):
+                _put_back(table, hash_key, range_key, item)
+                if id(table) in marks:
+                    _drop_records_from(table, marks.pop(id(table)))
             raise
 
     transact_write_items._caisse_fixed = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _touched_items(backend: Any, transact_items: Any) -> list[tuple[Any, Any, Any, Any]]:
+    """(table, hash key, range key, a copy of the item or None) for each write of a transaction;
+    what moto will refuse anyway (unknown table, missing key) is left out."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    touched = []
+    for entry in transact_items if isinstance(transact_items, list) else []:
+        for kind, op in entry.items() if isinstance(entry, dict) else []:
+            if kind not in ("Put", "Update", "Delete") or not isinstance(op, dict):
+                continue
+            table = backend.tables.get(op.get("TableName"))
+            attrs = op.get("Item" if kind == "Put" else "Key") or {}
+            if table is None or table.hash_key_attr not in attrs:
+                continue
+            if table.range_key_attr is not None and table.range_key_attr not in attrs:
+                continue
+            hash_key = DynamoType(attrs[table.hash_key_attr])
+            range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr is not None else None
+            touched.append((table, hash_key, range_key, copy.deepcopy(_stored(table, hash_key, range_key))))
+    return touched
+
+
+def _stored(table: Any, hash_key: Any, range_key: Any) -> Any:
+    """The item as moto stores it (Table.items: {hash: item} or {hash: {range: item}}), or None."""
+    if range_key is None:
+        return table.items.get(hash_key)
+    return table.items.get(hash_key, {}).get(range_key)
+
+
+def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    """Store `item` (None: nothing) under its key, without a stream record."""
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+        return
+    rows = table.items[hash_key]
+    if item is None:
+        rows.pop(range_key, None)
+        if not rows:
+            del table.items[hash_key]
+    else:
+        rows[range_key] = item
+
+
+def _next_sequence(table: Any) -> int | None:
+    shard = getattr(table, "stream_shard", None)
+    return None if shard is None else shard.starting_sequence_number + len(shard.items)
+
+
+def _drop_records_from(table: Any, sequence: int | None) -> None:
+    """Forget the stream records from `sequence` on (those a cancelled transaction added)."""
+    shard = getattr(table, "stream_shard", None)
+    if shard is not None and sequence is not None:
+        del shard.items[max(0, sequence - shard.starting_sequence_number) :]
+
+
+STREAM_RETENTION = timedelta(hours=24)
+STREAM_RECORDS_KEPT = 2000
+"""Records a local stream keeps per shard: DynamoDB keeps 24 hours of them, and a local run makes
+a day's worth in minutes; pollers read within seconds of the write, so the newest 2000 are plenty."""
+
+
+def _fix_moto_stream_retention() -> None:
+    """Trim each stream shard as DynamoDB does (24 h), and to its newest STREAM_RECORDS_KEPT
+    records: moto keeps every record (two item images each) for ever. Sequence numbers stay as
+    they were (the shard's first one moves up); an iterator older than what is kept reads from the
+    oldest record kept, as a TRIM_HORIZON one would."""
+    from moto.core.utils import utcnow
+    from moto.dynamodb.models.table import StreamShard
+
+    original_add, original_get = StreamShard.add, StreamShard.get
+    if getattr(original_add, "_caisse_fixed", False):
+        return
+
+    def created(record: Any) -> Any:
+        return record.record["dynamodb"]["ApproximateCreationDateTime"]
+
+    @functools.wraps(original_add)
+    def add(self: Any, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        oldest = utcnow() - STREAM_RETENTION
+        expired = max(0, len(self.items) - STREAM_RECORDS_KEPT)
+        while expired < len(self.items) and created(self.items[expired]) < oldest:
+            expired += 1
+        if expired >= STREAM_RECORDS_KEPT // 10:  # in batches: deleting a list's head moves the rest
+            del self.items[:expired]
+            self.starting_sequence_number += expired
+
+    @functools.wraps(original_get)
+    def get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+        return original_get(self, max(start, self.starting_sequence_number), quantity)
+
+    add._caisse_fixed = True  # type: ignore[attr-defined]
+    StreamShard.add, StreamShard.get = add, get  # type: ignore[method-assign]
+
+
+class LiveInstances:
+    """moto's list of a model's instances, holding weak references: it lists what is still alive
+    (for /moto-api/data.json and S3's reset) without keeping anything alive."""
+
+    def __init__(self, instances: Iterable[Any] = ()) -> None:
+        self._refs: list[Callable[[], Any]] = []
+        self._prune_at = 64
+        for instance in instances:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        try:
+            self._refs.append(weakref.ref(instance))
+        except TypeError:  # no weak references to it: kept, as moto would
+            self._refs.append(lambda kept=instance: kept)
+        if len(self._refs) >= self._prune_at:
+            self._refs = [ref for ref in self._refs if ref() is not None]
+            self._prune_at = max(64, 2 * len(self._refs))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([instance for ref in self._refs if (instance := ref()) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for ref in self._refs if ref() is not None)
+
+
+def _fix_moto_instance_tracking() -> None:
+    """moto's models append every instance they make to a class-wide list that nothing empties
+    but a reset (moto.core.common_models.BaseModel): every item version, every table copy,
+    stream record and queue message stays in memory for good (600 transactions took the process
+    from 83 to 836 MB). Here those lists hold weak references."""
+    from moto.core.common_models import BaseModel
+
+    if getattr(BaseModel.__new__, "_caisse_fixed", False):
+        return
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        instance = super(BaseModel, cls).__new__(cls)
+        tracked = cls.__dict__.get("instances_tracked")
+        if not isinstance(tracked, LiveInstances):
+            tracked = LiveInstances(tracked or ())  # a plain list again after moto's reset
+            cls.instances_tracked = tracked  # type: ignore[attr-defined]
+        tracked.append(instance)
+        return instance
+
+    __new__._caisse_fixed = True  # type: ignore[attr-defined]
+    BaseModel.__new__ = __new__  # type: ignore[method-assign,assignment]
 
 
 def _fix_moto_fifo_groups() -> None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -316,6 +316,11 @@ class LocalStack:
         )
         self.api_server.start()
 
+    def parameter(self, name: str) -> str:
+        """A secret the stack put in the emulated SSM, e.g. "stripe/webhook_secret"."""
+        ssm = aws.client("ssm", self.aws_url, self.ctx.region if self.ctx else "us-east-1")
+        return ssm.get_parameter(Name=f"/caisse/{STAGE}/{name}", WithDecryption=True)["Parameter"]["Value"]
+
     def banner(self) -> str:
         assert self.template is not None and self.ctx is not None
         routes = "\n".join(
@@ -348,18 +353,18 @@ def _wait_until_up(url: str, children: list[subprocess.Popen], timeout: float = 
 
 
 @contextlib.contextmanager
-def output_to(path: Path) -> Iterator[None]:
+def output_to(path: Path) -> Iterator[TextIO]:
     """Send this process's stdout and stderr (the functions' logs, the children's too if started
-    inside) to a file, so a benchmark's own figures stay readable; they are printed after."""
+    inside) to a file, so a benchmark's own figures stay readable; it yields the console."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with path.open("ab") as log:
+    with path.open("ab") as log, open(os.dup(saved[0]), "w", buffering=1) as console:  # noqa: SIM115
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield
+            yield console
         finally:
             sys.stdout.flush()
             sys.stderr.flush()

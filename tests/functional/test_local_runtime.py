@@ -345,6 +345,135 @@ def test_a_cancelled_transaction_does_not_silence_the_stream(moto_url):
     assert ddb.get_item(TableName="stream-test", Key={"pk": {"S": "b"}}).get("Item") is None
 
 
+def _table(ddb, name: str, stream: bool = True) -> None:
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}),
+    )
+
+
+def _records(streams, table_arn: str) -> list[tuple[str, str, str]]:
+    """(sequence number, event, pk#sk) of every record a TRIM_HORIZON reader gets."""
+    shard = streams.describe_stream(StreamArn=table_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=table_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    iterator, out = iterator["ShardIterator"], []
+    while iterator:
+        answer = streams.get_records(ShardIterator=iterator, Limit=1000)
+        if not answer["Records"]:
+            break
+        for record in answer["Records"]:
+            keys = record["dynamodb"]["Keys"]
+            out.append((record["dynamodb"]["SequenceNumber"], record["eventName"], keys["pk"]["S"] + keys["sk"]["S"]))
+        iterator = answer.get("NextShardIterator")
+    return out
+
+
+def test_a_cancelled_transaction_restores_exactly_the_items_it_touched_and_the_stream(moto_url):
+    """Updated, created and deleted items, in two tables, come back as they were; the others are
+    untouched; the stream holds none of the cancelled writes and goes on without a gap."""
+    ddb = aws.client("dynamodb", moto_url)
+    streams = aws.client("dynamodbstreams", moto_url)
+    _table(ddb, "rollback-a")
+    _table(ddb, "rollback-b", stream=False)
+    arn = ddb.describe_table(TableName="rollback-a")["Table"]["LatestStreamArn"]
+    for pk, sk in (("a", "1"), ("a", "2"), ("b", "1"), ("z", "9")):
+        ddb.put_item(
+            TableName="rollback-a",
+            Item={"pk": {"S": pk}, "sk": {"S": sk}, "v": {"N": "1"}, "tags": {"SS": ["x", "y"]}, "m": {"M": {}}},
+        )
+    ddb.put_item(TableName="rollback-b", Item={"pk": {"S": "k"}, "sk": {"S": "1"}, "n": {"N": "5"}})
+
+    def everything() -> list:
+        items = ddb.scan(TableName="rollback-a")["Items"] + ddb.scan(TableName="rollback-b")["Items"]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+
+    before, records_before = everything(), _records(streams, arn)
+    key = {"pk": {"S": "a"}, "sk": {"S": "1"}}
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "rollback-a",
+                        "Key": key,
+                        "UpdateExpression": "SET v = :v, m.deep = :v ADD tags :t REMOVE absent_attr",
+                        "ExpressionAttributeValues": {":v": {"N": "99"}, ":t": {"SS": ["new"]}},
+                    }
+                },
+                {"Put": {"TableName": "rollback-a", "Item": {"pk": {"S": "c"}, "sk": {"S": "1"}}}},
+                {"Delete": {"TableName": "rollback-a", "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+                {
+                    "Update": {
+                        "TableName": "rollback-b",
+                        "Key": {"pk": {"S": "k"}, "sk": {"S": "1"}},
+                        "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": "rollback-a",
+                        "Key": {"pk": {"S": "a"}, "sk": {"S": "2"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert everything() == before
+    assert _records(streams, arn) == records_before
+
+    ddb.put_item(TableName="rollback-a", Item={"pk": {"S": "d"}, "sk": {"S": "1"}})
+    after = _records(streams, arn)
+    assert after[:-1] == records_before
+    assert after[-1][1:] == ("INSERT", "d1")
+    assert int(after[-1][0]) == int(records_before[-1][0]) + 1
+
+
+def test_streams_keep_their_newest_records_and_moto_lets_go_of_old_objects(moto_url, monkeypatch):
+    """A shard keeps its newest STREAM_RECORDS_KEPT records (a reader from TRIM_HORIZON starts at
+    the oldest kept, sequence numbers unchanged), and transactions leave no copies behind."""
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    monkeypatch.setattr(aws, "STREAM_RECORDS_KEPT", 20)
+    ddb = aws.client("dynamodb", moto_url)
+    _table(ddb, "trim-test")
+    arn = ddb.describe_table(TableName="trim-test")["Table"]["LatestStreamArn"]
+    for n in range(50):
+        ddb.put_item(TableName="trim-test", Item={"pk": {"S": "p"}, "sk": {"S": f"{n:03}"}})
+    gc.collect()
+    items_before = len(Item.instances_tracked)
+    for n in range(50):  # each one touches one item of a 50-item table
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "trim-test",
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": f"{n:03}"}},
+                        "UpdateExpression": "SET v = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(n)}},
+                    }
+                }
+            ]
+        )
+    gc.collect()
+    assert len(Item.instances_tracked) < items_before + 50  # moto alone: + 50 copies of 50 items
+    kept = _records(streams := aws.client("dynamodbstreams", moto_url), arn)
+    assert 20 <= len(kept) < 20 + 20 // 10 + 1
+    numbers = [int(number) for number, _, _ in kept]
+    assert numbers == list(range(numbers[0], numbers[0] + len(kept)))
+    assert kept[-1][1:] == ("MODIFY", "p049")
+    ddb.put_item(TableName="trim-test", Item={"pk": {"S": "p"}, "sk": {"S": "new"}})
+    assert _records(streams, arn)[-1][1:] == ("INSERT", "pnew")
+
+
 def test_request_counter(moto_url):
     assert httpx.delete(f"{moto_url}/_caisse/requests").status_code == 204
     ddb = aws.client("dynamodb", moto_url)
