@@ -389,6 +389,7 @@ def make_app() -> AwsEndpoint:
     _fix_moto_fifo_groups()
     _fix_moto_transaction_rollback()
     _fix_moto_stream_retention()
+    _fix_moto_table_queries()
     return AwsEndpoint(DomainDispatcherApplication(create_backend_app))
 
 
@@ -493,6 +494,46 @@ def _drop_records_from(table: Any, sequence: int | None) -> None:
     shard = getattr(table, "stream_shard", None)
     if shard is not None and sequence is not None:
         del shard.items[max(0, sequence - shard.starting_sequence_number) :]
+
+
+def _fix_moto_table_queries() -> None:
+    """A Query on the table's own key reads that partition, not the whole table.
+
+    moto 5.2.5 answers every Query by sorting all of the table's items, then keeping those of the
+    partition asked for, so each webhook's Query of its order took longer with every order stored.
+    Here, for the length of a Query without an index, the table's items are that partition's
+    (moto's filtering, sorting and paging run as before). Index queries still read every item.
+    """
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+    if getattr(original_query, "_caisse_fixed", False):
+        return
+    partition = threading.local()
+
+    @functools.wraps(original_query)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        stored = self.items.get(hash_key)
+        if self.range_key_attr is None:
+            items = [] if stored is None else [stored]
+        else:
+            items = sorted((stored or {}).values(), key=lambda item: item.range_key)
+        partition.items = (self, items)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            partition.items = None
+
+    @functools.wraps(original_all_items)
+    def all_items(self: Any) -> list[Any]:
+        current = getattr(partition, "items", None)
+        return current[1] if current is not None and current[0] is self else original_all_items(self)
+
+    query._caisse_fixed = True  # type: ignore[attr-defined]
+    Table.query, Table.all_items = query, all_items  # type: ignore[method-assign]
 
 
 STREAM_RETENTION = timedelta(hours=24)

@@ -474,6 +474,52 @@ def test_streams_keep_their_newest_records_and_moto_lets_go_of_old_objects(moto_
     assert _records(streams, arn)[-1][1:] == ("INSERT", "pnew")
 
 
+def test_a_query_reads_its_partition_with_conditions_order_and_pages(moto_url):
+    """The Query shortcut (aws._fix_moto_table_queries) answers what moto answers: key conditions,
+    filters, both orders, pages; on a hash-only table too."""
+    ddb = aws.client("dynamodb", moto_url)
+    _table(ddb, "query-test", stream=False)
+    for pk in ("a", "b", "c"):
+        for n in range(7):
+            ddb.put_item(TableName="query-test", Item={"pk": {"S": pk}, "sk": {"S": f"{n:02}"}, "n": {"N": str(n)}})
+
+    def query(values: dict | None = None, **extra) -> list[str]:
+        keys, start = [], None
+        while True:
+            page = ddb.query(
+                TableName="query-test",
+                KeyConditionExpression="pk = :pk AND sk >= :from",
+                ExpressionAttributeValues={":pk": {"S": "b"}, ":from": {"S": "02"}, **(values or {})},
+                Limit=2,
+                **({"ExclusiveStartKey": start} if start else {}),
+                **extra,
+            )
+            keys += [item["pk"]["S"] + item["sk"]["S"] for item in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return keys
+
+    assert query() == ["b02", "b03", "b04", "b05", "b06"]
+    assert query(ScanIndexForward=False) == ["b06", "b05", "b04", "b03", "b02"]
+    assert query(FilterExpression="n <> :three", values={":three": {"N": "3"}}) == ["b02", "b04", "b05", "b06"]
+    nothing = ddb.query(
+        TableName="query-test", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "zz"}}
+    )
+    assert nothing["Items"] == [] and nothing["Count"] == 0
+    ddb.create_table(
+        TableName="query-hash-only",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for pk in ("x", "y"):
+        ddb.put_item(TableName="query-hash-only", Item={"pk": {"S": pk}})
+    answer = ddb.query(
+        TableName="query-hash-only", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "y"}}
+    )
+    assert answer["Items"] == [{"pk": {"S": "y"}}]
+
+
 def test_request_counter(moto_url):
     assert httpx.delete(f"{moto_url}/_caisse/requests").status_code == 204
     ddb = aws.client("dynamodb", moto_url)
