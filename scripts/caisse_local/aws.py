@@ -28,6 +28,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import uuid
 import weakref
 from collections import defaultdict
@@ -390,6 +391,7 @@ def make_app() -> AwsEndpoint:
     _fix_moto_transaction_rollback()
     _fix_moto_stream_retention()
     _fix_moto_table_queries()
+    _fix_moto_shard_iterators()
     return AwsEndpoint(DomainDispatcherApplication(create_backend_app))
 
 
@@ -537,9 +539,9 @@ def _fix_moto_table_queries() -> None:
 
 
 STREAM_RETENTION = timedelta(hours=24)
-STREAM_RECORDS_KEPT = 2000
+STREAM_RECORDS_KEPT = 1000
 """Records a local stream keeps per shard: DynamoDB keeps 24 hours of them, and a local run makes
-a day's worth in minutes; pollers read within seconds of the write, so the newest 2000 are plenty."""
+a day's worth in minutes; pollers read within seconds of the write, so the newest 1000 are plenty."""
 
 
 def _fix_moto_stream_retention() -> None:
@@ -574,6 +576,45 @@ def _fix_moto_stream_retention() -> None:
 
     add._caisse_fixed = True  # type: ignore[attr-defined]
     StreamShard.add, StreamShard.get = add, get  # type: ignore[method-assign]
+
+
+ITERATOR_LIFETIME = 15 * 60.0
+"""Seconds a shard iterator stays valid, as in DynamoDB Streams."""
+
+
+def _fix_moto_shard_iterators() -> None:
+    """Shard iterators expire after 15 minutes, as in AWS: moto keeps every one it hands out
+    (each GetRecords makes the next, ~1.5 KB), so a stream poller alone grew the process by tens
+    of MB an hour. An expired or unknown iterator gets ExpiredIteratorException (moto: a 500),
+    which consumers answer with a new iterator."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
+
+    original_init, original_get_records = ShardIterator.__init__, DynamoDBStreamsBackend.get_records
+    if getattr(original_init, "_caisse_fixed", False):
+        return
+
+    @functools.wraps(original_init)
+    def __init__(self: Any, streams_backend: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, streams_backend, *args, **kwargs)
+        now = time.monotonic()
+        self.expires_at = now + ITERATOR_LIFETIME
+        iterators = streams_backend.shard_iterators
+        if len(iterators) >= getattr(streams_backend, "caisse_prune_at", 0):  # now and then: O(n)
+            for arn in [arn for arn, iterator in iterators.items() if getattr(iterator, "expires_at", 0.0) <= now]:
+                del iterators[arn]
+            streams_backend.caisse_prune_at = max(64, 2 * len(iterators))
+
+    @functools.wraps(original_get_records)
+    def get_records(self: Any, iterator_arn: str, limit: int) -> Any:
+        iterator = self.shard_iterators.get(iterator_arn)
+        if iterator is None or getattr(iterator, "expires_at", 0.0) <= time.monotonic():
+            raise JsonRESTError("ExpiredIteratorException", "Iterator expired: get a new one with GetShardIterator")
+        return original_get_records(self, iterator_arn, limit)
+
+    __init__._caisse_fixed = True  # type: ignore[attr-defined]
+    ShardIterator.__init__ = __init__  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
 
 
 class LiveInstances:

@@ -520,6 +520,31 @@ def test_a_query_reads_its_partition_with_conditions_order_and_pages(moto_url):
     assert answer["Items"] == [{"pk": {"S": "y"}}]
 
 
+def test_shard_iterators_expire_and_are_forgotten(moto_url, monkeypatch):
+    """moto kept every iterator it handed out; here they expire (ExpiredIteratorException, which
+    the stream poller answers with a new one) and expired ones are dropped."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    ddb = aws.client("dynamodb", moto_url)
+    streams = aws.client("dynamodbstreams", moto_url)
+    _table(ddb, "iterator-test")
+    arn = ddb.describe_table(TableName="iterator-test")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterators = dynamodbstreams_backends["123456789012"]["us-east-1"].shard_iterators
+
+    def new_iterator() -> str:
+        return streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+
+    live = new_iterator()
+    assert streams.get_records(ShardIterator=live)["Records"] == []
+    monkeypatch.setattr(aws, "ITERATOR_LIFETIME", 0.0)  # from now on, each expires as it is made
+    for _ in range(300):
+        expired = new_iterator()
+    assert len(iterators) < 150  # moto alone: 300 more
+    with pytest.raises(streams.exceptions.ExpiredIteratorException):
+        streams.get_records(ShardIterator=expired)
+
+
 def test_request_counter(moto_url):
     assert httpx.delete(f"{moto_url}/_caisse/requests").status_code == 204
     ddb = aws.client("dynamodb", moto_url)
