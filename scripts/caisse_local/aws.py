@@ -9,7 +9,11 @@ moto's WSGI app is wrapped so that:
 - faults can be injected (`POST /_caisse/faults`, listed by GET, cleared by DELETE): the next N
   matching requests fail with the given error in the service's own wire protocol, so botocore
   raises the `ClientError` real AWS would cause and retry paths can be tested offline;
-- sent email is listed, parsed and filtered, at `GET /_caisse/emails` (see `mailbox`).
+- sent email is listed, parsed and filtered, at `GET /_caisse/emails` (see `mailbox`);
+- moto itself is patched (the `_fix_moto_*` functions) so its memory stays flat and its time per
+  request does not grow with the data: weak instance lists, transactions that copy only what
+  they touch, streams and shard iterators that expire, queries that read one partition
+  (make bench-scale measures it).
 
 `provision()` creates the template's resources in the emulated AWS, idempotently, through boto3.
 Resource types are handled by `RESOURCE_PROVISIONERS`, so later work adds types.
