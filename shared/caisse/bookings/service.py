@@ -174,7 +174,7 @@ def create_booking_checkout(
         customer=Customer(
             name=request.customer_name,
             email=request.customer_email,
-            locale=request.locale,
+            locale=request.locale or merchant.default_locale or "en",
             phone=request.customer_phone,
         ),
         stages=list(merchant.stages or []),

@@ -42,6 +42,10 @@ class Product(CatalogRecord, discriminator="product"):
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    # Tickets: the event one item admits to (copied from the merchant's events: id, name, start and
+    # end in the merchant's time zone, timezone, venue, address) and how many people it admits.
+    event = MapAttribute(null=True)
+    admissions = NumberAttribute(null=True)
 
     @staticmethod
     def key(sku: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from caisse.catalog.models import CatalogRecord, Merchant, Product, Service
@@ -18,6 +19,8 @@ class CartLine:
     quantity: int
     unit_price: Money
     limited: bool
+    event: dict[str, Any] | None = None  # a ticket's event (caisse.orders.tickets issues them)
+    admissions: int | None = None  # people one item admits: a pass for two issues two tickets
 
     @property
     def total(self) -> Money:
@@ -98,7 +101,9 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
             unit = Money(prices[currency], currency)
         except MoneyError as exc:
             raise InvalidRequest(f"{sku} has no valid price in {currency}") from exc
-        lines.append(CartLine(sku, product.name, quantity, unit, product.stock is not None))
+        event = product.event.as_dict() if product.event else None
+        admissions = int(product.admissions or 1) if event else None
+        lines.append(CartLine(sku, product.name, quantity, unit, product.stock is not None, event, admissions))
 
     total = Money.zero(currency)
     for line in lines:
@@ -153,6 +158,9 @@ def product_view(product: Product) -> dict[str, Any]:
     }
     if product.stock is not None:
         view["remaining"] = max(int(product.stock), 0)
+    if product.event:
+        view["event"] = product.event.as_dict()
+        view["admissions"] = int(product.admissions or 1)
     return view
 
 
@@ -166,6 +174,23 @@ def contact(merchant: dict[str, Any]) -> dict[str, str]:
         "timezone": merchant.get("timezone", "UTC"),  # dates on the order page are the shop's
     }
     return {key: value for key, value in details.items() if value}
+
+
+def ticket_event(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+    """The event a ticket product admits to, from its merchant's `events`, with the merchant's time
+    zone (start and end are local times there); None for products that are not tickets."""
+    if not item.get("event"):
+        return None
+    events = {event["id"]: event for event in merchant.get("events", [])}
+    if item["event"] not in events:
+        raise ValueError(f"{item['sku']}: no event {item['event']!r} under merchant {merchant['id']}'s events")
+    event = events[item["event"]]
+    for moment in ("start", "end"):
+        datetime.fromisoformat(event[moment])  # refuse a date a person could not read at seed time
+    if int(item.get("admissions", 1)) < 1:
+        raise ValueError(f"{item['sku']}: admissions must be a whole number from 1")
+    fields = ("id", "name", "start", "end", "venue", "address")
+    return {**{key: event[key] for key in fields if event.get(key)}, "timezone": merchant.get("timezone", "UTC")}
 
 
 def seed(catalog: dict[str, Any]) -> int:
@@ -243,6 +268,8 @@ def seed(catalog: dict[str, Any]) -> int:
                     stages=merchant.get("stages", []),
                     merchant_contact=contact(merchant),
                     merchant_rules=merchant.get("rules"),
+                    event=ticket_event(merchant, item),
+                    admissions=item.get("admissions", 1) if item.get("event") else None,
                 )
             )
             written += 1

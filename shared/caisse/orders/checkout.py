@@ -58,7 +58,7 @@ class CheckoutRequest:
     currency: str
     customer_name: str
     customer_email: str
-    locale: str
+    locale: str | None  # None: the shop's language
     provider: str | None = None
     customer_phone: str | None = None
     client_ip: str | None = None  # from API Gateway's request context, never from a header
@@ -367,13 +367,21 @@ def new_order(
         currency=cart.total.currency,
         total_amount=cart.total.amount,
         items=[
-            LineItem(sku=line.sku, name=line.name, quantity=line.quantity, unit_amount=line.unit_price.amount)
+            LineItem(
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_amount=line.unit_price.amount,
+                event=line.event,
+                admissions=line.admissions,
+            )
             for line in cart.lines
         ],
         customer=Customer(
             name=request.customer_name,
             email=request.customer_email,
-            locale=request.locale,
+            # The buyer's language, else the shop's (Ouaga Live writes French to who gave none).
+            locale=request.locale or (cart.merchant_contact or {}).get("locale") or "en",
             phone=request.customer_phone,
         ),
         stages=list(cart.stages),

@@ -23,7 +23,7 @@ class CustomerIn(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=120)
     email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    locale: Literal["en", "fr"] = "en"
+    locale: Literal["en", "fr"] | None = Field(default=None, description="Leave out for the shop's language")
     phone: str | None = Field(
         default=None,
         pattern=r"^\+?[0-9][0-9 ().-]{5,19}$",
