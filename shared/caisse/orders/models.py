@@ -35,6 +35,8 @@ class LineItem(MapAttribute):
     name = UnicodeAttribute()
     quantity = NumberAttribute()
     unit_amount = NumberAttribute()
+    event = MapAttribute(null=True)  # tickets: the event, copied from the catalog at checkout
+    admissions = NumberAttribute(null=True)  # tickets: people one item admits (one ticket each)
 
 
 class Customer(MapAttribute):
@@ -111,6 +113,9 @@ class Order(OrderRecord, discriminator="order"):
     booking = MapAttribute(null=True)  # service, start/end (UTC and local), deposit, fee, full price
     saved_payment = MapAttribute(null=True)  # customer and payment method kept for an off-session charge
     balance = MapAttribute(null=True)  # the charge after the job: status due | paid, amount, link
+    # Issued when the order becomes paid (caisse.orders.tickets), one per admission:
+    # [{"code", "sku", "unit", "number", "state"}]; each also has a Ticket record, which the door checks.
+    tickets = ListAttribute(null=True)
     by_status = OrdersByStatus()
     by_money_state = OrdersByMoneyState()
 

@@ -12,7 +12,7 @@ from caisse.catalog.models import OpenCheckouts, Product
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import Conflict, NotFound
-from caisse.orders import states
+from caisse.orders import states, tickets
 from caisse.orders.models import (
     DONE_REFUND,
     ORDER_SK,
@@ -87,13 +87,17 @@ def add_move(
 
     The caller has checked the moves against the state machines. The write only succeeds if the
     order is still at the version it was read at; stock holds are released when the order stops
-    waiting for payment without being paid, and per-customer caps when it stops being open.
+    waiting for payment without being paid, and per-customer caps when it stops being open. An
+    order of admissions that becomes paid gets its tickets in the same write, whoever pays it (the
+    provider, or staff approving a payment that was checked).
     """
     order = bundle.order
     at = at or utcnow()
     version = int(order.version)
     status = target or order.status
     actions = [Order.version.set(version + 1), Order.updated_at.set(at), *(extra or [])]
+    if status == states.PAID and order.status != states.PAID and not order.tickets and tickets.admissions(order.items):
+        actions.append(Order.tickets.set(tickets.issue(tx, order, at)))
     if target is not None:
         actions.append(Order.status.set(target))
         actions.append(Order.status_reason.set(note) if note else Order.status_reason.remove())
@@ -249,6 +253,8 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
     }
     if order.status in states.HOLDING and order.next_action:
         view["next_action"] = order.next_action.as_dict()
+    if order.tickets:
+        view["tickets"] = tickets.views(order)
     if staff:
         view["next_statuses"] = bundle.workflow.allowed(order.status, states.Actor.STAFF)
         view["customer"] = {"name": order.customer.name, "email": order.customer.email, "locale": order.customer.locale}

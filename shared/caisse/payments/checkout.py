@@ -43,6 +43,7 @@ from caisse.orders.checkout import (
     too_many_open,
 )
 from caisse.orders.models import Order
+from caisse.orders.tickets import check_admissions
 from caisse.payments.base import CheckoutSpec, OutcomeUnknown, PaymentProvider
 from caisse.payments.registry import load as load_provider
 from caisse.payments.registry import provider_for
@@ -65,6 +66,7 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
     rules = Rules(cart.merchant_rules or {})
     rules.check_phone(request.customer_phone)
     rules.check_items_per_order(cart)
+    check_admissions(list(cart.lines))
     provider = provider_for(request.currency, request.provider, rules.raw.get("routes"))
     attempts = attempts_so_far(rules, cart.merchant, request.client, now)
     counters = rules.open_counters(cart.merchant, request)

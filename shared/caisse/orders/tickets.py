@@ -1,0 +1,260 @@
+"""Tickets: what a paid order of admissions gives its buyer, and what the door checks.
+
+One ticket per admission (a pass for two is two tickets), issued by the system in the same
+transaction that makes the order paid (caisse.orders.service.add_move), so a paid order always has
+its tickets and an unpaid one never does. Each ticket is a record of its own, keyed by its code
+(`TICKET#<code>`), so the door decides with one conditional write on one item; the order keeps the
+list of its tickets (code, item, state) so its views, its emails and refunds read them with the
+order. The attendee list of an event is a Query of the `by_event` index, never a Scan.
+
+A code is 16 characters of Crockford's base32 (80 random bits from `secrets`): unguessable, and
+easy to read out or type at the door (no I, L, O or U; dashes, spaces and case do not matter).
+
+Transaction size: DynamoDB takes at most 100 items in one transaction. Settling a payment writes up
+to 8 items besides the tickets (the delivery, the payment event, the order, its history, two
+provider references, two open-checkout counters), a refund 3 plus 2 per item given back to stock
+plus one per ticket voided; MAX_TICKETS_PER_ORDER keeps both far below 100 (and the 4 MB limit: a
+ticket record is under 1 KB).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from caisse.clock import iso
+from caisse.db import Transaction
+from caisse.errors import InvalidRequest
+from caisse.orders.models import Order, OrderRecord
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
+CODE_LENGTH = 16  # 80 bits
+MAX_TICKETS_PER_ORDER = 40
+TICKET_SK = "TICKET"
+VALID = "valid"
+VOIDED = "voided"
+
+
+class TicketsByEvent(GlobalSecondaryIndex):
+    """An event's tickets (the attendee list for the door), by code."""
+
+    class Meta:
+        index_name = "by_event"
+        projection = AllProjection()
+
+    event_key = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute(range_key=True)
+
+
+class Ticket(OrderRecord, discriminator="ticket"):
+    """One admission. `state` is valid or voided (a refund gave it back); a check-in is recorded
+    once, by a conditional write, and never undone."""
+
+    code = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    order_number = UnicodeAttribute()
+    merchant = UnicodeAttribute()
+    event_key = UnicodeAttribute()  # <merchant>#<event id>: the by_event index
+    event = MapAttribute()  # id, name, start, end (local), timezone, venue, address
+    sku = UnicodeAttribute()
+    product = UnicodeAttribute()
+    holder = UnicodeAttribute()
+    number = NumberAttribute()  # 1..count within the order
+    count = NumberAttribute()
+    state = UnicodeAttribute()
+    issued_at = UTCDateTimeAttribute()
+    checked_in_at = UTCDateTimeAttribute(null=True)
+    checked_in_by = UnicodeAttribute(null=True)  # the staff member who scanned it (email, else id)
+    voided_at = UTCDateTimeAttribute(null=True)
+    void_reason = UnicodeAttribute(null=True)
+    by_event = TicketsByEvent()
+
+    @staticmethod
+    def key(code: str) -> str:
+        return f"TICKET#{code}"
+
+
+def event_key(merchant: str, event_id: str) -> str:
+    return f"{merchant}#{event_id}"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize(text: str) -> str | None:
+    """A code as typed at the door (any case, dashes, spaces, O for 0, I or L for 1), or None."""
+    code = re.sub(r"[\s-]", "", text or "").upper().translate(str.maketrans("OIL", "011"))
+    if len(code) != CODE_LENGTH or any(char not in ALPHABET for char in code):
+        return None
+    return code
+
+
+def display(code: str) -> str:
+    """How a code is printed: four groups of four, e.g. 7K2M-Q9XD-3TPA-H4RB."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def admissions(items: list[Any]) -> int:
+    """How many tickets these order lines (or cart lines) issue."""
+    return sum(int(item.quantity) * int(item.admissions or 1) for item in items if item.event)
+
+
+def check_admissions(lines: list[Any]) -> None:
+    """Refuse, before anything is written, an order with more tickets than one transaction holds."""
+    count = admissions(lines)
+    if count > MAX_TICKETS_PER_ORDER:
+        raise InvalidRequest(
+            f"at most {MAX_TICKETS_PER_ORDER} tickets per order (this cart would issue {count})",
+            code="too_many_tickets",
+            maximum=MAX_TICKETS_PER_ORDER,
+            requested=count,
+        )
+
+
+def issue(tx: Transaction, order: Order, at: datetime) -> list[dict[str, Any]]:
+    """Add one new ticket per admission of `order` to the transaction; the entries for Order.tickets."""
+    entries: list[dict[str, Any]] = []
+    count = admissions(order.items)
+    for item in order.items:
+        if not item.event:
+            continue
+        event = item.event.as_dict()
+        for unit in range(int(item.quantity)):
+            for _ in range(int(item.admissions or 1)):
+                code = new_code()
+                entries.append({"code": code, "sku": item.sku, "unit": unit, "number": len(entries) + 1, "state": VALID})
+                tx.put(
+                    Ticket(
+                        Ticket.key(code),
+                        TICKET_SK,
+                        code=code,
+                        order_id=order.order_id,
+                        order_number=order.order_number,
+                        merchant=order.merchant,
+                        event_key=event_key(order.merchant, event["id"]),
+                        event=event,
+                        sku=item.sku,
+                        product=item.name,
+                        holder=order.customer.name,
+                        number=len(entries),
+                        count=count,
+                        state=VALID,
+                        issued_at=at,
+                    ),
+                    condition=OrderRecord.pk.does_not_exist(),
+                    label=f"ticket:{len(entries)}",
+                )
+    return entries
+
+
+def entries(order: Order) -> list[dict[str, Any]]:
+    """The order's tickets as stored on it (numbers as ints)."""
+    found = []
+    for entry in order.tickets or []:
+        entry = entry.as_dict() if hasattr(entry, "as_dict") else dict(entry)
+        found.append({**entry, "unit": int(entry["unit"]), "number": int(entry["number"])})
+    return found
+
+
+def void(tx: Transaction, codes: list[str], reason: str, at: datetime) -> None:
+    """Add the voiding of these tickets to a transaction (each once: only a valid one is voided)."""
+    for code in codes:
+        tx.update(
+            Ticket(Ticket.key(code), TICKET_SK),
+            actions=[Ticket.state.set(VOIDED), Ticket.voided_at.set(at), Ticket.void_reason.set(reason)],
+            condition=Ticket.state == VALID,
+            label=f"void:{code}",
+        )
+
+
+def after_voiding(order: Order, codes: set[str]) -> list[dict[str, Any]]:
+    """The order's ticket entries once these codes are voided."""
+    return [{**entry, "state": VOIDED} if entry["code"] in codes else entry for entry in entries(order)]
+
+
+def share(order: Order, entry: dict[str, Any]) -> int:
+    """What one ticket cost (minor units): its item's price split over the item's admissions, the
+    remainder on the first tickets, so the tickets of an item add up to its price exactly."""
+    item = next(i for i in order.items if i.sku == entry["sku"])
+    price, seats = int(item.unit_amount), int(item.admissions or 1)
+    siblings = [e["code"] for e in entries(order) if e["sku"] == entry["sku"] and e["unit"] == entry["unit"]]
+    place = siblings.index(entry["code"])
+    return price // seats + (1 if place < price % seats else 0)
+
+
+def units_given_back(order: Order, voided: set[str]) -> dict[str, int]:
+    """Items whose every ticket is voided once `voided` are, by SKU: what can go back to stock."""
+    units: dict[tuple[str, int], list[str]] = {}
+    for entry in entries(order):
+        units.setdefault((entry["sku"], entry["unit"]), []).append(entry["code"])
+    back: dict[str, int] = {}
+    for (sku, _), codes in units.items():
+        if all(code in voided for code in codes):
+            back[sku] = back.get(sku, 0) + 1
+    return back
+
+
+def local_iso(moment: str | None, timezone: str) -> str | None:
+    """A local time of the merchant's ("2027-07-09T16:00") as ISO 8601 with its offset."""
+    if not moment:
+        return None
+    return datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo(timezone or "UTC")).isoformat()
+
+
+def event_view(event: dict[str, Any]) -> dict[str, Any]:
+    timezone = event.get("timezone") or "UTC"
+    return {
+        "id": event["id"],
+        "name": event.get("name"),
+        "start": local_iso(event.get("start"), timezone),
+        "end": local_iso(event.get("end"), timezone),
+        "timezone": timezone,
+        "venue": event.get("venue"),
+        "address": event.get("address"),
+    }
+
+
+def views(order: Order) -> list[dict[str, Any]]:
+    """The order's tickets as the API, the emails and the hosted page show them."""
+    items = {item.sku: item for item in order.items}
+    count = len(order.tickets or [])
+    return [
+        {
+            "code": display(entry["code"]),
+            "number": entry["number"],
+            "count": count,
+            "state": entry["state"],
+            "holder": order.customer.name,
+            "sku": entry["sku"],
+            "product": items[entry["sku"]].name,
+            "event": event_view(items[entry["sku"]].event.as_dict()),
+        }
+        for entry in entries(order)
+    ]
+
+
+def record_view(ticket: Ticket) -> dict[str, Any]:
+    """One ticket record as staff see it at the door."""
+    return {
+        "code": display(ticket.code),
+        "state": ticket.state,
+        "holder": ticket.holder,
+        "product": ticket.product,
+        "number": int(ticket.number),
+        "count": int(ticket.count),
+        "order_id": ticket.order_id,
+        "order_number": ticket.order_number,
+        "merchant": ticket.merchant,
+        "event": event_view(ticket.event.as_dict()),
+        "checked_in_at": iso(ticket.checked_in_at) if ticket.checked_in_at else None,
+        "checked_in_by": ticket.checked_in_by,
+        "voided_at": iso(ticket.voided_at) if ticket.voided_at else None,
+        "void_reason": ticket.void_reason,
+    }
