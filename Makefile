@@ -15,7 +15,7 @@ export SAM_CLI_TELEMETRY := 0
 # The SAM build of the layers runs pip and compileall with the same Python as the runtime.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-REQS := requirements/runtime.txt requirements/imaging.txt requirements/dev.txt
+REQS := requirements/runtime.txt requirements/imaging.txt requirements/encryption.txt requirements/dev.txt
 # The browser tests drive Debian's chromium (Playwright's own browser download is not reachable)
 # and inject axe-core, pinned in tests/browser/package-lock.json.
 CHROMIUM := /usr/bin/chromium
@@ -44,7 +44,8 @@ $(VENV)/.installed: $(REQS) pyproject.toml
 	$(NEED_PYTHON313)
 	@test -x $(PY) || { echo "==> Creating .venv with $(PYTHON313)"; $(PYTHON313) -m venv $(VENV); }
 	$(call step,Installing the runtime and dev dependencies into .venv (first time: about a minute),\
-		$(PY) -m pip install $(PIP) -r requirements/runtime.txt -r requirements/imaging.txt -r requirements/dev.txt)
+		$(PY) -m pip install $(PIP) -r requirements/runtime.txt -r requirements/imaging.txt \
+			-r requirements/encryption.txt -r requirements/dev.txt)
 	$(call step,Installing Caisse itself into .venv (editable),\
 		$(PY) -m pip install $(PIP) --no-build-isolation --no-deps -e .)
 	@touch $@
