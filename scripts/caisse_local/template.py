@@ -15,7 +15,6 @@ import copy
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
