@@ -134,6 +134,7 @@ def test_the_festival_holds_tickets_fifteen_minutes_and_the_sweep_gives_them_bac
             "items": [{"sku": "SONG-STANDARD", "quantity": 1}],
             "currency": "USD",
             "customer": {"name": "Jo", "email": "jo@example.test"},
+            **made_to_order("SONG-STANDARD"),
         },
     ).json()
     song_hold = datetime.fromisoformat(song["expires_at"].replace("Z", "+00:00")) - datetime.now(UTC)
