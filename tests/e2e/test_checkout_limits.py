@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from e2e_support import client_address, customer_client, order_status, remaining_stock, wait_for
+from e2e_support import client_address, customer_client, made_to_order, order_status, remaining_stock, wait_for
 
 FIXIT = "fixit-plumbing"
 

@@ -17,6 +17,7 @@ from e2e_support import (
     count_orders,
     customer_client,
     emails_for,
+    made_to_order,
     merchant_token,
     money_state,
     order_status,
