@@ -69,8 +69,8 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
     rules = Rules(cart.merchant_rules or {})
     rules.check_phone(request.customer_phone)
     rules.check_items_per_order(cart)
-    answers = questionnaire.validate(cart.questionnaire, request.answers)
     provider = provider_for(request.currency, request.provider, rules.raw.get("routes"))
+    answers = questionnaire.validate(cart.questionnaire, request.answers)
     limit = capacity.DailyLimit.of(rules.raw)
     if limit is None and request.day is not None:
         raise InvalidRequest("this shop does not take orders by day", code="day_not_offered")
