@@ -292,9 +292,18 @@ def song_brief(**changes) -> dict:
     }
 
 
+def _studio_blackout() -> set[str]:
+    catalog = json.loads((ROOT / "data" / "catalog.json").read_text())
+    studio = next(m for m in catalog["merchants"] if m["id"] == "songstudio")
+    return set(studio["rules"]["capacity"]["blackout_dates"])
+
+
 def studio_day() -> str:
-    """A day of the song studio's capacity (3 a day) that no other test takes."""
-    return (date.today() + timedelta(days=next(_days))).isoformat()
+    """A day of the song studio's capacity (3 a day) that no other test takes, and it is open."""
+    closed = _studio_blackout()
+    while (day := (date.today() + timedelta(days=next(_days))).isoformat()) in closed:
+        pass
+    return day
 
 
 def made_to_order(sku: str) -> dict:

@@ -216,11 +216,14 @@ def test_thirty_checkouts_for_a_day_with_three_places_give_exactly_three_orders(
 
     # A checkout that expires gives its place back, through the expiry sweep.
     expired = won[0].json()
-    past = datetime.now(UTC) - timedelta(minutes=1)
+    started = datetime.now(UTC) - timedelta(minutes=31)  # as if started 31 minutes ago: its hold ran out
     stack.table("OrdersTable").update_item(
         Key={"pk": f"ORDER#{expired['order_id']}", "sk": "ORDER"},
-        UpdateExpression="SET expires_at = :past",
-        ExpressionAttributeValues={":past": past.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")},
+        UpdateExpression="SET expires_at = :expired, created_at = :created",
+        ExpressionAttributeValues={
+            ":expired": (started + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.%f+0000"),
+            ":created": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
     )
     report = json.loads(stack.make("run-scheduled", "FUNCTION=ExpireCheckoutsFunction").split("--- result ---", 1)[1])
     assert expired["order_id"] in report["expired"]
