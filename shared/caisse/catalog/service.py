@@ -175,10 +175,10 @@ def product_view(product: Product) -> dict[str, Any]:
         view["remaining"] = max(int(product.stock), 0)
     if product.questionnaire:
         view["questionnaire"] = questionnaire.public(product.questionnaire)
-    if product.stages:
-        view["stages"] = list(product.stages)
-    if product.workflow and product.workflow.as_dict().get("revisions") is not None:
-        view["revisions"] = int(product.workflow.as_dict()["revisions"])
+    workflow = product.workflow.as_dict() if product.workflow else {}
+    if workflow:  # made-to-order products say what the customer will go through
+        view["stages"] = list(product.stages or [])
+        view["revisions"] = int(workflow.get("revisions") or 0)
     return view
 
 
