@@ -36,6 +36,7 @@ help:
 	@echo "make openapi      write openapi.json from the API functions' code"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
+	@echo "make bench-brief  a checkout with and without an encrypted brief (latency, DynamoDB and KMS requests)"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
 	@echo "The local stack's ports move with CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."
@@ -134,6 +135,11 @@ bench-images: $(VENV)/.installed
 .PHONY: bench-email
 bench-email: $(VENV)/.installed
 	$(PY) scripts/bench_email.py
+
+# The song studio's checkout with and without an encrypted brief, side by side (latency, DynamoDB and KMS requests).
+.PHONY: bench-brief
+bench-brief: $(VENV)/.installed
+	$(PY) scripts/bench_brief.py
 
 # A 500-photo gallery on a local stack of its own: the client's listing (time, requests) and the
 # storage of one 24 MP photo (original kept + renditions).

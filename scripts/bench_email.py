@@ -33,7 +33,7 @@ def main() -> int:
         secret = client("ssm", stack.aws_url).get_parameter(
             Name="/caisse/dev/stripe/webhook_secret", WithDecryption=True
         )["Parameter"]["Value"]
-        body = {"items": [{"sku": "SONG-STANDARD", "quantity": 1}], "currency": "USD"}
+        body = {"items": [{"sku": "FEST-DONATION-10", "quantity": 1}], "currency": "USD"}
         with ThreadPoolExecutor(8) as pool:
             orders = list(
                 pool.map(
