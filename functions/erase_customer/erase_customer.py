@@ -4,10 +4,10 @@ refused (409) while one of their orders is open or a refund is owed."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from caisse.errors import InvalidRequest
 from caisse.observability import observability
+from caisse.orders.schemas import CustomerRequestIn
 from caisse.privacy import erase
 from caisse.web import current_staff, error_responses, resolver
 
@@ -15,10 +15,7 @@ logger, metrics, tracer = observability("erase-customer")
 app = resolver(logger)
 
 
-class ErasureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    merchant: str | None = Field(default=None, max_length=64, description="Platform staff name the merchant")
+class ErasureIn(CustomerRequestIn):
     reason: str | None = Field(default=None, max_length=200, description="e.g. the request's reference")
 
 
@@ -31,10 +28,7 @@ class ErasureIn(BaseModel):
 )
 def erase_customer(request: ErasureIn) -> dict:
     staff = current_staff(app)
-    merchant = request.merchant or staff.merchant or ""
-    if not merchant:
-        raise InvalidRequest("platform staff name the merchant", code="merchant_required")
-    staff.require(merchant, "this customer")
+    merchant = staff.merchant_for(request.merchant, "this customer")
     answer = erase(merchant, request.email, staff.actor_id, request.reason)
     logger.info("customer erased", extra={"erasure_id": answer["erasure_id"], "merchant": merchant, **answer["erased"]})
     metrics.add_metric(name="CustomerErased", unit=MetricUnit.Count, value=1)

@@ -2,10 +2,9 @@
 with their answers and phone decrypted, emails sent, suppression, galleries), as JSON."""
 
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import BaseModel, ConfigDict, Field
 
-from caisse.errors import InvalidRequest
 from caisse.observability import observability
+from caisse.orders.schemas import CustomerRequestIn
 from caisse.privacy import export
 from caisse.web import current_staff, error_responses, resolver
 
@@ -13,23 +12,14 @@ logger, metrics, tracer = observability("export-customer")
 app = resolver(logger)
 
 
-class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    merchant: str | None = Field(default=None, max_length=64, description="Platform staff name the merchant")
-
-
 @app.post(
     "/admin/customers/export",
     summary="Export everything held about a customer (GDPR access request)",
     responses=error_responses({401: "Not signed in", 403: "Another merchant's customer"}),
 )
-def export_customer(customer: CustomerIn) -> dict:
+def export_customer(customer: CustomerRequestIn) -> dict:
     staff = current_staff(app)
-    merchant = customer.merchant or staff.merchant or ""
-    if not merchant:
-        raise InvalidRequest("platform staff name the merchant", code="merchant_required")
-    staff.require(merchant, "this customer")
+    merchant = staff.merchant_for(customer.merchant, "this customer")
     answer = export(merchant, customer.email, staff.actor_id)
     logger.info(
         "customer exported", extra={"merchant": merchant, "orders": len(answer["orders"]), "by": staff.actor_id}

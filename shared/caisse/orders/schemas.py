@@ -93,6 +93,15 @@ class CheckoutIn(BaseModel):
         )
 
 
+class CustomerRequestIn(BaseModel):
+    """A request about one customer of a merchant (export, erasure): who, and for platform staff,
+    which merchant."""
+
+    model_config = _STRICT
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    merchant: str | None = Field(default=None, max_length=64, description="Platform staff name the merchant")
+
+
 class StatusChangeIn(BaseModel):
     model_config = _STRICT
     status: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
