@@ -43,7 +43,7 @@ def main() -> int:
     try:
         _add_product_without_brief(stack)
         api = httpx.Client(base_url=stack.api_url, timeout=30)
-        days = iter(range(1, 365))
+        days = iter(range(40, 365))  # clear of the demo's closed days around new year
         kinds = {
             "with a brief": lambda: {"sku": "SONG-STANDARD", "answers": BRIEF},
             "without a brief": lambda: {"sku": "SONG-BENCH-NO-BRIEF"},
@@ -53,7 +53,8 @@ def main() -> int:
         _checkout(stack, api, kinds["without a brief"](), next(days))
         for _ in range(args.rounds):
             for kind, make in kinds.items():
-                results[kind].append(_checkout(stack, api, make(), next(days)))
+                elapsed, counts, _ = _checkout(stack, api, make(), next(days))
+                results[kind].append((elapsed, counts))
         order_id = first_brief[2]
         staff = {"Authorization": f"Bearer {issue_token(merchant_id='songstudio')}"}
         views = []

@@ -4,19 +4,23 @@ so the orders table, its stream, its backups and the logs only ever hold ciphert
 Envelope encryption with the AWS Encryption SDK under one customer-managed KMS key
 (PERSONAL_DATA_KEY_ARN): each value is encrypted with a data key that KMS wraps, in the SDK's own
 message format (key commitment required, ECDSA-signed, so a role that may only decrypt cannot
-forge a brief). Every value is bound to its order and field through the encryption context, so a
-ciphertext copied onto another order or field does not decrypt there.
+forge a brief). Every value is bound to its order through the encryption context (which KMS logs
+with each call, so CloudTrail says whose brief was decrypted) and to its field inside the signed
+message, so a ciphertext copied onto another order or field does not decrypt there.
 
-Data keys are cached for five minutes in the function (the SDK's caching materials manager): a warm
-checkout asks KMS for nothing, and a staff view of many orders decrypts with one KMS call per data
-key. The SDK (and cryptography) ship in the EncryptionLayer of the functions that seal or unseal,
-and are imported on first use only, so a checkout without personal fields pays nothing.
+Data keys are cached for five minutes in the function (the SDK's caching materials manager). The
+cache is keyed by the encryption context, so it saves KMS calls within one order (the brief and the
+phone of a checkout share one data key: one GenerateDataKey) and on repeated reads of the same order
+(one Decrypt), not across orders: each order's data key is its own. The SDK (and cryptography) ship
+in the EncryptionLayer of the functions that seal or unseal, and are imported on first use only,
+so a checkout without personal fields pays nothing.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from functools import cache
 from typing import Any
 
@@ -63,8 +67,8 @@ def _sdk() -> tuple[Any, Any]:
     return client, materials
 
 
-def _context(order_id: str, field: str) -> dict[str, str]:
-    return {"purpose": PURPOSE, "order_id": order_id, "field": field}
+def _context(order_id: str) -> dict[str, str]:
+    return {"purpose": PURPOSE, "order_id": order_id}
 
 
 def seal(value: str, *, order_id: str, field: str) -> str:
@@ -74,7 +78,9 @@ def seal(value: str, *, order_id: str, field: str) -> str:
     client, materials = _sdk()
     try:
         ciphertext, _ = client.encrypt(
-            source=value.encode(), materials_manager=materials, encryption_context=_context(order_id, field)
+            source=json.dumps({"field": field, "value": value}, ensure_ascii=False).encode(),
+            materials_manager=materials,
+            encryption_context=_context(order_id),
         )
     except AWSEncryptionSDKClientError as error:
         raise SealUnavailable("personal data could not be encrypted; please try again") from error
@@ -90,7 +96,10 @@ def unseal(sealed: str, *, order_id: str, field: str) -> str:
         plaintext, header = client.decrypt(source=base64.b64decode(sealed), materials_manager=materials)
     except (AWSEncryptionSDKClientError, binascii.Error) as error:
         raise SealUnavailable("personal data could not be decrypted; please try again") from error
-    expected = _context(order_id, field)
-    if any(header.encryption_context.get(name) != value for name, value in expected.items()):
+    opened = json.loads(plaintext)
+    expected = _context(order_id)
+    if any(header.encryption_context.get(name) != value for name, value in expected.items()) or (
+        opened.get("field") != field
+    ):
         raise SealUnavailable("this value was not encrypted for this order and field")
-    return plaintext.decode()
+    return str(opened["value"])
