@@ -75,7 +75,10 @@ def test_api_samples_answer_as_the_api_does(invoke):
 
     back = invoke("ProviderReturnFunction")  # the customer back from the provider's page
     assert back["statusCode"] == 303
-    assert f"/orders/{SAMPLE_ORDER}/return?result=success" in back["multiValueHeaders"]["Location"][0]
+    assert back["multiValueHeaders"]["Location"][0].endswith(f"/order/{SAMPLE_ORDER}?result=success")  # hosted page
+    page = invoke("OrderPageFunction")  # the hosted page's HTML shell, whatever the order
+    assert page["statusCode"] == 200 and '<main id="app"' in page["body"]
+    assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
     staff_view = body(invoke("AdminGetOrderFunction"))

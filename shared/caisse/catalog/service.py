@@ -189,6 +189,7 @@ def contact(merchant: dict[str, Any]) -> dict[str, str]:
         "reply_to": merchant.get("reply_to"),
         "staff_email": merchant.get("staff_email") or merchant.get("reply_to"),
         "locale": merchant.get("default_locale", "en"),
+        "timezone": merchant.get("timezone", "UTC"),  # dates on the order page are the shop's
     }
     return {key: value for key, value in details.items() if value}
 

@@ -300,6 +300,11 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         "order_id": order.order_id,
         "order_number": order.order_number,
         "merchant": order.merchant,
+        # What the hosted order page shows: the shop's name, its time zone for every date, the
+        # customer's language, and the stages the order goes through.
+        "shop": _shop(order),
+        "locale": order.customer.locale or "en",
+        "stages": list(order.stages or []),
         "status": order.status,
         "status_reason": order.status_reason,
         "money_state": order.money_state or states.UNPAID,
@@ -332,7 +337,6 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
     if order.status in states.HOLDING and order.next_action:
         view["next_action"] = order.next_action.as_dict()
     workflow = bundle.workflow
-    view["stages"] = list(workflow.stages)
     if order.day:
         view["day"] = order.day
     if workflow.revision_stage:
@@ -362,6 +366,11 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
             for p in sorted(bundle.payments, key=lambda p: p.received_at)
         ]
     return view
+
+
+def _shop(order: Order) -> dict[str, str]:
+    contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
+    return {"name": contact.get("name") or order.merchant, "timezone": contact.get("timezone") or "UTC"}
 
 
 def refund_view(refund: Refund, *, staff: bool = True) -> dict[str, Any]:
