@@ -42,6 +42,8 @@ class Product(CatalogRecord, discriminator="product"):
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
+    workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
     # Tickets: the event one item admits to (copied from the merchant's events: id, name, start and
     # end in the merchant's time zone, timezone, venue, address) and how many people it admits.
     event = MapAttribute(null=True)
@@ -130,6 +132,18 @@ class CheckoutAttempts(CatalogRecord, discriminator="attempts"):
     @staticmethod
     def key(merchant: str, client: str, window: int) -> str:
         return f"ATTEMPTS#{merchant}#{client}#{window}"
+
+
+class DailyCapacity(CatalogRecord, discriminator="capacity"):
+    """How many orders a merchant with a daily capacity (the song studio: 3) took for one day: a
+    conditional counter taken in the pending order's own transaction and given back by the
+    orders' state machine when the checkout expires, fails or is cancelled."""
+
+    taken = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(merchant: str, day: str) -> str:
+        return f"CAPACITY#{merchant}#{day}"
 
 
 class OpenCheckouts(CatalogRecord, discriminator="open_checkouts"):

@@ -129,7 +129,9 @@ def issue(tx: Transaction, order: Order, at: datetime) -> list[dict[str, Any]]:
         for unit in range(int(item.quantity)):
             for _ in range(int(item.admissions or 1)):
                 code = new_code()
-                entries.append({"code": code, "sku": item.sku, "unit": unit, "number": len(entries) + 1, "state": VALID})
+                entries.append(
+                    {"code": code, "sku": item.sku, "unit": unit, "number": len(entries) + 1, "state": VALID}
+                )
                 tx.put(
                     Ticket(
                         Ticket.key(code),
