@@ -7,12 +7,14 @@ or a test finds one email without downloading and parsing the lot:
     GET /_caisse/emails?to=ada@example.test&kind=order_confirmed&source=order:<order_id>
 
 Each email: `to`, `from`, `reply_to`, `subject`, `text`, `html`, `attachments` (filename, type,
-size), the `notification` id Caisse put in `X-Caisse-Notification` and, read from it, `source`,
-`occasion` (`v<version>`, or e.g. `refund-<id>`), `version`, `kind` and `recipient`.
+size, content_id, and the content in base64), `size` (the whole message in bytes), the
+`notification` id Caisse put in `X-Caisse-Notification` and, read from it, `source`, `occasion`
+(`v<version>`, or e.g. `refund-<id>`), `version`, `kind` and `recipient`.
 """
 
 from __future__ import annotations
 
+import base64
 import email
 import re
 from email import policy
@@ -43,7 +45,13 @@ def parse(raw: str) -> dict[str, Any]:
         if part.get_content_disposition() in ("attachment", "inline") and part.get_filename():
             payload = part.get_payload(decode=True) or b""
             attachments.append(
-                {"filename": part.get_filename(), "content_type": part.get_content_type(), "size": len(payload)}
+                {
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "size": len(payload),
+                    "content_id": str(part["Content-ID"] or "").strip("<>") or None,
+                    "base64": base64.b64encode(payload).decode(),
+                }
             )
         elif part.get_content_type() in body and not body[part.get_content_type()]:
             body[part.get_content_type()] = part.get_content()
@@ -60,6 +68,7 @@ def parse(raw: str) -> dict[str, Any]:
         "text": body["text/plain"],
         "html": body["text/html"],
         "attachments": attachments,
+        "size": len(raw.encode()),
         "notification": notification,
         "source": source,
         "occasion": occasion,

@@ -44,6 +44,8 @@ LOCAL_SECRETS = {
     "paydunya/token": "paydunya-local-token-not-a-secret",
     "paypal/client_id": "paypal-local-client-id",
     "paypal/client_secret": "paypal-local-client-secret-not-a-secret",
+    # An Ed25519 seed (32 bytes, base64) that signs the tickets' QR codes.
+    "tickets/signing_key": "bG9jYWwtdGlja2V0cy1rZXktbm90LWEtc2VjcmV0ISE=",
 }
 START_TIMEOUT = 60.0
 DEMO_GALLERY_ID = "5d1e7a3c-2b4f-4e6a-8c9d-0f1e2d3c4b5a"

@@ -93,6 +93,8 @@ def test_api_samples_answer_as_the_api_does(invoke):
     refused = invoke("AdminRefundOrderFunction")  # nothing was paid yet
     assert refused["statusCode"] == 409 and body(refused)["error"] == "conflict"
     assert invoke("AdminConfirmRefundFunction")["statusCode"] == 404
+    door = invoke("AdminCheckInTicketFunction")  # a code no ticket has: refused, nothing written
+    assert door["statusCode"] == 404 and body(door)["error"] == "unknown_ticket"
     cancelled = invoke("AdminUpdateOrderStatusFunction")
     assert cancelled["statusCode"] == 200 and body(cancelled)["status"] == "cancelled"
 

@@ -44,15 +44,17 @@ def test_the_domain_and_the_functions_import_only_what_the_layers_ship():
         *(ROOT / "functions" / "process_image").rglob("*.py"),
     ]
     encryption = [ROOT / "shared" / "caisse" / "encryption.py"]
+    tickets = [ROOT / "shared" / "caisse" / "orders" / "ticket_documents.py"]
     rest = [
         p
         for p in [*(ROOT / "shared" / "caisse").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
-        if p not in media and p not in encryption
+        if p not in media and p not in encryption and p not in tickets
     ]
     runtime = pinned("runtime.txt")
     assert missing(rest, runtime) == set()
     assert missing(media, runtime | pinned("imaging.txt")) == set()
     assert missing(encryption, runtime | pinned("encryption.txt")) == set()
+    assert missing(tickets, runtime | pinned("tickets.txt")) == set()
 
 
 def test_only_the_image_code_imports_pillow():
@@ -71,7 +73,8 @@ def test_only_the_encryption_module_imports_the_encryption_sdk_and_only_where_it
         for p in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
         if {"aws_encryption_sdk", "cryptography"} & imported_top_level([p])
     ]
-    assert importers == ["shared/caisse/encryption.py"]
+    importers.sort()
+    assert importers == ["shared/caisse/encryption.py", "shared/caisse/orders/ticket_documents.py"]
     resources = template.load(ROOT / "template.yaml").resources
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -80,3 +83,30 @@ def test_only_the_encryption_module_imports_the_encryption_sdk_and_only_where_it
         layers = [layer.get("Ref") for layer in properties.get("Layers", [])]
         uses_key = "PERSONAL_DATA_KEY_ARN" in (properties.get("Environment") or {}).get("Variables", {})
         assert uses_key == ("EncryptionLayer" in layers), logical_id
+
+
+def test_only_the_ticket_documents_import_the_qr_and_pdf_libraries_and_only_where_their_layer_is():
+    """segno, fpdf2 and cryptography ship in the TicketsLayer alone: the one module that imports
+    them is imported (lazily) by the code of the functions that carry that layer only."""
+    from caisse_local import template
+
+    heavy = {"segno", "fpdf", "cryptography"}
+    importers = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+        if heavy & imported_top_level([p]) and p.name != "encryption.py"
+    )
+    assert importers == ["shared/caisse/orders/ticket_documents.py"]
+    users = {
+        p.parent.name
+        for p in (ROOT / "functions").rglob("*.py")
+        if "ticket_documents" in p.read_text() or "notifications.dispatch" in p.read_text()
+    }
+    resources = template.load(ROOT / "template.yaml").resources
+    carriers = {
+        Path(resource["Properties"]["CodeUri"]).name
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and "TicketsLayer" in [layer.get("Ref") for layer in resource["Properties"].get("Layers", [])]
+    }
+    assert users and users == carriers

@@ -17,7 +17,7 @@ from caisse.clock import iso
 from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
-from caisse.orders import states
+from caisse.orders import states, tickets
 from caisse.orders.models import Incident, Order
 from caisse.orders.service import workflow_of
 
@@ -113,7 +113,15 @@ def order_context(order: Order) -> dict[str, Any]:
         "refund": order.last_refund.as_dict() if order.last_refund else None,
         "dispute": order.dispute.as_dict() if order.dispute else None,
         "booking": _booking_context(order),
+        "tickets": _tickets_context(order),
     }
+
+
+def _tickets_context(order: Order) -> list[dict[str, Any]]:
+    """The tickets that admit (voided ones are not shown again), with their dates as printed."""
+    locale = order.customer.locale or "en"
+    found = [ticket for ticket in tickets.views(order) if ticket["state"] == tickets.VALID] if order.tickets else []
+    return [{**ticket, "when": tickets.when(ticket["event"], locale)} for ticket in found]
 
 
 def _booking_context(order: Order) -> dict[str, Any] | None:

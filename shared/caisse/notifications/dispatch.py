@@ -70,7 +70,9 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
     except TransactionCancelled as cancelled:
         return _not_claimed(notification, record, cancelled, now)
 
-    rendered = render(notification.kind, notification.locale, _with_links(notification, token_key))
+    context = _with_links(notification, token_key)
+    images, attachments = _ticket_documents(notification, context)
+    rendered = render(notification.kind, notification.locale, context)
     merchant = notification.context.get("merchant") or {}
     raw = sender.build(
         rendered,
@@ -78,6 +80,8 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
         sender_name=merchant.get("name") or "Caisse",
         reply_to=merchant.get("reply_to"),
         notification_id=notification.id,
+        images=images,
+        attachments=attachments,
     )
     try:
         message_id = sender.send(raw, to=notification.to, kind=notification.kind.value)
@@ -148,6 +152,32 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
     return Outcome("skipped", detail="suppressed")
+
+
+def _ticket_documents(notification: Notification, context: dict) -> tuple[list, list]:
+    """A confirmation with tickets carries each ticket's QR inline (its `qr_cid` set for the
+    template) and the PDF of them all, signed with the key from SSM. Built here, at sending time:
+    the queue carries the codes, never an image or a signature."""
+    tickets = context.get("tickets") or []
+    if notification.kind is not Kind.ORDER_CONFIRMED or not tickets:
+        return [], []
+    from caisse.orders import ticket_documents
+
+    key = ticket_documents.signing_key()
+    merchant = context.get("merchant") or {}
+    order_number = context["order_number"]
+    payloads = [ticket_documents.signed_payload(t, merchant["id"], order_number, key) for t in tickets]
+    images, shown = [], []
+    for ticket, payload in zip(tickets, payloads, strict=True):
+        cid = f"ticket-{ticket['number']}.{context['order_id']}@caisse"
+        shown.append({**ticket, "qr_cid": cid})
+        images.append(sender.Part(f"ticket-{ticket['number']}.png", "image/png", ticket_documents.qr_png(payload), cid))
+    context["tickets"] = shown
+    document = ticket_documents.pdf(
+        tickets, payloads, order_number=order_number, merchant=merchant.get("name") or "", locale=notification.locale
+    )
+    name = "billets" if notification.locale == "fr" else "tickets"
+    return images, [sender.Part(f"{name}-{order_number}.pdf", "application/pdf", document)]
 
 
 def _with_links(notification: Notification, token_key: str) -> dict:

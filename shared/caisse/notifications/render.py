@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "payment_ref": None,
     "claimed_order_id": None,
     "amount": None,
+    "tickets": [],
 }
 
 

@@ -3,6 +3,7 @@ Reply-To and our own headers travel exactly as built)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -29,6 +30,16 @@ class PermanentSendError(Exception):
 _client = None
 
 
+@dataclass(frozen=True)
+class Part:
+    """An image the HTML shows inline (by `cid`), or an attachment (no cid)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    cid: str | None = None
+
+
 def _ses():
     global _client
     if _client is None:
@@ -37,7 +48,16 @@ def _ses():
     return _client
 
 
-def build(rendered: Rendered, *, to: str, sender_name: str, reply_to: str | None, notification_id: str) -> bytes:
+def build(
+    rendered: Rendered,
+    *,
+    to: str,
+    sender_name: str,
+    reply_to: str | None,
+    notification_id: str,
+    images: list[Part] = (),
+    attachments: list[Part] = (),
+) -> bytes:
     # Headers stay on one line up to RFC 5322's 998 characters (no folding into encoded words).
     message = EmailMessage(policy=policy.default.clone(max_line_length=998))
     message["Subject"] = rendered.subject
@@ -51,6 +71,16 @@ def build(rendered: Rendered, *, to: str, sender_name: str, reply_to: str | None
     # Quoted-printable keeps the message 7-bit clean whatever the language or the spaces in amounts.
     message.set_content(rendered.text, cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    if images:
+        html = message.get_payload()[1]
+        for image in images:
+            maintype, subtype = image.content_type.split("/")
+            html.add_related(
+                image.data, maintype, subtype, cid=f"<{image.cid}>", filename=image.filename, disposition="inline"
+            )
+    for attachment in attachments:
+        maintype, subtype = attachment.content_type.split("/")
+        message.add_attachment(attachment.data, maintype, subtype, filename=attachment.filename)
     return message.as_bytes()
 
 

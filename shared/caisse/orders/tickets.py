@@ -26,11 +26,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.clock import iso
 from caisse.db import Transaction
-from caisse.errors import InvalidRequest
+from caisse.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from caisse.orders.models import Order, OrderRecord
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
@@ -210,6 +211,13 @@ def local_iso(moment: str | None, timezone: str) -> str | None:
     return datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo(timezone or "UTC")).isoformat()
 
 
+def when(event: dict[str, Any], locale: str = "en") -> str:
+    """The event's dates in the merchant's local time, as emails and the PDF print them:
+    "2027-07-09 16:00 to 2027-07-11 23:30" ("au" in French)."""
+    start, end = (str(event.get(moment) or "")[:16].replace("T", " ") for moment in ("start", "end"))
+    return f"{start} {'au' if locale == 'fr' else 'to'} {end}" if end else start
+
+
 def event_view(event: dict[str, Any]) -> dict[str, Any]:
     timezone = event.get("timezone") or "UTC"
     return {
@@ -260,3 +268,46 @@ def record_view(ticket: Ticket) -> dict[str, Any]:
         "voided_at": iso(ticket.voided_at) if ticket.voided_at else None,
         "void_reason": ticket.void_reason,
     }
+
+
+def _local_time(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone or "UTC")).strftime("%H:%M")
+
+
+def check_in(code_text: str, staff: Any, at: datetime) -> dict[str, Any]:
+    """Admit the holder of a ticket, once. One conditional write decides, however many doors
+    scan the same code at once: it succeeds only on a valid ticket of the staff's merchant that
+    was never checked in. A refusal is read back to say why (used at 20:14 by whom, voided,
+    another merchant's, no such ticket)."""
+    code = normalize(code_text)
+    if code is None:
+        raise NotFound("no ticket has this code", code="unknown_ticket")
+    ticket = Ticket(Ticket.key(code), TICKET_SK)
+    condition = Ticket.pk.exists() & (Ticket.state == VALID) & Ticket.checked_in_at.does_not_exist()
+    if not staff.platform:
+        condition &= Ticket.merchant == staff.merchant
+    try:
+        ticket.update(
+            actions=[Ticket.checked_in_at.set(at), Ticket.checked_in_by.set(staff.email or staff.actor_id)],
+            condition=condition,
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise _refusal(code, staff) from None
+    return {"result": "admitted", "ticket": record_view(ticket)}
+
+
+def _refusal(code: str, staff: Any) -> Exception:
+    try:
+        ticket = Ticket.get(Ticket.key(code), TICKET_SK, consistent_read=True)
+    except Ticket.DoesNotExist:
+        return NotFound("no ticket has this code", code="unknown_ticket")
+    if not (staff.platform or staff.merchant == ticket.merchant):
+        return Forbidden("this ticket belongs to another merchant", code="other_merchant")
+    view = record_view(ticket)
+    if ticket.state == VOIDED:
+        reason = ticket.void_reason or "voided"
+        return Conflict(f"ticket voided: {reason}", code="ticket_voided", ticket=view)
+    used_at = _local_time(ticket.checked_in_at, ticket.event.as_dict().get("timezone"))
+    return Conflict(f"already used at {used_at} by {ticket.checked_in_by}", code="already_checked_in", ticket=view)

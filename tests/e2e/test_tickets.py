@@ -1,0 +1,141 @@
+"""Tickets (issue 14): issued by the payment itself, carried in the confirmation email (a QR per
+ticket inline, a PDF with a page per ticket) and on the order, checked once at the door."""
+
+from __future__ import annotations
+
+import base64
+import io
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pypdf
+import zxingcpp
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from e2e_support import (
+    customer_client,
+    emails_for,
+    order_status,
+    order_view,
+    wait_for,
+)
+from PIL import Image
+
+from caisse.orders.ticket_documents import verify
+from caisse_local.stack import LOCAL_SECRETS
+
+# What a door scanner holds: the public half of the local stack's (obviously fake) signing key.
+PUBLIC_KEY = Ed25519PrivateKey.from_private_bytes(base64.b64decode(LOCAL_SECRETS["tickets/signing_key"])).public_key()
+
+
+def buy(api, items, currency="USD", locale="en", phone=None) -> dict:
+    person = {"name": "Awa Ndiaye", "email": f"fan-{uuid.uuid4().hex[:8]}@example.test"}
+    if locale:
+        person["locale"] = locale
+    if phone:
+        person["phone"] = phone
+    body = {"items": [{"sku": sku, "quantity": n} for sku, n in items], "currency": currency, "customer": person}
+    with customer_client(api) as own:  # each buyer on their own network (per-IP caps)
+        answer = own.post("/checkouts", json=body)
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+    httpx.post(f"{order['next_action']['url']}/pay", timeout=10)
+    wait_for(lambda: order_status(api, order) == "paid", what="the payment")
+    return order
+
+
+def confirmation(stack, order) -> dict:
+    [mail] = wait_for(lambda: emails_for(stack, order["order_id"], "order_confirmed"), what="the confirmation")
+    return mail
+
+
+def pdf_of(mail) -> pypdf.PdfReader:
+    [attached] = [a for a in mail["attachments"] if a["content_type"] == "application/pdf"]
+    return pypdf.PdfReader(io.BytesIO(base64.b64decode(attached["base64"])))
+
+
+def decoded(image: Image.Image) -> list[str]:
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+
+
+def check_in(api, code, merchant="festival", email="door@sunsetfestival.example") -> httpx.Response:
+    from caisse_local.authorizer import issue_token
+
+    token = issue_token(merchant_id=merchant, email=email)
+    return api.post(f"/admin/tickets/{code}/check-in", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_two_weekend_passes_and_a_donation_are_two_tickets_in_the_email_and_its_pdf(api, stack):
+    order = buy(api, [("FEST-WEEKEND-PASS", 2), ("FEST-DONATION-10", 1)])
+    tickets = order_view(api, order)["tickets"]
+    assert [(t["number"], t["count"], t["sku"], t["state"]) for t in tickets] == [
+        (1, 2, "FEST-WEEKEND-PASS", "valid"),
+        (2, 2, "FEST-WEEKEND-PASS", "valid"),
+    ]
+    assert tickets[0]["event"]["name"] == "Sunset Festival 2027"
+    assert tickets[0]["event"]["start"] == "2027-07-09T16:00:00+02:00"  # the merchant's local time, Paris
+    codes = [t["code"] for t in tickets]
+    assert len(set(codes)) == 2 and all(len(code.replace("-", "")) == 16 for code in codes)
+
+    mail = confirmation(stack, order)
+    for code in codes:
+        assert code in mail["text"] and code in mail["html"]
+    assert "we start with" not in mail["text"]
+    images = [a for a in mail["attachments"] if a["content_type"] == "image/png"]
+    assert len(images) == 2
+    for image in images:
+        assert f"cid:{image['content_id']}" in mail["html"]  # shown inline, in the HTML
+        [text] = decoded(Image.open(io.BytesIO(base64.b64decode(image["base64"]))))
+        claims = verify(text, PUBLIC_KEY)
+        assert claims is not None and claims["m"] == "festival" and claims["o"] == order["order_number"]
+        assert claims["c"] in {code.replace("-", "") for code in codes}
+
+    document = pdf_of(mail)
+    assert len(document.pages) == 2
+    for page, code in zip(document.pages, codes, strict=True):
+        text = page.extract_text()
+        assert code in text and order["order_number"] in text and "Awa Ndiaye" in text
+        assert "Sunset Festival 2027" in text and "Parc de la Villette" in text and "2027-07-09 16:00" in text
+        [qr] = decoded(page.images[0].image)  # the QR printed on the page, read back by a scanner
+        claims = verify(qr, PUBLIC_KEY)
+        assert claims is not None and claims["c"] == code.replace("-", "")
+    tampered = qr.replace(qr.split(".")[1], qr.split(".")[1][::-1])
+    assert verify(tampered, PUBLIC_KEY) is None  # a forged payload does not verify
+
+
+def test_an_ouaga_live_buyer_without_a_locale_gets_french(api, stack):
+    order = buy(api, [("OL-CONCERT-STANDARD", 1)], currency="XOF", locale=None, phone="+22670000002")
+    mail = confirmation(stack, order)
+    assert mail["subject"].startswith(f"Commande {order['order_number']} confirmée")
+    assert "Billet 1 sur 1" in mail["text"] and "Stade du 4-Août" in mail["text"]
+    [page] = pdf_of(mail).pages
+    text = page.extract_text()
+    assert "Billet 1 sur 1" in text and "Titulaire" in text and "Lieu" in text and "2027-03-20 20:00" in text
+
+
+def test_ten_doors_scanning_one_ticket_at_once_admit_exactly_one(api, stack):
+    order = buy(api, [("FEST-DAY-PASS", 1)])
+    [ticket] = order_view(api, order)["tickets"]
+    with ThreadPoolExecutor(max_workers=10) as doors:
+        answers = list(doors.map(lambda n: check_in(api, ticket["code"], email=f"door{n}@fest.example"), range(10)))
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 9
+    [admitted] = [a.json() for a in answers if a.status_code == 200]
+    assert admitted["result"] == "admitted" and admitted["ticket"]["holder"] == "Awa Ndiaye"
+    refusals = [a.json() for a in answers if a.status_code == 409]
+    assert {r["error"] for r in refusals} == {"already_checked_in"}
+    used_by = admitted["ticket"]["checked_in_by"]
+    assert all(
+        r["message"].startswith("already used at ") and r["message"].endswith(f" by {used_by}") for r in refusals
+    )
+    again = check_in(api, ticket["code"].lower().replace("-", ""))  # typed by hand, later
+    assert again.status_code == 409 and again.json()["ticket"]["checked_in_by"] == used_by
+
+
+def test_another_merchants_staff_cannot_check_a_ticket_in(api, stack):
+    order = buy(api, [("FEST-DAY-PASS", 1)])
+    [ticket] = order_view(api, order)["tickets"]
+    refused = check_in(api, ticket["code"], merchant="ouaga-live", email="door@ouagalive.example")
+    assert refused.status_code == 403 and refused.json()["error"] == "other_merchant"
+    assert check_in(api, ticket["code"]).status_code == 200  # untouched: its own staff still admit it
+    unknown = check_in(api, "0000-0000-0000-0000")
+    assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_ticket"
