@@ -36,6 +36,11 @@ class RefundIn(BaseModel):
     items: list[RefundItemIn] | None = Field(
         default=None, max_length=50, description="Items (tickets) given back to stock with this refund"
     )
+    tickets: list[str] | None = Field(
+        default=None,
+        max_length=40,
+        description="Codes of the tickets given back: voided, and their admissions back to stock",
+    )
     reason: str | None = Field(default=None, max_length=300)
 
     def item_quantities(self) -> dict[str, int]:
@@ -52,7 +57,13 @@ def refund_order(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[dict]:
     answer = request_refund(
-        order_id, current_staff(app), refund.amount, refund.reason, idempotency_key, refund.item_quantities()
+        order_id,
+        current_staff(app),
+        refund.amount,
+        refund.reason,
+        idempotency_key,
+        refund.item_quantities(),
+        [code[:40] for code in refund.tickets or []],
     )
     logger.info("refund", extra={"order_id": order_id, "refund_id": answer["refund_id"], "status": answer["status"]})
     if not answer["replayed"]:

@@ -15,8 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from e2e_support import (
     customer_client,
     emails_for,
+    merchant_token,
     order_status,
     order_view,
+    remaining_stock,
     wait_for,
 )
 from PIL import Image
@@ -139,3 +141,32 @@ def test_another_merchants_staff_cannot_check_a_ticket_in(api, stack):
     assert check_in(api, ticket["code"]).status_code == 200  # untouched: its own staff still admit it
     unknown = check_in(api, "0000-0000-0000-0000")
     assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_ticket"
+
+
+def test_a_refunded_ticket_is_refused_at_the_door_and_its_admission_goes_back_to_stock(api, stack):
+    order = buy(api, [("FEST-WEEKEND-PASS", 2)])
+    first, second = order_view(api, order)["tickets"]
+    before = remaining_stock(api, "FEST-WEEKEND-PASS")
+    refund = api.post(
+        f"/admin/orders/{order['order_id']}/refunds",
+        json={"tickets": [second["code"]], "reason": "a friend cannot come"},
+        headers={"Authorization": f"Bearer {merchant_token('festival')}", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert refund.status_code == 201, refund.text
+    assert refund.json()["amount"] == {"amount": 12000, "currency": "USD"}  # one weekend pass
+    assert refund.json()["tickets"] == [second["code"]]
+    assert remaining_stock(api, "FEST-WEEKEND-PASS") == before + 1
+    assert [t["state"] for t in order_view(api, order)["tickets"]] == ["valid", "voided"]
+
+    refused = check_in(api, second["code"])
+    assert refused.status_code == 409 and refused.json()["error"] == "ticket_voided"
+    assert "refunded" in refused.json()["message"] and "a friend cannot come" in refused.json()["message"]
+    assert check_in(api, first["code"]).status_code == 200  # the other ticket still admits
+
+    again = api.post(  # the same ticket cannot be given back twice
+        f"/admin/orders/{order['order_id']}/refunds",
+        json={"tickets": [second["code"]]},
+        headers={"Authorization": f"Bearer {merchant_token('festival')}", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert again.status_code == 422 and again.json()["error"] == "ticket_voided"
+    assert remaining_stock(api, "FEST-WEEKEND-PASS") == before + 1

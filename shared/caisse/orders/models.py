@@ -202,6 +202,7 @@ class Refund(OrderRecord, discriminator="refund"):
     status = UnicodeAttribute()  # requested | succeeded | pending | owed | paid_out | failed
     reason = UnicodeAttribute(null=True)
     items = ListAttribute(null=True)  # [{"sku", "quantity"}] given back to stock with this refund
+    tickets = ListAttribute(null=True)  # codes of the tickets this refund voids (caisse.orders.tickets)
     origin = UnicodeAttribute(default="caisse")  # caisse | provider (made in the provider's dashboard)
     requested_by = UnicodeAttribute()
     requested_at = UTCDateTimeAttribute()

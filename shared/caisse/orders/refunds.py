@@ -26,7 +26,7 @@ from caisse.clock import utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, display
-from caisse.orders import personal, states
+from caisse.orders import personal, states, tickets
 from caisse.orders.models import DONE_REFUND, Hold, Order, Refund
 from caisse.orders.service import OrderBundle, add_move, load, refund_view
 from caisse.staff import Staff
@@ -114,6 +114,7 @@ def reserve(
     items: dict[str, int],
     reason: str | None,
     requested_by: str,
+    codes: list[str] | None = None,
 ) -> Refund:
     """Record a refund as requested and reserve its amount, only if the order's refunds and stage
     are still what `bundle` says (the caller re-reads and decides again when they are not)."""
@@ -127,6 +128,7 @@ def reserve(
         status="requested",
         reason=reason,
         items=[{"sku": sku, "quantity": quantity} for sku, quantity in items.items()] or None,
+        tickets=codes or None,
         requested_by=requested_by,
         requested_at=utcnow(),
         provider=order.provider,
@@ -232,6 +234,13 @@ def _apply(
             }
         )
     )
+    # The tickets it gives back are voided in this transaction (each once: only a valid one is),
+    # all of them when the whole payment goes back.
+    valid = [entry["code"] for entry in tickets.entries(order) if entry["state"] == tickets.VALID]
+    codes = valid if refunded >= order.paid.amount else [code for code in refund.tickets or [] if code in valid]
+    if codes:
+        tickets.void(tx, codes, f"refunded ({refund.reason})" if refund.reason else "refunded", utcnow())
+        actions.append(Order.tickets.set(tickets.after_voiding(order, set(codes))))
     current = order.money_state or states.UNPAID
     target = states.money_after_refunds(refunded, order.paid.amount)
     money = target if states.can_move_money(current, target, states.Actor(actor)) else None

@@ -386,6 +386,7 @@ def refund_view(refund: Refund, *, staff: bool = True) -> dict[str, Any]:
         "status": refund.status,
         "reason": refund.reason,
         "items": [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in refund.items or []],
+        "tickets": [tickets.display(code) for code in refund.tickets or []],
         "requested_at": iso(refund.requested_at),
     }
     if staff:

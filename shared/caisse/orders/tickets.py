@@ -204,6 +204,52 @@ def units_given_back(order: Order, voided: set[str]) -> dict[str, int]:
     return back
 
 
+def skus(order: Order) -> set[str]:
+    """The order's items that issued tickets."""
+    return {entry["sku"] for entry in entries(order)}
+
+
+def for_refund(order: Order, named: list[str], items: dict[str, int]) -> tuple[list[str], dict[str, int], int]:
+    """What a refund gives back of an order with tickets: the codes it voids (those named, and for
+    items of a ticket product whole items, the last ones first), the items that go back to stock
+    with them (an item once all its tickets are voided), and what those tickets cost."""
+    current = entries(order)
+    known = {entry["code"]: entry for entry in current}
+    voided_before = {entry["code"] for entry in current if entry["state"] == VOIDED}
+    codes: list[str] = []
+    for text in named:
+        code = normalize(text)
+        if code not in known:
+            raise InvalidRequest(f"{text} is not a ticket of this order", code="unknown_ticket", ticket=text)
+        if code in voided_before:
+            raise InvalidRequest(
+                f"ticket {display(code)} was given back already", code="ticket_voided", ticket=display(code)
+            )
+        codes.append(code)
+    ticketed = skus(order)
+    for sku, quantity in items.items():
+        if sku not in ticketed:
+            continue
+        units: dict[int, list[str]] = {}
+        for entry in current:
+            if entry["sku"] == sku:
+                units.setdefault(entry["unit"], []).append(entry["code"])
+        whole = [
+            unit for unit, group in sorted(units.items(), reverse=True) if not set(group) & (voided_before | set(codes))
+        ]
+        if quantity > len(whole):
+            raise InvalidRequest(
+                f"at most {len(whole)} of {sku} can still be given back", code="too_many_items", sku=sku
+            )
+        codes.extend(code for unit in whole[:quantity] for code in units[unit])
+    codes = list(dict.fromkeys(codes))
+    before = units_given_back(order, voided_before)
+    after = units_given_back(order, voided_before | set(codes))
+    back = {sku: after[sku] - before.get(sku, 0) for sku in after if after[sku] > before.get(sku, 0)}
+    others = {sku: quantity for sku, quantity in items.items() if sku not in ticketed}
+    return codes, {**others, **back}, sum(share(order, known[code]) for code in codes)
+
+
 def local_iso(moment: str | None, timezone: str) -> str | None:
     """A local time of the merchant's ("2027-07-09T16:00") as ISO 8601 with its offset."""
     if not moment:

@@ -20,7 +20,7 @@ from typing import Any
 from caisse.db import TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, display
-from caisse.orders import personal, states
+from caisse.orders import personal, states, tickets
 from caisse.orders.models import Refund
 from caisse.orders.refunds import (
     RefundOutcome,
@@ -47,6 +47,7 @@ def request_refund(
     reason: str | None,
     idempotency_key: str | None,
     items: dict[str, int] | None = None,
+    ticket_codes: list[str] | None = None,
 ) -> dict[str, Any]:
     bundle = _bundle(order_id)
     staff.require(bundle.order.merchant)
@@ -54,7 +55,9 @@ def request_refund(
     existing = _find(bundle, refund_id)
     if existing is not None and existing.status != "requested":
         return _answer(existing, replayed=True, staff=staff)
-    refund = existing or _reserve_within_cap(order_id, refund_id, amount, items or {}, reason, staff)
+    refund = existing or _reserve_within_cap(
+        order_id, refund_id, amount, items or {}, reason, staff, ticket_codes or []
+    )
     if refund.status != "requested":
         return _answer(refund, replayed=True, staff=staff)
     return _pay_back(order_id, refund, staff)
@@ -72,7 +75,13 @@ def _find(bundle: OrderBundle, refund_id: str) -> Refund | None:
 
 
 def _reserve_within_cap(
-    order_id: str, refund_id: str, amount: int | None, items: dict[str, int], reason: str | None, staff: Staff
+    order_id: str,
+    refund_id: str,
+    amount: int | None,
+    wanted_items: dict[str, int],
+    reason: str | None,
+    staff: Staff,
+    named_tickets: list[str],
 ) -> Refund:
     """Decide the refund against the order as it is now, and reserve it; a concurrent change of
     the order's refunds or stage makes us read again and decide again (bounded)."""
@@ -89,10 +98,15 @@ def _reserve_within_cap(
             )
         if money not in states.REFUNDABLE and money != states.REFUNDED:
             raise Conflict(f"this order's money is {money}: there is no payment to refund", money_state=money)
+        # Items of a ticket product are given back as tickets (the codes named, or whole items).
+        codes, items, tickets_cost = tickets.for_refund(order, named_tickets, wanted_items)
         check_items(bundle, items)
         limit = refundable(bundle)
         if amount is not None:
             wanted = Money(amount, order.currency)
+        elif codes:  # what the tickets cost, and any other items named with them
+            untracked = {sku: n for sku, n in wanted_items.items() if sku not in tickets.skus(order)}
+            wanted = Money(tickets_cost, order.currency) + items_amount(order, untracked)
         elif items:
             wanted = items_amount(order, items)
         else:
@@ -111,7 +125,7 @@ def _reserve_within_cap(
                 refundable=limit.as_dict(),
             )
         try:
-            return reserve(bundle, refund_id, wanted, items, reason, staff.actor_id)
+            return reserve(bundle, refund_id, wanted, items, reason, staff.actor_id, codes)
         except TransactionCancelled as cancelled:
             if "refund" in cancelled.failed:  # the same request, retried concurrently, reserved it
                 found = _find(_bundle(order_id), refund_id)
