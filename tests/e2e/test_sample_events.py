@@ -79,6 +79,8 @@ def test_api_samples_answer_as_the_api_does(invoke):
     page = invoke("OrderPageFunction")  # the hosted page's HTML shell, whatever the order
     assert page["statusCode"] == 200 and '<main id="app"' in page["body"]
     assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
+    door = invoke("CheckInPageFunction")  # the door's page, a shell like the order page's
+    assert door["statusCode"] == 200 and "assets/door.js" in door["body"]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
     staff_view = body(invoke("AdminGetOrderFunction"))

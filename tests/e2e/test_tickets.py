@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pypdf
 import zxingcpp
+from browser_support import PHONE, axe_violations, horizontal_overflow, open_page, screenshot
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from e2e_support import (
     customer_client,
@@ -22,8 +24,10 @@ from e2e_support import (
     wait_for,
 )
 from PIL import Image
+from playwright.sync_api import expect
 
 from caisse.orders.ticket_documents import verify
+from caisse_local.authorizer import issue_token
 from caisse_local.stack import LOCAL_SECRETS
 
 # What a door scanner holds: the public half of the local stack's (obviously fake) signing key.
@@ -61,8 +65,6 @@ def decoded(image: Image.Image) -> list[str]:
 
 
 def check_in(api, code, merchant="festival", email="door@sunsetfestival.example") -> httpx.Response:
-    from caisse_local.authorizer import issue_token
-
     token = issue_token(merchant_id=merchant, email=email)
     return api.post(f"/admin/tickets/{code}/check-in", headers={"Authorization": f"Bearer {token}"})
 
@@ -170,3 +172,84 @@ def test_a_refunded_ticket_is_refused_at_the_door_and_its_admission_goes_back_to
     )
     assert again.status_code == 422 and again.json()["error"] == "ticket_voided"
     assert remaining_stock(api, "FEST-WEEKEND-PASS") == before + 1
+
+
+def test_the_order_page_shows_the_tickets_and_the_door_page_admits_a_typed_code_once_and_a_scanned_qr(
+    api, browser, stack
+):
+    order = buy(api, [("FEST-DAY-PASS", 2)])
+    first, second = order_view(api, order)["tickets"]
+    images = [a for a in confirmation(stack, order)["attachments"] if a["content_type"] == "image/png"]
+    scanned = {}  # code -> what its QR holds
+    for image in images:
+        [text] = decoded(Image.open(io.BytesIO(base64.b64decode(image["base64"]))))
+        scanned[verify(text, PUBLIC_KEY)["c"]] = text
+    token = issue_token(merchant_id="festival", email="door@sunsetfestival.example")
+
+    page = open_page(browser, PHONE)
+    try:
+        # The buyer's order page lists the tickets too.
+        page.goto(f"{stack.api}/order/{order['order_id']}#token={order['order_token']}")
+        expect(page.get_by_role("heading", name="Your tickets")).to_be_visible()
+        expect(page.get_by_text(first["code"])).to_be_visible()
+        expect(page.get_by_text("Ticket 2 of 2")).to_be_visible()
+        assert axe_violations(page) == []
+        screenshot(page, "order-page-tickets-phone")
+
+        page.add_init_script("delete window.BarcodeDetector")  # a browser that cannot read QR codes
+        page.goto(f"{stack.api}/console/check-in")
+        expect(page.get_by_role("heading", name="Door check-in")).to_be_visible()
+        page.get_by_label("Staff token").fill(token)
+        page.get_by_role("button", name="Use this token").click()
+        expect(page.get_by_text("This browser cannot read QR codes")).to_be_visible()
+        page.get_by_label("Ticket code").fill(first["code"].lower())
+        page.get_by_label("Ticket code").press("Enter")
+        expect(page.get_by_role("heading", name="Admitted")).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text("Awa Ndiaye")
+        assert axe_violations(page) == []
+        assert horizontal_overflow(page) == 0
+        screenshot(page, "door-check-in-admitted-phone")
+        page.get_by_label("Ticket code").fill(first["code"])
+        page.get_by_role("button", name="Check in").click()
+        expect(page.get_by_role("heading", name="Refused")).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text("already used at")
+        expect(page.get_by_role("status")).to_contain_text("by door@sunsetfestival.example")
+        screenshot(page, "door-check-in-refused-phone")
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+    # A phone whose browser reads QR codes: the browser's BarcodeDetector and camera are stood in
+    # for (headless chromium on Linux has neither), handing the page what the QR really holds.
+    camera = open_page(browser, PHONE)
+    try:
+        camera.add_init_script(
+            """
+            window.__detections = 0;
+            window.BarcodeDetector = class {
+              async detect() { window.__detections += 1; return [{ rawValue: SCANNED }]; }
+            };
+            navigator.mediaDevices.getUserMedia = async () => {
+              const canvas = document.createElement('canvas');
+              canvas.getContext('2d').fillRect(0, 0, 10, 10);
+              return canvas.captureStream(5);
+            };
+            sessionStorage.setItem('staff-token', TOKEN);
+            """.replace("SCANNED", json.dumps(scanned[second["code"].replace("-", "")])).replace(
+                "TOKEN", json.dumps(token)
+            )
+        )
+        checks = []
+        camera.on("request", lambda request: checks.append(request.url) if "/admin/tickets/" in request.url else None)
+        camera.goto(f"{stack.api}/console/check-in")
+        camera.get_by_role("button", name="Scan with the camera").click()
+        expect(camera.get_by_role("heading", name="Admitted")).to_be_visible()
+        expect(camera.get_by_role("status")).to_contain_text(second["code"])
+        # Held in front of the camera, the same QR is read again and again but checked once.
+        wait_for(lambda: camera.evaluate("window.__detections") >= 6, what="the camera's QR read again and again")
+        expect(camera.get_by_role("heading", name="Admitted")).to_be_visible()
+        assert checks == [f"{stack.api}/admin/tickets/{second['code'].replace('-', '')}/check-in"]
+        assert camera.errors == []
+    finally:
+        camera.context.close()
+    assert check_in(api, second["code"]).json()["error"] == "already_checked_in"

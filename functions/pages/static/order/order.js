@@ -87,6 +87,7 @@ function render() {
     banner(),
     statusCard(timeZone),
     progress(),
+    tickets(timeZone),
     items(),
     timeline(timeZone),
   );
@@ -103,6 +104,7 @@ function statusCard(timeZone) {
   const last = order.stages[order.stages.length - 1];
   let next;
   if (inStages) next = t(status === last ? 'next.delivered' : 'next.stage');
+  else if (status === 'paid' && order.tickets && order.tickets.length) next = t('next.tickets');
   else next = t(`next.${status}`);
   const card = el('section', { class: `card status status-${WAITING.includes(status) ? 'waiting' : status}`, 'aria-labelledby': 'status-heading' },
     el('h2', { id: 'status-heading' }, statusName(status)),
@@ -144,6 +146,20 @@ function progress() {
     reached >= 0 ? el('p', { class: 'muted' }, t('order.stage_of', { n: reached + 1, count: order.stages.length })) : null,
     el('ol', { class: 'stages' }, order.stages.map((stage, index) =>
       el('li', { class: index < reached ? 'done' : index === reached ? 'current' : 'todo', 'aria-current': index === reached ? 'step' : false }, stageName(stage)))));
+}
+
+function tickets(timeZone) {
+  if (!order.tickets || !order.tickets.length) return null;
+  return el('section', { class: 'card', 'aria-labelledby': 'tickets-heading' },
+    el('h2', { id: 'tickets-heading' }, t('order.tickets')),
+    el('p', { class: 'muted small' }, t('order.tickets_note')),
+    el('ul', { class: 'tickets' }, order.tickets.map((ticket) => el('li', { class: `ticket ticket-${ticket.state}` },
+      el('p', {}, el('strong', {}, t('ticket.n_of', { n: ticket.number, count: ticket.count })), ` · ${ticket.product}`),
+      el('p', {}, ticket.event.name, el('br'),
+        dateTime(ticket.event.start, ticket.event.timezone || timeZone), el('br'),
+        [ticket.event.venue, ticket.event.address].filter(Boolean).join(', ')),
+      el('p', { class: 'code' }, ticket.code),
+      ticket.state === 'voided' ? el('p', { class: 'money-state' }, t('ticket.voided')) : null))));
 }
 
 function items() {
