@@ -97,6 +97,8 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert invoke("AdminConfirmRefundFunction")["statusCode"] == 404
     door = invoke("AdminCheckInTicketFunction")  # a code no ticket has: refused, nothing written
     assert door["statusCode"] == 404 and body(door)["error"] == "unknown_ticket"
+    attendees = invoke("AdminEventAttendeesFunction")  # the festival's list, for the door
+    assert attendees["statusCode"] == 200 and attendees["body"].startswith("code,state,holder,")
     cancelled = invoke("AdminUpdateOrderStatusFunction")
     assert cancelled["statusCode"] == 200 and body(cancelled)["status"] == "cancelled"
 

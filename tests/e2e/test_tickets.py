@@ -4,6 +4,7 @@ ticket inline, a PDF with a page per ticket) and on the order, checked once at t
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 import uuid
@@ -164,6 +165,20 @@ def test_a_refunded_ticket_is_refused_at_the_door_and_its_admission_goes_back_to
     assert refused.status_code == 409 and refused.json()["error"] == "ticket_voided"
     assert "refunded" in refused.json()["message"] and "a friend cannot come" in refused.json()["message"]
     assert check_in(api, first["code"]).status_code == 200  # the other ticket still admits
+
+    # The door's list for when the network is down: both tickets, as the door last saw them.
+    listed = api.get(
+        "/admin/events/sunset-2027/attendees", headers={"Authorization": f"Bearer {merchant_token('festival')}"}
+    )
+    assert listed.status_code == 200 and listed.headers["content-type"].startswith("text/csv")
+    rows = {row["code"]: row for row in csv.DictReader(io.StringIO(listed.text))}
+    assert rows[first["code"]]["state"] == "valid" and rows[first["code"]]["checked_in_by"]
+    assert rows[first["code"]]["holder"] == "Awa Ndiaye" and rows[first["code"]]["ticket"] == "1/2"
+    assert rows[second["code"]]["state"] == "voided" and "refunded" in rows[second["code"]]["void_reason"]
+    elsewhere = api.get(
+        "/admin/events/sunset-2027/attendees", headers={"Authorization": f"Bearer {merchant_token('ouaga-live')}"}
+    )
+    assert elsewhere.status_code == 200 and first["code"] not in elsewhere.text  # only its own merchant's
 
     again = api.post(  # the same ticket cannot be given back twice
         f"/admin/orders/{order['order_id']}/refunds",
