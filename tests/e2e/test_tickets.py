@@ -268,3 +268,41 @@ def test_the_order_page_shows_the_tickets_and_the_door_page_admits_a_typed_code_
     finally:
         camera.context.close()
     assert check_in(api, second["code"]).json()["error"] == "already_checked_in"
+
+
+def review(api, order, status) -> None:
+    answer = api.post(
+        f"/admin/orders/{order['order_id']}/status",
+        json={"status": status, "note": "checked with the buyer"},
+        headers={"Authorization": f"Bearer {merchant_token('ouaga-live')}"},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_buyer_under_review_is_told_and_gets_tickets_only_once_staff_approve(api, stack):
+    def flagged_order(phone):
+        person = {"name": "Awa Ndiaye", "email": f"vip-{uuid.uuid4().hex[:8]}@example.test", "phone": phone}
+        body = {"items": [{"sku": "OL-CONCERT-VIP", "quantity": 1}], "currency": "XOF", "customer": person}
+        with customer_client(api) as own:
+            order = own.post("/checkouts", json=body).json()
+        httpx.post(f"{order['next_action']['url']}/pay", timeout=10)  # above the shop's review threshold
+        wait_for(lambda: order_status(api, order) == "needs_review", what="the payment flagged for review")
+        return order
+
+    approved, refused = flagged_order("+22670000003"), flagged_order("+22670000004")
+    for order in (approved, refused):
+        [told] = wait_for(lambda o=order: emails_for(stack, o["order_id"], "payment_under_review"), what="told")
+        assert told["subject"].startswith(f"Nous vérifions le paiement de la commande {order['order_number']}")
+        assert "avec vos billets" in told["text"] and not told["attachments"]
+        assert "tickets" not in order_view(api, order)  # nothing to show at the door yet
+
+    review(api, approved, "paid")
+    mail = confirmation(stack, approved)
+    assert "Nous avons vérifié votre paiement" in mail["text"]
+    [ticket] = order_view(api, approved)["tickets"]
+    assert ticket["code"] in mail["text"] and len(pdf_of(mail).pages) == 1
+
+    review(api, refused, "cancelled")
+    [no] = wait_for(lambda: emails_for(stack, refused["order_id"], "payment_refused"), what="the refusal")
+    assert "n'a pas pu être acceptée" in no["subject"] and "aucun billet n'a été émis" in no["text"]
+    assert "tickets" not in order_view(api, refused)

@@ -56,7 +56,6 @@ def order(
     [
         ("pending_payment", "paid", Kind.ORDER_CONFIRMED, "ada@example.test"),
         ("pending_payment", "payment_failed", Kind.PAYMENT_FAILED, "ada@example.test"),
-        ("pending_payment", "needs_review", Kind.PAYMENT_FLAGGED, "team@x.example"),
         ("paid", "discovery", Kind.STAGE_CHANGED, "ada@example.test"),
         ("discovery", "writing", Kind.STAGE_CHANGED, "ada@example.test"),
         ("writing", "delivered", Kind.DELIVERY, "ada@example.test"),
@@ -67,6 +66,20 @@ def test_status_changes_that_mail_someone(before, after, kind, to):
     assert (notification.kind, notification.to) == (kind, to)
     assert notification.id == f"order:o1:v3:{kind}:{notification.recipient}"
     assert notification.source == "order:o1"
+
+
+def test_the_customer_of_a_payment_under_review_is_told_so_and_told_the_outcome():
+    flagged = changes.for_order_change(order("pending_payment", 2), order("needs_review", 3))
+    assert [(n.kind, n.to) for n in flagged] == [
+        (Kind.PAYMENT_FLAGGED, "team@x.example"),
+        (Kind.PAYMENT_UNDER_REVIEW, "ada@example.test"),
+    ]
+    [approved] = changes.for_order_change(order("needs_review", 3), order("paid", 4))
+    assert approved.kind is Kind.ORDER_CONFIRMED and approved.context["reviewed"] is True
+    [refused] = changes.for_order_change(order("needs_review", 3), order("cancelled", 4))
+    assert (refused.kind, refused.to) == (Kind.PAYMENT_REFUSED, "ada@example.test")
+    [straight] = changes.for_order_change(order("pending_payment", 2), order("paid", 3))
+    assert straight.context["reviewed"] is False
 
 
 @pytest.mark.parametrize(

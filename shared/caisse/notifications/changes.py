@@ -114,6 +114,7 @@ def order_context(order: Order) -> dict[str, Any]:
         "dispute": order.dispute.as_dict() if order.dispute else None,
         "booking": _booking_context(order),
         "tickets": _tickets_context(order),
+        "has_tickets": any(item.event for item in order.items),
     }
 
 
@@ -153,6 +154,12 @@ def for_order_change(old: Order | None, new: Order) -> list[Notification]:
             wanted.append((kind, version, None))
         if new.booking and new.status == states.PAID:
             wanted.append((Kind.NEW_BOOKING, version, None))
+        # A payment a person checks: the customer is told it is being checked, then the outcome
+        # (the confirmation says it was checked; a refusal has its own email).
+        if new.status == states.NEEDS_REVIEW:
+            wanted.append((Kind.PAYMENT_UNDER_REVIEW, version, None))
+        if old is not None and old.status == states.NEEDS_REVIEW and new.status == states.CANCELLED:
+            wanted.append((Kind.PAYMENT_REFUSED, version, None))
     refund = new.last_refund.as_dict() if new.last_refund else None
     old_refund = old.last_refund.as_dict() if old is not None and old.last_refund else {}
     if refund and refund.get("refund_id") != old_refund.get("refund_id"):
@@ -182,6 +189,7 @@ def for_order_change(old: Order | None, new: Order) -> list[Notification]:
             to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
         if to:
             context = order_context(new)
+            context["reviewed"] = kind is Kind.ORDER_CONFIRMED and old is not None and old.status == states.NEEDS_REVIEW
             found.append(Notification(kind, to, locale, f"order:{new.order_id}", number, context, occasion))
     return found
 

@@ -19,6 +19,8 @@ class Kind(StrEnum):
     PAYMENT_WITHOUT_ORDER = "payment_without_order"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
+    PAYMENT_UNDER_REVIEW = "payment_under_review"  # to the customer: a person checks the payment
+    PAYMENT_REFUSED = "payment_refused"  # to the customer: the checked payment was not accepted
 
 
 class Recipient(StrEnum):
@@ -41,4 +43,6 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_WITHOUT_ORDER: Recipient.STAFF,  # the shop's operators (ALERT_EMAIL)
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
+    Kind.PAYMENT_UNDER_REVIEW: Recipient.CUSTOMER,
+    Kind.PAYMENT_REFUSED: Recipient.CUSTOMER,
 }

@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "claimed_order_id": None,
     "amount": None,
     "tickets": [],
+    "has_tickets": False,
+    "reviewed": False,
 }
 
 
