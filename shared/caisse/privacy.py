@@ -28,7 +28,7 @@ from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict
 from caisse.media.models import Gallery
 from caisse.notifications.ledger import EmailRecord, NotificationRecord, Suppression
-from caisse.orders import deliverables, personal, states
+from caisse.orders import deliverables, personal, states, tickets
 from caisse.orders.models import (
     Customer,
     CustomerLink,
@@ -39,6 +39,7 @@ from caisse.orders.models import (
     RetentionDue,
 )
 from caisse.orders.service import OrderBundle, add_move, load, order_view
+from caisse.orders.tickets import TICKET_SK, Ticket
 
 ERASED = "erased"
 MAX_ATTEMPTS = 5
@@ -206,6 +207,9 @@ def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states
             actions.append(Order.last_refund.set(last))
         add_move(tx, bundle, actor=actor, actor_id=actor_id, note=note, extra=actions)
         tx.delete(link, label="customer")
+        for entry in tickets.entries(order):  # the door's records name the holder too
+            code = entry["code"]
+            tx.update(Ticket(Ticket.key(code), TICKET_SK), actions=[Ticket.holder.set(ERASED)], label=f"ticket:{code}")
         for refund in bundle.refunds:
             payout = refund.payout.as_dict() if refund.payout else None
             if payout and payout.get("to"):

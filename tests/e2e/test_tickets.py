@@ -306,3 +306,17 @@ def test_a_buyer_under_review_is_told_and_gets_tickets_only_once_staff_approve(a
     [no] = wait_for(lambda: emails_for(stack, refused["order_id"], "payment_refused"), what="the refusal")
     assert "n'a pas pu être acceptée" in no["subject"] and "aucun billet n'a été émis" in no["text"]
     assert "tickets" not in order_view(api, refused)
+
+
+def test_erasing_a_buyer_erases_their_name_from_the_door_list_and_keeps_the_tickets(api, stack):
+    order = buy(api, [("FEST-DAY-PASS", 1)])
+    [ticket] = order_view(api, order)["tickets"]
+    staff = {"Authorization": f"Bearer {merchant_token('festival')}"}
+    email = api.get(f"/admin/orders/{order['order_id']}", headers=staff).json()["customer"]["email"]
+    erased = api.post("/admin/customers/erase", json={"email": email}, headers=staff)
+    assert erased.status_code == 200, erased.text  # a paid ticket order has nothing more to do: erasable
+    listed = api.get("/admin/events/sunset-2027/attendees", headers=staff).text
+    [row] = [row for row in csv.DictReader(io.StringIO(listed)) if row["code"] == ticket["code"]]
+    assert row["holder"] != "Awa Ndiaye" and row["state"] == "valid"
+    admitted = check_in(api, ticket["code"])
+    assert admitted.status_code == 200 and "Awa Ndiaye" not in admitted.text  # still admits, naming nobody

@@ -162,8 +162,9 @@ class Workflow:
         return status in self.stages or (self.revision_stage is not None and status == self.revision_stage)
 
     def closed(self, status: str) -> bool:
-        """Nothing more happens to the order: delivered (the last stage), cancelled or expired."""
-        return status in CLOSED or bool(self.stages and status == self.stages[-1])
+        """Nothing more happens to the order: delivered (the last stage), cancelled or expired; paid,
+        for an order with no stages (tickets and donations: the payment delivers them)."""
+        return status in CLOSED or (status == self.stages[-1] if self.stages else status == PAID)
 
 
 # ---------------------------------------------------------------------------------------- money
