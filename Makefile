@@ -37,6 +37,7 @@ help:
 	@echo "make openapi      write openapi.json from the API functions' code"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
+	@echo "make bench-tickets   an order of 10 admissions: tickets, email, its size"
 	@echo "make bench-brief  a checkout with and without an encrypted brief (latency, DynamoDB and KMS requests)"
 	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
@@ -137,6 +138,11 @@ bench-images: $(VENV)/.installed
 .PHONY: bench-email
 bench-email: $(VENV)/.installed
 	$(PY) scripts/bench_email.py
+
+# Orders of 10 admissions: webhook to tickets, to the confirmation email (QR codes, PDF), its size.
+.PHONY: bench-tickets
+bench-tickets: $(VENV)/.installed
+	$(PY) scripts/bench_tickets.py
 
 # The song studio's checkout with and without an encrypted brief, side by side (latency, DynamoDB and KMS requests).
 .PHONY: bench-brief
