@@ -5,14 +5,10 @@ calls POST /admin/tickets/{code}/check-in with the staff member's token."""
 
 from pathlib import Path
 
-from caisse.pages import answer, page_file
+from caisse.pages import serve
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def handler(event, context):
-    asset = (event.get("pathParameters") or {}).get("asset")
-    if asset is None:
-        return answer(page_file(STATIC, "door/index.html", allowed=("door",)))
-    relative = asset if asset.startswith("shared/") else f"door/{asset}"
-    return answer(page_file(STATIC, relative, allowed=("door", "shared")))
+    return serve(STATIC, "door", event)

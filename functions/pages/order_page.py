@@ -6,14 +6,10 @@ console."""
 
 from pathlib import Path
 
-from caisse.pages import answer, page_file
+from caisse.pages import serve
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def handler(event, context):
-    asset = (event.get("pathParameters") or {}).get("asset")
-    if asset is None:
-        return answer(page_file(STATIC, "order/index.html", allowed=("order",)))
-    relative = asset if asset.startswith("shared/") else f"order/{asset}"
-    return answer(page_file(STATIC, relative, allowed=("order", "shared")))
+    return serve(STATIC, "order", event)

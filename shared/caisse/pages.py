@@ -55,3 +55,13 @@ def answer(path: Path | None, *, cache_seconds: int = 300) -> dict[str, Any]:
         "headers": {**HEADERS, "Content-Type": CONTENT_TYPES[path.suffix], "Cache-Control": cache},
         "body": path.read_text(encoding="utf-8"),
     }
+
+
+def serve(root: Path, page: str, event: dict[str, Any]) -> dict[str, Any]:
+    """One page's answer to API Gateway: its HTML shell (no `asset` in the path), or one of its own
+    assets or those the pages share (`shared/...`), from `root/<page>` and `root/shared`."""
+    asset = (event.get("pathParameters") or {}).get("asset")
+    if asset is None:
+        return answer(page_file(root, f"{page}/index.html", allowed=(page,)))
+    relative = asset if asset.startswith("shared/") else f"{page}/{asset}"
+    return answer(page_file(root, relative, allowed=(page, "shared")))
