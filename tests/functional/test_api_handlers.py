@@ -60,6 +60,16 @@ def test_catalog(invoke):
         "prices": {"USD": 4500, "EUR": 4200},
         "limited": True,
         "remaining": 500,
+        "event": {  # what one day pass admits to: local times in the festival's zone
+            "id": "sunset-2027",
+            "name": "Sunset Festival 2027",
+            "start": "2027-07-09T16:00",
+            "end": "2027-07-11T23:30",
+            "timezone": "Europe/Paris",
+            "venue": "Parc de la Villette",
+            "address": "211 avenue Jean-Jaurès, 75019 Paris, France",
+        },
+        "admissions": 1,
     }
 
 
