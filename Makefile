@@ -94,7 +94,8 @@ e2e: $(VENV)/.installed browser
 # The pages as people see them, at desktop and phone size, for the README (docs/screenshots).
 .PHONY: screenshots
 screenshots: $(VENV)/.installed browser
-	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e -k "browser or page"
+	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_console.py tests/e2e/test_order_page.py \
+		tests/e2e/test_provider_pages_in_a_browser.py
 
 lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
