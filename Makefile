@@ -36,6 +36,7 @@ help:
 	@echo "make openapi      write functions/api_docs/openapi.json (served at /openapi.json) from the functions' code"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
+	@echo "make bench-orders one page of the staff order list at 1 000 and 20 000 orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
 	@echo "The local stack's ports move with CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."
@@ -156,6 +157,11 @@ bench-email: $(VENV)/.installed
 .PHONY: bench-gallery
 bench-gallery: $(VENV)/.installed
 	$(PY) scripts/bench_gallery.py
+
+# One page of the staff order list at 1 000 and 20 000 orders: time and DynamoDB requests per page.
+.PHONY: bench-orders
+bench-orders: $(VENV)/.installed
+	$(PY) scripts/bench_orders.py
 
 # Run a scheduled function once against the running local stack, e.g. FUNCTION=ReconcilePaymentsFunction.
 .PHONY: run-scheduled

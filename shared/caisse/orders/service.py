@@ -326,7 +326,7 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         view["notes"] = [
             {"note": entry.note, "by": entry.actor_id, "at": iso(entry.at), "version": int(entry.version)}
             for entry in sorted(bundle.history, key=lambda e: int(e.version))
-            if entry.action == "note"
+            if _staff_note(entry)
         ]
         view["deliverable"] = order.deliverable_key
         view["booking"] = booking_view(order)
@@ -343,6 +343,13 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
             for p in sorted(bundle.payments, key=lambda p: p.received_at)
         ]
     return view
+
+
+def _staff_note(entry: HistoryEntry) -> bool:
+    """A note staff wrote: on its own, or with a stage they moved the order to."""
+    if entry.action == "note":
+        return True
+    return entry.actor == states.Actor.STAFF and bool(entry.note) and entry.action is None and entry.to_money is None
 
 
 def customer_view(order: Order) -> dict[str, Any]:
