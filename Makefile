@@ -37,6 +37,7 @@ help:
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
 	@echo "make bench-orders one page of the staff order list at 1 000 and 20 000 orders"
+	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
 	@echo "The local stack's ports move with CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."
@@ -162,6 +163,11 @@ bench-gallery: $(VENV)/.installed
 .PHONY: bench-orders
 bench-orders: $(VENV)/.installed
 	$(PY) scripts/bench_orders.py
+
+# The local stack as data grows: emulated AWS memory and checkout p50 over 5 000 paid orders.
+.PHONY: bench-scale
+bench-scale: $(VENV)/.installed
+	$(PY) scripts/bench_scale.py
 
 # Run a scheduled function once against the running local stack, e.g. FUNCTION=ReconcilePaymentsFunction.
 .PHONY: run-scheduled

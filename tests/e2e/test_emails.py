@@ -54,7 +54,7 @@ def test_a_paid_order_sends_exactly_one_confirmation(api, stack):
     assert mail["reply_to"] == "hello@songstudio.example"
     assert "USD 99.00" in plain(mail["text"])
     assert "Awa <b>Ndiaye</b>" in mail["text"] and "Awa &lt;b&gt;Ndiaye&lt;/b&gt;" in mail["html"]
-    assert f"/orders/{checkout['order_id']}?token=" in mail["text"]
+    assert f"/order/{checkout['order_id']}#token=" in mail["text"]  # the hosted order page
 
 
 def test_a_french_customer_gets_french(api, stack):

@@ -51,7 +51,7 @@ def body(result: dict) -> dict:
 
 
 def test_every_function_has_a_sample_event_of_its_own():
-    assert len(SAMPLES) >= 58
+    assert len(SAMPLES) >= 59
     assert [function for function, path in SAMPLES.items() if not path.is_file()] == []
     assert len(set(SAMPLES.values())) == len(SAMPLES)
 
@@ -75,7 +75,10 @@ def test_api_samples_answer_as_the_api_does(invoke):
 
     back = invoke("ProviderReturnFunction")  # the customer back from the provider's page
     assert back["statusCode"] == 303
-    assert f"/orders/{SAMPLE_ORDER}/return?result=success" in back["multiValueHeaders"]["Location"][0]
+    assert back["multiValueHeaders"]["Location"][0].endswith(f"/order/{SAMPLE_ORDER}?result=success")  # hosted page
+    page = invoke("OrderPageFunction")  # the hosted page's HTML shell, whatever the order
+    assert page["statusCode"] == 200 and '<main id="app"' in page["body"]
+    assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
     staff_view = body(invoke("AdminGetOrderFunction"))
@@ -163,7 +166,7 @@ def test_staff_operations_samples_answer_as_the_api_does(invoke, stack):
 
     docs = invoke("ApiDocsFunction")
     assert docs["statusCode"] == 200 and "swagger-ui-bundle.js" in docs["body"]
-    assert "script-src 'self'" in docs["multiValueHeaders"]["Content-Security-Policy"][0]
+    assert "script-src 'self'" in docs["headers"]["Content-Security-Policy"]
 
 
 def test_the_figures_sample_counts_its_payment_once(invoke, stack):

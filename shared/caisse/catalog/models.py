@@ -110,7 +110,7 @@ class Merchant(CatalogRecord, discriminator="merchant"):
             "reply_to": self.reply_to,
             "staff_email": self.staff_email or self.reply_to,
             "locale": self.default_locale,
-            "timezone": self.timezone,
+            "timezone": self.timezone,  # dates on the order page are the shop's
         }
         return {key: value for key, value in details.items() if value}
 

@@ -36,6 +36,7 @@ from caisse.orders.models import (
     order_pk,
 )
 from caisse.orders.service import add_move, load, put_reference
+from caisse.secrets import secret
 
 # Order ids derived from an Idempotency-Key live in their own UUID namespace.
 _IDEMPOTENT_ORDERS = uuid.UUID("5a0b3c3e-6a7c-4f0e-9d0b-5c2a1f0e8d11")
@@ -92,14 +93,11 @@ class CheckoutResult:
 def return_urls(order_id: str) -> dict[str, str]:
     """Where a provider's page sends the customer back: our return route, which settles the order
     with what the provider says (PayPal is captured there) and then sends the browser on to the
-    shop's page for this order."""
+    hosted order page. The order token rides in the fragment, which the browser keeps through that
+    redirect and never sends to the provider's servers or ours."""
     page = f"{settings().public_api_url}/orders/{order_id}/return"
-    return {"return_url": f"{page}?result=success", "cancel_url": f"{page}?result=cancel"}
-
-
-def shop_page(order_id: str, result: str) -> str:
-    """The shop's own page for an order, where the browser ends up after the provider's page."""
-    return f"{settings().shop_url}/orders/{order_id}/return?result={result}"
+    fragment = f"#token={tokens.issue(order_id, secret(tokens.TOKEN_KEY_PARAMETER))}"
+    return {"return_url": f"{page}?result=success{fragment}", "cancel_url": f"{page}?result=cancel{fragment}"}
 
 
 def order_id_for(idempotency_key: str | None) -> str:

@@ -282,6 +282,11 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         "order_id": order.order_id,
         "order_number": order.order_number,
         "merchant": order.merchant,
+        # What the hosted order page shows: the shop's name, its time zone for every date, the
+        # customer's language, and the stages the order goes through.
+        "shop": _shop(order),
+        "locale": order.customer.locale or "en",
+        "stages": list(order.stages or []),
         "status": order.status,
         "status_reason": order.status_reason,
         "money_state": order.money_state or states.UNPAID,
@@ -377,6 +382,11 @@ def booking_view(order: Order) -> dict[str, Any] | None:
         "platform_fee": booking.get("platform_fee"),
         "cancelled_at": booking.get("cancelled_at"),
     }
+
+
+def _shop(order: Order) -> dict[str, str]:
+    contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
+    return {"name": contact.get("name") or order.merchant, "timezone": contact.get("timezone") or "UTC"}
 
 
 def refund_view(refund: Refund, *, staff: bool = True) -> dict[str, Any]:
