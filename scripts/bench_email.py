@@ -30,7 +30,7 @@ def main() -> int:
     try:
         api = httpx.Client(base_url=stack.api_url, timeout=30)
         secret = stack.parameter("stripe/webhook_secret")
-        body = {"items": [{"sku": "SONG-STANDARD", "quantity": 1}], "currency": "USD"}
+        body = {"items": [{"sku": "FEST-DONATION-10", "quantity": 1}], "currency": "USD"}
         with ThreadPoolExecutor(8) as pool:
             orders = list(
                 pool.map(

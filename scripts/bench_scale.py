@@ -28,7 +28,7 @@ from caisse_local.server import free_port
 from caisse_local.stack import LocalStack, Ports, output_to
 
 ROOT = Path(__file__).resolve().parent.parent
-CART = {"items": [{"sku": "SONG-STANDARD", "quantity": 1}], "currency": "USD"}
+CART = {"items": [{"sku": "FEST-DONATION-10", "quantity": 1}], "currency": "USD"}  # no brief, no daily capacity
 
 
 def rss_mb(pid: int) -> float:

@@ -13,6 +13,7 @@ from e2e_support import (
     STACK,
     aws_faults,
     emails_for,
+    made_to_order,
     merchant_token,
     order_status,
     plain,
@@ -30,6 +31,7 @@ def buy(api, sku="SONG-STANDARD", locale="en", email=None, name="Awa <b>Ndiaye</
             "items": [{"sku": sku, "quantity": 1}],
             "currency": "USD",
             "customer": {"name": name, "email": email, "locale": locale},
+            **made_to_order(sku),
         },
     )
     assert answer.status_code == 201, answer.text

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import httpx
 import jwt
-from e2e_support import customer_client, money_state, order_status, wait_for
+from e2e_support import customer_client, made_to_order, money_state, order_status, wait_for
 from test_refunds_and_reconciliation import run_scheduled
 
 CAMPAY_KEY = "campay-local-webhook-key-not-a-secret-0000"
@@ -21,7 +21,7 @@ def buy(api, sku, currency, phone=None, provider=None) -> dict:
     customer = {"name": "Awa", "email": f"awa-{uuid.uuid4().hex[:8]}@example.test", "locale": "fr"}
     if phone:
         customer["phone"] = phone
-    body = {"items": [{"sku": sku, "quantity": 1}], "currency": currency, "customer": customer}
+    body = {"items": [{"sku": sku, "quantity": 1}], "currency": currency, "customer": customer, **made_to_order(sku)}
     if provider:
         body["provider"] = provider
     with customer_client(api) as own:

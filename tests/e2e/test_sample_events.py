@@ -182,6 +182,21 @@ def test_the_figures_sample_counts_its_payment_once(invoke, stack):
     assert again == counted
 
 
+def test_song_studio_and_privacy_samples(invoke):
+    assert invoke("CreateCheckoutFunction")["statusCode"] == 201  # the sample order (replayed: the same one)
+    again = invoke("AdminResendDeliveryFunction")  # a festival order, never delivered
+    assert again["statusCode"] == 409 and "delivered" in body(again)["message"]
+    exported = body(invoke("ExportCustomerFunction"))
+    assert (exported["merchant"], exported["email"]) == ("festival", "ada@example.test")
+    [sample] = [o for o in exported["orders"] if o["order_id"] == SAMPLE_ORDER]
+    assert sample["customer"]["email"] == "ada@example.test" and sample["total"] == {"amount": 9000, "currency": "USD"}
+    erased = body(invoke("EraseCustomerFunction"))  # an address with nothing recorded: nothing to erase
+    assert erased["merchant"] == "festival" and erased["orders"] == []
+    assert erased["erased"] == {"orders": 0, "emails": 0, "suppressions": 0, "galleries": 0}
+    retention = invoke("ApplyRetentionFunction")  # nothing closed two years ago on a fresh stack
+    assert retention == {"erased": 0, "orders": {}, "waiting": []}
+
+
 def test_webhook_samples_are_checked_before_anything_is_written(invoke):
     # A stored provider signature never verifies again (Stripe's is time-bound; PayPal checks its
     # own): refused with a security event and nothing written, as a replayed request would be.

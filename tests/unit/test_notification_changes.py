@@ -203,3 +203,37 @@ def test_download_links_expire_and_cannot_be_forged():
     assert not links.download_allowed("o1", expires, signature, "other-key", now)
     after = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
     assert not links.download_allowed("o1", expires, signature, "key", after)
+
+
+# --------------------------------------------------------------------------- the song studio (issue 15)
+
+REVIEWED = {"revision_stage": "revision", "revision_from": "discovery", "revisions": 2}
+
+
+def test_a_revision_sends_the_stage_email_saying_which_revision():
+    before, after = order("discovery", version=5), order("revision", version=6)
+    before.workflow = after.workflow = REVIEWED
+    after.revisions_used = 1
+    [mail] = changes.for_order_change(before, after)
+    assert mail.kind is Kind.STAGE_CHANGED
+    assert mail.context["revision"] == {"number": 1, "included": 2} and mail.context["stage_number"] is None
+
+
+def test_the_delivery_email_sent_again_is_a_new_email_and_a_repeat_of_the_stream_is_not():
+    delivered, again = order("delivered", version=7, deliverable="k"), order("delivered", version=8, deliverable="k")
+    delivered.delivery_round, again.delivery_round = 1, 2
+    [mail] = changes.for_order_change(delivered, again)
+    assert mail.kind is Kind.DELIVERY and mail.occasion == "delivery-2"
+    assert changes.for_order_change(again, again) == []
+
+
+def test_no_email_names_the_brief_and_an_erased_customer_gets_none():
+    paid = order("paid", version=3)
+    paid.answers_sealed = "AYADeNcRyPtEd"
+    mails = changes.for_order_change(order("pending_payment"), paid)
+    assert [m.kind for m in mails] == [Kind.ORDER_CONFIRMED, Kind.NEW_ORDER]  # the customer's, the shop's
+    for mail in mails:
+        assert "AYADeNcRyPtEd" not in str(mail.to_message()) and "answers" not in mail.context
+    erased = order("discovery", version=4)
+    erased.erased_at = datetime(2026, 12, 1, tzinfo=UTC)
+    assert changes.for_order_change(paid, erased) == []

@@ -15,7 +15,7 @@ from caisse.notifications import changes
 from caisse.notifications.kinds import Kind
 from caisse.notifications.render import render
 from caisse.notifications.resend import _sent_before
-from caisse.orders import export, figures, index
+from caisse.orders import export, figures, index, personal
 from caisse.orders.listing import OrderQuery, decode_cursor, encode_cursor, flags, order_row, plan
 from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, LineItem, Order, order_pk
 from caisse.orders.service import OrderBundle, order_view
@@ -60,7 +60,7 @@ def test_an_order_carries_a_key_for_every_list_and_search():
         "songstudio#unpaid",
         "songstudio#stripe",
     )
-    assert found.email_key == index.email_key("  elodie@EXAMPLE.test ")  # any case, no address in clear
+    assert found.email_key == personal.customer_ref("songstudio", "  elodie@EXAMPLE.test ")  # any case, no address
     assert "@" not in found.email_key
     assert found.name_key == "elodie o brien#2026-11-24T09:30:15.123456Z#o1"
     assert [line.merchant_product for line in index.lines(found)] == ["songstudio#SONG-STANDARD"]
@@ -137,7 +137,8 @@ def test_the_plan_reads_the_index_of_the_narrowest_filter():
     assert plan(OrderQuery(status="paid", product="X"), merchants).index == "orders_by_product"
     assert plan(OrderQuery(money_state="refunded"), merchants).index == "orders_by_money"
     email = plan(OrderQuery(q="a@b.example", status="paid"), merchants)
-    assert (email.index, email.partitions) == ("orders_by_email", (index.email_key("a@b.example"),))
+    refs = (personal.customer_ref("songstudio", "A@b.example"), personal.customer_ref("festival", "a@b.example"))
+    assert (email.index, email.partitions) == ("orders_by_email", refs)  # each merchant's digest, any case
     name = plan(OrderQuery(q="Zoë"), merchants)
     assert (name.index, name.forward, name.low) == ("orders_by_name", True, "zoe")
 
@@ -265,18 +266,20 @@ def test_a_paid_order_tells_the_shop_once_in_its_language():
 
 
 def test_a_resend_asked_by_staff_is_one_email_named_by_the_request():
-    delivered = order(status="delivered", version=7)
-    asked = order(status="delivered", version=8, resend={"id": "r1", "kind": "delivery"})
-    [notification] = changes.for_order_change(delivered, asked)
-    assert (notification.kind, notification.to) == (Kind.DELIVERY, "Elodie@Example.test")
-    assert notification.id == "order:o1:resend-r1:delivery:customer"
+    writing = order(status="discovery", version=7)
+    asked = order(status="discovery", version=8, resend={"id": "r1", "kind": "stage_changed"})
+    [notification] = changes.for_order_change(writing, asked)
+    assert (notification.kind, notification.to) == (Kind.STAGE_CHANGED, "Elodie@Example.test")
+    assert notification.id == "order:o1:resend-r1:stage_changed:customer"
     assert (
-        changes.for_order_change(asked, order(status="delivered", version=9, resend={"id": "r1", "kind": "delivery"}))
+        changes.for_order_change(
+            asked, order(status="discovery", version=9, resend={"id": "r1", "kind": "stage_changed"})
+        )
         == []
     )
-    assert _sent_before(Kind.DELIVERY, delivered) and not _sent_before(Kind.DELIVERY, order(status="discovery"))
+    assert _sent_before(Kind.STAGE_CHANGED, writing) and not _sent_before(Kind.STAGE_CHANGED, order(status="paid"))
     assert _sent_before(Kind.ORDER_CONFIRMED, order(status="discovery"))
-    assert not _sent_before(Kind.REFUND_PROCESSED, delivered)
+    assert not _sent_before(Kind.REFUND_PROCESSED, writing)
 
 
 # --------------------------------------------------------------------------- notes

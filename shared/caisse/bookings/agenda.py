@@ -18,7 +18,7 @@ from caisse.clock import iso
 from caisse.config import settings
 from caisse.db import batch_get, query_partitions
 from caisse.errors import InvalidRequest
-from caisse.orders import states
+from caisse.orders import personal, states
 from caisse.orders.listing import decode_cursor, encode_cursor
 from caisse.orders.models import ORDER_SK, Order
 from caisse.orders.service import booking_view, customer_view
@@ -47,10 +47,7 @@ def agenda(
     limit: int = PAGE_SIZE,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    merchant_id = merchant or staff.merchant
-    if merchant_id is None:
-        raise InvalidRequest("platform staff name the merchant (merchant=...)", field="merchant")
-    staff.require(merchant_id, "these bookings")
+    merchant_id = staff.merchant_for(merchant, "these bookings")
     if day is not None and (start is not None or end is not None):
         raise InvalidRequest("give a date, or a range (from, to), not both", field="date")
     first, last = (day, day) if day is not None else (start, end)
@@ -83,7 +80,7 @@ def agenda(
             continue
         if order.status in states.CLOSED and not include_cancelled:
             continue
-        rows.append(booking_row(order))
+        rows.append(booking_row(order, staff))
     last_key = keys[-1]["booking_start"]["S"] if keys else None
     return {
         "merchant": merchant_id,
@@ -95,14 +92,19 @@ def agenda(
     }
 
 
-def booking_row(order: Order) -> dict[str, Any]:
+def booking_row(order: Order, staff: Staff) -> dict[str, Any]:
+    """One appointment of the day. The tradie calls the customer: the phone is decrypted for them
+    and the read recorded on the order (caisse.orders.personal)."""
     balance = order.balance.as_dict() if order.balance else None
+    customer = customer_view(order)
+    if personal.has_phone(order):
+        customer["phone"] = personal.reveal(order, staff.actor_id, "bookings_day", want_answers=False)[personal.PHONE]
     return {
         "booking_id": order.order_id,
         "order_number": order.order_number,
         "status": order.status,
         "money_state": order.money_state or states.UNPAID,
         **(booking_view(order) or {}),
-        "customer": customer_view(order),
+        "customer": customer,
         "balance": balance,
     }

@@ -22,7 +22,7 @@ from caisse.catalog.models import (
     StockMovement,
     merchant_parent,
 )
-from caisse.catalog.service import BOOKABLE_KIND, get_merchant
+from caisse.catalog.service import BOOKABLE_KIND, get_merchant, merchant_rules
 from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
@@ -33,11 +33,7 @@ MOVEMENTS_SHOWN = 50
 
 
 def _merchant_of(staff: Staff, merchant: str | None) -> str:
-    merchant = merchant or staff.merchant
-    if merchant is None:
-        raise InvalidRequest("platform staff name the merchant (merchant=...)", field="merchant")
-    staff.require(merchant, "this merchant's catalog")
-    return merchant
+    return staff.merchant_for(merchant, "this merchant's catalog")
 
 
 def _product(sku: str, staff: Staff) -> Product:
@@ -145,7 +141,9 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
         order_prefix=merchant.order_prefix,
         stages=list(merchant.stages or []),
         merchant_contact=merchant.contact(),
-        merchant_rules=merchant.checkout_rules.as_dict() if merchant.checkout_rules else None,
+        merchant_rules=merchant_rules(
+            merchant.checkout_rules.as_dict() if merchant.checkout_rules else None, merchant.timezone or "UTC"
+        ),
         updated_at=moment(now),
         updated_by=staff.actor_id,
     )

@@ -68,6 +68,8 @@ class Product(CatalogRecord, discriminator="product"):
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
+    questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
+    workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
 
     @staticmethod
     def key(sku: str) -> str:
@@ -173,6 +175,18 @@ class CheckoutAttempts(CatalogRecord, discriminator="attempts"):
     @staticmethod
     def key(merchant: str, client: str, window: int) -> str:
         return f"ATTEMPTS#{merchant}#{client}#{window}"
+
+
+class DailyCapacity(CatalogRecord, discriminator="capacity"):
+    """How many orders a merchant with a daily capacity (the song studio: 3) took for one day: a
+    conditional counter taken in the pending order's own transaction and given back by the
+    orders' state machine when the checkout expires, fails or is cancelled."""
+
+    taken = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(merchant: str, day: str) -> str:
+        return f"CAPACITY#{merchant}#{day}"
 
 
 class OpenCheckouts(CatalogRecord, discriminator="open_checkouts"):

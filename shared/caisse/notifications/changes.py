@@ -13,11 +13,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from caisse.clock import iso
 from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
 from caisse.orders import states
 from caisse.orders.models import Incident, Order, order_from_image
+from caisse.orders.service import workflow_of
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,13 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
 
 
 def order_context(order: Order) -> dict[str, Any]:
-    """What the templates may show about an order. Built from the committed image only."""
+    """What the templates may show about an order. Built from the committed image only, where the
+    customer's answers and phone are ciphertext: no email needs them, and none is put on the queue."""
     contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
     stages = list(order.stages or [])
     next_action = order.next_action.as_dict() if order.next_action else {}
+    workflow = workflow_of(order)
+    revising = workflow.revision_stage is not None and order.status == workflow.revision_stage
     return {
         "order_id": order.order_id,
         "order_number": order.order_number,
@@ -102,6 +107,8 @@ def order_context(order: Order) -> dict[str, Any]:
         "reason": order.status_reason,
         "stages": stages,
         "stage_number": stages.index(order.status) + 1 if order.status in stages else None,
+        "revision": {"number": int(order.revisions_used or 0), "included": workflow.revisions} if revising else None,
+        "download_until": iso(order.download_until) if order.download_until else None,
         "retry_url": next_action.get("url") if order.status in states.HOLDING else None,
         "has_deliverable": bool(order.deliverable_key),
         "refund": order.last_refund.as_dict() if order.last_refund else None,
@@ -150,6 +157,9 @@ def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> 
     old_refund = old.last_refund.as_dict() if old is not None and old.last_refund else {}
     if refund and refund.get("refund_id") != old_refund.get("refund_id"):
         wanted.append((Kind.REFUND_PROCESSED, version, f"refund-{refund['refund_id']}"))
+    resent = int(new.delivery_round or 0)
+    if old is not None and old.status == new.status and resent > int(old.delivery_round or 0) > 0:
+        wanted.append((Kind.DELIVERY, version, f"delivery-{resent}"))  # sent again by staff, a fresh link
     old_money = (old.money_state if old is not None else None) or states.UNPAID
     new_money = new.money_state or states.UNPAID
     dispute = new.dispute.as_dict() if new.dispute else {}
@@ -165,6 +175,8 @@ def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> 
     found = []
     for kind, number, occasion in wanted:
         if RECIPIENTS[kind] is Recipient.CUSTOMER:
+            if new.erased_at:
+                continue  # the customer's personal data was erased: nobody to write to
             to, locale = new.customer.email, new.customer.locale or "en"
         else:
             to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
@@ -190,6 +202,8 @@ def _kind_for(order: Order) -> Kind | None:
     stages = list(order.stages or [])
     if status in stages:
         return Kind.DELIVERY if status == stages[-1] else Kind.STAGE_CHANGED
+    if status == workflow_of(order).revision_stage:
+        return Kind.STAGE_CHANGED
     return None
 
 

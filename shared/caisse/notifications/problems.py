@@ -44,13 +44,7 @@ def email_view(record: EmailRecord) -> dict[str, Any]:
 def problems(staff: Staff, merchant: str | None, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict:
     """A merchant's emails that did not go, newest first (platform staff: every merchant's and
     the platform's own alerts, unless they name a merchant)."""
-    if merchant is not None:
-        staff.require(merchant, "these emails")
-        lists = [merchant]
-    elif staff.platform:
-        lists = [*merchant_ids(), PLATFORM]
-    else:
-        lists = [staff.merchant]
+    lists = staff.scope(merchant, "these emails") or [*merchant_ids(), PLATFORM]
     fingerprint = hashlib.sha256("|".join(["emails", *lists]).encode()).hexdigest()[:16]
     found, more = query_partitions(
         settings().notifications_table,

@@ -1,6 +1,7 @@
 """Sending a customer's email again, when staff ask (the customer lost it, or it bounced before
-they fixed their mailbox): the last email of a kind, rebuilt from the order as it is now, so a
-delivery email carries a fresh download link.
+they fixed their mailbox): the last email of a kind, rebuilt from the order as it is now. The
+delivery email is sent again the one way issue 15 made for it (caisse.orders.service.resend_delivery:
+a new delivery round, the download window opened again, so a fresh link).
 
 Staff do not send it themselves: they record the request on the order (a new version, with who,
 when and which email in its history), and the orders stream turns that committed change into the
@@ -17,7 +18,7 @@ from caisse.errors import Conflict, InvalidRequest
 from caisse.notifications.kinds import RESENDABLE, Kind
 from caisse.orders import states
 from caisse.orders.models import Order
-from caisse.orders.service import OrderBundle, record_action
+from caisse.orders.service import OrderBundle, record_action, resend_delivery
 from caisse.staff import Staff
 
 
@@ -28,7 +29,6 @@ def _sent_before(kind: Kind, order: Order) -> bool:
     return {
         Kind.ORDER_CONFIRMED: order.status == states.PAID or order.status in stages,
         Kind.STAGE_CHANGED: order.status in stages[:-1],
-        Kind.DELIVERY: bool(stages) and order.status == stages[-1],
         Kind.REFUND_PROCESSED: order.last_refund is not None,
         Kind.PAYMENT_FAILED: order.status == states.PAYMENT_FAILED,
         Kind.BALANCE_DUE: balance.get("status") == "due",
@@ -46,6 +46,15 @@ def request_resend(order_id: str, staff: Staff, kind: str) -> dict[str, Any]:
             field="kind",
             allowed=[k.value for k in RESENDABLE],
         )
+    if wanted is Kind.DELIVERY:
+        bundle = resend_delivery(order_id, staff)
+        return {
+            "order_id": order_id,
+            "kind": wanted.value,
+            "resend_id": f"delivery-{int(bundle.order.delivery_round)}",
+            "to": bundle.order.customer.email,
+            "version": int(bundle.order.version),
+        }
     resend_id = str(uuid.uuid4())
 
     def writes(bundle: OrderBundle, tx: Transaction) -> list[Any]:

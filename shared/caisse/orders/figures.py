@@ -159,13 +159,7 @@ def figures(staff: Staff, merchant: str | None, start: date, end: date) -> dict[
     platform staff naming no merchant get every merchant's."""
     if end < start or (end - start).days >= MAX_DAYS:
         raise InvalidRequest(f"a range runs forward over at most {MAX_DAYS} days", field="to")
-    if merchant is not None:
-        staff.require(merchant, "these figures")
-        merchants = [merchant]
-    elif staff.platform:
-        merchants = merchant_ids()
-    else:
-        merchants = [staff.merchant]
+    merchants = staff.scope(merchant, "these figures") or merchant_ids()
     low, high = DayFigures.key(start.isoformat(), ""), DayFigures.key(end.isoformat(), "~")
     days, totals = [], {}
     for merchant_id in merchants:

@@ -5,7 +5,8 @@ Every listing index is sorted by `listed_at`: the moment the order was created, 
 microsecond, then its id, so newest-first is a total order and a page's cursor is simply the
 last key it showed. Filters are partitions: "<merchant>#<status>", "<merchant>#<money state>",
 "<merchant>#<provider>", "<merchant>#<sku>" (on the order's lines). Searches: the order number,
-a hash of the customer's email (exact, case-insensitive; the index holds no address in clear), and
+the customer's digest (caisse.orders.personal.customer_ref: merchant and email, any case; the index
+holds no address in clear, and erasure removes it), and
 the customer's name folded for search (prefix, accents and case ignored).
 
 Keys are set when the order is written (new_order_transaction) and moved with its status and
@@ -15,13 +16,13 @@ the order did not commit.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from datetime import datetime
 from typing import Any
 
 from caisse.clock import moment
+from caisse.orders import personal
 from caisse.orders.models import Order, OrderLine
 
 # Bounds of a key range: every listed_at starts with a digit, so these sit below and above all.
@@ -37,10 +38,6 @@ PLATFORM = "platform"
 
 def listed_at(created: datetime, order_id: str) -> str:
     return f"{moment(created)}#{order_id}"
-
-
-def email_key(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 def fold(text: str) -> str:
@@ -70,12 +67,17 @@ def index_order(order: Order, created: datetime) -> None:
     order.merchant_status = keyed(order.merchant, order.status)
     order.merchant_money = keyed(order.merchant, order.money_state or "unpaid")
     order.merchant_provider = keyed(order.merchant, order.provider)
-    order.email_key = email_key(order.customer.email)
+    order.email_key = personal.customer_ref(order.merchant, order.customer.email)
     order.name_key = name_key(order.customer.name, order.listed_at)
     booking = order.booking.as_dict() if order.booking else None
     if booking and booking.get("start"):
         order.booking_merchant = order.merchant
         order.booking_start = f"{booking['start']}#{order.order_id}"
+
+
+def forget_customer() -> list[Any]:
+    """An erased customer is found by no search: their digest and name leave the indexes."""
+    return [Order.email_key.remove(), Order.name_key.remove()]
 
 
 def lines(order: Order) -> list[OrderLine]:

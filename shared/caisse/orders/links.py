@@ -50,9 +50,16 @@ def order_link(order_id: str, token_key: str) -> str:
     return order_page(order_id, token_key=token_key)
 
 
-def download_link(order_id: str, token_key: str, now: datetime | None = None) -> tuple[str, str]:
-    """The link and when it stops working (ISO 8601)."""
-    expires_at = (now or utcnow()) + timedelta(days=DOWNLOAD_DAYS)
+def download_expiry(now: datetime | None = None) -> datetime:
+    """Until when a delivery (or a delivery email sent again) lets the customer download."""
+    return (now or utcnow()) + timedelta(days=DOWNLOAD_DAYS)
+
+
+def download_link(
+    order_id: str, token_key: str, now: datetime | None = None, until: datetime | None = None
+) -> tuple[str, str]:
+    """The link and when it stops working (ISO 8601): `until`, or DOWNLOAD_DAYS from now."""
+    expires_at = until or download_expiry(now)
     expires = int(expires_at.timestamp())
     query = urlencode({"expires": expires, "signature": signature("download", f"{order_id}:{expires}", token_key)})
     return f"{settings().public_api_url}/orders/{order_id}/download?{query}", iso(expires_at)

@@ -31,7 +31,7 @@ from caisse.config import settings
 from caisse.db import batch_get, query_partitions
 from caisse.errors import InvalidRequest
 from caisse.money import Money
-from caisse.orders import index, states
+from caisse.orders import index, personal, states
 from caisse.orders.models import ORDER_SK, Order
 from caisse.staff import Staff
 
@@ -62,7 +62,7 @@ class OrderQuery:
         if not text:
             return None
         if "@" in text:
-            return "email", index.email_key(text)
+            return "email", text.lower()
         if NUMBER.match(text):
             return "number", text.upper()
         try:
@@ -98,7 +98,7 @@ class OrderQuery:
             return True
         by, value = found
         if by == "email":
-            return order.email_key == value
+            return order.email_key == personal.customer_ref(order.merchant, value)
         if by == "number":
             return order.order_number == value
         if by == "id":
@@ -136,18 +136,6 @@ class Plan:
     forward: bool = False  # newest first, except a name search (alphabetical)
 
 
-def scope(staff: Staff, merchant: str | None) -> list[str] | None:
-    """The merchants whose orders this staff member may list: theirs, or the one a platform
-    member names, or None for a platform member reading every merchant."""
-    if merchant is not None:
-        staff.require(merchant, "these orders")
-        return [merchant]
-    if staff.platform:
-        return None
-    assert staff.merchant is not None  # staff_from_claims refuses staff of no merchant
-    return [staff.merchant]
-
-
 def plan(query: OrderQuery, merchants: list[str] | None) -> Plan:
     low, high = query.time_bounds()
     every = tuple(merchants) if merchants is not None else tuple(merchant_ids())
@@ -155,7 +143,8 @@ def plan(query: OrderQuery, merchants: list[str] | None) -> Plan:
     if found is not None:
         by, value = found
         if by == "email":
-            return Plan("orders_by_email", "email_key", "listed_at", (value,), low, high)
+            refs = tuple(personal.customer_ref(m, value) for m in every)  # one partition per merchant
+            return Plan("orders_by_email", "email_key", "listed_at", refs, low, high)
         if by == "number":
             return Plan("orders_by_number", "order_number", "listed_at", (value,), low, high)
         if by == "id":
@@ -181,7 +170,7 @@ class Page:
 
 def page(staff: Staff, query: OrderQuery, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> Page:
     """One page of the orders `query` selects that `staff` may see."""
-    merchants = scope(staff, query.merchant)
+    merchants = staff.scope(query.merchant, "these orders")
     chosen = plan(query, merchants)
     position = decode_cursor(cursor, query.fingerprint())
     found: list[Order] = []

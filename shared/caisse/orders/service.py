@@ -9,14 +9,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from caisse.catalog.models import OpenCheckouts, Product
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import Conflict, NotFound
-from caisse.orders import index, states
+from caisse.orders import capacity, deliverables, index, links, personal, states
 from caisse.orders.models import (
     DONE_REFUND,
     ORDER_SK,
+    AccessEntry,
+    CapacityHold,
     HistoryEntry,
     Hold,
     Order,
@@ -24,6 +28,7 @@ from caisse.orders.models import (
     PaymentEvent,
     ProviderRef,
     Refund,
+    RetentionDue,
     Slot,
     order_pk,
 )
@@ -41,10 +46,20 @@ class OrderBundle:
     payments: list[PaymentEvent] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
+    capacity: list[CapacityHold] = field(default_factory=list)
+    accesses: list[AccessEntry] = field(default_factory=list)
 
     @property
     def workflow(self) -> states.Workflow:
-        return states.Workflow.of(self.order.stages)
+        return workflow_of(self.order)
+
+    @property
+    def revisions_used(self) -> int:
+        return int(self.order.revisions_used or 0)
+
+
+def workflow_of(order: Order) -> states.Workflow:
+    return states.Workflow.of(order.stages, order.workflow.as_dict() if order.workflow else None)
 
 
 def load(order_id: str) -> OrderBundle | None:
@@ -67,6 +82,10 @@ def load(order_id: str) -> OrderBundle | None:
             bundle.holds.append(record)
         elif isinstance(record, Refund):
             bundle.refunds.append(record)
+        elif isinstance(record, CapacityHold):
+            bundle.capacity.append(record)
+        elif isinstance(record, AccessEntry):
+            bundle.accesses.append(record)
     return bundle
 
 
@@ -134,6 +153,24 @@ def add_move(
         release_holds(tx, bundle)
     if order.status in states.OPEN and status not in states.OPEN:
         release_counters(tx, order)
+    workflow = bundle.workflow
+    if order.retention_months and workflow.closed(status) and not workflow.closed(order.status):
+        schedule_retention(tx, order, at)
+
+
+def schedule_retention(tx: Transaction, order: Order, closed_at: datetime) -> None:
+    """The order closed: its customer's personal data falls due for erasure under the merchant's
+    retention rule (caisse.privacy sweeps what is due)."""
+    due = closed_at + relativedelta(months=int(order.retention_months))
+    tx.put(
+        RetentionDue(
+            RetentionDue.partition(due.strftime("%Y-%m")),
+            RetentionDue.key(iso(due), order.order_id),
+            order_id=order.order_id,
+            due_at=due,
+        ),
+        label="retention",
+    )
 
 
 def order_id_for_reference(provider: str, *references: str | None) -> str | None:
@@ -175,6 +212,9 @@ def release_holds(tx: Transaction, bundle: OrderBundle) -> None:
         tx.update(
             Product(Product.key(hold.sku)), actions=[Product.stock.add(int(hold.quantity))], label=f"stock:{hold.sku}"
         )
+    for day in bundle.capacity:
+        if day.state == "held":
+            capacity.give_back(tx, day)
 
 
 def change_status_by_staff(
@@ -186,10 +226,31 @@ def change_status_by_staff(
     bundle = load(order_id)
     if bundle is None:
         raise NotFound("no such order")
-    staff.require(bundle.order.merchant)
-    bundle.workflow.check(bundle.order.status, target, states.Actor.STAFF)
+    order = bundle.order
+    staff.require(order.merchant)
+    workflow = bundle.workflow
+    workflow.check(order.status, target, states.Actor.STAFF, bundle.revisions_used)
+    extra: list[Any] = []
+    if target == workflow.revision_stage:
+        extra.append(Order.revisions_used.add(1))  # counted in the move's own conditional write
+    if target == workflow.deliverable_stage:
+        if not deliverables.uploaded(order):
+            raise Conflict(
+                "attach the file to deliver first (POST /admin/orders/{order_id}/deliverable, then upload it)",
+                code="deliverable_missing",
+            )
+        extra += [Order.delivery_round.set(1), Order.download_until.set(links.download_expiry())]
     tx = Transaction()
-    add_move(tx, bundle, target, actor=states.Actor.STAFF, actor_id=staff.actor_id, note=note, message=message)
+    add_move(
+        tx,
+        bundle,
+        target,
+        actor=states.Actor.STAFF,
+        actor_id=staff.actor_id,
+        note=note,
+        message=message,
+        extra=extra,
+    )
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
@@ -249,6 +310,30 @@ def record_action(
 def add_note(order_id: str, staff: Staff, note: str) -> OrderBundle:
     """An internal note on an order: staff only, never shown to the customer nor emailed."""
     return record_action(order_id, staff, "note", note=note)
+
+
+def resend_delivery(order_id: str, staff: Staff) -> OrderBundle:
+    """The delivery email again, with a fresh download link: the download window starts again
+    (links.DOWNLOAD_DAYS), recorded as a version of the order (the stream sends the email)."""
+
+    def writes(bundle: OrderBundle, tx: Transaction) -> list[Any]:
+        order = bundle.order
+        if order.status != bundle.workflow.deliverable_stage or not order.deliverable_key:
+            raise Conflict(
+                f"only a delivered order's email can be sent again; this one is {order.status}",
+                code="nothing_to_resend",
+                kind="delivery",
+            )
+        if order.erased_at:
+            raise Conflict("this customer's personal data was erased: there is no one to send it to")
+        round_ = int(order.delivery_round or 1) + 1
+        return [Order.delivery_round.set(round_), Order.download_until.set(links.download_expiry())]
+
+    return record_action(order_id, staff, "email_resent", changes={"kind": "delivery"}, writes=writes)
+
+
+def access_view(entry: AccessEntry) -> dict[str, Any]:
+    return {"at": iso(entry.at), "by": entry.actor_id, "read": list(entry.fields), "purpose": entry.purpose}
 
 
 def history_view(entry: HistoryEntry, *, staff: bool) -> dict[str, Any]:
@@ -322,9 +407,19 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
     }
     if order.status in states.HOLDING and order.next_action:
         view["next_action"] = order.next_action.as_dict()
+    workflow = bundle.workflow
+    if order.day:
+        view["day"] = order.day
+    if workflow.revision_stage:
+        view["revisions"] = {"included": workflow.revisions, "used": bundle.revisions_used}
     if staff:
-        view["next_statuses"] = bundle.workflow.allowed(order.status, states.Actor.STAFF)
+        view["next_statuses"] = workflow.allowed(order.status, states.Actor.STAFF, bundle.revisions_used)
         view["customer"] = customer_view(order)
+        view["has_answers"] = bool(order.answers_sealed)
+        view["source"] = order.source.as_dict() if order.source else None
+        view["deliverable"] = {"key": order.deliverable_key} if order.deliverable_key else None
+        view["erased_at"] = iso(order.erased_at) if order.erased_at else None
+        view["access_log"] = [access_view(a) for a in sorted(bundle.accesses, key=lambda a: a.at)]
         view["provider_ref"] = order.provider_ref
         view["payment_ref"] = order.payment_ref
         view["dispute"] = order.dispute.as_dict() if order.dispute else None
@@ -358,9 +453,13 @@ def _staff_note(entry: HistoryEntry) -> bool:
 
 
 def customer_view(order: Order) -> dict[str, Any]:
-    """Who ordered, as staff see it (a phone where mobile money or a booking needs one)."""
+    """Who ordered, as staff see it: the phone is encrypted, only its last two digits show
+    (caisse.orders.personal.reveal gives it in clear, and records the read)."""
     customer = order.customer
-    return {"name": customer.name, "email": customer.email, "locale": customer.locale, "phone": customer.phone}
+    view = {"name": customer.name, "email": customer.email, "locale": customer.locale}
+    if personal.has_phone(order):
+        view["phone_ending"] = personal.phone_hint(order)
+    return view
 
 
 def booking_view(order: Order) -> dict[str, Any] | None:

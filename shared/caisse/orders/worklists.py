@@ -20,7 +20,7 @@ from caisse.clock import iso, utcnow
 from caisse.config import settings
 from caisse.db import batch_get, query_partitions
 from caisse.errors import Conflict, Forbidden, NotFound
-from caisse.orders import index
+from caisse.orders import index, personal
 from caisse.orders.listing import decode_cursor, encode_cursor
 from caisse.orders.models import INCIDENT_SK, ORDER_SK, Incident, Order, Refund
 from caisse.orders.service import refund_view
@@ -47,13 +47,7 @@ def _page(partitions: list[str], limit: int, cursor: str | None, fingerprint: st
 def owed_refunds(staff: Staff, merchant: str | None, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict:
     """Refunds owed to customers by hand (no refund API: CamPay, PayDunya), oldest first, each
     with its order and what the payout needs."""
-    if merchant is not None:
-        staff.require(merchant, "these refunds")
-        merchants = [merchant]
-    elif staff.platform:
-        merchants = merchant_ids()
-    else:
-        merchants = [staff.merchant]
+    merchants = staff.scope(merchant, "these refunds") or merchant_ids()
     partitions = [index.work_list(index.WORK_REFUNDS_OWED, m) for m in merchants]
     fingerprint = hashlib.sha256("|".join(["refunds", *merchants]).encode()).hexdigest()[:16]
     keys, next_cursor = _page(partitions, limit, cursor, fingerprint)
@@ -70,24 +64,29 @@ def owed_refunds(staff: Staff, merchant: str | None, *, limit: int = PAGE_SIZE, 
         order = orders.get(key["pk"]["S"])
         if refund is None or order is None or refund.status != "owed" or order.merchant not in merchants:
             continue  # paid out a moment ago (the index lags the write)
-        rows.append(
-            {
-                **refund_view(refund),
-                "merchant": order.merchant,
-                "order": {
-                    "order_id": order.order_id,
-                    "order_number": order.order_number,
-                    "provider": order.provider,
-                    "paid": order.paid.as_dict(),
-                },
-                "pay_to": {
-                    "name": order.customer.name,
-                    "phone": order.customer.phone,
-                    "email": order.customer.email,
-                    "provider": order.provider,
-                },
-            }
-        )
+        row = {
+            **refund_view(refund),
+            "merchant": order.merchant,
+            "order": {
+                "order_id": order.order_id,
+                "order_number": order.order_number,
+                "provider": order.provider,
+                "paid": order.paid.as_dict(),
+            },
+        }
+        # The person paying it back needs the number: decrypted for them, and the read recorded.
+        if row.get("payout") is not None:
+            personal.reveal_payout(row, order, staff.actor_id)
+            phone = row["payout"].get("to")
+        else:
+            phone = personal.reveal(order, staff.actor_id, "refund_payout", want_answers=False).get(personal.PHONE)
+        row["pay_to"] = {
+            "name": order.customer.name,
+            "phone": phone,
+            "email": order.customer.email,
+            "provider": order.provider,
+        }
+        rows.append(row)
     return {"refunds": rows, "next_cursor": next_cursor}
 
 

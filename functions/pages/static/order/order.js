@@ -111,7 +111,7 @@ function statusCard(timeZone) {
     el('p', {}, next),
     order.status_reason ? el('p', { class: 'message' }, el('strong', {}, `${t('order.message')}: `), order.status_reason) : null,
     action(),
-    order.download ? download(timeZone) : null,
+    order.download && order.download.available ? download(timeZone) : null,
     WAITING.includes(status) ? el('p', { class: 'muted small' }, t('order.live')) : null,
   );
   return card;
