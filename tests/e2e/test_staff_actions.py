@@ -355,6 +355,8 @@ def test_refunds_owed_by_hand_are_listed_with_payout_details_until_confirmed(api
     listed = api.get("/admin/refunds/owed", headers=staff("songstudio")).json()["refunds"]
     [row] = [r for r in listed if r["refund_id"] == owed["refund_id"]]
     assert row["pay_to"]["phone"] == "237677777777" and row["pay_to"]["provider"] == "campay"
+    assert row["payout"]["to"] == "237677777777"  # decrypted for the reader...
+    assert "refund_payout" in [a["purpose"] for a in admin(api, order, "songstudio")["access_log"]]  # ...and recorded
     assert (
         row["amount"] == {"amount": 60000, "currency": "XAF"} and row["order"]["order_number"] == order["order_number"]
     )
@@ -490,6 +492,10 @@ def test_a_tradie_lists_the_days_bookings_with_who_where_and_when(api, stack):
     assert first["start"] == early and first["service"].startswith("Plumbing call-out")
     assert first["customer"]["name"] == f"Sam {early[11:16]}" and first["customer"]["phone"] == "+61400000000"
     assert {"address", "notes"} <= first.keys()
+    # The phone is stored encrypted: reading it in clear is recorded on the booking, by whom and why.
+    log = admin(api, made[1], "fixit-plumbing")["access_log"]
+    [read] = [a for a in log if a["purpose"] == "bookings_day"]
+    assert read["read"] == ["phone"] and read["by"].startswith("staff:")
     assert [b["status"] for b in body["bookings"]] == ["pending_payment", "paid"]
     week = api.get(
         "/admin/bookings",
