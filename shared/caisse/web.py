@@ -3,6 +3,7 @@ body-size limit, and one error shape, {"error": <code>, "message": <text>, ...de
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from caisse.config import settings
 from caisse.errors import CaisseError
+from caisse.money import AmountTooLarge, MoneyError
 from caisse.staff import Staff, staff_from_claims
 
 MAX_BODY_BYTES = 64 * 1024
@@ -39,8 +41,12 @@ def _validation_error(error: RequestValidationError) -> Response:
     return error_response(422, {"error": "invalid_request", "message": summary, "details": details})
 
 
+MALFORMED_JSON = {"error": "malformed_json", "message": "the request body is not valid JSON (UTF-8)"}
+
+
 def _body_problem(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
-    """Oversized bodies and bodies that are not JSON, refused before anything parses them."""
+    """Bodies that are too big, not JSON, not UTF-8 or nested past what a parser can take, refused
+    with a 4xx before anything parses them for real."""
     body = event.get("body") or ""
     limit = MAX_BODY_BYTES * 4 // 3 if event.get("isBase64Encoded") else MAX_BODY_BYTES
     if len(body) > limit:
@@ -52,7 +58,20 @@ def _body_problem(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
             "error": "unsupported_media_type",
             "message": "send a JSON body with Content-Type: application/json",
         }
+    if body and not _is_json(body, bool(event.get("isBase64Encoded"))):
+        return 400, MALFORMED_JSON
     return None
+
+
+def _is_json(body: str, encoded: bool) -> bool:
+    """UTF-8 JSON that Python's parser can read: bytes that are not UTF-8 arrive base64-encoded,
+    and JSON nested thousands of levels deep exhausts the parser's recursion."""
+    try:
+        text = base64.b64decode(body, validate=True).decode("utf-8") if encoded else body
+        json.loads(text)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and binascii.Error are ValueErrors
+        return False
+    return True
 
 
 class CaisseResolver(APIGatewayRestResolver):
@@ -93,6 +112,15 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
         if error.status >= 500:
             logger.error("request failed", extra={"error": error.code})
         return error_response(error.status, error.body())
+
+    @app.exception_handler(MoneyError)
+    def _money(error: MoneyError) -> Response:
+        # An amount no provider takes (or that is no amount): refused before anything is stored or sent.
+        if isinstance(error, AmountTooLarge):
+            body = {"error": "amount_too_large", "message": str(error), "maximum": error.maximum.as_dict()}
+        else:
+            body = {"error": "invalid_amount", "message": str(error)}
+        return error_response(422, body)
 
     @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
     def _aws(error: Exception) -> Response:
