@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
+from caisse.money import LARGEST_AMOUNT
 from caisse.observability import observability
 from caisse.payments.refunds import request_refund
 from caisse.web import current_staff, resolver
@@ -30,6 +31,7 @@ class RefundIn(BaseModel):
     amount: int | None = Field(
         default=None,
         ge=1,
+        le=LARGEST_AMOUNT,
         strict=True,
         description="Minor units; leave out for what the items cost, or for all that may be refunded",
     )

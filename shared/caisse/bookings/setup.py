@@ -10,7 +10,7 @@ from caisse.bookings.calendar import WEEKDAYS
 from caisse.catalog.models import Merchant, Service
 from caisse.catalog.service import get_merchant
 from caisse.errors import InvalidRequest
-from caisse.money import Money, MoneyError
+from caisse.money import AmountTooLarge, Money, MoneyError, check_maximum
 from caisse.staff import Staff
 
 
@@ -60,7 +60,11 @@ def put_service(merchant_id: str, service_id: str, staff: Staff, spec: dict[str,
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
     try:
-        Money(spec["full_price"], spec["currency"])
+        check_maximum(Money(spec["full_price"], spec["currency"]), "stripe")  # bookings are paid by card
+        if spec["deposit"].get("fixed") is not None:
+            check_maximum(Money(spec["deposit"]["fixed"], spec["currency"]), "stripe")
+    except AmountTooLarge:
+        raise
     except MoneyError as error:
         raise InvalidRequest(str(error), code="invalid_price") from error
     if spec["duration_minutes"] % int(merchant.slot_minutes or 30):

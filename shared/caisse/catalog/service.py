@@ -8,7 +8,7 @@ from typing import Any
 
 from caisse.catalog.models import CatalogRecord, Merchant, Product, Service
 from caisse.errors import InvalidRequest, NotFound, SoldOut
-from caisse.money import Money, MoneyError
+from caisse.money import Money, MoneyError, check_maximum
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         total = total + line.total
     if total.amount <= 0:
         raise InvalidRequest("the total must be more than zero")
+    check_maximum(total)  # more than any provider takes at once: refused before anything is written
     first = products[next(iter(quantities))]
     return PricedCart(
         first.merchant,

@@ -21,7 +21,7 @@ from caisse.clock import utcnow
 from caisse.config import settings
 from caisse.db import TransactionCancelled
 from caisse.errors import InvalidRequest, ProviderUnavailable, SoldOut
-from caisse.money import Money
+from caisse.money import Money, check_maximum
 from caisse.orders import states
 from caisse.orders.checkout import (
     CheckoutRequest,
@@ -73,6 +73,7 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
     order = new_order(order_id, order_number, cart, request, provider.name, now, rules, counters)
     spec = spec_for(order, list(cart.lines))
     provider.check(spec)  # what the provider would refuse is refused before anything is written
+    check_maximum(spec.total, provider.name)
     try:
         pending_order_transaction(order, cart, now, attempts, counters).commit()
     except TransactionCancelled as cancelled:

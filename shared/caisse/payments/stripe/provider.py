@@ -42,6 +42,15 @@ def session_expiry(wanted: datetime, now: datetime | None = None) -> int:
     return int(min(max(wanted, earliest), latest).timestamp())
 
 
+def refused(error: stripe.InvalidRequestError) -> InvalidRequest:
+    """Stripe answered and said no (an amount too large or too small, a parameter it refuses): the
+    request was wrong, Stripe was not down, and nothing was charged."""
+    return InvalidRequest(
+        f"the card payment provider refused: {error.user_message or error}; nothing was charged",
+        code=error.code or "provider_refused",
+    )
+
+
 class Stripe:
     """Stripe on the platform's own account, or, with `account`, on a merchant's connected
     account (direct charges: every call carries the Stripe-Account header)."""
@@ -103,6 +112,8 @@ class Stripe:
         params["expires_at"] = session_expiry(spec.expires_at)  # computed as the request leaves
         try:
             session = client().v1.checkout.sessions.create(params=params, options=self._options(spec.idempotency_key))
+        except stripe.InvalidRequestError as error:
+            raise refused(error) from error
         except stripe.StripeError as error:
             raise ProviderUnavailable("the card payment provider did not answer; nothing was charged") from error
         if session.amount_total != spec.total.amount:
@@ -236,6 +247,8 @@ class Stripe:
             raise Conflict(
                 "this balance was already charged with different details", code="balance_conflict"
             ) from error
+        except stripe.InvalidRequestError as error:
+            raise refused(error) from error
         except stripe.StripeError as error:
             raise ProviderUnavailable("Stripe did not answer; nothing was charged") from error
         if intent.status == "succeeded":
