@@ -202,3 +202,40 @@ def test_download_links_expire_and_cannot_be_forged():
     assert not links.download_allowed("o1", expires, signature, "other-key", now)
     after = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
     assert not links.download_allowed("o1", expires, signature, "key", after)
+
+
+def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
+    from types import SimpleNamespace
+
+    from caisse.orders.models import HistoryEntry
+
+    def entry(version: int, before: str | None, after: str) -> HistoryEntry:
+        return HistoryEntry(
+            order_pk("o1"),
+            HistoryEntry.key(version),
+            version=version,
+            from_status=before,
+            to_status=after,
+            at=datetime(2026, 11, 24, tzinfo=UTC),
+            actor="system",
+            actor_id="t",
+        )
+
+    history = [
+        entry(1, None, "pending_payment"),
+        entry(2, "pending_payment", "paid"),
+        entry(3, "paid", "paid"),
+        entry(4, "paid", "discovery"),
+    ]
+    refunds = [
+        SimpleNamespace(refund_id="r1", amount=1000, currency="USD", reason=None, status="succeeded"),
+        SimpleNamespace(refund_id="r2", amount=500, currency="USD", reason=None, status="requested"),
+    ]
+    now = order("discovery", version=4, money="partially_refunded")
+    owed = {n.id for n in changes.for_history(now, history, refunds)}
+
+    streamed = {n.id for n in changes.for_order_change(order("pending_payment", 1), order("paid", 2))}
+    streamed |= {n.id for n in changes.for_order_change(order("paid", 3), order("discovery", 4))}
+    refunded = order("paid", 3, last_refund={"refund_id": "r1", "amount": {"amount": 1000, "currency": "USD"}})
+    streamed |= {n.id for n in changes.for_order_change(order("paid", 2), refunded)}
+    assert owed == streamed  # a refund still waiting for the provider was not mailed yet, and is not owed

@@ -118,6 +118,14 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
     )
 
 
+def find_merchant(merchant_id: str) -> Merchant | None:
+    """The merchant, or None (the notification functions tell whoever they can)."""
+    try:
+        return Merchant.get(Merchant.key(merchant_id))
+    except Merchant.DoesNotExist:
+        return None
+
+
 def get_merchant(merchant_id: str) -> Merchant:
     try:
         return Merchant.get(Merchant.key(merchant_id), consistent_read=True)

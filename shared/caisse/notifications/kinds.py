@@ -19,6 +19,7 @@ class Kind(StrEnum):
     PAYMENT_WITHOUT_ORDER = "payment_without_order"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
+    EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
 
 
 class Recipient(StrEnum):
@@ -41,4 +42,5 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_WITHOUT_ORDER: Recipient.STAFF,  # the shop's operators (ALERT_EMAIL)
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
+    Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
 }
