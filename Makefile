@@ -150,5 +150,10 @@ run-scheduled: $(VENV)/.installed
 redrive: $(VENV)/.installed
 	$(PY) scripts/redrive_dlq.py --local
 
+# Stream batches whose replay kept failing for a day, back to the failure queue the replay reads.
+.PHONY: redrive-stream-failures
+redrive-stream-failures: $(VENV)/.installed
+	$(PY) scripts/redrive_dlq.py --local --stream-failures
+
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .bench
