@@ -58,6 +58,7 @@ API_ROUTES = [
     ("GET", "/v1/webhook_endpoints/<endpoint_id>", "retrieve_webhook_endpoint"),
     ("DELETE", "/v1/webhook_endpoints/<endpoint_id>", "delete_webhook_endpoint"),
     ("POST", "/v1/checkout/sessions", "create_checkout_session"),
+    ("GET", "/v1/checkout/sessions", "list_checkout_sessions"),
     ("GET", "/v1/checkout/sessions/<session_id>", "retrieve_checkout_session"),
     ("POST", "/v1/checkout/sessions/<session_id>/expire", "expire_checkout_session"),
     ("POST", "/v1/payment_intents", "create_payment_intent"),
@@ -452,7 +453,7 @@ class SandboxApp:
                         "status": f["status"],
                         "count": f.get("count") or -1,
                         "fired": 0,
-                        "code": f.get("code"),
+                        **({"code": f["code"]} if f.get("code") else {}),
                     }
                     for f in faults
                 ]
