@@ -15,7 +15,7 @@ export SAM_CLI_TELEMETRY := 0
 # The SAM build of the layers runs pip and compileall with the same Python as the runtime.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-REQS := requirements/runtime.txt requirements/imaging.txt requirements/dev.txt
+REQS := requirements/runtime.txt requirements/imaging.txt requirements/encryption.txt requirements/dev.txt
 # The browser tests drive Debian's chromium (Playwright's own browser download is not reachable)
 # and inject axe-core, pinned in tests/browser/package-lock.json.
 CHROMIUM := /usr/bin/chromium
@@ -36,6 +36,8 @@ help:
 	@echo "make openapi      write openapi.json from the API functions' code"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
+	@echo "make bench-brief  a checkout with and without an encrypted brief (latency, DynamoDB and KMS requests)"
+	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
 	@echo "The local stack's ports move with CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."
@@ -44,7 +46,8 @@ $(VENV)/.installed: $(REQS) pyproject.toml
 	$(NEED_PYTHON313)
 	@test -x $(PY) || { echo "==> Creating .venv with $(PYTHON313)"; $(PYTHON313) -m venv $(VENV); }
 	$(call step,Installing the runtime and dev dependencies into .venv (first time: about a minute),\
-		$(PY) -m pip install $(PIP) -r requirements/runtime.txt -r requirements/imaging.txt -r requirements/dev.txt)
+		$(PY) -m pip install $(PIP) -r requirements/runtime.txt -r requirements/imaging.txt \
+			-r requirements/encryption.txt -r requirements/dev.txt)
 	$(call step,Installing Caisse itself into .venv (editable),\
 		$(PY) -m pip install $(PIP) --no-build-isolation --no-deps -e .)
 	@touch $@
@@ -134,11 +137,21 @@ bench-images: $(VENV)/.installed
 bench-email: $(VENV)/.installed
 	$(PY) scripts/bench_email.py
 
+# The song studio's checkout with and without an encrypted brief, side by side (latency, DynamoDB and KMS requests).
+.PHONY: bench-brief
+bench-brief: $(VENV)/.installed
+	$(PY) scripts/bench_brief.py
+
 # A 500-photo gallery on a local stack of its own: the client's listing (time, requests) and the
 # storage of one 24 MP photo (original kept + renditions).
 .PHONY: bench-gallery
 bench-gallery: $(VENV)/.installed
 	$(PY) scripts/bench_gallery.py
+
+# The local stack as data grows: emulated AWS memory and checkout p50 over 5 000 paid orders.
+.PHONY: bench-scale
+bench-scale: $(VENV)/.installed
+	$(PY) scripts/bench_scale.py
 
 # Run a scheduled function once against the running local stack, e.g. FUNCTION=ReconcilePaymentsFunction.
 .PHONY: run-scheduled

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from caisse_local.aws import client
 from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
 from caisse_local.stack import LocalStack, Ports
@@ -30,10 +29,8 @@ def main() -> int:
     stack.start()
     try:
         api = httpx.Client(base_url=stack.api_url, timeout=30)
-        secret = client("ssm", stack.aws_url).get_parameter(
-            Name="/caisse/dev/stripe/webhook_secret", WithDecryption=True
-        )["Parameter"]["Value"]
-        body = {"items": [{"sku": "SONG-STANDARD", "quantity": 1}], "currency": "USD"}
+        secret = stack.parameter("stripe/webhook_secret")
+        body = {"items": [{"sku": "FEST-DONATION-10", "quantity": 1}], "currency": "USD"}
         with ThreadPoolExecutor(8) as pool:
             orders = list(
                 pool.map(

@@ -4,7 +4,8 @@ Powertools resolver knows its routes and pydantic models) and merged into one do
 
     .venv/bin/python scripts/openapi.py > openapi.json      (make openapi)
 
-Provider webhooks are left out: providers call them, not API clients.
+Provider webhooks and the pages (HTML, served from functions/pages) are left out: providers and
+browsers call them, not API clients.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ ERROR_RESPONSE = {
 STAFF_SCHEME = {"StaffToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (Cognito ID token)"}}
 
 
+def not_json_api(spec: Any) -> bool:
+    """Webhooks (providers call them) and pages (browsers read them) are not the JSON API."""
+    return spec.logical_id.endswith("WebhookFunction") or spec.code_uri.name == "pages"
+
+
 def build() -> dict[str, Any]:
     from caisse_local import template as templates
 
@@ -47,7 +53,7 @@ def build() -> dict[str, Any]:
     }
     routes = {(r.path, r.method.lower()): r for r in template.api_routes(ctx)}
     for spec in template.functions(ctx):
-        if not any(e.type == "Api" for e in spec.events) or spec.logical_id.endswith("WebhookFunction"):
+        if not any(e.type == "Api" for e in spec.events) or not_json_api(spec):
             continue
         for name, value in spec.environment.items():
             os.environ.setdefault(name, value)
@@ -56,7 +62,10 @@ def build() -> dict[str, Any]:
         )
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
-        part = json.loads(module.app.get_openapi_json_schema(title="Caisse API", version="1"))
+        if hasattr(module, "OPENAPI_PATHS"):  # a function without Powertools' resolver describes itself
+            part = {"paths": module.OPENAPI_PATHS}
+        else:
+            part = json.loads(module.app.get_openapi_json_schema(title="Caisse API", version="1"))
         for path, operations in part.get("paths", {}).items():
             for method, operation in operations.items():
                 if "422" in operation.get("responses", {}):

@@ -1,4 +1,5 @@
-"""GET /admin/orders/{order_id}: staff view of one order of their merchant."""
+"""GET /admin/orders/{order_id}: staff view of one order of their merchant, with the customer's
+answers (the song brief) and phone decrypted for them; each such read is recorded on the order."""
 
 from typing import Annotated
 
@@ -7,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.errors import NotFound
 from caisse.observability import observability
+from caisse.orders import personal
 from caisse.orders.service import load, order_view
 from caisse.web import current_staff, resolver
 
@@ -21,7 +23,15 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     if bundle is None:
         raise NotFound("no such order")
     staff.require(bundle.order.merchant)
-    return order_view(bundle, staff=True)
+    revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses)
+    view = order_view(bundle, staff=True)
+    view["answers"] = revealed.get(personal.ANSWERS)
+    if personal.PHONE in revealed:
+        view["customer"]["phone"] = revealed[personal.PHONE]
+        for refund in view["refunds"]:
+            if refund["status"] == "owed" and refund.get("payout") and not refund["payout"].get("to"):
+                refund["payout"]["to"] = revealed[personal.PHONE]
+    return view
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.errors import NotFound, Unauthorized
 from caisse.observability import observability
 from caisse.orders import tokens
+from caisse.orders.deliverables import download_offer
 from caisse.orders.service import load, order_view
 from caisse.secrets import secret
 from caisse.web import resolver
@@ -27,12 +28,14 @@ def get_order(
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send the order token as 'Authorization: Bearer <order_token>'")
     # Checked before any read: a wrong token learns nothing, not even whether the order exists.
-    if not tokens.matches(order_id, token.strip(), secret(tokens.TOKEN_KEY_PARAMETER)):
+    token_key = secret(tokens.TOKEN_KEY_PARAMETER)
+    if not tokens.matches(order_id, token.strip(), token_key):
         raise NotFound("no such order")
     bundle = load(order_id)
     if bundle is None:
         raise NotFound("no such order")
-    return order_view(bundle)
+    # The hosted order page offers the delivered file while the delivery's download window is open.
+    return {**order_view(bundle), "download": download_offer(bundle.order, token_key)}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,7 +1,7 @@
 """GET /orders/{order_id}/return: where the provider's page sends the customer back. The order is
 settled with what the provider says now (an approved PayPal order is captured here), through the
 same path as the webhook, so whichever comes first settles it once; then the browser goes on to
-the shop's own page for the order."""
+the hosted order page."""
 
 from typing import Annotated, Literal
 
@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
-from caisse.orders.checkout import shop_page
+from caisse.orders.links import order_page
 from caisse.payments.reconciliation import refresh
 from caisse.web import resolver
 
@@ -28,7 +28,8 @@ def provider_return(
         "customer back from the provider",
         extra={"order_id": order_id, "result": settlement.result if settlement else None},
     )
-    return Response(status_code=303, headers={"Location": shop_page(order_id, result)}, body="")
+    # No fragment here: the browser keeps the one it came with (#token=...), RFC 9110 10.2.2.
+    return Response(status_code=303, headers={"Location": order_page(order_id, result=result)}, body="")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -8,15 +8,16 @@ its webhook URLs, as a shop does in the providers' dashboards).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -344,6 +345,11 @@ class LocalStack:
         )
         self.api_server.start()
 
+    def parameter(self, name: str) -> str:
+        """A secret the stack put in the emulated SSM, e.g. "stripe/webhook_secret"."""
+        ssm = aws.client("ssm", self.aws_url, self.ctx.region if self.ctx else "us-east-1")
+        return ssm.get_parameter(Name=f"/caisse/{STAGE}/{name}", WithDecryption=True)["Parameter"]["Value"]
+
     def banner(self) -> str:
         assert self.template is not None and self.ctx is not None
         routes = "\n".join(
@@ -373,3 +379,25 @@ def _wait_until_up(url: str, children: list[subprocess.Popen], timeout: float = 
             last = error
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
+
+
+@contextlib.contextmanager
+def output_to(path: Path) -> Iterator[TextIO]:
+    """Send this process's stdout and stderr (the functions' logs, the children's too if started
+    inside) to a file, so a benchmark's own figures stay readable; it yields the console."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab") as log, open(os.dup(saved[0]), "w", buffering=1) as console:  # noqa: SIM115
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield console
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])

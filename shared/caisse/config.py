@@ -35,6 +35,7 @@ class Settings:
     checkout_ttl_minutes: int = 30
     webhook_record_days: int = 90
     alert_email: str | None = None  # the shop's operators: money that arrived for no order
+    personal_data_key: str | None = None  # KMS key ARN for field-level encryption (caisse.encryption)
 
 
 @cache
@@ -65,4 +66,5 @@ def settings() -> Settings:
         paydunya_api_base=env.get("PAYDUNYA_API_BASE") or "https://app.paydunya.com/api/v1",
         paypal_api_base=env.get("PAYPAL_API_BASE") or "https://api-m.paypal.com",
         alert_email=env.get("ALERT_EMAIL") or None,
+        personal_data_key=env.get("PERSONAL_DATA_KEY_ARN") or None,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from caisse.errors import Forbidden, Unauthorized
+from caisse.errors import Forbidden, InvalidRequest, Unauthorized
 
 PLATFORM_GROUP = "platform-admin"
 
@@ -29,6 +29,15 @@ class Staff:
     def require(self, merchant: str, what: str = "this order") -> None:
         if not (self.platform or self.merchant == merchant):
             raise Forbidden(f"{what} belongs to another merchant")
+
+    def merchant_for(self, named: str | None, what: str) -> str:
+        """The merchant a request is about: the one named (platform staff must name one), which
+        must be this member of staff's own."""
+        merchant = named or self.merchant
+        if not merchant:
+            raise InvalidRequest("platform staff name the merchant", code="merchant_required")
+        self.require(merchant, what)
+        return merchant
 
 
 def _groups(value: Any) -> set[str]:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import boto3
@@ -136,7 +137,13 @@ def order_status(api: httpx.Client, checkout: dict) -> str:
 def start(api: httpx.Client, sku: str = "SONG-STANDARD", currency: str = "USD", quantity: int = 1, **extra) -> dict:
     answer = api.post(
         "/checkouts",
-        json={"items": [{"sku": sku, "quantity": quantity}], "currency": currency, "customer": customer(), **extra},
+        json={
+            "items": [{"sku": sku, "quantity": quantity}],
+            "currency": currency,
+            "customer": customer(),
+            **made_to_order(sku),
+            **extra,
+        },
     )
     assert answer.status_code == 201, answer.text
     return answer.json()
@@ -264,3 +271,55 @@ def sandbox_post(stack, path: str, body: dict | None = None) -> dict:
 
 def remaining_stock(api: httpx.Client, sku: str) -> int:
     return next(p for p in api.get("/catalog").json()["products"] if p["sku"] == sku)["remaining"]
+
+
+# --------------------------------------------------------------------------- added for issue 15
+
+_FIRST_TEST_DAY = 20  # days from today: the song studio's days used by other tests start here
+_days = iter(range(_FIRST_TEST_DAY, 330))
+
+
+def song_brief(**changes) -> dict:
+    """A complete song brief (the studio's questionnaire), with `changes`."""
+    return {
+        "occasion": "wedding",
+        "for_whom": "Awa",
+        "from_whom": "Jean",
+        "story": "We met at the Douala market in the rain; she laughed at my umbrella.",
+        "due_date": (date.today() + timedelta(days=60)).isoformat(),
+        "style": "makossa",
+        **changes,
+    }
+
+
+def _studio_blackout() -> set[str]:
+    catalog = json.loads((ROOT / "data" / "catalog.json").read_text())
+    studio = next(m for m in catalog["merchants"] if m["id"] == "songstudio")
+    return set(studio["rules"]["capacity"]["blackout_dates"])
+
+
+def studio_day() -> str:
+    """A day of the song studio's capacity (3 a day) that no other test takes, and it is open."""
+    closed = _studio_blackout()
+    while (day := (date.today() + timedelta(days=next(_days))).isoformat()) in closed:
+        pass
+    return day
+
+
+def made_to_order(sku: str) -> dict:
+    """What a checkout of this product needs besides the cart: the song studio's songs are made
+    from a brief and take a day of its capacity."""
+    if sku.startswith("SONG-"):
+        return {"answers": song_brief(), "day": studio_day()}
+    return {}
+
+
+def upload_deliverable(api: httpx.Client, order_id: str, token: str, content: bytes = b"ID3 a song") -> str:
+    """Staff attach the file to deliver and upload it (the presigned PUT); its key."""
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"filename": "your song.mp3", "content_type": "audio/mpeg"}
+    answer = api.post(f"/admin/orders/{order_id}/deliverable", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    put = answer.json()["upload"]
+    assert httpx.put(put["url"], content=content, headers=put["headers"], timeout=10).status_code == 200
+    return answer.json()["key"]

@@ -4,7 +4,7 @@ keep everyone to their own orders."""
 from __future__ import annotations
 
 import httpx
-from e2e_support import merchant_token, order_status, platform_token, start, wait_for
+from e2e_support import merchant_token, order_status, platform_token, start, upload_deliverable, wait_for
 
 
 def paid_song_order(api) -> dict:
@@ -42,6 +42,8 @@ def test_song_studio_stages_with_history_of_who_and_when(api):
     checkout = paid_song_order(api)
     token = merchant_token("songstudio")
     for stage in ("discovery", "writing", "production", "review", "delivered"):
+        if stage == "delivered":
+            upload_deliverable(api, checkout["order_id"], token)
         answer = move(api, checkout["order_id"], stage, token, note=f"now {stage}")
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == stage

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from e2e_support import client_address, customer_client, order_status, remaining_stock, wait_for
+from e2e_support import client_address, customer_client, made_to_order, order_status, remaining_stock, wait_for
 
 FIXIT = "fixit-plumbing"
 
@@ -134,6 +134,7 @@ def test_the_festival_holds_tickets_fifteen_minutes_and_the_sweep_gives_them_bac
             "items": [{"sku": "SONG-STANDARD", "quantity": 1}],
             "currency": "USD",
             "customer": {"name": "Jo", "email": "jo@example.test"},
+            **made_to_order("SONG-STANDARD"),
         },
     ).json()
     song_hold = datetime.fromisoformat(song["expires_at"].replace("Z", "+00:00")) - datetime.now(UTC)

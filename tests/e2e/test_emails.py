@@ -14,6 +14,7 @@ from e2e_support import (
     STACK,
     aws_faults,
     emails_for,
+    made_to_order,
     merchant_token,
     order_status,
     plain,
@@ -31,6 +32,7 @@ def buy(api, sku="SONG-STANDARD", locale="en", email=None, name="Awa <b>Ndiaye</
             "items": [{"sku": sku, "quantity": 1}],
             "currency": "USD",
             "customer": {"name": name, "email": email, "locale": locale},
+            **made_to_order(sku),
         },
     )
     assert answer.status_code == 201, answer.text
@@ -55,7 +57,7 @@ def test_a_paid_order_sends_exactly_one_confirmation(api, stack):
     assert mail["reply_to"] == "hello@songstudio.example"
     assert "USD 99.00" in plain(mail["text"])
     assert "Awa <b>Ndiaye</b>" in mail["text"] and "Awa &lt;b&gt;Ndiaye&lt;/b&gt;" in mail["html"]
-    assert f"/orders/{checkout['order_id']}?token=" in mail["text"]
+    assert f"/order/{checkout['order_id']}#token=" in mail["text"]  # the hosted order page
 
 
 def test_a_french_customer_gets_french(api, stack):

@@ -93,7 +93,7 @@ def test_a_photo_put_to_its_presigned_url_becomes_four_renditions(api, gallery_i
     assert media["status"] == "ready", media
     assert media["exif"]["camera"] == "Canon EOS R5"
     assert (media["original"]["width"], media["original"]["height"]) == (1700, 2600)  # shown as a portrait
-    expected = {"full": (1700, 2600), "watermarked": (1700, 2600), "preview": (1600, 2447), "thumbnail": (400, 612)}
+    expected = {"full": (1700, 2600), "watermarked": (1569, 2400), "preview": (1046, 1600), "thumbnail": (262, 400)}
     assert {name: (r["width"], r["height"]) for name, r in media["renditions"].items()} == expected
     for name, rendition in media["renditions"].items():
         download = httpx.get(rendition["url"], timeout=15)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 import pytest
-from e2e_support import add_product, customer_client, order_status, wait_for
+from e2e_support import add_product, customer_client, made_to_order, order_status, wait_for
 
 CAMPAY_KEY = "campay-local-webhook-key-not-a-secret-0000"
 PAYDUNYA_MASTER = "paydunya-local-master-key-not-a-secret"
@@ -22,6 +22,7 @@ def buy(api, sku, currency, *, phone=None, provider=None, quantity=1, email=None
     if phone:
         customer["phone"] = phone
     body = {"items": [{"sku": sku, "quantity": quantity}], "currency": currency, "customer": customer}
+    body.update(made_to_order(sku))
     if provider:
         body["provider"] = provider
     with customer_client(api) as own:  # each customer on their own network (per-IP caps)
@@ -128,7 +129,13 @@ def test_a_genuine_callback_whose_claims_lie_still_settles_only_what_campay_says
 def test_campay_phone_rules_are_clear_4xx(api, phone, error):
     customer = {"name": "Awa", "email": "awa@example.test", **({"phone": phone} if phone else {})}
     answer = api.post(
-        "/checkouts", json={"items": [{"sku": "SONG-STANDARD", "quantity": 1}], "currency": "XAF", "customer": customer}
+        "/checkouts",
+        json={
+            "items": [{"sku": "SONG-STANDARD", "quantity": 1}],
+            "currency": "XAF",
+            "customer": customer,
+            **made_to_order("SONG-STANDARD"),
+        },
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"] == error
@@ -293,6 +300,7 @@ def test_providers_refuse_currencies_they_cannot_take(api):
                 "currency": currency,
                 "provider": provider,
                 "customer": {"name": "A", "email": "a@example.test", "phone": "237677777777"},
+                **made_to_order("SONG-STANDARD"),
             },
         )
         assert answer.status_code == 422, (currency, provider, answer.text)

@@ -17,6 +17,7 @@ from e2e_support import (
     count_orders,
     customer_client,
     emails_for,
+    made_to_order,
     merchant_token,
     money_state,
     order_status,
@@ -211,6 +212,7 @@ def test_a_campay_collect_answered_after_a_14_second_stall_still_pays_its_order(
         "items": [{"sku": "SONG-STANDARD", "quantity": 1}],
         "currency": "XAF",
         "customer": {"name": "Awa", "email": f"awa-{uuid.uuid4().hex[:6]}@example.test", "phone": phone},
+        **made_to_order("SONG-STANDARD"),
     }
     with customer_client(api, timeout=60) as own:
         answer = own.post("/checkouts", json=body)
@@ -241,6 +243,7 @@ def test_when_the_order_cannot_be_saved_no_prompt_is_ever_sent(api, stack):
                     "items": [{"sku": "SONG-STANDARD", "quantity": 1}],
                     "currency": "XAF",
                     "customer": {"name": "Awa", "email": "awa@example.test", "phone": phone},
+                    **made_to_order("SONG-STANDARD"),
                 },
             )
     finally:

@@ -13,6 +13,7 @@ from e2e_support import (
     admin_view,
     customer_client,
     emails_for,
+    made_to_order,
     merchant_token,
     money_state,
     order_status,
@@ -34,6 +35,7 @@ def paid(api, stack, sku="FEST-DAY-PASS", quantity=1, provider=None) -> dict:
         "items": [{"sku": sku, "quantity": quantity}],
         "currency": "USD",
         "customer": {"name": "Ada", "email": f"ada-{uuid.uuid4().hex[:8]}@example.test", "locale": "en"},
+        **made_to_order(sku),
     }
     if provider:
         body["provider"] = provider

@@ -75,7 +75,10 @@ def test_api_samples_answer_as_the_api_does(invoke):
 
     back = invoke("ProviderReturnFunction")  # the customer back from the provider's page
     assert back["statusCode"] == 303
-    assert f"/orders/{SAMPLE_ORDER}/return?result=success" in back["multiValueHeaders"]["Location"][0]
+    assert back["multiValueHeaders"]["Location"][0].endswith(f"/order/{SAMPLE_ORDER}?result=success")  # hosted page
+    page = invoke("OrderPageFunction")  # the hosted page's HTML shell, whatever the order
+    assert page["statusCode"] == 200 and '<main id="app"' in page["body"]
+    assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
     staff_view = body(invoke("AdminGetOrderFunction"))
@@ -122,6 +125,21 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert favourite["statusCode"] == 404 and body(favourite)["message"] == "no such photo in this gallery"
     deleted = invoke("DeleteGalleryFunction")  # another gallery id: the demo one stays
     assert deleted["statusCode"] == 404
+
+
+def test_song_studio_and_privacy_samples(invoke):
+    assert invoke("CreateCheckoutFunction")["statusCode"] == 201  # the sample order (replayed: the same one)
+    again = invoke("AdminResendDeliveryFunction")  # a festival order, never delivered
+    assert again["statusCode"] == 409 and "delivered" in body(again)["message"]
+    exported = body(invoke("ExportCustomerFunction"))
+    assert (exported["merchant"], exported["email"]) == ("festival", "ada@example.test")
+    [sample] = [o for o in exported["orders"] if o["order_id"] == SAMPLE_ORDER]
+    assert sample["customer"]["email"] == "ada@example.test" and sample["total"] == {"amount": 9000, "currency": "USD"}
+    erased = body(invoke("EraseCustomerFunction"))  # an address with nothing recorded: nothing to erase
+    assert erased["merchant"] == "festival" and erased["orders"] == []
+    assert erased["erased"] == {"orders": 0, "emails": 0, "suppressions": 0, "galleries": 0}
+    retention = invoke("ApplyRetentionFunction")  # nothing closed two years ago on a fresh stack
+    assert retention == {"erased": 0, "orders": {}, "waiting": []}
 
 
 def test_webhook_samples_are_checked_before_anything_is_written(invoke):

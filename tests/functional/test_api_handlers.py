@@ -35,6 +35,17 @@ def test_health(invoke):
     result = invoke("HealthFunction", sample("health"))
     assert result["statusCode"] == 200
     assert body(result)["status"] == "ok"
+    assert "Access-Control-Allow-Origin" not in result["headers"]  # no Origin, no CORS, as the resolver does
+
+
+def test_health_answers_an_allowed_origin_and_refuses_other_routes(invoke):
+    event = sample("health")
+    set_header(event, "Origin", "https://shop.example")
+    result = invoke("HealthFunction", event)
+    assert result["headers"]["Access-Control-Allow-Origin"] == "*"
+    assert result["headers"]["Content-Type"] == "application/json"
+    wrong = invoke("HealthFunction", sample("health", httpMethod="POST"))
+    assert wrong["statusCode"] == 404 and body(wrong)["error"] == "not_found"
 
 
 def test_catalog(invoke):

@@ -345,6 +345,212 @@ def test_a_cancelled_transaction_does_not_silence_the_stream(moto_url):
     assert ddb.get_item(TableName="stream-test", Key={"pk": {"S": "b"}}).get("Item") is None
 
 
+def _table(ddb, name: str, stream: bool = True) -> None:
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}),
+    )
+
+
+def _records(streams, table_arn: str) -> list[tuple[str, str, str]]:
+    """(sequence number, event, pk#sk) of every record a TRIM_HORIZON reader gets."""
+    shard = streams.describe_stream(StreamArn=table_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=table_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    iterator, out = iterator["ShardIterator"], []
+    while iterator:
+        answer = streams.get_records(ShardIterator=iterator, Limit=1000)
+        if not answer["Records"]:
+            break
+        for record in answer["Records"]:
+            keys = record["dynamodb"]["Keys"]
+            out.append((record["dynamodb"]["SequenceNumber"], record["eventName"], keys["pk"]["S"] + keys["sk"]["S"]))
+        iterator = answer.get("NextShardIterator")
+    return out
+
+
+def test_a_cancelled_transaction_restores_exactly_the_items_it_touched_and_the_stream(moto_url):
+    """Updated, created and deleted items, in two tables, come back as they were; the others are
+    untouched; the stream holds none of the cancelled writes and goes on without a gap."""
+    ddb = aws.client("dynamodb", moto_url)
+    streams = aws.client("dynamodbstreams", moto_url)
+    _table(ddb, "rollback-a")
+    _table(ddb, "rollback-b", stream=False)
+    arn = ddb.describe_table(TableName="rollback-a")["Table"]["LatestStreamArn"]
+    for pk, sk in (("a", "1"), ("a", "2"), ("b", "1"), ("z", "9")):
+        ddb.put_item(
+            TableName="rollback-a",
+            Item={"pk": {"S": pk}, "sk": {"S": sk}, "v": {"N": "1"}, "tags": {"SS": ["x", "y"]}, "m": {"M": {}}},
+        )
+    ddb.put_item(TableName="rollback-b", Item={"pk": {"S": "k"}, "sk": {"S": "1"}, "n": {"N": "5"}})
+
+    def everything() -> list:
+        items = ddb.scan(TableName="rollback-a")["Items"] + ddb.scan(TableName="rollback-b")["Items"]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+
+    before, records_before = everything(), _records(streams, arn)
+    key = {"pk": {"S": "a"}, "sk": {"S": "1"}}
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "rollback-a",
+                        "Key": key,
+                        "UpdateExpression": "SET v = :v, m.deep = :v ADD tags :t REMOVE absent_attr",
+                        "ExpressionAttributeValues": {":v": {"N": "99"}, ":t": {"SS": ["new"]}},
+                    }
+                },
+                {"Put": {"TableName": "rollback-a", "Item": {"pk": {"S": "c"}, "sk": {"S": "1"}}}},
+                {"Delete": {"TableName": "rollback-a", "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+                {
+                    "Update": {
+                        "TableName": "rollback-b",
+                        "Key": {"pk": {"S": "k"}, "sk": {"S": "1"}},
+                        "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": "rollback-a",
+                        "Key": {"pk": {"S": "a"}, "sk": {"S": "2"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert everything() == before
+    assert _records(streams, arn) == records_before
+
+    ddb.put_item(TableName="rollback-a", Item={"pk": {"S": "d"}, "sk": {"S": "1"}})
+    after = _records(streams, arn)
+    assert after[:-1] == records_before
+    assert after[-1][1:] == ("INSERT", "d1")
+    assert int(after[-1][0]) == int(records_before[-1][0]) + 1
+
+
+def test_streams_keep_their_newest_records_and_moto_lets_go_of_old_objects(moto_url, monkeypatch):
+    """A shard keeps its newest STREAM_RECORDS_KEPT records (a reader from TRIM_HORIZON starts at
+    the oldest kept, sequence numbers unchanged), and transactions leave no copies behind."""
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    monkeypatch.setattr(aws, "STREAM_RECORDS_KEPT", 20)
+    ddb = aws.client("dynamodb", moto_url)
+    _table(ddb, "trim-test")
+    arn = ddb.describe_table(TableName="trim-test")["Table"]["LatestStreamArn"]
+    for n in range(50):
+        ddb.put_item(TableName="trim-test", Item={"pk": {"S": "p"}, "sk": {"S": f"{n:03}"}})
+    gc.collect()
+    items_before = len(Item.instances_tracked)
+    for n in range(50):  # each one touches one item of a 50-item table
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "trim-test",
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": f"{n:03}"}},
+                        "UpdateExpression": "SET v = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(n)}},
+                    }
+                }
+            ]
+        )
+    gc.collect()
+    assert len(Item.instances_tracked) < items_before + 50  # moto alone: + 50 copies of 50 items
+    kept = _records(streams := aws.client("dynamodbstreams", moto_url), arn)
+    assert 20 <= len(kept) < 20 + 20 // 10 + 1
+    numbers = [int(number) for number, _, _ in kept]
+    assert numbers == list(range(numbers[0], numbers[0] + len(kept)))
+    assert kept[-1][1:] == ("MODIFY", "p049")
+    ddb.put_item(TableName="trim-test", Item={"pk": {"S": "p"}, "sk": {"S": "new"}})
+    assert _records(streams, arn)[-1][1:] == ("INSERT", "pnew")
+
+
+def test_a_query_reads_its_partition_with_conditions_order_and_pages(moto_url):
+    """The Query shortcut (aws._fix_moto_table_queries) answers what moto answers: key conditions,
+    filters, both orders, pages; on a hash-only table too."""
+    ddb = aws.client("dynamodb", moto_url)
+    _table(ddb, "query-test", stream=False)
+    for pk in ("a", "b", "c"):
+        for n in range(7):
+            ddb.put_item(TableName="query-test", Item={"pk": {"S": pk}, "sk": {"S": f"{n:02}"}, "n": {"N": str(n)}})
+
+    def query(values: dict | None = None, **extra) -> list[str]:
+        keys, start = [], None
+        while True:
+            page = ddb.query(
+                TableName="query-test",
+                KeyConditionExpression="pk = :pk AND sk >= :from",
+                ExpressionAttributeValues={":pk": {"S": "b"}, ":from": {"S": "02"}, **(values or {})},
+                Limit=2,
+                **({"ExclusiveStartKey": start} if start else {}),
+                **extra,
+            )
+            keys += [item["pk"]["S"] + item["sk"]["S"] for item in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return keys
+
+    assert query() == ["b02", "b03", "b04", "b05", "b06"]
+    assert query(ScanIndexForward=False) == ["b06", "b05", "b04", "b03", "b02"]
+    assert query(FilterExpression="n <> :three", values={":three": {"N": "3"}}) == ["b02", "b04", "b05", "b06"]
+    nothing = ddb.query(
+        TableName="query-test", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "zz"}}
+    )
+    assert nothing["Items"] == [] and nothing["Count"] == 0
+    ddb.create_table(
+        TableName="query-hash-only",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for pk in ("x", "y"):
+        ddb.put_item(TableName="query-hash-only", Item={"pk": {"S": pk}})
+    answer = ddb.query(
+        TableName="query-hash-only", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "y"}}
+    )
+    assert answer["Items"] == [{"pk": {"S": "y"}}]
+
+
+def test_shard_iterators_expire_and_are_forgotten(moto_url, monkeypatch):
+    """moto kept every iterator it handed out; here they expire (ExpiredIteratorException, which
+    the stream poller answers with a new one) and expired ones are dropped."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    ddb = aws.client("dynamodb", moto_url)
+    streams = aws.client("dynamodbstreams", moto_url)
+    _table(ddb, "iterator-test")
+    arn = ddb.describe_table(TableName="iterator-test")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterators = dynamodbstreams_backends["123456789012"]["us-east-1"].shard_iterators
+
+    def new_iterator() -> str:
+        return streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+
+    live = new_iterator()
+    assert streams.get_records(ShardIterator=live)["Records"] == []
+    monkeypatch.setattr(aws, "ITERATOR_LIFETIME", 0.0)  # from now on, each expires as it is made
+    for _ in range(300):
+        expired = new_iterator()
+    # Expired iterators are dropped now and then (other tests' pollers share this backend and
+    # decide when); make the next one prune, then only the live ones of this table are left.
+    backend = dynamodbstreams_backends["123456789012"]["us-east-1"]
+    monkeypatch.setattr(backend, "caisse_prune_at", 0, raising=False)
+    expired = new_iterator()
+    ours = [arn for arn in iterators if "/iterator-test/" in arn]
+    assert len(ours) <= 3  # moto alone: 303 (the first, the one get_records made after it, the newest)
+    with pytest.raises(streams.exceptions.ExpiredIteratorException):
+        streams.get_records(ShardIterator=expired)
+
+
 def test_request_counter(moto_url):
     assert httpx.delete(f"{moto_url}/_caisse/requests").status_code == 204
     ddb = aws.client("dynamodb", moto_url)

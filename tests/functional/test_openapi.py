@@ -19,8 +19,8 @@ def test_every_api_route_is_documented_with_its_models():
     document = json.loads(output)
     routes = templates.load(ROOT / "template.yaml").api_routes(templates.Context(stack_name="doc"))
     for route in routes:
-        if route.path.startswith("/webhooks/"):
-            continue
+        if route.path.startswith(("/webhooks/", "/order/", "/console")):
+            continue  # providers call the webhooks, browsers read the pages
         operation = document["paths"][route.path][route.method.lower()]
         assert ("security" in operation) == bool(route.authorizer), route.path
     checkout = document["paths"]["/checkouts"]["post"]

@@ -38,3 +38,37 @@ def test_money_that_needs_a_person_is_alarmed(metric):
     ]
     assert alarm["Namespace"] == "Caisse" and "Dimensions" not in alarm
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_personal_data_key_is_administered_by_the_account_and_used_only_by_the_roles_that_need_it():
+    """The brief and phones' key: the account may manage it but not use it; the checkout role may
+    only generate data keys, three staff routes may only decrypt, each with Caisse's context."""
+    key = TEMPLATE.resources["PersonalDataKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    admin = statements["AccountAdministersWithoutUsing"]["Action"]
+    assert not {"kms:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"} & set(admin)
+    assert statements["CheckoutEncrypts"]["Action"] == "kms:GenerateDataKey"
+    assert statements["StaffRoutesDecrypt"]["Action"] == "kms:Decrypt"
+    for sid in ("CheckoutEncrypts", "StaffRoutesDecrypt"):
+        condition = statements[sid]["Condition"]
+        assert condition["StringEquals"] == {"kms:EncryptionContext:purpose": "caisse-personal-data"}
+    decrypters = str(statements["StaffRoutesDecrypt"]["Condition"]["ArnLike"]["aws:PrincipalArn"])
+    using = {}
+    for logical_id, resource in TEMPLATE.resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if any(action.startswith("kms:") for action in actions):
+                    assert statement["Resource"] == {"Fn::GetAtt": ["PersonalDataKey", "Arn"]}, logical_id
+                    using[logical_id] = sorted(actions)
+    assert using == {
+        "CreateCheckoutFunction": ["kms:GenerateDataKey"],
+        "AdminGetOrderFunction": ["kms:Decrypt"],
+        "AdminRefundOrderFunction": ["kms:Decrypt"],
+        "ExportCustomerFunction": ["kms:Decrypt"],
+    }
+    for logical_id in ("AdminGetOrderFunction", "AdminRefundOrderFunction", "ExportCustomerFunction"):
+        assert f"{logical_id}Role-*" in decrypters

@@ -127,20 +127,3 @@ def test_a_lasting_conflict_is_a_conflict_not_a_failed_condition(table):
     with pytest.raises(db.TransactionCancelled) as cancelled:  # a condition that fails is still that
         new_counter(key).commit()
     assert set(cancelled.value.failed) == {"counter"}
-
-
-def test_a_cancelled_transaction_leaves_every_item_as_it_was(table):
-    kept, added = f"kept-{uuid.uuid4()}", f"added-{uuid.uuid4()}"
-    Counter(kept, value=5).save()
-    tx = db.Transaction()
-    tx.update(Counter(kept), actions=[Counter.value.add(1)], label="kept")
-    tx.put(Counter(added, value=1), label="added")
-    tx.check(Counter, f"missing-{uuid.uuid4()}", None, Counter.pk.exists(), "missing")
-
-    with pytest.raises(db.TransactionCancelled) as cancelled:
-        tx.commit()
-
-    assert set(cancelled.value.failed) == {"missing"}
-    assert Counter.get(kept, consistent_read=True).value == 5
-    with pytest.raises(Counter.DoesNotExist):
-        Counter.get(added, consistent_read=True)

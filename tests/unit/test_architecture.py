@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, int]] = [
     ("caisse.staff", 0),
     ("caisse.observability", 0),
     ("caisse.email_address", 0),
+    ("caisse.encryption", 0),
     ("caisse.catalog", 1),
     ("caisse.orders", 1),
     ("caisse.payments.settlement", 3),
@@ -34,6 +35,7 @@ LAYERS: list[tuple[str, int]] = [
     ("caisse.notifications", 3),
     ("caisse.media", 3),
     ("caisse.bookings", 3),
+    ("caisse.privacy", 3),
     ("caisse.web", 4),
 ]
 

@@ -43,15 +43,40 @@ def test_the_domain_and_the_functions_import_only_what_the_layers_ship():
         *(ROOT / "shared" / "caisse" / "media").rglob("*.py"),
         *(ROOT / "functions" / "process_image").rglob("*.py"),
     ]
+    encryption = [ROOT / "shared" / "caisse" / "encryption.py"]
     rest = [
-        p for p in [*(ROOT / "shared" / "caisse").rglob("*.py"), *(ROOT / "functions").rglob("*.py")] if p not in media
+        p
+        for p in [*(ROOT / "shared" / "caisse").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+        if p not in media and p not in encryption
     ]
     runtime = pinned("runtime.txt")
     assert missing(rest, runtime) == set()
     assert missing(media, runtime | pinned("imaging.txt")) == set()
+    assert missing(encryption, runtime | pinned("encryption.txt")) == set()
 
 
 def test_only_the_image_code_imports_pillow():
     others = [p for p in (ROOT / "functions").rglob("*.py") if "process_image" not in str(p)]
     others += [p for p in (ROOT / "shared" / "caisse").rglob("*.py") if "media" not in p.parts]
     assert "PIL" not in imported_top_level(others)
+
+
+def test_only_the_encryption_module_imports_the_encryption_sdk_and_only_where_its_layer_is():
+    """cryptography costs cold start and 16 MB: the SDK is imported by caisse.encryption alone, and
+    only the functions that carry the EncryptionLayer are given the key to use it with."""
+    from caisse_local import template
+
+    importers = [
+        p.relative_to(ROOT).as_posix()
+        for p in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+        if {"aws_encryption_sdk", "cryptography"} & imported_top_level([p])
+    ]
+    assert importers == ["shared/caisse/encryption.py"]
+    resources = template.load(ROOT / "template.yaml").resources
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        layers = [layer.get("Ref") for layer in properties.get("Layers", [])]
+        uses_key = "PERSONAL_DATA_KEY_ARN" in (properties.get("Environment") or {}).get("Variables", {})
+        assert uses_key == ("EncryptionLayer" in layers), logical_id

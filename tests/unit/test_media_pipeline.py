@@ -10,7 +10,7 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageStat
 
 from caisse.media import pipeline
-from caisse.media.rules import MAX_PIXELS, RENDITIONS
+from caisse.media.rules import MAX_PIXELS, RENDITIONS, fit
 from caisse.media.watermark import Watermark
 
 MARK = Watermark(text="© Lumen Photography", opacity=0.5)
@@ -60,7 +60,7 @@ def close(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 4
 # --------------------------------------------------------------------------- sizes and orientation
 
 
-def test_sizes_are_capped_by_width_keep_the_aspect_and_cascade_down():
+def test_a_landscape_is_capped_on_its_width_keeps_the_aspect_and_cascades_down():
     renditions = render(jpeg(Image.new("RGB", (4800, 1200), GREY)))
     assert sizes(renditions) == {
         "full": (4000, 1000),
@@ -68,6 +68,35 @@ def test_sizes_are_capped_by_width_keep_the_aspect_and_cascade_down():
         "preview": (1600, 400),
         "thumbnail": (400, 100),
     }
+
+
+PORTRAIT_SIZES = {"full": (1091, 4000), "watermarked": (655, 2400), "preview": (436, 1600), "thumbnail": (109, 400)}
+
+
+def test_a_portrait_is_capped_on_its_long_edge_its_height():
+    assert sizes(render(jpeg(Image.new("RGB", (1200, 4400), GREY)))) == PORTRAIT_SIZES
+
+
+def test_a_portrait_by_exif_orientation_is_capped_on_its_displayed_height():
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    assert sizes(render(jpeg(Image.new("RGB", (4400, 1200), GREY), exif=exif))) == PORTRAIT_SIZES
+
+
+@pytest.mark.parametrize(
+    ("size", "long_edge", "expected"),
+    [
+        ((6000, 4000), 4000, (4000, 2667)),
+        ((4000, 6000), 4000, (2667, 4000)),
+        ((5000, 5000), 2400, (2400, 2400)),
+        ((4000, 3000), 4000, (4000, 3000)),
+        ((300, 20000), 400, (6, 400)),
+        ((20000, 10), 400, (400, 1)),
+        ((120, 80), 400, (120, 80)),
+    ],
+)
+def test_fit_caps_the_long_edge_and_never_upscales(size, long_edge, expected):
+    assert fit(*size, long_edge) == expected
 
 
 def test_a_tiny_image_is_never_upscaled():
@@ -96,7 +125,7 @@ def test_every_exif_orientation_is_applied(orientation):
     renditions = render(jpeg(marked(1000, 500), exif=exif))
     portrait = orientation >= 5
     assert sizes(renditions)["full"] == ((500, 1000) if portrait else (1000, 500))
-    assert sizes(renditions)["thumbnail"] == ((400, 800) if portrait else (400, 200))
+    assert sizes(renditions)["thumbnail"] == ((200, 400) if portrait else (400, 200))
     red_at, green_at = ORIENTATIONS[orientation]
     for name in ("full", "thumbnail"):
         image = renditions[name]

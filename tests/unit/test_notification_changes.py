@@ -239,3 +239,43 @@ def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
     refunded = order("paid", 3, last_refund={"refund_id": "r1", "amount": {"amount": 1000, "currency": "USD"}})
     streamed |= {n.id for n in changes.for_order_change(order("paid", 2), refunded)}
     assert owed == streamed  # a refund still waiting for the provider was not mailed yet, and is not owed
+
+
+# --------------------------------------------------------------------------- the song studio (issue 15)
+
+REVIEWED = {"revision_stage": "revision", "revision_from": "discovery", "revisions": 2}
+
+
+def test_a_revision_sends_the_stage_email_saying_which_revision():
+    before, after = order("discovery", version=5), order("revision", version=6)
+    before.workflow = after.workflow = REVIEWED
+    after.revisions_used = 1
+    [mail] = changes.for_order_change(before, after)
+    assert mail.kind is Kind.STAGE_CHANGED
+    assert mail.context["revision"] == {"number": 1, "included": 2} and mail.context["stage_number"] is None
+
+
+def test_the_delivery_email_sent_again_is_a_new_email_and_a_repeat_of_the_stream_is_not():
+    delivered, again = order("delivered", version=7, deliverable="k"), order("delivered", version=8, deliverable="k")
+    delivered.delivery_round, again.delivery_round = 1, 2
+    [mail] = changes.for_order_change(delivered, again)
+    assert mail.kind is Kind.DELIVERY and mail.occasion == "delivery-2"
+    assert changes.for_order_change(again, again) == []
+
+
+def test_no_email_names_the_brief_and_an_erased_customer_gets_none():
+    paid = order("paid", version=3)
+    paid.answers_sealed = "AYADeNcRyPtEd"
+    [mail] = changes.for_order_change(order("pending_payment"), paid)
+    assert "AYADeNcRyPtEd" not in str(mail.to_message()) and "answers" not in mail.context
+    erased = order("discovery", version=4)
+    erased.erased_at = datetime(2026, 12, 1, tzinfo=UTC)
+    assert changes.for_order_change(paid, erased) == []
+
+
+def test_the_sweep_owes_a_delivery_email_sent_again_as_the_stream_named_it():
+    delivered, again = order("delivered", version=7, deliverable="k"), order("delivered", version=8, deliverable="k")
+    delivered.delivery_round, again.delivery_round = 1, 2
+    streamed = {n.id for n in changes.for_order_change(delivered, again)}
+    owed = {n.id for n in changes.for_history(again, [], [])}
+    assert streamed and streamed <= owed  # the sweep queues it again under the same id: sent once

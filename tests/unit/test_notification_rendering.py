@@ -26,7 +26,7 @@ FULL = {
     "stages": ["discovery", "writing", "production", "review", "delivered"],
     "stage_number": 2,
     "links": {
-        "order": "https://shop.example/orders/1?token=t",
+        "order": "https://caisse.example/order/1#token=t",
         "retry": "https://pay.example/cs_1",
         "download": "https://api.example/orders/1/download?expires=1&signature=s",
         "download_expires": "2026-12-01T10:00:00Z",

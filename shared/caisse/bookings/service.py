@@ -23,7 +23,7 @@ from caisse.config import settings
 from caisse.db import TransactionCancelled, batch_get
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, check_maximum
-from caisse.orders import states
+from caisse.orders import personal, states
 from caisse.orders.checkout import (
     CheckoutRequest,
     CheckoutResult,
@@ -33,7 +33,7 @@ from caisse.orders.checkout import (
     next_order_number,
     order_id_for,
 )
-from caisse.orders.models import ORDER_SK, Customer, LineItem, Order, OrderRecord, Slot, order_pk
+from caisse.orders.models import ORDER_SK, LineItem, Order, OrderRecord, Slot, order_pk
 from caisse.orders.refunds import refundable
 from caisse.orders.service import change_status_by_staff, load
 from caisse.payments.checkout import open_checkout, resume, spec_for
@@ -171,15 +171,12 @@ def create_booking_checkout(
         items=[
             LineItem(sku=service.service_id, name=f"Deposit: {service.name}", quantity=1, unit_amount=deposit.amount)
         ],
-        customer=Customer(
-            name=request.customer_name,
-            email=request.customer_email,
-            locale=request.locale,
-            phone=request.customer_phone,
+        customer=personal.customer(
+            order_id, request.customer_name, request.customer_email, request.locale, request.customer_phone
         ),
         stages=list(merchant.stages or []),
         provider="stripe",
-        request_fingerprint=request.fingerprint() + start.isoformat(),
+        request_fingerprint=request.fingerprint(token_key) + start.isoformat(),
         created_at=iso(now),
         updated_at=now,
         expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
@@ -209,7 +206,7 @@ def create_booking_checkout(
 
 
 def _replay(existing: Order, request: CheckoutRequest, start: datetime, token_key: str) -> CheckoutResult:
-    if existing.request_fingerprint != request.fingerprint() + start.isoformat():
+    if existing.request_fingerprint != request.fingerprint(token_key) + start.isoformat():
         raise InvalidRequest(
             "this Idempotency-Key was already used for a different booking", code="idempotency_key_reused"
         )

@@ -42,6 +42,8 @@ class Product(CatalogRecord, discriminator="product"):
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
+    workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
 
     @staticmethod
     def key(sku: str) -> str:
@@ -82,6 +84,7 @@ class Merchant(CatalogRecord, discriminator="merchant"):
             "reply_to": self.reply_to,
             "staff_email": self.staff_email or self.reply_to,
             "locale": self.default_locale,
+            "timezone": self.timezone,  # dates on the order page are the shop's
         }
         return {key: value for key, value in details.items() if value}
 
@@ -125,6 +128,18 @@ class CheckoutAttempts(CatalogRecord, discriminator="attempts"):
     @staticmethod
     def key(merchant: str, client: str, window: int) -> str:
         return f"ATTEMPTS#{merchant}#{client}#{window}"
+
+
+class DailyCapacity(CatalogRecord, discriminator="capacity"):
+    """How many orders a merchant with a daily capacity (the song studio: 3) took for one day: a
+    conditional counter taken in the pending order's own transaction and given back by the
+    orders' state machine when the checkout expires, fails or is cancelled."""
+
+    taken = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(merchant: str, day: str) -> str:
+        return f"CAPACITY#{merchant}#{day}"
 
 
 class OpenCheckouts(CatalogRecord, discriminator="open_checkouts"):

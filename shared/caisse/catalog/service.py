@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from caisse.catalog import questionnaire
 from caisse.catalog.models import CatalogRecord, Merchant, Product, Service
 from caisse.errors import InvalidRequest, NotFound, SoldOut
 from caisse.money import Money, MoneyError, check_maximum
@@ -43,6 +46,8 @@ class PricedCart:
     total: Money
     merchant_contact: dict[str, Any] | None = None
     merchant_rules: dict[str, Any] | None = None
+    questionnaire: str | None = None  # JSON, for products made to order from the customer's answers
+    workflow: dict[str, Any] | None = None  # revisions and the stage that needs a deliverable
 
 
 def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], currency: str) -> PricedCart:
@@ -75,6 +80,14 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
     merchants = {products[sku].merchant for sku in quantities}
     if len(merchants) > 1:
         raise InvalidRequest("a checkout can only hold products of one shop", merchants=sorted(merchants))
+    made_to_order = [sku for sku in quantities if products[sku].questionnaire]
+    if made_to_order and (len(quantities) > 1 or quantities[made_to_order[0]] != 1):
+        # One brief, one workflow, one day of the studio's capacity: one made-to-order item per order.
+        raise InvalidRequest(
+            f"{made_to_order[0]} is made from your answers: order one, on its own",
+            code="one_per_order",
+            sku=made_to_order[0],
+        )
 
     lines = []
     for sku, quantity in quantities.items():
@@ -115,6 +128,8 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         total,
         merchant_contact=first.merchant_contact.as_dict() if first.merchant_contact else None,
         merchant_rules=first.merchant_rules.as_dict() if first.merchant_rules else None,
+        questionnaire=first.questionnaire,
+        workflow=_plain(first.workflow.as_dict()) if first.workflow else None,
     )
 
 
@@ -124,6 +139,11 @@ def find_merchant(merchant_id: str) -> Merchant | None:
         return Merchant.get(Merchant.key(merchant_id))
     except Merchant.DoesNotExist:
         return None
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB hands numbers back as Decimal; workflow settings are whole numbers or text."""
+    return {key: int(value) if isinstance(value, Decimal) else value for key, value in values.items()}
 
 
 def get_merchant(merchant_id: str) -> Merchant:
@@ -162,6 +182,12 @@ def product_view(product: Product) -> dict[str, Any]:
     }
     if product.stock is not None:
         view["remaining"] = max(int(product.stock), 0)
+    if product.questionnaire:
+        view["questionnaire"] = questionnaire.public(product.questionnaire)
+    workflow = product.workflow.as_dict() if product.workflow else {}
+    if workflow:  # made-to-order products say what the customer will go through
+        view["stages"] = list(product.stages or [])
+        view["revisions"] = int(workflow.get("revisions") or 0)
     return view
 
 
@@ -172,8 +198,41 @@ def contact(merchant: dict[str, Any]) -> dict[str, str]:
         "reply_to": merchant.get("reply_to"),
         "staff_email": merchant.get("staff_email") or merchant.get("reply_to"),
         "locale": merchant.get("default_locale", "en"),
+        "timezone": merchant.get("timezone", "UTC"),  # dates on the order page are the shop's
     }
     return {key: value for key, value in details.items() if value}
+
+
+def product_workflow(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+    """A product's workflow settings: the merchant's (the revision stage and where it loops from,
+    the stage that needs a deliverable) with the product's number of revisions."""
+    workflow = dict(merchant.get("workflow") or {})
+    if "revisions" in item:
+        workflow["revisions"] = int(item["revisions"])
+    stages = item.get("stages") or merchant.get("stages", [])
+    for name in ("revision_from", "deliverable_stage"):
+        if workflow.get(name) and workflow[name] not in stages:
+            raise ValueError(f"{item['sku']}: {name} {workflow[name]!r} is not one of its stages")
+    return workflow or None
+
+
+def product_questionnaire(merchant: dict[str, Any], item: dict[str, Any]) -> str | None:
+    """A product's questionnaire, as stored (JSON): its own list, or one the merchant names."""
+    declared = item.get("questionnaire")
+    if isinstance(declared, str):
+        declared = (merchant.get("questionnaires") or {}).get(declared)
+        if declared is None:
+            raise ValueError(f"{item['sku']}: no questionnaire {item['questionnaire']!r} in its merchant")
+    return json.dumps(questionnaire.parse(declared), ensure_ascii=False) if declared else None
+
+
+def merchant_rules(merchant: dict[str, Any]) -> dict[str, Any] | None:
+    """A merchant's checkout rules as copied onto its products; a daily capacity counts days in
+    the merchant's time zone."""
+    rules = merchant.get("rules")
+    if rules and rules.get("capacity"):
+        rules = {**rules, "capacity": {"timezone": merchant.get("timezone", "UTC"), **rules["capacity"]}}
+    return rules
 
 
 def seed(catalog: dict[str, Any]) -> int:
@@ -248,9 +307,11 @@ def seed(catalog: dict[str, Any]) -> int:
                     max_per_order=item.get("max_per_order", 20),
                     active=item.get("active", True),
                     order_prefix=merchant["order_prefix"],
-                    stages=merchant.get("stages", []),
+                    stages=item.get("stages") or merchant.get("stages", []),
                     merchant_contact=contact(merchant),
-                    merchant_rules=merchant.get("rules"),
+                    merchant_rules=merchant_rules(merchant),
+                    questionnaire=product_questionnaire(merchant, item),
+                    workflow=product_workflow(merchant, item),
                 )
             )
             written += 1

@@ -4,7 +4,7 @@ What makes it fast, measured on a 24 MP JPEG: the largest rendition is made once
 original and every smaller one from the rendition before it (cascade); `reducing_gap=2` lets
 Pillow box-reduce by an integer factor before LANCZOS wherever a step shrinks 4x or more
 (1600 -> 400 px: 26 -> 11 ms); JPEG `draft()` decodes at 1/2 or 1/4 scale when even the full
-rendition does not need every pixel (originals over 8000 px wide); orientation, alpha flattening
+rendition does not need every pixel (originals over 8000 px on their long edge); orientation, alpha flattening
 and colour conversion happen once, on the largest rendition; and encoders write into a real file
 descriptor (memfd), where Pillow releases the GIL for the whole encode, so with two vCPUs the
 progressive q95 encode of the full rendition (half the job) runs beside everything else.
@@ -139,7 +139,7 @@ def render(data: bytes, mark: Watermark, *, workers: int = 1) -> Rendered:
     info = exif_reader.read(image)
     swapped = info.orientation in (5, 6, 7, 8)
     width, height = (image.height, image.width) if swapped else image.size
-    sizes = {spec.name: fit(width, height, spec.width) for spec in RENDITIONS}
+    sizes = {spec.name: fit(width, height, spec.long_edge) for spec in RENDITIONS}
     top_w, top_h = sizes[FULL.name]
     raw_top = (top_h, top_w) if swapped else (top_w, top_h)
     icc = image.info.get("icc_profile")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class RenditionSpec:
     name: str
-    width: int  # the longest a rendition's width may be; smaller images keep their size
+    long_edge: int  # the most either side may measure; smaller images keep their size
     quality: int
     progressive: bool = False
     watermark: bool = False
@@ -62,8 +62,11 @@ MAX_PAGE_SIZE = 200  # 800 presigned URLs and ~0.4 MB of JSON at most per answer
 MAX_GALLERY_DAYS = 3 * 366  # how far ahead a gallery's expiry may be set
 
 
-def fit(width: int, height: int, max_width: int) -> tuple[int, int]:
-    """The size of a rendition at most `max_width` wide, aspect kept, never upscaled."""
-    if width <= max_width:
+def fit(width: int, height: int, long_edge: int) -> tuple[int, int]:
+    """The size of a rendition whose long edge is at most `long_edge`, aspect kept, never
+    upscaled: a portrait is capped on its height, as a landscape is on its width."""
+    if max(width, height) <= long_edge:
         return width, height
-    return max_width, max(1, round(height * max_width / width))
+    if width >= height:
+        return long_edge, max(1, round(height * long_edge / width))
+    return max(1, round(width * long_edge / height)), long_edge

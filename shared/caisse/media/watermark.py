@@ -32,17 +32,22 @@ class Watermark:
 
 def apply(image: Image.Image, mark: Watermark) -> Image.Image:
     """A copy of `image` (mode RGB or L) with the mark in its bottom-right corner."""
-    patch = _logo_patch(mark.logo, image.width) if mark.logo is not None else _text_patch(mark.text or "", image.width)
-    if patch.width > image.width or patch.height > image.height:
-        scale = min(image.width / patch.width, image.height / patch.height) * 0.9
-        patch = patch.resize((max(1, int(patch.width * scale)), max(1, int(patch.height * scale))), Image.LANCZOS)
-    alpha = patch.getchannel("A").point(lambda a: round(a * mark.opacity))
-    margin = round(image.width * MARGIN)
-    x = max(0, image.width - patch.width - margin)
-    y = max(0, image.height - patch.height - margin)
+    patch, position = placement(mark, image.width, image.height)
     out = image.copy()
-    out.paste(patch.convert(image.mode), (x, y), mask=alpha)
+    out.paste(patch.convert(image.mode), position, mask=patch.getchannel("A"))
     return out
+
+
+def placement(mark: Watermark, width: int, height: int) -> tuple[Image.Image, tuple[int, int]]:
+    """The mark as it is blended into a `width` x `height` image (RGBA, the opacity in its alpha)
+    and where its top-left corner goes. Public so the benchmark can hand the same mark to sharp."""
+    patch = _logo_patch(mark.logo, width) if mark.logo is not None else _text_patch(mark.text or "", width)
+    if patch.width > width or patch.height > height:
+        scale = min(width / patch.width, height / patch.height) * 0.9
+        patch = patch.resize((max(1, int(patch.width * scale)), max(1, int(patch.height * scale))), Image.LANCZOS)
+    patch.putalpha(patch.getchannel("A").point(lambda a: round(a * mark.opacity)))
+    margin = round(width * MARGIN)
+    return patch, (max(0, width - patch.width - margin), max(0, height - patch.height - margin))
 
 
 @lru_cache(maxsize=8)

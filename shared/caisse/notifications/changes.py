@@ -13,11 +13,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from caisse.clock import iso
 from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
 from caisse.orders import states
 from caisse.orders.models import Incident, Order
+from caisse.orders.service import workflow_of
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,13 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
 
 
 def order_context(order: Order) -> dict[str, Any]:
-    """What the templates may show about an order. Built from the committed image only."""
+    """What the templates may show about an order. Built from the committed image only, where the
+    customer's answers and phone are ciphertext: no email needs them, and none is put on the queue."""
     contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
     stages = list(order.stages or [])
     next_action = order.next_action.as_dict() if order.next_action else {}
+    workflow = workflow_of(order)
+    revising = workflow.revision_stage is not None and order.status == workflow.revision_stage
     return {
         "order_id": order.order_id,
         "order_number": order.order_number,
@@ -101,6 +106,8 @@ def order_context(order: Order) -> dict[str, Any]:
         "reason": order.status_reason,
         "stages": stages,
         "stage_number": stages.index(order.status) + 1 if order.status in stages else None,
+        "revision": {"number": int(order.revisions_used or 0), "included": workflow.revisions} if revising else None,
+        "download_until": iso(order.download_until) if order.download_until else None,
         "retry_url": next_action.get("url") if order.status in states.HOLDING else None,
         "has_deliverable": bool(order.deliverable_key),
         "refund": order.last_refund.as_dict() if order.last_refund else None,
@@ -143,6 +150,9 @@ def for_order_change(old: Order | None, new: Order) -> list[Notification]:
     old_refund = old.last_refund.as_dict() if old is not None and old.last_refund else {}
     if refund and refund.get("refund_id") != old_refund.get("refund_id"):
         wanted.append((Kind.REFUND_PROCESSED, version, f"refund-{refund['refund_id']}"))
+    resent = int(new.delivery_round or 0)
+    if old is not None and old.status == new.status and resent > int(old.delivery_round or 0) > 0:
+        wanted.append((Kind.DELIVERY, version, f"delivery-{resent}"))  # sent again by staff, a fresh link
     old_money = (old.money_state if old is not None else None) or states.UNPAID
     new_money = new.money_state or states.UNPAID
     dispute = new.dispute.as_dict() if new.dispute else {}
@@ -167,6 +177,8 @@ def _addressed(order: Order, wanted: list[tuple[Kind, int, str | None]], **conte
     found = []
     for kind, number, occasion in wanted:
         if RECIPIENTS[kind] is Recipient.CUSTOMER:
+            if order.erased_at:
+                continue  # the customer's personal data was erased: nobody to write to
             to, locale = order.customer.email, order.customer.locale or "en"
         else:
             to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
@@ -190,11 +202,13 @@ def for_history(order: Order, history: list[Any], refunds: list[Any]) -> list[No
     for entry in sorted(history, key=lambda e: int(e.version)):
         if entry.from_status == entry.to_status:
             continue
-        kind = _kind_for_status(entry.to_status, list(order.stages or []))
+        kind = _kind_for_status(entry.to_status, order)
         if kind is not None:
             wanted.append((kind, int(entry.version), None))
         if order.booking and entry.to_status == states.PAID:
             wanted.append((Kind.NEW_BOOKING, int(entry.version), None))
+    for resent in range(2, int(order.delivery_round or 0) + 1):  # the delivery email sent again by staff
+        wanted.append((Kind.DELIVERY, int(order.version), f"delivery-{resent}"))
     found = _addressed(order, wanted)
     for refund in refunds:
         if refund.status not in _REFUNDS_TOLD:
@@ -213,10 +227,12 @@ def for_history(order: Order, history: list[Any], refunds: list[Any]) -> list[No
 
 
 def _kind_for(order: Order) -> Kind | None:
-    return _kind_for_status(order.status, list(order.stages or []))
+    return _kind_for_status(order.status, order)
 
 
-def _kind_for_status(status: str, stages: list[str]) -> Kind | None:
+def _kind_for_status(status: str, order: Order) -> Kind | None:
+    """The email a move of `order` into `status` calls for (the order's stages and workflow)."""
+    stages = list(order.stages or [])
     if status == states.PAID:
         return Kind.ORDER_CONFIRMED
     if status == states.PAYMENT_FAILED:
@@ -225,6 +241,8 @@ def _kind_for_status(status: str, stages: list[str]) -> Kind | None:
         return Kind.PAYMENT_FLAGGED
     if status in stages:
         return Kind.DELIVERY if status == stages[-1] else Kind.STAGE_CHANGED
+    if status == workflow_of(order).revision_stage:
+        return Kind.STAGE_CHANGED
     return None
 
 

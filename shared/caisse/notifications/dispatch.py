@@ -17,7 +17,7 @@ DynamoDB requests per email: 2 (the claim transaction, the record). SES: 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
@@ -28,7 +28,7 @@ from caisse.notifications.changes import Notification
 from caisse.notifications.kinds import Kind, Recipient
 from caisse.notifications.ledger import EmailRecord, NotificationRecord, Suppression
 from caisse.notifications.render import render
-from caisse.orders import links
+from caisse.orders import links, personal
 from caisse.orders.service import flag_undeliverable
 
 # Longer than the email function's timeout: a claim this old was left by a sender that died.
@@ -58,13 +58,14 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
             EmailRecord.status.set(ledger.SENDING),
             EmailRecord.claimed_at.set(now),
             EmailRecord.expires_at.set(now + timedelta(days=RECORD_DAYS)),
+            *([EmailRecord.customer_ref.set(ref)] if (ref := _customer_ref(notification)) else []),
         ],
         condition=EmailRecord.pk.does_not_exist() | (EmailRecord.status == ledger.RETRY),
         label="claim",
         return_old=True,
     )
-    suppression = Suppression.key(notification.to)
-    tx.check(NotificationRecord, suppression, None, NotificationRecord.pk.does_not_exist(), "suppressed")
+    for key in (Suppression.key(notification.to), Suppression.erased_key(notification.to)):
+        tx.check(NotificationRecord, key, None, NotificationRecord.pk.does_not_exist(), "suppressed")
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
@@ -106,6 +107,14 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
     return Outcome("sent", message_id=message_id)
 
 
+def _customer_ref(notification: Notification) -> str | None:
+    """Emails to a merchant's customer carry a digest of who they went to (export, erasure)."""
+    merchant = (notification.context.get("merchant") or {}).get("id")
+    if notification.recipient is not Recipient.CUSTOMER or not merchant:
+        return None
+    return personal.customer_ref(merchant, notification.to)
+
+
 class ClaimedElsewhere(Exception):
     """Another delivery of this message is sending it right now; try again after it finished."""
 
@@ -133,6 +142,7 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
         reason="suppressed",
         claimed_at=now,
         expires_at=now + timedelta(days=RECORD_DAYS),
+        customer_ref=_customer_ref(notification),
     )
     try:
         skipped.save(condition=EmailRecord.pk.does_not_exist())
@@ -160,7 +170,10 @@ def _with_links(notification: Notification, token_key: str) -> dict:
         found["order"] = links.order_link(order_id, token_key)
         found["retry"] = context.get("retry_url") or found["order"]
         if notification.kind is Kind.DELIVERY and context.get("has_deliverable"):
-            found["download"], found["download_expires"] = links.download_link(order_id, token_key)
+            until = context.get("download_until")
+            found["download"], found["download_expires"] = links.download_link(
+                order_id, token_key, until=datetime.fromisoformat(until) if until else None
+            )
     gallery = dict(context.get("gallery") or {})
     if gallery.get("id") and notification.kind in (Kind.GALLERY_READY, Kind.GALLERY_PROCESSED):
         found["gallery"] = links.gallery_link(gallery["id"], token_key)

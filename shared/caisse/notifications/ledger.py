@@ -3,6 +3,8 @@ redelivered message is never mailed twice) and one per address that must not be 
 
 from __future__ import annotations
 
+import hashlib
+
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     NumberAttribute,
@@ -10,6 +12,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.config import settings
 from caisse.db import CaisseModel, LambdaMeta
@@ -22,12 +25,25 @@ SKIPPED = "skipped"  # the address is suppressed
 UNKNOWN = "unknown"  # a claim whose sender died mid-send: not resent, reported instead
 
 
+class ByCustomer(GlobalSecondaryIndex):
+    """The emails sent to one customer of one merchant (caisse.orders.personal.customer_ref): what
+    an export lists and an erasure anonymises, without a Scan."""
+
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_ref = UnicodeAttribute(hash_key=True)
+
+
 class NotificationRecord(CaisseModel):
     class Meta(LambdaMeta):
         table_name = settings().notifications_table
 
     pk = UnicodeAttribute(hash_key=True)
     record_type = DiscriminatorAttribute(attr_name="type")
+    customer_ref = UnicodeAttribute(null=True)  # emails to a merchant's customer; removed by erasure
+    by_customer = ByCustomer()
 
 
 class EmailRecord(NotificationRecord, discriminator="email"):
@@ -56,3 +72,8 @@ class Suppression(NotificationRecord, discriminator="suppression"):
     @staticmethod
     def key(email: str) -> str:
         return f"SUPPRESSED#{email.strip().lower()}"
+
+    @staticmethod
+    def erased_key(email: str) -> str:
+        """An address whose owner had their personal data erased stays suppressed under a digest."""
+        return f"SUPPRESSED#sha256:{hashlib.sha256(email.strip().lower().encode()).hexdigest()}"

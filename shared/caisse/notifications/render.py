@@ -21,6 +21,7 @@ STAGE_LABELS = {
         "production": "production",
         "review": "relecture",
         "delivered": "livré",
+        "revision": "révision",
         "tickets_issued": "billets émis",
         "session_scheduled": "séance planifiée",
         "shooting": "prise de vue",
@@ -45,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "reason": None,
     "stages": [],
     "stage_number": None,
+    "revision": None,
+    "download_until": None,
     "refund": None,
     "booking": None,
     "gallery": None,
@@ -63,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
 # Optional parts of the optional blocks.
 NESTED: dict[str, dict[str, Any]] = {
     "booking": {"timezone": None, "balance": None, "address": None, "notes": None, "link": None},
-    "refund": {"reason": None, "manual": False, "destination": None, "origin": "caisse"},
+    "refund": {"reason": None, "manual": False, "destination": None, "phone_ending": None, "origin": "caisse"},
     "dispute": {"reason": None, "due_by": None, "outcome": None},
     "merchant": {"reply_to": None},
     "gallery": {"failed": 0, "expires_on": None, "downloads": False, "access_code": None},

@@ -12,11 +12,12 @@ a detail).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from caisse.catalog.models import CheckoutAttempts, OpenCheckouts, OrderCounter, Product
@@ -25,10 +26,10 @@ from caisse.clock import iso
 from caisse.config import settings
 from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import CaisseError, IdempotencyMismatch, InvalidRequest
-from caisse.orders import states, tokens
+from caisse.orders import capacity, personal, states, tokens
 from caisse.orders.models import (
     ORDER_SK,
-    Customer,
+    CustomerLink,
     HistoryEntry,
     Hold,
     LineItem,
@@ -36,6 +37,7 @@ from caisse.orders.models import (
     order_pk,
 )
 from caisse.orders.service import add_move, load, put_reference
+from caisse.secrets import secret
 
 # Order ids derived from an Idempotency-Key live in their own UUID namespace.
 _IDEMPOTENT_ORDERS = uuid.UUID("5a0b3c3e-6a7c-4f0e-9d0b-5c2a1f0e8d11")
@@ -61,8 +63,13 @@ class CheckoutRequest:
     provider: str | None = None
     customer_phone: str | None = None
     client_ip: str | None = None  # from API Gateway's request context, never from a header
+    answers: dict[str, Any] | None = None  # the product's questionnaire, answered (the song brief)
+    source: dict[str, str] | None = None  # UTM fields: plain metadata
+    day: date | None = None  # the day of the merchant's daily capacity asked for
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, key: str) -> str:
+        """What makes two requests the same checkout: an HMAC under a server key, so the stored
+        fingerprint tells nothing about the phone or the answers it covers."""
         canonical = json.dumps(
             [
                 sorted(self.items),
@@ -72,10 +79,15 @@ class CheckoutRequest:
                 self.locale,
                 self.provider,
                 self.customer_phone,
+                self.answers,
+                self.source,
+                self.day.isoformat() if self.day else None,
             ],
             separators=(",", ":"),
+            sort_keys=True,
+            default=str,
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
     @property
     def client(self) -> str:
@@ -92,14 +104,11 @@ class CheckoutResult:
 def return_urls(order_id: str) -> dict[str, str]:
     """Where a provider's page sends the customer back: our return route, which settles the order
     with what the provider says (PayPal is captured there) and then sends the browser on to the
-    shop's page for this order."""
+    hosted order page. The order token rides in the fragment, which the browser keeps through that
+    redirect and never sends to the provider's servers or ours."""
     page = f"{settings().public_api_url}/orders/{order_id}/return"
-    return {"return_url": f"{page}?result=success", "cancel_url": f"{page}?result=cancel"}
-
-
-def shop_page(order_id: str, result: str) -> str:
-    """The shop's own page for an order, where the browser ends up after the provider's page."""
-    return f"{settings().shop_url}/orders/{order_id}/return?result={result}"
+    fragment = f"#token={tokens.issue(order_id, secret(tokens.TOKEN_KEY_PARAMETER))}"
+    return {"return_url": f"{page}?result=success{fragment}", "cancel_url": f"{page}?result=cancel{fragment}"}
 
 
 def order_id_for(idempotency_key: str | None) -> str:
@@ -125,6 +134,7 @@ def checkout_answer(order: Order, token_key: str) -> dict[str, Any]:
         "next_action": order.next_action.as_dict() if order.next_action else None,
         "expires_at": iso(order.expires_at),
         "order_token": tokens.issue(order.order_id, token_key),
+        **({"day": order.day} if order.day else {}),
     }
 
 
@@ -162,6 +172,12 @@ class Rules:
         return int(self.raw.get("hold_minutes") or settings().checkout_ttl_minutes)
 
     @property
+    def retention_months(self) -> int | None:
+        """Months after an order closes when its customer's personal data is erased (a schedule)."""
+        value = self.raw.get("retention_months")
+        return int(value) if value else None
+
+    @property
     def limits(self) -> dict[str, int]:
         return {key: int(value) for key, value in (self.raw.get("limits") or {}).items()}
 
@@ -189,10 +205,13 @@ def pending_order_transaction(
     now: datetime,
     attempts: tuple[CheckoutAttempts, int, int] | None = None,
     counters: list[tuple[str, int, str]] | None = None,
+    day: tuple[capacity.DailyLimit, date] | None = None,
 ) -> Transaction:
     """The new order with its history, its stock holds (never below zero), the client's attempt
-    counter and its open-checkout counters: all or nothing."""
+    counter, its open-checkout counters and its place in the day's capacity: all or nothing."""
     tx = new_order_transaction(order, now)
+    if day is not None:
+        capacity.take(tx, order, *day)
     for line in cart.lines:
         if line.limited:
             tx.update(
@@ -242,6 +261,16 @@ def new_order_transaction(order: Order, now: datetime) -> Transaction:
             actor_id="checkout",
         ),
         label="history",
+    )
+    tx.put(
+        CustomerLink(
+            CustomerLink.partition(order.merchant, personal.customer_ref(order.merchant, order.customer.email)),
+            CustomerLink.key(order.order_id),
+            order_id=order.order_id,
+            merchant=order.merchant,
+            created_at=order.created_at,
+        ),
+        label="customer",
     )
     return tx
 
@@ -341,6 +370,7 @@ def too_many_open(rules: Rules, kind: str) -> TooManyOpenCheckouts:
 
 
 def check_replay(existing: Order, fingerprint: str) -> None:
+    """A replayed request must be the same checkout as the one that wrote the order."""
     if existing.request_fingerprint != fingerprint:
         raise IdempotencyMismatch("this Idempotency-Key was already used for a different checkout")
 
@@ -354,8 +384,12 @@ def new_order(
     now: datetime,
     rules: Rules,
     counters: list[tuple[str, int, str]],
+    fingerprint: str,
+    answers: dict[str, Any] | None = None,
+    day: date | None = None,
 ) -> Order:
-    """The pending order, before any provider was asked: no provider reference or next action yet."""
+    """The pending order, before any provider was asked: no provider reference or next action yet.
+    The phone and the answers are encrypted here, before anything is written."""
     return Order(
         order_pk(order_id),
         ORDER_SK,
@@ -372,19 +406,21 @@ def new_order(
             LineItem(sku=line.sku, name=line.name, quantity=line.quantity, unit_amount=line.unit_price.amount)
             for line in cart.lines
         ],
-        customer=Customer(
-            name=request.customer_name,
-            email=request.customer_email,
-            locale=request.locale,
-            phone=request.customer_phone,
+        customer=personal.customer(
+            order_id, request.customer_name, request.customer_email, request.locale, request.customer_phone
         ),
+        answers_sealed=personal.seal_answers(order_id, answers),
+        source=request.source or None,
+        day=day.isoformat() if day else None,
         stages=list(cart.stages),
+        workflow=cart.workflow,
         provider=provider,
-        request_fingerprint=request.fingerprint(),
+        request_fingerprint=fingerprint,
         created_at=iso(now),
         updated_at=now,
         expires_at=now + timedelta(minutes=rules.hold_minutes),
         review_above=rules.review_above(cart.total.currency),
         refund_policy=rules.raw.get("refund_policy"),
         open_counters=[key for key, _, _ in counters] or None,
+        retention_months=rules.retention_months,
     )

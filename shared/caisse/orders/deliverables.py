@@ -9,8 +9,10 @@ import uuid
 from typing import Any
 
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
+from caisse.clock import iso, utcnow
 from caisse.config import settings
 from caisse.db import aws_client
 from caisse.errors import Forbidden, NotFound
@@ -59,6 +61,35 @@ def attach(order_id: str, staff: Staff, filename: str, content_type: str, size: 
     order.update(actions=[Order.deliverable_key.set(key)], condition=Order.pk.exists())
     headers = {"Content-Type": content_type, "Content-Length": str(size)}
     return {"key": key, "upload": {"url": url, "method": "PUT", "headers": headers}}
+
+
+def uploaded(order: Order) -> bool:
+    """Whether the file staff attached was really uploaded (a presigned PUT may never be used)."""
+    if not order.deliverable_key:
+        return False
+    try:
+        _s3().head_object(Bucket=settings().deliverables_bucket, Key=order.deliverable_key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def delete(key: str) -> None:
+    """The delivered file, gone (its customer's personal data was erased)."""
+    _s3().delete_object(Bucket=settings().deliverables_bucket, Key=key)
+
+
+def download_offer(order: Order, token_key: str) -> dict[str, Any] | None:
+    """What the customer's order page offers: a signed download link while the delivery's
+    download window is open (it opens again each time staff send the delivery email again)."""
+    if not order.deliverable_key or not order.download_until or order.erased_at:
+        return None
+    if order.download_until <= utcnow():
+        return {"available": False, "expired_at": iso(order.download_until)}
+    url, expires_at = links.download_link(order.order_id, token_key, until=order.download_until)
+    return {"available": True, "url": url, "expires_at": expires_at}
 
 
 def download_url(order_id: str, expires: int, signature: str, token_key: str) -> str:

@@ -34,14 +34,33 @@ def signature_matches(scope: str, subject: str, given: str, key: str) -> bool:
     return hmac.compare_digest(signature(scope, subject, key).encode(), given.encode())
 
 
+def order_page(order_id: str, *, result: str | None = None, token_key: str | None = None) -> str:
+    """The hosted order page (served by Caisse itself at /order/{id}). With `token_key`, the order
+    token rides in the fragment (#token=...), which browsers keep across redirects and never send
+    to a server, so it reaches no log; `result` says the customer is back from the provider."""
+    url = f"{settings().public_api_url}/order/{quote(order_id)}"
+    if result:
+        url += f"?{urlencode({'result': result})}"
+    if token_key:
+        url += f"#{urlencode({'token': tokens.issue(order_id, token_key)})}"
+    return url
+
+
 def order_link(order_id: str, token_key: str) -> str:
-    token = tokens.issue(order_id, token_key)
-    return f"{settings().shop_url}/orders/{order_id}?{urlencode({'token': token})}"
+    """The "follow your order" link of every email."""
+    return order_page(order_id, token_key=token_key)
 
 
-def download_link(order_id: str, token_key: str, now: datetime | None = None) -> tuple[str, str]:
-    """The link and when it stops working (ISO 8601)."""
-    expires_at = (now or utcnow()) + timedelta(days=DOWNLOAD_DAYS)
+def download_expiry(now: datetime | None = None) -> datetime:
+    """Until when a delivery (or a delivery email sent again) lets the customer download."""
+    return (now or utcnow()) + timedelta(days=DOWNLOAD_DAYS)
+
+
+def download_link(
+    order_id: str, token_key: str, now: datetime | None = None, until: datetime | None = None
+) -> tuple[str, str]:
+    """The link and when it stops working (ISO 8601): `until`, or DOWNLOAD_DAYS from now."""
+    expires_at = until or download_expiry(now)
     expires = int(expires_at.timestamp())
     query = urlencode({"expires": expires, "signature": signature("download", f"{order_id}:{expires}", token_key)})
     return f"{settings().public_api_url}/orders/{order_id}/download?{query}", iso(expires_at)

@@ -41,7 +41,9 @@ class Customer(MapAttribute):
     name = UnicodeAttribute()
     email = UnicodeAttribute()
     locale = UnicodeAttribute(default="en")
-    phone = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)  # orders written before field-level encryption only
+    phone_sealed = UnicodeAttribute(null=True)  # the phone, encrypted (caisse.encryption)
+    phone_ending = UnicodeAttribute(null=True)  # its last two digits, for "the number ending 77"
 
 
 class OrderRecord(CaisseModel):
@@ -112,6 +114,17 @@ class Order(OrderRecord, discriminator="order"):
     saved_payment = MapAttribute(null=True)  # customer and payment method kept for an off-session charge
     balance = MapAttribute(null=True)  # the charge after the job: status due | paid, amount, link
     email_problem = MapAttribute(null=True)  # the latest email SES refused for good: notification, kind, reason
+    # The customer's answers to the product's questionnaire (the song brief), encrypted as one JSON
+    # document (caisse.encryption); where the customer came from (UTM fields), plain metadata.
+    answers_sealed = UnicodeAttribute(null=True)
+    source = MapAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # the day of the merchant's daily capacity this order takes
+    workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
+    revisions_used = NumberAttribute(default=0)
+    download_until = UTCDateTimeAttribute(null=True)  # the delivered file can be downloaded until then
+    delivery_round = NumberAttribute(null=True)  # 1 when delivered, +1 each time the email is sent again
+    retention_months = NumberAttribute(null=True)  # personal data erased this long after the order closes
+    erased_at = UTCDateTimeAttribute(null=True)  # personal data erased (a request, or retention)
     by_status = OrdersByStatus()
     by_money_state = OrdersByMoneyState()
 
@@ -233,6 +246,84 @@ class Incident(OrderRecord, discriminator="incident"):
     @staticmethod
     def key(provider: str, reference: str) -> str:
         return f"INCIDENT#{provider}#{reference}"
+
+
+class CapacityHold(OrderRecord, discriminator="capacity_hold"):
+    """One unit of a merchant's daily capacity taken by this order: held from checkout, kept once
+    paid, given back (once) when the checkout expires, fails or is cancelled, like stock holds."""
+
+    merchant = UnicodeAttribute()
+    day = UnicodeAttribute()  # YYYY-MM-DD in the merchant's time zone
+    state = UnicodeAttribute()  # held | released
+
+    @staticmethod
+    def key(day: str) -> str:
+        return f"CAPACITY#{day}"
+
+
+class CustomerLink(OrderRecord, discriminator="customer_link"):
+    """Which orders a customer (a merchant's customer, by a digest of their email) placed: what an
+    export or an erasure reads instead of a Scan. Written with the order; deleted by erasure."""
+
+    order_id = UnicodeAttribute()
+    merchant = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def partition(merchant: str, customer_ref: str) -> str:
+        return f"CUSTOMER#{merchant}#{customer_ref}"
+
+    @staticmethod
+    def key(order_id: str) -> str:
+        return f"ORDER#{order_id}"
+
+
+class AccessEntry(OrderRecord, discriminator="access"):
+    """Who read the customer's encrypted answers (or phone) and why: part of the order's history
+    that does not move its version, so a read never races a payment or a stage."""
+
+    at = UTCDateTimeAttribute()
+    actor_id = UnicodeAttribute()
+    fields = ListAttribute(of=UnicodeAttribute)  # answers | phone
+    purpose = UnicodeAttribute()  # staff_view | export | refund_payout
+
+    @staticmethod
+    def key(at: str, nonce: str) -> str:
+        return f"ACCESS#{at}#{nonce}"
+
+
+class RetentionDue(OrderRecord, discriminator="retention_due"):
+    """An order whose customer's personal data falls due for erasure under the merchant's
+    retention rule: written when the order closes, under the month it falls due, so the daily
+    sweep reads only what is due (caisse.privacy)."""
+
+    order_id = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def partition(month: str) -> str:
+        return f"RETENTION#{month}"
+
+    @staticmethod
+    def key(due: str, order_id: str) -> str:
+        return f"{due}#{order_id}"
+
+
+class Erasure(OrderRecord, discriminator="erasure"):
+    """The record that a customer's personal data was erased: when, by whom, which orders (by
+    number). It names no one: the customer it was about is gone from every table."""
+
+    erasure_id = UnicodeAttribute()
+    merchant = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    actor_id = UnicodeAttribute()
+    reason = UnicodeAttribute()  # request | retention
+    orders = ListAttribute(of=UnicodeAttribute)
+    counts = MapAttribute()
+
+    @staticmethod
+    def key(erasure_id: str) -> str:
+        return f"ERASURE#{erasure_id}"
 
 
 class Slot(OrderRecord, discriminator="slot"):

@@ -26,7 +26,7 @@ from caisse.clock import utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, display
-from caisse.orders import states
+from caisse.orders import personal, states
 from caisse.orders.models import DONE_REFUND, Hold, Order, Refund
 from caisse.orders.service import OrderBundle, add_move, load, refund_view
 from caisse.staff import Staff
@@ -227,7 +227,7 @@ def _apply(
                 "amount": {"amount": amount, "currency": refund.currency},
                 "reason": refund.reason,
                 "manual": manual,
-                "destination": order.customer.phone if manual else None,
+                "phone_ending": personal.phone_hint(order) if manual else None,
                 "origin": refund.origin or "caisse",
             }
         )

@@ -3,7 +3,7 @@ the OpenAPI document. `defer_build` keeps schema building out of cold start."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -39,6 +39,18 @@ class BookingIn(BaseModel):
     start: datetime = Field(description="With its UTC offset, e.g. 2026-12-03T09:00:00+11:00")
 
 
+class SourceIn(BaseModel):
+    """Where the customer came from (UTM parameters of the shop's landing page): plain metadata."""
+
+    model_config = _STRICT
+    utm_source: str | None = Field(default=None, max_length=200)
+    utm_medium: str | None = Field(default=None, max_length=200)
+    utm_campaign: str | None = Field(default=None, max_length=200)
+    utm_term: str | None = Field(default=None, max_length=200)
+    utm_content: str | None = Field(default=None, max_length=200)
+    referrer: str | None = Field(default=None, max_length=500)
+
+
 class CheckoutIn(BaseModel):
     model_config = _STRICT
     items: list[CartItemIn] | None = Field(default=None, min_length=1, max_length=50)
@@ -47,6 +59,17 @@ class CheckoutIn(BaseModel):
     customer: CustomerIn
     provider: Literal["stripe", "paypal", "campay", "paydunya"] | None = Field(
         default=None, description="Leave out to let the shop choose for the currency"
+    )
+    answers: dict[str, Any] | None = Field(
+        default=None,
+        description="Answers to the product's questionnaire (GET /catalog lists its questions): the song brief. "
+        "Checked per question (422 invalid_answers, one detail per field) and stored encrypted.",
+    )
+    source: SourceIn | None = Field(default=None, description="UTM fields, kept as plain metadata")
+    day: date | None = Field(
+        default=None,
+        description="For shops with a daily capacity: the day the order takes (default today in the shop's "
+        "time zone); a full or closed day answers 409 day_unavailable with next_free_day",
     )
 
     @model_validator(mode="after")
@@ -65,7 +88,19 @@ class CheckoutIn(BaseModel):
             provider=self.provider,
             customer_phone=self.customer.phone,
             client_ip=client_ip,
+            answers=self.answers,
+            source=self.source.model_dump(exclude_none=True) if self.source else None,
+            day=self.day,
         )
+
+
+class CustomerRequestIn(BaseModel):
+    """A request about one customer of a merchant (export, erasure): who, and for platform staff,
+    which merchant."""
+
+    model_config = _STRICT
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    merchant: str | None = Field(default=None, max_length=64, description="Platform staff name the merchant")
 
 
 class StatusChangeIn(BaseModel):

@@ -8,14 +8,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from caisse.catalog.models import OpenCheckouts, Product
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import Conflict, NotFound
-from caisse.orders import states
+from caisse.orders import capacity, deliverables, links, personal, states
 from caisse.orders.models import (
     DONE_REFUND,
     ORDER_SK,
+    AccessEntry,
+    CapacityHold,
     HistoryEntry,
     Hold,
     Order,
@@ -23,6 +27,7 @@ from caisse.orders.models import (
     PaymentEvent,
     ProviderRef,
     Refund,
+    RetentionDue,
     Slot,
     order_pk,
 )
@@ -40,10 +45,20 @@ class OrderBundle:
     payments: list[PaymentEvent] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
+    capacity: list[CapacityHold] = field(default_factory=list)
+    accesses: list[AccessEntry] = field(default_factory=list)
 
     @property
     def workflow(self) -> states.Workflow:
-        return states.Workflow.of(self.order.stages)
+        return workflow_of(self.order)
+
+    @property
+    def revisions_used(self) -> int:
+        return int(self.order.revisions_used or 0)
+
+
+def workflow_of(order: Order) -> states.Workflow:
+    return states.Workflow.of(order.stages, order.workflow.as_dict() if order.workflow else None)
 
 
 def load(order_id: str) -> OrderBundle | None:
@@ -66,6 +81,10 @@ def load(order_id: str) -> OrderBundle | None:
             bundle.holds.append(record)
         elif isinstance(record, Refund):
             bundle.refunds.append(record)
+        elif isinstance(record, CapacityHold):
+            bundle.capacity.append(record)
+        elif isinstance(record, AccessEntry):
+            bundle.accesses.append(record)
     return bundle
 
 
@@ -124,6 +143,24 @@ def add_move(
         release_holds(tx, bundle)
     if order.status in states.OPEN and status not in states.OPEN:
         release_counters(tx, order)
+    workflow = bundle.workflow
+    if order.retention_months and workflow.closed(status) and not workflow.closed(order.status):
+        schedule_retention(tx, order, at)
+
+
+def schedule_retention(tx: Transaction, order: Order, closed_at: datetime) -> None:
+    """The order closed: its customer's personal data falls due for erasure under the merchant's
+    retention rule (caisse.privacy sweeps what is due)."""
+    due = closed_at + relativedelta(months=int(order.retention_months))
+    tx.put(
+        RetentionDue(
+            RetentionDue.partition(due.strftime("%Y-%m")),
+            RetentionDue.key(iso(due), order.order_id),
+            order_id=order.order_id,
+            due_at=due,
+        ),
+        label="retention",
+    )
 
 
 def flag_undeliverable(order_id: str, notification_id: str, kind: str, reason: str) -> bool:
@@ -197,6 +234,9 @@ def release_holds(tx: Transaction, bundle: OrderBundle) -> None:
         tx.update(
             Product(Product.key(hold.sku)), actions=[Product.stock.add(int(hold.quantity))], label=f"stock:{hold.sku}"
         )
+    for day in bundle.capacity:
+        if day.state == "held":
+            capacity.give_back(tx, day)
 
 
 def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str | None) -> OrderBundle:
@@ -205,10 +245,22 @@ def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str |
     bundle = load(order_id)
     if bundle is None:
         raise NotFound("no such order")
-    staff.require(bundle.order.merchant)
-    bundle.workflow.check(bundle.order.status, target, states.Actor.STAFF)
+    order = bundle.order
+    staff.require(order.merchant)
+    workflow = bundle.workflow
+    workflow.check(order.status, target, states.Actor.STAFF, bundle.revisions_used)
+    extra: list[Any] = []
+    if target == workflow.revision_stage:
+        extra.append(Order.revisions_used.add(1))  # counted in the move's own conditional write
+    if target == workflow.deliverable_stage:
+        if not deliverables.uploaded(order):
+            raise Conflict(
+                "attach the file to deliver first (POST /admin/orders/{order_id}/deliverable, then upload it)",
+                code="deliverable_missing",
+            )
+        extra += [Order.delivery_round.set(1), Order.download_until.set(links.download_expiry())]
     tx = Transaction()
-    add_move(tx, bundle, target, actor=states.Actor.STAFF, actor_id=staff.actor_id, note=note)
+    add_move(tx, bundle, target, actor=states.Actor.STAFF, actor_id=staff.actor_id, note=note, extra=extra)
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
@@ -218,6 +270,41 @@ def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str |
     reloaded = load(order_id)
     assert reloaded is not None
     return reloaded
+
+
+def resend_delivery(order_id: str, staff: Staff) -> OrderBundle:
+    """The delivery email again, with a fresh download link: the download window starts again
+    (links.DOWNLOAD_DAYS), recorded as a version of the order (the stream sends the email)."""
+    bundle = load(order_id)
+    if bundle is None:
+        raise NotFound("no such order")
+    order = bundle.order
+    staff.require(order.merchant)
+    if order.status != bundle.workflow.deliverable_stage or not order.deliverable_key:
+        raise Conflict(f"only a delivered order's email can be sent again; this one is {order.status}")
+    if order.erased_at:
+        raise Conflict("this customer's personal data was erased: there is no one to send it to")
+    round_ = int(order.delivery_round or 1) + 1
+    tx = Transaction()
+    add_move(
+        tx,
+        bundle,
+        actor=states.Actor.STAFF,
+        actor_id=staff.actor_id,
+        note=f"delivery email sent again (#{round_})",
+        extra=[Order.delivery_round.set(round_), Order.download_until.set(links.download_expiry())],
+    )
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        raise Conflict("the order changed meanwhile; try again") from cancelled
+    reloaded = load(order_id)
+    assert reloaded is not None
+    return reloaded
+
+
+def access_view(entry: AccessEntry) -> dict[str, Any]:
+    return {"at": iso(entry.at), "by": entry.actor_id, "read": list(entry.fields), "purpose": entry.purpose}
 
 
 def history_view(entry: HistoryEntry, *, staff: bool) -> dict[str, Any]:
@@ -245,6 +332,11 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         "order_id": order.order_id,
         "order_number": order.order_number,
         "merchant": order.merchant,
+        # What the hosted order page shows: the shop's name, its time zone for every date, the
+        # customer's language, and the stages the order goes through.
+        "shop": _shop(order),
+        "locale": order.customer.locale or "en",
+        "stages": list(order.stages or []),
         "status": order.status,
         "status_reason": order.status_reason,
         "money_state": order.money_state or states.UNPAID,
@@ -276,9 +368,21 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
     }
     if order.status in states.HOLDING and order.next_action:
         view["next_action"] = order.next_action.as_dict()
+    workflow = bundle.workflow
+    if order.day:
+        view["day"] = order.day
+    if workflow.revision_stage:
+        view["revisions"] = {"included": workflow.revisions, "used": bundle.revisions_used}
     if staff:
-        view["next_statuses"] = bundle.workflow.allowed(order.status, states.Actor.STAFF)
+        view["next_statuses"] = workflow.allowed(order.status, states.Actor.STAFF, bundle.revisions_used)
         view["customer"] = {"name": order.customer.name, "email": order.customer.email, "locale": order.customer.locale}
+        if personal.has_phone(order):
+            view["customer"]["phone_ending"] = personal.phone_hint(order)
+        view["has_answers"] = bool(order.answers_sealed)
+        view["source"] = order.source.as_dict() if order.source else None
+        view["deliverable"] = {"key": order.deliverable_key} if order.deliverable_key else None
+        view["erased_at"] = iso(order.erased_at) if order.erased_at else None
+        view["access_log"] = [access_view(a) for a in sorted(bundle.accesses, key=lambda a: a.at)]
         view["provider_ref"] = order.provider_ref
         view["payment_ref"] = order.payment_ref
         view["dispute"] = order.dispute.as_dict() if order.dispute else None
@@ -295,6 +399,11 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
             for p in sorted(bundle.payments, key=lambda p: p.received_at)
         ]
     return view
+
+
+def _shop(order: Order) -> dict[str, str]:
+    contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
+    return {"name": contact.get("name") or order.merchant, "timezone": contact.get("timezone") or "UTC"}
 
 
 def refund_view(refund: Refund, *, staff: bool = True) -> dict[str, Any]:

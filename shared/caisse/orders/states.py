@@ -13,9 +13,10 @@ happens, which is what keeps late, duplicate and out-of-order events harmless.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from caisse.errors import IllegalTransition
 
@@ -77,55 +78,92 @@ _BASE_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
 
 @dataclass(frozen=True)
 class Workflow:
-    """The lifecycle moves for one merchant: the base payment moves plus its stages in order."""
+    """The lifecycle moves for one order: the base payment moves plus its product's stages in order,
+    and, where the product includes revisions, a loop from one stage (the song studio's review)
+    into a revision stage and back, allowed `revisions` times."""
 
     stages: tuple[str, ...] = ()
+    revision_stage: str | None = None
+    revision_from: str | None = None
+    revisions: int = 0
+    deliverable_stage: str | None = None  # the stage that needs the delivered file (caisse.orders.service)
 
     def __post_init__(self) -> None:
-        clash = set(self.stages) & set(BASE_STATUSES)
-        if clash or len(set(self.stages)) != len(self.stages):
+        named = self.stages + ((self.revision_stage,) if self.revision_stage else ())
+        clash = set(named) & set(BASE_STATUSES)
+        if clash or len(set(named)) != len(named):
             raise ValueError(f"fulfilment stages must be distinct from each other and from {BASE_STATUSES}")
+        if self.revision_stage and self.revision_from not in self.stages:
+            raise ValueError("a revision loops from one of the stages")
 
     @classmethod
-    def of(cls, stages: Sequence[str] | None) -> Workflow:
-        return cls(tuple(stages or ()))
+    def of(cls, stages: Sequence[str] | None, settings: Mapping[str, Any] | None = None) -> Workflow:
+        settings = settings or {}
+        revision = settings.get("revision_stage") if settings.get("revision_from") in (stages or ()) else None
+        return cls(
+            tuple(stages or ()),
+            revision_stage=revision,
+            revision_from=settings.get("revision_from") if revision else None,
+            revisions=int(settings.get("revisions") or 0) if revision else 0,
+            deliverable_stage=settings.get("deliverable_stage"),
+        )
 
     def statuses(self) -> tuple[str, ...]:
-        return BASE_STATUSES + self.stages
+        return BASE_STATUSES + self.stages + ((self.revision_stage,) if self.revision_stage else ())
 
-    def moves_from(self, status: str) -> dict[str, frozenset[Actor]]:
+    def moves_from(self, status: str, revisions_used: int = 0) -> dict[str, frozenset[Actor]]:
         if status in _BASE_MOVES:
             if status == PAID and self.stages:
                 return {self.stages[0]: frozenset({S}), **_BASE_MOVES[status]}  # the next stage first
             return dict(_BASE_MOVES[status])
+        if status == self.revision_stage:
+            return {str(self.revision_from): frozenset({S}), CANCELLED: frozenset({S})}  # back to review
         if status in self.stages:
             index = self.stages.index(status)
             if index + 1 == len(self.stages):
                 return {}  # delivered: nothing follows, not even a cancellation
-            return {self.stages[index + 1]: frozenset({S}), CANCELLED: frozenset({S})}
+            moves = {self.stages[index + 1]: frozenset({S})}
+            if status == self.revision_from and self.revision_stage and revisions_used < self.revisions:
+                moves[self.revision_stage] = frozenset({S})
+            return {**moves, CANCELLED: frozenset({S})}
         raise IllegalTransition(f"unknown status {status!r}", allowed=[])
 
-    def allowed(self, status: str, actor: Actor) -> list[str]:
-        return [target for target, actors in self.moves_from(status).items() if actor in actors]
+    def allowed(self, status: str, actor: Actor, revisions_used: int = 0) -> list[str]:
+        return [target for target, actors in self.moves_from(status, revisions_used).items() if actor in actors]
 
-    def can(self, status: str, target: str, actor: Actor) -> bool:
-        return actor in self.moves_from(status).get(target, frozenset())
+    def can(self, status: str, target: str, actor: Actor, revisions_used: int = 0) -> bool:
+        return actor in self.moves_from(status, revisions_used).get(target, frozenset())
 
-    def check(self, status: str, target: str, actor: Actor) -> None:
+    def check(self, status: str, target: str, actor: Actor, revisions_used: int = 0) -> None:
         """Raise IllegalTransition, naming the moves this actor may make, unless the move is legal."""
-        if not self.can(status, target, actor):
-            allowed = self.allowed(status, actor)
+        if self.can(status, target, actor, revisions_used):
+            return
+        allowed = self.allowed(status, actor, revisions_used)
+        if target == self.revision_stage and status == self.revision_from:
             raise IllegalTransition(
-                f"an order that is {status} cannot become {target}"
-                + (f"; it can become: {', '.join(allowed)}" if allowed else "; it has no further moves"),
+                f"this order included {self.revisions} revision{'s' if self.revisions != 1 else ''} "
+                f"and has had {revisions_used}; none is left",
+                code="no_revisions_left",
                 current=status,
                 requested=target,
                 allowed=allowed,
+                revisions={"included": self.revisions, "used": revisions_used},
             )
+        raise IllegalTransition(
+            f"an order that is {status} cannot become {target}"
+            + (f"; it can become: {', '.join(allowed)}" if allowed else "; it has no further moves"),
+            current=status,
+            requested=target,
+            allowed=allowed,
+        )
 
     def fulfilled(self, status: str) -> bool:
         """Whether the merchant has started working on the order (a stage was reached)."""
-        return status in self.stages
+        return status in self.stages or (self.revision_stage is not None and status == self.revision_stage)
+
+    def closed(self, status: str) -> bool:
+        """Nothing more happens to the order: delivered (the last stage), cancelled or expired."""
+        return status in CLOSED or bool(self.stages and status == self.stages[-1])
 
 
 # ---------------------------------------------------------------------------------------- money

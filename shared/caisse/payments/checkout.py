@@ -3,8 +3,10 @@ with its holds, and only then ask the provider for the checkout (caisse.orders.c
 
 DynamoDB requests: one BatchGetItem (the cart's products, the order an Idempotency-Key names, and
 the client's attempt counter where the merchant limits attempts), one UpdateItem (the order
-number), one TransactWriteItems (the order, its history, holds and counters), then one
-TransactWriteItems recording the provider's checkout on the order.
+number), one TransactWriteItems (the order, its history, holds, counters, the customer's link and
+the day's capacity), then one TransactWriteItems recording the provider's checkout on the order.
+A questionnaire's answers and a phone are encrypted before the write (KMS only when the cached
+data key is older than five minutes); a full day costs one BatchGetItem more to name the next.
 
 If the provider refuses, the order is cancelled (its stock given back) and the customer told why.
 If a mobile-money provider may have sent the prompt but its answer never came, the order stays
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from caisse.catalog import questionnaire
 from caisse.catalog.service import CartLine, price_cart
 from caisse.clock import utcnow
 from caisse.config import settings
 from caisse.db import TransactionCancelled
 from caisse.errors import InvalidRequest, ProviderUnavailable, SoldOut
 from caisse.money import Money, check_maximum
-from caisse.orders import states
+from caisse.orders import capacity, states
 from caisse.orders.checkout import (
     CheckoutRequest,
     CheckoutResult,
@@ -56,30 +59,41 @@ UNCONFIRMED_PROMPT = (
 def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token_key: str) -> CheckoutResult:
     order_id = order_id_for(idempotency_key)
     now = utcnow()
+    fingerprint = request.fingerprint(token_key)
     skus = list(dict.fromkeys(sku for sku, _ in request.items))
     products, existing = read_cart(skus, order_id if idempotency_key else None)
     if existing is not None:
-        check_replay(existing, request.fingerprint())
+        check_replay(existing, fingerprint)
         return CheckoutResult(checkout_answer(resume(existing), token_key), replayed=True)
     cart = price_cart(products, request.items, request.currency)
     rules = Rules(cart.merchant_rules or {})
     rules.check_phone(request.customer_phone)
     rules.check_items_per_order(cart)
     provider = provider_for(request.currency, request.provider, rules.raw.get("routes"))
+    answers = questionnaire.validate(cart.questionnaire, request.answers)
+    limit = capacity.DailyLimit.of(rules.raw)
+    if limit is None and request.day is not None:
+        raise InvalidRequest("this shop does not take orders by day", code="day_not_offered")
+    day = limit.choose(cart.merchant, request.day, now) if limit is not None else None
     attempts = attempts_so_far(rules, cart.merchant, request.client, now)
     counters = rules.open_counters(cart.merchant, request)
 
     order_number = next_order_number(cart.order_prefix, now.year)
-    order = new_order(order_id, order_number, cart, request, provider.name, now, rules, counters)
-    spec = spec_for(order, list(cart.lines))
+    order = new_order(
+        order_id, order_number, cart, request, provider.name, now, rules, counters, fingerprint, answers, day
+    )
+    # The phone in clear for the provider's call only (CamPay's prompt): the order holds it encrypted.
+    spec = spec_for(order, list(cart.lines), customer_phone=request.customer_phone)
     provider.check(spec)  # what the provider would refuse is refused before anything is written
     check_maximum(spec.total, provider.name)
     try:
-        pending_order_transaction(order, cart, now, attempts, counters).commit()
+        pending_order_transaction(
+            order, cart, now, attempts, counters, (limit, day) if limit is not None and day is not None else None
+        ).commit()
     except TransactionCancelled as cancelled:
         found = existing_order(cancelled)
         if found is not None:  # the same request, retried while the first was running
-            check_replay(found, request.fingerprint())
+            check_replay(found, fingerprint)
             return CheckoutResult(checkout_answer(resume(found), token_key), replayed=True)
         sold_out = [label.split(":", 1)[1] for label in cancelled.failed if label.startswith("stock:")]
         if sold_out:
@@ -88,6 +102,8 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
                 sku=sold_out[0],
                 remaining=0,
             ) from cancelled
+        if "capacity" in cancelled.failed and limit is not None and day is not None:
+            raise limit.refuse(cart.merchant, day, now, full=True) from cancelled
         if "attempts" in cancelled.failed:
             raise too_many(rules) from cancelled
         for kind in ("email", "ip"):
@@ -117,7 +133,7 @@ def spec_for(order: Order, lines: list[CartLine] | None = None, **overrides: Any
         "total": order.total,
         "customer_name": order.customer.name,
         "customer_email": order.customer.email,
-        "customer_phone": order.customer.phone,
+        "customer_phone": None,  # encrypted on the order; the caller that needs it passes it
         "locale": order.customer.locale or "en",
         "expires_at": order.expires_at,
         **return_urls(order.order_id),

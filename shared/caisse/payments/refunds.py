@@ -20,7 +20,7 @@ from typing import Any
 from caisse.db import TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, display
-from caisse.orders import states
+from caisse.orders import personal, states
 from caisse.orders.models import Refund
 from caisse.orders.refunds import (
     RefundOutcome,
@@ -53,10 +53,10 @@ def request_refund(
     refund_id = str(uuid.uuid5(_REFUNDS, f"{order_id}:{idempotency_key}")) if idempotency_key else str(uuid.uuid4())
     existing = _find(bundle, refund_id)
     if existing is not None and existing.status != "requested":
-        return _answer(existing, replayed=True)
+        return _answer(existing, replayed=True, staff=staff)
     refund = existing or _reserve_within_cap(order_id, refund_id, amount, items or {}, reason, staff)
     if refund.status != "requested":
-        return _answer(refund, replayed=True)
+        return _answer(refund, replayed=True, staff=staff)
     return _pay_back(order_id, refund, staff)
 
 
@@ -133,7 +133,7 @@ def _pay_back(order_id: str, refund: Refund, staff: Staff) -> dict[str, Any]:
                 provider_ref=order.provider_ref,
                 payment_ref=order.payment_ref,
                 idempotency_key=f"refund-{refund.refund_id}",
-                customer_phone=order.customer.phone,
+                customer_phone=None,  # encrypted on the order: shown to staff with the owed refund (_answer)
             )
         )
     except InvalidRequest:
@@ -144,13 +144,17 @@ def _pay_back(order_id: str, refund: Refund, staff: Staff) -> dict[str, Any]:
     # reconciliation finishes it from the provider's own record if nobody retries.
     outcome = RefundOutcome(result.status, result.provider_refund_id, result.status, result.payout)
     recorded = finish(order_id, refund.refund_id, outcome, actor=states.Actor.STAFF, actor_id=staff.actor_id)
-    return _answer(recorded, replayed=False)
+    return _answer(recorded, replayed=False, staff=staff)
 
 
-def _answer(refund: Refund, *, replayed: bool) -> dict[str, Any]:
+def _answer(refund: Refund, *, replayed: bool, staff: Staff | None = None) -> dict[str, Any]:
     order = _bundle(refund.pk.split("#", 1)[1]).order
+    view = refund_view(refund)
+    if staff is not None and refund.status == "owed":
+        # The person paying it back needs the number: decrypted for them, and the read recorded.
+        personal.reveal_payout(view, order, staff.actor_id)
     return {
-        **refund_view(refund),
+        **view,
         "order_status": order.status,
         "money_state": order.money_state,
         "refunded": {"amount": int(order.refunded_amount or 0), "currency": order.currency},

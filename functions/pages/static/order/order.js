@@ -1,0 +1,182 @@
+// The hosted order page: what a customer sees of their order, in their language, from the link in
+// every email and from the provider's page after paying. It reads GET /orders/{id} with the order
+// token from the link's fragment (#token=...), and keeps reading while a payment is being settled.
+import { el, languageSwitch } from './shared/dom.js';
+import {
+  LANGUAGES, dateTime, money, rememberLanguage, setLanguage, stageName, startingLanguage, statusName, t,
+} from './shared/i18n.js';
+
+const WAITING = ['pending_payment', 'payment_failed', 'needs_review'];
+const POLL_DELAYS = [2000, 3000, 5000, 8000, 10000]; // then every 10 s
+const POLL_FOR_MS = 30 * 60 * 1000; // a checkout expires long before this
+
+const app = document.getElementById('app');
+const path = location.pathname;
+const orderId = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+const apiBase = path.slice(0, path.lastIndexOf('/order/')); // '' locally, '/<stage>' behind API Gateway
+const returned = new URLSearchParams(location.search).get('result');
+const token = takeToken();
+const started = Date.now();
+let order = null;
+let polls = 0;
+
+// The token rides in the fragment, which browsers never send to a server. Old links carried it in
+// the query string: it moves to the fragment, and the page remembers it for this tab.
+function takeToken() {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  const query = new URLSearchParams(location.search);
+  const fromQuery = query.get('token');
+  const found = fromHash || fromQuery || sessionStorage.getItem(`order-token:${orderId}`);
+  if (found) {
+    sessionStorage.setItem(`order-token:${orderId}`, found);
+    if (fromQuery) {
+      query.delete('token');
+      const search = query.toString();
+      history.replaceState(null, '', `${path}${search ? `?${search}` : ''}#token=${encodeURIComponent(found)}`);
+    }
+  }
+  return found;
+}
+
+async function load() {
+  if (!token) return show(el('p', { class: 'notice' }, t('order.no_token')));
+  let answer;
+  try {
+    answer = await fetch(`${apiBase}/orders/${encodeURIComponent(orderId)}`, {
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      cache: 'no-store',
+    });
+  } catch {
+    show(el('p', { class: 'notice' }, t('order.offline')));
+    return later();
+  }
+  if (answer.status === 404 || answer.status === 401) return show(el('p', { class: 'notice' }, t('order.not_found')));
+  if (!answer.ok) {
+    show(el('p', { class: 'notice' }, t('order.offline')));
+    return later();
+  }
+  const first = order === null;
+  order = await answer.json();
+  if (first) setLanguage(startingLanguage(order.locale));
+  render();
+  if (WAITING.includes(order.status)) later();
+}
+
+function later() {
+  if (Date.now() - started > POLL_FOR_MS) return;
+  setTimeout(load, POLL_DELAYS[Math.min(polls++, POLL_DELAYS.length - 1)]);
+}
+
+function show(...nodes) {
+  app.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
+  app.setAttribute('aria-busy', 'false');
+}
+
+function render() {
+  const timeZone = order.shop.timezone;
+  document.title = `${t('order.title', { number: order.order_number })} · ${order.shop.name}`;
+  show(
+    languageSwitch(LANGUAGES, document.documentElement.lang, t('language'), (chosen) => {
+      rememberLanguage(chosen);
+      setLanguage(chosen);
+      render();
+    }),
+    el('header', { class: 'order-header' },
+      el('h1', {}, t('order.title', { number: order.order_number })),
+      el('p', { class: 'muted' }, t('order.from', { shop: order.shop.name }))),
+    banner(),
+    statusCard(timeZone),
+    progress(),
+    items(),
+    timeline(timeZone),
+  );
+}
+
+function banner() {
+  if (!WAITING.includes(order.status) || !returned) return null;
+  return el('p', { class: 'notice', role: 'status' }, t(returned === 'cancel' ? 'order.back_cancel' : 'order.back_success'));
+}
+
+function statusCard(timeZone) {
+  const status = order.status;
+  const inStages = order.stages.includes(status);
+  const last = order.stages[order.stages.length - 1];
+  let next;
+  if (inStages) next = t(status === last ? 'next.delivered' : 'next.stage');
+  else next = t(`next.${status}`);
+  const card = el('section', { class: `card status status-${WAITING.includes(status) ? 'waiting' : status}`, 'aria-labelledby': 'status-heading' },
+    el('h2', { id: 'status-heading' }, statusName(status)),
+    order.money_state && !['unpaid', 'paid'].includes(order.money_state)
+      ? el('p', { class: 'money-state' }, t(`money.${order.money_state}`)) : null,
+    el('p', {}, next),
+    order.status_reason ? el('p', { class: 'message' }, el('strong', {}, `${t('order.message')}: `), order.status_reason) : null,
+    action(),
+    order.download && order.download.available ? download(timeZone) : null,
+    WAITING.includes(status) ? el('p', { class: 'muted small' }, t('order.live')) : null,
+  );
+  return card;
+}
+
+function action() {
+  const next = order.next_action;
+  if (!next || !WAITING.includes(order.status) || order.status === 'needs_review') return null;
+  if (next.type === 'redirect' && next.url) {
+    const label = order.status === 'payment_failed' ? t('order.try_again') : t('order.pay_now');
+    return el('p', {}, el('a', { class: 'button', href: next.url }, label));
+  }
+  if (next.type === 'ussd_prompt') {
+    return el('p', { class: 'notice' }, t('order.approve_on_phone', { operator: (next.operator || '').toUpperCase() }));
+  }
+  return null;
+}
+
+function download(timeZone) {
+  return el('p', {},
+    el('a', { class: 'button', href: order.download.url }, t('order.download')),
+    order.download.expires_at ? el('span', { class: 'muted small' }, ` ${t('order.download_until', { date: dateTime(order.download.expires_at, timeZone) })}`) : null);
+}
+
+function progress() {
+  if (!order.stages.length || WAITING.includes(order.status) || ['expired', 'cancelled'].includes(order.status)) return null;
+  const reached = order.stages.indexOf(order.status);
+  return el('section', { class: 'card', 'aria-labelledby': 'progress-heading' },
+    el('h2', { id: 'progress-heading' }, t('order.progress')),
+    reached >= 0 ? el('p', { class: 'muted' }, t('order.stage_of', { n: reached + 1, count: order.stages.length })) : null,
+    el('ol', { class: 'stages' }, order.stages.map((stage, index) =>
+      el('li', { class: index < reached ? 'done' : index === reached ? 'current' : 'todo', 'aria-current': index === reached ? 'step' : false }, stageName(stage)))));
+}
+
+function items() {
+  const rows = order.items.map((item) => el('tr', {},
+    el('td', {}, item.name, item.quantity > 1 ? el('span', { class: 'muted' }, ` ${t('order.quantity', { n: item.quantity })}`) : null),
+    el('td', { class: 'amount' }, money({ amount: item.amount, currency: order.total.currency }))));
+  const sums = [[t('order.total'), order.total]];
+  if (order.paid && order.paid.amount !== order.total.amount) sums.push([t('order.paid'), order.paid]);
+  if (order.refunded && order.refunded.amount) sums.push([t('order.refunded'), order.refunded]);
+  if (order.refund_in_progress && order.refund_in_progress.amount) sums.push([t('order.refund_in_progress'), order.refund_in_progress]);
+  return el('section', { class: 'card', 'aria-labelledby': 'items-heading' },
+    el('h2', { id: 'items-heading' }, t('order.items')),
+    el('table', { class: 'items' },
+      el('tbody', {}, rows),
+      el('tfoot', {}, sums.map(([label, value]) => el('tr', {}, el('th', { scope: 'row' }, label), el('td', { class: 'amount' }, money(value)))))));
+}
+
+function timeline(timeZone) {
+  const entries = order.history.map((entry) => {
+    let what;
+    if (entry.from === null || entry.from === undefined) what = t('event.placed');
+    else if (entry.money && entry.money.amount && ['partially_refunded', 'refunded'].includes(entry.money.to)) {
+      what = t('event.refund', { amount: money({ amount: entry.money.amount, currency: order.total.currency }) });
+    } else if (entry.to === 'paid' && entry.from !== 'paid') what = t('order.paid');
+    else if (entry.from !== entry.to) what = t('event.status', { status: statusName(entry.to) });
+    else if (entry.money) what = t('event.money', { state: t(`money.${entry.money.to}`) });
+    else what = statusName(entry.to);
+    return el('li', {}, el('time', { datetime: entry.at }, dateTime(entry.at, timeZone)), ' ', el('span', {}, what));
+  });
+  return el('section', { class: 'card', 'aria-labelledby': 'timeline-heading' },
+    el('h2', { id: 'timeline-heading' }, t('order.timeline')),
+    el('ol', { class: 'timeline', reversed: true }, entries.reverse()));
+}
+
+setLanguage(startingLanguage(null));
+load();

@@ -1,0 +1,185 @@
+// Words and formats the hosted order page and the staff console share: English and French, money
+// in each currency's own minor unit (XAF and XOF have none), dates in the shop's time zone. The
+// browser's Intl (ICU) does the formatting; nothing here rounds or parses money as a float.
+
+export const LANGUAGES = { en: 'English', fr: 'Français' };
+
+const WORDS = {
+  en: {
+    'order.title': 'Order {number}',
+    'order.from': 'from {shop}',
+    'order.loading': 'Loading your order…',
+    'order.not_found': 'We could not find this order. Open the link from your email again.',
+    'order.no_token': 'This page needs the link from your email (it carries a key to your order).',
+    'order.offline': 'Could not reach the shop. Trying again…',
+    'order.live': 'This page updates by itself.',
+    'order.items': 'What you ordered',
+    'order.total': 'Total',
+    'order.paid': 'Paid',
+    'order.refunded': 'Refunded',
+    'order.refund_in_progress': 'Refund on its way',
+    'order.timeline': 'What happened',
+    'order.progress': 'Progress',
+    'order.stage_of': 'Step {n} of {count}',
+    'order.back_success': 'Thank you. We are confirming your payment; this page changes as soon as it is done.',
+    'order.back_cancel': 'You left the payment page without paying. You can pay below.',
+    'order.pay_now': 'Pay now',
+    'order.try_again': 'Try again',
+    'order.approve_on_phone': 'Approve the payment prompt on your phone ({operator}). This page changes once you have.',
+    'order.download': 'Download your file',
+    'order.download_until': 'The link works until {date}.',
+    'order.message': 'Message from the shop',
+    'order.quantity': '× {n}',
+    'status.pending_payment': 'Waiting for your payment',
+    'status.payment_failed': 'Your payment did not go through',
+    'status.needs_review': 'We are checking your payment',
+    'status.paid': 'Paid, thank you',
+    'status.expired': 'This checkout expired',
+    'status.cancelled': 'This order was cancelled',
+    'next.pending_payment': 'Finish paying to confirm your order. Nothing is charged until you do.',
+    'next.payment_failed': 'Nothing was charged. You can try again with another card or account.',
+    'next.needs_review': 'A person at the shop is checking this payment. You will get an email when they have.',
+    'next.paid': 'The shop has your order and will start on it. You will get an email at each step.',
+    'next.stage': 'The shop is working on your order. You will get an email at each step.',
+    'next.delivered': 'Your order is complete.',
+    'next.expired': 'The payment was not finished in time, so nothing was charged. You can order again from the shop.',
+    'next.cancelled': 'Anything you paid is refunded as shown below.',
+    'money.partially_refunded': 'Partly refunded',
+    'money.refunded': 'Refunded',
+    'money.disputed': 'Payment disputed with your bank',
+    'money.charged_back': 'Payment returned by your bank',
+    'event.placed': 'Order placed',
+    'event.status': '{status}',
+    'event.refund': 'Refund of {amount}',
+    'event.money': '{state}',
+    'language': 'Language',
+  },
+  fr: {
+    'order.title': 'Commande {number}',
+    'order.from': 'chez {shop}',
+    'order.loading': 'Chargement de votre commande…',
+    'order.not_found': 'Nous ne trouvons pas cette commande. Rouvrez le lien de votre e-mail.',
+    'order.no_token': 'Cette page a besoin du lien de votre e-mail (il contient une clé de votre commande).',
+    'order.offline': 'Impossible de joindre la boutique. Nouvel essai…',
+    'order.live': 'Cette page se met à jour toute seule.',
+    'order.items': 'Votre commande',
+    'order.total': 'Total',
+    'order.paid': 'Payé',
+    'order.refunded': 'Remboursé',
+    'order.refund_in_progress': 'Remboursement en cours',
+    'order.timeline': 'Historique',
+    'order.progress': 'Avancement',
+    'order.stage_of': 'Étape {n} sur {count}',
+    'order.back_success': 'Merci. Nous confirmons votre paiement ; cette page change dès que c’est fait.',
+    'order.back_cancel': 'Vous avez quitté la page de paiement sans payer. Vous pouvez payer ci-dessous.',
+    'order.pay_now': 'Payer maintenant',
+    'order.try_again': 'Réessayer',
+    'order.approve_on_phone': 'Validez la demande de paiement sur votre téléphone ({operator}). Cette page change ensuite.',
+    'order.download': 'Télécharger votre fichier',
+    'order.download_until': 'Le lien fonctionne jusqu’au {date}.',
+    'order.message': 'Message de la boutique',
+    'order.quantity': '× {n}',
+    'status.pending_payment': 'En attente de votre paiement',
+    'status.payment_failed': 'Votre paiement n’a pas abouti',
+    'status.needs_review': 'Nous vérifions votre paiement',
+    'status.paid': 'Payée, merci',
+    'status.expired': 'Ce paiement a expiré',
+    'status.cancelled': 'Cette commande a été annulée',
+    'next.pending_payment': 'Terminez le paiement pour confirmer votre commande. Rien n’est débité avant.',
+    'next.payment_failed': 'Rien n’a été débité. Vous pouvez réessayer avec une autre carte ou un autre compte.',
+    'next.needs_review': 'Une personne de la boutique vérifie ce paiement. Vous recevrez un e-mail ensuite.',
+    'next.paid': 'La boutique a reçu votre commande et va s’y mettre. Vous recevrez un e-mail à chaque étape.',
+    'next.stage': 'La boutique travaille sur votre commande. Vous recevrez un e-mail à chaque étape.',
+    'next.delivered': 'Votre commande est terminée.',
+    'next.expired': 'Le paiement n’a pas été terminé à temps : rien n’a été débité. Vous pouvez recommander.',
+    'next.cancelled': 'Ce que vous avez payé est remboursé comme indiqué ci-dessous.',
+    'money.partially_refunded': 'Remboursée en partie',
+    'money.refunded': 'Remboursée',
+    'money.disputed': 'Paiement contesté auprès de votre banque',
+    'money.charged_back': 'Paiement repris par votre banque',
+    'event.placed': 'Commande passée',
+    'event.status': '{status}',
+    'event.refund': 'Remboursement de {amount}',
+    'event.money': '{state}',
+    'language': 'Langue',
+  },
+};
+
+// The stages shops use, in both languages; any other stage reads as its name.
+const STAGES = {
+  en: {
+    discovery: 'Getting to know your story', writing: 'Writing', production: 'Production', review: 'Your review',
+    revision: 'Revision', delivered: 'Delivered', tickets_issued: 'Tickets issued', scheduled: 'Scheduled',
+    job_done: 'Job done', shooting: 'Photo shoot', editing: 'Editing', gallery_ready: 'Gallery ready',
+  },
+  fr: {
+    discovery: 'Découverte de votre histoire', writing: 'Écriture', production: 'Production', review: 'Votre écoute',
+    revision: 'Retouches', delivered: 'Livrée', tickets_issued: 'Billets émis', scheduled: 'Planifiée',
+    job_done: 'Travaux terminés', shooting: 'Séance photo', editing: 'Retouche photo', gallery_ready: 'Galerie prête',
+  },
+};
+
+let current = 'en';
+
+export function setLanguage(language) {
+  current = language in WORDS ? language : 'en';
+  document.documentElement.lang = current;
+  return current;
+}
+
+export function language() {
+  return current;
+}
+
+export function t(key, values = {}) {
+  const text = WORDS[current][key] ?? WORDS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
+}
+
+export function stageName(stage) {
+  const known = STAGES[current][stage] ?? STAGES.en[stage];
+  if (known) return known;
+  const words = String(stage).replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// A status as people read it: the payment states in words, a stage by its name.
+export function statusName(status) {
+  const key = `status.${status}`;
+  return key in WORDS.en ? t(key) : stageName(status);
+}
+
+// {amount, currency} in minor units, shown as the language writes that currency. The amount goes
+// to Intl as a decimal string (major units), so no float ever holds it.
+export function money(value) {
+  if (!value) return '';
+  const format = new Intl.NumberFormat(current, { style: 'currency', currency: value.currency });
+  const digits = format.resolvedOptions().maximumFractionDigits;
+  const negative = value.amount < 0;
+  const minor = String(Math.abs(value.amount)).padStart(digits + 1, '0');
+  const major = digits ? `${minor.slice(0, -digits)}.${minor.slice(-digits)}` : minor;
+  return format.format(`${negative ? '-' : ''}${major}`);
+}
+
+// An ISO 8601 instant in the shop's time zone, with the zone's name so nobody guesses.
+export function dateTime(iso, timeZone) {
+  if (!iso) return '';
+  const options = {
+    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+    timeZone: timeZone || 'UTC', timeZoneName: 'short',
+  };
+  return new Intl.DateTimeFormat(current, options).format(new Date(iso));
+}
+
+// The language to start in: the one chosen here before, else the order's or the browser's.
+export function startingLanguage(preferred) {
+  const chosen = localStorage.getItem('caisse-language');
+  if (chosen && chosen in WORDS) return chosen;
+  if (preferred && preferred in WORDS) return preferred;
+  const browser = (navigator.language || 'en').slice(0, 2);
+  return browser in WORDS ? browser : 'en';
+}
+
+export function rememberLanguage(language) {
+  localStorage.setItem('caisse-language', language);
+}
