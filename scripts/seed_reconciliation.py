@@ -28,8 +28,8 @@ from caisse_local.stack import LocalStack, Ports
 
 SHARES = {"stripe": 0.7, "paypal": 0.1, "campay": 0.1, "paydunya": 0.1}
 WANTED = {  # provider: (sku, currency, phone)
-    "stripe": ("SONG-STANDARD", "USD", None),
-    "paypal": ("SONG-STANDARD", "USD", None),
+    "stripe": ("FEST-DAY-PASS", "USD", None),
+    "paypal": ("FEST-DAY-PASS", "USD", None),
     "campay": ("SONG-STANDARD", "XAF", "237677777777"),
     "paydunya": ("OL-CONCERT-STANDARD", "XOF", "+22670000000"),
 }
@@ -68,15 +68,16 @@ def seed(stack: LocalStack, count: int, workers: int = 8) -> dict:
             customer_email=f"reconcile-{number}@example.test",
             locale="en",
             provider=provider_name,
-            customer_phone=phone,
         )
         created = now - timedelta(minutes=1 + number % (36 * 60))  # spread over the last 36 hours
         order_id = str(uuid.uuid4())
-        order = new_order(
-            order_id, f"{cart.order_prefix}-R{number:05d}", cart, request, provider_name, created, Rules({}), []
-        )
+        number_text = f"{cart.order_prefix}-R{number:05d}"
+        fingerprint = request.fingerprint("seed-reconciliation-not-a-key")
+        order = new_order(order_id, number_text, cart, request, provider_name, created, Rules({}), [], fingerprint)
         order.expires_at = now + timedelta(days=1)  # the expiry sweep leaves them to reconciliation
-        opened = load_provider(provider_name).open_checkout(spec_for(order, list(cart.lines)))
+        # The phone goes to the provider only (a seeded order keeps none: no KMS key in this process).
+        spec = spec_for(order, list(cart.lines), customer_phone=phone)
+        opened = load_provider(provider_name).open_checkout(spec)
         order.provider_ref, order.next_action = opened.provider_ref, opened.next_action
         if provider_name == "stripe":
             answer = sandbox.post(f"{opened.next_action['url']}/pay")
@@ -128,7 +129,7 @@ def main() -> int:
     args = parser.parse_args()
     stack = LocalStack(Ports.from_env())
     stack.configure_process()  # the environment the running stack gives its functions
-    apply_environment([stack.template.function("ReconcilePaymentsFunction", stack.ctx)])
+    apply_environment([stack.template.function("CreateCheckoutFunction", stack.ctx)])
     seeded = seed(stack, args.orders, args.workers)
     if not args.ids:
         seeded.pop("orders")
