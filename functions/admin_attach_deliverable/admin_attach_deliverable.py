@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from caisse.observability import observability
 from caisse.orders.deliverables import MAX_DELIVERABLE_BYTES, attach
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-attach-deliverable")
 app = resolver(logger)
@@ -24,7 +24,19 @@ class DeliverableIn(BaseModel):
     )
 
 
-@app.post("/admin/orders/<order_id>/deliverable", summary="Upload the file the customer will download")
+@app.post(
+    "/admin/orders/<order_id>/deliverable",
+    summary="Upload the file the customer will download",
+    responses={
+        200: {"description": "Where to PUT the file (signed for its exact size)"},
+        **error_responses(
+            {
+                404: "not_found: no such order",
+                409: "conflict: the order is not at its deliverable stage, or changed meanwhile",
+            }
+        ),
+    },
+)
 def attach_deliverable(order_id: Annotated[str, Path(max_length=36)], deliverable: DeliverableIn) -> Response[dict]:
     answer = attach(order_id, current_staff(app), deliverable.filename, deliverable.content_type, deliverable.size)
     logger.info("deliverable attached", extra={"order_id": order_id, "key": answer["key"]})

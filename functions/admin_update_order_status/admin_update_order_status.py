@@ -9,13 +9,25 @@ from aws_lambda_powertools.metrics import MetricUnit
 from caisse.observability import observability
 from caisse.orders.schemas import StatusChangeIn
 from caisse.orders.service import change_status_by_staff, order_view
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-order-status")
 app = resolver(logger)
 
 
-@app.post("/admin/orders/<order_id>/status", summary="Move an order to its next status")
+@app.post(
+    "/admin/orders/<order_id>/status",
+    summary="Move an order to its next status",
+    responses={
+        200: {"description": "The order in its new status"},
+        **error_responses(
+            {
+                404: "not_found: no such order",
+                409: "illegal_transition: the order cannot move there from where it is, or changed meanwhile",
+            }
+        ),
+    },
+)
 def update_status(order_id: Annotated[str, Path(max_length=36)], change: StatusChangeIn) -> dict:
     staff = current_staff(app)
     bundle = change_status_by_staff(order_id, change.status, staff, change.note)

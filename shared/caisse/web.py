@@ -137,6 +137,20 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
     return app
 
 
+EDGE_ERRORS = {
+    400: "malformed_json: the body is not JSON (UTF-8) that a parser can read",
+    413: f"payload_too_large: bodies are limited to {MAX_BODY_BYTES} bytes",
+    415: "unsupported_media_type: a body sent as anything but application/json",
+    422: "invalid_request (a parameter or the body breaks the rules; `details` names each field), "
+    "invalid_amount or amount_too_large (more than the payment provider takes at once)",
+    503: "service_unavailable: our storage failed; nothing was done, try again",
+}
+"""What every route of the resolver can answer before or around its own code (scripts/openapi.py
+adds them to each operation of the document)."""
+STAFF_ERRORS = {403: "forbidden: the staff member's merchant is not this resource's"}
+"""What every staff route can answer as well (a missing or invalid token is API Gateway's 401)."""
+
+
 def error_responses(described: dict[int, str]) -> dict[int, dict[str, Any]]:
     """OpenAPI `responses` for the errors a route answers, in the one error shape (the document's
     Error schema, added by scripts/openapi.py)."""
