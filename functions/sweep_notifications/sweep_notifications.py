@@ -4,6 +4,7 @@ them (caisse.notifications.replay.sweep)."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from caisse.catalog.service import find_merchant
 from caisse.notifications.replay import sweep
 from caisse.observability import observability
 
@@ -14,7 +15,7 @@ logger, metrics, tracer = observability("sweep-notifications")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event, context):
-    report = sweep()
+    report = sweep(merchant_of=find_merchant)
     metrics.add_metric(name="NotificationsSwept", unit=MetricUnit.Count, value=len(report.queued))
     if report.queued:
         logger.warning("emails that were never queued, queued now", extra=report.as_dict())

@@ -20,6 +20,7 @@ class Kind(StrEnum):
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
     EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
+    NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
 
 
 class Recipient(StrEnum):
@@ -43,4 +44,15 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
     Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
+    Kind.NEW_ORDER: Recipient.MERCHANT,
 }
+
+# The customer's emails staff may send again (POST /admin/orders/{id}/emails).
+RESENDABLE = (
+    Kind.ORDER_CONFIRMED,
+    Kind.STAGE_CHANGED,
+    Kind.DELIVERY,
+    Kind.REFUND_PROCESSED,
+    Kind.PAYMENT_FAILED,
+    Kind.BALANCE_DUE,
+)

@@ -115,7 +115,7 @@ def _recently_changed(now: datetime) -> Iterator[Order]:
                 yield record
 
 
-def sweep(now: datetime | None = None) -> SweepReport:
+def sweep(now: datetime | None = None, merchant_of: MerchantOf | None = None) -> SweepReport:
     """Queue the emails that orders changed in the window called for and that were never sent or
     even claimed (no ledger record)."""
     now = now or utcnow()
@@ -125,7 +125,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
         if bundle is None:
             continue
         report.orders += 1
-        owed = for_history(bundle.order, bundle.history, bundle.refunds)
+        owed = for_history(bundle.order, bundle.history, bundle.refunds, merchant_of)
         report.expected += len(owed)
         missing = _without_record(owed)
         if missing:

@@ -35,6 +35,7 @@ from caisse.notifications.kinds import Kind
 from caisse.orders import states
 from caisse.orders.models import Order, OrderRecord
 from caisse.orders.service import add_move, load
+from caisse.payments import runs
 from caisse.payments.base import Outcome, PaymentNotice, RefundNotice
 from caisse.payments.registry import load as load_provider
 from caisse.payments.settlement import Settlement, settle
@@ -49,7 +50,7 @@ class Report:
     refunds: list[dict] = field(default_factory=list)  # refunds the provider has that we had not recorded
     mismatches: list[dict] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
-    unavailable: list[str] = field(default_factory=list)
+    unavailable: list[dict] = field(default_factory=list)
     complete: bool = True  # False: stopped before the deadline; a retry of the run resumes it
     provider_calls: int = 0  # calls to providers' APIs (a list page counts one)
 
@@ -147,10 +148,12 @@ def reconcile(
     remaining: Callable[[], float] | None = None,
     waiting_days: int = 3,
     settled_days: int = 2,
+    trigger: str | None = None,
 ) -> Report:
     """Check every waiting and recently paid order against its provider. `remaining()` tells the
     seconds left before the deadline: the run stops STOP_MARGIN_SECONDS before it, with a
-    checkpoint (report.complete False), and a run with the same `run_id` resumes from there."""
+    checkpoint (report.complete False), and a run with the same `run_id` resumes from there. Each
+    invocation adds what it found to the run staff read (caisse.payments.runs)."""
     now = now or utcnow()
     report = Report()
     run = _run(run_id or f"adhoc-{now.isoformat()}", now)
@@ -160,6 +163,8 @@ def reconcile(
 
     def save(index: int, last_key: Any, *, complete: bool = False) -> None:
         _save(run, index, last_key, checked_before + report.checked, complete=complete)
+        if complete or not report.complete:  # the end of this invocation: staff see what it found
+            runs.record(report.as_dict(), run.started_at, utcnow(), trigger, complete=complete)
 
     listed = _listed(now, waiting_days, settled_days, report)
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="reconcile") as pool:
@@ -172,8 +177,8 @@ def reconcile(
                 page, next_key = _page(kind, state, since, last_key)
                 for start in range(0, max(len(page), 1), CHUNK):
                     if remaining is not None and remaining() < STOP_MARGIN_SECONDS:
-                        save(index, last_key)
                         report.complete = False
+                        save(index, last_key)
                         return report
                     chunk = page[start : start + CHUNK]
                     for result in pool.map(lambda order, one=one: one(order, listed, run.started_at), chunk):
@@ -269,7 +274,7 @@ def _ask(order: Order, report: Report, listed: Listed | None = None):
         report.provider_calls += 1
         return provider.current_status(order.provider_ref, order.payment_ref)
     except ProviderUnavailable:
-        report.unavailable.append(order.order_id)
+        report.unavailable.append(_about(order))
         return None
 
 
@@ -283,7 +288,7 @@ def _check_waiting(order: Order, report: Report, listed: Listed | None = None) -
         return
     settlement = settle(notice)
     if settlement.result in ("moved", "flagged"):
-        report.settled.append({"order_id": order.order_id, "status": settlement.status, "provider": order.provider})
+        report.settled.append({**_about(order), "status": settlement.status})
 
 
 def _check_settled(order: Order, report: Report, listed: Listed | None = None) -> None:
@@ -296,7 +301,7 @@ def _check_settled(order: Order, report: Report, listed: Listed | None = None) -
     elif order.status != states.NEEDS_REVIEW and not notice.amount_matches(order.total):
         problem = f"amount differs: {order.total} here, {notice.currency} {notice.amount} at {order.provider}"
     if problem:
-        report.mismatches.append({"order_id": order.order_id, "provider": order.provider, "problem": problem})
+        report.mismatches.append({**_about(order), "problem": problem})
         _tell_staff(order, problem)
 
 
@@ -310,18 +315,24 @@ def _check_refunds(order: Order, report: Report, listed: Listed | None = None) -
             report.provider_calls += 1
             found = provider.refunds(order.provider_ref, order.payment_ref)
         except ProviderUnavailable:
-            report.unavailable.append(order.order_id)
+            report.unavailable.append(_about(order))
             return
     for notice in found:
         settlement = settle(notice)
         if settlement.result in ("refund_recorded", "refund_failed", "refund_updated"):
             report.refunds.append(
-                {
-                    "order_id": order.order_id,
-                    "provider_refund_id": notice.provider_refund_id,
-                    "result": settlement.result,
-                }
+                {**_about(order), "provider_refund_id": notice.provider_refund_id, "result": settlement.result}
             )
+
+
+def _about(order: Order) -> dict:
+    """Which order a finding is about, and whose (merchant staff read their own findings)."""
+    return {
+        "order_id": order.order_id,
+        "order_number": order.order_number,
+        "merchant": order.merchant,
+        "provider": order.provider,
+    }
 
 
 def _tell_staff(order: Order, problem: str) -> None:
@@ -360,7 +371,16 @@ def _expire(order_id: str, now: datetime) -> bool:
     if bundle is None or not bundle.workflow.can(bundle.order.status, states.EXPIRED, states.Actor.SYSTEM):
         return False
     tx = Transaction()
-    add_move(tx, bundle, states.EXPIRED, actor=states.Actor.SYSTEM, actor_id="system:expiry", note="expired", at=now)
+    add_move(
+        tx,
+        bundle,
+        states.EXPIRED,
+        actor=states.Actor.SYSTEM,
+        actor_id="system:expiry",
+        note="expired",
+        message="expired",
+        at=now,
+    )
     try:
         tx.commit()
     except TransactionCancelled:
