@@ -12,13 +12,26 @@ from caisse.clock import utcnow
 from caisse.errors import CaisseError
 from caisse.observability import observability
 from caisse.orders.tickets import check_in
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-check-in-ticket")
 app = resolver(logger)
 
 
-@app.post("/admin/tickets/<code>/check-in", summary="Admit the holder of a ticket, once")
+@app.post(
+    "/admin/tickets/<code>/check-in",
+    summary="Admit the holder of a ticket, once",
+    responses={
+        200: {"description": "Admitted: {result: admitted, ticket}"},
+        **error_responses(
+            {
+                403: "other_merchant: the ticket is another merchant's",
+                404: "unknown_ticket: no ticket has this code",
+                409: "already_checked_in (when and by whom, and the ticket) or ticket_voided (why)",
+            }
+        ),
+    },
+)
 def check_in_ticket(code: Annotated[str, Path(max_length=40)]) -> dict:
     staff = current_staff(app)
     try:

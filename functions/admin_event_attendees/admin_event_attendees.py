@@ -10,13 +10,25 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.tickets import attendees_csv
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-event-attendees")
 app = resolver(logger)
 
 
-@app.get("/admin/events/<event_id>/attendees", summary="An event's attendee list (CSV)")
+@app.get(
+    "/admin/events/<event_id>/attendees",
+    summary="An event's attendee list (CSV)",
+    responses={
+        200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}},
+        **error_responses(
+            {
+                403: "forbidden: another merchant's event",
+                422: "merchant_required: platform staff name the merchant (?merchant=)",
+            }
+        ),
+    },
+)
 def event_attendees(
     event_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
     merchant: Annotated[str | None, Query(max_length=64)] = None,

@@ -6,10 +6,14 @@ console."""
 
 from pathlib import Path
 
-from caisse.pages import serve
+from caisse.pages import answer, page_file
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def handler(event, context):
-    return serve(STATIC, "order", event)
+    asset = (event.get("pathParameters") or {}).get("asset")
+    if asset is None:
+        return answer(page_file(STATIC, "order/index.html", allowed=("order",)))
+    relative = asset if asset.startswith("shared/") else f"order/{asset}"
+    return answer(page_file(STATIC, relative, allowed=("order", "shared")))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CAISSE_CHROMIUM", "/usr/bin/chromium")
@@ -59,6 +59,14 @@ def page(browser: Browser) -> Iterator[Page]:
         yield opened
     finally:
         opened.context.close()
+
+
+def sign_in_to_console(page: Page, api: str, token: str, timeout_ms: int = 30_000) -> None:
+    """Staff signed in to the console at `api` with a local stack's token, as a person pastes it."""
+    page.goto(f"{api}/console")
+    page.get_by_label("Staff token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=timeout_ms)
 
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pypdf
 import zxingcpp
-from browser_support import PHONE, axe_violations, horizontal_overflow, open_page, screenshot
+from browser_support import PHONE, axe_violations, horizontal_overflow, open_page, screenshot, sign_in_to_console
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from e2e_support import (
     customer_client,
@@ -211,25 +211,32 @@ def test_the_order_page_shows_the_tickets_and_the_door_page_admits_a_typed_code_
         assert axe_violations(page) == []
         screenshot(page, "order-page-tickets-phone")
 
-        page.add_init_script("delete window.BarcodeDetector")  # a browser that cannot read QR codes
-        page.goto(f"{stack.api}/console/check-in")
+        # The door, a section of the staff console, on a browser that cannot read QR codes.
+        page.add_init_script("delete window.BarcodeDetector")
+        sign_in_to_console(page, stack.api, token)
+        page.get_by_role("link", name="Door").click()
         expect(page.get_by_role("heading", name="Door check-in")).to_be_visible()
-        page.get_by_label("Staff token").fill(token)
-        page.get_by_role("button", name="Use this token").click()
         expect(page.get_by_text("This browser cannot read QR codes")).to_be_visible()
+        verdict = page.locator(".verdict")
         page.get_by_label("Ticket code").fill(first["code"].lower())
         page.get_by_label("Ticket code").press("Enter")
-        expect(page.get_by_role("heading", name="Admitted")).to_be_visible()
-        expect(page.get_by_role("status")).to_contain_text("Awa Ndiaye")
+        expect(verdict.get_by_role("heading", name="Admitted")).to_be_visible()
+        expect(verdict).to_contain_text("Awa Ndiaye")
         assert axe_violations(page) == []
         assert horizontal_overflow(page) == 0
         screenshot(page, "door-check-in-admitted-phone")
         page.get_by_label("Ticket code").fill(first["code"])
         page.get_by_role("button", name="Check in").click()
-        expect(page.get_by_role("heading", name="Refused")).to_be_visible()
-        expect(page.get_by_role("status")).to_contain_text("already used at")
-        expect(page.get_by_role("status")).to_contain_text("by door@sunsetfestival.example")
+        expect(verdict.get_by_role("heading", name="Refused")).to_be_visible()
+        expect(verdict).to_contain_text("already used at")
+        expect(verdict).to_contain_text("by door@sunsetfestival.example")
         screenshot(page, "door-check-in-refused-phone")
+        # The list for when the network goes down says the first ticket was used, the second not yet.
+        with page.expect_download() as downloading:
+            page.get_by_role("button", name="Download the list for Sunset Festival").click()
+        listed = {row["code"]: row for row in csv.DictReader(open(downloading.value.path(), encoding="utf-8"))}
+        assert listed[first["code"]]["checked_in_by"] == "door@sunsetfestival.example"
+        assert listed[second["code"]]["state"] == "valid" and not listed[second["code"]]["checked_in_at"]
         assert page.errors == []
     finally:
         page.context.close()
@@ -247,23 +254,27 @@ def test_the_order_page_shows_the_tickets_and_the_door_page_admits_a_typed_code_
             navigator.mediaDevices.getUserMedia = async () => {
               const canvas = document.createElement('canvas');
               canvas.getContext('2d').fillRect(0, 0, 10, 10);
-              return canvas.captureStream(5);
+              window.__stream = canvas.captureStream(5);
+              return window.__stream;
             };
-            sessionStorage.setItem('staff-token', TOKEN);
-            """.replace("SCANNED", json.dumps(scanned[second["code"].replace("-", "")])).replace(
-                "TOKEN", json.dumps(token)
-            )
+            """.replace("SCANNED", json.dumps(scanned[second["code"].replace("-", "")]))
         )
         checks = []
         camera.on("request", lambda request: checks.append(request.url) if "/admin/tickets/" in request.url else None)
-        camera.goto(f"{stack.api}/console/check-in")
+        sign_in_to_console(camera, stack.api, token)
+        camera.get_by_role("link", name="Door").click()
         camera.get_by_role("button", name="Scan with the camera").click()
-        expect(camera.get_by_role("heading", name="Admitted")).to_be_visible()
-        expect(camera.get_by_role("status")).to_contain_text(second["code"])
+        verdict = camera.locator(".verdict")
+        expect(verdict.get_by_role("heading", name="Admitted")).to_be_visible()
+        expect(verdict).to_contain_text(second["code"])
         # Held in front of the camera, the same QR is read again and again but checked once.
         wait_for(lambda: camera.evaluate("window.__detections") >= 6, what="the camera's QR read again and again")
-        expect(camera.get_by_role("heading", name="Admitted")).to_be_visible()
+        expect(verdict.get_by_role("heading", name="Admitted")).to_be_visible()
         assert checks == [f"{stack.api}/admin/tickets/{second['code'].replace('-', '')}/check-in"]
+        # Leaving the door turns the camera off: no more reading.
+        camera.get_by_role("link", name="Orders").click()
+        ended = "window.__stream.getTracks().every((track) => track.readyState === 'ended')"
+        wait_for(lambda: camera.evaluate(ended), what="the camera to stop")
         assert camera.errors == []
     finally:
         camera.context.close()

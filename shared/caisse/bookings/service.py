@@ -22,7 +22,7 @@ from caisse.clock import iso, utcnow
 from caisse.config import settings
 from caisse.db import TransactionCancelled, batch_get
 from caisse.errors import Conflict, InvalidRequest, NotFound
-from caisse.money import Money
+from caisse.money import Money, check_maximum
 from caisse.orders import personal, states
 from caisse.orders.checkout import (
     CheckoutRequest,
@@ -35,7 +35,7 @@ from caisse.orders.checkout import (
 )
 from caisse.orders.models import ORDER_SK, LineItem, Order, OrderRecord, Slot, order_pk
 from caisse.orders.refunds import refundable
-from caisse.orders.service import change_status_by_staff, load
+from caisse.orders.service import change_status_by_staff, load, record_action
 from caisse.payments.checkout import open_checkout, resume, spec_for
 from caisse.payments.refunds import request_refund
 from caisse.staff import Staff
@@ -136,7 +136,7 @@ def create_booking_checkout(
         )
 
     full = Money(int(service.full_price), service.currency)
-    deposit = pricing.deposit(full, service.deposit_percent, service.deposit_fixed)
+    deposit = check_maximum(pricing.deposit(full, service.deposit_percent, service.deposit_fixed), "stripe")
     fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
     order_number = next_order_number(merchant.order_prefix, now.year)
     steps = calendar.covered(start, int(service.duration_minutes), hours.step_minutes)
@@ -255,7 +255,7 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
             current=order.status,
         )
     deposit = Money(int(booking["deposit"]["amount"]), booking["deposit"]["currency"])
-    due = pricing.balance(Money(final_amount, deposit.currency), deposit)
+    due = pricing.balance(check_maximum(Money(final_amount, deposit.currency), "stripe"), deposit)
     fee = pricing.platform_fee(due, int(booking.get("platform_fee_bps", 250)))
     saved = order.saved_payment.as_dict() if order.saved_payment else {}
     if due.amount == 0:
@@ -289,7 +289,13 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
                 "link": link,
                 "attempt": int(balance.get("attempt", 0)) + 1,
             }
-    order.update(actions=[Order.balance.set(result), Order.updated_at.set(utcnow())], condition=Order.pk.exists())
+    record_action(
+        order_id,
+        staff,
+        "balance_charged",
+        changes={"status": result["status"], "amount": result["amount"], "final_amount": final_amount},
+        writes=lambda bundle, tx: [Order.balance.set(result)],
+    )
     return {"booking_id": order_id, **result, "replayed": False}
 
 
@@ -325,7 +331,7 @@ def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_
     order = bundle.order
     refund = None
     if order.status in states.HOLDING:
-        change_status_by_staff(order_id, states.CANCELLED, staff, reason)  # releases the slots too
+        change_status_by_staff(order_id, states.CANCELLED, staff, message=reason)  # releases the slots too
     else:
         if refundable(bundle).amount > 0:
             refund = request_refund(order_id, staff, None, reason or "booking cancelled", idempotency_key)
@@ -334,7 +340,7 @@ def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_
         order.update(actions=[Order.booking.set(booking)], condition=Order.pk.exists())
         reloaded = load(order_id)
         if reloaded is not None and bundle.workflow.can(reloaded.order.status, states.CANCELLED, states.Actor.STAFF):
-            change_status_by_staff(order_id, states.CANCELLED, staff, reason or "booking cancelled")
+            change_status_by_staff(order_id, states.CANCELLED, staff, message=reason or "booking cancelled")
     reloaded = load(order_id)
     return {
         "booking_id": order_id,

@@ -18,7 +18,7 @@ from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
 from caisse.orders import states, tickets
-from caisse.orders.models import Incident, Order
+from caisse.orders.models import Incident, Order, order_from_image
 from caisse.orders.service import workflow_of
 
 
@@ -101,6 +101,7 @@ def order_context(order: Order) -> dict[str, Any]:
         ],
         "total": _money(int(order.total_amount), order.currency),
         "status": order.status,
+        "provider": order.provider,
         "money_state": order.money_state or states.UNPAID,
         "refunded": _money(int(order.refunded_amount or 0), order.currency),
         "reason": order.status_reason,
@@ -112,6 +113,7 @@ def order_context(order: Order) -> dict[str, Any]:
         "has_deliverable": bool(order.deliverable_key),
         "refund": order.last_refund.as_dict() if order.last_refund else None,
         "dispute": order.dispute.as_dict() if order.dispute else None,
+        "email_problem": order.email_problem.as_dict() if order.email_problem else None,
         "booking": _booking_context(order),
         "tickets": _tickets_context(order),
         "has_tickets": any(item.event for item in order.items),
@@ -142,24 +144,26 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
     }
 
 
-def for_order_change(old: Order | None, new: Order) -> list[Notification]:
+def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> list[Notification]:
     """The emails a change of `old` into `new` calls for: a status move; a refund (one email per
-    refund, named by the refund); a dispute opened or closed; for bookings the new-booking email
-    to the merchant and a balance the card could not pay."""
+    refund, named by the refund); a dispute opened or closed; a balance the card could not pay; an
+    email staff asked to send again; and, once per order, the "new order" email (the new-booking
+    email for bookings) to the merchant's staff, unless the merchant (`merchant_of(id)`, read
+    live) switched it off."""
     wanted: list[tuple[Kind, int, str | None]] = []
     version = int(new.version)
     if old is None or old.status != new.status:
         kind = _kind_for(new)
         if kind is not None:
             wanted.append((kind, version, None))
-        if new.booking and new.status == states.PAID:
-            wanted.append((Kind.NEW_BOOKING, version, None))
-        # A payment a person checks: the customer is told it is being checked, then the outcome
-        # (the confirmation says it was checked; a refusal has its own email).
-        if new.status == states.NEEDS_REVIEW:
-            wanted.append((Kind.PAYMENT_UNDER_REVIEW, version, None))
-        if old is not None and old.status == states.NEEDS_REVIEW and new.status == states.CANCELLED:
-            wanted.append((Kind.PAYMENT_REFUSED, version, None))
+        if new.status == states.PAID and _tells_new_orders(new.merchant, merchant_of):
+            # Named by the occasion, not the version: an order paid again (after a review) is told once.
+            wanted.append((Kind.NEW_BOOKING if new.booking else Kind.NEW_ORDER, version, "new-order"))
+        wanted += _review_told(old.status if old is not None else None, new.status, version)
+    resend = new.resend.as_dict() if new.resend else {}
+    old_resend = old.resend.as_dict() if old is not None and old.resend else {}
+    if resend.get("id") and resend.get("id") != old_resend.get("id"):
+        wanted.append((Kind(resend["kind"]), version, f"resend-{resend['id']}"))
     refund = new.last_refund.as_dict() if new.last_refund else None
     old_refund = old.last_refund.as_dict() if old is not None and old.last_refund else {}
     if refund and refund.get("refund_id") != old_refund.get("refund_id"):
@@ -174,35 +178,112 @@ def for_order_change(old: Order | None, new: Order) -> list[Notification]:
         wanted.append((Kind.DISPUTE_OPENED, version, f"dispute-{dispute.get('id')}-opened"))
     elif new_money != old_money and (old_money == states.DISPUTED or new_money == states.CHARGED_BACK):
         wanted.append((Kind.DISPUTE_CLOSED, version, f"dispute-{dispute.get('id')}-closed"))
+    problem = new.email_problem.as_dict() if new.email_problem else None
+    old_problem = old.email_problem.as_dict() if old is not None and old.email_problem else None
+    if problem and problem != old_problem:
+        wanted.append((Kind.EMAIL_UNDELIVERABLE, version, None))
     old_balance = (old.balance.as_dict() if old is not None and old.balance else {}) or {}
     new_balance = new.balance.as_dict() if new.balance else {}
     if new_balance.get("status") == "due" and new_balance.get("attempt") != old_balance.get("attempt"):
         wanted.append((Kind.BALANCE_DUE, int(new_balance.get("attempt") or 1), None))
-    contact = new.merchant_contact.as_dict() if new.merchant_contact else {}
+    reviewed = old is not None and old.status == states.NEEDS_REVIEW and new.status == states.PAID
+    return _addressed(new, wanted, reviewed=reviewed)
+
+
+def _review_told(old_status: str | None, new_status: str, version: int) -> list[tuple[Kind, int, str | None]]:
+    """A payment a person checks: the customer is told it is being checked, then the outcome
+    (the confirmation says it was checked; a refusal has its own email)."""
+    if new_status == states.NEEDS_REVIEW:
+        return [(Kind.PAYMENT_UNDER_REVIEW, version, None)]
+    if old_status == states.NEEDS_REVIEW and new_status == states.CANCELLED:
+        return [(Kind.PAYMENT_REFUSED, version, None)]
+    return []
+
+
+def _addressed(
+    order: Order, wanted: list[tuple[Kind, int, str | None]], reviewed: bool = False, **context: Any
+) -> list[Notification]:
+    """The notifications of `wanted` (kind, version, occasion) for an order, each to its recipient;
+    `reviewed`: its confirmation follows a payment a person checked."""
+    contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
     found = []
     for kind, number, occasion in wanted:
         if RECIPIENTS[kind] is Recipient.CUSTOMER:
-            if new.erased_at:
+            if order.erased_at:
                 continue  # the customer's personal data was erased: nobody to write to
-            to, locale = new.customer.email, new.customer.locale or "en"
+            to, locale = order.customer.email, order.customer.locale or "en"
         else:
             to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
         if to:
-            context = order_context(new)
-            context["reviewed"] = kind is Kind.ORDER_CONFIRMED and old is not None and old.status == states.NEEDS_REVIEW
-            found.append(Notification(kind, to, locale, f"order:{new.order_id}", number, context, occasion))
+            details = {**order_context(order), **context}
+            if kind is Kind.ORDER_CONFIRMED:
+                details["reviewed"] = bool(reviewed)
+            found.append(Notification(kind, to, locale, f"order:{order.order_id}", number, details, occasion))
     return found
 
 
+# A refund's email went out when the refund was applied to the order: made, pending at the
+# provider, owed (mobile money), or paid back since.
+_REFUNDS_TOLD = ("succeeded", "pending", "owed", "paid_out")
+
+
+def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_of: Any = None) -> list[Notification]:
+    """Every email an order's committed history called for, named as the stream consumer named it
+    (the same ids, so the ledger and the queue's deduplication recognise what was already sent):
+    each status move of the history, the shop's new-order email, the last email staff asked to
+    send again, and each refund applied. Used by the sweep that finds emails a lost stream batch
+    never queued."""
+    wanted: list[tuple[Kind, int, str | None]] = []
+    for entry in sorted(history, key=lambda e: int(e.version)):
+        if entry.from_status == entry.to_status:
+            continue
+        kind = _kind_for_status(entry.to_status, order)
+        if kind is not None:
+            wanted.append((kind, int(entry.version), None))
+        if entry.to_status == states.PAID and _tells_new_orders(order.merchant, merchant_of):
+            wanted.append((Kind.NEW_BOOKING if order.booking else Kind.NEW_ORDER, int(entry.version), "new-order"))
+        wanted += _review_told(entry.from_status, entry.to_status, int(entry.version))
+    resend = order.resend.as_dict() if order.resend else {}
+    if resend.get("id"):
+        wanted.append((Kind(resend["kind"]), int(order.version), f"resend-{resend['id']}"))
+    for resent in range(2, int(order.delivery_round or 0) + 1):  # the delivery email sent again by staff
+        wanted.append((Kind.DELIVERY, int(order.version), f"delivery-{resent}"))
+    reviewed = any(e.from_status == states.NEEDS_REVIEW and e.to_status == states.PAID for e in history)
+    found = _addressed(order, wanted, reviewed=reviewed)
+    for refund in refunds:
+        if refund.status not in _REFUNDS_TOLD:
+            continue
+        told = {
+            "refund_id": refund.refund_id,
+            "amount": {"amount": int(refund.amount), "currency": refund.currency},
+            "reason": refund.reason,
+            "manual": refund.status in ("owed", "paid_out"),
+            "destination": order.customer.phone if refund.status in ("owed", "paid_out") else None,
+            "origin": getattr(refund, "origin", None) or "caisse",
+        }
+        occasion = f"refund-{refund.refund_id}"
+        found += _addressed(order, [(Kind.REFUND_PROCESSED, int(order.version), occasion)], refund=told)
+    return found
+
+
+def _tells_new_orders(merchant_id: str, merchant_of: Any) -> bool:
+    merchant = merchant_of(merchant_id) if merchant_of is not None else None
+    return merchant is None or getattr(merchant, "new_order_email", True) is not False
+
+
 def _kind_for(order: Order) -> Kind | None:
-    status = order.status
+    return _kind_for_status(order.status, order)
+
+
+def _kind_for_status(status: str, order: Order) -> Kind | None:
+    """The email a move of `order` into `status` calls for (the order's stages and workflow)."""
+    stages = list(order.stages or [])
     if status == states.PAID:
         return Kind.ORDER_CONFIRMED
     if status == states.PAYMENT_FAILED:
         return Kind.PAYMENT_FAILED
     if status == states.NEEDS_REVIEW:
         return Kind.PAYMENT_FLAGGED
-    stages = list(order.stages or [])
     if status in stages:
         return Kind.DELIVERY if status == stages[-1] else Kind.STAGE_CHANGED
     if status == workflow_of(order).revision_stage:
@@ -227,13 +308,6 @@ def for_incident(incident: Incident) -> list[Notification]:
         else None,
     }
     return [Notification(Kind.PAYMENT_WITHOUT_ORDER, to, "en", incident.pk, 1, context)]
-
-
-def order_from_image(image: dict[str, Any] | None) -> Order | None:
-    """An order from a stream image (DynamoDB JSON); None for images of other records."""
-    if not image or image.get("type", {}).get("S") != "order":
-        return None
-    return Order.from_raw_data(image)
 
 
 def for_gallery_change(old_status: str | None, gallery: Any, merchant: Any) -> list[Notification]:
@@ -289,4 +363,4 @@ def for_stream_images(
     new = order_from_image(new_image)
     if new is None:
         return []
-    return for_order_change(order_from_image(old_image), new)
+    return for_order_change(order_from_image(old_image), new, merchant_of)

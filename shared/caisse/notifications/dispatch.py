@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from caisse.clock import utcnow
+from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.notifications import ledger, sender
 from caisse.notifications.changes import Notification
@@ -29,6 +29,7 @@ from caisse.notifications.kinds import Kind, Recipient
 from caisse.notifications.ledger import EmailRecord, NotificationRecord, Suppression
 from caisse.notifications.render import render
 from caisse.orders import links, personal
+from caisse.orders.service import flag_undeliverable
 
 # Longer than the email function's timeout: a claim this old was left by a sender that died.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -57,6 +58,7 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
             EmailRecord.status.set(ledger.SENDING),
             EmailRecord.claimed_at.set(now),
             EmailRecord.expires_at.set(now + timedelta(days=RECORD_DAYS)),
+            *_whose(notification),
             *([EmailRecord.customer_ref.set(ref)] if (ref := _customer_ref(notification)) else []),
         ],
         condition=EmailRecord.pk.does_not_exist() | (EmailRecord.status == ledger.RETRY),
@@ -86,7 +88,14 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
     try:
         message_id = sender.send(raw, to=notification.to, kind=notification.kind.value)
     except sender.PermanentSendError as error:
-        record.update(actions=[EmailRecord.status.set(ledger.FAILED), EmailRecord.reason.set(str(error))])
+        record.update(
+            actions=[
+                EmailRecord.status.set(ledger.FAILED),
+                EmailRecord.reason.set(str(error)),
+                *_problem(notification, now),
+            ]
+        )
+        _tell_staff(notification, f"the email service refused it ({error})")
         return Outcome("failed", detail=str(error))
     except sender.TransientSendError as error:
         record.update(
@@ -94,6 +103,7 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
                 EmailRecord.status.set(ledger.RETRY),
                 EmailRecord.attempts.add(1),
                 EmailRecord.reason.set(str(error)),
+                *_problem(notification, now),
             ]
         )
         raise
@@ -104,6 +114,8 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
             EmailRecord.sent_at.set(utcnow()),
             EmailRecord.attempts.add(1),
             EmailRecord.reason.remove(),
+            EmailRecord.problem_list.remove(),
+            EmailRecord.problem_at.remove(),
         ]
     )
     return Outcome("sent", message_id=message_id)
@@ -130,7 +142,11 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
         if now - existing.claimed_at < CLAIM_LEASE:
             raise ClaimedElsewhere(notification.id)
         existing.update(
-            actions=[EmailRecord.status.set(ledger.UNKNOWN), EmailRecord.reason.set("sender stopped mid-send")],
+            actions=[
+                EmailRecord.status.set(ledger.UNKNOWN),
+                EmailRecord.reason.set("sender stopped mid-send"),
+                *_problem(notification, now),
+            ],
             condition=EmailRecord.status == ledger.SENDING,
         )
         return Outcome("unknown", detail="a previous attempt stopped after claiming; not sent again")
@@ -144,6 +160,11 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
         reason="suppressed",
         claimed_at=now,
         expires_at=now + timedelta(days=RECORD_DAYS),
+        merchant=_merchant(notification),
+        order_id=notification.context.get("order_id"),
+        order_number=notification.context.get("order_number"),
+        problem_list=_merchant(notification),
+        problem_at=f"{moment(now)}#{notification.id}",
         customer_ref=_customer_ref(notification),
     )
     try:
@@ -151,6 +172,7 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
     except PutError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+    _tell_staff(notification, "the address bounced or complained before, so it is no longer mailed")
     return Outcome("skipped", detail="suppressed")
 
 
@@ -178,6 +200,37 @@ def _ticket_documents(notification: Notification, context: dict) -> tuple[list, 
     )
     name = "billets" if notification.locale == "fr" else "tickets"
     return images, [sender.Part(f"{name}-{order_number}.pdf", "application/pdf", document)]
+
+
+def _tell_staff(notification: Notification, reason: str) -> None:
+    """A customer's email about an order that will never arrive: flagged on the order, whose
+    change tells the merchant's staff (email_undeliverable), so a paid order is not left silent."""
+    if notification.recipient is not Recipient.CUSTOMER or not notification.source.startswith("order:"):
+        return
+    order_id = notification.source.split(":", 1)[1]
+    flag_undeliverable(order_id, notification.id, notification.kind.value, reason)
+
+
+def _merchant(notification: Notification) -> str:
+    """Whose email this is: the merchant the message names, or the platform (its operators' alerts)."""
+    merchant = (notification.context.get("merchant") or {}).get("id")
+    return merchant if merchant and merchant != "caisse" else "platform"
+
+
+def _whose(notification: Notification) -> list:
+    actions = [EmailRecord.merchant.set(_merchant(notification))]
+    for attribute, name in ((EmailRecord.order_id, "order_id"), (EmailRecord.order_number, "order_number")):
+        if notification.context.get(name):
+            actions.append(attribute.set(str(notification.context[name])))
+    return actions
+
+
+def _problem(notification: Notification, now: datetime) -> list:
+    """Onto the merchant's list of emails that did not go (GET /admin/emails/problems)."""
+    return [
+        EmailRecord.problem_list.set(_merchant(notification)),
+        EmailRecord.problem_at.set(f"{moment(now)}#{notification.id}"),
+    ]
 
 
 def _with_links(notification: Notification, token_key: str) -> dict:

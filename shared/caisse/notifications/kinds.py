@@ -21,6 +21,8 @@ class Kind(StrEnum):
     BALANCE_DUE = "balance_due"
     PAYMENT_UNDER_REVIEW = "payment_under_review"  # to the customer: a person checks the payment
     PAYMENT_REFUSED = "payment_refused"  # to the customer: the checked payment was not accepted
+    EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
+    NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
 
 
 class Recipient(StrEnum):
@@ -45,4 +47,16 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
     Kind.PAYMENT_UNDER_REVIEW: Recipient.CUSTOMER,
     Kind.PAYMENT_REFUSED: Recipient.CUSTOMER,
+    Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
+    Kind.NEW_ORDER: Recipient.MERCHANT,
 }
+
+# The customer's emails staff may send again (POST /admin/orders/{id}/emails).
+RESENDABLE = (
+    Kind.ORDER_CONFIRMED,
+    Kind.STAGE_CHANGED,
+    Kind.DELIVERY,
+    Kind.REFUND_PROCESSED,
+    Kind.PAYMENT_FAILED,
+    Kind.BALANCE_DUE,
+)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from caisse.email_address import EmailAddress
 from caisse.orders.checkout import CheckoutRequest
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
@@ -22,7 +23,7 @@ class CartItemIn(BaseModel):
 class CustomerIn(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=120)
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: EmailAddress
     locale: Literal["en", "fr"] | None = Field(default=None, description="Leave out for the shop's language")
     phone: str | None = Field(
         default=None,
@@ -105,7 +106,28 @@ class CustomerRequestIn(BaseModel):
 class StatusChangeIn(BaseModel):
     model_config = _STRICT
     status: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
-    note: str | None = Field(default=None, max_length=500)
+    message: str | None = Field(
+        default=None,
+        max_length=500,
+        description="For the customer: shown on their order page and in the email of this stage",
+    )
+    note: str | None = Field(
+        default=None, max_length=2000, description="Internal, for staff only: never shown to the customer nor emailed"
+    )
+
+
+class NoteIn(BaseModel):
+    model_config = _STRICT
+    note: str = Field(min_length=1, max_length=2000, description="Internal: staff only, never shown nor emailed")
+
+
+class ResendIn(BaseModel):
+    model_config = _STRICT
+    kind: Literal["order_confirmed", "stage_changed", "delivery", "refund_processed", "payment_failed", "balance_due"]
+
+
+MoneyState = Literal["unpaid", "paid", "partially_refunded", "refunded", "disputed", "charged_back"]
+Provider = Literal["stripe", "paypal", "campay", "paydunya"]
 
 
 class MoneyOut(BaseModel):

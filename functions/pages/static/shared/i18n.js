@@ -57,21 +57,6 @@ const WORDS = {
     'ticket.n_of': 'Ticket {n} of {count}',
     'ticket.voided': 'Refunded: no longer valid',
     'next.tickets': 'Your tickets are below and in your confirmation email.',
-    'door.title': 'Door check-in',
-    'door.sign_in': 'Staff token',
-    'door.sign_in_help': 'Paste the sign-in token of your staff account (kept in this tab only).',
-    'door.use_token': 'Use this token',
-    'door.code': 'Ticket code',
-    'door.check': 'Check in',
-    'door.scan': 'Scan with the camera',
-    'door.stop_scan': 'Stop the camera',
-    'door.no_camera': 'This browser cannot read QR codes: type the code under the QR instead.',
-    'door.admitted': 'Admitted',
-    'door.refused': 'Refused',
-    'door.ticket': '{product} · ticket {n} of {count} · {holder}',
-    'door.order': 'Order {number}',
-    'door.offline': 'The network is down: nothing was checked. Try again, or use the attendee list.',
-    'door.signed_out': 'Your sign-in has expired: paste a new token.',
     'language': 'Language',
   },
   fr: {
@@ -126,21 +111,6 @@ const WORDS = {
     'ticket.n_of': 'Billet {n} sur {count}',
     'ticket.voided': 'Remboursé : plus valable',
     'next.tickets': 'Vos billets sont ci-dessous et dans votre e-mail de confirmation.',
-    'door.title': 'Contrôle à l’entrée',
-    'door.sign_in': 'Jeton du personnel',
-    'door.sign_in_help': 'Collez le jeton de connexion de votre compte (gardé dans cet onglet seulement).',
-    'door.use_token': 'Utiliser ce jeton',
-    'door.code': 'Code du billet',
-    'door.check': 'Valider',
-    'door.scan': 'Scanner avec la caméra',
-    'door.stop_scan': 'Arrêter la caméra',
-    'door.no_camera': 'Ce navigateur ne lit pas les QR codes : tapez le code écrit sous le QR.',
-    'door.admitted': 'Entrée validée',
-    'door.refused': 'Refusé',
-    'door.ticket': '{product} · billet {n} sur {count} · {holder}',
-    'door.order': 'Commande {number}',
-    'door.offline': 'Pas de réseau : rien n’a été validé. Réessayez, ou utilisez la liste des participants.',
-    'door.signed_out': 'Votre connexion a expiré : collez un nouveau jeton.',
     'language': 'Langue',
   },
 };
@@ -160,6 +130,11 @@ const STAGES = {
 };
 
 let current = 'en';
+
+// A page adds its own words (the console's) to the shared ones, in both languages.
+export function addWords(words) {
+  for (const [lang, entries] of Object.entries(words)) Object.assign(WORDS[lang], entries);
+}
 
 export function setLanguage(language) {
   current = language in WORDS ? language : 'en';
@@ -199,6 +174,14 @@ export function money(value) {
   const minor = String(Math.abs(value.amount)).padStart(digits + 1, '0');
   const major = digits ? `${minor.slice(0, -digits)}.${minor.slice(-digits)}` : minor;
   return format.format(`${negative ? '-' : ''}${major}`);
+}
+
+// A calendar day (YYYY-MM-DD, already the shop's) as the language writes it.
+export function day(isoDay) {
+  if (!isoDay) return '';
+  const [year, month, date] = isoDay.split('-').map(Number);
+  const options = { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' };
+  return new Intl.DateTimeFormat(current, options).format(new Date(Date.UTC(year, month - 1, date)));
 }
 
 // An ISO 8601 instant in the shop's time zone, with the zone's name so nobody guesses.
