@@ -8,15 +8,26 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.errors import NotFound
 from caisse.observability import observability
-from caisse.orders import personal
+from caisse.orders import personal, refunds
 from caisse.orders.service import load, order_view
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-order")
 app = resolver(logger)
 
 
-@app.get("/admin/orders/<order_id>", summary="Staff view of an order")
+@app.get(
+    "/admin/orders/<order_id>",
+    summary="Staff view of an order",
+    responses={
+        200: {"description": "The order as staff see it"},
+        **error_responses(
+            {
+                404: "not_found: no such order",
+            }
+        ),
+    },
+)
 def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     staff = current_staff(app)
     bundle = load(order_id)
@@ -26,6 +37,7 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses)
     view = order_view(bundle, staff=True)
     view["answers"] = revealed.get(personal.ANSWERS)
+    view["refund_terms"] = refunds.terms(bundle)
     if personal.PHONE in revealed:
         view["customer"]["phone"] = revealed[personal.PHONE]
         for refund in view["refunds"]:

@@ -79,10 +79,14 @@ def test_api_samples_answer_as_the_api_does(invoke):
     page = invoke("OrderPageFunction")  # the hosted page's HTML shell, whatever the order
     assert page["statusCode"] == 200 and '<main id="app"' in page["body"]
     assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
+    console = invoke("ConsoleFunction")  # the staff console's main module
+    assert console["statusCode"] == 200 and console["headers"]["Content-Type"].startswith("text/javascript")
+    assert "signInPage" in console["body"]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
     staff_view = body(invoke("AdminGetOrderFunction"))
     assert staff_view["customer"]["email"] == "ada@example.test"
+    assert staff_view["refund_terms"]["refundable"] == {"amount": 0, "currency": "USD"}  # nothing paid yet
 
     attached = invoke("AdminAttachDeliverableFunction")
     assert attached["statusCode"] == 201 and body(attached)["upload"]["method"] == "PUT"
@@ -229,6 +233,9 @@ def test_stream_queue_topic_schedule_and_s3_samples(invoke, stack):
         report = invoke(function)
         assert {"checked", "settled", "mismatches", "expired", "unavailable"} <= report.keys(), function
     assert invoke("SweepUploadsFunction").keys() == {"failed", "skipped", "discarded"}
+    # A failed stream batch of a stream this stack does not have: nothing to read back, left to the sweep.
+    assert invoke("ReplayStreamFailuresFunction") == {"batchItemFailures": []}
+    assert invoke("SweepNotificationsFunction").keys() == {"orders", "expected", "queued"}
 
     # The sample names an upload this stack never created: read, recognised as no media of ours.
     assert invoke("ProcessImageFunction") == {

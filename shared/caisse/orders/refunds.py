@@ -57,16 +57,21 @@ def policy_status(bundle: OrderBundle) -> str:
     return order.status
 
 
+def policy_percent(bundle: OrderBundle) -> int:
+    """The share of the payment the merchant's policy lets go back at the order's stage."""
+    order = bundle.order
+    status = policy_status(bundle)
+    policy = order.refund_policy.as_dict() if order.refund_policy else {}
+    # Money on an order nobody worked on (flagged, closed) goes back whole.
+    return 100 if status in states.HOLDING or status in states.CLOSED else int(policy.get(status, 100))
+
+
 def refund_cap(bundle: OrderBundle) -> Money:
     """The most that may be refunded in total at the order's current stage."""
     order = bundle.order
     if (order.money_state or states.UNPAID) not in states.REFUNDABLE:
         return Money.zero(order.currency)
-    status = policy_status(bundle)
-    policy = order.refund_policy.as_dict() if order.refund_policy else {}
-    # Money on an order nobody worked on (flagged, closed) goes back whole.
-    percent = 100 if status in states.HOLDING or status in states.CLOSED else int(policy.get(status, 100))
-    return order.paid.fraction(percent, 100)
+    return order.paid.fraction(policy_percent(bundle), 100)
 
 
 def refundable(bundle: OrderBundle) -> Money:
@@ -75,6 +80,17 @@ def refundable(bundle: OrderBundle) -> Money:
     spent = int(order.refunded_amount or 0) + int(order.refund_reserved or 0)
     left = refund_cap(bundle).amount - spent
     return Money(max(left, 0), order.currency)
+
+
+def terms(bundle: OrderBundle) -> dict[str, Any]:
+    """What staff see before refunding: the stage whose share applies, the share, and what is
+    left to refund now (the refund route decides the same way when they confirm)."""
+    return {
+        "stage": policy_status(bundle),
+        "percent": policy_percent(bundle),
+        "cap": refund_cap(bundle).as_dict(),
+        "refundable": refundable(bundle).as_dict(),
+    }
 
 
 def returnable(bundle: OrderBundle) -> dict[str, int]:
