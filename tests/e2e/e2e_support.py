@@ -182,15 +182,23 @@ def add_product(
 
 
 def count_orders(stack) -> int:
-    """Orders in the table (not the records beside them: history, references, figures...)."""
+    """Orders in the table (not the records beside them: history, references, figures...), every
+    page of the Scan (one page reads 1 MB at most)."""
     table = stack.table("OrdersTable")
-    return table.scan(
-        Select="COUNT",
-        ConsistentRead=True,
-        FilterExpression="#type = :order",
-        ExpressionAttributeNames={"#type": "type"},
-        ExpressionAttributeValues={":order": "order"},
-    )["Count"]
+    query = {
+        "Select": "COUNT",
+        "ConsistentRead": True,
+        "FilterExpression": "#type = :order",
+        "ExpressionAttributeNames": {"#type": "type"},
+        "ExpressionAttributeValues": {":order": "order"},
+    }
+    count, start = 0, None
+    while True:
+        page = table.scan(**query, **({"ExclusiveStartKey": start} if start else {}))
+        count += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return count
 
 
 def sent_emails(stack, **filters: str) -> list[dict]:
@@ -324,7 +332,7 @@ def made_to_order(sku: str) -> dict:
 def upload_deliverable(api: httpx.Client, order_id: str, token: str, content: bytes = b"ID3 a song") -> str:
     """Staff attach the file to deliver and upload it (the presigned PUT); its key."""
     headers = {"Authorization": f"Bearer {token}"}
-    body = {"filename": "your song.mp3", "content_type": "audio/mpeg"}
+    body = {"filename": "your song.mp3", "content_type": "audio/mpeg", "size": len(content)}
     answer = api.post(f"/admin/orders/{order_id}/deliverable", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     put = answer.json()["upload"]
