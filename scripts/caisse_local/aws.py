@@ -760,9 +760,24 @@ def _fix_moto_shard_iterators() -> None:
             raise JsonRESTError("ExpiredIteratorException", "Iterator expired: get a new one with GetShardIterator")
         return original_get_records(self, iterator_arn, limit)
 
+    original_get_shard_iterator = DynamoDBStreamsBackend.get_shard_iterator
+
+    @functools.wraps(original_get_shard_iterator)
+    def get_shard_iterator(self: Any, arn: str, shard_id: str, *args: Any, **kwargs: Any) -> Any:
+        # DynamoDB Streams answers a shard it does not have (an old stream's, a closed one's) with
+        # ResourceNotFoundException; moto asserts, which the client sees as a 500 and retries.
+        try:
+            shard = self._get_table_from_arn(arn).stream_shard
+        except Exception:  # noqa: BLE001 - moto's own not-found errors vary by version
+            shard = None
+        if shard is None or shard.id != shard_id:
+            raise JsonRESTError("ResourceNotFoundException", f"Requested resource not found: Shard: {shard_id}")
+        return original_get_shard_iterator(self, arn, shard_id, *args, **kwargs)
+
     __init__._caisse_fixed = True  # type: ignore[attr-defined]
     ShardIterator.__init__ = __init__  # type: ignore[method-assign]
     DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
 
 
 class LiveInstances:

@@ -127,7 +127,7 @@ def test_an_email_that_keeps_failing_ends_in_the_dlq_and_the_redrive_sends_it_on
     try:
         checkout = buy(api)
         pay(api, checkout)
-        # The customer's confirmation and the shop's new-order email, one after the other (one group).
+        # The customer's confirmation and the shop's new-order email (each in its own group).
         wait_for(lambda: in_dlq() == 2, timeout=120, interval=0.5, what="both messages to reach the DLQ")
         assert emails_for(stack, checkout["order_id"]) == []
     finally:

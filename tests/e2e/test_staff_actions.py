@@ -15,6 +15,7 @@ import httpx
 from e2e_support import (
     customer_client,
     emails_for,
+    made_to_order,
     merchant_token,
     order_status,
     plain,
@@ -36,7 +37,13 @@ def staff(merchant: str | None = None, **headers) -> dict[str, str]:
 def checkout(api, sku: str, currency: str = "USD", quantity: int = 1, **customer) -> dict:
     who = {"name": "Ada Lovelace", "email": f"ada-{uuid.uuid4().hex[:8]}@staff-actions.example", **customer}
     answer = api.post(
-        "/checkouts", json={"items": [{"sku": sku, "quantity": quantity}], "currency": currency, "customer": who}
+        "/checkouts",
+        json={
+            "items": [{"sku": sku, "quantity": quantity}],
+            "currency": currency,
+            "customer": who,
+            **made_to_order(sku),
+        },
     )
     assert answer.status_code == 201, answer.text
     return {**answer.json(), "email": who["email"]}

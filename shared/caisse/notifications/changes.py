@@ -41,6 +41,13 @@ class Notification:
         return f"{self.source}:{self.occasion or f'v{self.version}'}:{self.kind}:{self.recipient}"
 
     @property
+    def group(self) -> str:
+        """The FIFO group: one order's emails to one recipient go out in order, while the
+        customer's and the shop's never wait on each other (a message being retried holds its
+        whole group in flight until its next attempt)."""
+        return f"{self.source}:{self.recipient}"
+
+    @property
     def deduplication_id(self) -> str:
         return hashlib.sha256(self.id.encode()).hexdigest()
 
