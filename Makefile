@@ -39,6 +39,7 @@ help:
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
 	@echo "make bench-tickets   an order of 10 admissions: tickets, email, its size"
 	@echo "make bench-orders one page of the staff order list at 1 000 and 20 000 orders"
+	@echo "make bench-reconciliation   2 000 orders paid while their webhooks were lost, reconciled and resumed"
 	@echo "make bench-brief  a checkout with and without an encrypted brief (latency, DynamoDB and KMS requests)"
 	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
@@ -103,6 +104,11 @@ test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate
 	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
 	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 120 s budget),\
 		$(PY) scripts/fuzz.py --max-time 120)
+
+# Reconciliation of a busy day (2 000 orders on a local stack of its own), with its figures.
+.PHONY: bench-reconciliation
+bench-reconciliation: $(VENV)/.installed
+	CAISSE_RECONCILE_ORDERS=$(or $(ORDERS),2000) $(PY) -m pytest -q -s tests/e2e/test_reconciliation_at_volume.py
 
 # The longer fuzzing run (figures in the README): FUZZ_SECONDS of testing, the same checks.
 .PHONY: fuzz

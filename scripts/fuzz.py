@@ -22,7 +22,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from caisse_local.authorizer import issue_token  # noqa: E402
-from caisse_local.server import free_port  # noqa: E402
+from caisse_local.child import child_stack  # noqa: E402
 
 CHECKS = [
     "not_a_server_error",
@@ -41,56 +40,6 @@ CHECKS = [
     "negative_data_rejection",
 ]
 START_TIMEOUT = 120
-
-
-def start_stack() -> tuple[subprocess.Popen, str, list[str]]:
-    """`python -m caisse_local` on free ports; returns the process, the API URL and its output."""
-    ports = [str(free_port()) for _ in range(3)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "caisse_local",
-            "--api-port",
-            ports[0],
-            "--aws-port",
-            ports[1],
-            "--sandbox-port",
-            ports[2],
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            if line.startswith("Caisse local stack ready"):
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready.wait(0.2):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_stack(process)
-            raise RuntimeError("the local stack did not start:\n" + "".join(output[-40:]))
-    return process, f"http://127.0.0.1:{ports[0]}", output
-
-
-def stop_stack(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 def document() -> dict:
@@ -190,19 +139,14 @@ def main() -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
     started = time.monotonic()
-    process = None
     with tempfile.TemporaryDirectory(prefix="caisse-fuzz-") as scratch:
         work = Path(args.keep or scratch)
         work.mkdir(parents=True, exist_ok=True)
-        try:
-            if args.api:
-                api = args.api
-            else:
-                process, api, _ = start_stack()
-            report = run(api, work, args.max_time, args.seed, args.workers)
-        finally:
-            if process is not None:
-                stop_stack(process)
+        if args.api:
+            report = run(args.api, work, args.max_time, args.seed, args.workers)
+        else:
+            with child_stack(start_timeout=START_TIMEOUT) as child:
+                report = run(child.api, work, args.max_time, args.seed, args.workers)
         found = figures(report) if report.exists() else {"cases": 0, "failures": {"no report": 1}}
     elapsed = time.monotonic() - started
     print(f"\nfuzzing: {found['cases']} cases in {elapsed:.0f} s (seed {args.seed}, budget {args.max_time} s)")

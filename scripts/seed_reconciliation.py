@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Seed a running local stack with orders paid at their provider whose webhooks never came, for
-reconciliation to find: the e2e test of a day's reconciliation and `make bench-reconcile`.
+reconciliation to find: the e2e test of a day's reconciliation, or by hand beside `make local`.
 
-Each order is written straight into the orders table (BatchWriteItem: the order, its first
-history entry and its provider reference), and its payment is made for real at the provider
-sandbox through the provider's own API and pages (a Checkout Session paid, a PayPal order
+Each order is written as checkout writes it (the order, indexed, its first history entry) with its
+provider reference, and its payment is made for real at the provider sandbox through the
+provider's own API and pages (a Checkout Session paid, a PayPal order
 approved, a CamPay prompt approved on the handset, a PayDunya invoice paid), with the sandbox's
 webhooks switched off, as when they are lost. Reconciliation itself then runs untouched.
 
     scripts/seed_reconciliation.py --orders 2000      # Stripe 70 %, PayPal, CamPay, PayDunya 10 % each
+    scripts/run_scheduled.py ReconcilePaymentsFunction  # then reconcile them
 """
 
 from __future__ import annotations
@@ -45,9 +46,8 @@ def seed(stack: LocalStack, count: int, workers: int = 8) -> dict:
     from caisse.catalog.service import price_cart
     from caisse.clock import utcnow
     from caisse.db import batch_get
-    from caisse.orders import states
-    from caisse.orders.checkout import CheckoutRequest, Rules, new_order
-    from caisse.orders.models import HistoryEntry, Order, ProviderRef
+    from caisse.orders.checkout import CheckoutRequest, Rules, new_order, new_order_transaction
+    from caisse.orders.models import ProviderRef
     from caisse.orders.service import REF_SK
     from caisse.payments.checkout import spec_for
     from caisse.payments.registry import load as load_provider
@@ -84,35 +84,30 @@ def seed(stack: LocalStack, count: int, workers: int = 8) -> dict:
         else:
             answer = sandbox.post(PAY_PATHS[provider_name].format(ref=opened.provider_ref))
         answer.raise_for_status()
-        history = HistoryEntry(
-            order.pk,
-            HistoryEntry.key(1),
-            version=1,
-            from_status=None,
-            to_status=states.PENDING_PAYMENT,
-            to_money=states.UNPAID,
-            at=created,
-            actor="customer",
-            actor_id="checkout",
-        )
         reference = ProviderRef(
             ProviderRef.key(provider_name, opened.provider_ref), REF_SK, order_id=order_id, provider=provider_name
         )
-        return [order, history, reference]
+        return order, reference
 
     started = time.monotonic()
     sandbox.post("/_sandbox/config", json={"drop_webhooks": True}).raise_for_status()
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            records = [r for batch in pool.map(one, range(len(plan)), plan) for r in batch]
+            made = list(pool.map(one, range(len(plan)), plan))
     finally:
         sandbox.post("/_sandbox/reset-config").raise_for_status()
     paid_at = time.monotonic()
-    with Order.batch_write() as batch:
-        for record in records:
-            batch.save(record)
+
+    def write(order_and_reference) -> None:
+        order, reference = order_and_reference
+        tx = new_order_transaction(order, order.updated_at)  # as checkout writes it: indexed, with history
+        tx.put(reference, label="reference")
+        tx.commit()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(write, made))
     written = time.monotonic()
-    orders = [r for r in records if isinstance(r, Order)]
+    orders = [order for order, _ in made]
     return {
         "orders": [order.order_id for order in orders],
         "by_provider": {name: plan.count(name) for name in SHARES},

@@ -28,7 +28,7 @@ class DeliverableIn(BaseModel):
     "/admin/orders/<order_id>/deliverable",
     summary="Upload the file the customer will download",
     responses={
-        200: {"description": "Where to PUT the file (signed for its exact size)"},
+        201: {"description": "Where to PUT the file (signed for its exact size)"},
         **error_responses(
             {
                 404: "not_found: no such order",

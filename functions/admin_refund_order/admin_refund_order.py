@@ -56,7 +56,7 @@ class RefundIn(BaseModel):
     "/admin/orders/<order_id>/refunds",
     summary="Refund an order, fully or in part",
     responses={
-        200: {"description": "The refund, made or on its way"},
+        201: {"description": "The refund, made or on its way"},
         **error_responses(
             {
                 404: "not_found: no such order",

@@ -4,11 +4,6 @@ provider or a member of staff would, and look into the emulated AWS only to chec
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +12,7 @@ import pytest
 from browser_support import browser as browser  # noqa: F401 - a fixture for the browser tests
 from e2e_support import Stack
 
-from caisse_local.server import free_port
+from caisse_local.child import child_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90
@@ -25,62 +20,14 @@ START_TIMEOUT = 90
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    ports = {"api": free_port(), "aws": free_port(), "sandbox": free_port()}
     # Email retries without waiting between deliveries, so the DLQ path takes seconds, not minutes.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAISSE_EMAIL_RETRY_BASE_SECONDS": "0"}
-    for name in ("AWS_ENDPOINT_URL", "CATALOG_TABLE", "ORDERS_TABLE", "WEBHOOK_EVENTS_TABLE", "PARAMETER_PREFIX"):
-        env.pop(name, None)
-    process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "caisse_local",
-            "--api-port",
-            str(ports["api"]),
-            "--aws-port",
-            str(ports["aws"]),
-            "--sandbox-port",
-            str(ports["sandbox"]),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            if line.startswith("Caisse local stack ready"):
-                ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    child = None
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not ready.wait(0.2):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the local stack did not start:\n" + "".join(output[-40:]))
-        yield Stack(
-            api=f"http://127.0.0.1:{ports['api']}",
-            aws=f"http://127.0.0.1:{ports['aws']}",
-            sandbox=f"http://127.0.0.1:{ports['sandbox']}",
-            output=output,
-        )
+        with child_stack({"CAISSE_EMAIL_RETRY_BASE_SECONDS": "0"}, START_TIMEOUT) as child:
+            yield Stack(api=child.api, aws=child.aws, sandbox=child.sandbox, output=child.output)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        reader.join(timeout=5)
-        # The stack's own output (function logs, tracebacks), for whoever reads a failure.
-        (ROOT / ".e2e-stack.log").write_text("".join(output))
+        if child is not None:  # the stack's own output (function logs, tracebacks), for whoever reads a failure
+            (ROOT / ".e2e-stack.log").write_text("".join(child.output))
 
 
 @pytest.fixture

@@ -182,15 +182,23 @@ def add_product(
 
 
 def count_orders(stack) -> int:
-    """Orders in the table (not the records beside them: history, references, figures...)."""
+    """Orders in the table (not the records beside them: history, references, figures...), every
+    page of the Scan (one page reads 1 MB at most)."""
     table = stack.table("OrdersTable")
-    return table.scan(
-        Select="COUNT",
-        ConsistentRead=True,
-        FilterExpression="#type = :order",
-        ExpressionAttributeNames={"#type": "type"},
-        ExpressionAttributeValues={":order": "order"},
-    )["Count"]
+    query = {
+        "Select": "COUNT",
+        "ConsistentRead": True,
+        "FilterExpression": "#type = :order",
+        "ExpressionAttributeNames": {"#type": "type"},
+        "ExpressionAttributeValues": {":order": "order"},
+    }
+    count, start = 0, None
+    while True:
+        page = table.scan(**query, **({"ExclusiveStartKey": start} if start else {}))
+        count += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return count
 
 
 def sent_emails(stack, **filters: str) -> list[dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -90,6 +91,10 @@ def test_staff_sign_in_and_find_an_order_by_the_customers_email(api, stack, desk
     assert "$99.00" in rows.first.inner_text()
     assert axe_violations(desk) == []
     screenshot(desk, "console-orders-desktop")
+    with desk.expect_download() as exported:  # the list's filters, as a file for the accountant
+        desk.get_by_role("button", name="Export CSV").click()
+    lines = Path(exported.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[0].startswith("order_number,") and wanted["order_number"] in lines[1]
     rows.first.get_by_role("link", name=wanted["order_number"]).click()
     expect(desk.get_by_role("heading", level=1)).to_contain_text(wanted["order_number"], timeout=WAIT_MS)
     expect(desk.get_by_text(wanted["email"])).to_be_visible()

@@ -16,6 +16,7 @@ from e2e_support import (
     admin_view,
     aws_faults,
     emails_for,
+    made_to_order,
     merchant_token,
     order_status,
     queues_idle,
@@ -30,7 +31,12 @@ def buy(api, sku: str = "SONG-STANDARD", email: str | None = None) -> dict:
     email = email or f"buyer-{uuid.uuid4().hex[:8]}@example.test"
     answer = api.post(
         "/checkouts",
-        json={"items": [{"sku": sku, "quantity": 1}], "currency": "USD", "customer": {"name": "Ada", "email": email}},
+        json={
+            "items": [{"sku": sku, "quantity": 1}],
+            "currency": "USD",
+            "customer": {"name": "Ada", "email": email},
+            **made_to_order(sku),
+        },
         headers={"Idempotency-Key": str(uuid.uuid4())},
     )
     assert answer.status_code == 201, answer.text
