@@ -237,3 +237,12 @@ def test_no_policy_grants_on_every_resource_except_key_policies():
             resources = resources if isinstance(resources, list) else [resources]
             if "*" in resources and statement["Effect"] == "Allow":
                 assert where in STAR_RESOURCES_ALLOWED, f"{where}: Allow on Resource '*'"
+
+
+@pytest.mark.parametrize("response", ["DEFAULT_4XX", "DEFAULT_5XX"])
+def test_api_gateways_own_answers_carry_the_security_headers_of_every_other_answer(response):
+    from caisse.pages import HEADERS
+
+    headers = RESOURCES["CaisseApi"]["Properties"]["GatewayResponses"][response]["ResponseParameters"]["Headers"]
+    unquoted = {name: value.strip("'") for name, value in headers.items()}
+    assert unquoted == {name: value for name, value in HEADERS.items() if name != "Content-Security-Policy"}
