@@ -33,9 +33,10 @@ help:
 	@echo "make admin-token  print a staff token for the local stack (MERCHANT=<id> for a scoped one)"
 	@echo "make invoke FUNCTION=HealthFunction [EVENT=file.json]   invoke one function on the local stack"
 	@echo "make bench        cold-start and DynamoDB-request benchmark of the functions"
-	@echo "make openapi      write openapi.json from the API functions' code"
+	@echo "make openapi      write functions/api_docs/openapi.json (served at /openapi.json) from the functions' code"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
+	@echo "make bench-orders one page of the staff order list at 1 000 and 20 000 orders"
 	@echo "make bench-brief  a checkout with and without an encrypted brief (latency, DynamoDB and KMS requests)"
 	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
@@ -72,13 +73,29 @@ $(AXE): tests/browser/package-lock.json
 .PHONY: browser
 browser: $(CHROMIUM) $(AXE)
 
-local: $(VENV)/.installed
+# Swagger UI for GET /docs, from the npm registry (versions pinned in the lock file), copied where
+# the local stack serves it from; `sam build` does the same for Lambda (functions/api_docs/Makefile).
+DOCS := functions/api_docs
+SWAGGER_UI := $(DOCS)/swagger-ui/swagger-ui-bundle.js
+$(SWAGGER_UI): $(DOCS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		printf '==> %s\n' "Installing Swagger UI for /docs (npm ci, pinned)"; \
+		npm ci --prefix $(DOCS) --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && \
+		mkdir -p $(DOCS)/swagger-ui && \
+		cp $(DOCS)/node_modules/swagger-ui-dist/swagger-ui-bundle.js $(DOCS)/node_modules/swagger-ui-dist/swagger-ui.css \
+			$(DOCS)/node_modules/swagger-ui-dist/LICENSE $(DOCS)/swagger-ui/; \
+	else echo "npm not found: /docs will answer without Swagger UI (GET /openapi.json works)"; fi
+
+.PHONY: docs-assets
+docs-assets: $(SWAGGER_UI)
+
+local: $(VENV)/.installed docs-assets
 	@echo "==> Starting the local stack (Ctrl-C stops it)"
 	$(PY) -m caisse_local
 
 # Unit and functional tests in parallel, then the e2e tests as their own run against one local
 # stack (the way powertools-lambda-python runs its tiers).
-test: $(VENV)/.installed $(SAMVENV)/.installed browser lint validate build
+test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate build
 	$(call step,Unit and functional tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional)
 	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
 
@@ -88,13 +105,14 @@ unit: $(VENV)/.installed
 functional: $(VENV)/.installed $(SAMVENV)/.installed
 	$(PY) -m pytest -q -n 2 tests/functional
 
-e2e: $(VENV)/.installed browser
+e2e: $(VENV)/.installed browser docs-assets
 	$(PY) -m pytest -q tests/e2e
 
 # The pages as people see them, at desktop and phone size, for the README (docs/screenshots).
 .PHONY: screenshots
 screenshots: $(VENV)/.installed browser
-	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e -k "browser or page"
+	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_console.py tests/e2e/test_order_page.py \
+		tests/e2e/test_provider_pages_in_a_browser.py
 
 lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
@@ -121,8 +139,9 @@ admin-token: $(VENV)/.installed
 seed: $(VENV)/.installed
 	$(PY) scripts/seed_catalog.py --local
 
+# The committed document GET /openapi.json serves; `make test` fails when it differs from the code.
 openapi: $(VENV)/.installed
-	$(PY) scripts/openapi.py > openapi.json
+	$(PY) scripts/openapi.py > $(DOCS)/openapi.json
 
 bench: $(VENV)/.installed
 	$(PY) scripts/bench_cold_start.py
@@ -147,6 +166,11 @@ bench-brief: $(VENV)/.installed
 .PHONY: bench-gallery
 bench-gallery: $(VENV)/.installed
 	$(PY) scripts/bench_gallery.py
+
+# One page of the staff order list at 1 000 and 20 000 orders: time and DynamoDB requests per page.
+.PHONY: bench-orders
+bench-orders: $(VENV)/.installed
+	$(PY) scripts/bench_orders.py
 
 # The local stack as data grows: emulated AWS memory and checkout p50 over 5 000 paid orders.
 .PHONY: bench-scale

@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Write a catalog document (default data/catalog.json) into the catalog table.
+"""Write a catalog document (default data/catalog.json) into the catalog table, as an upsert:
+what the file defines (merchants, rules, services, products, prices) is written over what is
+there; a live shop's stock, Stripe onboarding and order counters are never reset, nor what staff
+set through the API (hours, new-order emails, a product taken off sale unless the file says).
+Safe to run again after sales (caisse.catalog.service.seed).
 
 Local stack:  scripts/seed_catalog.py --local      (the stack on $CAISSE_AWS_PORT, default 4566)
 AWS:          scripts/seed_catalog.py --table caisse-dev-CatalogTable-XXXX   (uses your AWS profile)
@@ -24,10 +28,11 @@ def main() -> int:
     parser.add_argument("--local", action="store_true", help="the running local stack ($CAISSE_AWS_PORT)")
     args = parser.parse_args()
 
-    if args.local and not args.endpoint_url:
+    if args.local:
         from caisse_local.stack import Ports
 
-        args.endpoint_url = Ports.from_env().url("aws")
+        args.endpoint_url = args.endpoint_url or Ports.from_env().url("aws")
+        os.environ["CATALOG_TABLE"] = "caisse-local-CatalogTable"  # the local stack's, whatever the shell says
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
         for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.errors import NotFound
 from caisse.observability import observability
-from caisse.orders import personal
+from caisse.orders import personal, refunds
 from caisse.orders.service import load, order_view
 from caisse.web import current_staff, resolver
 
@@ -26,6 +26,7 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses)
     view = order_view(bundle, staff=True)
     view["answers"] = revealed.get(personal.ANSWERS)
+    view["refund_terms"] = refunds.terms(bundle)
     if personal.PHONE in revealed:
         view["customer"]["phone"] = revealed[personal.PHONE]
         for refund in view["refunds"]:

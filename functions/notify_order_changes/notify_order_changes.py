@@ -2,6 +2,8 @@
 change that was committed always reaches this function, even if the function that wrote it crashed
 right after."""
 
+import time
+
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -14,11 +16,21 @@ logger, metrics, tracer = observability("notify-order-changes")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+MERCHANT_SECONDS = 60
+_merchants: dict[str, tuple[float, Merchant | None]] = {}
+
+
 def merchant_of(merchant_id: str) -> Merchant | None:
+    """The merchant (its staff address, language, switches), read at most once a minute."""
+    cached = _merchants.get(merchant_id)
+    if cached is not None and time.monotonic() - cached[0] < MERCHANT_SECONDS:
+        return cached[1]
     try:
-        return Merchant.get(Merchant.key(merchant_id))
+        merchant = Merchant.get(Merchant.key(merchant_id))
     except Merchant.DoesNotExist:
-        return None
+        merchant = None
+    _merchants[merchant_id] = (time.monotonic(), merchant)
+    return merchant
 
 
 def record_handler(record: DynamoDBRecord) -> None:

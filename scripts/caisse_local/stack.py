@@ -174,6 +174,7 @@ class LocalStack:
                 "PaypalApiBase": f"{self.sandbox_url}/paypal",
                 "ShopUrl": f"{self.sandbox_url}/shop",
                 "PublicApiUrl": self.api_url,
+                "StaffSignIn": "local-token",  # no Cognito here: staff paste a `make admin-token`
                 # Email retries wait 1 s, 2 s, 4 s... locally instead of 30 s, 60 s...
                 "EmailRetryBaseSeconds": os.environ.get("CAISSE_EMAIL_RETRY_BASE_SECONDS", "1"),
             },

@@ -292,6 +292,7 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
         attributes={"ClientId": lambda r: "caisselocal-client", "Name": lambda r: r.name("ClientName")},
     ),
     "AWS::Cognito::UserPoolGroup": ResourceKind(ref=lambda r: r.name("GroupName")),
+    "AWS::Cognito::UserPoolDomain": ResourceKind(ref=lambda r: r.name("Domain", lower=True)),
     "AWS::SSM::Parameter": ResourceKind(
         ref=lambda r: r.name("Name"),
         attributes={"Type": lambda r: str(r.prop("Type", "String")), "Value": lambda r: str(r.prop("Value"))},

@@ -28,6 +28,7 @@ class Settings:
     email_configuration_set: str | None = None
     public_api_url: str = "http://127.0.0.1:3000"
     deliverables_bucket: str = "caisse-deliverables"
+    exports_bucket: str = "caisse-exports"
     email_retry_base_seconds: int = 30
     campay_api_base: str = "https://www.campay.net"
     paydunya_api_base: str = "https://app.paydunya.com/api/v1"
@@ -61,6 +62,7 @@ def settings() -> Settings:
         email_configuration_set=env.get("EMAIL_CONFIGURATION_SET") or None,
         public_api_url=env.get("PUBLIC_API_URL", "http://127.0.0.1:3000").rstrip("/"),
         deliverables_bucket=env.get("DELIVERABLES_BUCKET", "caisse-deliverables"),
+        exports_bucket=env.get("EXPORTS_BUCKET", "caisse-exports"),
         email_retry_base_seconds=int(env.get("EMAIL_RETRY_BASE_SECONDS", "30")),
         campay_api_base=env.get("CAMPAY_API_BASE") or "https://www.campay.net",
         paydunya_api_base=env.get("PAYDUNYA_API_BASE") or "https://app.paydunya.com/api/v1",

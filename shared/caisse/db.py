@@ -142,3 +142,56 @@ class Transaction:
             labels = [*self._labels["check"], *self._labels["delete"], *self._labels["put"], *self._labels["update"]]
             failed = {label: reason for label, reason in zip(labels, reasons, strict=False) if reason is not None}
             raise TransactionCancelled(failed) from error
+
+
+def query_index(
+    table: str,
+    index: str,
+    partition: tuple[str, str],
+    sort: tuple[str, str, str],
+    *,
+    forward: bool,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One Query of an index partition for the keys of up to `limit` items whose sort key lies
+    between two bounds (inclusive), in sort order: `partition` is (attribute, value), `sort`
+    (attribute, low, high). Keys only: the caller reads the items it keeps (BatchGetItem)."""
+    (hash_name, hash_value), (sort_name, low, high) = partition, sort
+    answer = shared_connection().client.query(
+        TableName=table,
+        IndexName=index,
+        KeyConditionExpression="#h = :h AND #s BETWEEN :low AND :high",
+        ExpressionAttributeNames={"#h": hash_name, "#s": sort_name},
+        ExpressionAttributeValues={":h": {"S": hash_value}, ":low": {"S": low}, ":high": {"S": high}},
+        ScanIndexForward=forward,
+        Limit=limit,
+    )
+    return answer.get("Items", [])
+
+
+def query_partitions(
+    table: str,
+    index: str,
+    partitions: tuple[str, list[str] | tuple[str, ...]],
+    sort: tuple[str, str, str],
+    *,
+    forward: bool,
+    limit: int,
+    after: str | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The keys of the next `limit` items after the sort key `after` across several partitions
+    of an index (one Query each), merged in sort order, and whether more may follow them.
+    `partitions` is (attribute, values), `sort` (attribute, low, high), bounds inclusive."""
+    (hash_name, values), (sort_name, low, high) = partitions, sort
+    if after is not None:
+        low, high = (max(low, after), high) if forward else (low, min(high, after))
+    if low > high:
+        return [], False
+    merged: list[dict[str, Any]] = []
+    more = False
+    for value in values:
+        items = query_index(table, index, (hash_name, value), (sort_name, low, high), forward=forward, limit=limit + 1)
+        more = more or len(items) > limit  # read to its limit: the partition may hold more
+        merged.extend(item for item in items if item[sort_name]["S"] != after)
+    merged.sort(key=lambda item: item[sort_name]["S"], reverse=not forward)
+    return merged[:limit], more or len(merged) > limit

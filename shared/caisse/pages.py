@@ -18,10 +18,9 @@ CONTENT_TYPES = {
 }
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self'{connect}; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HEADERS = {
-    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",  # the order page's address carries its token in the fragment only
@@ -41,17 +40,32 @@ def page_file(root: Path, relative: str, *, allowed: tuple[str, ...]) -> Path | 
     return wanted
 
 
-def answer(path: Path | None, *, cache_seconds: int = 300) -> dict[str, Any]:
-    """An API Gateway proxy answer with the file (or a plain 404)."""
+def answer(
+    path: Path | None,
+    *,
+    body: str | None = None,
+    content_type: str | None = None,
+    connect: tuple[str, ...] = (),
+    cache_seconds: int = 300,
+) -> dict[str, Any]:
+    """An API Gateway proxy answer with the file (or `body` as `content_type`), or a plain 404.
+    `connect` adds the origins the page's scripts may call besides its own (Cognito, S3)."""
+    headers = {**HEADERS, "Content-Security-Policy": CSP.format(connect="".join(f" {c}" for c in connect))}
+    if body is not None:
+        return {
+            "statusCode": 200,
+            "headers": {**headers, "Content-Type": content_type or "text/plain", "Cache-Control": "no-cache"},
+            "body": body,
+        }
     if path is None:
         return {
             "statusCode": 404,
-            "headers": {**HEADERS, "Content-Type": "text/plain; charset=utf-8"},
+            "headers": {**headers, "Content-Type": "text/plain; charset=utf-8"},
             "body": "Not found",
         }
     cache = "no-cache" if path.suffix == ".html" else f"public, max-age={cache_seconds}"
     return {
         "statusCode": 200,
-        "headers": {**HEADERS, "Content-Type": CONTENT_TYPES[path.suffix], "Cache-Control": cache},
+        "headers": {**headers, "Content-Type": CONTENT_TYPES[path.suffix], "Cache-Control": cache},
         "body": path.read_text(encoding="utf-8"),
     }

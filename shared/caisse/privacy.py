@@ -28,7 +28,7 @@ from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict
 from caisse.media.models import Gallery
 from caisse.notifications.ledger import EmailRecord, NotificationRecord, Suppression
-from caisse.orders import deliverables, personal, states
+from caisse.orders import deliverables, index, personal, states
 from caisse.orders.models import (
     Customer,
     CustomerLink,
@@ -200,6 +200,7 @@ def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states
             Order.erased_at.set(utcnow()),
             Order.deliverable_key.remove(),
             Order.download_until.remove(),
+            *index.forget_customer(),
         ]
         if order.last_refund:
             last = {k: v for k, v in order.last_refund.as_dict().items() if k not in ("destination", "phone_ending")}

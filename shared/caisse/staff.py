@@ -39,6 +39,17 @@ class Staff:
         self.require(merchant, what)
         return merchant
 
+    def scope(self, named: str | None, what: str) -> list[str] | None:
+        """The merchants a list shows this member of staff: the one named (which must be theirs,
+        unless they are platform staff), else their own, else None: platform staff, every merchant."""
+        if named is not None:
+            self.require(named, what)
+            return [named]
+        if self.platform:
+            return None
+        assert self.merchant is not None  # staff_from_claims refuses staff of no merchant
+        return [self.merchant]
+
 
 def _groups(value: Any) -> set[str]:
     # API Gateway REST hands claims over as strings; a list claim may arrive as "a,b" or "[a b]".

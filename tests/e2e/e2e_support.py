@@ -182,8 +182,15 @@ def add_product(
 
 
 def count_orders(stack) -> int:
+    """Orders in the table (not the records beside them: history, references, figures...)."""
     table = stack.table("OrdersTable")
-    return table.scan(Select="COUNT", ConsistentRead=True)["Count"]
+    return table.scan(
+        Select="COUNT",
+        ConsistentRead=True,
+        FilterExpression="#type = :order",
+        ExpressionAttributeNames={"#type": "type"},
+        ExpressionAttributeValues={":order": "order"},
+    )["Count"]
 
 
 def sent_emails(stack, **filters: str) -> list[dict]:

@@ -67,7 +67,7 @@ def test_the_same_idempotency_key_twice_gives_one_order_and_the_same_answer(api,
         ConsistentRead=True,
     )["Items"]
     assert len(orders) == 1
-    # the order, its first history entry: nothing more for the replay
+    # the order, its first history entry, its product line: nothing more for the replay
     # The retry was answered from the first read: no second provider checkout was opened (and
     # none closed), the order is still waiting for payment, with nothing added to it.
     order_id = first.json()["order_id"]
@@ -76,7 +76,7 @@ def test_the_same_idempotency_key_twice_gives_one_order_and_the_same_answer(api,
     items = stack.table("OrdersTable").query(
         KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"ORDER#{order_id}"}, ConsistentRead=True
     )["Items"]
-    assert sorted(item["sk"] for item in items) == ["HISTORY#000001", "ORDER"]
+    assert sorted(item["sk"] for item in items) == ["HISTORY#000001", "LINE#FEST-DONATION-10", "ORDER"]
     reused = api.post("/checkouts", json=checkout_body("FEST-DONATION-10", 4), headers={"Idempotency-Key": key})
     assert reused.status_code == 422
     assert reused.json()["error"] == "idempotency_key_reused"

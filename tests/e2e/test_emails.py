@@ -49,7 +49,8 @@ def test_a_paid_order_sends_exactly_one_confirmation(api, stack):
     pay(api, checkout)
     [mail] = wait_for(lambda: emails_for(stack, checkout["order_id"], "order_confirmed"), what="the confirmation")
     wait_for(lambda: queues_idle(stack), what="the notification queue to drain")
-    assert len(emails_for(stack, checkout["order_id"])) == 1
+    assert len(emails_for(stack, checkout["order_id"], "order_confirmed")) == 1
+    assert [m["kind"] for m in emails_for(stack, checkout["order_id"])] == ["order_confirmed", "new_order"]
     assert mail["to"] == checkout["email"]
     assert mail["subject"].startswith(f"Order {checkout['order_number']} confirmed")
     assert "Custom Song Studio" in mail["from"]
@@ -90,7 +91,7 @@ def test_a_queue_message_delivered_twice_is_mailed_once(api, stack):
         MessageDeduplicationId=uuid.uuid4().hex,
     )  # a new id: SQS's own dedup cannot help
     wait_for(lambda: queues_idle(stack), what="the duplicate to be consumed")
-    assert len(emails_for(stack, checkout["order_id"])) == 1
+    assert len(emails_for(stack, checkout["order_id"], "order_confirmed")) == 1
     record = stack.table("NotificationsTable").get_item(Key={"pk": f"EMAIL#{mail['notification']}"})["Item"]
     assert record["status"] == "sent" and record["ses_message_id"]
 
@@ -106,8 +107,8 @@ def test_ses_failing_for_a_while_delays_the_email_but_sends_it_once(api, stack):
         wait_for(lambda: queues_idle(stack), what="the queue to drain")
     finally:
         aws_faults(stack)
-    assert len(emails_for(stack, checkout["order_id"])) == 1
-    notification = emails_for(stack, checkout["order_id"])[0]["notification"]
+    assert len(emails_for(stack, checkout["order_id"], "order_confirmed")) == 1
+    notification = emails_for(stack, checkout["order_id"], "order_confirmed")[0]["notification"]
     record = stack.table("NotificationsTable").get_item(Key={"pk": f"EMAIL#{notification}"})["Item"]
     assert record["status"] == "sent"
     assert record["attempts"] == 2  # one failed delivery, one that sent
@@ -125,14 +126,16 @@ def test_an_email_that_keeps_failing_ends_in_the_dlq_and_the_redrive_sends_it_on
     try:
         checkout = buy(api)
         pay(api, checkout)
-        wait_for(in_dlq, timeout=90, interval=0.5, what="the message to reach the DLQ")
+        # The customer's confirmation and the shop's new-order email, one after the other (one group).
+        wait_for(lambda: in_dlq() == 2, timeout=120, interval=0.5, what="both messages to reach the DLQ")
         assert emails_for(stack, checkout["order_id"]) == []
     finally:
         aws_faults(stack)
-    assert "moved 1 message" in stack.make("redrive")  # finds the stack through CAISSE_AWS_PORT
+    assert "moved 2 message" in stack.make("redrive")  # finds the stack through CAISSE_AWS_PORT
     wait_for(lambda: emails_for(stack, checkout["order_id"], "order_confirmed"), timeout=30, what="the redriven email")
     wait_for(lambda: queues_idle(stack), what="the queue to drain")
-    assert len(emails_for(stack, checkout["order_id"])) == 1
+    assert len(emails_for(stack, checkout["order_id"], "order_confirmed")) == 1
+    assert len(emails_for(stack, checkout["order_id"], "new_order")) == 1
     assert in_dlq() == 0
 
 
@@ -194,7 +197,7 @@ def test_each_stage_emails_the_customer_and_delivery_links_the_file(api, stack):
     song = b"ID3" + bytes(range(256)) * 40
     assert httpx.put(put["url"], content=song, headers=put["headers"], timeout=10).status_code == 200
     assert (
-        api.post(f"{order_path}/status", json={"status": "delivered", "note": "Enjoy!"}, headers=headers).status_code
+        api.post(f"{order_path}/status", json={"status": "delivered", "message": "Enjoy!"}, headers=headers).status_code
         == 200
     )
 

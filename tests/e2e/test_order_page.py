@@ -91,7 +91,7 @@ def test_what_the_shop_writes_shows_as_text_and_a_wrong_token_shows_nothing(api,
     hostile = "<img src=x onerror=alert(1)>"
     staff = {"Authorization": f"Bearer {merchant_token('songstudio')}"}
     moved = api.post(
-        f"/admin/orders/{checkout['order_id']}/status", json={"status": "discovery", "note": hostile}, headers=staff
+        f"/admin/orders/{checkout['order_id']}/status", json={"status": "discovery", "message": hostile}, headers=staff
     )
     assert moved.status_code == 200, moved.text
     page = open_page(browser, DESKTOP)

@@ -51,7 +51,7 @@ def body(result: dict) -> dict:
 
 
 def test_every_function_has_a_sample_event_of_its_own():
-    assert len(SAMPLES) >= 37
+    assert len(SAMPLES) >= 59
     assert [function for function, path in SAMPLES.items() if not path.is_file()] == []
     assert len(set(SAMPLES.values())) == len(SAMPLES)
 
@@ -79,10 +79,14 @@ def test_api_samples_answer_as_the_api_does(invoke):
     page = invoke("OrderPageFunction")  # the hosted page's HTML shell, whatever the order
     assert page["statusCode"] == 200 and '<main id="app"' in page["body"]
     assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
+    console = invoke("ConsoleFunction")  # the staff console's main module
+    assert console["statusCode"] == 200 and console["headers"]["Content-Type"].startswith("text/javascript")
+    assert "signInPage" in console["body"]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
     staff_view = body(invoke("AdminGetOrderFunction"))
     assert staff_view["customer"]["email"] == "ada@example.test"
+    assert staff_view["refund_terms"]["refundable"] == {"amount": 0, "currency": "USD"}  # nothing paid yet
 
     attached = invoke("AdminAttachDeliverableFunction")
     assert attached["statusCode"] == 201 and body(attached)["upload"]["method"] == "PUT"
@@ -125,6 +129,61 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert favourite["statusCode"] == 404 and body(favourite)["message"] == "no such photo in this gallery"
     deleted = invoke("DeleteGalleryFunction")  # another gallery id: the demo one stays
     assert deleted["statusCode"] == 404
+
+
+def test_staff_operations_samples_answer_as_the_api_does(invoke, stack):
+    """The sample order (festival, two day passes, Ada) as staff find and act on it: the samples
+    carry festival staff's claims unless they name platform staff or a tradie's."""
+    invoke("CreateCheckoutFunction")  # the sample order exists (created once, whichever test ran first)
+    found = body(invoke("AdminListOrdersFunction"))  # q=<the sample order's id>
+    assert [row["order_id"] for row in found["orders"]] == [SAMPLE_ORDER] and found["search"] == "id"
+    exported = invoke("AdminExportOrdersFunction")
+    assert exported["statusCode"] == 200 and SAMPLE_ORDER in exported["body"]
+    assert exported["body"].startswith("\ufefforder_number,")
+    noted = invoke("AdminAddOrderNoteFunction")
+    assert noted["statusCode"] == 201
+    assert body(noted)["notes"][-1]["note"] == "Customer called: collects the passes at the gate."
+    resend = invoke("AdminResendEmailFunction")  # order_confirmed, of an order never paid
+    assert resend["statusCode"] == 409 and body(resend)["error"] == "nothing_to_resend"
+    assert body(invoke("AdminListOwedRefundsFunction"))["refunds"] == []
+    assert "incidents" in body(invoke("AdminListIncidentsFunction"))
+    assert invoke("AdminResolveIncidentFunction")["statusCode"] == 404  # the sample names no incident of ours
+    assert "emails" in body(invoke("AdminListEmailProblemsFunction"))
+    assert "runs" in body(invoke("AdminListReconciliationsFunction"))
+
+    skus = {p["sku"] for p in body(invoke("AdminListProductsFunction"))["products"]}
+    assert {"FEST-DAY-PASS", "FEST-WEEKEND-PASS", "FEST-DONATION-10"} <= skus
+    assert body(invoke("AdminGetProductFunction"))["sku"] == "FEST-DAY-PASS"
+    created = invoke("AdminCreateProductFunction")  # FEST-PARKING: created once, then it exists
+    assert created["statusCode"] in (201, 409)
+    assert body(invoke("AdminUpdateProductFunction"))["description"] == "Ten dollars for the volunteers' kitchen"
+    adjusted = body(invoke("AdminAdjustStockFunction"))
+    assert adjusted["stock_movements"][0]["reason"] == "five passes returned by a sponsor"
+
+    bookings = body(invoke("AdminListBookingsFunction"))
+    assert (bookings["merchant"], bookings["timezone"]) == ("fixit-plumbing", "Australia/Sydney")
+    merchant = body(invoke("AdminGetMerchantFunction"))
+    assert merchant["merchant"] == "fixit-plumbing" and merchant["services"]
+    assert body(invoke("AdminUpdateMerchantFunction")) == {"merchant": "festival", "new_order_email": True}
+    figures = body(invoke("AdminGetFiguresFunction"))
+    assert (figures["from"], figures["to"]) == ("2026-11-01", "2026-11-30")
+
+    docs = invoke("ApiDocsFunction")
+    assert docs["statusCode"] == 200 and "swagger-ui-bundle.js" in docs["body"]
+    assert "script-src 'self'" in docs["headers"]["Content-Security-Policy"]
+
+
+def test_the_figures_sample_counts_its_payment_once(invoke, stack):
+    """The stream sample: a songstudio order paid (USD 99.00) on 2026-11-24, Douala time. However
+    often it is delivered, it is counted once."""
+    table = stack.table("OrdersTable")
+    key = {"pk": "FIGURES#songstudio", "sk": "DAY#2026-11-24#USD"}
+    assert invoke("AggregateFiguresFunction") == {"batchItemFailures": []}
+    counted = table.get_item(Key=key, ConsistentRead=True)["Item"]
+    assert invoke("AggregateFiguresFunction") == {"batchItemFailures": []}  # delivered again
+    again = table.get_item(Key=key, ConsistentRead=True)["Item"]
+    assert (int(counted["paid_orders"]), int(counted["revenue"])) == (1, 9900)
+    assert again == counted
 
 
 def test_song_studio_and_privacy_samples(invoke):

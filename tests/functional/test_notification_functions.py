@@ -84,8 +84,14 @@ def test_one_change_makes_one_message_however_often_the_stream_record_comes(invo
     assert invoke("NotifyOrderChangesFunction", event) == {"batchItemFailures": []}  # the same batch again
     queued, _ = queue_event()
     bodies = [json.loads(r["body"]) for r in queued["Records"]]
-    assert [(b["kind"], b["to"]) for b in bodies] == [("order_confirmed", "ada@example.test")]
-    assert bodies[0]["id"] == f"order:{order['order_id']}:v2:order_confirmed:customer"
+    staff = "ops@sunsetfestival.example"
+    assert sorted((b["kind"], b["to"]) for b in bodies) == [
+        ("new_order", staff),
+        ("order_confirmed", "ada@example.test"),
+    ]
+    ids = {b["kind"]: b["id"] for b in bodies}
+    assert ids["order_confirmed"] == f"order:{order['order_id']}:v2:order_confirmed:customer"
+    assert ids["new_order"] == f"order:{order['order_id']}:new-order:new_order:merchant"
 
 
 def test_one_message_makes_one_email_however_often_it_is_delivered(invoke):
@@ -94,12 +100,13 @@ def test_one_message_makes_one_email_however_often_it_is_delivered(invoke):
     event, _ = queue_event()
     assert invoke("SendEmailFunction", event) == {"batchItemFailures": []}
     assert invoke("SendEmailFunction", event) == {"batchItemFailures": []}  # redelivered
-    [message] = sent()
-    assert message["To"] == "ada@example.test"
+    [message] = [m for m in sent() if m["To"] == "ada@example.test"]
+    assert len(sent()) == 2  # the customer's confirmation and the shop's "new order"
     assert message["Reply-To"] == "tickets@sunsetfestival.example"
     assert [part.get_content_type() for part in message.walk() if not part.is_multipart()] == [
         "text/plain",
         "text/html",
     ]
     ledger = boto3.resource("dynamodb").Table("caisse-test-NotificationsTable").scan()["Items"]
-    assert [(item["status"], int(item["attempts"])) for item in ledger] == [("sent", 1)]
+    found = sorted((item["kind"], item["status"], int(item["attempts"])) for item in ledger)
+    assert found == [("new_order", "sent", 1), ("order_confirmed", "sent", 1)]  # each once, redelivery or not

@@ -42,7 +42,8 @@ def test_money_that_needs_a_person_is_alarmed(metric):
 
 def test_the_personal_data_key_is_administered_by_the_account_and_used_only_by_the_roles_that_need_it():
     """The brief and phones' key: the account may manage it but not use it; the checkout role may
-    only generate data keys, three staff routes may only decrypt, each with Caisse's context."""
+    only generate data keys, five staff routes may only decrypt (an order, a refund to pay back, the owed
+    refunds' list, the bookings of a day, a customer's export), each with Caisse's context."""
     key = TEMPLATE.resources["PersonalDataKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
@@ -69,6 +70,9 @@ def test_the_personal_data_key_is_administered_by_the_account_and_used_only_by_t
         "AdminGetOrderFunction": ["kms:Decrypt"],
         "AdminRefundOrderFunction": ["kms:Decrypt"],
         "ExportCustomerFunction": ["kms:Decrypt"],
+        "AdminListOwedRefundsFunction": ["kms:Decrypt"],
+        "AdminListBookingsFunction": ["kms:Decrypt"],
     }
-    for logical_id in ("AdminGetOrderFunction", "AdminRefundOrderFunction", "ExportCustomerFunction"):
+    decrypting = ("AdminGetOrderFunction", "AdminRefundOrderFunction", "ExportCustomerFunction")
+    for logical_id in (*decrypting, "AdminListOwedRefundsFunction", "AdminListBookingsFunction"):
         assert f"{logical_id}Role-*" in decrypters

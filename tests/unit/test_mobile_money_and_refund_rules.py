@@ -13,7 +13,7 @@ import pytest
 from caisse.errors import InvalidRequest
 from caisse.money import Money
 from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, Order, order_pk
-from caisse.orders.refunds import refund_cap, refundable
+from caisse.orders.refunds import refund_cap, refundable, terms
 from caisse.orders.service import OrderBundle
 from caisse.payments.base import CheckoutSpec, InvalidWebhook, Outcome
 from caisse.payments.campay.provider import CamPay, normalise_phone, verify_callback
@@ -212,6 +212,16 @@ SONG_POLICY = {"paid": 100, "discovery": 100, "writing": 100, "production": 50, 
 def test_song_studio_refund_policy_caps_the_total(status, money, refunded, reserved, expected):
     bundle = order(status, refunded, SONG_POLICY, money=money, reserved=reserved)
     assert refundable(bundle) == Money(expected, "USD")
+
+
+def test_staff_see_the_policy_share_and_what_is_left_before_refunding():
+    shown = terms(order("production", 1000, SONG_POLICY, money="partially_refunded"))
+    assert shown == {
+        "stage": "production",
+        "percent": 50,
+        "cap": {"amount": 4950, "currency": "USD"},
+        "refundable": {"amount": 3950, "currency": "USD"},
+    }
 
 
 def test_without_a_policy_everything_paid_is_refundable():

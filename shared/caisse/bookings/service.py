@@ -35,7 +35,7 @@ from caisse.orders.checkout import (
 )
 from caisse.orders.models import ORDER_SK, LineItem, Order, OrderRecord, Slot, order_pk
 from caisse.orders.refunds import refundable
-from caisse.orders.service import change_status_by_staff, load
+from caisse.orders.service import change_status_by_staff, load, record_action
 from caisse.payments.checkout import open_checkout, resume, spec_for
 from caisse.payments.refunds import request_refund
 from caisse.staff import Staff
@@ -285,7 +285,13 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
                 "link": link,
                 "attempt": int(balance.get("attempt", 0)) + 1,
             }
-    order.update(actions=[Order.balance.set(result), Order.updated_at.set(utcnow())], condition=Order.pk.exists())
+    record_action(
+        order_id,
+        staff,
+        "balance_charged",
+        changes={"status": result["status"], "amount": result["amount"], "final_amount": final_amount},
+        writes=lambda bundle, tx: [Order.balance.set(result)],
+    )
     return {"booking_id": order_id, **result, "replayed": False}
 
 
@@ -321,7 +327,7 @@ def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_
     order = bundle.order
     refund = None
     if order.status in states.HOLDING:
-        change_status_by_staff(order_id, states.CANCELLED, staff, reason)  # releases the slots too
+        change_status_by_staff(order_id, states.CANCELLED, staff, message=reason)  # releases the slots too
     else:
         if refundable(bundle).amount > 0:
             refund = request_refund(order_id, staff, None, reason or "booking cancelled", idempotency_key)
@@ -330,7 +336,7 @@ def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_
         order.update(actions=[Order.booking.set(booking)], condition=Order.pk.exists())
         reloaded = load(order_id)
         if reloaded is not None and bundle.workflow.can(reloaded.order.status, states.CANCELLED, states.Actor.STAFF):
-            change_status_by_staff(order_id, states.CANCELLED, staff, reason or "booking cancelled")
+            change_status_by_staff(order_id, states.CANCELLED, staff, message=reason or "booking cancelled")
     reloaded = load(order_id)
     return {
         "booking_id": order_id,

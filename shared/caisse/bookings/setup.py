@@ -7,24 +7,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from caisse.bookings import pricing
 from caisse.bookings.calendar import WEEKDAYS
-from caisse.catalog.models import Merchant, Service
+from caisse.catalog.admin import catalog_records, service_view
+from caisse.catalog.models import Merchant, Service, merchant_parent
 from caisse.catalog.service import get_merchant
 from caisse.errors import InvalidRequest
 from caisse.money import Money, MoneyError
 from caisse.staff import Staff
-
-
-def service_view(service: Service) -> dict[str, Any]:
-    return {
-        "service_id": service.service_id,
-        "name": service.name,
-        "duration_minutes": int(service.duration_minutes),
-        "full_price": {"amount": int(service.full_price), "currency": service.currency},
-        "deposit": {"percent": int(service.deposit_percent)}
-        if service.deposit_percent is not None
-        else {"fixed": int(service.deposit_fixed or 0)},
-        "active": bool(service.active),
-    }
 
 
 def catalog_entry(service: Service, merchant: Merchant | None) -> dict[str, Any]:
@@ -71,6 +59,7 @@ def put_service(merchant_id: str, service_id: str, staff: Staff, spec: dict[str,
     deposit = spec["deposit"]
     service = Service(
         Service.key(merchant_id, service_id),
+        parent=merchant_parent(merchant_id),
         merchant=merchant_id,
         service_id=service_id,
         name=spec["name"],
@@ -115,4 +104,37 @@ def put_hours(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str,
         "weekly": weekly,
         "blocked_dates": sorted(spec.get("blocked_dates", [])),
         "slot_minutes": int(spec.get("slot_minutes") or merchant.slot_minutes or 30),
+    }
+
+
+def merchant_settings(merchant_id: str, staff: Staff) -> dict[str, Any]:
+    """What a merchant is set up with, read back: contact and language, whether staff get the
+    new-order email, Stripe onboarding, working hours and dates off, and its services."""
+    staff.require(merchant_id, "this merchant")
+    merchant = get_merchant(merchant_id)
+    _, services = catalog_records(merchant_id)
+    return {
+        "merchant": merchant_id,
+        "name": merchant.name,
+        "order_prefix": merchant.order_prefix,
+        "stages": list(merchant.stages or []),
+        "default_locale": merchant.default_locale,
+        "timezone": merchant.timezone,
+        "reply_to": merchant.reply_to,
+        "staff_email": merchant.staff_email or merchant.reply_to,
+        "new_order_email": merchant.new_order_email is not False,
+        "connect": {
+            "account": merchant.stripe_account,
+            "type": merchant.connect_type,
+            "charges_enabled": bool(merchant.charges_enabled),
+            "payouts_enabled": bool(merchant.payouts_enabled),
+            "platform_fee_bps": int(merchant.platform_fee_bps),
+        },
+        "hours": {
+            "timezone": merchant.timezone,
+            "weekly": merchant.weekly_hours.as_dict() if merchant.weekly_hours else {},
+            "blocked_dates": list(merchant.blocked_dates or []),
+            "slot_minutes": int(merchant.slot_minutes or 30),
+        },
+        "services": [service_view(s) for s in sorted(services, key=lambda s: s.service_id)],
     }

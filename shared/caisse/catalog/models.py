@@ -2,6 +2,10 @@
 
 Products carry a copy of what checkout needs from their merchant (order prefix, fulfilment stages)
 so that pricing a cart is one BatchGetItem.
+
+Staff lists read the table's one index, by_parent (never a Scan): a merchant's products and
+services (parent MERCHANT#<id>), every merchant (parent MERCHANTS), a product's stock movements
+(parent STOCK#<sku>, oldest first by their key).
 """
 
 from __future__ import annotations
@@ -15,9 +19,23 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.config import settings
 from caisse.db import CaisseModel, LambdaMeta
+
+MERCHANTS = "MERCHANTS"
+
+
+class CatalogByParent(GlobalSecondaryIndex):
+    """Records by what they belong to, in key order: the catalog's lists without a Scan."""
+
+    class Meta:
+        index_name = "by_parent"
+        projection = AllProjection()
+
+    parent = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
 
 
 class CatalogRecord(CaisseModel):
@@ -26,6 +44,12 @@ class CatalogRecord(CaisseModel):
 
     pk = UnicodeAttribute(hash_key=True)
     record_type = DiscriminatorAttribute(attr_name="type")
+    parent = UnicodeAttribute(null=True)  # what the record is listed under (by_parent)
+    by_parent = CatalogByParent()
+
+
+def merchant_parent(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}"
 
 
 class Product(CatalogRecord, discriminator="product"):
@@ -42,6 +66,8 @@ class Product(CatalogRecord, discriminator="product"):
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    updated_at = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
     questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
     workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
 
@@ -77,6 +103,8 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     blocked_dates = ListAttribute(of=UnicodeAttribute, default=list)
     slot_minutes = NumberAttribute(default=30)
     booking_rules = MapAttribute(null=True)  # refund_policy etc., as products carry merchant_rules
+    checkout_rules = MapAttribute(null=True)  # data/catalog.json "rules": what new products copy
+    new_order_email = BooleanAttribute(default=True)  # staff are emailed each paid order and booking
 
     def contact(self) -> dict[str, str]:
         details = {
@@ -117,6 +145,25 @@ class Service(CatalogRecord, discriminator="service"):
     @staticmethod
     def key(merchant: str, service_id: str) -> str:
         return f"SERVICE#{merchant}#{service_id}"
+
+
+class StockMovement(CatalogRecord, discriminator="stock_movement"):
+    """One change of a product's stock made by staff, with why (written in the same transaction
+    as the change, so every adjustment is recorded once)."""
+
+    sku = UnicodeAttribute()
+    delta = NumberAttribute()
+    reason = UnicodeAttribute()
+    by = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+    @staticmethod
+    def key(sku: str, at: str, movement_id: str) -> str:
+        return f"STOCK#{sku}#{at}#{movement_id}"
+
+    @staticmethod
+    def listed_under(sku: str) -> str:
+        return f"STOCK#{sku}"
 
 
 class CheckoutAttempts(CatalogRecord, discriminator="attempts"):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from caisse.catalog import questionnaire
-from caisse.catalog.models import CatalogRecord, Merchant, Product, Service
+from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant, Product, Service, merchant_parent
 from caisse.errors import InvalidRequest, NotFound, SoldOut
 from caisse.money import Money, MoneyError
 
@@ -182,16 +182,18 @@ def product_view(product: Product) -> dict[str, Any]:
     return view
 
 
-def contact(merchant: dict[str, Any]) -> dict[str, str]:
-    """What emails need to know about a merchant, copied onto its products and orders."""
-    details = {
-        "name": merchant["name"],
-        "reply_to": merchant.get("reply_to"),
-        "staff_email": merchant.get("staff_email") or merchant.get("reply_to"),
-        "locale": merchant.get("default_locale", "en"),
-        "timezone": merchant.get("timezone", "UTC"),  # dates on the order page are the shop's
-    }
-    return {key: value for key, value in details.items() if value}
+def merchant_ids() -> list[str]:
+    """Every merchant's id (the catalog's by_parent index, one Query): what platform staff read
+    across when they name no merchant."""
+    return [record.merchant_id for record in CatalogRecord.by_parent.query(MERCHANTS) if isinstance(record, Merchant)]
+
+
+# --------------------------------------------------------------------------- seeding (an upsert)
+
+# What staff change through the API and a seed must not undo: a merchant's booking hours and time
+# zone, whether it wants new-order emails; a product's stock and whether it is on sale (unless the
+# file says so). Stripe onboarding and order counters are never written by the seed at all.
+_KEPT_MERCHANT = ("timezone", "weekly_hours", "blocked_dates", "slot_minutes", "new_order_email")
 
 
 def product_workflow(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
@@ -217,93 +219,124 @@ def product_questionnaire(merchant: dict[str, Any], item: dict[str, Any]) -> str
     return json.dumps(questionnaire.parse(declared), ensure_ascii=False) if declared else None
 
 
-def merchant_rules(merchant: dict[str, Any]) -> dict[str, Any] | None:
-    """A merchant's checkout rules as copied onto its products; a daily capacity counts days in
-    the merchant's time zone."""
-    rules = merchant.get("rules")
+def merchant_rules(rules: dict[str, Any] | None, timezone: str) -> dict[str, Any] | None:
+    """A merchant's checkout rules as copied onto its products (by the seed and by staff creating
+    a product); a daily capacity counts days in the merchant's time zone."""
     if rules and rules.get("capacity"):
-        rules = {**rules, "capacity": {"timezone": merchant.get("timezone", "UTC"), **rules["capacity"]}}
+        rules = {**rules, "capacity": {"timezone": timezone, **rules["capacity"]}}
     return rules
 
 
 def seed(catalog: dict[str, Any]) -> int:
-    """Write merchants and products from a catalog document (data/catalog.json's shape).
-
-    Merchant settings that checkout needs are copied onto each product. Existing stock levels are
-    overwritten: seeding is for setting up a shop, not for a live one.
+    """Write merchants, their services and products from a catalog document (data/catalog.json's
+    shape), as an upsert: what the file defines (names, prices, rules, stages) is written over
+    what is there; live state is never reset: stock, Stripe onboarding (account, charges and
+    payouts enabled), order counters, and what staff set through the API (_KEPT_MERCHANT, a
+    product's active flag unless the file gives one). Merchant settings that checkout needs are
+    copied onto each product. Returns how many records were written.
     """
     merchants = {m["id"]: m for m in catalog["merchants"]}
     written = 0
-    with CatalogRecord.batch_write() as batch:
-        for merchant in merchants.values():
-            connect = merchant.get("connect") or {}
-            booking = merchant.get("booking") or {}
-            batch.save(
-                Merchant(
-                    Merchant.key(merchant["id"]),
-                    merchant_id=merchant["id"],
-                    name=merchant["name"],
-                    order_prefix=merchant["order_prefix"],
-                    stages=merchant.get("stages", []),
-                    reply_to=merchant.get("reply_to"),
-                    staff_email=merchant.get("staff_email"),
-                    default_locale=merchant.get("default_locale", "en"),
-                    timezone=merchant.get("timezone", "UTC"),
-                    watermark=merchant.get("watermark"),
-                    connect_type=connect.get("type", "express"),
-                    country=connect.get("country", "AU"),
-                    platform_fee_bps=connect.get("platform_fee_bps", 250),
-                    weekly_hours=booking.get("weekly"),
-                    blocked_dates=booking.get("blocked_dates", []),
-                    slot_minutes=booking.get("slot_minutes", 30),
-                    booking_rules={"refund_policy": booking["refund_policy"]} if booking.get("refund_policy") else None,
-                )
+    contacts = {}
+    for document in merchants.values():
+        merchant = _merchant_from(document)
+        contacts[merchant.merchant_id] = merchant.contact()
+        _upsert(merchant, kept=_KEPT_MERCHANT)
+        written += 1
+        for offer in (document.get("booking") or {}).get("services", []):
+            Money(offer["full_price"], offer["currency"])
+            service = Service(
+                Service.key(merchant.merchant_id, offer["id"]),
+                parent=merchant_parent(merchant.merchant_id),
+                merchant=merchant.merchant_id,
+                service_id=offer["id"],
+                name=offer["name"],
+                duration_minutes=offer["duration_minutes"],
+                currency=offer["currency"],
+                full_price=offer["full_price"],
+                deposit_percent=offer["deposit"].get("percent"),
+                deposit_fixed=offer["deposit"].get("fixed"),
+                active=offer.get("active", True),
             )
+            _upsert(service, kept=() if "active" in offer else ("active",))
             written += 1
-            for offer in booking.get("services", []):
-                Money(offer["full_price"], offer["currency"])
-                batch.save(
-                    Service(
-                        Service.key(merchant["id"], offer["id"]),
-                        merchant=merchant["id"],
-                        service_id=offer["id"],
-                        name=offer["name"],
-                        duration_minutes=offer["duration_minutes"],
-                        currency=offer["currency"],
-                        full_price=offer["full_price"],
-                        deposit_percent=offer["deposit"].get("percent"),
-                        deposit_fixed=offer["deposit"].get("fixed"),
-                    )
-                )
-                written += 1
-        for item in catalog["products"]:
-            merchant = merchants[item["merchant"]]
-            if item.get("kind") == BOOKABLE_KIND:
-                raise ValueError(
-                    f"{item['sku']}: a bookable service goes under its merchant's booking.services (one id per "
-                    "service), not under products"
-                )
-            for currency, amount in item["prices"].items():
-                Money(amount, currency)  # refuse floats and unknown currencies at seed time
-            batch.save(
-                Product(
-                    Product.key(item["sku"]),
-                    sku=item["sku"],
-                    merchant=item["merchant"],
-                    name=item["name"],
-                    kind=item["kind"],
-                    description=item.get("description"),
-                    prices=item["prices"],
-                    stock=item.get("stock"),
-                    max_per_order=item.get("max_per_order", 20),
-                    active=item.get("active", True),
-                    order_prefix=merchant["order_prefix"],
-                    stages=item.get("stages") or merchant.get("stages", []),
-                    merchant_contact=contact(merchant),
-                    merchant_rules=merchant_rules(merchant),
-                    questionnaire=product_questionnaire(merchant, item),
-                    workflow=product_workflow(merchant, item),
-                )
+    for item in catalog["products"]:
+        merchant = merchants[item["merchant"]]
+        if item.get("kind") == BOOKABLE_KIND:
+            raise ValueError(
+                f"{item['sku']}: a bookable service goes under its merchant's booking.services (one id per "
+                "service), not under products"
             )
-            written += 1
+        for currency, amount in item["prices"].items():
+            Money(amount, currency)  # refuse floats and unknown currencies at seed time
+        product = Product(
+            Product.key(item["sku"]),
+            parent=merchant_parent(item["merchant"]),
+            sku=item["sku"],
+            merchant=item["merchant"],
+            name=item["name"],
+            kind=item["kind"],
+            description=item.get("description"),
+            prices=item["prices"],
+            stock=item.get("stock"),
+            max_per_order=item.get("max_per_order", 20),
+            active=item.get("active", True),
+            order_prefix=merchant["order_prefix"],
+            stages=item.get("stages") or merchant.get("stages", []),
+            merchant_contact=contacts[item["merchant"]],
+            merchant_rules=merchant_rules(merchant.get("rules"), merchant.get("timezone", "UTC")),
+            questionnaire=product_questionnaire(merchant, item),
+            workflow=product_workflow(merchant, item),
+        )
+        _upsert(product, kept=("stock",) + (() if "active" in item else ("active",)))
+        written += 1
     return written
+
+
+def _merchant_from(document: dict[str, Any]) -> Merchant:
+    connect = document.get("connect") or {}
+    booking = document.get("booking") or {}
+    return Merchant(
+        Merchant.key(document["id"]),
+        parent=MERCHANTS,
+        merchant_id=document["id"],
+        name=document["name"],
+        order_prefix=document["order_prefix"],
+        stages=document.get("stages", []),
+        reply_to=document.get("reply_to"),
+        staff_email=document.get("staff_email"),
+        default_locale=document.get("default_locale", "en"),
+        timezone=document.get("timezone", "UTC"),
+        watermark=document.get("watermark"),
+        connect_type=connect.get("type", "express"),
+        country=connect.get("country", "AU"),
+        platform_fee_bps=connect.get("platform_fee_bps", 250),
+        weekly_hours=booking.get("weekly"),
+        blocked_dates=booking.get("blocked_dates", []),
+        slot_minutes=booking.get("slot_minutes", 30),
+        booking_rules={"refund_policy": booking["refund_policy"]} if booking.get("refund_policy") else None,
+        checkout_rules=document.get("rules"),
+        new_order_email=document.get("new_order_email", True),
+    )
+
+
+# Never written by a seed: live state that only the system or staff change.
+_LIVE = frozenset({"stripe_account", "charges_enabled", "payouts_enabled", "updated_at", "updated_by"})
+
+
+def _upsert(record: CatalogRecord, *, kept: tuple[str, ...]) -> None:
+    """One UpdateItem: the record's defined attributes written over what is there, the `kept`
+    ones only where the record has none yet (DynamoDB's if_not_exists)."""
+    actions: list[Any] = [type(record).record_type.set(type(record))]
+    for name, attribute in type(record).get_attributes().items():
+        if name in ("pk", "record_type") or name in _LIVE:
+            continue
+        value = getattr(record, name)
+        if name in kept:
+            if value is not None:
+                actions.append(attribute.set(attribute | value))
+        elif value is None or value == []:
+            actions.append(attribute.remove())
+        else:
+            actions.append(attribute.set(value))
+    record.update(actions=actions)

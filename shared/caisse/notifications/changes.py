@@ -18,7 +18,7 @@ from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
 from caisse.orders import states
-from caisse.orders.models import Incident, Order
+from caisse.orders.models import Incident, Order, order_from_image
 from caisse.orders.service import workflow_of
 
 
@@ -101,6 +101,7 @@ def order_context(order: Order) -> dict[str, Any]:
         ],
         "total": _money(int(order.total_amount), order.currency),
         "status": order.status,
+        "provider": order.provider,
         "money_state": order.money_state or states.UNPAID,
         "refunded": _money(int(order.refunded_amount or 0), order.currency),
         "reason": order.status_reason,
@@ -133,18 +134,25 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
     }
 
 
-def for_order_change(old: Order | None, new: Order) -> list[Notification]:
+def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> list[Notification]:
     """The emails a change of `old` into `new` calls for: a status move; a refund (one email per
-    refund, named by the refund); a dispute opened or closed; for bookings the new-booking email
-    to the merchant and a balance the card could not pay."""
+    refund, named by the refund); a dispute opened or closed; a balance the card could not pay; an
+    email staff asked to send again; and, once per order, the "new order" email (the new-booking
+    email for bookings) to the merchant's staff, unless the merchant (`merchant_of(id)`, read
+    live) switched it off."""
     wanted: list[tuple[Kind, int, str | None]] = []
     version = int(new.version)
     if old is None or old.status != new.status:
         kind = _kind_for(new)
         if kind is not None:
             wanted.append((kind, version, None))
-        if new.booking and new.status == states.PAID:
-            wanted.append((Kind.NEW_BOOKING, version, None))
+        if new.status == states.PAID and _tells_new_orders(new.merchant, merchant_of):
+            # Named by the occasion, not the version: an order paid again (after a review) is told once.
+            wanted.append((Kind.NEW_BOOKING if new.booking else Kind.NEW_ORDER, version, "new-order"))
+    resend = new.resend.as_dict() if new.resend else {}
+    old_resend = old.resend.as_dict() if old is not None and old.resend else {}
+    if resend.get("id") and resend.get("id") != old_resend.get("id"):
+        wanted.append((Kind(resend["kind"]), version, f"resend-{resend['id']}"))
     refund = new.last_refund.as_dict() if new.last_refund else None
     old_refund = old.last_refund.as_dict() if old is not None and old.last_refund else {}
     if refund and refund.get("refund_id") != old_refund.get("refund_id"):
@@ -176,6 +184,11 @@ def for_order_change(old: Order | None, new: Order) -> list[Notification]:
             context = order_context(new)
             found.append(Notification(kind, to, locale, f"order:{new.order_id}", number, context, occasion))
     return found
+
+
+def _tells_new_orders(merchant_id: str, merchant_of: Any) -> bool:
+    merchant = merchant_of(merchant_id) if merchant_of is not None else None
+    return merchant is None or getattr(merchant, "new_order_email", True) is not False
 
 
 def _kind_for(order: Order) -> Kind | None:
@@ -211,13 +224,6 @@ def for_incident(incident: Incident) -> list[Notification]:
         else None,
     }
     return [Notification(Kind.PAYMENT_WITHOUT_ORDER, to, "en", incident.pk, 1, context)]
-
-
-def order_from_image(image: dict[str, Any] | None) -> Order | None:
-    """An order from a stream image (DynamoDB JSON); None for images of other records."""
-    if not image or image.get("type", {}).get("S") != "order":
-        return None
-    return Order.from_raw_data(image)
 
 
 def for_gallery_change(old_status: str | None, gallery: Any, merchant: Any) -> list[Notification]:
@@ -273,4 +279,4 @@ def for_stream_images(
     new = order_from_image(new_image)
     if new is None:
         return []
-    return for_order_change(order_from_image(old_image), new)
+    return for_order_change(order_from_image(old_image), new, merchant_of)

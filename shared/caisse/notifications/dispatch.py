@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from caisse.clock import utcnow
+from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.notifications import ledger, sender
 from caisse.notifications.changes import Notification
@@ -57,6 +57,7 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
             EmailRecord.status.set(ledger.SENDING),
             EmailRecord.claimed_at.set(now),
             EmailRecord.expires_at.set(now + timedelta(days=RECORD_DAYS)),
+            *_whose(notification),
             *([EmailRecord.customer_ref.set(ref)] if (ref := _customer_ref(notification)) else []),
         ],
         condition=EmailRecord.pk.does_not_exist() | (EmailRecord.status == ledger.RETRY),
@@ -82,7 +83,13 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
     try:
         message_id = sender.send(raw, to=notification.to, kind=notification.kind.value)
     except sender.PermanentSendError as error:
-        record.update(actions=[EmailRecord.status.set(ledger.FAILED), EmailRecord.reason.set(str(error))])
+        record.update(
+            actions=[
+                EmailRecord.status.set(ledger.FAILED),
+                EmailRecord.reason.set(str(error)),
+                *_problem(notification, now),
+            ]
+        )
         return Outcome("failed", detail=str(error))
     except sender.TransientSendError as error:
         record.update(
@@ -90,6 +97,7 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
                 EmailRecord.status.set(ledger.RETRY),
                 EmailRecord.attempts.add(1),
                 EmailRecord.reason.set(str(error)),
+                *_problem(notification, now),
             ]
         )
         raise
@@ -100,6 +108,8 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
             EmailRecord.sent_at.set(utcnow()),
             EmailRecord.attempts.add(1),
             EmailRecord.reason.remove(),
+            EmailRecord.problem_list.remove(),
+            EmailRecord.problem_at.remove(),
         ]
     )
     return Outcome("sent", message_id=message_id)
@@ -126,7 +136,11 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
         if now - existing.claimed_at < CLAIM_LEASE:
             raise ClaimedElsewhere(notification.id)
         existing.update(
-            actions=[EmailRecord.status.set(ledger.UNKNOWN), EmailRecord.reason.set("sender stopped mid-send")],
+            actions=[
+                EmailRecord.status.set(ledger.UNKNOWN),
+                EmailRecord.reason.set("sender stopped mid-send"),
+                *_problem(notification, now),
+            ],
             condition=EmailRecord.status == ledger.SENDING,
         )
         return Outcome("unknown", detail="a previous attempt stopped after claiming; not sent again")
@@ -140,6 +154,11 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
         reason="suppressed",
         claimed_at=now,
         expires_at=now + timedelta(days=RECORD_DAYS),
+        merchant=_merchant(notification),
+        order_id=notification.context.get("order_id"),
+        order_number=notification.context.get("order_number"),
+        problem_list=_merchant(notification),
+        problem_at=f"{moment(now)}#{notification.id}",
         customer_ref=_customer_ref(notification),
     )
     try:
@@ -148,6 +167,28 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
     return Outcome("skipped", detail="suppressed")
+
+
+def _merchant(notification: Notification) -> str:
+    """Whose email this is: the merchant the message names, or the platform (its operators' alerts)."""
+    merchant = (notification.context.get("merchant") or {}).get("id")
+    return merchant if merchant and merchant != "caisse" else "platform"
+
+
+def _whose(notification: Notification) -> list:
+    actions = [EmailRecord.merchant.set(_merchant(notification))]
+    for attribute, name in ((EmailRecord.order_id, "order_id"), (EmailRecord.order_number, "order_number")):
+        if notification.context.get(name):
+            actions.append(attribute.set(str(notification.context[name])))
+    return actions
+
+
+def _problem(notification: Notification, now: datetime) -> list:
+    """Onto the merchant's list of emails that did not go (GET /admin/emails/problems)."""
+    return [
+        EmailRecord.problem_list.set(_merchant(notification)),
+        EmailRecord.problem_at.set(f"{moment(now)}#{notification.id}"),
+    ]
 
 
 def _with_links(notification: Notification, token_key: str) -> dict:

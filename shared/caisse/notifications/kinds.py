@@ -19,6 +19,7 @@ class Kind(StrEnum):
     PAYMENT_WITHOUT_ORDER = "payment_without_order"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
+    NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
 
 
 class Recipient(StrEnum):
@@ -41,4 +42,15 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_WITHOUT_ORDER: Recipient.STAFF,  # the shop's operators (ALERT_EMAIL)
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
+    Kind.NEW_ORDER: Recipient.MERCHANT,
 }
+
+# The customer's emails staff may send again (POST /admin/orders/{id}/emails).
+RESENDABLE = (
+    Kind.ORDER_CONFIRMED,
+    Kind.STAGE_CHANGED,
+    Kind.DELIVERY,
+    Kind.REFUND_PROCESSED,
+    Kind.PAYMENT_FAILED,
+    Kind.BALANCE_DUE,
+)

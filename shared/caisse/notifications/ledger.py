@@ -57,6 +57,13 @@ class EmailRecord(NotificationRecord, discriminator="email"):
     ses_message_id = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    merchant = UnicodeAttribute(null=True)  # whose email it is (the platform's alerts: "platform")
+    order_id = UnicodeAttribute(null=True)
+    order_number = UnicodeAttribute(null=True)
+    # On the merchant's list of emails that did not go (the email_problems index) while failed,
+    # retrying, skipped or unknown; removed once sent.
+    problem_list = UnicodeAttribute(null=True)
+    problem_at = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(notification_id: str) -> str:

@@ -26,7 +26,7 @@ from caisse.clock import iso
 from caisse.config import settings
 from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import CaisseError, IdempotencyMismatch, InvalidRequest
-from caisse.orders import capacity, personal, states, tokens
+from caisse.orders import capacity, index, personal, states, tokens
 from caisse.orders.models import (
     ORDER_SK,
     CustomerLink,
@@ -244,10 +244,14 @@ def pending_order_transaction(
 
 
 def new_order_transaction(order: Order, now: datetime) -> Transaction:
-    """A transaction that writes a new order and its first history entry; if the order already
-    exists (a retried request), the cancellation carries it under the label "order"."""
+    """A transaction that writes a new order, indexed for the staff lists (caisse.orders.index),
+    with its first history entry and its product lines; if the order already exists (a retried
+    request), the cancellation carries it under the label "order"."""
+    index.index_order(order, now)
     tx = Transaction()
     tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
+    for line in index.lines(order):
+        tx.put(line, label=f"line:{line.sku}")
     tx.put(
         HistoryEntry(
             order.pk,
@@ -314,7 +318,9 @@ def abandon(order_id: str, reason: str) -> None:
     if bundle is None or not bundle.workflow.can(bundle.order.status, states.CANCELLED, states.Actor.SYSTEM):
         return
     tx = Transaction()
-    add_move(tx, bundle, states.CANCELLED, actor=states.Actor.SYSTEM, actor_id="system:checkout", note=reason)
+    add_move(
+        tx, bundle, states.CANCELLED, actor=states.Actor.SYSTEM, actor_id="system:checkout", note=reason, message=reason
+    )
     try:
         tx.commit()
     except TransactionCancelled:

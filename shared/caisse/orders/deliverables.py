@@ -41,17 +41,24 @@ def _order(order_id: str) -> Order:
 
 
 def attach(order_id: str, staff: Staff, filename: str, content_type: str) -> dict[str, Any]:
-    """Presigned PUT for the deliverable, recorded on the order (a later upload replaces it)."""
-    order = _order(order_id)
-    staff.require(order.merchant)
+    """Presigned PUT for the deliverable, recorded on the order and in its history (a later upload
+    replaces it)."""
+    from caisse.orders.service import record_action  # the service checks uploads here: import when used
+
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip(".-")[:100] or "file"
     key = f"orders/{order_id}/{uuid.uuid4().hex[:8]}-{safe}"
+    record_action(
+        order_id,
+        staff,
+        "deliverable",
+        changes={"deliverable": key, "content_type": content_type},
+        writes=lambda bundle, tx: [Order.deliverable_key.set(key)],
+    )
     url = _s3().generate_presigned_url(
         "put_object",
         Params={"Bucket": settings().deliverables_bucket, "Key": key, "ContentType": content_type},
         ExpiresIn=UPLOAD_SECONDS,
     )
-    order.update(actions=[Order.deliverable_key.set(key)], condition=Order.pk.exists())
     return {"key": key, "upload": {"url": url, "method": "PUT", "headers": {"Content-Type": content_type}}}
 
 

@@ -5,9 +5,14 @@ holds and its refunds. Reading an order with everything it knows is one Query.
 Outside the order partitions: provider references (which order a provider's checkout, payment or
 transaction belongs to, written when we learn them, so an event is matched on what we stored and
 not on what it claims) and incidents (money that arrived for no order we know).
+
+Staff lists and searches read the orders_by_* indexes of template.yaml (never a Scan): the keys
+an order carries for them are set in one place, caisse.orders.index.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -24,6 +29,7 @@ from caisse.db import CaisseModel, LambdaMeta
 from caisse.money import Money
 
 ORDER_SK = "ORDER"
+INCIDENT_SK = "INCIDENT"
 
 
 def order_pk(order_id: str) -> str:
@@ -53,6 +59,13 @@ class OrderRecord(CaisseModel):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     record_type = DiscriminatorAttribute(attr_name="type")
+
+
+def order_from_image(image: dict[str, Any] | None) -> Order | None:
+    """An order from a stream image (DynamoDB JSON); None for images of other records."""
+    if not image or image.get("type", {}).get("S") != "order":
+        return None
+    return Order.from_raw_data(image)
 
 
 class OrdersByMoneyState(GlobalSecondaryIndex):
@@ -106,6 +119,7 @@ class Order(OrderRecord, discriminator="order"):
     paid_amount = NumberAttribute(null=True)  # what the provider reported paid (minor units, order currency)
     refunded_amount = NumberAttribute(default=0)  # refunds done (succeeded, pending at the provider, owed)
     refund_reserved = NumberAttribute(default=0)  # refunds asked and not answered yet: counted against the cap
+    owed_refunds = NumberAttribute(null=True)  # refunds owed by hand (mobile money) and not confirmed paid yet
     last_refund = MapAttribute(null=True)  # the latest refund, for its email (one per refund)
     dispute = MapAttribute(null=True)  # the latest dispute: id, reason, amount, status, outcome
     open_counters = ListAttribute(of=UnicodeAttribute, null=True)  # per-customer caps this checkout counts in
@@ -124,6 +138,16 @@ class Order(OrderRecord, discriminator="order"):
     delivery_round = NumberAttribute(null=True)  # 1 when delivered, +1 each time the email is sent again
     retention_months = NumberAttribute(null=True)  # personal data erased this long after the order closes
     erased_at = UTCDateTimeAttribute(null=True)  # personal data erased (a request, or retention)
+    resend = MapAttribute(null=True)  # the latest email staff asked to send again: {"id", "kind"}
+    # Index keys (caisse.orders.index): what staff lists and searches read.
+    listed_at = UnicodeAttribute(null=True)  # "<created, microseconds>Z#<order_id>": newest first, unique
+    merchant_status = UnicodeAttribute(null=True)  # "<merchant>#<status>"
+    merchant_money = UnicodeAttribute(null=True)  # "<merchant>#<money_state>"
+    merchant_provider = UnicodeAttribute(null=True)  # "<merchant>#<provider>"
+    email_key = UnicodeAttribute(null=True)  # the customer's digest (personal.customer_ref), for search
+    name_key = UnicodeAttribute(null=True)  # "<the name folded for search>#<listed_at>"
+    booking_merchant = UnicodeAttribute(null=True)  # bookings only: the merchant whose day it fills
+    booking_start = UnicodeAttribute(null=True)  # bookings only: "<start, UTC>#<order_id>"
     by_status = OrdersByStatus()
     by_money_state = OrdersByMoneyState()
 
@@ -139,7 +163,10 @@ class Order(OrderRecord, discriminator="order"):
 
 
 class HistoryEntry(OrderRecord, discriminator="history"):
-    """One version of the order: a status move, a money move, or both (a payment)."""
+    """One version of the order: a status move, a money move, both (a payment), or another staff
+    action on it (an internal note, a file attached, an email sent again, a payout confirmed),
+    each with who and when. `message` is what the customer is told; `note` is for staff only and
+    never reaches the customer's view or any email to them."""
 
     version = NumberAttribute()
     from_status = UnicodeAttribute(null=True)
@@ -150,11 +177,32 @@ class HistoryEntry(OrderRecord, discriminator="history"):
     at = UTCDateTimeAttribute()
     actor = UnicodeAttribute()  # provider | staff | system | customer
     actor_id = UnicodeAttribute()
-    note = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)  # internal: staff only
+    message = UnicodeAttribute(null=True)  # to the customer (their order page and the email of this move)
+    action = UnicodeAttribute(null=True)  # a staff action that moved nothing: note | deliverable | email_resent | ...
+    changes = MapAttribute(null=True)  # what that action changed, e.g. {"deliverable": "orders/.../song.mp3"}
 
     @staticmethod
     def key(version: int) -> str:
         return f"HISTORY#{version:06d}"
+
+    @property
+    def moved(self) -> bool:
+        """Whether this version moved the order's status or money (what customers see of it)."""
+        return self.to_money is not None or self.from_status != self.to_status
+
+
+class OrderLine(OrderRecord, discriminator="line"):
+    """One product of an order, written with it: what the product filter of the staff list reads
+    (orders_by_product). Lines never change once written."""
+
+    sku = UnicodeAttribute()
+    merchant_product = UnicodeAttribute()  # "<merchant>#<sku>"
+    listed_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(sku: str) -> str:
+        return f"LINE#{sku}"
 
 
 class PaymentEvent(OrderRecord, discriminator="payment_event"):
@@ -206,6 +254,9 @@ class Refund(OrderRecord, discriminator="refund"):
     payout = MapAttribute(null=True)
     confirmed_by = UnicodeAttribute(null=True)
     confirmed_at = UTCDateTimeAttribute(null=True)
+    # On the work list of refunds staff owe by hand while `owed` (the work_lists index).
+    work_list = UnicodeAttribute(null=True)
+    work_at = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(refund_id: str) -> str:
@@ -240,7 +291,11 @@ class Incident(OrderRecord, discriminator="incident"):
     amount = NumberAttribute(null=True)
     currency = UnicodeAttribute(null=True)
     at = UTCDateTimeAttribute()
-    status = UnicodeAttribute(default="open")
+    status = UnicodeAttribute(default="open")  # open | resolved
+    resolution = MapAttribute(null=True)  # {"by", "at", "note"} once staff resolved it
+    # On the platform's work list while open (the work_lists index).
+    work_list = UnicodeAttribute(null=True)
+    work_at = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(provider: str, reference: str) -> str:

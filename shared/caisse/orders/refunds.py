@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from caisse.catalog.models import Product
-from caisse.clock import utcnow
+from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, display
-from caisse.orders import personal, states
+from caisse.orders import index, personal, states
 from caisse.orders.models import DONE_REFUND, Hold, Order, Refund
-from caisse.orders.service import OrderBundle, add_move, load, refund_view
+from caisse.orders.service import OrderBundle, add_move, load, record_action, refund_view
 from caisse.staff import Staff
 
 MAX_ATTEMPTS = 5
@@ -57,16 +57,21 @@ def policy_status(bundle: OrderBundle) -> str:
     return order.status
 
 
+def policy_percent(bundle: OrderBundle) -> int:
+    """The share of the payment the merchant's policy lets go back at the order's stage."""
+    order = bundle.order
+    status = policy_status(bundle)
+    policy = order.refund_policy.as_dict() if order.refund_policy else {}
+    # Money on an order nobody worked on (flagged, closed) goes back whole.
+    return 100 if status in states.HOLDING or status in states.CLOSED else int(policy.get(status, 100))
+
+
 def refund_cap(bundle: OrderBundle) -> Money:
     """The most that may be refunded in total at the order's current stage."""
     order = bundle.order
     if (order.money_state or states.UNPAID) not in states.REFUNDABLE:
         return Money.zero(order.currency)
-    status = policy_status(bundle)
-    policy = order.refund_policy.as_dict() if order.refund_policy else {}
-    # Money on an order nobody worked on (flagged, closed) goes back whole.
-    percent = 100 if status in states.HOLDING or status in states.CLOSED else int(policy.get(status, 100))
-    return order.paid.fraction(percent, 100)
+    return order.paid.fraction(policy_percent(bundle), 100)
 
 
 def refundable(bundle: OrderBundle) -> Money:
@@ -75,6 +80,17 @@ def refundable(bundle: OrderBundle) -> Money:
     spent = int(order.refunded_amount or 0) + int(order.refund_reserved or 0)
     left = refund_cap(bundle).amount - spent
     return Money(max(left, 0), order.currency)
+
+
+def terms(bundle: OrderBundle) -> dict[str, Any]:
+    """What staff see before refunding: the stage whose share applies, the share, and what is
+    left to refund now (the refund route decides the same way when they confirm)."""
+    return {
+        "stage": policy_status(bundle),
+        "percent": policy_percent(bundle),
+        "cap": refund_cap(bundle).as_dict(),
+        "refundable": refundable(bundle).as_dict(),
+    }
 
 
 def returnable(bundle: OrderBundle) -> dict[str, int]:
@@ -169,12 +185,13 @@ def finish(order_id: str, refund_id: str, outcome: RefundOutcome, *, actor: str,
             )
             tx.update(bundle.order, actions=[Order.refund_reserved.add(-int(refund.amount))], label="order")
         else:
-            tx.update(
-                refund,
-                actions=_outcome_actions(outcome),
-                condition=Refund.status == "requested",
-                label="refund",
-            )
+            actions = _outcome_actions(outcome)
+            if outcome.status == "owed":  # on the merchant's work list until staff confirm the payout
+                actions += [
+                    Refund.work_list.set(index.work_list(index.WORK_REFUNDS_OWED, bundle.order.merchant)),
+                    Refund.work_at.set(f"{moment(utcnow())}#{refund_id}"),
+                ]
+            tx.update(refund, actions=actions, condition=Refund.status == "requested", label="refund")
             _apply(tx, bundle, refund, outcome, actor=actor, actor_id=actor_id, reserved=True)
         try:
             tx.commit()
@@ -220,6 +237,8 @@ def _apply(
     if reserved:
         actions.append(Order.refund_reserved.add(-amount))
     manual = outcome.status == "owed"
+    if manual:
+        actions.append(Order.owed_refunds.add(1))
     actions.append(
         Order.last_refund.set(
             {
@@ -386,24 +405,38 @@ def _undo(bundle: OrderBundle, refund: Refund, actor_id: str) -> bool:
 
 
 def confirm_payout(order_id: str, refund_id: str, staff: Staff, reference: str | None) -> dict[str, Any]:
-    """Staff paid an owed refund back by hand (mobile money withdrawal, disbursement)."""
-    bundle = load(order_id)
-    if bundle is None:
-        raise NotFound("no such order")
-    staff.require(bundle.order.merchant)
-    refund = next((r for r in bundle.refunds if r.refund_id == refund_id), None)
-    if refund is None:
-        raise NotFound("no such refund")
-    if refund.status == "paid_out":
-        return refund_view(refund)
-    if refund.status != "owed":
-        raise Conflict(f"this refund is {refund.status}, not owed", current=refund.status)
-    actions = [
-        Refund.status.set("paid_out"),
-        Refund.confirmed_by.set(staff.actor_id),
-        Refund.confirmed_at.set(utcnow()),
-    ]
-    if reference:
-        actions.append(Refund.provider_refund_id.set(reference))
-    refund.update(actions=actions, condition=Refund.status == "owed")
-    return refund_view(refund)
+    """Staff paid an owed refund back by hand (mobile money withdrawal, disbursement): the refund
+    leaves the work list; the order's history says who confirmed it, when, with what reference."""
+
+    def writes(bundle: OrderBundle, tx: Transaction) -> list[Any]:
+        refund = next((r for r in bundle.refunds if r.refund_id == refund_id), None)
+        if refund is None:
+            raise NotFound("no such refund")
+        if refund.status == "paid_out":
+            raise _AlreadyPaidOut(refund)
+        if refund.status != "owed":
+            raise Conflict(f"this refund is {refund.status}, not owed", current=refund.status)
+        actions = [
+            Refund.status.set("paid_out"),
+            Refund.confirmed_by.set(staff.actor_id),
+            Refund.confirmed_at.set(utcnow()),
+            Refund.work_list.remove(),
+            Refund.work_at.remove(),
+        ]
+        if reference:
+            actions.append(Refund.provider_refund_id.set(reference))
+        tx.update(refund, actions=actions, condition=Refund.status == "owed", label="refund")
+        return [Order.owed_refunds.add(-1)]
+
+    changes = {"refund_id": refund_id, "status": "paid_out", "reference": reference}
+    try:
+        bundle = record_action(order_id, staff, "payout_confirmed", changes=changes, writes=writes)
+    except _AlreadyPaidOut as done:
+        return refund_view(done.refund)  # confirmed before: the same answer
+    return refund_view(next(r for r in bundle.refunds if r.refund_id == refund_id))
+
+
+class _AlreadyPaidOut(Exception):
+    def __init__(self, refund: Refund) -> None:
+        super().__init__(refund.refund_id)
+        self.refund = refund

@@ -105,7 +105,28 @@ class CustomerRequestIn(BaseModel):
 class StatusChangeIn(BaseModel):
     model_config = _STRICT
     status: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
-    note: str | None = Field(default=None, max_length=500)
+    message: str | None = Field(
+        default=None,
+        max_length=500,
+        description="For the customer: shown on their order page and in the email of this stage",
+    )
+    note: str | None = Field(
+        default=None, max_length=2000, description="Internal, for staff only: never shown to the customer nor emailed"
+    )
+
+
+class NoteIn(BaseModel):
+    model_config = _STRICT
+    note: str = Field(min_length=1, max_length=2000, description="Internal: staff only, never shown nor emailed")
+
+
+class ResendIn(BaseModel):
+    model_config = _STRICT
+    kind: Literal["order_confirmed", "stage_changed", "delivery", "refund_processed", "payment_failed", "balance_due"]
+
+
+MoneyState = Literal["unpaid", "paid", "partially_refunded", "refunded", "disputed", "charged_back"]
+Provider = Literal["stripe", "paypal", "campay", "paydunya"]
 
 
 class MoneyOut(BaseModel):

@@ -4,6 +4,7 @@ whatever else the move implies (released stock, the provider event that caused i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from caisse.catalog.models import OpenCheckouts, Product
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import Conflict, NotFound
-from caisse.orders import capacity, deliverables, links, personal, states
+from caisse.orders import capacity, deliverables, index, links, personal, states
 from caisse.orders.models import (
     DONE_REFUND,
     ORDER_SK,
@@ -98,11 +99,16 @@ def add_move(
     actor: str,
     actor_id: str,
     note: str | None = None,
+    message: str | None = None,
+    action: str | None = None,
+    changes: dict[str, Any] | None = None,
     at: datetime | None = None,
     extra: list[Any] | None = None,
 ) -> None:
     """Add one version of `bundle.order` to a transaction: a status move to `target`, a money move
-    to `money`, or both (a payment), with its history entry.
+    to `money`, both (a payment), or neither (a staff `action` such as an internal note), with its
+    history entry. `message` is what the customer is told (their order page, the email of this
+    move); `note` stays with staff.
 
     The caller has checked the moves against the state machines. The write only succeeds if the
     order is still at the version it was read at; stock holds are released when the order stops
@@ -115,9 +121,10 @@ def add_move(
     actions = [Order.version.set(version + 1), Order.updated_at.set(at), *(extra or [])]
     if target is not None:
         actions.append(Order.status.set(target))
-        actions.append(Order.status_reason.set(note) if note else Order.status_reason.remove())
+        actions.append(Order.status_reason.set(message) if message else Order.status_reason.remove())
     if money is not None:
         actions.append(Order.money_state.set(money))
+    actions.extend(index.move_actions(order, target, money))
     tx.update(
         order, actions=actions, condition=(Order.version == version) & (Order.status == order.status), label="order"
     )
@@ -135,6 +142,9 @@ def add_move(
             actor=actor,
             actor_id=actor_id,
             note=note,
+            message=message,
+            action=action,
+            changes=changes,
         ),
         condition=OrderRecord.sk.does_not_exist(),
         label="history",
@@ -207,9 +217,12 @@ def release_holds(tx: Transaction, bundle: OrderBundle) -> None:
             capacity.give_back(tx, day)
 
 
-def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str | None) -> OrderBundle:
+def change_status_by_staff(
+    order_id: str, target: str, staff: Staff, *, message: str | None = None, note: str | None = None
+) -> OrderBundle:
     """A staff member moves an order (a fulfilment stage, a cancellation, or a decision on a
-    flagged payment). Money is never moved here: refunds have their own route."""
+    flagged payment), with a message for the customer (their order page and the stage's email)
+    and an internal note, both optional. Money is never moved here: refunds have their own route."""
     bundle = load(order_id)
     if bundle is None:
         raise NotFound("no such order")
@@ -228,7 +241,16 @@ def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str |
             )
         extra += [Order.delivery_round.set(1), Order.download_until.set(links.download_expiry())]
     tx = Transaction()
-    add_move(tx, bundle, target, actor=states.Actor.STAFF, actor_id=staff.actor_id, note=note, extra=extra)
+    add_move(
+        tx,
+        bundle,
+        target,
+        actor=states.Actor.STAFF,
+        actor_id=staff.actor_id,
+        note=note,
+        message=message,
+        extra=extra,
+    )
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
@@ -240,35 +262,74 @@ def change_status_by_staff(order_id: str, target: str, staff: Staff, note: str |
     return reloaded
 
 
+ACTION_ATTEMPTS = 5
+
+
+def record_action(
+    order_id: str,
+    staff: Staff,
+    action: str,
+    *,
+    note: str | None = None,
+    changes: dict[str, Any] | None = None,
+    writes: Callable[[OrderBundle, Transaction], list[Any]] | None = None,
+) -> OrderBundle:
+    """A staff action on an order that moves neither its status nor its money (an internal note, a
+    file attached, an email sent again, a payout confirmed): one new version with its history
+    entry (who, when, what changed), in one transaction with the action's own writes. `writes`
+    decides on the order as read (raising what the caller answers), adds its items to the
+    transaction and returns its updates of the order. If anything moved meanwhile (a webhook), the
+    order is read again and the action decided again."""
+    for _ in range(ACTION_ATTEMPTS):
+        bundle = load(order_id)
+        if bundle is None:
+            raise NotFound("no such order")
+        staff.require(bundle.order.merchant)
+        tx = Transaction()
+        extra = writes(bundle, tx) if writes else None
+        add_move(
+            tx,
+            bundle,
+            actor=states.Actor.STAFF,
+            actor_id=staff.actor_id,
+            note=note,
+            action=action,
+            changes=changes,
+            extra=extra,
+        )
+        try:
+            tx.commit()
+        except TransactionCancelled:
+            continue
+        reloaded = load(order_id)
+        assert reloaded is not None
+        return reloaded
+    raise Conflict("the order kept changing; reload and try again")
+
+
+def add_note(order_id: str, staff: Staff, note: str) -> OrderBundle:
+    """An internal note on an order: staff only, never shown to the customer nor emailed."""
+    return record_action(order_id, staff, "note", note=note)
+
+
 def resend_delivery(order_id: str, staff: Staff) -> OrderBundle:
     """The delivery email again, with a fresh download link: the download window starts again
     (links.DOWNLOAD_DAYS), recorded as a version of the order (the stream sends the email)."""
-    bundle = load(order_id)
-    if bundle is None:
-        raise NotFound("no such order")
-    order = bundle.order
-    staff.require(order.merchant)
-    if order.status != bundle.workflow.deliverable_stage or not order.deliverable_key:
-        raise Conflict(f"only a delivered order's email can be sent again; this one is {order.status}")
-    if order.erased_at:
-        raise Conflict("this customer's personal data was erased: there is no one to send it to")
-    round_ = int(order.delivery_round or 1) + 1
-    tx = Transaction()
-    add_move(
-        tx,
-        bundle,
-        actor=states.Actor.STAFF,
-        actor_id=staff.actor_id,
-        note=f"delivery email sent again (#{round_})",
-        extra=[Order.delivery_round.set(round_), Order.download_until.set(links.download_expiry())],
-    )
-    try:
-        tx.commit()
-    except TransactionCancelled as cancelled:
-        raise Conflict("the order changed meanwhile; try again") from cancelled
-    reloaded = load(order_id)
-    assert reloaded is not None
-    return reloaded
+
+    def writes(bundle: OrderBundle, tx: Transaction) -> list[Any]:
+        order = bundle.order
+        if order.status != bundle.workflow.deliverable_stage or not order.deliverable_key:
+            raise Conflict(
+                f"only a delivered order's email can be sent again; this one is {order.status}",
+                code="nothing_to_resend",
+                kind="delivery",
+            )
+        if order.erased_at:
+            raise Conflict("this customer's personal data was erased: there is no one to send it to")
+        round_ = int(order.delivery_round or 1) + 1
+        return [Order.delivery_round.set(round_), Order.download_until.set(links.download_expiry())]
+
+    return record_action(order_id, staff, "email_resent", changes={"kind": "delivery"}, writes=writes)
 
 
 def access_view(entry: AccessEntry) -> dict[str, Any]:
@@ -276,18 +337,24 @@ def access_view(entry: AccessEntry) -> dict[str, Any]:
 
 
 def history_view(entry: HistoryEntry, *, staff: bool) -> dict[str, Any]:
+    """One version as the API shows it. Customers see what moved and what they were told; staff
+    also see who exactly, internal notes and what their actions changed."""
     view: dict[str, Any] = {
         "version": int(entry.version),
         "from": entry.from_status,
         "to": entry.to_status,
         "at": iso(entry.at),
         "by": entry.actor if not staff else entry.actor_id,
-        "note": entry.note,
+        "message": entry.message,
     }
     if entry.to_money is not None:
         view["money"] = {"from": entry.from_money, "to": entry.to_money}
         if entry.amount is not None:
             view["money"]["amount"] = int(entry.amount)
+    if staff:
+        view["note"] = entry.note
+        view["action"] = entry.action
+        view["changes"] = entry.changes.as_dict() if entry.changes else None
     return view
 
 
@@ -327,7 +394,11 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         "updated_at": iso(order.updated_at),
         "expires_at": iso(order.expires_at),
         "paid_at": iso(order.paid_at) if order.paid_at else None,
-        "history": [history_view(entry, staff=staff) for entry in sorted(bundle.history, key=lambda e: int(e.version))],
+        "history": [
+            history_view(entry, staff=staff)
+            for entry in sorted(bundle.history, key=lambda e: int(e.version))
+            if staff or entry.moved
+        ],
         "refunds": [
             refund_view(r, staff=staff)
             for r in sorted(bundle.refunds, key=lambda r: r.requested_at)
@@ -343,9 +414,7 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         view["revisions"] = {"included": workflow.revisions, "used": bundle.revisions_used}
     if staff:
         view["next_statuses"] = workflow.allowed(order.status, states.Actor.STAFF, bundle.revisions_used)
-        view["customer"] = {"name": order.customer.name, "email": order.customer.email, "locale": order.customer.locale}
-        if personal.has_phone(order):
-            view["customer"]["phone_ending"] = personal.phone_hint(order)
+        view["customer"] = customer_view(order)
         view["has_answers"] = bool(order.answers_sealed)
         view["source"] = order.source.as_dict() if order.source else None
         view["deliverable"] = {"key": order.deliverable_key} if order.deliverable_key else None
@@ -354,6 +423,14 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         view["provider_ref"] = order.provider_ref
         view["payment_ref"] = order.payment_ref
         view["dispute"] = order.dispute.as_dict() if order.dispute else None
+        view["notes"] = [
+            {"note": entry.note, "by": entry.actor_id, "at": iso(entry.at), "version": int(entry.version)}
+            for entry in sorted(bundle.history, key=lambda e: int(e.version))
+            if _staff_note(entry)
+        ]
+        view["deliverable"] = order.deliverable_key
+        view["booking"] = booking_view(order)
+        view["balance"] = order.balance.as_dict() if order.balance else None
         view["payments"] = [
             {
                 "event_id": p.event_id,
@@ -366,6 +443,44 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
             for p in sorted(bundle.payments, key=lambda p: p.received_at)
         ]
     return view
+
+
+def _staff_note(entry: HistoryEntry) -> bool:
+    """A note staff wrote: on its own, or with a stage they moved the order to."""
+    if entry.action == "note":
+        return True
+    return entry.actor == states.Actor.STAFF and bool(entry.note) and entry.action is None and entry.to_money is None
+
+
+def customer_view(order: Order) -> dict[str, Any]:
+    """Who ordered, as staff see it: the phone is encrypted, only its last two digits show
+    (caisse.orders.personal.reveal gives it in clear, and records the read)."""
+    customer = order.customer
+    view = {"name": customer.name, "email": customer.email, "locale": customer.locale}
+    if personal.has_phone(order):
+        view["phone_ending"] = personal.phone_hint(order)
+    return view
+
+
+def booking_view(order: Order) -> dict[str, Any] | None:
+    """A booking's appointment as staff see it: when (in the merchant's zone and UTC), what, where."""
+    if not order.booking:
+        return None
+    booking = order.booking.as_dict()
+    return {
+        "service_id": booking.get("service_id"),
+        "service": booking.get("service"),
+        "start": booking.get("local_start"),
+        "start_utc": booking.get("start"),
+        "end_utc": booking.get("end"),
+        "timezone": booking.get("timezone"),
+        "address": booking.get("address"),
+        "notes": booking.get("notes"),
+        "full_price": booking.get("full_price"),
+        "deposit": booking.get("deposit"),
+        "platform_fee": booking.get("platform_fee"),
+        "cancelled_at": booking.get("cancelled_at"),
+    }
 
 
 def _shop(order: Order) -> dict[str, str]:

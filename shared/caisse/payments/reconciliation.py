@@ -26,6 +26,7 @@ from caisse.notifications.kinds import Kind
 from caisse.orders import states
 from caisse.orders.models import Order
 from caisse.orders.service import add_move, load
+from caisse.payments import runs
 from caisse.payments.base import Outcome
 from caisse.payments.registry import load as load_provider
 from caisse.payments.settlement import Settlement, settle
@@ -42,7 +43,7 @@ class Report:
     refunds: list[dict] = field(default_factory=list)  # refunds the provider has that we had not recorded
     mismatches: list[dict] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
-    unavailable: list[str] = field(default_factory=list)
+    unavailable: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -91,8 +92,12 @@ def orders_with_money(state: str, since: datetime) -> Iterator[Order]:
             yield record
 
 
-def reconcile(now: datetime | None = None, *, waiting_days: int = 3, settled_days: int = 2) -> Report:
-    now = now or utcnow()
+def reconcile(
+    now: datetime | None = None, *, waiting_days: int = 3, settled_days: int = 2, trigger: str | None = None
+) -> Report:
+    """One run, stored with what it found (caisse.payments.runs) for staff to read."""
+    started = utcnow()
+    now = now or started
     report = Report()
     for status in WAITING:
         for order in orders_with_status(status, now - timedelta(days=waiting_days)):
@@ -101,6 +106,7 @@ def reconcile(now: datetime | None = None, *, waiting_days: int = 3, settled_day
         for order in orders_with_money(state, now - timedelta(days=settled_days)):
             _check_settled(order, report)
             _check_refunds(order, report)
+    runs.record(report.as_dict(), started, utcnow(), trigger)
     return report
 
 
@@ -112,7 +118,7 @@ def _ask(order: Order, report: Report):
         provider = load_provider(order.provider, order.connect_account)
         return provider.current_status(order.provider_ref, order.payment_ref)
     except ProviderUnavailable:
-        report.unavailable.append(order.order_id)
+        report.unavailable.append(_about(order))
         return None
 
 
@@ -122,7 +128,7 @@ def _check_waiting(order: Order, report: Report) -> None:
         return
     settlement = settle(notice)
     if settlement.result in ("moved", "flagged"):
-        report.settled.append({"order_id": order.order_id, "status": settlement.status, "provider": order.provider})
+        report.settled.append({**_about(order), "status": settlement.status})
 
 
 def _check_settled(order: Order, report: Report) -> None:
@@ -135,7 +141,7 @@ def _check_settled(order: Order, report: Report) -> None:
     elif order.status != states.NEEDS_REVIEW and not notice.amount_matches(order.total):
         problem = f"amount differs: {order.total} here, {notice.currency} {notice.amount} at {order.provider}"
     if problem:
-        report.mismatches.append({"order_id": order.order_id, "provider": order.provider, "problem": problem})
+        report.mismatches.append({**_about(order), "problem": problem})
         _tell_staff(order, problem)
 
 
@@ -145,18 +151,24 @@ def _check_refunds(order: Order, report: Report) -> None:
         provider = load_provider(order.provider, order.connect_account)
         found = provider.refunds(order.provider_ref, order.payment_ref)
     except ProviderUnavailable:
-        report.unavailable.append(order.order_id)
+        report.unavailable.append(_about(order))
         return
     for notice in found:
         settlement = settle(notice)
         if settlement.result in ("refund_recorded", "refund_failed", "refund_updated"):
             report.refunds.append(
-                {
-                    "order_id": order.order_id,
-                    "provider_refund_id": notice.provider_refund_id,
-                    "result": settlement.result,
-                }
+                {**_about(order), "provider_refund_id": notice.provider_refund_id, "result": settlement.result}
             )
+
+
+def _about(order: Order) -> dict:
+    """Which order a finding is about, and whose (merchant staff read their own findings)."""
+    return {
+        "order_id": order.order_id,
+        "order_number": order.order_number,
+        "merchant": order.merchant,
+        "provider": order.provider,
+    }
 
 
 def _tell_staff(order: Order, problem: str) -> None:
@@ -195,7 +207,16 @@ def _expire(order_id: str, now: datetime) -> bool:
     if bundle is None or not bundle.workflow.can(bundle.order.status, states.EXPIRED, states.Actor.SYSTEM):
         return False
     tx = Transaction()
-    add_move(tx, bundle, states.EXPIRED, actor=states.Actor.SYSTEM, actor_id="system:expiry", note="expired", at=now)
+    add_move(
+        tx,
+        bundle,
+        states.EXPIRED,
+        actor=states.Actor.SYSTEM,
+        actor_id="system:expiry",
+        note="expired",
+        message="expired",
+        at=now,
+    )
     try:
         tx.commit()
     except TransactionCancelled:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caisse.clock import utcnow
+from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.money import Money, MoneyError, display
-from caisse.orders import states
-from caisse.orders.models import Incident, Order, OrderRecord, PaymentEvent
+from caisse.orders import index, states
+from caisse.orders.models import INCIDENT_SK, Incident, Order, OrderRecord, PaymentEvent
 from caisse.orders.refunds import record_provider_refund
 from caisse.orders.service import OrderBundle, add_move, load, order_id_for_reference, put_reference
 from caisse.payments import deliveries
@@ -33,7 +33,6 @@ from caisse.payments.base import AccountNotice, DisputeNotice, Notice, Outcome, 
 from caisse.payments.deliveries import WebhookDelivery
 
 MAX_ATTEMPTS = 3
-INCIDENT_SK = "INCIDENT"
 
 _TARGETS = {
     Outcome.PAID: states.PAID,
@@ -252,6 +251,7 @@ def _commit(
             actor=states.Actor.PROVIDER,
             actor_id=f"{notice.provider}:{notice.event_id}",
             note=decision.reason,
+            message=decision.reason,
             at=now,
             extra=extra,
         )
@@ -293,6 +293,7 @@ def _settle_balance(bundle: OrderBundle, notice: PaymentNotice, delivery: Webhoo
 def _incident(notice: PaymentNotice, delivery: WebhookDelivery) -> None:
     """Money taken for no order we know: recorded for staff (the stream emails them), once."""
     reference = notice.payment_ref or notice.provider_ref or notice.event_id
+    now = utcnow()
     tx = Transaction()
     _processed(tx, delivery, "payment_without_order")
     tx.put(
@@ -307,7 +308,9 @@ def _incident(notice: PaymentNotice, delivery: WebhookDelivery) -> None:
             claimed_order_id=notice.order_id,
             amount=notice.amount,
             currency=notice.currency,
-            at=utcnow(),
+            at=now,
+            work_list=index.work_list(index.WORK_INCIDENTS, index.PLATFORM),
+            work_at=f"{moment(now)}#{reference}",
         ),
         condition=OrderRecord.pk.does_not_exist(),
         label="incident",

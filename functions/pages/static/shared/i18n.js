@@ -121,6 +121,11 @@ const STAGES = {
 
 let current = 'en';
 
+// A page adds its own words (the console's) to the shared ones, in both languages.
+export function addWords(words) {
+  for (const [lang, entries] of Object.entries(words)) Object.assign(WORDS[lang], entries);
+}
+
 export function setLanguage(language) {
   current = language in WORDS ? language : 'en';
   document.documentElement.lang = current;
@@ -159,6 +164,14 @@ export function money(value) {
   const minor = String(Math.abs(value.amount)).padStart(digits + 1, '0');
   const major = digits ? `${minor.slice(0, -digits)}.${minor.slice(-digits)}` : minor;
   return format.format(`${negative ? '-' : ''}${major}`);
+}
+
+// A calendar day (YYYY-MM-DD, already the shop's) as the language writes it.
+export function day(isoDay) {
+  if (!isoDay) return '';
+  const [year, month, date] = isoDay.split('-').map(Number);
+  const options = { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' };
+  return new Intl.DateTimeFormat(current, options).format(new Date(Date.UTC(year, month - 1, date)));
 }
 
 // An ISO 8601 instant in the shop's time zone, with the zone's name so nobody guesses.

@@ -1,0 +1,116 @@
+// Small pieces every console view is built from: tables that turn into cards on a phone, forms
+// that show their own errors, status badges, and money typed by staff read without floats.
+import { el } from './shared/dom.js';
+import { language, statusName, t } from './shared/i18n.js';
+import { ApiError } from './api.js';
+
+export function errorText(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 403) return t('console.forbidden', { message: error.message });
+    return t('console.error', { message: error.message });
+  }
+  if (error instanceof TypeError) return t('console.offline');
+  return t('console.error', { message: error.message || String(error) });
+}
+
+export function notice(text, kind = 'info') {
+  return el('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
+
+export function heading(text, level = 2) {
+  return el(`h${level}`, {}, text);
+}
+
+export function section(title, ...children) {
+  return el('section', { class: 'panel' }, heading(title), ...children);
+}
+
+export function badge(status, kind = 'status') {
+  const text = kind === 'status' ? statusName(status) : t(`money.${status}`);
+  return el('span', { class: `badge ${kind}-${status}` }, text);
+}
+
+// A table on a desk, a list of cards on a phone: each cell carries its column's name.
+export function table(columns, rows, { caption } = {}) {
+  if (!rows.length) return notice(t('console.none'));
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el(
+      'table',
+      { class: 'data' },
+      caption ? el('caption', { class: 'visually-hidden' }, caption) : null,
+      el('thead', {}, el('tr', {}, columns.map((c) => el('th', { scope: 'col' }, c.label)))),
+      el('tbody', {}, rows.map((row) => el('tr', {}, columns.map((c) => el('td', { 'data-label': c.label }, c.cell(row)))))),
+    ),
+  );
+}
+
+let fieldCount = 0;
+
+export function field(label, control, help) {
+  fieldCount += 1;
+  const id = control.id || `field-${fieldCount}`;
+  control.id = id;
+  const helpId = help ? `${id}-help` : null;
+  if (helpId) control.setAttribute('aria-describedby', helpId);
+  return el('div', { class: 'field' }, el('label', { for: id }, label), control, help ? el('small', { id: helpId }, help) : null);
+}
+
+export function select(name, options, chosen) {
+  return el(
+    'select',
+    { name },
+    options.map(([value, label]) => el('option', { value, selected: value === chosen ? 'selected' : null }, label)),
+  );
+}
+
+// A form that runs `act(form)` when sent, shows what went wrong inside itself, and calls `done`
+// with the answer. While it runs, its buttons are disabled (no double refunds from a double click).
+export function actionForm(attributes, children, act, done) {
+  const result = el('div', { class: 'form-result', 'aria-live': 'polite' });
+  const form = el('form', { ...attributes, novalidate: true }, ...children, result);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const buttons = [...form.querySelectorAll('button')];
+    buttons.forEach((b) => { b.disabled = true; });
+    result.replaceChildren();
+    try {
+      const answer = await act(form, event.submitter);
+      if (answer === false) return;
+      result.replaceChildren(notice(t('console.saved'), 'ok'));
+      if (done) await done(answer);
+    } catch (error) {
+      result.replaceChildren(notice(errorText(error), 'error'));
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  });
+  return form;
+}
+
+function digits(currency) {
+  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+}
+
+// "12.50" or "12,50" in EUR → 1250; "5000" in XAF → 5000. Null when it is not an amount.
+export function minorUnits(text, currency) {
+  const places = digits(currency);
+  const cleaned = String(text).trim().replace(/[\s\u00a0\u202f]/g, '').replace(',', '.');
+  const pattern = places ? new RegExp(`^\\d+(\\.\\d{1,${places}})?$`) : /^\d+$/;
+  if (!pattern.test(cleaned)) return null;
+  const [whole, fraction = ''] = cleaned.split('.');
+  return Number(whole) * 10 ** places + Number(fraction.padEnd(places, '0') || 0);
+}
+
+// 1250 EUR → "12.50" (or "12,50" in French): what goes back in an amount field.
+export function majorUnits(amount, currency) {
+  const places = digits(currency);
+  const text = String(amount).padStart(places + 1, '0');
+  const major = places ? `${text.slice(0, -places)}.${text.slice(-places)}` : text;
+  return language() === 'fr' ? major.replace('.', ',') : major;
+}
+
+export function loading() {
+  return el('p', { class: 'muted', role: 'status' }, t('console.loading'));
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Give orders written before the staff lists existed (issue 12) their index keys and product
+lines, so /admin/orders, its filters, searches and export find them.
+
+Also gives catalog records what the catalog's by_parent index lists (a merchant's products and
+services, every merchant): run `scripts/seed_catalog.py` once instead if data/catalog.json is the
+shop's catalog (the seed is an upsert that sets them).
+
+Idempotent: orders that have `listed_at` are left alone; each update is conditional on the order
+not having moved meanwhile (run it again for any it reports as moved). Orders created within the
+same second keep their relative order by id (the time they were created is only known to the
+second for them).
+
+    scripts/index_orders.py --table caisse-prod-OrdersTable-XXXX            # dry run
+    scripts/index_orders.py --table caisse-prod-OrdersTable-XXXX --apply
+    scripts/index_orders.py --endpoint-url http://127.0.0.1:4566 --apply     # the local stack
+
+It reads the table with a Scan (a one-off migration, not a request path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", default="caisse-local-OrdersTable")
+    parser.add_argument("--endpoint-url", default=None)
+    parser.add_argument("--apply", action="store_true", help="write the changes (default: only print them)")
+    args = parser.parse_args()
+    os.environ["ORDERS_TABLE"] = args.table
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+
+    from caisse.db import Transaction, TransactionCancelled
+    from caisse.orders import index
+    from caisse.orders.models import Order
+
+    changed = moved = 0
+    for order in Order.scan(Order.listed_at.does_not_exist()):
+        created = datetime.fromisoformat(order.created_at.replace("Z", "+00:00"))
+        index.index_order(order, created)
+        print(f"{order.order_id}: listed at {order.listed_at}")
+        changed += 1
+        if not args.apply:
+            continue
+        tx = Transaction()
+        keys = ("listed_at", "merchant_status", "merchant_money", "merchant_provider", "email_key", "name_key")
+        if order.booking_start:
+            keys += ("booking_merchant", "booking_start")
+        attributes = Order.get_attributes()
+        tx.update(
+            Order(order.pk, order.sk),
+            actions=[attributes[name].set(getattr(order, name)) for name in keys],
+            condition=Order.listed_at.does_not_exist() & (Order.version == int(order.version)),
+            label="order",
+        )
+        for line in index.lines(order):
+            tx.put(line, label=f"line:{line.sku}")
+        try:
+            tx.commit()
+        except TransactionCancelled:
+            moved += 1
+            print(f"{order.order_id}: moved meanwhile, run again")
+    print(f"{changed} orders {'indexed' if args.apply else 'to index (dry run: --apply writes them)'}; {moved} moved")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Reconciliation runs, stored: when each ran, how many orders it asked the providers about, and
+what it found (payments settled late, refunds recorded, mismatches, providers that did not
+answer), so staff read the last runs instead of searching logs. Each finding names its merchant:
+merchant staff see their own findings only.
+
+Runs live in one partition of the orders table, newest first by their key; a run keeps at most
+FINDINGS_KEPT findings of each kind (and the full counts), far below DynamoDB's item size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+
+from caisse.clock import iso, moment
+from caisse.orders.models import OrderRecord
+from caisse.staff import Staff
+
+RUNS_PK = "RECONCILIATION"
+FINDINGS_KEPT = 200
+KINDS = ("settled", "refunds", "mismatches", "unavailable")
+MAX_RUNS = 50
+
+
+class ReconciliationRun(OrderRecord, discriminator="reconciliation_run"):
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute()
+    checked = NumberAttribute()
+    counts = MapAttribute()  # kind -> how many were found
+    findings = MapAttribute()  # kind -> [{order_id, merchant, provider, ...}] (at most FINDINGS_KEPT each)
+    trigger = UnicodeAttribute(null=True)  # schedule | on demand
+
+    @staticmethod
+    def key(started: datetime) -> str:
+        return f"RUN#{moment(started)}"
+
+
+def record(report: dict[str, Any], started: datetime, finished: datetime, trigger: str | None = None) -> None:
+    """Store one run's report (caisse.payments.reconciliation.Report.as_dict())."""
+    findings = {kind: list(report.get(kind) or [])[:FINDINGS_KEPT] for kind in KINDS}
+    ReconciliationRun(
+        RUNS_PK,
+        ReconciliationRun.key(started),
+        started_at=iso(started),
+        finished_at=iso(finished),
+        checked=int(report.get("checked") or 0),
+        counts={kind: len(report.get(kind) or []) for kind in KINDS},
+        findings=findings,
+        trigger=trigger,
+    ).save()
+
+
+def recent(staff: Staff, *, limit: int = 10) -> dict[str, Any]:
+    """The last runs, newest first; merchant staff see the findings about their own orders."""
+    runs = []
+    for run in ReconciliationRun.query(RUNS_PK, scan_index_forward=False, limit=min(limit, MAX_RUNS)):
+        if not isinstance(run, ReconciliationRun):
+            continue
+        findings = run.findings.as_dict() if run.findings else {}
+        counts = run.counts.as_dict() if run.counts else {}
+        if not staff.platform:
+            findings = {
+                kind: [f for f in findings.get(kind, []) if f.get("merchant") == staff.merchant] for kind in KINDS
+            }
+            counts = {kind: len(findings[kind]) for kind in KINDS}
+        runs.append(
+            {
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+                "checked": int(run.checked) if staff.platform else None,
+                "counts": {kind: int(counts.get(kind, 0)) for kind in KINDS},
+                "findings": {kind: findings.get(kind, []) for kind in KINDS},
+                "trigger": run.trigger,
+            }
+        )
+    return {"runs": runs}

@@ -1,0 +1,259 @@
+"""The staff console as a shop's staff use it: in a real browser (Debian's chromium), signed in
+with a `make admin-token` token on the local stack, on a laptop and on a phone, in English and
+French, checked with axe-core. Everything it shows and does goes through the documented API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from browser_support import DESKTOP, PHONE, axe_violations, horizontal_overflow, open_page, screenshot
+from e2e_support import admin_view, made_to_order, merchant_token, order_status, wait_for
+from playwright.sync_api import Page, expect
+
+WAIT_MS = 30_000  # API calls and stream-driven emails on a loaded 2-core machine
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def paid_order(api, stack, sku="SONG-STANDARD", currency="USD", name="Awa Ndiaye", phone=None, locale="en") -> dict:
+    """A checkout the customer paid: by card on Stripe's page, or on the phone for CamPay."""
+    email = f"{uuid.uuid4().hex[:10]}@example.test"
+    customer = {"name": name, "email": email, "locale": locale, **({"phone": phone} if phone else {})}
+    body = {"items": [{"sku": sku, "quantity": 1}], "currency": currency, "customer": customer, **made_to_order(sku)}
+    answer = api.post("/checkouts", json=body)
+    assert answer.status_code == 201, answer.text
+    order = {**answer.json(), "email": email}
+    if order["provider"] == "campay":
+        prompts = httpx.get(f"{stack.sandbox}/handset", headers={"Accept": "application/json"}, timeout=10).json()
+        reference = next(p["reference"] for p in prompts if order["order_number"] in p["description"])
+        httpx.post(f"{stack.sandbox}/handset/{reference}/approve", headers={"Accept": "application/json"}, timeout=10)
+    else:
+        httpx.post(f"{order['next_action']['url']}/pay", timeout=10)
+    wait_for(lambda: order_status(api, order) == "paid", timeout=30, what="the payment to settle")
+    return order
+
+
+def sign_in(page: Page, stack, merchant: str) -> None:
+    page.goto(f"{stack.api}/console")
+    page.get_by_label("Staff token").fill(merchant_token(merchant))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=WAIT_MS)
+
+
+def open_order(page: Page, stack, order: dict) -> None:
+    page.goto(f"{stack.api}/console#/orders/{order['order_id']}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(order["order_number"], timeout=WAIT_MS)
+
+
+def move(page: Page, stage_label: str) -> None:
+    panel = page.get_by_role("form", name="Move to the next stage")
+    panel.get_by_label("New stage").select_option(label=stage_label)
+    panel.get_by_role("button", name="Move").click()
+    expect(page.get_by_role("heading", level=1).locator(".badge").first).to_have_text(stage_label, timeout=WAIT_MS)
+
+
+def offered_moves(page: Page) -> list[str]:
+    select = page.get_by_role("form", name="Move to the next stage").get_by_label("New stage")
+    return select.locator("option").evaluate_all("options => options.map(o => o.value)")
+
+
+@pytest.fixture
+def desk(browser):
+    opened = open_page(browser, DESKTOP)
+    yield opened
+    opened.context.close()
+
+
+def test_staff_sign_in_and_find_an_order_by_the_customers_email(api, stack, desk):
+    wanted = paid_order(api, stack)
+    other = paid_order(api, stack, name="Jean Mbarga")
+    desk.goto(f"{stack.api}/console")
+    expect(desk.get_by_role("heading", name="Sign in to the console")).to_be_visible(timeout=WAIT_MS)
+    assert axe_violations(desk) == []
+    desk.get_by_label("Staff token").fill("not-a-token")
+    desk.get_by_role("button", name="Sign in").click()
+    expect(desk.get_by_role("alert")).to_contain_text("not a valid staff token")
+    sign_in(desk, stack, "songstudio")
+
+    desk.get_by_label("Search").fill(wanted["email"])
+    desk.get_by_role("button", name="Show").click()
+    rows = desk.locator("table.data tbody tr")
+    expect(rows).to_have_count(1, timeout=WAIT_MS)
+    assert wanted["order_number"] in rows.first.inner_text() and other["order_number"] not in rows.first.inner_text()
+    assert "$99.00" in rows.first.inner_text()
+    assert axe_violations(desk) == []
+    screenshot(desk, "console-orders-desktop")
+    rows.first.get_by_role("link", name=wanted["order_number"]).click()
+    expect(desk.get_by_role("heading", level=1)).to_contain_text(wanted["order_number"], timeout=WAIT_MS)
+    expect(desk.get_by_text(wanted["email"])).to_be_visible()
+    expect(desk.get_by_text("We met at the Douala market")).to_be_visible()  # the brief, decrypted for staff
+    assert axe_violations(desk) == []
+    screenshot(desk, "console-order-desktop")
+    desk.go_back()
+    expect(desk.get_by_label("Search")).to_have_value(wanted["email"], timeout=WAIT_MS)
+    assert desk.errors == []
+
+
+def test_a_song_moves_through_its_stages_with_only_allowed_moves_and_is_refunded_by_the_policy(api, stack, desk):
+    order = paid_order(api, stack)
+    desk.on("dialog", lambda dialog: dialog.accept())  # "Refund $49.50 to the customer?"
+    sign_in(desk, stack, "songstudio")
+    open_order(desk, stack, order)
+    for stage_label in ("Getting to know your story", "Writing", "Production"):
+        allowed = admin_view(api, order["order_id"], "songstudio")["next_statuses"]
+        assert offered_moves(desk) == allowed and "delivered" not in allowed
+        move(desk, stage_label)
+    assert admin_view(api, order["order_id"], "songstudio")["status"] == "production"
+
+    refund = desk.get_by_role("form", name="Refund")
+    expect(refund).to_contain_text("allows $49.50 now (50 %")  # half, in production
+    refund.get_by_label("Amount to refund (USD)").fill("49.50")
+    refund.get_by_role("button", name="Refund $49.50").click()
+    expect(desk.locator("section", has_text="Refunds").locator("tbody")).to_contain_text("$49.50", timeout=WAIT_MS)
+    refund = desk.get_by_role("form", name="Refund")
+    expect(refund).to_contain_text("allows no refund at this stage")
+    refund.get_by_label("Amount to refund (USD)").fill("49.50")
+    refund.get_by_role("button", name="Refund $49.50").click()
+    expect(refund.get_by_role("alert")).to_be_visible(timeout=WAIT_MS)  # the API refuses the other half
+    assert admin_view(api, order["order_id"], "songstudio")["refunded"] == {"amount": 4950, "currency": "USD"}
+
+    move(desk, "Your review")
+    deliver = desk.get_by_role("form", name="Deliverable")
+    deliver.get_by_label("File for the customer").set_input_files(
+        {"name": "awa-wedding-song.mp3", "mimeType": "audio/mpeg", "buffer": b"ID3 the song"}
+    )
+    deliver.get_by_role("button", name="Upload").click()
+    expect(desk.get_by_text("awa-wedding-song.mp3 uploaded")).to_be_visible(timeout=WAIT_MS)
+    move(desk, "Delivered")
+    assert offered_moves(desk) == admin_view(api, order["order_id"], "songstudio")["next_statuses"]
+
+    customer = open_page(desk.context.browser, PHONE)
+    try:
+        customer.goto(f"{stack.api}/order/{order['order_id']}#token={order['order_token']}")
+        download = customer.get_by_role("link", name="Download your file")
+        expect(download).to_be_visible(timeout=WAIT_MS)
+        fetched = httpx.get(download.get_attribute("href"), follow_redirects=True, timeout=10)
+        assert fetched.status_code == 200 and fetched.content == b"ID3 the song"
+    finally:
+        customer.context.close()
+    assert desk.errors == []
+
+
+def test_staff_confirm_a_campay_payout_owed_from_the_work_list(api, stack, desk):
+    order = paid_order(api, stack, currency="XAF", phone="237677123456")
+    refunded = api.post(
+        f"/admin/orders/{order['order_id']}/refunds",
+        json={"reason": "wedding cancelled"},
+        headers={"Authorization": f"Bearer {merchant_token('songstudio')}"},
+    )
+    assert refunded.status_code == 201 and refunded.json()["status"] == "owed", refunded.text
+    sign_in(desk, stack, "songstudio")
+    desk.get_by_role("link", name="Work to do").click()
+    owed = desk.locator("section", has=desk.get_by_role("heading", name="Payouts owed"))
+    expect(owed).to_contain_text(order["order_number"], timeout=WAIT_MS)
+    expect(owed).to_contain_text("60,000")  # XAF has no minor unit
+    assert axe_violations(desk) == []
+    owed.get_by_role("link", name=order["order_number"]).click()
+    payout = desk.get_by_role("form", name="Paid by hand")
+    expect(payout).to_contain_text("237677123456", timeout=WAIT_MS)
+    payout.get_by_label("Transfer reference").fill("CP-OUT-778")
+    payout.get_by_role("button", name="Confirm the payout").click()
+    expect(desk.locator("section", has_text="Refunds").locator("tbody")).to_contain_text(
+        "Paid by hand", timeout=WAIT_MS
+    )
+    [refund] = admin_view(api, order["order_id"], "songstudio")["refunds"]
+    assert refund["status"] == "paid_out" and refund["payout"]["reference"] == "CP-OUT-778"
+    desk.get_by_role("link", name="Work to do").click()
+    expect(desk.locator("section", has=desk.get_by_role("heading", name="Payouts owed"))).not_to_contain_text(
+        order["order_number"], timeout=WAIT_MS
+    )
+    assert desk.errors == []
+
+
+def test_what_customers_type_shows_as_text_everywhere(api, stack, desk):
+    order = paid_order(api, stack, name=HOSTILE)
+    note = api.post(
+        f"/admin/orders/{order['order_id']}/notes",
+        json={"note": f"called back {HOSTILE}"},
+        headers={"Authorization": f"Bearer {merchant_token('songstudio')}"},
+    )
+    assert note.status_code in (200, 201), note.text
+    dialogs: list[str] = []
+    desk.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(desk, stack, "songstudio")
+    desk.get_by_label("Search").fill(order["email"])
+    desk.get_by_role("button", name="Show").click()
+    expect(desk.locator("table.data tbody")).to_contain_text(HOSTILE, timeout=WAIT_MS)
+    open_order(desk, stack, order)
+    expect(desk.get_by_text(HOSTILE, exact=True).first).to_be_visible()
+    expect(desk.get_by_text(f"called back {HOSTILE}")).to_be_visible()
+    assert desk.locator("main img").count() == 0 and dialogs == []
+    assert desk.errors == []
+
+
+def test_on_a_phone_in_french_nothing_scrolls_sideways_and_every_section_passes_axe(api, stack, browser):
+    order = paid_order(api, stack, currency="XAF", phone="237677000111", locale="fr")
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        phone.goto(f"{stack.api}/console")
+        expect(phone.get_by_role("heading", name="Se connecter à la console")).to_be_visible(timeout=WAIT_MS)
+        phone.get_by_label("Jeton du personnel").fill(merchant_token("songstudio"))
+        phone.get_by_role("button", name="Se connecter").click()
+        expect(phone.get_by_role("heading", name="Commandes", exact=True)).to_be_visible(timeout=WAIT_MS)
+        expect(phone.locator("table.data")).to_contain_text("60\u202f000\u00a0FCFA", timeout=WAIT_MS)
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-orders-phone-fr")
+        open_order(phone, stack, order)
+        expect(phone.get_by_role("heading", name="Passer à l’étape suivante")).to_be_visible()
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-order-phone-fr")
+        for section, heading in (
+            ("work", "À traiter"),
+            ("catalog", "Catalogue et stock"),
+            ("figures", "Chiffres par jour"),
+        ):
+            phone.get_by_role(
+                "link", name={"work": "À traiter", "catalog": "Catalogue", "figures": "Chiffres"}[section]
+            ).click()
+            expect(phone.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=WAIT_MS)
+            assert horizontal_overflow(phone) == 0, section
+            assert axe_violations(phone) == [], section
+            screenshot(phone, f"console-{section}-phone-fr")
+        phone.get_by_role("button", name="English").click()
+        expect(phone.get_by_role("heading", name="Figures per day")).to_be_visible()
+        assert phone.errors == []
+    finally:
+        phone.context.close()
+
+
+def test_a_tradie_sees_the_days_bookings_in_their_own_time(api, stack, browser):
+    day = (datetime.now(UTC).date() + timedelta(days=75)).isoformat()
+    slots = api.get("/merchants/fixit-plumbing/availability", params={"service": "callout", "date": day}).json()
+    start = slots["slots"][-1]["start"]  # the day's last slot: the other booking tests take the first ones
+    booked = api.post(
+        "/checkouts",
+        json={
+            "booking": {"merchant": "fixit-plumbing", "service": "callout", "start": start},
+            "currency": "AUD",
+            "customer": {"name": "Sam Taylor", "email": f"sam-{uuid.uuid4().hex[:6]}@example.test"},
+        },
+    )
+    assert booked.status_code == 201, booked.text
+    httpx.post(f"{booked.json()['next_action']['url']}/pay", timeout=10)
+    wait_for(lambda: order_status(api, booked.json()) == "paid", timeout=30, what="the deposit")
+    desk = open_page(browser, DESKTOP)
+    try:
+        sign_in(desk, stack, "fixit-plumbing")
+        desk.goto(f"{stack.api}/console#/bookings?date={day}&span=day")
+        row = desk.locator("table.data tbody tr", has_text="Sam Taylor")
+        expect(row).to_be_visible(timeout=WAIT_MS)
+        assert start[11:16] in row.inner_text()  # Sydney's time, as the tradie reads it
+        desk.get_by_role("link", name="Week").click()
+        expect(desk.locator("table.data tbody tr", has_text="Sam Taylor")).to_be_visible(timeout=WAIT_MS)
+        assert axe_violations(desk) == []
+        screenshot(desk, "console-bookings-desktop")
+        assert desk.errors == []
+    finally:
+        desk.context.close()
