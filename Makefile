@@ -41,6 +41,7 @@ help:
 	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
+	@echo "make fuzz         fuzz the API from its OpenAPI document for 15 minutes (FUZZ_SECONDS=...)"
 	@echo "The local stack's ports move with CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."
 
 $(VENV)/.installed: $(REQS) pyproject.toml
@@ -98,6 +99,13 @@ local: $(VENV)/.installed docs-assets
 test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate build
 	$(call step,Unit and functional tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional)
 	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
+	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 120 s budget),\
+		$(PY) scripts/fuzz.py --max-time 120)
+
+# The longer fuzzing run (figures in the README): FUZZ_SECONDS of testing, the same checks.
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	$(PY) scripts/fuzz.py --max-time $(or $(FUZZ_SECONDS),900)
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
@@ -186,6 +194,11 @@ run-scheduled: $(VENV)/.installed
 .PHONY: redrive
 redrive: $(VENV)/.installed
 	$(PY) scripts/redrive_dlq.py --local
+
+# Stream batches whose replay kept failing for a day, back to the failure queue the replay reads.
+.PHONY: redrive-stream-failures
+redrive-stream-failures: $(VENV)/.installed
+	$(PY) scripts/redrive_dlq.py --local --stream-failures
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .bench

@@ -28,9 +28,14 @@ ERROR_SCHEMA = {
     },
     "additionalProperties": True,
 }
-ERROR_RESPONSE = {
-    "description": "Invalid request: the body names the field and the problem",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+GATEWAY_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string", "description": "API Gateway's words, e.g. Unauthorized"}},
+}
+UNAUTHORIZED = {
+    "description": "No staff token, or one that is not valid: API Gateway's Cognito authorizer answers",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}},
 }
 STAFF_SCHEME = {"StaffToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (Cognito ID token)"}}
 
@@ -40,7 +45,21 @@ def not_json_api(spec: Any) -> bool:
     return spec.logical_id.endswith("WebhookFunction") or spec.code_uri.name == "pages"
 
 
+def _add_errors(operation: dict[str, Any], described: dict[int, str]) -> None:
+    """Every status the shared edge can answer, in the error shape; a route's own description of a
+    status wins (Powertools' default 422, which is not our shape, is replaced)."""
+    from caisse.web import error_responses
+
+    responses = operation.setdefault("responses", {})
+    for status, response in error_responses(described).items():
+        mine = responses.get(str(status))
+        if mine is None or status == 422 or "content" not in mine:
+            description = (mine or {}).get("description") if status != 422 else None
+            responses[str(status)] = {**response, "description": description or response["description"]}
+
+
 def build() -> dict[str, Any]:
+    from caisse.web import EDGE_ERRORS, STAFF_ERRORS
     from caisse_local import template as templates
 
     template = templates.load(ROOT / "template.yaml")
@@ -68,17 +87,21 @@ def build() -> dict[str, Any]:
             part = json.loads(module.app.get_openapi_json_schema(title="Caisse API", version="1"))
         for path, operations in part.get("paths", {}).items():
             for method, operation in operations.items():
-                if "422" in operation.get("responses", {}):
-                    operation["responses"]["422"] = ERROR_RESPONSE  # our error shape, not Powertools' default
                 route = routes.get((path, method))
-                if route is not None and route.authorizer:
+                staff = route is not None and bool(route.authorizer)
+                if staff:
                     operation["security"] = [{"StaffToken": []}]
-                    operation.setdefault("responses", {})["401"] = {"description": "No or invalid staff token"}
+                    operation.setdefault("responses", {})["401"] = UNAUTHORIZED
+                if hasattr(module, "app"):  # answered through caisse.web's resolver
+                    _add_errors(operation, {**EDGE_ERRORS, **(STAFF_ERRORS if staff else {})})
+                if not any(status[0] in "23" for status in operation.get("responses", {})):
+                    raise ValueError(f"{method.upper()} {path} documents no success or redirect status")
                 document["paths"].setdefault(path, {})[method] = operation
         document["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
     for unused in ("HTTPValidationError", "ValidationError"):
         document["components"]["schemas"].pop(unused, None)
     document["components"]["schemas"]["Error"] = ERROR_SCHEMA
+    document["components"]["schemas"]["GatewayError"] = GATEWAY_ERROR_SCHEMA
     return document
 
 

@@ -4,6 +4,7 @@ fixed (SES back, a bug deployed away). Messages keep their group (FIFO) and attr
 ledger makes sure nothing that was already sent is sent again.
 
     scripts/redrive_dlq.py --local                       # the local stack's notifications DLQ ($CAISSE_AWS_PORT)
+    scripts/redrive_dlq.py --local --stream-failures     # stream batches whose replay failed for a day
     scripts/redrive_dlq.py --dlq URL --to URL            # AWS (your profile), e.g. the stack's queues
     scripts/redrive_dlq.py --local --dry-run             # count, move nothing
 """
@@ -57,6 +58,11 @@ def redrive(sqs, dlq_url: str, target_url: str, *, dry_run: bool = False, limit:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--local", action="store_true", help="the local stack's NotificationsDLQ → NotificationsQueue")
+    parser.add_argument(
+        "--stream-failures",
+        action="store_true",
+        help="with --local: OrderStreamFailuresDLQ → OrderStreamFailuresQueue (the replay reads them again)",
+    )
     parser.add_argument("--dlq", help="URL of the dead-letter queue")
     parser.add_argument("--to", help="URL of the queue to send the messages back to")
     parser.add_argument("--endpoint-url", help="AWS endpoint (default: AWS, or the local stack with --local)")
@@ -64,8 +70,9 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.local:
-        dlq = args.dlq or f"{LOCAL_PREFIX}-NotificationsDLQ.fifo"
-        target = args.to or f"{LOCAL_PREFIX}-NotificationsQueue.fifo"
+        names = ("OrderStreamFailuresDLQ", "OrderStreamFailuresQueue") if args.stream_failures else None
+        dlq = args.dlq or (f"{LOCAL_PREFIX}-{names[0]}" if names else f"{LOCAL_PREFIX}-NotificationsDLQ.fifo")
+        target = args.to or (f"{LOCAL_PREFIX}-{names[1]}" if names else f"{LOCAL_PREFIX}-NotificationsQueue.fifo")
         from caisse_local.stack import Ports
 
         endpoint = args.endpoint_url or Ports.from_env().url("aws")

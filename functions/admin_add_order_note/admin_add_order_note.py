@@ -19,7 +19,10 @@ app = resolver(logger)
 @app.post(
     "/admin/orders/<order_id>/notes",
     summary="Add an internal note to an order",
-    responses=error_responses({403: "forbidden: another merchant's order", 404: "not_found: no such order"}),
+    responses={
+        201: {"description": "Add an internal note to an order"},
+        **error_responses({403: "forbidden: another merchant's order", 404: "not_found: no such order"}),
+    },
 )
 def note(order_id: Annotated[str, Path(max_length=36)], body: NoteIn) -> Response[dict]:
     bundle = add_note(order_id, current_staff(app), body.note)

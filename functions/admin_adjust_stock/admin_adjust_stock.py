@@ -19,14 +19,17 @@ app = resolver(logger)
 @app.post(
     "/admin/products/<sku>/stock",
     summary="Adjust a product's stock",
-    responses=error_responses(
-        {
-            403: "forbidden: another merchant's product",
-            404: "not_found: no such product",
-            409: "not_enough_stock (the body says how many are left) or not_limited",
-            422: "invalid_request: the body names the field",
-        }
-    ),
+    responses={
+        200: {"description": "Adjust a product's stock"},
+        **error_responses(
+            {
+                403: "forbidden: another merchant's product",
+                404: "not_found: no such product",
+                409: "not_enough_stock (the body says how many are left) or not_limited",
+                422: "invalid_request: the body names the field",
+            }
+        ),
+    },
 )
 def adjust(sku: Annotated[str, Path(max_length=64, pattern=SKU)], adjustment: StockAdjustmentIn) -> dict:
     answer = adjust_stock(sku, current_staff(app), adjustment.delta, adjustment.reason)

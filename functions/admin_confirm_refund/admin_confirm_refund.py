@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from caisse.observability import observability
 from caisse.orders.refunds import confirm_payout
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-confirm-refund")
 app = resolver(logger)
@@ -20,7 +20,19 @@ class PayoutIn(BaseModel):
     reference: str | None = Field(default=None, max_length=120, description="The withdrawal or transfer reference")
 
 
-@app.post("/admin/orders/<order_id>/refunds/<refund_id>/confirm", summary="Record that an owed refund was paid")
+@app.post(
+    "/admin/orders/<order_id>/refunds/<refund_id>/confirm",
+    summary="Record that an owed refund was paid",
+    responses={
+        200: {"description": "The refund, now paid out"},
+        **error_responses(
+            {
+                404: "not_found: no such order or refund",
+                409: "conflict: the refund is not owed",
+            }
+        ),
+    },
+)
 def confirm(
     order_id: Annotated[str, Path(max_length=36)], refund_id: Annotated[str, Path(max_length=36)], payout: PayoutIn
 ) -> dict:

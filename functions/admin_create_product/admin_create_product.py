@@ -16,14 +16,17 @@ app = resolver(logger)
 @app.post(
     "/admin/products",
     summary="Create a product",
-    responses=error_responses(
-        {
-            403: "forbidden: another merchant's catalog",
-            404: "not_found: no such merchant",
-            409: "sku_taken: a product with this SKU exists",
-            422: "invalid_request or invalid_price: the body names the field",
-        }
-    ),
+    responses={
+        201: {"description": "Create a product"},
+        **error_responses(
+            {
+                403: "forbidden: another merchant's catalog",
+                404: "not_found: no such merchant",
+                409: "sku_taken: a product with this SKU exists",
+                422: "invalid_request or invalid_price: the body names the field",
+            }
+        ),
+    },
 )
 def create(product: ProductIn) -> Response[dict]:
     answer = create_product(current_staff(app), product.model_dump())

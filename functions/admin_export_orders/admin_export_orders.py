@@ -28,7 +28,23 @@ app = resolver(logger)
     "link to the file (its JSON body says the same).",
     responses={
         200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}},
-        303: {"description": "The file is at the Location (a presigned link, 15 minutes)"},
+        303: {
+            "description": "The file is at the Location (a presigned link, 15 minutes)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["url", "rows", "filename", "expires_at"],
+                        "properties": {
+                            "url": {"type": "string"},
+                            "rows": {"type": "integer"},
+                            "filename": {"type": "string"},
+                            "expires_at": {"type": "string", "format": "date-time"},
+                        },
+                    }
+                }
+            },
+        },
         **error_responses(
             {403: "forbidden: another merchant's orders", 422: "invalid_request: a filter or the search"}
         ),

@@ -18,9 +18,12 @@ app = resolver(logger)
 @app.get(
     "/admin/figures",
     summary="Figures per day: paid orders, revenue, refunds, fees",
-    responses=error_responses(
-        {403: "forbidden: another merchant's figures", 422: "invalid_request: a range of at most 366 days"}
-    ),
+    responses={
+        200: {"description": "Figures per day: paid orders, revenue, refunds, fees"},
+        **error_responses(
+            {403: "forbidden: another merchant's figures", 422: "invalid_request: a range of at most 366 days"}
+        ),
+    },
 )
 def daily_figures(
     start: Annotated[date, Query(alias="from", description="First day (the merchant's dates)")],

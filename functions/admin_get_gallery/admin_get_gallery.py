@@ -21,7 +21,10 @@ app = resolver(logger)
 @app.get(
     "/admin/galleries/<gallery_id>",
     summary="A gallery with its photos, statuses and favourites",
-    responses=error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+    responses={
+        200: {"description": "The gallery, its photos and favourites"},
+        **error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+    },
 )
 def gallery(
     gallery_id: Annotated[str, Path(pattern=GALLERY_ID)],

@@ -17,7 +17,10 @@ app = resolver(logger)
 @app.get(
     "/admin/merchants/<merchant_id>",
     summary="A merchant's settings, hours and services",
-    responses=error_responses({403: "forbidden: another merchant", 404: "not_found: no such merchant"}),
+    responses={
+        200: {"description": "A merchant's settings, hours and services"},
+        **error_responses({403: "forbidden: another merchant", 404: "not_found: no such merchant"}),
+    },
 )
 def merchant(merchant_id: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9-]+$")]) -> dict:
     return merchant_settings(merchant_id, current_staff(app))

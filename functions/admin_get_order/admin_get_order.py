@@ -10,13 +10,24 @@ from caisse.errors import NotFound
 from caisse.observability import observability
 from caisse.orders import personal, refunds
 from caisse.orders.service import load, order_view
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-order")
 app = resolver(logger)
 
 
-@app.get("/admin/orders/<order_id>", summary="Staff view of an order")
+@app.get(
+    "/admin/orders/<order_id>",
+    summary="Staff view of an order",
+    responses={
+        200: {"description": "The order as staff see it"},
+        **error_responses(
+            {
+                404: "not_found: no such order",
+            }
+        ),
+    },
+)
 def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     staff = current_staff(app)
     bundle = load(order_id)

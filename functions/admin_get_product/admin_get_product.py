@@ -17,7 +17,10 @@ app = resolver(logger)
 @app.get(
     "/admin/products/<sku>",
     summary="A product and its stock movements",
-    responses=error_responses({403: "forbidden: another merchant's product", 404: "not_found: no such product"}),
+    responses={
+        200: {"description": "A product and its stock movements"},
+        **error_responses({403: "forbidden: another merchant's product", 404: "not_found: no such product"}),
+    },
 )
 def product(sku: Annotated[str, Path(max_length=64, pattern=SKU)]) -> dict:
     return get_product(sku, current_staff(app))

@@ -18,13 +18,16 @@ app = resolver(logger)
 @app.get(
     "/admin/bookings",
     summary="A merchant's bookings by day or range",
-    responses=error_responses(
-        {
-            403: "forbidden: another merchant's bookings",
-            404: "not_found: no such merchant",
-            422: "invalid_request: a date or a range of at most 62 days",
-        }
-    ),
+    responses={
+        200: {"description": "A merchant's bookings by day or range"},
+        **error_responses(
+            {
+                403: "forbidden: another merchant's bookings",
+                404: "not_found: no such merchant",
+                422: "invalid_request: a date or a range of at most 62 days",
+            }
+        ),
+    },
 )
 def bookings(
     merchant: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,

@@ -17,7 +17,10 @@ app = resolver(logger)
 @app.get(
     "/admin/emails/problems",
     summary="Emails that failed or were suppressed (newest first)",
-    responses=error_responses({403: "forbidden: another merchant's emails", 422: "invalid_request: the cursor"}),
+    responses={
+        200: {"description": "Emails that failed or were suppressed (newest first)"},
+        **error_responses({403: "forbidden: another merchant's emails", 422: "invalid_request: the cursor"}),
+    },
 )
 def email_problems(
     merchant: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,

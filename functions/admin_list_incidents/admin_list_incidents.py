@@ -17,7 +17,10 @@ app = resolver(logger)
 @app.get(
     "/admin/incidents",
     summary="Open incidents: money for no known order (platform staff)",
-    responses=error_responses({403: "forbidden: platform staff only", 422: "invalid_request: the cursor"}),
+    responses={
+        200: {"description": "Open incidents: money for no known order (platform staff)"},
+        **error_responses({403: "forbidden: platform staff only", 422: "invalid_request: the cursor"}),
+    },
 )
 def incidents(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,

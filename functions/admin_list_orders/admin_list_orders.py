@@ -28,9 +28,12 @@ FILTERS = {
 @app.get(
     "/admin/orders",
     summary="List and search orders (newest first)",
-    responses=error_responses(
-        {403: "forbidden: another merchant's orders", 422: "invalid_request: a filter, the search or the cursor"}
-    ),
+    responses={
+        200: {"description": "List and search orders (newest first)"},
+        **error_responses(
+            {403: "forbidden: another merchant's orders", 422: "invalid_request: a filter, the search or the cursor"}
+        ),
+    },
 )
 def list_orders(
     merchant: Annotated[

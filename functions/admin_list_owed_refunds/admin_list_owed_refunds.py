@@ -18,7 +18,10 @@ app = resolver(logger)
 @app.get(
     "/admin/refunds/owed",
     summary="Refunds owed by hand (mobile money), oldest first",
-    responses=error_responses({403: "forbidden: another merchant's refunds", 422: "invalid_request: the cursor"}),
+    responses={
+        200: {"description": "Refunds owed by hand (mobile money), oldest first"},
+        **error_responses({403: "forbidden: another merchant's refunds", 422: "invalid_request: the cursor"}),
+    },
 )
 def owed(
     merchant: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,

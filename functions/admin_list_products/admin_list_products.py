@@ -18,9 +18,12 @@ app = resolver(logger)
 @app.get(
     "/admin/products",
     summary="A merchant's products and services",
-    responses=error_responses(
-        {403: "forbidden: another merchant's catalog", 422: "invalid_request: platform staff name the merchant"}
-    ),
+    responses={
+        200: {"description": "A merchant's products and services"},
+        **error_responses(
+            {403: "forbidden: another merchant's catalog", 422: "invalid_request: platform staff name the merchant"}
+        ),
+    },
 )
 def products(merchant: Annotated[str | None, Query(max_length=64, pattern=MERCHANT_ID)] = None) -> dict:
     return list_catalog(current_staff(app), merchant)

@@ -11,9 +11,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
+from caisse.money import LARGEST_AMOUNT
 from caisse.observability import observability
 from caisse.payments.refunds import request_refund
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-refund-order")
 app = resolver(logger)
@@ -30,6 +31,7 @@ class RefundIn(BaseModel):
     amount: int | None = Field(
         default=None,
         ge=1,
+        le=LARGEST_AMOUNT,
         strict=True,
         description="Minor units; leave out for what the items cost, or for all that may be refunded",
     )
@@ -45,7 +47,20 @@ class RefundIn(BaseModel):
         return quantities
 
 
-@app.post("/admin/orders/<order_id>/refunds", summary="Refund an order, fully or in part")
+@app.post(
+    "/admin/orders/<order_id>/refunds",
+    summary="Refund an order, fully or in part",
+    responses={
+        200: {"description": "The refund, made or on its way"},
+        **error_responses(
+            {
+                404: "not_found: no such order",
+                409: "conflict: nothing left to refund, the money is not taken, or the order kept changing",
+                502: "provider_unavailable: the provider did not answer the refund",
+            }
+        ),
+    },
+)
 def refund_order(
     order_id: Annotated[str, Path(max_length=36)],
     refund: RefundIn,

@@ -23,13 +23,16 @@ class ResolutionIn(BaseModel):
 @app.post(
     "/admin/incidents/<incident_id>/resolve",
     summary="Resolve an incident (platform staff)",
-    responses=error_responses(
-        {
-            403: "forbidden: platform staff only",
-            404: "not_found: no such incident",
-            409: "conflict: resolved meanwhile by someone else",
-        }
-    ),
+    responses={
+        200: {"description": "Resolve an incident (platform staff)"},
+        **error_responses(
+            {
+                403: "forbidden: platform staff only",
+                404: "not_found: no such incident",
+                409: "conflict: resolved meanwhile by someone else",
+            }
+        ),
+    },
 )
 def resolve(
     incident_id: Annotated[str, Path(max_length=200, pattern=r"^[a-z]+:[A-Za-z0-9._:-]+$")], body: ResolutionIn

@@ -18,7 +18,10 @@ app = resolver(logger)
 @app.patch(
     "/admin/merchants/<merchant_id>",
     summary="Change a merchant's switches",
-    responses=error_responses({403: "forbidden: another merchant", 404: "not_found: no such merchant"}),
+    responses={
+        200: {"description": "Change a merchant's switches"},
+        **error_responses({403: "forbidden: another merchant", 404: "not_found: no such merchant"}),
+    },
 )
 def update(merchant_id: Annotated[str, Path(max_length=64, pattern=MERCHANT_ID)], changes: MerchantUpdate) -> dict:
     staff = current_staff(app)

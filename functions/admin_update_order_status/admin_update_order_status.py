@@ -19,13 +19,16 @@ app = resolver(logger)
 @app.post(
     "/admin/orders/<order_id>/status",
     summary="Move an order to its next status",
-    responses=error_responses(
-        {
-            403: "forbidden: another merchant's order",
-            404: "not_found: no such order",
-            409: "illegal_transition: the state machine does not allow it (the body names the moves it allows)",
-        }
-    ),
+    responses={
+        200: {"description": "The order in its new status"},
+        **error_responses(
+            {
+                403: "forbidden: another merchant's order",
+                404: "not_found: no such order",
+                409: "illegal_transition: the state machine does not allow it (the body names the moves it allows)",
+            }
+        ),
+    },
 )
 def update_status(order_id: Annotated[str, Path(max_length=36)], change: StatusChangeIn) -> dict:
     staff = current_staff(app)

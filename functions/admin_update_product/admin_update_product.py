@@ -18,13 +18,16 @@ app = resolver(logger)
 @app.patch(
     "/admin/products/<sku>",
     summary="Change a product, or take it off sale",
-    responses=error_responses(
-        {
-            403: "forbidden: another merchant's product",
-            404: "not_found: no such product",
-            422: "invalid_request or invalid_price: the body names the field",
-        }
-    ),
+    responses={
+        200: {"description": "Change a product, or take it off sale"},
+        **error_responses(
+            {
+                403: "forbidden: another merchant's product",
+                404: "not_found: no such product",
+                422: "invalid_request or invalid_price: the body names the field",
+            }
+        ),
+    },
 )
 def update(sku: Annotated[str, Path(max_length=64, pattern=SKU)], changes: ProductUpdate) -> dict:
     answer = update_product(sku, current_staff(app), changes.model_dump(exclude_unset=True))

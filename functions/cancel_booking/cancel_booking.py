@@ -8,13 +8,26 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.bookings.schemas import CancelIn
 from caisse.bookings.service import cancel_booking
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("cancel-booking")
 app = resolver(logger)
 
 
-@app.post("/admin/bookings/<booking_id>/cancel", summary="Cancel a booking")
+@app.post(
+    "/admin/bookings/<booking_id>/cancel",
+    summary="Cancel a booking",
+    responses={
+        200: {"description": "The booking cancelled, and the deposit refunded as the rules say"},
+        **error_responses(
+            {
+                404: "not_found: no such booking",
+                409: "conflict: the booking cannot be cancelled now, or changed meanwhile",
+                502: "provider_unavailable: Stripe did not answer the refund of the deposit",
+            }
+        ),
+    },
+)
 def cancel(
     booking_id: Annotated[str, Path(max_length=36)],
     cancellation: CancelIn,

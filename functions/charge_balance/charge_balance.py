@@ -10,13 +10,26 @@ from aws_lambda_powertools.metrics import MetricUnit
 from caisse.bookings.schemas import BalanceIn
 from caisse.bookings.service import charge_balance
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("charge-balance")
 app = resolver(logger)
 
 
-@app.post("/admin/bookings/<booking_id>/charge-balance", summary="Charge the balance after the job")
+@app.post(
+    "/admin/bookings/<booking_id>/charge-balance",
+    summary="Charge the balance after the job",
+    responses={
+        200: {"description": "The balance charged, or due with a link the customer was emailed"},
+        **error_responses(
+            {
+                404: "not_found: no such booking",
+                409: "conflict: charged before with other details, no card saved, or not due",
+                502: "provider_unavailable: Stripe did not answer; nothing was charged",
+            }
+        ),
+    },
+)
 def charge(booking_id: Annotated[str, Path(max_length=36)], balance: BalanceIn) -> dict:
     answer = charge_balance(booking_id, current_staff(app), balance.final_amount)
     logger.info("balance", extra={"booking_id": booking_id, "status": answer["status"], "replayed": answer["replayed"]})

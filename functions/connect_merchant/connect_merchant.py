@@ -9,13 +9,25 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.config import settings
 from caisse.observability import observability
 from caisse.payments.stripe.connect import connect
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("connect-merchant")
 app = resolver(logger)
 
 
-@app.post("/admin/merchants/<merchant_id>/stripe/connect", summary="Onboard a merchant on Stripe Connect")
+@app.post(
+    "/admin/merchants/<merchant_id>/stripe/connect",
+    summary="Onboard a merchant on Stripe Connect",
+    responses={
+        200: {"description": "Where the merchant finishes onboarding at Stripe"},
+        **error_responses(
+            {
+                404: "not_found: no such merchant",
+                502: "provider_unavailable: Stripe did not answer; try again",
+            }
+        ),
+    },
+)
 def connect_merchant(merchant_id: Annotated[str, Path(max_length=64)]) -> dict:
     shop = settings().shop_url
     answer = connect(

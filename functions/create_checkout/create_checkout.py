@@ -12,13 +12,27 @@ from caisse.orders import tokens
 from caisse.orders.schemas import CheckoutIn, CheckoutOut
 from caisse.payments.checkout import create_checkout
 from caisse.secrets import secret
-from caisse.web import client_ip, resolver
+from caisse.web import client_ip, error_responses, resolver
 
 logger, metrics, tracer = observability("checkout")
 app = resolver(logger)
 
 
-@app.post("/checkouts", summary="Start a checkout", responses={201: {"description": "The order and what to do next"}})
+@app.post(
+    "/checkouts",
+    summary="Start a checkout",
+    responses={
+        201: {"description": "The order and what to do next"},
+        **error_responses(
+            {
+                404: "not_found: no such merchant or service (a booking)",
+                409: "sold_out, slot_taken or concurrent_update: the stock or slot is gone, or changed meanwhile",
+                429: "too_many_attempts or too_many_open_checkouts: the merchant's limits for one client",
+                502: "provider_unavailable: the payment provider did not answer; nothing was charged",
+            }
+        ),
+    },
+)
 def start_checkout(
     checkout: CheckoutIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,

@@ -8,13 +8,24 @@ from aws_lambda_powertools.metrics import MetricUnit
 from caisse.media.schemas import UploadIn
 from caisse.media.service import create_upload
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("create-upload")
 app = resolver(logger)
 
 
-@app.post("/uploads", summary="Upload a photo", responses={201: {"description": "The media id and where to PUT it"}})
+@app.post(
+    "/uploads",
+    summary="Upload a photo",
+    responses={
+        201: {"description": "The media id and where to PUT it"},
+        **error_responses(
+            {
+                404: "not_found: no such gallery",
+            }
+        ),
+    },
+)
 def post_upload(upload: UploadIn) -> Response[dict]:
     staff = current_staff(app)
     answer = create_upload(upload, staff)

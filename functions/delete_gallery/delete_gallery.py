@@ -18,7 +18,10 @@ app = resolver(logger)
 @app.delete(
     "/admin/galleries/<gallery_id>",
     summary="Delete a gallery and every file of it",
-    responses=error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+    responses={
+        200: {"description": "The gallery is deleted, with its files"},
+        **error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+    },
 )
 def delete_gallery(gallery_id: Annotated[str, Path(pattern=GALLERY_ID)]) -> dict:
     staff = current_staff(app)

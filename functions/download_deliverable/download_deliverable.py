@@ -10,13 +10,25 @@ from caisse.observability import observability
 from caisse.orders.deliverables import download_url
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import resolver
+from caisse.web import error_responses, resolver
 
 logger, metrics, tracer = observability("download-deliverable")
 app = resolver(logger)
 
 
-@app.get("/orders/<order_id>/download", summary="Download the delivered file (link from the delivery email)")
+@app.get(
+    "/orders/<order_id>/download",
+    summary="Download the delivered file (link from the delivery email)",
+    responses={
+        302: {"description": "To the file (Location: a short-lived URL)", "content": {}},
+        **error_responses(
+            {
+                403: "forbidden: the link is not valid or has expired",
+                404: "not_found: nothing delivered for this order",
+            }
+        ),
+    },
+)
 def download(
     order_id: Annotated[str, Path(max_length=36)],
     expires: Annotated[int, Query()],

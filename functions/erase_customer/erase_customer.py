@@ -22,9 +22,12 @@ class ErasureIn(CustomerRequestIn):
 @app.post(
     "/admin/customers/erase",
     summary="Erase a customer's personal data (GDPR erasure request)",
-    responses=error_responses(
-        {401: "Not signed in", 403: "Another merchant's customer", 409: "An order is open or a refund is owed"}
-    ),
+    responses={
+        200: {"description": "What was erased, and what is kept by law"},
+        **error_responses(
+            {401: "Not signed in", 403: "Another merchant's customer", 409: "An order is open or a refund is owed"}
+        ),
+    },
 )
 def erase_customer(request: ErasureIn) -> dict:
     staff = current_staff(app)

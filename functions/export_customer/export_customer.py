@@ -15,7 +15,10 @@ app = resolver(logger)
 @app.post(
     "/admin/customers/export",
     summary="Export everything held about a customer (GDPR access request)",
-    responses=error_responses({401: "Not signed in", 403: "Another merchant's customer"}),
+    responses={
+        200: {"description": "Everything held about the customer: orders, answers, emails"},
+        **error_responses({401: "Not signed in", 403: "Another merchant's customer"}),
+    },
 )
 def export_customer(customer: CustomerRequestIn) -> dict:
     staff = current_staff(app)

@@ -9,13 +9,24 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.service import availability
 from caisse.observability import observability
-from caisse.web import resolver
+from caisse.web import error_responses, resolver
 
 logger, metrics, tracer = observability("get-availability")
 app = resolver(logger)
 
 
-@app.get("/merchants/<merchant_id>/availability", summary="Free slots for a service on a day")
+@app.get(
+    "/merchants/<merchant_id>/availability",
+    summary="Free slots for a service on a day",
+    responses={
+        200: {"description": "The free slots of that day"},
+        **error_responses(
+            {
+                404: "not_found or unknown_service: no such merchant or service",
+            }
+        ),
+    },
+)
 def free_slots(
     merchant_id: Annotated[str, Path(max_length=64)],
     service: Annotated[str, Query(max_length=64)],

@@ -22,14 +22,17 @@ app = resolver(logger)
 @app.get(
     "/galleries/<gallery_id>",
     summary="The client's gallery: ready photos with short-lived URLs",
-    responses=error_responses(
-        {
-            404: "not_found: the link does not verify, or no such gallery",
-            401: "access_code_required: the gallery has an access code and none was sent",
-            403: "wrong_access_code: the access code is wrong (nothing more is said)",
-            410: "gallery_expired: the gallery is past its expiry date",
-        }
-    ),
+    responses={
+        200: {"description": "The gallery's ready photos with short-lived URLs"},
+        **error_responses(
+            {
+                404: "not_found: the link does not verify, or no such gallery",
+                401: "access_code_required: the gallery has an access code and none was sent",
+                403: "wrong_access_code: the access code is wrong (nothing more is said)",
+                410: "gallery_expired: the gallery is past its expiry date",
+            }
+        ),
+    },
 )
 def gallery(
     gallery_id: Annotated[str, Path(pattern=GALLERY_ID)],

@@ -9,13 +9,24 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.media.schemas import MEDIA_ID
 from caisse.media.service import get_media
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("get-media")
 app = resolver(logger)
 
 
-@app.get("/media/<media_id>", summary="A photo's status, renditions and EXIF summary")
+@app.get(
+    "/media/<media_id>",
+    summary="A photo's status, renditions and EXIF summary",
+    responses={
+        200: {"description": "The photo's status, renditions and EXIF summary"},
+        **error_responses(
+            {
+                404: "not_found: no such media",
+            }
+        ),
+    },
+)
 def media(media_id: Annotated[str, Path(pattern=MEDIA_ID)]) -> dict:
     return get_media(media_id, current_staff(app))
 

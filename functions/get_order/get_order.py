@@ -11,7 +11,7 @@ from caisse.orders import tokens
 from caisse.orders.deliverables import download_offer
 from caisse.orders.service import load, order_view
 from caisse.secrets import secret
-from caisse.web import resolver
+from caisse.web import error_responses, resolver
 
 logger, metrics, tracer = observability("get-order")
 app = resolver(logger)
@@ -19,7 +19,19 @@ app = resolver(logger)
 ORDER_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
-@app.get("/orders/<order_id>", summary="Follow an order (Authorization: Bearer <order_token>)")
+@app.get(
+    "/orders/<order_id>",
+    summary="Follow an order (Authorization: Bearer <order_token>)",
+    responses={
+        200: {"description": "The order as its customer sees it"},
+        **error_responses(
+            {
+                401: "unauthorized: no order token, or not this order's",
+                404: "not_found: no such order",
+            }
+        ),
+    },
+)
 def get_order(
     order_id: Annotated[str, Path(max_length=36)],
     authorization: Annotated[str | None, Header(alias="Authorization")] = None,

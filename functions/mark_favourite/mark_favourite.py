@@ -21,14 +21,17 @@ app = resolver(logger)
 @app.post(
     "/galleries/<gallery_id>/favourites",
     summary="Mark or unmark a photo as a favourite",
-    responses=error_responses(
-        {
-            404: "not_found: the link does not verify, or no such gallery",
-            401: "access_code_required: the gallery has an access code and none was sent",
-            403: "wrong_access_code: the access code is wrong (nothing more is said)",
-            410: "gallery_expired: the gallery is past its expiry date",
-        }
-    ),
+    responses={
+        200: {"description": "The photo's favourite mark as it now is"},
+        **error_responses(
+            {
+                404: "not_found: the link does not verify, or no such gallery",
+                401: "access_code_required: the gallery has an access code and none was sent",
+                403: "wrong_access_code: the access code is wrong (nothing more is said)",
+                410: "gallery_expired: the gallery is past its expiry date",
+            }
+        ),
+    },
 )
 def favourite(
     gallery_id: Annotated[str, Path(pattern=GALLERY_ID)],

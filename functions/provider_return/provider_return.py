@@ -12,13 +12,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.observability import observability
 from caisse.orders.links import order_page
 from caisse.payments.reconciliation import refresh
-from caisse.web import resolver
+from caisse.web import error_responses, resolver
 
 logger, metrics, tracer = observability("provider-return")
 app = resolver(logger)
 
 
-@app.get("/orders/<order_id>/return", summary="Back from the provider's page: settle, then go to the shop")
+@app.get(
+    "/orders/<order_id>/return",
+    summary="Back from the provider's page: settle, then go to the shop",
+    responses={
+        303: {"description": "To the order page (Location), paid or not", "content": {}},
+        **error_responses({404: "not_found: no such order"}),
+    },
+)
 def provider_return(
     order_id: Annotated[str, Path(max_length=36)],
     result: Annotated[Literal["success", "cancel"], Query()] = "success",

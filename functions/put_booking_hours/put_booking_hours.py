@@ -8,13 +8,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.bookings.schemas import HoursIn
 from caisse.bookings.setup import put_hours
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("put-booking-hours")
 app = resolver(logger)
 
 
-@app.put("/admin/merchants/<merchant_id>/hours", summary="Set working hours and blocked dates")
+@app.put(
+    "/admin/merchants/<merchant_id>/hours",
+    summary="Set working hours and blocked dates",
+    responses={
+        200: {"description": "The merchant's hours as set"},
+        **error_responses({404: "not_found: no such merchant"}),
+    },
+)
 def save_hours(merchant_id: Annotated[str, Path(max_length=64)], hours: HoursIn) -> dict:
     return put_hours(merchant_id, current_staff(app), hours.as_spec())
 

@@ -8,13 +8,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.bookings.schemas import ServiceIn
 from caisse.bookings.setup import put_service
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("put-service")
 app = resolver(logger)
 
 
-@app.put("/admin/merchants/<merchant_id>/services/<service_id>", summary="Create or change a bookable service")
+@app.put(
+    "/admin/merchants/<merchant_id>/services/<service_id>",
+    summary="Create or change a bookable service",
+    responses={200: {"description": "The service as stored"}, **error_responses({404: "not_found: no such merchant"})},
+)
 def save_service(
     merchant_id: Annotated[str, Path(max_length=64)],
     service_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],

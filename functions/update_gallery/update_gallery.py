@@ -19,7 +19,10 @@ app = resolver(logger)
 @app.patch(
     "/admin/galleries/<gallery_id>",
     summary="Change a gallery's expiry, downloads or access code",
-    responses=error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+    responses={
+        200: {"description": "The gallery as changed"},
+        **error_responses({403: "forbidden: another merchant's gallery", 404: "not_found: no such gallery"}),
+    },
 )
 def patch_gallery(gallery_id: Annotated[str, Path(pattern=GALLERY_ID)], change: GalleryUpdate) -> dict:
     answer = update(gallery_id, change, current_staff(app), secret(TOKEN_KEY_PARAMETER))

@@ -7,8 +7,13 @@ moto's WSGI app is wrapped so that:
 - requests are counted per service and operation (`GET /_caisse/requests`, cleared by
   `DELETE /_caisse/requests`), so tests can assert how many calls a handler made;
 - faults can be injected (`POST /_caisse/faults`, listed by GET, cleared by DELETE): the next N
-  matching requests fail with the given error in the service's own wire protocol, so botocore
-  raises the `ClientError` real AWS would cause and retry paths can be tested offline;
+  matching requests (or every one for some seconds) fail with the given error in the service's own
+  wire protocol, so botocore raises the `ClientError` real AWS would cause and retry paths can be
+  tested offline; or, with `"drop_response": true`, the request is carried out and its answer lost
+  (the connection closes), as when a network drops a response after AWS committed;
+- TransactWriteItems honours `ClientRequestToken` as DynamoDB does (moto ignores it): a request
+  repeated with the same token within 10 minutes of its success is answered as a success without
+  being applied again, and the same token with other parameters is an IdempotentParameterMismatch;
 - sent email is listed, parsed and filtered, at `GET /_caisse/emails` (see `mailbox`);
 - moto itself is patched (the `_fix_moto_*` functions) so its memory stays flat and its time per
   request does not grow with the data: weak instance lists, transactions that copy only what
@@ -30,6 +35,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -89,6 +95,7 @@ class AwsEndpoint:
         self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._counts_lock = threading.Lock()
         self.faults = Faults()
+        self.tokens = TransactionTokens()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -100,17 +107,26 @@ class AwsEndpoint:
             query = {key: values[-1] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
             return _json_response(start_response, "200 OK", mailbox.emails(query))
         service, operation = classify(environ)
+        fault = None
         if service is not None:
             with self._counts_lock:
                 self._counts[service][operation] += 1
             fault = self.faults.take(service, operation)
-            if fault is not None:
+            if fault is not None and not fault.drop_response:
                 return fault.respond(environ, service, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(("DynamoDB_", "DynamoDBStreams_")):
             with DYNAMODB_LOCK:
-                return _drain(self.app(environ, start_response))
-        return self.app(environ, start_response)
+                if operation == "TransactWriteItems":
+                    answer = self.tokens.call(self.app, environ, start_response)
+                else:
+                    answer = _drain(self.app(environ, start_response))
+        else:
+            answer = self.app(environ, start_response)
+        if fault is not None:  # drop_response: done, and the answer never reaches the client
+            _drain(answer)
+            return _drop_connection(environ)
+        return answer
 
     def counts(self) -> dict[str, dict[str, int]]:
         with self._counts_lock:
@@ -149,12 +165,16 @@ class Fault:
     message: str
     remaining: int | None
     fired: int = 0
+    drop_response: bool = False  # carry the request out, then lose its answer
+    details: dict[str, Any] | None = None  # more fields of a JSON-protocol error, e.g. CancellationReasons
+    until: float | None = None  # time.time() after which it stops matching (a timed outage)
 
     def matches(self, service: str, operation: str) -> bool:
         return (
             self.service == service
             and self.operation in (None, operation)
             and (self.remaining is None or self.remaining > 0)
+            and (self.until is None or time.time() < self.until)
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -168,7 +188,7 @@ class Fault:
         headers = [("x-amzn-RequestId", request_id)]
         if environ.get("HTTP_X_AMZ_TARGET"):  # JSON protocol: DynamoDB, SQS, SSM, Secrets Manager ...
             content_type = environ.get("CONTENT_TYPE") or "application/x-amz-json-1.0"
-            body = json.dumps({"__type": self.code, "message": self.message}).encode()
+            body = json.dumps({**(self.details or {}), "__type": self.code, "message": self.message}).encode()
         elif query_protocol:  # query protocol: SES v1, SNS, STS ...
             content_type = "text/xml"
             kind = "Sender" if self.status < 500 else "Receiver"
@@ -198,9 +218,13 @@ _REASONS |= {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Una
 class Faults:
     """The injected faults of one endpoint, and the `/_caisse/faults` resource that manages them.
 
-    POST {"service", "operation"?, "status"?, "code"?, "message"?, "count"?} adds one (count absent:
-    1, null: until cleared; status 503 and code ServiceUnavailable by default); GET lists them with
-    what remains and how many fired; DELETE clears them. Faults match in the order they were added.
+    POST {"service", "operation"?, "status"?, "code"?, "message"?, "count"?, "seconds"?,
+    "drop_response"?, "details"?} adds one (count absent: 1, null: until cleared; "seconds": every matching
+    request for that long, whatever the count; status 503 and code ServiceUnavailable by default;
+    "drop_response": true carries the request out and closes the connection without an answer;
+    "details" adds fields to a JSON-protocol error body, e.g. DynamoDB's CancellationReasons);
+    GET lists them with what remains and how many fired; DELETE clears them. Faults match in the
+    order they were added.
     """
 
     def __init__(self) -> None:
@@ -217,6 +241,9 @@ class Faults:
         code: str = "ServiceUnavailable",
         message: str | None = None,
         count: int | None = 1,
+        seconds: float | None = None,
+        drop_response: bool = False,
+        details: dict[str, Any] | None = None,
     ) -> Fault:
         if not service:
             raise ValueError("service is required (e.g. sesv2, ses, dynamodb, sqs)")
@@ -224,9 +251,24 @@ class Faults:
             raise ValueError("status must be an HTTP error status (400-599)")
         if count is not None and not (isinstance(count, int) and count > 0):
             raise ValueError("count must be a positive integer, or null for every request until cleared")
+        if seconds is not None:
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+                raise ValueError("seconds must be a positive number")
+            count = None
         with self._lock:
             self._ids += 1
-            fault = Fault(self._ids, service, operation or None, status, code, message or f"{code} (injected)", count)
+            fault = Fault(
+                self._ids,
+                service,
+                operation or None,
+                status,
+                code,
+                message or f"{code} (injected)",
+                count,
+                drop_response=bool(drop_response),
+                until=time.time() + seconds if seconds is not None else None,
+                details=dict(details) if details else None,
+            )
             self._faults.append(fault)
             return fault
 
@@ -264,7 +306,18 @@ class Faults:
             spec = json.loads(_read_body(environ) or b"null")
             if not isinstance(spec, dict):
                 raise ValueError("the body must be a JSON object")
-            unknown = set(spec) - {"service", "operation", "status", "code", "message", "count"}
+            known = {
+                "service",
+                "operation",
+                "status",
+                "code",
+                "message",
+                "count",
+                "seconds",
+                "drop_response",
+                "details",
+            }
+            unknown = set(spec) - known
             if unknown:
                 raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
             fault = self.add(
@@ -274,10 +327,76 @@ class Faults:
                 code=str(spec.get("code") or "ServiceUnavailable"),
                 message=spec.get("message"),
                 count=spec.get("count", 1),
+                seconds=spec.get("seconds"),
+                drop_response=spec.get("drop_response") is True,
+                details=spec.get("details") if isinstance(spec.get("details"), dict) else None,
             )
         except ValueError as exc:
             return _json_response(start_response, "400 Bad Request", {"error": str(exc)})
         return _json_response(start_response, "201 Created", fault.as_dict())
+
+
+TOKEN_LIFETIME_SECONDS = 600
+"""DynamoDB keeps a TransactWriteItems ClientRequestToken for 10 minutes after the request."""
+
+
+class TransactionTokens:
+    """DynamoDB's idempotent TransactWriteItems, which moto does not implement (docs.aws.amazon.com/
+    amazondynamodb/latest/APIReference/API_TransactWriteItems.html, ClientRequestToken): a request
+    with a token that succeeded within 10 minutes is answered as a success and not applied again;
+    the same token with different parameters is refused. Callers hold DYNAMODB_LOCK."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, tuple[str, float]] = {}
+
+    def call(self, app: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = {}
+        token = request.pop("ClientRequestToken", None) if isinstance(request, dict) else None
+        if not token:
+            return _drain(app(environ, start_response))
+        now = time.time()
+        self._done = {key: value for key, value in self._done.items() if now - value[1] < TOKEN_LIFETIME_SECONDS}
+        digest = json.dumps(request, sort_keys=True)
+        seen = self._done.get(token)
+        if seen is not None:
+            if seen[0] != digest:
+                message = "Parameters do not match the earlier request with this ClientRequestToken"
+                body = json.dumps({"__type": "IdempotentParameterMismatchException", "message": message}).encode()
+                start_response("400 Bad Request", _json_headers(body))
+                return [body]
+            answer = b"{}"  # what TransactWriteItems answers without ReturnConsumedCapacity
+            start_response("200 OK", _json_headers(answer))
+            return [answer]
+        status: list[str] = []
+
+        def recording_start_response(code: str, headers: Any, *rest: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *rest)
+
+        answer_parts = _drain(app(environ, recording_start_response))
+        if status and status[0].startswith("200"):
+            self._done[token] = (digest, now)
+        return answer_parts
+
+
+def _json_headers(body: bytes) -> list[tuple[str, str]]:
+    return [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
+
+
+def _drop_connection(environ: dict[str, Any]) -> list[bytes]:
+    """Close the client's connection with no answer (werkzeug's server hands us its socket)."""
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    return []
 
 
 def _json_response(start_response: Callable[..., Any], status: str, value: Any) -> list[bytes]:
@@ -396,6 +515,7 @@ def make_app() -> AwsEndpoint:
     _fix_moto_stream_retention()
     _fix_moto_table_queries()
     _fix_moto_shard_iterators()
+    _fix_moto_index_sorting()
     return AwsEndpoint(DomainDispatcherApplication(create_backend_app))
 
 
@@ -442,6 +562,30 @@ def _fix_moto_transaction_rollback() -> None:
 
     transact_write_items._caisse_fixed = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _fix_moto_index_sorting() -> None:
+    """An index Query sorts the index key's items by their plain values.
+
+    moto 5.2.5 sorts every item of the index key with its DynamoType comparisons, which cast both
+    values on each of the n log n comparisons (2 s per page of reconciliation at 1 000 orders). Key
+    attributes are strings, numbers or binaries, which sort the same as their plain values.
+    """
+    from decimal import Decimal
+
+    from moto.dynamodb.models.table import Table
+
+    def plain(value: Any) -> tuple[int, Any]:
+        if value is None:
+            return (0, "")
+        return (1, Decimal(value.value)) if value.type == "N" else (2, value.value)
+
+    def sorted_items(self: Any, hash_key_attrs: Any, range_key_attrs: Any, items: list[Any]) -> list[Any]:
+        names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+        items.sort(key=lambda item: tuple(plain(item.attrs.get(name)) for name in names))
+        return items
+
+    Table.sorted_items = sorted_items  # type: ignore[method-assign]
 
 
 def _touched_items(backend: Any, transact_items: Any) -> list[tuple[Any, Any, Any, Any]]:
@@ -616,9 +760,24 @@ def _fix_moto_shard_iterators() -> None:
             raise JsonRESTError("ExpiredIteratorException", "Iterator expired: get a new one with GetShardIterator")
         return original_get_records(self, iterator_arn, limit)
 
+    original_get_shard_iterator = DynamoDBStreamsBackend.get_shard_iterator
+
+    @functools.wraps(original_get_shard_iterator)
+    def get_shard_iterator(self: Any, arn: str, shard_id: str, *args: Any, **kwargs: Any) -> Any:
+        # DynamoDB Streams answers a shard it does not have (an old stream's, a closed one's) with
+        # ResourceNotFoundException; moto asserts, which the client sees as a 500 and retries.
+        try:
+            shard = self._get_table_from_arn(arn).stream_shard
+        except Exception:  # noqa: BLE001 - moto's own not-found errors vary by version
+            shard = None
+        if shard is None or shard.id != shard_id:
+            raise JsonRESTError("ResourceNotFoundException", f"Requested resource not found: Shard: {shard_id}")
+        return original_get_shard_iterator(self, arn, shard_id, *args, **kwargs)
+
     __init__._caisse_fixed = True  # type: ignore[attr-defined]
     ShardIterator.__init__ = __init__  # type: ignore[method-assign]
     DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
 
 
 class LiveInstances:
@@ -718,6 +877,44 @@ def _fix_moto_fifo_groups() -> None:
                     message.visible_at = back_at[message.group_id]
         return original(self, queue_name, *args, **kwargs)
 
+    # Each message sent to a FIFO queue is validated against `queue.attributes`, which moto
+    # computes in full, message counts included (a walk over every message), for the one setting
+    # it reads: sending n messages to a queue with a backlog cost n times the backlog. The
+    # validation is given that setting alone.
+    class _Settings:
+        def __init__(self, queue: Any) -> None:
+            self._queue = queue
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._queue, name)
+
+        @property
+        def attributes(self) -> dict[str, Any]:
+            return {"ContentBasedDeduplication": self._queue.content_based_deduplication}
+
+    from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS
+
+    original_add = Queue.add_message
+
+    def add_message(self: Any, message: Any) -> None:
+        """moto's add_message, reading the one setting instead of every attribute (same rule)."""
+        if self.lambda_event_source_mappings:
+            return original_add(self, message)
+        if self.fifo_queue and (self.content_based_deduplication == "true" or message.deduplication_id):
+            for m in self._messages:
+                if m.deduplication_id == message.deduplication_id:
+                    if (message.sent_timestamp - m.sent_timestamp) / 1000 < DEDUPLICATION_TIME_IN_SECONDS:
+                        return None
+        with self._messages_lock:
+            self._messages.append(message)
+            self._messages_lock.notify_all()
+        return None
+
+    Queue.add_message = add_message  # type: ignore[method-assign]
+    validate = SQSBackend._validate_message
+    SQSBackend._validate_message = lambda self, queue, *args, **kwargs: validate(  # type: ignore[method-assign]
+        self, _Settings(queue), *args, **kwargs
+    )
     receive_message.caisse_fifo_fix = True  # type: ignore[attr-defined]
     Queue.messages = property(available)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages = property(visible_count)  # type: ignore[method-assign,assignment]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
+import time
+import uuid
 from functools import cache
 from typing import Any
 
@@ -13,6 +16,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
+
+from caisse.errors import Conflict
 
 
 class LambdaMeta:
@@ -99,21 +104,47 @@ class TransactionCancelled(Exception):
         self.failed = failed
 
 
+class TransactionConflict(Conflict):
+    """Another transaction held one of the items at the same moment, attempt after attempt: nothing
+    was written and no condition failed, so the same request may simply be tried again."""
+
+    code = "concurrent_update"
+
+    def __init__(self, labels: list[str]) -> None:
+        super().__init__("another request changed the same records at the same moment; please try again")
+        self.labels = labels
+
+
+# Reasons that say "not now" rather than "no": another transaction held an item, or DynamoDB
+# throttled it. Nothing was written; the transaction is tried again, then TransactionConflict.
+_RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+CONFLICT_ATTEMPTS = 4
+CONFLICT_BACKOFF_SECONDS = 0.05
+
+
 class Transaction:
     """pynamodb's TransactWrite, keeping a label per item so a cancellation says which condition
     failed. pynamodb sends condition checks, deletes, puts and updates in that order, and DynamoDB
-    answers cancellation reasons in the order sent, so the labels are kept in the same buckets."""
+    answers cancellation reasons in the order sent, so the labels are kept in the same buckets.
+
+    Every commit carries a ClientRequestToken, so the SDK's own retry of a request whose answer was
+    lost (a read timeout after DynamoDB committed) is answered as the success it was, instead of
+    failing against the transaction's own first attempt; DynamoDB remembers a token for 10 minutes.
+    A cancellation only for conflicts with another transaction is retried with a new token (nothing
+    was written), then raised as TransactionConflict, never as a failed condition."""
 
     def __init__(self) -> None:
-        self._tx = TransactWrite(connection=shared_connection())
+        self._items: list[tuple[str, tuple, dict]] = []
         self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
 
     def check(self, model_cls: type[Model], hash_key: Any, range_key: Any, condition: Condition, label: str) -> None:
-        self._tx.condition_check(model_cls, hash_key, range_key, condition=condition)
+        self._items.append(("condition_check", (model_cls, hash_key, range_key), {"condition": condition}))
         self._labels["check"].append(label)
 
     def put(self, model: Model, condition: Condition | None = None, *, label: str, return_old: bool = False) -> None:
-        self._tx.save(model, condition=condition, return_values=ALL_OLD if return_old else None)
+        self._items.append(
+            ("save", (model,), {"condition": condition, "return_values": ALL_OLD if return_old else None})
+        )
         self._labels["put"].append(label)
 
     def update(
@@ -125,23 +156,51 @@ class Transaction:
         label: str,
         return_old: bool = False,
     ) -> None:
-        self._tx.update(model, actions=actions, condition=condition, return_values=ALL_OLD if return_old else None)
+        self._items.append(
+            (
+                "update",
+                (model,),
+                {"actions": actions, "condition": condition, "return_values": ALL_OLD if return_old else None},
+            )
+        )
         self._labels["update"].append(label)
 
     def delete(self, model: Model, condition: Condition | None = None, *, label: str) -> None:
-        self._tx.delete(model, condition=condition)
+        self._items.append(("delete", (model,), {"condition": condition}))
         self._labels["delete"].append(label)
 
+    def _write(self, token: str) -> TransactWrite:
+        tx = TransactWrite(connection=shared_connection(), client_request_token=token)
+        for method, args, kwargs in self._items:
+            getattr(tx, method)(*args, **kwargs)
+        return tx
+
     def commit(self) -> None:
-        try:
-            self._tx._commit()
-        except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            if not reasons:
-                raise
-            labels = [*self._labels["check"], *self._labels["delete"], *self._labels["put"], *self._labels["update"]]
-            failed = {label: reason for label, reason in zip(labels, reasons, strict=False) if reason is not None}
-            raise TransactionCancelled(failed) from error
+        labels = [*self._labels["check"], *self._labels["delete"], *self._labels["put"], *self._labels["update"]]
+        conflicts: list[str] = []
+        token = str(uuid.uuid4())
+        for attempt in range(CONFLICT_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0.5, 1.5) * CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))  # noqa: S311
+            try:
+                self._write(token)._commit()
+                return
+            except TransactWriteError as error:
+                if error.cause_response_code == "TransactionInProgressException":
+                    # The SDK retried while our first attempt was still running: ask again with the
+                    # same token, which answers what that attempt did.
+                    conflicts = ["in progress"]
+                    continue
+                reasons = error.cancellation_reasons
+                if not reasons:
+                    raise
+                failed = {label: reason for label, reason in zip(labels, reasons, strict=False) if reason is not None}
+                refused = {label: reason for label, reason in failed.items() if reason.code not in _RETRYABLE_REASONS}
+                if refused or not failed:
+                    raise TransactionCancelled(refused or failed) from error
+                conflicts = list(failed)
+                token = str(uuid.uuid4())  # nothing was written: the next attempt is a new transaction
+        raise TransactionConflict(conflicts)
 
 
 def query_index(

@@ -22,8 +22,68 @@ EXPONENTS: dict[str, int] = {
 }
 
 
+# The most one payment may be, in minor units, per provider and currency: the providers' own
+# maximums, checked before an amount is stored or sent, so a price or a charge a provider would
+# refuse is a clear 422 here, never a failed call.
+# - Stripe: "The amount value supports up to eight digits (e.g., a value of 99999999 for a USD
+#   charge of $999,999.99)" (the `amount` parameter of the API reference, as stripe-python and
+#   stripe-go document it; docs.stripe.com/currencies#minimum-and-maximum-charge-amounts); the
+#   same eight digits for zero-decimal currencies (XAF 99 999 999).
+# - PayPal: an amount "cannot exceed $10,000 USD in any currency" (PayPal API reference, AMT of
+#   the payment APIs; TRANSACTION_LIMIT_EXCEEDED otherwise). Other currencies are capped below
+#   USD 10 000's value, so a move of the rate never lets one through.
+# - CamPay: MTN and Orange Mobile Money Cameroon take at most XAF 500 000 per collection (the
+#   operators' cap, as payment aggregators publish it; CamPay answers "maximum amount is ...").
+# - PayDunya: XOF 100 to XOF 10 000 000 (the Ouaga Live brief; PayDunya's own limit).
+PROVIDER_MAXIMUMS: dict[str, dict[str, int]] = {
+    "stripe": dict.fromkeys(("USD", "EUR", "GBP", "CAD", "AUD", "NZD", "XAF", "XOF"), 99_999_999),
+    "paypal": {
+        "USD": 1_000_000,
+        "EUR": 800_000,
+        "GBP": 700_000,
+        "CAD": 1_300_000,
+        "AUD": 1_500_000,
+        "NZD": 1_600_000,
+    },
+    "campay": {"XAF": 500_000},
+    "paydunya": {"XOF": 10_000_000},
+}
+PROVIDER_NAMES = {"stripe": "Stripe", "paypal": "PayPal", "campay": "CamPay", "paydunya": "PayDunya"}
+LARGEST_AMOUNT = max(limit for limits in PROVIDER_MAXIMUMS.values() for limit in limits.values())
+"""No price, payment, balance or refund is larger than this (minor units), in any currency."""
+AMOUNT_LIMITS = (
+    "Integer minor units (XAF and XOF have none), at most what the payment provider takes at once: "
+    "Stripe 99 999 999 in any currency, PayPal USD 10 000.00, CamPay XAF 500 000, PayDunya XOF 10 000 000"
+)
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be money."""
+
+
+class AmountTooLarge(MoneyError):
+    """More than a provider (or every provider) takes in one payment."""
+
+    def __init__(self, money: Money, maximum: int, provider: str | None) -> None:
+        who = PROVIDER_NAMES.get(provider or "", provider) if provider else "a payment"
+        limit = Money(maximum, money.currency)
+        super().__init__(f"{money} is more than {who} can take at once (at most {limit})")
+        self.maximum = limit
+
+
+def maximum(currency: str, provider: str | None = None) -> int:
+    """The most one payment may be in `currency` (minor units) through `provider`, or through any."""
+    if provider is not None:
+        return PROVIDER_MAXIMUMS.get(provider, {}).get(currency, 0)
+    return max((limits.get(currency, 0) for limits in PROVIDER_MAXIMUMS.values()), default=0)
+
+
+def check_maximum(money: Money, provider: str | None = None) -> Money:
+    """`money` if a provider (this one, or any) can take it in one payment; AmountTooLarge if not."""
+    limit = maximum(money.currency, provider)
+    if money.amount > limit:
+        raise AmountTooLarge(money, limit, provider)
+    return money
 
 
 def exponent(currency: str) -> int:
@@ -107,7 +167,8 @@ class Money:
         exp = exponent(self.currency)
         if exp == 0:
             return str(self.amount)
-        return str(Decimal(self.amount).scaleb(-exp).quantize(Decimal(1).scaleb(-exp)))
+        whole, minor = divmod(abs(self.amount), 10**exp)  # integers: exact at any size
+        return f"{'-' if self.amount < 0 else ''}{whole}.{minor:0{exp}d}"
 
     def as_dict(self) -> dict[str, int | str]:
         return {"amount": self.amount, "currency": self.currency}

@@ -5,6 +5,7 @@ expected (its trace goes to the log, never to the caller)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from pynamodb.exceptions import PynamoDBException
 from caisse.answers import internal_error, with_security_headers
 from caisse.config import settings
 from caisse.errors import CaisseError
+from caisse.money import AmountTooLarge, MoneyError
 from caisse.staff import Staff, staff_from_claims
 
 MAX_BODY_BYTES = 64 * 1024
@@ -42,8 +44,12 @@ def _validation_error(error: RequestValidationError) -> Response:
     return error_response(422, {"error": "invalid_request", "message": summary, "details": details})
 
 
+MALFORMED_JSON = {"error": "malformed_json", "message": "the request body is not valid JSON (UTF-8)"}
+
+
 def _body_problem(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
-    """Oversized bodies and bodies that are not JSON, refused before anything parses them."""
+    """Bodies that are too big, not JSON, not UTF-8 or nested past what a parser can take, refused
+    with a 4xx before anything parses them for real."""
     body = event.get("body") or ""
     limit = MAX_BODY_BYTES * 4 // 3 if event.get("isBase64Encoded") else MAX_BODY_BYTES
     if len(body) > limit:
@@ -55,7 +61,20 @@ def _body_problem(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
             "error": "unsupported_media_type",
             "message": "send a JSON body with Content-Type: application/json",
         }
+    if body and not _is_json(body, bool(event.get("isBase64Encoded"))):
+        return 400, MALFORMED_JSON
     return None
+
+
+def _is_json(body: str, encoded: bool) -> bool:
+    """UTF-8 JSON that Python's parser can read: bytes that are not UTF-8 arrive base64-encoded,
+    and JSON nested thousands of levels deep exhausts the parser's recursion."""
+    try:
+        text = base64.b64decode(body, validate=True).decode("utf-8") if encoded else body
+        json.loads(text)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and binascii.Error are ValueErrors
+        return False
+    return True
 
 
 class CaisseResolver(APIGatewayRestResolver):
@@ -99,6 +118,15 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
             logger.error("request failed", extra={"error": error.code})
         return error_response(error.status, error.body())
 
+    @app.exception_handler(MoneyError)
+    def _money(error: MoneyError) -> Response:
+        # An amount no provider takes (or that is no amount): refused before anything is stored or sent.
+        if isinstance(error, AmountTooLarge):
+            body = {"error": "amount_too_large", "message": str(error), "maximum": error.maximum.as_dict()}
+        else:
+            body = {"error": "invalid_amount", "message": str(error)}
+        return error_response(422, body)
+
     @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
     def _aws(error: Exception) -> Response:
         # Our storage failed: nothing was asked of any provider after a write that did not happen.
@@ -118,6 +146,20 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
         return error_response(500, internal_error(app.current_event.request_context.request_id))
 
     return app
+
+
+EDGE_ERRORS = {
+    400: "malformed_json: the body is not JSON (UTF-8) that a parser can read",
+    413: f"payload_too_large: bodies are limited to {MAX_BODY_BYTES} bytes",
+    415: "unsupported_media_type: a body sent as anything but application/json",
+    422: "invalid_request (a parameter or the body breaks the rules; `details` names each field), "
+    "invalid_amount or amount_too_large (more than the payment provider takes at once)",
+    503: "service_unavailable: our storage failed; nothing was done, try again",
+}
+"""What every route of the resolver can answer before or around its own code (scripts/openapi.py
+adds them to each operation of the document)."""
+STAFF_ERRORS = {403: "forbidden: the staff member's merchant is not this resource's"}
+"""What every staff route can answer as well (a missing or invalid token is API Gateway's 401)."""
 
 
 def error_responses(described: dict[int, str]) -> dict[int, dict[str, Any]]:

@@ -324,7 +324,7 @@ def made_to_order(sku: str) -> dict:
 def upload_deliverable(api: httpx.Client, order_id: str, token: str, content: bytes = b"ID3 a song") -> str:
     """Staff attach the file to deliver and upload it (the presigned PUT); its key."""
     headers = {"Authorization": f"Bearer {token}"}
-    body = {"filename": "your song.mp3", "content_type": "audio/mpeg"}
+    body = {"filename": "your song.mp3", "content_type": "audio/mpeg", "size": len(content)}  # the size is signed
     answer = api.post(f"/admin/orders/{order_id}/deliverable", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     put = answer.json()["upload"]

@@ -48,8 +48,11 @@ def test_song_studio_stages_with_history_of_who_and_when(api):
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == stage
     order = api.get(f"/admin/orders/{checkout['order_id']}", headers={"Authorization": f"Bearer {token}"}).json()
-    stages = order["history"][2:]
+    stages = [h for h in order["history"][2:] if h["from"] != h["to"]]
     assert [h["to"] for h in stages] == ["discovery", "writing", "production", "review", "delivered"]
+    # Attaching the file moved nothing, and is in the history too (who, when, which file).
+    [attached] = [h for h in order["history"] if h["action"] == "deliverable"]
+    assert attached["by"].startswith("staff:") and attached["changes"]["deliverable"].startswith("orders/")
     assert all(h["by"].startswith("staff:") and h["at"] for h in stages)
     assert stages[0]["note"] == "now discovery"
     assert order["customer"]["email"] == "ada@example.test"  # staff see who to deliver to

@@ -164,7 +164,7 @@ def test_staff_confirm_a_campay_payout_owed_from_the_work_list(api, stack, desk)
         "Paid by hand", timeout=WAIT_MS
     )
     [refund] = admin_view(api, order["order_id"], "songstudio")["refunds"]
-    assert refund["status"] == "paid_out" and refund["payout"]["reference"] == "CP-OUT-778"
+    assert refund["status"] == "paid_out" and refund["provider_refund_id"] == "CP-OUT-778"
     desk.get_by_role("link", name="Work to do").click()
     expect(desk.locator("section", has=desk.get_by_role("heading", name="Payouts owed"))).not_to_contain_text(
         order["order_number"], timeout=WAIT_MS
@@ -188,7 +188,7 @@ def test_what_customers_type_shows_as_text_everywhere(api, stack, desk):
     expect(desk.locator("table.data tbody")).to_contain_text(HOSTILE, timeout=WAIT_MS)
     open_order(desk, stack, order)
     expect(desk.get_by_text(HOSTILE, exact=True).first).to_be_visible()
-    expect(desk.get_by_text(f"called back {HOSTILE}")).to_be_visible()
+    expect(desk.locator(".notes").get_by_text(f"called back {HOSTILE}")).to_be_visible()
     assert desk.locator("main img").count() == 0 and dialogs == []
     assert desk.errors == []
 

@@ -233,6 +233,9 @@ def test_stream_queue_topic_schedule_and_s3_samples(invoke, stack):
         report = invoke(function)
         assert {"checked", "settled", "mismatches", "expired", "unavailable"} <= report.keys(), function
     assert invoke("SweepUploadsFunction").keys() == {"failed", "skipped", "discarded"}
+    # A failed stream batch of a stream this stack does not have: nothing to read back, left to the sweep.
+    assert invoke("ReplayStreamFailuresFunction") == {"batchItemFailures": []}
+    assert invoke("SweepNotificationsFunction").keys() == {"orders", "expected", "queued"}
 
     # The sample names an upload this stack never created: read, recognised as no media of ours.
     assert invoke("ProcessImageFunction") == {

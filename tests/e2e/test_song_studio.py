@@ -62,8 +62,9 @@ def paid_order(api, sku="SONG-STANDARD", **kwargs) -> dict:
     return order
 
 
-def move(api, order, status: str, note: str | None = None) -> httpx.Response:
-    body = {"status": status, **({"note": note} if note else {})}
+def move(api, order, status: str, message: str | None = None) -> httpx.Response:
+    """A stage change by staff, with what the customer is told (their page, the stage's email)."""
+    body = {"status": status, **({"message": message} if message else {})}
     return api.post(f"/admin/orders/{order['order_id']}/status", json=body, headers=staff())
 
 
@@ -278,7 +279,7 @@ def test_revisions_are_counted_delivery_needs_the_file_and_refunds_follow_the_st
     assert api.post(refund, json={"amount": 1000}, headers=staff()).status_code == 201
     walk(api, order, "review")
 
-    revision = move(api, order, "revision", note="a slower bridge")
+    revision = move(api, order, "revision", message="a slower bridge")
     assert revision.status_code == 200 and revision.json()["revisions"] == {"included": 1, "used": 1}
     assert api.post(refund, json={"amount": 1950}, headers=staff()).json()["money_state"] == "partially_refunded"
     nothing = api.post(refund, json={"amount": 1}, headers=staff())
@@ -371,7 +372,7 @@ def test_export_returns_everything_and_erasure_leaves_no_trace_but_the_accounts(
     blocked = api.post("/admin/customers/erase", json={"email": email}, headers=staff())
     assert blocked.status_code == 409 and blocked.json()["error"] == "erasure_blocked"
     assert [o["order_id"] for o in blocked.json()["orders"]] == [open_order["order_id"]]
-    move(api, open_order, "cancelled", note="customer asked to be forgotten")
+    move(api, open_order, "cancelled", message="customer asked to be forgotten")
 
     # confirmation, writing, production, review, delivery: all sent before anything is exported or erased
     wait_for(lambda: len(emails_for(stack, delivered["order_id"])) >= 5 and queues_idle(stack), what="the emails")

@@ -15,6 +15,7 @@ import httpx
 from e2e_support import (
     customer_client,
     emails_for,
+    made_to_order,
     merchant_token,
     order_status,
     plain,
@@ -36,7 +37,13 @@ def staff(merchant: str | None = None, **headers) -> dict[str, str]:
 def checkout(api, sku: str, currency: str = "USD", quantity: int = 1, **customer) -> dict:
     who = {"name": "Ada Lovelace", "email": f"ada-{uuid.uuid4().hex[:8]}@staff-actions.example", **customer}
     answer = api.post(
-        "/checkouts", json={"items": [{"sku": sku, "quantity": quantity}], "currency": currency, "customer": who}
+        "/checkouts",
+        json={
+            "items": [{"sku": sku, "quantity": quantity}],
+            "currency": currency,
+            "customer": who,
+            **made_to_order(sku),
+        },
     )
     assert answer.status_code == 201, answer.text
     return {**answer.json(), "email": who["email"]}
@@ -167,7 +174,7 @@ def test_resending_the_delivery_email_gives_a_fresh_link_and_is_recorded(api, st
         assert api.post(f"/admin/orders/{order['order_id']}/status", json={"status": stage}, headers=token).is_success
     upload = api.post(
         f"/admin/orders/{order['order_id']}/deliverable",
-        json={"filename": "song.mp3", "content_type": "audio/mpeg"},
+        json={"filename": "song.mp3", "content_type": "audio/mpeg", "size": len(b"ID3 a song")},
         headers=token,
     ).json()
     put = httpx.put(upload["upload"]["url"], content=b"ID3 a song", headers=upload["upload"]["headers"], timeout=10)

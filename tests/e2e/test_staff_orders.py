@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from e2e_support import merchant_token, order_status, platform_token, wait_for
+from e2e_support import made_to_order, merchant_token, order_status, platform_token, wait_for
 
 MERCHANTS = ("songstudio", "festival", "lumen")
 SHARED_EMAIL = "Shared.Buyer@Example.test"  # one customer buying from two shops, in two spellings
@@ -73,7 +73,12 @@ def sixty(stack):
             between = datetime.now(UTC)
             answer = api.post(
                 "/checkouts",
-                json={"items": [{"sku": sku, "quantity": 1}], "currency": currency, "customer": customer},
+                json={
+                    "items": [{"sku": sku, "quantity": 1}],
+                    "currency": currency,
+                    "customer": customer,
+                    **made_to_order(sku),
+                },
             )
             assert answer.status_code == 201, answer.text
             body = answer.json()

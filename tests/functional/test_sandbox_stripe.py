@@ -616,3 +616,33 @@ def test_module_entry_point_exits_when_its_parent_dies(http: httpx.Client) -> No
         if child_pid is not None and not _process_gone(child_pid):
             os.kill(child_pid, signal.SIGKILL)
         launcher.stdout.close()
+
+
+def test_sessions_list_like_stripe_newest_first_by_pages_of_at_most_100(
+    client: stripe.StripeClient, sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    """docs.stripe.com/api/checkout/sessions/list and /api/pagination: `limit` 1 to 100, newest
+    first, `starting_after` / `ending_before` cursors, `created` ranges, `status`, `has_more`."""
+    since = int(time.time()) - 1
+    made = [client.v1.checkout.sessions.create(params=session_params(client_reference_id=f"o{n}")) for n in range(5)]
+    paid = pay(http, sandbox, made[1].id)
+
+    first = client.v1.checkout.sessions.list(params={"limit": 2, "created": {"gte": since}})
+    assert [s.id for s in first.data] == [made[4].id, made[3].id] and first.has_more is True
+    everything = list(first.auto_paging_iter())  # the SDK follows starting_after
+    assert [s.id for s in everything] == [s.id for s in reversed(made)]
+    back = client.v1.checkout.sessions.list(params={"limit": 2, "ending_before": made[1].id})
+    assert [s.id for s in back.data] == [made[3].id, made[2].id]
+
+    complete = client.v1.checkout.sessions.list(params={"status": "complete", "created": {"gte": since}})
+    assert [(s.id, s.payment_status, s.payment_intent) for s in complete.data] == [
+        (made[1].id, "paid", paid["payment_intent"])
+    ]
+    assert client.v1.checkout.sessions.list(params={"created": {"gt": int(time.time()) + 60}}).data == []
+    with pytest.raises(stripe.InvalidRequestError) as too_many:
+        client.v1.checkout.sessions.list(params={"limit": 101})
+    assert too_many.value.param == "limit"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.checkout.sessions.list(params={"starting_after": "cs_test_unknown"})
+    other = client.v1.checkout.sessions.list(options={"stripe_account": "acct_someone_else"})
+    assert other.data == []  # an account sees its own sessions only

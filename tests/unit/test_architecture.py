@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, int]] = [
     ("caisse.secrets", 0),
     ("caisse.staff", 0),
     ("caisse.observability", 0),
+    ("caisse.email_address", 0),
     ("caisse.encryption", 0),
     ("caisse.catalog", 1),
     ("caisse.orders", 1),

@@ -44,6 +44,7 @@ FULL = {
     },
     "gallery": {"name": "Dupont wedding", "count": 48},
     "dispute": {"reason": "fraudulent", "due_by": "2026-12-10", "outcome": "lost"},
+    "email_problem": {"kind": "order_confirmed", "reason": "the email service refused it (MessageRejected)"},
     "provider": "campay",
     "event_type": "collect.successful",
     "provider_ref": "8d7c0f3e-campay-ref",
@@ -100,6 +101,8 @@ def test_optional_parts_show_only_when_present(kind):
         assert "XAF" in full.text and "60" in full.text and "8d7c0f3e-campay-ref" in full.text
         assert "reference unknown" in minimal.text
         return
+    if kind is Kind.EMAIL_UNDELIVERABLE:
+        assert "order confirmed email was not delivered: the email service refused it (MessageRejected)" in full.text
     if kind is Kind.DISPUTE_CLOSED:
         assert "went back to the card holder" in full.text and "fraudulent" in full.text
         assert "in your favour" in render(kind, "en", {**FULL, "dispute": {"outcome": "won"}}).text

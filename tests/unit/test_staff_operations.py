@@ -254,6 +254,9 @@ def test_a_paid_order_tells_the_shop_once_in_its_language():
     found = changes.for_order_change(unpaid, paid, lambda _: Shop(True))
     [shop] = [n for n in found if n.kind is Kind.NEW_ORDER]
     assert (shop.to, shop.locale, shop.id) == ("team@x.example", "fr", "order:o1:new-order:new_order:merchant")
+    # Its own FIFO group: a retry of the customer's confirmation never holds the shop's email back.
+    [customer] = [n for n in found if n.kind is Kind.ORDER_CONFIRMED]
+    assert (customer.group, shop.group) == ("order:o1:customer", "order:o1:merchant")
     # Paid again after a review (a new version): the same email, which the ledger sends once.
     again = changes.for_order_change(order(status="needs_review", version=4), order(status="paid", version=5))
     assert [n.id for n in again if n.kind is Kind.NEW_ORDER] == [shop.id]

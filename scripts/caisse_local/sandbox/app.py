@@ -8,8 +8,9 @@ What real providers do that a test needs on demand, through ``POST /_sandbox/con
 * ``answer_delays`` ``{"<path prefix>": seconds}``: the request is handled (a CamPay collect sends
   its prompt, a Stripe refund is made) and only its answer is late, as when a provider is slow
   behind its load balancer. Real providers have no such switch; their latency is not ours to pick.
-* ``provider_faults`` ``[{"path": "<prefix>", "status": 503, "count": 2}]``: the next matching
-  requests fail before anything is done (PayPal's verify API answering 5xx, 429 or 401 happens:
+* ``provider_faults`` ``[{"path": "<prefix>", "status": 503, "count": 2, "code"?: "amount_too_large"}]``:
+  the next matching requests fail before anything is done (Stripe's paths answer Stripe's error
+  object with that code) (PayPal's verify API answering 5xx, 429 or 401 happens:
   reference/payment-providers.md 2.2 and section 6).
 * ``clock_skew_seconds`` ``{"campay": 5, "paypal": -1200}``: that provider's clock is off ours (the
   times it signs: CamPay's callback JWT claims, PayPal's PAYPAL-TRANSMISSION-TIME).
@@ -57,6 +58,7 @@ API_ROUTES = [
     ("GET", "/v1/webhook_endpoints/<endpoint_id>", "retrieve_webhook_endpoint"),
     ("DELETE", "/v1/webhook_endpoints/<endpoint_id>", "delete_webhook_endpoint"),
     ("POST", "/v1/checkout/sessions", "create_checkout_session"),
+    ("GET", "/v1/checkout/sessions", "list_checkout_sessions"),
     ("GET", "/v1/checkout/sessions/<session_id>", "retrieve_checkout_session"),
     ("POST", "/v1/checkout/sessions/<session_id>/expire", "expire_checkout_session"),
     ("POST", "/v1/payment_intents", "create_payment_intent"),
@@ -187,7 +189,11 @@ class SandboxApp:
                     fault["count"] -= 1
                     fault["fired"] = fault.get("fired", 0) + 1
                     status = fault["status"]
-                    return status, {"name": "INJECTED_FAULT", "message": f"injected {status} (sandbox fault)"}
+                    message = f"injected {status} (sandbox fault)"
+                    if path.startswith("/v1/"):  # Stripe's error object (docs.stripe.com/api/errors)
+                        kind = "invalid_request_error" if status < 500 else "api_error"
+                        return status, {"error": {"type": kind, "code": fault.get("code"), "message": message}}
+                    return status, {"name": "INJECTED_FAULT", "message": message}
         return None
 
     def close(self) -> None:
@@ -442,7 +448,13 @@ class SandboxApp:
             if faults is not None:
                 # count null: until cleared; -1 stands for "no limit" internally.
                 self.provider_faults = [
-                    {"path": f["path"], "status": f["status"], "count": f.get("count") or -1, "fired": 0}
+                    {
+                        "path": f["path"],
+                        "status": f["status"],
+                        "count": f.get("count") or -1,
+                        "fired": 0,
+                        **({"code": f["code"]} if f.get("code") else {}),
+                    }
                     for f in faults
                 ]
             if skew is not None:

@@ -1358,11 +1358,11 @@ class StripeState:
         return self._render(self._get("refund", refund_id, ctx), as_expand(params))
 
     def list_refunds(self, ctx: RequestContext, params: dict) -> dict:
-        """``GET /v1/refunds``, newest first, optionally for one charge or PaymentIntent."""
-        check_known(params, {"charge", "payment_intent", "limit", "expand"})
-        limit = as_int(params.get("limit", "10"), "limit", 1)
-        if limit > 100:
-            raise invalid("Invalid limit: must be at most 100", param="limit")
+        """``GET /v1/refunds``, newest first, optionally for one charge or PaymentIntent, or created
+        in a range (docs.stripe.com/api/refunds/list)."""
+        check_known(
+            params, {"charge", "payment_intent", "created", "limit", "starting_after", "ending_before", "expand"}
+        )
         records = [
             r
             for r in self._records.values()
@@ -1370,14 +1370,71 @@ class StripeState:
             and r.account == ctx.account
             and all(r.obj[key] == params[key] for key in ("charge", "payment_intent") if key in params)
         ]
-        records.reverse()  # newest first (records keep their creation order; `created` is in seconds)
+        return self._list_page("/v1/refunds", "refund", records, params)
+
+    def list_checkout_sessions(self, ctx: RequestContext, params: dict) -> dict:
+        """``GET /v1/checkout/sessions`` (docs.stripe.com/api/checkout/sessions/list): the account's
+        sessions, newest first, `limit` 1 to 100 (10 by default), `created` as a timestamp or a
+        range (gt, gte, lt, lte), `status` open | complete | expired, `payment_intent`, and the
+        cursors `starting_after` / `ending_before` (an object id of the list)."""
+        check_known(
+            params,
+            {"created", "status", "payment_intent", "customer", "limit", "starting_after", "ending_before", "expand"},
+        )
+        if "status" in params and params["status"] not in ("open", "complete", "expired"):
+            raise invalid("Invalid status: must be one of open, complete, or expired", param="status")
+        records = [
+            r
+            for r in self._records.values()
+            if r.obj["object"] == "checkout.session"
+            and r.account == ctx.account
+            and all(r.obj.get(key) == params[key] for key in ("status", "payment_intent", "customer") if key in params)
+        ]
+        return self._list_page("/v1/checkout/sessions", "checkout session", records, params)
+
+    def _list_page(self, url: str, kind: str, records: list[_Record], params: dict) -> dict:
+        """One page of a Stripe list (docs.stripe.com/api/pagination): newest first, `created`
+        filters, `limit` up to 100, `starting_after` / `ending_before` cursors, `has_more`."""
+        limit = as_int(params.get("limit", "10"), "limit", 1)
+        if limit > 100:
+            raise invalid("Invalid limit: must be at most 100", param="limit")
+        created = params.get("created")
+        if created is not None:
+            bounds = created if isinstance(created, dict) else {"eq": created}
+            check_known(bounds, {"gt", "gte", "lt", "lte", "eq"}, "created")
+            tests = {
+                "gt": lambda value, bound: value > bound,
+                "gte": lambda value, bound: value >= bound,
+                "lt": lambda value, bound: value < bound,
+                "lte": lambda value, bound: value <= bound,
+                "eq": lambda value, bound: value == bound,
+            }
+            wanted = {op: as_int(value, f"created[{op}]") for op, value in bounds.items()}
+            records = [r for r in records if all(tests[op](r.obj["created"], b) for op, b in wanted.items())]
+        # Newest first; records keep their creation order, which breaks ties within a second.
+        order = {id(r): n for n, r in enumerate(records)}
+        records = sorted(records, key=lambda r: (r.obj["created"], order[id(r)]), reverse=True)
+        ids = [r.obj["id"] for r in records]
+        if "starting_after" in params and "ending_before" in params:
+            raise invalid("You may only specify one of these parameters: starting_after, ending_before.")
+        if "starting_after" in params:
+            cursor = params["starting_after"]
+            if cursor not in ids:
+                raise no_such_param(kind, cursor, "starting_after")
+            records = records[ids.index(cursor) + 1 :]
+            page = records[:limit]
+            has_more = len(records) > limit
+        elif "ending_before" in params:
+            cursor = params["ending_before"]
+            if cursor not in ids:
+                raise no_such_param(kind, cursor, "ending_before")
+            before = records[: ids.index(cursor)]
+            page = before[-limit:]
+            has_more = len(before) > limit
+        else:
+            page, has_more = records[:limit], len(records) > limit
         expand = [path.removeprefix("data.") for path in as_expand(params)]
-        return {
-            "object": "list",
-            "data": [self._render(r, expand) for r in records[:limit]],
-            "has_more": len(records) > limit,
-            "url": "/v1/refunds",
-        }
+        return {"object": "list", "data": [self._render(r, expand) for r in page], "has_more": has_more, "url": url}
 
     # -- disputes (docs.stripe.com/disputes; the object as stripe-python's stripe/_dispute.py has it) --
 

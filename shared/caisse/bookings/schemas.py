@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from caisse.money import AMOUNT_LIMITS, LARGEST_AMOUNT
+
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
@@ -14,7 +16,7 @@ HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 class DepositIn(BaseModel):
     model_config = _STRICT
     percent: int | None = Field(default=None, ge=1, le=100)
-    fixed: int | None = Field(default=None, ge=1, description="Minor units")
+    fixed: int | None = Field(default=None, ge=1, le=LARGEST_AMOUNT, strict=True, description="Minor units")
 
     @model_validator(mode="after")
     def one_of(self) -> DepositIn:
@@ -28,7 +30,7 @@ class ServiceIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     duration_minutes: int = Field(ge=15, le=24 * 60)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    full_price: int = Field(ge=1, strict=True, description="Minor units")
+    full_price: int = Field(ge=1, le=LARGEST_AMOUNT, strict=True, description=AMOUNT_LIMITS)
     deposit: DepositIn
     active: bool = True
 
@@ -61,7 +63,9 @@ class HoursIn(BaseModel):
 
 class BalanceIn(BaseModel):
     model_config = _STRICT
-    final_amount: int = Field(ge=0, strict=True, description="The job's final price, minor units")
+    final_amount: int = Field(
+        ge=0, le=LARGEST_AMOUNT, strict=True, description=f"The job's final price. {AMOUNT_LIMITS}"
+    )
 
 
 class CancelIn(BaseModel):

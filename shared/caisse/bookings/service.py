@@ -22,7 +22,7 @@ from caisse.clock import iso, utcnow
 from caisse.config import settings
 from caisse.db import TransactionCancelled, batch_get
 from caisse.errors import Conflict, InvalidRequest, NotFound
-from caisse.money import Money
+from caisse.money import Money, check_maximum
 from caisse.orders import personal, states
 from caisse.orders.checkout import (
     CheckoutRequest,
@@ -136,7 +136,7 @@ def create_booking_checkout(
         )
 
     full = Money(int(service.full_price), service.currency)
-    deposit = pricing.deposit(full, service.deposit_percent, service.deposit_fixed)
+    deposit = check_maximum(pricing.deposit(full, service.deposit_percent, service.deposit_fixed), "stripe")
     fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
     order_number = next_order_number(merchant.order_prefix, now.year)
     steps = calendar.covered(start, int(service.duration_minutes), hours.step_minutes)
@@ -251,7 +251,7 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
             current=order.status,
         )
     deposit = Money(int(booking["deposit"]["amount"]), booking["deposit"]["currency"])
-    due = pricing.balance(Money(final_amount, deposit.currency), deposit)
+    due = pricing.balance(check_maximum(Money(final_amount, deposit.currency), "stripe"), deposit)
     fee = pricing.platform_fee(due, int(booking.get("platform_fee_bps", 250)))
     saved = order.saved_payment.as_dict() if order.saved_payment else {}
     if due.amount == 0:

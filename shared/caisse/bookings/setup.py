@@ -11,7 +11,7 @@ from caisse.catalog.admin import catalog_records, service_view
 from caisse.catalog.models import Merchant, Service, merchant_parent
 from caisse.catalog.service import get_merchant
 from caisse.errors import InvalidRequest
-from caisse.money import Money, MoneyError
+from caisse.money import AmountTooLarge, Money, MoneyError, check_maximum
 from caisse.staff import Staff
 
 
@@ -48,7 +48,11 @@ def put_service(merchant_id: str, service_id: str, staff: Staff, spec: dict[str,
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
     try:
-        Money(spec["full_price"], spec["currency"])
+        check_maximum(Money(spec["full_price"], spec["currency"]), "stripe")  # bookings are paid by card
+        if spec["deposit"].get("fixed") is not None:
+            check_maximum(Money(spec["deposit"]["fixed"], spec["currency"]), "stripe")
+    except AmountTooLarge:
+        raise
     except MoneyError as error:
         raise InvalidRequest(str(error), code="invalid_price") from error
     if spec["duration_minutes"] % int(merchant.slot_minutes or 30):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,7 +12,7 @@ from typing import Any
 from caisse.catalog import questionnaire
 from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant, Product, Service, merchant_parent
 from caisse.errors import InvalidRequest, NotFound, SoldOut
-from caisse.money import Money, MoneyError
+from caisse.money import Money, MoneyError, check_maximum
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         total = total + line.total
     if total.amount <= 0:
         raise InvalidRequest("the total must be more than zero")
+    check_maximum(total)  # more than any provider takes at once: refused before anything is written
     first = products[next(iter(quantities))]
     return PricedCart(
         first.merchant,
@@ -130,6 +132,24 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         questionnaire=first.questionnaire,
         workflow=_plain(first.workflow.as_dict()) if first.workflow else None,
     )
+
+
+MERCHANT_SECONDS = 60
+_merchants: dict[str, tuple[float, Merchant | None]] = {}
+
+
+def find_merchant(merchant_id: str) -> Merchant | None:
+    """The merchant (its staff address, language, switches), or None, read at most once a minute
+    per process: the notification functions ask for every change they turn into emails."""
+    cached = _merchants.get(merchant_id)
+    if cached is not None and time.monotonic() - cached[0] < MERCHANT_SECONDS:
+        return cached[1]
+    try:
+        merchant = Merchant.get(Merchant.key(merchant_id))
+    except Merchant.DoesNotExist:
+        merchant = None
+    _merchants[merchant_id] = (time.monotonic(), merchant)
+    return merchant
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from caisse.email_address import EmailAddress
 from caisse.media.rules import MAX_UPLOAD_BYTES
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
@@ -31,7 +32,7 @@ class UploadIn(BaseModel):
 class ClientIn(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=120)
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: EmailAddress
     locale: Literal["en", "fr"] | None = Field(default=None, description="Defaults to the merchant's language")
 
 

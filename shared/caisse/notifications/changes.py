@@ -41,6 +41,13 @@ class Notification:
         return f"{self.source}:{self.occasion or f'v{self.version}'}:{self.kind}:{self.recipient}"
 
     @property
+    def group(self) -> str:
+        """The FIFO group: one order's emails to one recipient go out in order, while the
+        customer's and the shop's never wait on each other (a message being retried holds its
+        whole group in flight until its next attempt)."""
+        return f"{self.source}:{self.recipient}"
+
+    @property
     def deduplication_id(self) -> str:
         return hashlib.sha256(self.id.encode()).hexdigest()
 
@@ -113,6 +120,7 @@ def order_context(order: Order) -> dict[str, Any]:
         "has_deliverable": bool(order.deliverable_key),
         "refund": order.last_refund.as_dict() if order.last_refund else None,
         "dispute": order.dispute.as_dict() if order.dispute else None,
+        "email_problem": order.email_problem.as_dict() if order.email_problem else None,
         "booking": _booking_context(order),
     }
 
@@ -167,22 +175,73 @@ def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> 
         wanted.append((Kind.DISPUTE_OPENED, version, f"dispute-{dispute.get('id')}-opened"))
     elif new_money != old_money and (old_money == states.DISPUTED or new_money == states.CHARGED_BACK):
         wanted.append((Kind.DISPUTE_CLOSED, version, f"dispute-{dispute.get('id')}-closed"))
+    problem = new.email_problem.as_dict() if new.email_problem else None
+    old_problem = old.email_problem.as_dict() if old is not None and old.email_problem else None
+    if problem and problem != old_problem:
+        wanted.append((Kind.EMAIL_UNDELIVERABLE, version, None))
     old_balance = (old.balance.as_dict() if old is not None and old.balance else {}) or {}
     new_balance = new.balance.as_dict() if new.balance else {}
     if new_balance.get("status") == "due" and new_balance.get("attempt") != old_balance.get("attempt"):
         wanted.append((Kind.BALANCE_DUE, int(new_balance.get("attempt") or 1), None))
-    contact = new.merchant_contact.as_dict() if new.merchant_contact else {}
+    return _addressed(new, wanted)
+
+
+def _addressed(order: Order, wanted: list[tuple[Kind, int, str | None]], **context: Any) -> list[Notification]:
+    """The notifications of `wanted` (kind, version, occasion) for an order, each to its recipient."""
+    contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
     found = []
     for kind, number, occasion in wanted:
         if RECIPIENTS[kind] is Recipient.CUSTOMER:
-            if new.erased_at:
+            if order.erased_at:
                 continue  # the customer's personal data was erased: nobody to write to
-            to, locale = new.customer.email, new.customer.locale or "en"
+            to, locale = order.customer.email, order.customer.locale or "en"
         else:
             to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
         if to:
-            context = order_context(new)
-            found.append(Notification(kind, to, locale, f"order:{new.order_id}", number, context, occasion))
+            details = {**order_context(order), **context}
+            found.append(Notification(kind, to, locale, f"order:{order.order_id}", number, details, occasion))
+    return found
+
+
+# A refund's email went out when the refund was applied to the order: made, pending at the
+# provider, owed (mobile money), or paid back since.
+_REFUNDS_TOLD = ("succeeded", "pending", "owed", "paid_out")
+
+
+def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_of: Any = None) -> list[Notification]:
+    """Every email an order's committed history called for, named as the stream consumer named it
+    (the same ids, so the ledger and the queue's deduplication recognise what was already sent):
+    each status move of the history, the shop's new-order email, the last email staff asked to
+    send again, and each refund applied. Used by the sweep that finds emails a lost stream batch
+    never queued."""
+    wanted: list[tuple[Kind, int, str | None]] = []
+    for entry in sorted(history, key=lambda e: int(e.version)):
+        if entry.from_status == entry.to_status:
+            continue
+        kind = _kind_for_status(entry.to_status, order)
+        if kind is not None:
+            wanted.append((kind, int(entry.version), None))
+        if entry.to_status == states.PAID and _tells_new_orders(order.merchant, merchant_of):
+            wanted.append((Kind.NEW_BOOKING if order.booking else Kind.NEW_ORDER, int(entry.version), "new-order"))
+    resend = order.resend.as_dict() if order.resend else {}
+    if resend.get("id"):
+        wanted.append((Kind(resend["kind"]), int(order.version), f"resend-{resend['id']}"))
+    for resent in range(2, int(order.delivery_round or 0) + 1):  # the delivery email sent again by staff
+        wanted.append((Kind.DELIVERY, int(order.version), f"delivery-{resent}"))
+    found = _addressed(order, wanted)
+    for refund in refunds:
+        if refund.status not in _REFUNDS_TOLD:
+            continue
+        told = {
+            "refund_id": refund.refund_id,
+            "amount": {"amount": int(refund.amount), "currency": refund.currency},
+            "reason": refund.reason,
+            "manual": refund.status in ("owed", "paid_out"),
+            "destination": order.customer.phone if refund.status in ("owed", "paid_out") else None,
+            "origin": getattr(refund, "origin", None) or "caisse",
+        }
+        occasion = f"refund-{refund.refund_id}"
+        found += _addressed(order, [(Kind.REFUND_PROCESSED, int(order.version), occasion)], refund=told)
     return found
 
 
@@ -192,14 +251,18 @@ def _tells_new_orders(merchant_id: str, merchant_of: Any) -> bool:
 
 
 def _kind_for(order: Order) -> Kind | None:
-    status = order.status
+    return _kind_for_status(order.status, order)
+
+
+def _kind_for_status(status: str, order: Order) -> Kind | None:
+    """The email a move of `order` into `status` calls for (the order's stages and workflow)."""
+    stages = list(order.stages or [])
     if status == states.PAID:
         return Kind.ORDER_CONFIRMED
     if status == states.PAYMENT_FAILED:
         return Kind.PAYMENT_FAILED
     if status == states.NEEDS_REVIEW:
         return Kind.PAYMENT_FLAGGED
-    stages = list(order.stages or [])
     if status in stages:
         return Kind.DELIVERY if status == stages[-1] else Kind.STAGE_CHANGED
     if status == workflow_of(order).revision_stage:

@@ -29,6 +29,7 @@ from caisse.notifications.kinds import Kind, Recipient
 from caisse.notifications.ledger import EmailRecord, NotificationRecord, Suppression
 from caisse.notifications.render import render
 from caisse.orders import links, personal
+from caisse.orders.service import flag_undeliverable
 
 # Longer than the email function's timeout: a claim this old was left by a sender that died.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -90,6 +91,7 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
                 *_problem(notification, now),
             ]
         )
+        _tell_staff(notification, f"the email service refused it ({error})")
         return Outcome("failed", detail=str(error))
     except sender.TransientSendError as error:
         record.update(
@@ -166,7 +168,17 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
     except PutError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+    _tell_staff(notification, "the address bounced or complained before, so it is no longer mailed")
     return Outcome("skipped", detail="suppressed")
+
+
+def _tell_staff(notification: Notification, reason: str) -> None:
+    """A customer's email about an order that will never arrive: flagged on the order, whose
+    change tells the merchant's staff (email_undeliverable), so a paid order is not left silent."""
+    if notification.recipient is not Recipient.CUSTOMER or not notification.source.startswith("order:"):
+        return
+    order_id = notification.source.split(":", 1)[1]
+    flag_undeliverable(order_id, notification.id, notification.kind.value, reason)
 
 
 def _merchant(notification: Notification) -> str:

@@ -19,6 +19,7 @@ class Kind(StrEnum):
     PAYMENT_WITHOUT_ORDER = "payment_without_order"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
+    EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
     NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
 
 
@@ -42,6 +43,7 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_WITHOUT_ORDER: Recipient.STAFF,  # the shop's operators (ALERT_EMAIL)
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
+    Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
     Kind.NEW_ORDER: Recipient.MERCHANT,
 }
 

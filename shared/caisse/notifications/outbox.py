@@ -1,7 +1,7 @@
 """Publishing notifications to the queue the email function reads (SQS FIFO): grouped by what
-changed, so one order's emails go out in order, and deduplicated by the notification id, so a
-stream record delivered twice queues its email once (within SQS's five-minute window; the ledger
-catches anything later)."""
+changed and who it is for (Notification.group), so one order's emails to its customer go out in
+order, and deduplicated by the notification id, so a stream record delivered twice queues its
+email once (within SQS's five-minute window; the ledger catches anything later)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def publish(notifications: Sequence[Notification]) -> int:
                 {
                     "Id": str(index),
                     "MessageBody": json.dumps(notification.to_message()),
-                    "MessageGroupId": notification.source,
+                    "MessageGroupId": notification.group,
                     "MessageDeduplicationId": notification.deduplication_id,
                 }
                 for index, notification in enumerate(batch)

@@ -21,6 +21,7 @@ from caisse.orders.models import ORDER_SK, Order, order_pk
 from caisse.staff import Staff
 
 UPLOAD_SECONDS = 15 * 60
+MAX_DELIVERABLE_BYTES = 2 * 1024**3  # a song, a video: 2 GiB (one S3 PUT takes at most 5 GB)
 DOWNLOAD_SECONDS = 5 * 60
 
 _client = None
@@ -40,9 +41,10 @@ def _order(order_id: str) -> Order:
         raise NotFound("no such order") from None
 
 
-def attach(order_id: str, staff: Staff, filename: str, content_type: str) -> dict[str, Any]:
+def attach(order_id: str, staff: Staff, filename: str, content_type: str, size: int) -> dict[str, Any]:
     """Presigned PUT for the deliverable, recorded on the order and in its history (a later upload
-    replaces it)."""
+    replaces it). Its content type and exact size are signed headers, so S3 refuses any other file,
+    as for photos."""
     from caisse.orders.service import record_action  # the service checks uploads here: import when used
 
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip(".-")[:100] or "file"
@@ -56,10 +58,16 @@ def attach(order_id: str, staff: Staff, filename: str, content_type: str) -> dic
     )
     url = _s3().generate_presigned_url(
         "put_object",
-        Params={"Bucket": settings().deliverables_bucket, "Key": key, "ContentType": content_type},
+        Params={
+            "Bucket": settings().deliverables_bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+        },
         ExpiresIn=UPLOAD_SECONDS,
     )
-    return {"key": key, "upload": {"url": url, "method": "PUT", "headers": {"Content-Type": content_type}}}
+    headers = {"Content-Type": content_type, "Content-Length": str(size)}
+    return {"key": key, "upload": {"url": url, "method": "PUT", "headers": headers}}
 
 
 def uploaded(order: Order) -> bool:

@@ -30,7 +30,8 @@ def signature(scope: str, subject: str, key: str) -> str:
 
 
 def signature_matches(scope: str, subject: str, given: str, key: str) -> bool:
-    return hmac.compare_digest(signature(scope, subject, key), given)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 5xx).
+    return hmac.compare_digest(signature(scope, subject, key).encode(), given.encode())
 
 
 def order_page(order_id: str, *, result: str | None = None, token_key: str | None = None) -> str:

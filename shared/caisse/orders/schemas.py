@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from caisse.email_address import EmailAddress
 from caisse.orders.checkout import CheckoutRequest
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
@@ -22,7 +23,7 @@ class CartItemIn(BaseModel):
 class CustomerIn(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=120)
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: EmailAddress
     locale: Literal["en", "fr"] = "en"
     phone: str | None = Field(
         default=None,

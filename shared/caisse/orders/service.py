@@ -173,6 +173,38 @@ def schedule_retention(tx: Transaction, order: Order, closed_at: datetime) -> No
     )
 
 
+def flag_undeliverable(order_id: str, notification_id: str, kind: str, reason: str) -> bool:
+    """Record on the order that its customer's email could not be delivered (SES refused it for
+    good, or the address is suppressed), so staff see it and are told (the stream sends them an
+    email_undeliverable email); once per notification. False if the order is gone."""
+    for _ in range(3):
+        bundle = load(order_id)
+        if bundle is None:
+            return False
+        current = bundle.order.email_problem.as_dict() if bundle.order.email_problem else {}
+        if current.get("notification") == notification_id:
+            return True
+        at = utcnow()
+        problem = {"notification": notification_id, "kind": kind, "reason": reason, "at": at.isoformat()}
+        tx = Transaction()
+        note = f"the {kind.replace('_', ' ')} email could not be delivered: {reason}"
+        add_move(
+            tx,
+            bundle,
+            actor=states.Actor.SYSTEM,
+            actor_id="system:email",
+            note=note,
+            at=at,
+            extra=[Order.email_problem.set(problem)],
+        )
+        try:
+            tx.commit()
+            return True
+        except TransactionCancelled:
+            continue  # the order moved meanwhile: read it again
+    return False
+
+
 def order_id_for_reference(provider: str, *references: str | None) -> str | None:
     """The order a provider's id was recorded for (checkout, payment, transaction), if any."""
     wanted = [(ProviderRef, ProviderRef.key(provider, ref), REF_SK) for ref in dict.fromkeys(references) if ref]
@@ -423,6 +455,7 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         view["provider_ref"] = order.provider_ref
         view["payment_ref"] = order.payment_ref
         view["dispute"] = order.dispute.as_dict() if order.dispute else None
+        view["email_problem"] = order.email_problem.as_dict() if order.email_problem else None
         view["notes"] = [
             {"note": entry.note, "by": entry.actor_id, "at": iso(entry.at), "version": int(entry.version)}
             for entry in sorted(bundle.history, key=lambda e: int(e.version))

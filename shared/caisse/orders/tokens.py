@@ -19,4 +19,5 @@ def issue(order_id: str, key: str) -> str:
 
 
 def matches(order_id: str, token: str, key: str) -> bool:
-    return hmac.compare_digest(issue(order_id, key), token)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 5xx).
+    return hmac.compare_digest(issue(order_id, key).encode(), token.encode())

@@ -24,7 +24,7 @@ from caisse.clock import utcnow
 from caisse.config import settings
 from caisse.db import TransactionCancelled
 from caisse.errors import InvalidRequest, ProviderUnavailable, SoldOut
-from caisse.money import Money
+from caisse.money import Money, check_maximum
 from caisse.orders import capacity, states
 from caisse.orders.checkout import (
     CheckoutRequest,
@@ -85,6 +85,7 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
     # The phone in clear for the provider's call only (CamPay's prompt): the order holds it encrypted.
     spec = spec_for(order, list(cart.lines), customer_phone=request.customer_phone)
     provider.check(spec)  # what the provider would refuse is refused before anything is written
+    check_maximum(spec.total, provider.name)
     try:
         pending_order_transaction(
             order, cart, now, attempts, counters, (limit, day) if limit is not None and day is not None else None

@@ -4,7 +4,9 @@ answer), so staff read the last runs instead of searching logs. Each finding nam
 merchant staff see their own findings only.
 
 Runs live in one partition of the orders table, newest first by their key; a run keeps at most
-FINDINGS_KEPT findings of each kind (and the full counts), far below DynamoDB's item size.
+FINDINGS_KEPT findings of each kind (and the full counts), far below DynamoDB's item size. A run
+stopped before its function's deadline and resumed by Lambda's retry is one run: each invocation
+adds what it found, and `complete` says whether it got to the end.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from caisse.clock import iso, moment
 from caisse.orders.models import OrderRecord
@@ -31,24 +33,36 @@ class ReconciliationRun(OrderRecord, discriminator="reconciliation_run"):
     counts = MapAttribute()  # kind -> how many were found
     findings = MapAttribute()  # kind -> [{order_id, merchant, provider, ...}] (at most FINDINGS_KEPT each)
     trigger = UnicodeAttribute(null=True)  # schedule | on demand
+    complete = BooleanAttribute(null=True)  # False: stopped before its deadline, to be resumed
 
     @staticmethod
     def key(started: datetime) -> str:
         return f"RUN#{moment(started)}"
 
 
-def record(report: dict[str, Any], started: datetime, finished: datetime, trigger: str | None = None) -> None:
-    """Store one run's report (caisse.payments.reconciliation.Report.as_dict())."""
-    findings = {kind: list(report.get(kind) or [])[:FINDINGS_KEPT] for kind in KINDS}
+def record(
+    report: dict[str, Any], started: datetime, finished: datetime, trigger: str | None = None, *, complete: bool = True
+) -> None:
+    """Store what one invocation of a run found (caisse.payments.reconciliation.Report.as_dict()),
+    added to what the run's earlier invocations found (one invocation at a time: the schedule and
+    Lambda's retries of it)."""
+    key = ReconciliationRun.key(started)
+    try:
+        earlier = ReconciliationRun.get(RUNS_PK, key, consistent_read=True)
+    except ReconciliationRun.DoesNotExist:
+        earlier = None
+    found = earlier.findings.as_dict() if earlier is not None and earlier.findings else {}
+    counted = earlier.counts.as_dict() if earlier is not None and earlier.counts else {}
     ReconciliationRun(
         RUNS_PK,
-        ReconciliationRun.key(started),
+        key,
         started_at=iso(started),
         finished_at=iso(finished),
-        checked=int(report.get("checked") or 0),
-        counts={kind: len(report.get(kind) or []) for kind in KINDS},
-        findings=findings,
+        checked=int(earlier.checked if earlier is not None else 0) + int(report.get("checked") or 0),
+        counts={kind: int(counted.get(kind) or 0) + len(report.get(kind) or []) for kind in KINDS},
+        findings={kind: [*found.get(kind, []), *(report.get(kind) or [])][:FINDINGS_KEPT] for kind in KINDS},
         trigger=trigger,
+        complete=complete,
     ).save()
 
 
@@ -73,6 +87,7 @@ def recent(staff: Staff, *, limit: int = 10) -> dict[str, Any]:
                 "counts": {kind: int(counts.get(kind, 0)) for kind in KINDS},
                 "findings": {kind: findings.get(kind, []) for kind in KINDS},
                 "trigger": run.trigger,
+                "complete": run.complete is not False,
             }
         )
     return {"runs": runs}

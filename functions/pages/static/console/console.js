@@ -32,6 +32,7 @@ const context = {
   staff: null,
   merchant: null,
   merchants: new Map(),
+  questions: new Map(),
   timezone(merchant) {
     return this.merchants.get(merchant || this.merchant)?.timezone || 'UTC';
   },
@@ -47,11 +48,13 @@ const context = {
 
 async function loadMerchants() {
   const staff = context.staff;
-  let ids = staff.merchant ? [staff.merchant] : [];
-  if (staff.platform) {
-    const catalog = await fetch(`${api.API_ROOT}/catalog`, { headers: { Accept: 'application/json' } }).then((r) => r.json());
-    ids = [...new Set([...catalog.products, ...catalog.services].map((offer) => offer.merchant))].sort();
+  // The public catalog names the shops (for platform staff) and words each brief question.
+  const catalog = await fetch(`${api.API_ROOT}/catalog`, { headers: { Accept: 'application/json' } }).then((r) => r.json());
+  for (const product of catalog.products) {
+    for (const question of product.questionnaire || []) context.questions.set(question.name, question);
   }
+  let ids = staff.merchant ? [staff.merchant] : [];
+  if (staff.platform) ids = [...new Set([...catalog.products, ...catalog.services].map((offer) => offer.merchant))].sort();
   const settings = await Promise.all(ids.map((id) => api.get(`/admin/merchants/${encodeURIComponent(id)}`).catch(() => null)));
   ids.forEach((id, index) => context.merchants.set(id, settings[index] || { merchant: id, name: id, timezone: 'UTC' }));
   const remembered = sessionStorage.getItem('caisse-console-merchant');

@@ -1,7 +1,7 @@
 // Orders: the list with its filters, search, paging and CSV export; one order with everything
 // staff need (items, money, payments, refunds, history, notes) and only the actions it allows.
 import { el } from './shared/dom.js';
-import { dateTime, money, statusName, t } from './shared/i18n.js';
+import { dateTime, language, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
 import {
   actionForm, badge, field, majorUnits, minorUnits, notice, section, select, table,
@@ -115,6 +115,16 @@ function humanize(name) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+// A brief's answer as the shop asked it: the question in the staff's language, a choice by its label.
+function answer(context, name, value) {
+  const question = context.questions.get(name);
+  const lang = language();
+  if (!question) return [humanize(name), String(value)];
+  const label = question.label?.[lang] || question.label?.en || humanize(name);
+  const choices = question.choice_labels?.[lang] || question.choice_labels?.en || {};
+  return [label, choices[value] || String(value)];
+}
+
 function timeline(order, zone) {
   return el('ol', { class: 'timeline' }, order.history.map((entry) => el(
     'li',
@@ -157,7 +167,8 @@ function refundForm(context, order) {
     ? t('order.refund_policy', { amount: money(terms.refundable), percent: `${terms.percent} %`, stage: statusName(terms.stage) })
     : t('order.refund_nothing');
   const amount = el('input', { name: 'amount', inputmode: 'decimal', autocomplete: 'off', value: left > 0 ? majorUnits(left, currency) : '' });
-  const button = el('button', { type: 'submit', class: 'danger', disabled: left > 0 ? null : 'disabled' }, t('order.refund_button', { amount: money(terms.refundable) }));
+  // Always sendable: when the policy allows nothing, staff still see why from the API's answer.
+  const button = el('button', { type: 'submit', class: 'danger' }, t('order.refund_button', { amount: money(terms.refundable) }));
   const relabel = () => {
     const minor = minorUnits(amount.value, currency);
     button.textContent = t('order.refund_button', { amount: minor === null ? '…' : money({ amount: minor, currency }) });
@@ -270,7 +281,7 @@ export async function orderView(context, orderId) {
   document.title = `${order.order_number} · ${t('console.title')}`;
   return [
     el('p', {}, el('a', { href: '#/orders' }, `← ${t('order.back')}`)),
-    el('h1', {}, order.order_number, ' ', badge(order.status), ' ', badge(order.money_state, 'money')),
+    el('h1', {}, order.order_number, ' ', badge(order.status), ' ', statusName(order.status) === moneyName(order.money_state) ? null : badge(order.money_state, 'money')),
     flash ? notice(flash, 'ok') : null,
     el('div', { class: 'columns' },
       section(t('order.customer'), definition([
@@ -288,7 +299,7 @@ export async function orderView(context, orderId) {
         [t('order.refund_in_progress'), order.refund_in_progress?.amount ? money(order.refund_in_progress) : null],
         [t('order.revisions'), order.revisions ? `${order.revisions.used} / ${order.revisions.included}` : null],
       ]))),
-    order.answers ? section(t('order.brief'), definition(Object.entries(order.answers).map(([k, v]) => [humanize(k), String(v)]))) : null,
+    order.answers ? section(t('order.brief'), definition(Object.entries(order.answers).map(([name, value]) => answer(context, name, value)))) : null,
     order.booking ? section(t('order.booking'), definition([
       [t('bookings.service'), order.booking.service],
       [t('bookings.when'), order.booking.start_utc ? dateTime(order.booking.start_utc, order.booking.timezone || zone) : null],
@@ -310,6 +321,7 @@ export async function orderView(context, orderId) {
       { label: t('order.amount'), cell: (r) => money(r.amount) },
       { label: t('orders.status'), cell: (r) => (r.confirmed_at ? t('refund.paid_out') : t(`refund.${r.status}`)) },
       { label: t('order.refund_reason'), cell: (r) => r.reason || '' },
+      { label: t('order.reference'), cell: (r) => r.provider_refund_id || '' },
       { label: t('orders.created'), cell: (r) => dateTime(r.requested_at, zone) },
     ], order.refunds || [])),
     section(t('order.payments'), table([

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from caisse.config import settings
 from caisse.errors import InvalidRequest, ProviderUnavailable
-from caisse.money import Money
+from caisse.money import Money, maximum
 from caisse.payments.base import (
     CheckoutSpec,
     InvalidWebhook,
@@ -35,7 +35,7 @@ MASTER_KEY_PARAMETER = "paydunya/master_key"
 PRIVATE_KEY_PARAMETER = "paydunya/private_key"
 TOKEN_PARAMETER = "paydunya/token"
 MIN_XOF = 100
-MAX_XOF = 10_000_000
+MAX_XOF = maximum("XOF", "paydunya")
 _STATUS = {"completed": Outcome.PAID, "cancelled": Outcome.FAILED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
 
 

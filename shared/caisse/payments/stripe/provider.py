@@ -42,6 +42,15 @@ def session_expiry(wanted: datetime, now: datetime | None = None) -> int:
     return int(min(max(wanted, earliest), latest).timestamp())
 
 
+def refused(error: stripe.InvalidRequestError) -> InvalidRequest:
+    """Stripe answered and said no (an amount too large or too small, a parameter it refuses): the
+    request was wrong, Stripe was not down, and nothing was charged."""
+    return InvalidRequest(
+        f"the card payment provider refused: {error.user_message or error}; nothing was charged",
+        code=error.code or "provider_refused",
+    )
+
+
 class Stripe:
     """Stripe on the platform's own account, or, with `account`, on a merchant's connected
     account (direct charges: every call carries the Stripe-Account header)."""
@@ -103,6 +112,8 @@ class Stripe:
         params["expires_at"] = session_expiry(spec.expires_at)  # computed as the request leaves
         try:
             session = client().v1.checkout.sessions.create(params=params, options=self._options(spec.idempotency_key))
+        except stripe.InvalidRequestError as error:
+            raise refused(error) from error
         except stripe.StripeError as error:
             raise ProviderUnavailable("the card payment provider did not answer; nothing was charged") from error
         if session.amount_total != spec.total.amount:
@@ -126,6 +137,34 @@ class Stripe:
             session = client().v1.checkout.sessions.retrieve(provider_ref, options=self._options())
         except stripe.StripeError as error:
             raise ProviderUnavailable("Stripe did not answer") from error
+        return self._session_notice(session)
+
+    def sessions_since(self, since: datetime) -> dict[str, PaymentNotice]:
+        """What Stripe says now of every Checkout Session created since `since`, by session id:
+        `GET /v1/checkout/sessions` 100 at a time (the most a page holds, docs.stripe.com/api/
+        checkout/sessions/list), the SDK following `starting_after`; one call per 100 orders
+        instead of one per order."""
+        params = {"created": {"gte": int(since.timestamp())}, "limit": 100}
+        try:
+            first = client().v1.checkout.sessions.list(params=params, options=self._options())
+            return {session.id: self._session_notice(session) for session in first.auto_paging_iter()}
+        except stripe.StripeError as error:
+            raise ProviderUnavailable("Stripe did not answer") from error
+
+    def refunds_since(self, since: datetime) -> dict[str, list[RefundNotice]]:
+        """Every refund created since `since`, by PaymentIntent (`GET /v1/refunds`, 100 a page)."""
+        params = {"created": {"gte": int(since.timestamp())}, "limit": 100}
+        found: dict[str, list[RefundNotice]] = {}
+        try:
+            for refund in client().v1.refunds.list(params=params, options=self._options()).auto_paging_iter():
+                intent = refund.payment_intent if isinstance(refund.payment_intent, str) else None
+                if intent:
+                    found.setdefault(intent, []).append(self._refund_notice(refund, intent))
+        except stripe.StripeError as error:
+            raise ProviderUnavailable("Stripe did not answer") from error
+        return found
+
+    def _session_notice(self, session) -> PaymentNotice:
         if session.payment_status in ("paid", "no_payment_required"):
             outcome = Outcome.PAID
         elif session.status == "expired":
@@ -154,25 +193,23 @@ class Stripe:
             )
         except stripe.StripeError as error:
             raise ProviderUnavailable("Stripe did not answer") from error
-        found = []
-        for refund in page.data:
-            metadata = refund.metadata.to_dict() if refund.metadata else {}
-            found.append(
-                RefundNotice(
-                    provider=self.name,
-                    event_id=f"reconcile:{refund.id}:{refund.status}",
-                    event_type="refund.retrieved",
-                    provider_refund_id=refund.id,
-                    status=REFUND_STATUS.get(str(refund.status), "failed"),
-                    amount=int(refund.amount),
-                    currency=str(refund.currency).upper(),
-                    refund_id=metadata.get("refund_id"),
-                    order_id=metadata.get("order_id"),
-                    payment_ref=payment_ref,
-                    account=self.account,
-                )
-            )
-        return found
+        return [self._refund_notice(refund, payment_ref) for refund in page.data]
+
+    def _refund_notice(self, refund, payment_ref: str) -> RefundNotice:
+        metadata = refund.metadata.to_dict() if refund.metadata else {}
+        return RefundNotice(
+            provider=self.name,
+            event_id=f"reconcile:{refund.id}:{refund.status}",
+            event_type="refund.retrieved",
+            provider_refund_id=refund.id,
+            status=REFUND_STATUS.get(str(refund.status), "failed"),
+            amount=int(refund.amount),
+            currency=str(refund.currency).upper(),
+            refund_id=metadata.get("refund_id"),
+            order_id=metadata.get("order_id"),
+            payment_ref=payment_ref,
+            account=self.account,
+        )
 
     def refund(self, request: RefundRequest) -> RefundResult:
         if not request.payment_ref:
@@ -236,6 +273,8 @@ class Stripe:
             raise Conflict(
                 "this balance was already charged with different details", code="balance_conflict"
             ) from error
+        except stripe.InvalidRequestError as error:
+            raise refused(error) from error
         except stripe.StripeError as error:
             raise ProviderUnavailable("Stripe did not answer; nothing was charged") from error
         if intent.status == "succeeded":

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Fuzz the API with schemathesis, from the OpenAPI document the code generates, against a local
+stack of its own (free loopback ports, stopped at the end, whatever happens).
+
+Every operation is exercised with schema-valid and schema-invalid requests (schemathesis' examples,
+coverage and fuzzing phases), staff operations with a platform staff token, with a fixed seed and a
+time budget. The run fails on any answer >= 500, any status the document does not list, any
+answer that does not match its documented schema, and any schema-invalid request that was not
+refused with a 4xx.
+
+    scripts/fuzz.py --max-time 120          (make test)
+    scripts/fuzz.py --max-time 900          (make fuzz)
+
+It prints the figures: cases, answers by status, and failures by check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from caisse_local.authorizer import issue_token  # noqa: E402
+from caisse_local.server import free_port  # noqa: E402
+
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+]
+START_TIMEOUT = 120
+
+
+def start_stack() -> tuple[subprocess.Popen, str, list[str]]:
+    """`python -m caisse_local` on free ports; returns the process, the API URL and its output."""
+    ports = [str(free_port()) for _ in range(3)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "caisse_local",
+            "--api-port",
+            ports[0],
+            "--aws-port",
+            ports[1],
+            "--sandbox-port",
+            ports[2],
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("Caisse local stack ready"):
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready.wait(0.2):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_stack(process)
+            raise RuntimeError("the local stack did not start:\n" + "".join(output[-40:]))
+    return process, f"http://127.0.0.1:{ports[0]}", output
+
+
+def stop_stack(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def document() -> dict:
+    import openapi
+
+    return openapi.build()
+
+
+def run(api: str, work: Path, max_time: int, seed: int, workers: int) -> Path:
+    """schemathesis' CLI with the document, the staff token for the StaffToken scheme only, the seed."""
+    (work / "openapi.json").write_text(json.dumps(document()))
+    (work / "schemathesis.toml").write_text('[auth.openapi.StaffToken]\nbearer = "${CAISSE_FUZZ_STAFF_TOKEN}"\n')
+    report = work / "events.ndjson"
+    env = {**os.environ, "CAISSE_FUZZ_STAFF_TOKEN": issue_token(ttl_seconds=max_time + 3600)}
+    command = [
+        str(Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(work / "schemathesis.toml"),
+        "run",
+        str(work / "openapi.json"),
+        "--url",
+        api,
+        "--checks",
+        ",".join(CHECKS),
+        "--mode",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--seed",
+        str(seed),
+        "--max-time",
+        str(max_time),
+        "--workers",
+        str(workers),
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+        "--continue-on-failure",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(report),
+        "--output-truncate",
+        "true",
+    ]
+    subprocess.run(command, env=env, cwd=work, check=False)  # noqa: S603 - its verdict is ours to count
+    return report
+
+
+def figures(report: Path) -> dict:
+    """Cases, answers by status and failures by check, from schemathesis' ndjson event stream."""
+    statuses: Counter[int] = Counter()
+    failures: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+    cases = 0
+    for line in report.read_text().splitlines():
+        event = json.loads(line)
+        for name, body in event.items():
+            if name != "ScenarioFinished":
+                continue
+            recorder = body.get("recorder") or {}
+            for interactions in (recorder.get("interactions") or {}).values():
+                response = (interactions or {}).get("response")
+                if response is not None:
+                    cases += 1
+                    statuses[int(response["status_code"])] += 1
+            for checks in (recorder.get("checks") or {}).values():
+                for check in checks:
+                    if str(check.get("status")).lower() != "failure":
+                        continue
+                    failures[check["name"]] += 1
+                    failure = (check.get("failure_info") or {}).get("failure") or {}
+                    detail = " ".join(str(failure.get("message") or "").split())[:160]
+                    sample = f"{failure.get('operation') or recorder.get('label')}: {failure.get('title')}: {detail}"
+                    found = examples.setdefault(check["name"], [])
+                    if sample not in found and len(found) < 12:
+                        found.append(sample)
+    server_errors = sum(count for status, count in statuses.items() if status >= 500)
+    return {
+        "cases": cases,
+        "statuses": dict(sorted(statuses.items())),
+        "server_errors": server_errors,
+        "failures": dict(failures),
+        "examples": examples,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-time", type=int, default=120, help="seconds of testing (default 120)")
+    parser.add_argument("--seed", type=int, default=20261101)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--api", help="fuzz a stack that is already running at this URL instead of starting one")
+    parser.add_argument("--keep", help="keep schemathesis' files (document, events) in this directory")
+    args = parser.parse_args()
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+    started = time.monotonic()
+    process = None
+    with tempfile.TemporaryDirectory(prefix="caisse-fuzz-") as scratch:
+        work = Path(args.keep or scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            if args.api:
+                api = args.api
+            else:
+                process, api, _ = start_stack()
+            report = run(api, work, args.max_time, args.seed, args.workers)
+        finally:
+            if process is not None:
+                stop_stack(process)
+        found = figures(report) if report.exists() else {"cases": 0, "failures": {"no report": 1}}
+    elapsed = time.monotonic() - started
+    print(f"\nfuzzing: {found['cases']} cases in {elapsed:.0f} s (seed {args.seed}, budget {args.max_time} s)")
+    print(f"answers by status: {found.get('statuses')}")
+    print(f"answers >= 500: {found.get('server_errors')}")
+    print(f"failures by check: {found['failures'] or 'none'}")
+    for check, samples in (found.get("examples") or {}).items():
+        print(f"  {check}:")
+        for sample in samples:
+            print(f"    {sample}")
+    ok = found["cases"] > 0 and not found["failures"] and not found.get("server_errors")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
