@@ -2,6 +2,7 @@
 secret), through the one webhook contract. `account.updated` keeps a merchant's ability to take
 charges in step; payment, refund and dispute events apply only to that merchant's orders."""
 
+from caisse.answers import guarded
 from caisse.observability import observability
 from caisse.payments.stripe.connect import CONNECT_WEBHOOK_SECRET_PARAMETER
 from caisse.payments.stripe.events import StripeWebhook
@@ -14,5 +15,6 @@ adapter = StripeWebhook(CONNECT_WEBHOOK_SECRET_PARAMETER, provider="stripe-conne
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+@guarded(logger)
 def handler(event, context):
     return handle(adapter, event, logger, metrics)

@@ -1,6 +1,7 @@
 """POST /webhooks/stripe: the platform's Stripe events, through the one webhook contract
 (caisse.payments.webhook: verify on the raw body, notices, settle)."""
 
+from caisse.answers import guarded
 from caisse.observability import observability
 from caisse.payments.stripe.client import WEBHOOK_SECRET_PARAMETER
 from caisse.payments.stripe.events import StripeWebhook
@@ -13,5 +14,6 @@ adapter = StripeWebhook(WEBHOOK_SECRET_PARAMETER)
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+@guarded(logger)
 def handler(event, context):
     return handle(adapter, event, logger, metrics)

@@ -27,6 +27,7 @@ __all__ = [
     "BucketSource",
     "RESOURCE_KINDS",
     "Context",
+    "LOCAL_PARAMETERS",
     "Cors",
     "EventSpec",
     "FunctionSpec",
@@ -100,6 +101,16 @@ def _parse(text: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the local stack
+
+
+LOCAL_PARAMETERS = {
+    "ShopUrl": "http://127.0.0.1:3000/shop",
+    "PublicApiUrl": "http://127.0.0.1:3000",
+    "SenderEmail": "no-reply@caisse.example",
+    "AlarmEmail": "alarms@caisse.example",
+}
+"""What the local stack gives the parameters a deploy must set (they have no Default, so a deploy
+without them fails; the stack overrides the URLs with its own ports)."""
 
 
 @dataclass
@@ -459,6 +470,8 @@ class Template:
             value = ctx.parameter_overrides[name]
         elif "Default" in spec:
             value = spec["Default"]
+        elif name in LOCAL_PARAMETERS:
+            value = LOCAL_PARAMETERS[name]
         else:
             raise TemplateError(f"parameter {name} has no Default and no override")
         allowed = spec.get("AllowedValues")

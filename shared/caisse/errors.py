@@ -60,7 +60,7 @@ class IdempotencyMismatch(CaisseError):
 
 
 class ProviderUnavailable(CaisseError):
-    status = 502
+    status = 503  # the provider, not us: try again later, as API Gateway says for a service down
     code = "provider_unavailable"
 
 

@@ -1,5 +1,7 @@
 """How every API function answers: Powertools' REST resolver with pydantic validation, CORS, a
-body-size limit, and one error shape, {"error": <code>, "message": <text>, ...details}."""
+body-size limit, one error shape, {"error": <code>, "message": <text>, ...details}, the security
+headers of caisse.pages on every answer, and a JSON 500 with the request id for any error nobody
+expected (its trace goes to the log, never to the caller)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from caisse.answers import internal_error, with_security_headers
 from caisse.config import settings
 from caisse.errors import CaisseError
 from caisse.money import AmountTooLarge, MoneyError
@@ -82,16 +85,18 @@ class CaisseResolver(APIGatewayRestResolver):
         problem = _body_problem(event)
         if problem is not None:
             status, body = problem
-            return {
-                "statusCode": status,
-                "headers": {
-                    "Content-Type": "application/json",
-                    "Access-Control-Allow-Origin": settings().allowed_origin,
-                },
-                "body": json.dumps(body),
-                "isBase64Encoded": False,
-            }
-        return super().resolve(event, context)
+            return with_security_headers(
+                {
+                    "statusCode": status,
+                    "headers": {
+                        "Content-Type": "application/json",
+                        "Access-Control-Allow-Origin": settings().allowed_origin,
+                    },
+                    "body": json.dumps(body),
+                    "isBase64Encoded": False,
+                }
+            )
+        return with_security_headers(super().resolve(event, context))
 
 
 def resolver(logger: Logger) -> APIGatewayRestResolver:
@@ -133,6 +138,12 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
     @app.not_found
     def _not_found(_: Exception) -> Response:
         return error_response(404, {"error": "not_found", "message": "no such route"})
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        # Powertools picks the most specific handler: this one only sees what nothing above knows.
+        logger.exception("unexpected error", extra={"error": type(error).__name__})
+        return error_response(500, internal_error(app.current_event.request_context.request_id))
 
     return app
 

@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, int]] = [
     ("caisse.media", 3),
     ("caisse.bookings", 3),
     ("caisse.privacy", 3),
+    ("caisse.pages", 4),
+    ("caisse.answers", 4),
     ("caisse.web", 4),
 ]
 

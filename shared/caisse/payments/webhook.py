@@ -28,14 +28,17 @@ from caisse.payments.base import InvalidWebhook, Notice, PaymentNotice, WebhookA
 
 # Metrics per settlement result (with the provider as dimension).
 _RESULT_METRICS = {
-    "flagged": "PaymentFlagged",
     "foreign_account": "WebhookForeignAccount",
     "dispute_closed": "DisputeClosed",
     "refund_recorded": "RefundRecorded",
     "refund_failed": "RefundFailed",
 }
 # What needs a person, without dimensions: template.yaml's alarms watch these account-wide.
-_ALARMED = {"payment_without_order": "PaymentWithoutOrder", "dispute_opened": "DisputeOpened"}
+_ALARMED = {
+    "payment_without_order": "PaymentWithoutOrder",
+    "dispute_opened": "DisputeOpened",
+    "flagged": "PaymentFlagged",
+}
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -126,9 +129,16 @@ def _log(logger: Logger, metrics: Metrics, notice: Notice, settlement: Any) -> N
             pass
     if isinstance(notice, PaymentNotice) and settlement.result == "moved":
         if settlement.status == "paid":
-            metrics.add_metric(name="PaymentSucceeded", unit=MetricUnit.Count, value=1)
+            _per_provider("PaymentSucceeded", notice.provider)
         elif settlement.status == "payment_failed":
-            metrics.add_metric(name="PaymentFailed", unit=MetricUnit.Count, value=1)
+            _per_provider("PaymentFailed", notice.provider)
+
+
+def _per_provider(name: str, provider: str) -> None:
+    """A count with the provider as its only dimension (not the function's service), as
+    template.yaml's per-provider alarms and the dashboard read it."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions={"provider": provider}):
+        pass
 
 
 def _reject(logger: Logger, metrics: Metrics, provider: str, reason: str, request: WebhookRequest) -> dict[str, Any]:
@@ -142,5 +152,5 @@ def _reject(logger: Logger, metrics: Metrics, provider: str, reason: str, reques
             "source_ip": request.source_ip,
         },
     )
-    metrics.add_metric(name="WebhookVerificationFailed", unit=MetricUnit.Count, value=1)
+    _per_provider("WebhookVerificationFailed", provider)
     return answer(400, {"error": "invalid_webhook", "message": "the request could not be verified"})
