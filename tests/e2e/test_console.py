@@ -229,6 +229,7 @@ def test_on_a_phone_in_french_nothing_scrolls_sideways_and_every_section_passes_
             phone.get_by_role("link", name=links[section], exact=True).click()
             expect(phone.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=WAIT_MS)
             assert horizontal_overflow(phone) == 0, section
+            assert "null" not in phone.locator("main").inner_text(), section  # nothing left unrendered
             assert axe_violations(phone) == [], section
             screenshot(phone, f"console-{section}-phone-fr")
         phone.get_by_role("button", name="English").click()

@@ -47,7 +47,7 @@ async function checkIn(typed) {
 
 function draw() {
   if (!shown) return;
-  shown.replaceChildren(checkForm(), verdict ? verdictCard() : null);
+  shown.replaceChildren(...[checkForm(), verdict ? verdictCard() : null].filter(Boolean));
   const input = shown.querySelector('input[name="code"]');
   if (input && !scanning) input.focus();
 }
