@@ -3,16 +3,7 @@
 import { el } from './shared/dom.js';
 import { day, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { notice, table } from './ui.js';
-
-function shopToday(zone) {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-}
-
-function shift(isoDay, days) {
-  const [y, m, d] = isoDay.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
-}
+import { notice, shiftDay, shopToday, table } from './ui.js';
 
 function localTime(iso, zone) {
   return new Intl.DateTimeFormat(document.documentElement.lang, {
@@ -27,15 +18,15 @@ export async function bookingsView(context, parameters) {
   const span = parameters.get('span') === 'week' ? 'week' : 'day';
   const start = parameters.get('date') || shopToday(zone);
   const length = span === 'week' ? 7 : 1;
-  const last = shift(start, length - 1);
+  const last = shiftDay(start, length - 1);
   const found = await api.get(`/admin/bookings${api.query({ merchant: context.merchant, from: start, to: last })}`);
   const link = (date, chosenSpan, label) => el('a', { class: 'button', href: `#/bookings?${new URLSearchParams({ date, span: chosenSpan })}` }, label);
   return [
     heading,
     el('div', { class: 'buttons' },
-      link(shift(start, -length), span, `← ${t('bookings.previous')}`),
+      link(shiftDay(start, -length), span, `← ${t('bookings.previous')}`),
       link(shopToday(zone), span, t('bookings.today')),
-      link(shift(start, length), span, `${t('bookings.next')} →`),
+      link(shiftDay(start, length), span, `${t('bookings.next')} →`),
       link(start, span === 'week' ? 'day' : 'week', span === 'week' ? t('bookings.day') : t('bookings.week'))),
     el('p', { class: 'muted' }, span === 'week' ? `${day(start)} – ${day(last)}` : day(start)),
     table([

@@ -3,20 +3,11 @@
 import { el } from './shared/dom.js';
 import { dateTime, day, money, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { section, table } from './ui.js';
-
-function shopToday(zone) {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-}
-
-function daysBefore(isoDay, count) {
-  const [y, m, d] = isoDay.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d - count)).toISOString().slice(0, 10);
-}
+import { section, shiftDay, shopToday, table } from './ui.js';
 
 export async function figuresView(context, parameters) {
   const to = parameters.get('to') || shopToday(context.timezone());
-  const from = parameters.get('from') || daysBefore(to, 29);
+  const from = parameters.get('from') || shiftDay(to, -29);
   const found = await api.get(`/admin/figures${api.query({ merchant: context.merchant, from, to })}`);
   const columns = (first) => [
     first,

@@ -114,3 +114,14 @@ export function majorUnits(amount, currency) {
 export function loading() {
   return el('p', { class: 'muted', role: 'status' }, t('console.loading'));
 }
+
+// Today as the shop's calendar says it (YYYY-MM-DD), wherever the member of staff is.
+export function shopToday(zone) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
+// A calendar day (YYYY-MM-DD) moved by whole days, with no time zone to shift it.
+export function shiftDay(isoDay, days) {
+  const [y, m, d] = isoDay.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
