@@ -329,6 +329,20 @@ def made_to_order(sku: str) -> dict:
     return {}
 
 
+def pay(stack, order: dict) -> None:
+    """The customer pays a checkout at its provider's sandbox: Pay on Stripe's or PayPal's page,
+    Approve on the phone for CamPay (PayDunya is paid on its own page by its tests)."""
+    if order["provider"] == "stripe":
+        httpx.post(f"{order['next_action']['url']}/pay", timeout=10)
+    elif order["provider"] == "paypal":
+        paypal_order = order["next_action"]["url"].split("token=")[1]
+        httpx.post(f"{stack.sandbox}/paypal/checkoutnow/{paypal_order}/pay", timeout=10)
+    elif order["provider"] == "campay":
+        prompts = httpx.get(f"{stack.sandbox}/handset", headers={"Accept": "application/json"}, timeout=10).json()
+        reference = next(p["reference"] for p in prompts if order["order_number"] in p["description"])
+        httpx.post(f"{stack.sandbox}/handset/{reference}/approve", headers={"Accept": "application/json"}, timeout=10)
+
+
 def upload_deliverable(api: httpx.Client, order_id: str, token: str, content: bytes = b"ID3 a song") -> str:
     """Staff attach the file to deliver and upload it (the presigned PUT); its key."""
     headers = {"Authorization": f"Bearer {token}"}

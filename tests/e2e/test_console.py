@@ -19,7 +19,7 @@ from browser_support import (
     screenshot,
     sign_in_to_console,
 )
-from e2e_support import admin_view, made_to_order, merchant_token, order_status, wait_for
+from e2e_support import admin_view, made_to_order, merchant_token, order_status, pay, wait_for
 from playwright.sync_api import Page, expect
 
 WAIT_MS = 30_000  # API calls and stream-driven emails on a loaded 2-core machine
@@ -34,12 +34,7 @@ def paid_order(api, stack, sku="SONG-STANDARD", currency="USD", name="Awa Ndiaye
     answer = api.post("/checkouts", json=body)
     assert answer.status_code == 201, answer.text
     order = {**answer.json(), "email": email}
-    if order["provider"] == "campay":
-        prompts = httpx.get(f"{stack.sandbox}/handset", headers={"Accept": "application/json"}, timeout=10).json()
-        reference = next(p["reference"] for p in prompts if order["order_number"] in p["description"])
-        httpx.post(f"{stack.sandbox}/handset/{reference}/approve", headers={"Accept": "application/json"}, timeout=10)
-    else:
-        httpx.post(f"{order['next_action']['url']}/pay", timeout=10)
+    pay(stack, order)
     wait_for(lambda: order_status(api, order) == "paid", timeout=30, what="the payment to settle")
     return order
 

@@ -13,6 +13,7 @@ from e2e_support import (
     merchant_token,
     money_state,
     order_status,
+    pay,
     plain,
     sent_emails,
     wait_for,
@@ -35,15 +36,7 @@ def paid(api, sku="FEST-DAY-PASS", currency="USD", quantity=2, provider=None, ph
     if provider:
         body["provider"] = provider
     order = api.post("/checkouts", json=body).json()
-    if order["provider"] == "stripe":
-        httpx.post(f"{order['next_action']['url']}/pay", timeout=10)
-    elif order["provider"] == "paypal":
-        paypal_order = order["next_action"]["url"].split("token=")[1]
-        httpx.post(f"{stack.sandbox}/paypal/checkoutnow/{paypal_order}/pay", timeout=10)
-    elif order["provider"] == "campay":
-        prompts = httpx.get(f"{stack.sandbox}/handset", headers={"Accept": "application/json"}, timeout=10).json()
-        reference = next(p["reference"] for p in prompts if order["order_number"] in p["description"])
-        httpx.post(f"{stack.sandbox}/handset/{reference}/approve", headers={"Accept": "application/json"}, timeout=10)
+    pay(stack, order)
     wait_for(lambda: order_status(api, order) == "paid", what="paid")
     return order
 
