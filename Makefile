@@ -102,8 +102,8 @@ local: $(VENV)/.installed docs-assets
 test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate build
 	$(call step,Unit and functional tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional)
 	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
-	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 120 s budget),\
-		$(PY) scripts/fuzz.py --max-time 120)
+	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 60 s budget),\
+		$(PY) scripts/fuzz.py --max-time 60)
 
 # Reconciliation of a busy day (2 000 orders on a local stack of its own), with its figures.
 .PHONY: bench-reconciliation
