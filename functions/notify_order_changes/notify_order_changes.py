@@ -9,13 +9,14 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from caisse.catalog.service import find_merchant
 from caisse.notifications.replay import queue_for_record
-from caisse.observability import observability
+from caisse.observability import correlate, correlation_of, observability
 
 logger, metrics, tracer = observability("notify-order-changes")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
+    correlate(correlation_of(record.raw_event))
     notifications = queue_for_record(record.raw_event.get("dynamodb") or {}, find_merchant)
     if notifications:
         metrics.add_metric(name="NotificationsQueued", unit=MetricUnit.Count, value=len(notifications))

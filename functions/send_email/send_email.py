@@ -16,7 +16,7 @@ from caisse.db import aws_client
 from caisse.notifications import dispatch
 from caisse.notifications.changes import Notification
 from caisse.notifications.sender import TransientSendError
-from caisse.observability import observability
+from caisse.observability import correlate, correlation_of, observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
 
@@ -26,6 +26,7 @@ MAX_BACKOFF_SECONDS = 900
 
 
 def record_handler(record: SQSRecord) -> None:
+    correlate(correlation_of(record.raw_event))
     notification = Notification.from_message(json.loads(record.body))
     try:
         outcome = dispatch.deliver(notification, secret(TOKEN_KEY_PARAMETER))

@@ -46,8 +46,8 @@ def guarded(logger: Any) -> Callable[[Callable[..., dict[str, Any]]], Callable[.
             try:
                 return with_security_headers(handler(event, context))
             except Exception:
-                logger.exception("unexpected error")
                 request_id = ((event or {}).get("requestContext") or {}).get("requestId")
+                logger.exception("unexpected error", extra={"request_id": request_id})
                 return with_security_headers(
                     {
                         "statusCode": 500,

@@ -1,13 +1,15 @@
 """What an operator relies on, through the local stack: /health tells when DynamoDB fails, every
-answer carries the security headers, and an error nobody expected is a JSON 500 with the request id
-(its trace in the log, never in the answer)."""
+answer carries the security headers, an error nobody expected is a JSON 500 with the request id
+(its trace in the log, never in the answer), and one correlation id follows an order through the
+log lines of every function it passes through."""
 
 from __future__ import annotations
 
 import json
 
-from e2e_support import aws_faults, start
+from e2e_support import aws_faults, emails_for, pay, start, wait_for
 
+from caisse.orders.models import ORDER_SK, order_pk
 from caisse.pages import HEADERS
 
 
@@ -91,3 +93,52 @@ def test_an_unexpected_error_is_a_json_500_with_the_request_id_and_no_trace(api,
         for record in logged
     ), logged
     assert api.get("/catalog").status_code == 200
+
+
+def _log_records(stack, since: int) -> list[dict]:
+    """The functions' JSON log lines (Powertools) written since that line of the stack's output."""
+    records = []
+    for line in stack.output[since:]:
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return records
+
+
+def test_one_correlation_id_follows_an_order_from_checkout_to_email(api, stack):
+    """What one Logs Insights query on `correlation_id` finds for an order: the checkout that created
+    it, the Stripe webhook that settled it, the stream consumer that queued its emails and the email
+    function that sent them; and nothing of another order paid at the same time."""
+    since = len(stack.output)
+    first, second = start(api), start(api)
+    for order in (first, second):
+        pay(stack, order)
+    stack.flush_deliveries()
+    for order in (first, second):
+        wait_for(lambda o=order: emails_for(stack, o["order_id"], "order_confirmed"), what="the confirmation email")
+    orders = stack.table("OrdersTable")
+    ids = {
+        order["order_id"]: orders.get_item(Key={"pk": order_pk(order["order_id"]), "sk": ORDER_SK})["Item"]["cid"]
+        for order in (first, second)
+    }
+    assert len(set(ids.values())) == 2, ids
+
+    def services(correlation_id: str) -> set[str]:
+        return {r.get("service") for r in _log_records(stack, since) if r.get("correlation_id") == correlation_id}
+
+    everywhere = {"checkout", "stripe-webhook", "notify-order-changes", "send-email"}
+    for correlation_id in ids.values():
+        wait_for(lambda c=correlation_id: everywhere <= services(c), what=f"every function's lines of {correlation_id}")
+    for order_id, correlation_id in ids.items():
+        [other] = [o for o in ids if o != order_id]
+        lines = [r for r in _log_records(stack, since) if r.get("correlation_id") == correlation_id]
+        assert other not in json.dumps(lines)
+        assert order_id in json.dumps([r for r in lines if r["service"] == "checkout"])
+        settled = [
+            r for r in lines if r["service"] == "stripe-webhook" and r.get("message") == "provider event settled"
+        ]
+        assert settled and {r["order_id"] for r in settled} == {order_id}, settled
+        emailed = [r for r in lines if r["service"] == "send-email" and r.get("message") == "email handled"]
+        assert f"order:{order_id}:" in json.dumps(emailed), emailed

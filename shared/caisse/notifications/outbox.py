@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from caisse.config import settings
 from caisse.db import aws_client
 from caisse.notifications.changes import Notification
+from caisse.observability import MESSAGE_ATTRIBUTE, correlation_id
 
 _client = None
 
@@ -27,6 +28,10 @@ def _sqs():
 
 
 def publish(notifications: Sequence[Notification]) -> int:
+    # The correlation id logged now (the order's, in the stream consumer) goes with each message,
+    # for the email function to log under (caisse.observability).
+    current = correlation_id()
+    correlation = {"MessageAttributes": {MESSAGE_ATTRIBUTE: {"DataType": "String", "StringValue": current}}}
     for start in range(0, len(notifications), 10):
         batch = notifications[start : start + 10]
         answer = _sqs().send_message_batch(
@@ -37,6 +42,7 @@ def publish(notifications: Sequence[Notification]) -> int:
                     "MessageBody": json.dumps(notification.to_message()),
                     "MessageGroupId": notification.group,
                     "MessageDeduplicationId": notification.deduplication_id,
+                    **(correlation if current else {}),
                 }
                 for index, notification in enumerate(batch)
             ],

@@ -26,6 +26,7 @@ from caisse.clock import iso
 from caisse.config import settings
 from caisse.db import Transaction, TransactionCancelled, batch_get
 from caisse.errors import CaisseError, IdempotencyMismatch, InvalidRequest
+from caisse.observability import correlation_id
 from caisse.orders import capacity, index, personal, states, tokens
 from caisse.orders.models import (
     ORDER_SK,
@@ -271,8 +272,10 @@ def pending_order_transaction(
 def new_order_transaction(order: Order, now: datetime) -> Transaction:
     """A transaction that writes a new order, indexed for the staff lists (caisse.orders.index),
     with its first history entry and its product lines; if the order already exists (a retried
-    request), the cancellation carries it under the label "order"."""
+    request), the cancellation carries it under the label "order". The order keeps the correlation
+    id of the request creating it, which its stream records and emails log under."""
     index.index_order(order, now)
+    order.correlation_id = order.correlation_id or correlation_id()
     tx = Transaction()
     tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
     for line in index.lines(order):

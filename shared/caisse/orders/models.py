@@ -27,6 +27,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from caisse.config import settings
 from caisse.db import CaisseModel, LambdaMeta
 from caisse.money import Money
+from caisse.observability import ORDER_ATTRIBUTE
 
 ORDER_SK = "ORDER"
 INCIDENT_SK = "INCIDENT"
@@ -126,6 +127,9 @@ class Order(OrderRecord, discriminator="order"):
     dispute = MapAttribute(null=True)  # the latest dispute: id, reason, amount, status, outcome
     open_counters = ListAttribute(of=UnicodeAttribute, null=True)  # per-customer caps this checkout counts in
     connect_account = UnicodeAttribute(null=True)  # a Stripe connected account (direct charges)
+    # The id of the request that created the order (caisse.observability), logged by every function
+    # that handles one of its changes: its stream records, its notification messages, its webhooks.
+    correlation_id = UnicodeAttribute(null=True, attr_name=ORDER_ATTRIBUTE)
     booking = MapAttribute(null=True)  # service, start/end (UTC and local), deposit, fee, full price
     saved_payment = MapAttribute(null=True)  # customer and payment method kept for an off-session charge
     balance = MapAttribute(null=True)  # the charge after the job: status due | paid, amount, link

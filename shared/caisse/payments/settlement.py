@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.money import Money, MoneyError, display
+from caisse.observability import correlate
 from caisse.orders import index, states
 from caisse.orders.models import INCIDENT_SK, Incident, Order, OrderRecord, PaymentEvent
 from caisse.orders.refunds import record_provider_refund
@@ -131,6 +132,7 @@ def settle(notice: Notice) -> Settlement:
             return Settlement("payment_without_order", notice.order_id)
         deliveries.finish(delivery, "unknown_order")
         return Settlement("unknown_order", order_id)
+    correlate(bundle.order.correlation_id or notice.event_id)  # from here on, the order's story
     if not owns(bundle.order, notice):
         # A connected account's event about an order it does not own (or a platform event about
         # a connected account's order): never applied, whatever its metadata says.

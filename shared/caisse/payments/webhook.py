@@ -24,6 +24,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from caisse.errors import ProviderUnavailable
+from caisse.observability import correlate
 from caisse.payments.base import InvalidWebhook, Notice, PaymentNotice, WebhookAdapter, WebhookRequest
 
 # Metrics per settlement result (with the provider as dimension).
@@ -93,6 +94,7 @@ def handle(adapter: WebhookAdapter, event: dict[str, Any], logger: Logger, metri
         return answer(503, {"error": "provider_unavailable", "message": "could not confirm with the provider; retry"})
     results = []
     for notice in notices:
+        correlate(notice.event_id)  # until settle() finds the order (caisse.observability)
         settlement = settle(notice)
         _log(logger, metrics, notice, settlement)
         results.append(settlement.result)
