@@ -7,6 +7,7 @@ ROOT := $(CURDIR)
 include layers/python.mk
 VENV := .venv
 SAMVENV := .venv-sam
+SCANVENV := .venv-scan
 PY := $(VENV)/bin/python
 SAM := $(SAMVENV)/bin/sam
 PIP := --quiet --disable-pip-version-check
@@ -26,7 +27,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # One line per step, then how long it took: `$(call step,what it does,command)`.
 step = @printf '==> %s\n' "$(1)"; started=$$(date +%s); $(2) && printf '    done in %s s\n' "$$(( $$(date +%s) - started ))"
 
-.PHONY: help local test unit functional e2e lint validate build deploy invoke admin-token seed openapi bench clean
+.PHONY: help local test unit functional e2e lint validate scan build deploy invoke admin-token seed openapi bench clean
 
 help:
 	@echo "make local        run the whole system offline (API :3000, AWS :4566, provider sandbox :4010)"
@@ -35,6 +36,7 @@ help:
 	@echo "make invoke FUNCTION=HealthFunction [EVENT=file.json]   invoke one function on the local stack"
 	@echo "make bench        cold-start and DynamoDB-request benchmark of the functions"
 	@echo "make openapi      write functions/api_docs/openapi.json (served at /openapi.json) from the functions' code"
+	@echo "make scan         checkov's IaC scan of template.yaml (fails on any finding)"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
 	@echo "make bench-tickets   an order of 10 admissions: tickets, email, its size"
@@ -62,6 +64,13 @@ $(SAMVENV)/.installed: requirements/sam.txt
 	@test -x $(SAMVENV)/bin/python || $(PYTHON313) -m venv $(SAMVENV)
 	$(call step,Installing the SAM CLI into .venv-sam (first time: about 1 minute),\
 		$(SAMVENV)/bin/python -m pip install $(PIP) -r requirements/sam.txt)
+	@touch $@
+
+$(SCANVENV)/.installed: requirements/scan.txt
+	$(NEED_PYTHON313)
+	@test -x $(SCANVENV)/bin/python || $(PYTHON313) -m venv $(SCANVENV)
+	$(call step,Installing checkov into .venv-scan (first time: about 1 minute),\
+		$(SCANVENV)/bin/python -m pip install $(PIP) -r requirements/scan.txt)
 	@touch $@
 
 $(CHROMIUM):
@@ -99,7 +108,7 @@ local: $(VENV)/.installed docs-assets
 
 # Unit and functional tests in parallel, then the e2e tests as their own run against one local
 # stack (the way powertools-lambda-python runs its tiers).
-test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate build
+test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate scan build
 	$(call step,Unit and functional tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional)
 	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
 	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 60 s budget),\
@@ -136,6 +145,11 @@ lint: $(VENV)/.installed
 
 validate: $(SAMVENV)/.installed
 	$(call step,sam validate --lint,$(SAM) validate --lint --template template.yaml)
+
+# The IaC scan: checkov's CloudFormation checks on template.yaml, offline, failing on any finding
+# (.checkov.yaml: the checks skipped for every function and why; per resource: its Metadata).
+scan: $(SCANVENV)/.installed
+	$(call step,checkov (IaC scan of template.yaml),$(SCANVENV)/bin/checkov --config-file .checkov.yaml -f template.yaml)
 
 build: $(VENV)/.installed $(SAMVENV)/.installed
 	$(call step,sam build (layers for Linux arm64; unchanged ones come from the cache),\
