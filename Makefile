@@ -36,6 +36,7 @@ help:
 	@echo "make invoke FUNCTION=HealthFunction [EVENT=file.json]   invoke one function on the local stack"
 	@echo "make bench        cold-start and DynamoDB-request benchmark of the functions"
 	@echo "make openapi      write functions/api_docs/openapi.json (served at /openapi.json) from the functions' code"
+	@echo "make cost         what 1 000 orders cost on AWS per shop (measured on the local stack)"
 	@echo "make scan         checkov's IaC scan of template.yaml (fails on any finding)"
 	@echo "make build        sam build (Linux arm64 layers, .pyc compiled); make deploy: sam deploy --guided"
 	@echo "make bench-images / bench-email / bench-gallery   images, email throughput, a 500-photo gallery"
@@ -154,6 +155,11 @@ scan: $(SCANVENV)/.installed
 build: $(VENV)/.installed $(SAMVENV)/.installed
 	$(call step,sam build (layers for Linux arm64; unchanged ones come from the cache),\
 		$(SAM) build --template template.yaml)
+
+# What 1 000 orders cost on AWS per shop, from one local stack's measured figures (README "Cost").
+.PHONY: cost
+cost: $(VENV)/.installed
+	$(PY) scripts/cost_per_orders.py $(if $(ORDERS),--orders $(ORDERS))
 
 # The guided deploy asks for the stack name, region and parameters, and saves them in samconfig.toml.
 deploy: build

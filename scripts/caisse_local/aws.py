@@ -27,11 +27,13 @@ Resource types are handled by `RESOURCE_PROVISIONERS`, so later work adds types.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import functools
 import io
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -94,6 +96,7 @@ class AwsEndpoint:
         self.app = app
         self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._counts_lock = threading.Lock()
+        self._units: dict[str, float] = defaultdict(float)  # DynamoDB request units (capacity_units)
         self.faults = Faults()
         self.tokens = TransactionTokens()
 
@@ -116,11 +119,18 @@ class AwsEndpoint:
                 return fault.respond(environ, service, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(("DynamoDB_", "DynamoDBStreams_")):
+            request = _read_body(environ)
+            environ["wsgi.input"] = io.BytesIO(request)
             with DYNAMODB_LOCK:
                 if operation == "TransactWriteItems":
                     answer = self.tokens.call(self.app, environ, start_response)
                 else:
                     answer = _drain(self.app(environ, start_response))
+            if target.startswith("DynamoDB_"):
+                units = capacity_units(operation, request, b"".join(answer))
+                with self._counts_lock:
+                    for kind, value in units.items():
+                        self._units[kind] += value
         else:
             answer = self.app(environ, start_response)
         if fault is not None:  # drop_response: done, and the answer never reaches the client
@@ -132,9 +142,14 @@ class AwsEndpoint:
         with self._counts_lock:
             return {service: dict(ops) for service, ops in self._counts.items()}
 
+    def units(self) -> dict[str, float]:
+        with self._counts_lock:
+            return dict(self._units)
+
     def clear(self) -> None:
         with self._counts_lock:
             self._counts.clear()
+            self._units.clear()
 
     def _requests_endpoint(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -145,9 +160,94 @@ class AwsEndpoint:
         if method != "GET":
             start_response("405 Method Not Allowed", [("Allow", "GET, DELETE")])
             return []
-        body = json.dumps(self.counts(), sort_keys=True).encode()
+        report = self.units() if "units" in environ.get("QUERY_STRING", "") else self.counts()
+        body = json.dumps(report, sort_keys=True).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+# --------------------------------------------------------------------------- DynamoDB request units
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    """Bytes of one attribute value, as DynamoDB sizes items (developer guide, "Item sizes")."""
+    (kind, inner), *_ = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return (len(inner.lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if kind == "B":
+        return len(base64.b64decode(inner))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: v}) for v in inner)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + item_size(inner) + len(inner)
+    return 0
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def capacity_units(operation: str, request_body: bytes, answer_body: bytes) -> dict[str, float]:
+    """The read and write request units one DynamoDB call consumes on an on-demand table: reads per
+    4 KB (half for an eventually consistent read, double in a transaction), writes per 1 KB (double
+    in a transaction), sized from the items read or written. An update or delete is sized from the
+    request (DynamoDB sizes it from the stored item, before or after, whichever is larger), so it
+    is a lower bound; a failed call counts nothing."""
+    try:
+        request = json.loads(request_body or b"{}")
+        answer = json.loads(answer_body or b"{}")
+    except ValueError:
+        return {}
+    if "__type" in answer:
+        return {}
+
+    def read(size: int, consistent: bool) -> float:
+        return max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
+
+    def write(size: int) -> float:
+        return max(1, math.ceil(size / 1024))
+
+    def written(entry: dict[str, Any]) -> int:
+        if "Item" in entry:
+            return item_size(entry["Item"])
+        values = entry.get("ExpressionAttributeValues") or {}
+        return item_size(entry.get("Key") or {}) + sum(_value_size(v) for v in values.values())
+
+    consistent = bool(request.get("ConsistentRead"))
+    if operation == "GetItem":
+        return {"read": read(item_size(answer.get("Item") or {}), consistent)}
+    if operation in ("Query", "Scan"):
+        return {"read": read(sum(item_size(i) for i in answer.get("Items", [])), consistent)}
+    if operation == "BatchGetItem":
+        wanted = request.get("RequestItems", {})
+        return {
+            "read": sum(
+                read(item_size(item), bool(wanted.get(table, {}).get("ConsistentRead")))
+                for table, items in answer.get("Responses", {}).items()
+                for item in items
+            )
+        }
+    if operation == "TransactGetItems":
+        return {"read": sum(2 * read(item_size(r.get("Item") or {}), True) for r in answer.get("Responses", []))}
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return {"write": write(written(request))}
+    if operation == "BatchWriteItem":
+        entries = [
+            e.get("PutRequest") or e.get("DeleteRequest") or {}
+            for es in request.get("RequestItems", {}).values()
+            for e in es
+        ]
+        return {"write": sum(write(written(e)) for e in entries)}
+    if operation == "TransactWriteItems":
+        entries = [next(iter(t.values())) for t in request.get("TransactItems", [])]
+        return {"write": sum(2 * write(written(e)) for e in entries)}
+    return {}
 
 
 # --------------------------------------------------------------------------- fault injection

@@ -192,6 +192,17 @@ class _Container:
 # --------------------------------------------------------------------------- the pool
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One finished invocation, as Lambda's REPORT line tells it: its duration (wall time of the
+    handler, what Lambda bills), the CPU time its thread used (the figure to trust on a loaded
+    machine), and whether it paid a cold start (the import, timed apart as Lambda's Init Duration)."""
+
+    duration_ms: float
+    cpu_ms: float
+    init_ms: float | None
+
+
 class FunctionPool:
     """Execution environments for one function; `invoke()` is a synchronous Lambda invoke.
 
@@ -213,6 +224,7 @@ class FunctionPool:
         self._busy = 0
         self._peak = 0
         self._closed = False
+        self.invocations: list[Invocation] = []  # appended in order of finishing (for benchmarks)
 
     # ---- bookkeeping
     @property
@@ -277,11 +289,14 @@ class FunctionPool:
         deadline = time.monotonic() + limit
 
         def job() -> Any:
+            cold = container.handler is None
+            started = time.perf_counter()
             try:
                 handler = container.load()
             except FunctionError:
                 container.retired = True  # Lambda discards an environment whose init failed
                 raise
+            init_ms = (time.perf_counter() - started) * 1000 if cold else None
             context = LambdaContext(
                 function_name=self.spec.name,
                 function_version=self.spec_version,
@@ -292,12 +307,17 @@ class FunctionPool:
                 log_stream_name=container.log_stream,
                 deadline=deadline,
             )
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 result = handler(json.loads(payload), context)
             except BaseException as exc:
                 if not isinstance(exc, Exception):
                     container.retired = True  # SystemExit & co. end the runtime process in Lambda
                 raise FunctionError(self.spec.name, type(exc).__name__, str(exc), traceback.format_exc()) from exc
+            finally:
+                self.invocations.append(
+                    Invocation((time.perf_counter() - started) * 1000, (time.thread_time() - cpu) * 1000, init_ms)
+                )
             return json.loads(self._marshal(result, "Runtime.MarshalError"))
 
         future = container.submit(job)
