@@ -304,3 +304,21 @@ def test_an_abandoned_booking_checkout_gives_its_slot_back_when_it_expires(api, 
     assert expired.status_code == 200, expired.text
     wait_for(lambda: order_status(api, booking) == "expired", what="expired through the Connect webhook")
     assert start in [slot["start"] for slot in free(api, day)]
+
+
+def test_a_retried_booking_is_the_same_order_and_a_reused_key_for_another_time_is_refused(api):
+    day = next_weekday(3, 11)
+    slots = free(api, day)
+    first_start, second_start = slots[0]["start"], slots[4]["start"]  # two hours apart: no overlap
+    key = f"booking-{uuid.uuid4()}"
+    email = f"sam-{uuid.uuid4().hex[:6]}@example.test"
+    first = book(api, first_start, key=key, email=email)
+    assert first.status_code == 201, first.text
+    again = book(api, first_start, key=key, email=email)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["order_id"] == first.json()["order_id"]
+    assert again.json()["next_action"] == first.json()["next_action"]
+    assert again.json()["booking"]["start"] == first_start
+    other = book(api, second_start, key=key, email=email)
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    assert second_start in [slot["start"] for slot in free(api, day)]  # nothing was held for it

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from caisse.email_address import EmailAddress
-from caisse.orders.checkout import CheckoutRequest
+from caisse.orders.checkout import BookingRequest, CheckoutRequest
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
 
@@ -91,6 +91,9 @@ class CheckoutIn(BaseModel):
             answers=self.answers,
             source=self.source.model_dump(exclude_none=True) if self.source else None,
             day=self.day,
+            booking=BookingRequest(self.booking.merchant, self.booking.service, self.booking.start)
+            if self.booking
+            else None,
         )
 
 
