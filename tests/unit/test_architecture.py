@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, int]] = [
     ("caisse.observability", 0),
     ("caisse.email_address", 0),
     ("caisse.encryption", 0),
+    ("caisse.phones", 0),
     ("caisse.catalog", 1),
     ("caisse.orders", 1),
     ("caisse.payments.settlement", 3),

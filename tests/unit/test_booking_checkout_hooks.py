@@ -118,3 +118,28 @@ def test_a_cancelled_write_on_a_slot_means_the_time_was_taken():
     refusal = _slot_taken(TransactionCancelled({"slot:2027-03-01T22:00:00Z": "ConditionalCheckFailed"}))
     assert isinstance(refusal, SlotTaken) and refusal.status == 409 and refusal.code == "slot_taken"
     assert _slot_taken(TransactionCancelled({"history": "ConditionalCheckFailed"})) is None
+
+
+def test_a_phone_that_is_not_one_of_the_merchants_country_is_refused_before_anything_is_written():
+    asked = CheckoutRequest(
+        items=(),
+        currency="AUD",
+        customer_name="Sam",
+        customer_email="sam@example.test",
+        locale=None,
+        customer_phone="06 12 34 56 78",  # French, dialled as if in Australia
+        booking=BookingRequest("fixit", "callout", TUESDAY_9_SYDNEY, "1 George St", "Side gate"),
+    )
+    with pytest.raises(CaisseError) as refused:
+        BOOKING.draft([merchant(country="AU"), service()], asked, "order-1", NOW, "fingerprint")
+    assert (refused.value.status, refused.value.code) == (422, "invalid_phone")
+    assert refused.value.details["field"] == "customer.phone"
+
+
+def test_the_job_details_make_another_booking_and_an_order_without_them_keeps_its_fingerprint():
+    plain = request()
+    with_job = CheckoutRequest(
+        **{**plain.__dict__, "booking": BookingRequest("fixit", "callout", TUESDAY_9_SYDNEY, "1 George St")}
+    )
+    assert BOOKING.fingerprint(plain, KEY) != BOOKING.fingerprint(with_job, KEY)
+    assert plain.fingerprint(KEY) == CheckoutRequest(**{**plain.__dict__, "booking": None}).fingerprint(KEY)

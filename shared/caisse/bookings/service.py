@@ -30,6 +30,7 @@ from caisse.orders.refunds import refundable
 from caisse.orders.service import change_status_by_staff, load, record_action
 from caisse.payments.checkout import Draft, spec_for
 from caisse.payments.refunds import request_refund
+from caisse.phones import international
 from caisse.staff import Staff
 
 
@@ -129,7 +130,8 @@ class Booking:
                 f"see GET /merchants/{merchant.merchant_id}/availability",
                 code="not_bookable",
             )
-        order = _pending_booking(order_id, request, merchant, service, start, hours, now, fingerprint)
+        phone = international(request.customer_phone, merchant.country) if request.customer_phone else None
+        order = _pending_booking(order_id, request, phone, merchant, service, start, hours, now, fingerprint)
         transaction = new_order_transaction(order, now)
         for partition, step in order.booking.as_dict()["slots"]:
             transaction.put(
@@ -160,6 +162,7 @@ def _slot_taken(cancelled: TransactionCancelled) -> SlotTaken | None:
 def _pending_booking(
     order_id: str,
     request: CheckoutRequest,
+    phone: str | None,
     merchant: Merchant,
     service: Service,
     start: datetime,
@@ -168,7 +171,8 @@ def _pending_booking(
     fingerprint: str,
 ) -> Order:
     """The pending order of a booking: the deposit as its one line, the time it holds, and the
-    merchant's connected account it is paid on."""
+    merchant's connected account it is paid on. The phone, address and notes are sealed here,
+    before anything is written (caisse.orders.personal)."""
     full = Money(int(service.full_price), service.currency)
     deposit = check_maximum(pricing.deposit(full, service.deposit_percent, service.deposit_fixed), "stripe")
     fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
@@ -211,8 +215,9 @@ def _pending_booking(
             request.customer_name,
             request.customer_email,
             request.locale or merchant.default_locale or "en",
-            request.customer_phone,
+            phone,
         ),
+        job_sealed=personal.seal_job(order_id, _asked(request).job),
         stages=list(merchant.stages or []),
         provider="stripe",
         request_fingerprint=fingerprint,

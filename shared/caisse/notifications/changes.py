@@ -83,7 +83,8 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
 
 def order_context(order: Order) -> dict[str, Any]:
     """What the templates may show about an order. Built from the committed image only, where the
-    customer's answers and phone are ciphertext: no email needs them, and none is put on the queue."""
+        customer's answers and phone are ciphertext: no customer email needs them; a booking's job details
+    and phone go on the queue as ciphertext, for the tradie's new-booking email to decrypt."""
     contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
     stages = list(order.stages or [])
     next_action = order.next_action.as_dict() if order.next_action else {}
@@ -140,14 +141,19 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
     booking = order.booking.as_dict()
     balance = order.balance.as_dict() if order.balance else {}
     start = booking.get("local_start", "")
+    full, deposit = booking.get("full_price") or {}, booking.get("deposit") or {}
+    expected = _money(int(full["amount"]) - int(deposit["amount"]), full["currency"]) if full and deposit else None
     return {
         "service": booking.get("service"),
-        "start": start[:16].replace("T", " "),
+        "start": start[:16].replace("T", " "),  # the appointment in the merchant's own time zone
         "timezone": booking.get("timezone"),
         "balance": balance.get("amount"),
+        "balance_expected": expected,  # the price less the deposit, before the job sets the final price
         "link": balance.get("link"),
-        "address": None,
+        "address": None,  # encrypted: the email function decrypts them for the tradie's email only
         "notes": None,
+        "job_sealed": order.job_sealed,
+        "phone_sealed": order.customer.phone_sealed,
     }
 
 

@@ -60,6 +60,13 @@ class BookingRequest:
     merchant: str
     service: str
     start: datetime
+    address: str | None = None  # where the job is: encrypted on the order, like the phone
+    notes: str | None = None
+
+    @property
+    def job(self) -> dict[str, str] | None:
+        found = {name: value for name, value in (("address", self.address), ("notes", self.notes)) if value}
+        return found or None
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ class CheckoutRequest:
                 self.answers,
                 self.source,
                 self.day.isoformat() if self.day else None,
+                # a booking's job details, only where given (every other fingerprint stays as it was)
+                *([self.booking.job] if self.booking and self.booking.job else []),
             ],
             separators=(",", ":"),
             sort_keys=True,

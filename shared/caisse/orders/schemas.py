@@ -28,7 +28,9 @@ class CustomerIn(BaseModel):
     phone: str | None = Field(
         default=None,
         pattern=r"^\+?[0-9][0-9 ().-]{5,19}$",
-        description="Needed for mobile money: 2376XXXXXXXX for CamPay, +226XXXXXXXX for Ouaga Live",
+        description="Needed for mobile money: 2376XXXXXXXX for CamPay, +226XXXXXXXX for Ouaga Live. For a booking, "
+        "the tradie's contact: checked for the merchant's country (422 invalid_phone, field customer.phone), "
+        "stored encrypted",
     )
 
 
@@ -37,6 +39,10 @@ class BookingIn(BaseModel):
     merchant: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
     service: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     start: datetime = Field(description="With its UTC offset, e.g. 2026-12-03T09:00:00+11:00")
+    address: str | None = Field(default=None, min_length=1, max_length=300, description="Where the job is")
+    notes: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="What the customer wants the tradie to know"
+    )
 
 
 class SourceIn(BaseModel):
@@ -91,7 +97,13 @@ class CheckoutIn(BaseModel):
             answers=self.answers,
             source=self.source.model_dump(exclude_none=True) if self.source else None,
             day=self.day,
-            booking=BookingRequest(self.booking.merchant, self.booking.service, self.booking.start)
+            booking=BookingRequest(
+                self.booking.merchant,
+                self.booking.service,
+                self.booking.start,
+                self.booking.address,
+                self.booking.notes,
+            )
             if self.booking
             else None,
         )

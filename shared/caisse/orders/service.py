@@ -513,8 +513,8 @@ def booking_view(order: Order) -> dict[str, Any] | None:
         "start_utc": booking.get("start"),
         "end_utc": booking.get("end"),
         "timezone": booking.get("timezone"),
-        "address": booking.get("address"),
-        "notes": booking.get("notes"),
+        "address": None,  # encrypted: filled in by who decrypts it for staff (personal.reveal)
+        "notes": None,
         "full_price": booking.get("full_price"),
         "deposit": booking.get("deposit"),
         "platform_fee": booking.get("platform_fee"),
