@@ -158,6 +158,8 @@ def test_a_card_that_needs_the_customer_leaves_the_balance_due_and_emails_a_link
         ),
         what="the balance paid through the link",
     )
+    [receipt] = wait_for(lambda: emails_for(stack, booking["order_id"], "balance_paid"), what="the receipt")
+    assert "Balance paid: AUD 120.00" in plain(receipt["text"])
 
 
 def test_cancelling_frees_the_slot_and_refunds_the_fee_in_proportion(api, stack):

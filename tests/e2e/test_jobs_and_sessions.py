@@ -11,7 +11,7 @@ import uuid
 
 import httpx
 from e2e_support import admin_view, emails_for, merchant_token, order_status, pay, plain, wait_for
-from test_bookings import FIXIT, free, next_weekday, staff
+from test_bookings import FIXIT, free, next_weekday, paid_booking, staff
 
 from caisse.orders.checkout import order_id_for
 
@@ -141,3 +141,40 @@ def test_a_customers_export_holds_the_job_and_erasure_removes_it(api, stack):
     )["Item"]
     assert "job_sealed" not in stored and "phone_sealed" not in stored["customer"]
     assert admin_view(api, booking["order_id"], FIXIT)["booking"]["address"] is None
+
+
+def test_the_balance_charged_after_the_job_is_receipted_written_in_the_history_and_kept_paid(api, stack):
+    booking = paid_booking(api, stack, weeks_ahead=13)
+    charged = api.post(
+        f"/admin/bookings/{booking['order_id']}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT)
+    )
+    assert charged.status_code == 200, charged.text
+    assert charged.json()["status"] == "paid" and charged.json()["amount"] == {"amount": 15000, "currency": "AUD"}
+
+    [receipt] = wait_for(lambda: emails_for(stack, booking["order_id"], "balance_paid"), what="the balance receipt")
+    text = plain(receipt["text"])
+    assert receipt["to"] == booking_email(stack, booking["order_id"])
+    assert "Balance paid: AUD 150.00" in text and "final price of AUD 180.00" in text and "AUD 30.00" in text
+    assert booking["order_number"] in receipt["subject"]
+
+    view = admin_view(api, booking["order_id"], FIXIT)
+    assert view["money_state"] == "paid" and view["balance"]["status"] == "paid"
+    [line] = [entry for entry in view["history"] if entry.get("action") == "balance_charged"]
+    assert line["money"] == {"from": "paid", "to": "paid", "amount": 15000}
+    mine = api.get(f"/orders/{booking['order_id']}", headers={"Authorization": f"Bearer {booking['order_token']}"})
+    assert any((entry.get("money") or {}).get("amount") == 15000 for entry in mine.json()["history"])
+
+    again = api.post(
+        f"/admin/bookings/{booking['order_id']}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT)
+    )
+    assert again.json()["replayed"] is True
+    assert (
+        len([e for e in admin_view(api, booking["order_id"], FIXIT)["history"] if e.get("action") == "balance_charged"])
+        == 1
+    )
+
+
+def booking_email(stack, order_id: str) -> str:
+    return stack.table("OrdersTable").get_item(Key={"pk": f"ORDER#{order_id}", "sk": "ORDER"}, ConsistentRead=True)[
+        "Item"
+    ]["customer"]["email"]

@@ -301,12 +301,14 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
                 "link": link,
                 "attempt": int(balance.get("attempt", 0)) + 1,
             }
+    charged = result["status"] == "paid" and result.get("payment_ref")
     record_action(
         order_id,
         staff,
         "balance_charged",
         changes={"status": result["status"], "amount": result["amount"], "final_amount": final_amount},
         writes=lambda bundle, tx: [Order.balance.set(result)],
+        balance={**result, "final_amount": final_amount, "paid_at": iso(utcnow())} if charged else None,
     )
     return {"booking_id": order_id, **result, "replayed": False}
 

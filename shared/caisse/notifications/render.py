@@ -72,6 +72,7 @@ NESTED: dict[str, dict[str, Any]] = {
         "timezone": None,
         "balance": None,
         "balance_expected": None,
+        "final_amount": None,
         "address": None,
         "notes": None,
         "phone": None,
