@@ -11,7 +11,7 @@ import uuid
 
 import httpx
 from e2e_support import admin_view, emails_for, merchant_token, order_status, pay, plain, wait_for
-from test_bookings import FIXIT, free, next_weekday, paid_booking, staff
+from test_bookings import FIXIT, PLATFORM_KEY, account_of, free, next_weekday, paid_booking, sandbox, staff
 
 from caisse.orders.checkout import order_id_for
 
@@ -178,3 +178,71 @@ def booking_email(stack, order_id: str) -> str:
     return stack.table("OrdersTable").get_item(Key={"pk": f"ORDER#{order_id}", "sk": "ORDER"}, ConsistentRead=True)[
         "Item"
     ]["customer"]["email"]
+
+
+def test_a_photographer_onboards_and_a_session_deposit_lands_on_their_account_with_the_platform_fee(api, stack):
+    saturday = next_weekday(5, 3)
+    slots = free(api, saturday, service="portrait-session", merchant="lumen")
+    assert slots[0]["start"].startswith(f"{saturday.isoformat()}T09:00:00-0")  # New York time
+    session = {
+        "merchant": "lumen",
+        "service": "portrait-session",
+        "start": slots[0]["start"],
+        "address": "Prospect Park Boathouse, Brooklyn",
+    }
+    customer = {"name": "Ada Park", "email": f"ada-{uuid.uuid4().hex[:6]}@example.test", "phone": "(718) 965-8951"}
+    order = {"booking": session, "currency": "USD", "customer": customer}
+    refused = api.post("/checkouts", json=order)
+    assert refused.status_code == 409 and refused.json()["error"] == "merchant_not_onboarded"
+
+    # The photographer onboards on the sandbox's Connect pages; account.updated enables charges.
+    onboarding = api.post("/admin/merchants/lumen/stripe/connect", headers=staff("lumen"))
+    assert onboarding.status_code == 200, onboarding.text
+    assert "Complete onboarding" in httpx.get(onboarding.json()["onboarding_url"], timeout=10).text
+    httpx.post(f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10)
+    wait_for(
+        lambda: (
+            stack.table("CatalogTable")
+            .get_item(Key={"pk": "MERCHANT#lumen"}, ConsistentRead=True)["Item"]
+            .get("charges_enabled")
+        ),
+        what="account.updated to enable the photographer's charges",
+    )
+
+    answer = api.post("/checkouts", json=order)
+    assert answer.status_code == 201, answer.text
+    booked = answer.json()
+    assert booked["total"] == {"amount": 15000, "currency": "USD"}  # the session's fixed deposit
+    assert booked["booking"]["start"] == slots[0]["start"]
+    pay(stack, booked)
+    wait_for(lambda: order_status(api, booked) == "paid", what="the session deposit to be paid")
+
+    # What Stripe would show: the PaymentIntent lives on the photographer's connected account (a
+    # direct charge), with the platform's 3 % as its application fee; the platform has no such intent.
+    account = account_of(stack, "lumen")
+    session_id = booked["next_action"]["url"].rsplit("/", 1)[1]
+    checkout = sandbox(stack, f"/v1/checkout/sessions/{session_id}", account)
+    intent = sandbox(stack, f"/v1/payment_intents/{checkout['payment_intent']}", account)
+    assert intent["status"] == "succeeded" and intent["amount"] == 15000 and intent["currency"] == "usd"
+    assert intent["application_fee_amount"] == 450  # 3 % of USD 150.00
+    assert intent["setup_future_usage"] == "off_session"  # the card kept for the balance after the shoot
+    on_platform = httpx.get(f"{stack.sandbox}/v1/payment_intents/{intent['id']}", headers=PLATFORM_KEY, timeout=10)
+    assert on_platform.status_code == 404
+    charge = sandbox(stack, f"/v1/charges/{intent['latest_charge']}", account)
+    fee = httpx.get(
+        f"{stack.sandbox}/v1/application_fees/{charge['application_fee']}", headers=PLATFORM_KEY, timeout=10
+    )
+    assert fee.status_code == 200 and fee.json()["amount"] == 450 and fee.json()["account"] == account
+
+    [mail] = wait_for(lambda: emails_for(stack, booked["order_id"], "new_booking"), what="the photographer's email")
+    assert mail["to"] == "bookings@lumen.example"
+    assert "Prospect Park Boathouse" in plain(mail["text"]) and "+17189658951" in plain(mail["text"])
+
+    # The balance after the shoot, on the same account with the same fee rate.
+    balance = api.post(
+        f"/admin/bookings/{booked['order_id']}/charge-balance", json={"final_amount": 45000}, headers=staff("lumen")
+    )
+    assert balance.status_code == 200, balance.text
+    assert balance.json()["status"] == "paid" and balance.json()["amount"] == {"amount": 30000, "currency": "USD"}
+    paid = sandbox(stack, f"/v1/payment_intents/{balance.json()['payment_ref']}", account)
+    assert paid["amount"] == 30000 and paid["application_fee_amount"] == 900

@@ -27,7 +27,7 @@ class CustomerIn(BaseModel):
     locale: Literal["en", "fr"] | None = Field(default=None, description="Leave out for the shop's language")
     phone: str | None = Field(
         default=None,
-        pattern=r"^\+?[0-9][0-9 ().-]{5,19}$",
+        pattern=r"^\+?[0-9(][0-9 ().-]{5,19}$",
         description="Needed for mobile money: 2376XXXXXXXX for CamPay, +226XXXXXXXX for Ouaga Live. For a booking, "
         "the tradie's contact: checked for the merchant's country (422 invalid_phone, field customer.phone), "
         "stored encrypted",
