@@ -33,6 +33,7 @@ from caisse.orders import capacity, states
 from caisse.orders.checkout import (
     CheckoutRequest,
     CheckoutResult,
+    LowStock,
     Rules,
     abandon,
     attach,
@@ -70,6 +71,7 @@ class Draft:
     spec: CheckoutSpec
     provider: PaymentProvider
     refusal: Callable[[TransactionCancelled], CaisseError | None]
+    low_stock: tuple[LowStock, ...] = ()  # limited products this checkout leaves at the merchant's threshold
 
 
 class OrderSource(Protocol):
@@ -122,7 +124,9 @@ def create_checkout(
             raise refusal from cancelled
         raise
     opened = open_checkout(draft.order, draft.spec, draft.provider)
-    return CheckoutResult(checkout_answer(opened, token_key) | source.view(opened), replayed=False)
+    return CheckoutResult(
+        checkout_answer(opened, token_key) | source.view(opened), replayed=False, low_stock=draft.low_stock
+    )
 
 
 def _replayed(existing: Order, fingerprint: str, source: OrderSource, token_key: str) -> CheckoutResult:
@@ -187,7 +191,7 @@ class Cart:
                     return too_many_open(rules, kind)
             return None
 
-        return Draft(order, transaction, spec, provider, refusal)
+        return Draft(order, transaction, spec, provider, refusal, rules.low_stock(products, cart))
 
     def view(self, order: Order) -> dict[str, Any]:
         return {}
