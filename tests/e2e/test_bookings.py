@@ -55,6 +55,24 @@ def sandbox(stack, path: str, account: str) -> dict:
     return answer.json()
 
 
+def onboard(api, stack, merchant: str) -> None:
+    """The merchant's staff start Connect onboarding and complete it on the sandbox's page; the
+    account.updated webhook then enables the merchant's charges."""
+    onboarding = api.post(f"/admin/merchants/{merchant}/stripe/connect", headers=staff(merchant))
+    assert onboarding.status_code == 200, onboarding.text
+    page = httpx.get(onboarding.json()["onboarding_url"], timeout=10)
+    assert "Complete onboarding" in page.text
+    httpx.post(f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10)
+    wait_for(
+        lambda: (
+            stack.table("CatalogTable")
+            .get_item(Key={"pk": f"MERCHANT#{merchant}"}, ConsistentRead=True)["Item"]
+            .get("charges_enabled")
+        ),
+        what="account.updated to enable charges",
+    )
+
+
 def paid_booking(api, stack, weeks_ahead: int, slot_index: int = 0) -> dict:
     start = free(api, next_weekday(1, weeks_ahead))[slot_index]["start"]
     answer = book(api, start)
@@ -191,19 +209,7 @@ def test_a_merchant_not_onboarded_refuses_bookings_until_account_updated_says_so
     start = free(api, monday, service="safety-check", merchant="sparky-electrical")[0]["start"]
     refused = book(api, start, service="safety-check", merchant="sparky-electrical")
     assert refused.status_code == 409 and refused.json()["error"] == "merchant_not_onboarded"
-    onboarding = api.post("/admin/merchants/sparky-electrical/stripe/connect", headers=staff("sparky-electrical"))
-    assert onboarding.status_code == 200, onboarding.text
-    page = httpx.get(onboarding.json()["onboarding_url"], timeout=10)
-    assert "Complete onboarding" in page.text
-    httpx.post(f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10)
-    wait_for(
-        lambda: (
-            stack.table("CatalogTable")
-            .get_item(Key={"pk": "MERCHANT#sparky-electrical"}, ConsistentRead=True)["Item"]
-            .get("charges_enabled")
-        ),
-        what="account.updated to enable charges",
-    )
+    onboard(api, stack, "sparky-electrical")
     accepted = book(api, start, service="safety-check", merchant="sparky-electrical")
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["total"] == {"amount": 4500, "currency": "AUD"}  # 25 % of AUD 180.00

@@ -11,7 +11,7 @@ import uuid
 
 import httpx
 from e2e_support import admin_view, emails_for, merchant_token, order_status, pay, plain, wait_for
-from test_bookings import FIXIT, PLATFORM_KEY, account_of, free, next_weekday, paid_booking, sandbox, staff
+from test_bookings import FIXIT, PLATFORM_KEY, account_of, free, next_weekday, onboard, paid_booking, sandbox, staff
 
 from caisse.orders.checkout import order_id_for
 
@@ -196,18 +196,7 @@ def test_a_photographer_onboards_and_a_session_deposit_lands_on_their_account_wi
     assert refused.status_code == 409 and refused.json()["error"] == "merchant_not_onboarded"
 
     # The photographer onboards on the sandbox's Connect pages; account.updated enables charges.
-    onboarding = api.post("/admin/merchants/lumen/stripe/connect", headers=staff("lumen"))
-    assert onboarding.status_code == 200, onboarding.text
-    assert "Complete onboarding" in httpx.get(onboarding.json()["onboarding_url"], timeout=10).text
-    httpx.post(f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10)
-    wait_for(
-        lambda: (
-            stack.table("CatalogTable")
-            .get_item(Key={"pk": "MERCHANT#lumen"}, ConsistentRead=True)["Item"]
-            .get("charges_enabled")
-        ),
-        what="account.updated to enable the photographer's charges",
-    )
+    onboard(api, stack, "lumen")
 
     answer = api.post("/checkouts", json=order)
     assert answer.status_code == 201, answer.text
