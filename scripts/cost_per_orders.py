@@ -13,8 +13,8 @@ END and REPORT lines (about 300 bytes per invocation, not emitted locally); warm
 (a cold start also bills its init); the handler's wall time on this loaded 2-core machine against
 moto, which is slower than DynamoDB, so the Lambda figures are an upper bound. Not counted: free
 tiers, fixed monthly costs (the KMS keys, alarms, dashboard, custom metrics), data transfer, S3 and
-the photographers' galleries (images are not part of an order), the tradies' bookings (not driven
-here), and the scheduled jobs that run whatever the number of orders.
+the photographers' galleries (images are not part of an order), a booking's balance charged after
+the job, and the scheduled jobs that run whatever the number of orders.
 """
 
 from __future__ import annotations
@@ -77,36 +77,51 @@ def shops() -> dict[str, tuple[str, dict]]:
     return {
         "song studio": (
             "one standard song, USD, Stripe, with its brief",
-            lambda: (
+            lambda api: (
                 {"items": [{"sku": "SONG-STANDARD", "quantity": 1}], "currency": "USD"}
                 | {"answers": BRIEF, "day": studio_day()}
             ),
         ),
         "festival": (
             "two day passes, USD, Stripe",
-            lambda: {"items": [{"sku": "FEST-DAY-PASS", "quantity": 2}], "currency": "USD"},
+            lambda api: {"items": [{"sku": "FEST-DAY-PASS", "quantity": 2}], "currency": "USD"},
         ),
         "photo studio": (
             "a session deposit, USD, Stripe",
-            lambda: {"items": [{"sku": "PHOTO-SESSION-DEPOSIT", "quantity": 1}], "currency": "USD"},
+            lambda api: {"items": [{"sku": "PHOTO-SESSION-DEPOSIT", "quantity": 1}], "currency": "USD"},
         ),
         "Ouaga Live": (
             "two concert tickets, XOF, PayDunya",
-            lambda: {
+            lambda api: {
                 "items": [{"sku": "OL-CONCERT-STANDARD", "quantity": 2}],
                 "currency": "XOF",
                 "customer_phone": f"+2267{uuid.uuid4().int % 10**7:07d}",
             },
         ),
+        "tradie (Fixit Plumbing)": ("a call-out's deposit, AUD, Stripe Connect, slots looked up first", booking),
     }
 
 
-def one_order(stack: LocalStack, api: httpx.Client, body: dict, log: Path) -> dict:
-    """Run one order from checkout to its last email; what it used."""
+_weeks = iter(range(2, 60))
+
+
+def booking(api: httpx.Client) -> dict:
+    """A tradie's customer looks at a Tuesday's free slots and books the first one (a week each)."""
+    today = datetime.now(UTC).date()
+    day = today + timedelta(days=(1 - today.weekday()) % 7 + 7 * next(_weeks))
+    free = api.get("/merchants/fixit-plumbing/availability", params={"service": "callout", "date": day.isoformat()})
+    start = free.json()["slots"][0]["start"]
+    return {"booking": {"merchant": "fixit-plumbing", "service": "callout", "start": start}, "currency": "AUD"}
+
+
+def one_order(stack: LocalStack, api: httpx.Client, make, log: Path) -> dict:
+    """Run one order from checkout (and what the customer reads to make it) to its last email;
+    what it used."""
     stack.event_sources.drain(timeout=60)
     httpx.delete(f"{stack.aws_url}/_caisse/requests", timeout=10)
     before = {name: len(pool.invocations) for name, pool in stack.pools.items()}
     log_offset = log.stat().st_size
+    body = make(api)
     customer = {"name": "Cost Bench", "email": f"cost-{uuid.uuid4().hex[:8]}@example.test", "locale": "en"}
     phone = body.pop("customer_phone", None)
     if phone:
@@ -237,8 +252,8 @@ def report(stack: LocalStack, orders: int, log: Path, console) -> None:
     say(f"Cost of 1 000 orders on AWS, us-east-1, Lambda arm64; measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     say(f"on the local stack, {orders} orders per shop after one warm-up; prices read on {PRICES_READ_ON}.")
     for shop, (what, make) in shops().items():
-        one_order(stack, api, make(), log)  # warm-up: cold starts and first KMS data keys are not typical
-        runs = [one_order(stack, api, make(), log) for _ in range(orders)]
+        one_order(stack, api, make, log)  # warm-up: cold starts and first KMS data keys are not typical
+        runs = [one_order(stack, api, make, log) for _ in range(orders)]
         lines, functions = cost(stack, runs)
         total = sum(dollars for _, _, dollars in lines)
         say()
