@@ -116,7 +116,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     PENDING = "pending"  # e.g. Checkout completed, money not there yet
-    IGNORED = "ignored"  # an event we record but that moves nothing
+    IGNORED = "ignored"  # an event that moves nothing: answered before any write (webhook.handle)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,26 @@ from caisse.secrets import secret
 WEBHOOK_SECRET_PARAMETER = "stripe/webhook_secret"
 CONNECT_WEBHOOK_SECRET_PARAMETER = "stripe/connect_webhook_secret"
 
+# What each endpoint is subscribed to, and so what its adapter acts on: the local stack's sandbox
+# registers exactly these, the README prints them ("Provider events to subscribe to"), and any
+# other type that still arrives is answered before anything is written. A Checkout payment is one
+# delivery: Stripe also sends payment_intent.succeeded and charge.succeeded for it, which add
+# nothing the session's event does not say.
+PLATFORM_EVENTS = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+)
+# Connected accounts: the same, their onboarding state, and payment_intent.succeeded, which alone
+# names the card a booking keeps for its balance (a Checkout Session carries no payment method).
+CONNECT_EVENTS = (*PLATFORM_EVENTS, "account.updated", "payment_intent.succeeded")
+
 _SESSION_OUTCOMES = {
     "checkout.session.async_payment_succeeded": Outcome.PAID,
     "checkout.session.async_payment_failed": Outcome.FAILED,
@@ -37,7 +57,7 @@ _SESSION_OUTCOMES = {
 }
 # stripe/_refund.py: pending | requires_action | succeeded | failed | canceled
 REFUND_STATUS = {"succeeded": "succeeded", "pending": "pending", "requires_action": "pending"}
-_REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
+_REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed")
 # stripe/_dispute.py: a closed dispute is won, lost, warning_closed (an inquiry that went nowhere)
 # or prevented.
 _DISPUTE_WON = ("won", "warning_closed", "prevented")
@@ -47,14 +67,17 @@ class StripeWebhook:
     """The adapter for /webhooks/stripe (the platform's events) and /webhooks/stripe-connect
     (its merchants' connected accounts), each with its own signing secret."""
 
-    def __init__(self, secret_parameter: str, provider: str = "stripe") -> None:
+    def __init__(self, secret_parameter: str, provider: str = "stripe", events: tuple[str, ...] = PLATFORM_EVENTS):
         self.secret_parameter = secret_parameter
         self.provider = provider
+        self.events = frozenset(events)
 
     def verify(self, request: WebhookRequest) -> dict[str, Any]:
         return verify(request.body, request.header("Stripe-Signature"), secret(self.secret_parameter))
 
     def notices(self, event: dict[str, Any]) -> list[Notice]:
+        if event["type"] not in self.events:
+            return [ignored(event)]
         return [notice(event)]
 
 
@@ -175,9 +198,17 @@ def notice(event: dict[str, Any]) -> Notice:
             reason=error.get("message"),
         )
 
+    return ignored(event)
+
+
+def ignored(event: dict[str, Any]) -> PaymentNotice:
+    """An event that changes nothing: answered before anything is read or written."""
+    obj = (event.get("data") or {}).get("object") or {}
     return PaymentNotice(
-        **base,
-        outcome=Outcome.IGNORED,
-        order_id=metadata.get("order_id"),
-        payment_ref=_id(obj.get("payment_intent")),
+        "stripe",
+        event["id"],
+        event["type"],
+        Outcome.IGNORED,
+        (obj.get("metadata") or {}).get("order_id"),
+        account=event.get("account") or None,
     )
