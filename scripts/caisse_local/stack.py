@@ -179,6 +179,7 @@ class LocalStack:
                 "StaffSignIn": "local-token",  # no Cognito here: staff paste a `make admin-token`
                 # Email retries wait 1 s, 2 s, 4 s... locally instead of 30 s, 60 s...
                 "EmailRetryBaseSeconds": os.environ.get("CAISSE_EMAIL_RETRY_BASE_SECONDS", "1"),
+                "CatalogCacheSeconds": os.environ.get("CAISSE_CATALOG_CACHE_SECONDS", "30"),
             },
         )
         os.environ.update(
