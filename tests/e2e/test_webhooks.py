@@ -85,7 +85,17 @@ def test_a_failure_arriving_after_success_leaves_the_order_paid(api, stack):
     checkout = start(api)
     paid = stripe_event("checkout.session.completed", session_completed(checkout))
     assert post(api, paid, stack.sign_stripe(paid)).json()["result"] == "moved"
-    failed = stripe_event("checkout.session.async_payment_failed", session_completed(checkout, payment_status="unpaid"))
+    failed = stripe_event(
+        "payment_intent.payment_failed",
+        {
+            "id": "pi_test_handmade",
+            "object": "payment_intent",
+            "amount": checkout["total"]["amount"],
+            "currency": "usd",
+            "metadata": {"order_id": checkout["order_id"]},
+            "last_payment_error": {"message": "Your card was declined."},
+        },
+    )
     answer = post(api, failed, stack.sign_stripe(failed))
     assert answer.status_code == 200
     assert answer.json()["result"] == "unchanged"

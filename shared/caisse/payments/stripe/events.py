@@ -34,12 +34,14 @@ CONNECT_WEBHOOK_SECRET_PARAMETER = "stripe/connect_webhook_secret"
 # registers exactly these, the README prints them ("Provider events to subscribe to"), and any
 # other type that still arrives is answered before anything is written. A Checkout payment is one
 # delivery: Stripe also sends payment_intent.succeeded and charge.succeeded for it, which add
-# nothing the session's event does not say.
+# nothing the session's event does not say. A declined card is only told by
+# payment_intent.payment_failed (the session stays open for another card).
 PLATFORM_EVENTS = (
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
+    "payment_intent.payment_failed",
     "refund.created",
     "refund.updated",
     "refund.failed",
