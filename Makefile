@@ -26,7 +26,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # One line per step, then how long it took: `$(call step,what it does,command)`.
 step = @printf '==> %s\n' "$(1)"; started=$$(date +%s); $(2) && printf '    done in %s s\n' "$$(( $$(date +%s) - started ))"
 
-.PHONY: help local test unit functional e2e lint validate build deploy invoke admin-token seed openapi bench clean
+.PHONY: help local test unit functional local-stack e2e lint validate build deploy invoke admin-token seed openapi bench clean
 
 help:
 	@echo "make local        run the whole system offline (API :3000, AWS :4566, provider sandbox :4010)"
@@ -97,13 +97,13 @@ local: $(VENV)/.installed docs-assets
 	@echo "==> Starting the local stack (Ctrl-C stops it)"
 	$(PY) -m caisse_local
 
-# Unit and functional tests in parallel, then the e2e tests as their own run against one local
+# Unit, functional and local-stack tests in parallel, then the e2e tests as their own run against one local
 # stack (the way powertools-lambda-python runs its tiers).
 test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate build
-	$(call step,Unit and functional tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional)
+	$(call step,Unit + functional + local-stack tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/local_stack)
 	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
-	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 120 s budget),\
-		$(PY) scripts/fuzz.py --max-time 120)
+	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 60 s budget),\
+		$(PY) scripts/fuzz.py --max-time 60)
 
 # Reconciliation of a busy day (2 000 orders on a local stack of its own), with its figures.
 .PHONY: bench-reconciliation
@@ -121,6 +121,9 @@ unit: $(VENV)/.installed
 functional: $(VENV)/.installed $(SAMVENV)/.installed
 	$(PY) -m pytest -q -n 2 tests/functional
 
+local-stack: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2 tests/local_stack
+
 e2e: $(VENV)/.installed browser docs-assets
 	$(PY) -m pytest -q tests/e2e
 
@@ -133,6 +136,7 @@ screenshots: $(VENV)/.installed browser
 lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
 		$(VENV)/bin/ruff format --check shared functions scripts tests)
+	$(call step,import-linter (the domain's layers in pyproject.toml),$(VENV)/bin/lint-imports --no-cache)
 
 validate: $(SAMVENV)/.installed
 	$(call step,sam validate --lint,$(SAM) validate --lint --template template.yaml)

@@ -8,7 +8,7 @@ time budget. The run fails on any answer >= 500, any status the document does no
 answer that does not match its documented schema, and any schema-invalid request that was not
 refused with a 4xx.
 
-    scripts/fuzz.py --max-time 120          (make test)
+    scripts/fuzz.py --max-time 60           (make test)
     scripts/fuzz.py --max-time 900          (make fuzz)
 
 It prints the figures: cases, answers by status, and failures by check.

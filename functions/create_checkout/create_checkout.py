@@ -54,6 +54,12 @@ def start_checkout(
     )
     if not result.replayed:
         metrics.add_metric(name="CheckoutStarted", unit=MetricUnit.Count, value=1)
+    for low in result.low_stock:
+        logger.warning(
+            "low stock", extra={"merchant": low.merchant, "sku": low.sku, "left": low.left, "threshold": low.threshold}
+        )
+    if result.low_stock:
+        metrics.add_metric(name="LowStock", unit=MetricUnit.Count, value=len(result.low_stock))
     return Response(
         status_code=201,
         content_type="application/json",

@@ -35,18 +35,23 @@ def connect_sources() -> tuple[str, ...]:
     return tuple(sources)
 
 
+def image_sources() -> tuple[str, ...]:
+    """Where gallery thumbnails come from besides HTTPS: the emulated S3 locally (presigned GETs)."""
+    return (os.environ["AWS_ENDPOINT_URL"],) if os.environ.get("AWS_ENDPOINT_URL") else ()
+
+
 def handler(event, context):
     # The page links its files as console/assets/... relative to itself, so /console finds them at
     # /console/assets/... and /console/ (with its slash) at /console/console/assets/...: both work,
     # with or without a stage or base path in front.
     asset = (event.get("pathParameters") or {}).get("asset")
-    extra = connect_sources()
+    extra = {"connect": connect_sources(), "images": image_sources()}
     if asset is not None:
         asset = asset.removeprefix("console/")
     if asset is None or asset == "":
-        return answer(page_file(STATIC, "console/index.html", allowed=("console",)), connect=extra)
+        return answer(page_file(STATIC, "console/index.html", allowed=("console",)), **extra)
     if asset == "config.json":
-        return answer(None, body=json.dumps(config()), content_type="application/json", connect=extra)
+        return answer(None, body=json.dumps(config()), content_type="application/json", **extra)
     relative = asset.removeprefix("assets/")
     relative = relative if relative.startswith("shared/") else f"console/{relative}"
-    return answer(page_file(STATIC, relative, allowed=("console", "shared")), connect=extra)
+    return answer(page_file(STATIC, relative, allowed=("console", "shared")), **extra)

@@ -314,6 +314,7 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
         ref=lambda r: r.name("AlarmName"),
         attributes={"Arn": lambda r: arn(r.ctx, "cloudwatch", f"alarm:{r.name('AlarmName')}")},
     ),
+    "AWS::CloudWatch::Dashboard": ResourceKind(ref=lambda r: r.name("DashboardName")),
     # SES (event_sources work): an identity's Ref is the address or domain itself.
     "AWS::SES::EmailIdentity": ResourceKind(ref=lambda r: str(r.prop("EmailIdentity"))),
     "AWS::SES::ConfigurationSet": ResourceKind(ref=lambda r: r.name("Name")),

@@ -17,7 +17,7 @@ CONTENT_TYPES = {
     ".json": "application/json",
 }
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:{images}; "
     "connect-src 'self'{connect}; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HEADERS = {
@@ -46,11 +46,14 @@ def answer(
     body: str | None = None,
     content_type: str | None = None,
     connect: tuple[str, ...] = (),
+    images: tuple[str, ...] = (),
     cache_seconds: int = 300,
 ) -> dict[str, Any]:
     """An API Gateway proxy answer with the file (or `body` as `content_type`), or a plain 404.
-    `connect` adds the origins the page's scripts may call besides its own (Cognito, S3)."""
-    headers = {**HEADERS, "Content-Security-Policy": CSP.format(connect="".join(f" {c}" for c in connect))}
+    `connect` adds the origins the page's scripts may call besides its own (Cognito, S3), `images`
+    the plain-HTTP origins its images may come from besides any HTTPS one (the emulated S3)."""
+    policy = CSP.format(connect="".join(f" {c}" for c in connect), images="".join(f" {i}" for i in images))
+    headers = {**HEADERS, "Content-Security-Policy": policy}
     if body is not None:
         return {
             "statusCode": 200,

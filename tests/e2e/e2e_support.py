@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import httpx
+from PIL import Image
 
 from caisse_local.authorizer import issue_token
 from caisse_local.sandbox.signing import sign
@@ -352,3 +354,11 @@ def upload_deliverable(api: httpx.Client, order_id: str, token: str, content: by
     put = answer.json()["upload"]
     assert httpx.put(put["url"], content=content, headers=put["headers"], timeout=10).status_code == 200
     return answer.json()["key"]
+
+
+def jpeg(width: int = 1800, height: int = 1200, shade: int = 0) -> bytes:
+    """A photo as a camera would send it (a JPEG a few hundred KB), a different one per shade."""
+    out = io.BytesIO()
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    Image.blend(image, Image.new("RGB", (width, height), (shade, 90, 160)), 0.5).save(out, "JPEG", quality=90)
+    return out.getvalue()

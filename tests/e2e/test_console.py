@@ -5,8 +5,10 @@ French, checked with axe-core. Everything it shows and does goes through the doc
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,7 +21,7 @@ from browser_support import (
     screenshot,
     sign_in_to_console,
 )
-from e2e_support import admin_view, made_to_order, merchant_token, order_status, pay, wait_for
+from e2e_support import admin_view, jpeg, made_to_order, merchant_token, order_status, pay, wait_for
 from playwright.sync_api import Page, expect
 
 WAIT_MS = 30_000  # API calls and stream-driven emails on a loaded 2-core machine
@@ -263,3 +265,117 @@ def test_a_tradie_sees_the_days_bookings_in_their_own_time(api, stack, browser):
         assert desk.errors == []
     finally:
         desk.context.close()
+
+
+def test_a_photographer_uploads_a_gallery_from_the_console_and_sees_the_clients_favourite(api, stack, browser, desk):
+    title = f"Okafor wedding {uuid.uuid4().hex[:6]}"
+    client_email = f"ngozi-{uuid.uuid4().hex[:8]}@example.test"
+    closing_day = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=45)
+    desk.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    dialogs: list[str] = []
+    desk.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    sign_in(desk, stack, "lumen")
+    desk.get_by_role("link", name="Galleries").click()
+    expect(desk.get_by_role("heading", name="Galleries", exact=True)).to_be_visible(timeout=WAIT_MS)
+    new = desk.get_by_role("form", name="New gallery")
+    new.get_by_label("Title").fill(title)
+    new.get_by_label("Client’s name").fill("Ngozi Okafor")
+    new.get_by_label("Client’s email", exact=True).fill(client_email)
+    new.get_by_label("Open until (included)").fill(closing_day.isoformat())
+    new.get_by_label("Protect the gallery with an access code").check()
+    new.get_by_role("button", name="Create the gallery").click()
+    expect(desk.get_by_role("heading", level=1)).to_contain_text(title, timeout=WAIT_MS)
+    gallery_id = desk.evaluate("location.hash").rsplit("/", 1)[1]
+    staff = {"Authorization": f"Bearer {merchant_token('lumen')}"}
+    created = api.get(f"/admin/galleries/{gallery_id}", headers=staff).json()
+    assert created["client"]["email"] == client_email and created["access_code_required"] is True
+    # "Until 45 days from now" is the end of that day on the photographer's clocks (New York).
+    closing = datetime.combine(closing_day, time(23, 59, 59), ZoneInfo("America/New_York"))
+    assert datetime.fromisoformat(created["expires_at"]) == closing
+
+    upload = desk.get_by_role("form", name="Upload photos")
+    upload.get_by_label("Photos (JPEG, PNG or WebP)").set_input_files(
+        [{"name": f"DSC_{n}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(1600, 1067, shade=90 * n)} for n in (1, 2)]
+    )
+    upload.get_by_role("button", name="Upload").click()
+    expect(upload).to_contain_text("Photos sent: 2", timeout=WAIT_MS)
+    thumbnails = desk.locator(".photos img")
+    expect(thumbnails).to_have_count(2, timeout=90_000)  # the page refreshes itself until both are processed
+    wait_for(
+        lambda: thumbnails.evaluate_all("images => images.every(i => i.complete && i.naturalWidth > 0)"),
+        timeout=30,
+        what="both thumbnails to load from storage",
+    )
+    assert sorted(thumbnails.evaluate_all("images => images.map(i => i.alt)")) == ["DSC_1.jpg", "DSC_2.jpg"]
+
+    # The client, from the link and code staff pass on, marks the second photo.
+    link = desk.get_by_label("Link").input_value()
+    code = desk.locator(".code").inner_text()
+    desk.get_by_role("button", name="Copy the link").click()
+    expect(desk.get_by_text("Link copied.")).to_be_visible()
+    assert desk.evaluate("navigator.clipboard.readText()") == link
+    chosen = desk.locator(".photo", has_text="DSC_2.jpg").get_attribute("data-media-id")
+    signature = parse_qs(urlsplit(link).query)["signature"][0]
+    marked = api.post(
+        f"/galleries/{gallery_id}/favourites",
+        params={"signature": signature},
+        headers={"X-Access-Code": code},
+        json={"media_id": chosen, "favourite": True},
+    )
+    assert marked.status_code == 200, marked.text
+    desk.reload()
+    expect(desk.get_by_role("status").filter(has_text="Client’s favourites: 1")).to_be_visible(timeout=WAIT_MS)
+    favourite = desk.locator(".photo.favourite")
+    expect(favourite).to_have_count(1)
+    expect(favourite).to_contain_text("DSC_2.jpg")
+    expect(favourite).to_contain_text("★ Favourite")
+    expect(desk.locator(".photo", has_text="DSC_1.jpg")).not_to_contain_text("Favourite")
+    assert "null" not in desk.locator("main").inner_text()  # nothing left unrendered
+    assert axe_violations(desk) == []
+    screenshot(desk, "console-gallery-desktop")
+    desk.get_by_role("link", name="Only the favourites").click()
+    expect(desk.locator(".photo")).to_have_count(1, timeout=WAIT_MS)
+    expect(desk.locator(".photo")).to_contain_text("DSC_2.jpg")
+
+    change = desk.get_by_role("form", name="Expiry and downloads")
+    change.get_by_label("The client may download the full-size photos").check()
+    change.get_by_role("button", name="Save").click()
+    expect(desk.get_by_text("Gallery changed.")).to_be_visible(timeout=WAIT_MS)
+    assert api.get(f"/admin/galleries/{gallery_id}", headers=staff).json()["downloads"] is True
+
+    desk.get_by_role("link", name="Back to galleries").click()
+    row = desk.locator("table.data tbody tr", has_text=title)
+    expect(row).to_be_visible(timeout=WAIT_MS)
+    assert "Ngozi Okafor" in row.inner_text() and "Ready" in row.inner_text()
+    assert [cell.strip() for cell in row.locator("td").all_inner_texts()[2:4]] == ["2", "1"]  # photos, favourites
+    assert axe_violations(desk) == []
+    screenshot(desk, "console-galleries-desktop")
+
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        phone.goto(f"{stack.api}/console")
+        phone.get_by_label("Jeton du personnel").fill(merchant_token("lumen"))
+        phone.get_by_role("button", name="Se connecter").click()
+        phone.get_by_role("link", name="Galeries", exact=True).click()
+        expect(phone.get_by_role("heading", name="Galeries", exact=True)).to_be_visible(timeout=WAIT_MS)
+        expect(phone.locator("table.data")).to_contain_text(title, timeout=WAIT_MS)
+        expect(phone.get_by_role("form", name="Nouvelle galerie")).to_contain_text("Nom du client")
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        phone.get_by_role("link", name=title).click()
+        expect(phone.locator(".photo.favourite")).to_contain_text("★ Favori", timeout=WAIT_MS)
+        expect(phone.get_by_role("status").filter(has_text="Favoris du client : 1")).to_be_visible()
+        expect(phone.get_by_role("heading", name="Envoyer des photos")).to_be_visible()
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        assert "null" not in phone.locator("main").inner_text()
+        screenshot(phone, "console-gallery-phone-fr")
+        assert phone.errors == []
+    finally:
+        phone.context.close()
+
+    desk.get_by_role("link", name=title).click()
+    desk.get_by_role("form", name="Delete the gallery").get_by_role("button", name="Delete the gallery").click()
+    expect(desk.get_by_text(f"Gallery “{title}” deleted.")).to_be_visible(timeout=WAIT_MS)
+    assert dialogs == [f"Delete “{title}” and its photos (2)? The client’s link stops working. This cannot be undone."]
+    assert api.get(f"/admin/galleries/{gallery_id}", headers=staff).status_code == 404
+    expect(desk.locator("table.data")).not_to_contain_text(title)
+    assert desk.errors == []

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from e2e_support import STACK, merchant_token, plain, sent_emails, wait_for
+from e2e_support import STACK, jpeg, merchant_token, plain, sent_emails, wait_for
 from PIL import Image
 
 from caisse_local.lambda_api import ROOT, sample_events
@@ -24,13 +24,6 @@ from caisse_local.template import load
 STAFF = {"Authorization": f"Bearer {merchant_token('lumen')}"}
 ORIGINALS_BUCKET = f"{STACK}-OriginalsBucket".lower()
 RENDITIONS_BUCKET = f"{STACK}-RenditionsBucket".lower()
-
-
-def jpeg(width: int = 1800, height: int = 1200, shade: int = 0) -> bytes:
-    out = io.BytesIO()
-    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
-    Image.blend(image, Image.new("RGB", (width, height), (shade, 90, 160)), 0.5).save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 def new_gallery(api: httpx.Client, **changes) -> dict:

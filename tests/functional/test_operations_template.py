@@ -250,3 +250,115 @@ def test_api_gateways_own_answers_carry_the_security_headers_of_every_other_answ
     headers = RESOURCES["CaisseApi"]["Properties"]["GatewayResponses"][response]["ResponseParameters"]["Headers"]
     unquoted = {name: value.strip("'") for name, value in headers.items()}
     assert unquoted == {name: value for name, value in HEADERS.items() if name != "Content-Security-Policy"}
+
+
+# ---------------------------------------------------------------- the operations dashboard
+
+DASHBOARD = RESOURCES["OperationsDashboard"]["Properties"]
+# What AWS publishes by itself, with the dimensions the dashboard reads them by (docs.aws.amazon.com:
+# lambda/latest/dg/monitoring-metrics-types.html, AWSSimpleQueueService/latest/SQSDeveloperGuide/
+# sqs-available-cloudwatch-metrics.html, amazondynamodb/latest/developerguide/metrics-dimensions.html,
+# apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html).
+AWS_METRICS = {
+    "AWS/Lambda": ({"Errors", "Throttles", "Duration", "Invocations"}, {"FunctionName"}),
+    "AWS/SQS": ({"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}, {"QueueName"}),
+    "AWS/DynamoDB": ({"ReadThrottleEvents", "WriteThrottleEvents"}, {"TableName"}),
+    "AWS/ApiGateway": ({"5XXError", "4XXError", "Latency", "Count"}, {"ApiName", "Stage"}),
+}
+CONTEXT = template.Context(parameter_overrides={"Stage": "prod"})
+SEARCH = re.compile(r"""SEARCH\('\{([^}]+)\} MetricName="([\w.]+)"[^']*', '(\w+)', \d+\)""")
+
+
+def dashboard_body() -> dict:
+    """The dashboard's body as CloudFormation hands it to CloudWatch: the !Sub resolved (local names)."""
+    return json.loads(TEMPLATE.resolve(DASHBOARD["DashboardBody"], CONTEXT))
+
+
+def dashboard_metrics() -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of every metric a widget shows, plain or found by SEARCH
+    (whose dimensions are the names it groups by, with no value)."""
+    found = []
+    for widget in dashboard_body()["widgets"]:
+        for line in widget["properties"]["metrics"]:
+            if isinstance(line[0], dict):
+                [(schema, name, _)] = SEARCH.findall(line[0]["expression"])
+                namespace, *dimensions = [part.strip() for part in schema.split(",")]
+                found.append((namespace, name, dict.fromkeys(dimensions, "")))
+            else:
+                plain = [part for part in line if not isinstance(part, dict)]
+                namespace, name, *pairs = plain
+                found.append((namespace, name, dict(zip(pairs[::2], pairs[1::2], strict=True))))
+    return found
+
+
+def emitted_metrics() -> dict[str, set[tuple[str, str]]]:
+    """What the code emits in the Caisse namespace: metric name (or f-string prefix, ending in
+    "*") -> the (dimension, value) it carries: ("service", <function's service>) for a function's
+    Metrics, ("provider", "") or ("currency", "") for the per-provider and per-currency counts."""
+    emitted: dict[str, set[tuple[str, str]]] = {}
+    for path in [*(ROOT / "functions").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]:
+        text = path.read_text()
+        service = re.search(r'observability\("([\w-]+)"\)', text)
+        for name in re.findall(r'add_metric\(\s*name="(\w+)"', text):
+            emitted.setdefault(name, set()).add(("service", service[1] if service else "?"))
+        for prefix in re.findall(r'add_metric\(\s*name=f"(\w+)\{', text):
+            emitted.setdefault(prefix + "*", set()).add(("service", service[1] if service else "?"))
+        for kind in ("provider", "currency"):
+            for name in re.findall(rf'_per_{kind}\("(\w+)"', text):
+                emitted.setdefault(name, set()).add((kind, ""))
+    return emitted
+
+
+def test_the_dashboard_body_is_json_once_substituted_and_every_name_it_substitutes_exists():
+    names = set(re.findall(r"\$\{([\w:]+)(?:\.\w+)?\}", DASHBOARD["DashboardBody"]["Fn::Sub"]))
+    assert names <= {*RESOURCES, *TEMPLATE.parameters, "AWS::Region", "AWS::StackName"}, names
+    body = dashboard_body()
+    assert body["widgets"] and all(w["type"] == "metric" for w in body["widgets"])
+    assert RESOURCES["OperationsDashboard"]["Properties"]["DashboardName"] == {
+        "Fn::Sub": "${AWS::StackName}-operations"
+    }
+    assert "DashboardUrl" in TEMPLATE.data["Outputs"]
+
+
+def test_the_dashboard_names_only_metrics_the_code_emits_or_aws_publishes():
+    emitted = emitted_metrics()
+    providers = {*PROVIDERS, "stripe-connect"}
+    for namespace, name, dimensions in dashboard_metrics():
+        if namespace != "Caisse":
+            names, dimension_names = AWS_METRICS[namespace]
+            assert name in names and set(dimensions) == dimension_names, (namespace, name, dimensions)
+            continue
+        [(dimension, value)] = dimensions.items()  # each Caisse count carries one dimension
+        family = [
+            prefix for prefix in emitted if prefix.endswith("*") and re.fullmatch(rf"{prefix[:-1]}[A-Z][a-z]+", name)
+        ]
+        carried = emitted.get(name, set()) | {pair for prefix in family for pair in emitted[prefix]}
+        if dimension == "service":
+            assert ("service", value) in carried, f"no function of service {value!r} emits {name}"
+        else:
+            assert (dimension, "") in carried, f"nothing emits {name} per {dimension}"
+            assert dimension != "provider" or value in providers
+
+
+def test_the_dashboard_shows_what_on_call_needs():
+    shown = {(namespace, name, tuple(sorted(d.items()))) for namespace, name, d in dashboard_metrics()}
+    names = {name for _, name, _ in shown}
+    assert {"OrdersPaid", "Revenue", "CheckoutStarted", "LowStock"} <= names  # orders and revenue per hour
+    for provider in sorted({*PROVIDERS, "stripe-connect"}):
+        for name in ("PaymentSucceeded", "PaymentFailed", "WebhookVerificationFailed"):
+            assert ("Caisse", name, (("provider", provider),)) in shown
+    assert {"EmailSent", "EmailFailed", "EmailSuppressedBounce", "EmailSuppressedComplaint"} <= names
+    for queue in QUEUES:  # every queue's depth and age
+        name = TEMPLATE.resolve({"Fn::GetAtt": [queue, "QueueName"]}, CONTEXT)
+        for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
+            assert ("AWS/SQS", metric, (("QueueName", name),)) in shown, (queue, metric)
+    for table in TABLES:  # every table's throttles
+        name = TEMPLATE.resolve({"Ref": table}, CONTEXT)
+        for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+            assert ("AWS/DynamoDB", metric, (("TableName", name),)) in shown, (table, metric)
+    webhooks = [f for f in FUNCTIONS if "/webhooks/" in json.dumps(FUNCTIONS[f]["Properties"].get("Events", {}))]
+    assert len(webhooks) == len({*PROVIDERS, "stripe-connect"})
+    for function in webhooks:  # webhook latency
+        name = TEMPLATE.resolve({"Ref": function}, CONTEXT)
+        assert ("AWS/Lambda", "Duration", (("FunctionName", name),)) in shown, function
+    assert ("AWS/Lambda", "Errors", (("FunctionName", ""),)) in shown  # every function, by SEARCH

@@ -96,9 +96,20 @@ class CheckoutRequest:
 
 
 @dataclass(frozen=True)
+class LowStock:
+    """A product a checkout left at or under its merchant's low-stock threshold."""
+
+    merchant: str
+    sku: str
+    left: int
+    threshold: int
+
+
+@dataclass(frozen=True)
 class CheckoutResult:
     body: dict[str, Any]
     replayed: bool
+    low_stock: tuple[LowStock, ...] = ()
 
 
 def return_urls(order_id: str) -> dict[str, str]:
@@ -180,6 +191,20 @@ class Rules:
     @property
     def limits(self) -> dict[str, int]:
         return {key: int(value) for key, value in (self.raw.get("limits") or {}).items()}
+
+    def low_stock(self, products: dict[str, Product], cart: PricedCart) -> tuple[LowStock, ...]:
+        """The limited products this checkout left at or under the merchant's `low_stock_threshold`:
+        the stock read before the hold less what it held (a concurrent checkout can only have left
+        less, and reports its own)."""
+        threshold = self.raw.get("low_stock_threshold")
+        if threshold is None:
+            return ()
+        left = {line.sku: int(products[line.sku].stock) - line.quantity for line in cart.lines if line.limited}
+        return tuple(
+            LowStock(cart.merchant, sku, max(stock, 0), int(threshold))
+            for sku, stock in left.items()
+            if stock <= int(threshold)
+        )
 
     def check_items_per_order(self, cart: PricedCart) -> None:
         """At most this many limited items (tickets) in one order."""

@@ -121,14 +121,17 @@ def contribution(old: Order | None, new: Order) -> Contribution:
     return found
 
 
-def apply_stream_images(old_image: dict[str, Any] | None, new_image: dict[str, Any] | None) -> str:
-    """Count one stream record, once: "counted", "nothing" (it moved no money) or "duplicate"."""
+def apply_stream_images(
+    old_image: dict[str, Any] | None, new_image: dict[str, Any] | None
+) -> tuple[str, Contribution | None]:
+    """Count one stream record, once: "counted" (with what it added), "nothing" (it moved no
+    money) or "duplicate"."""
     new = order_from_image(new_image)
     if new is None:
-        return "nothing"
+        return "nothing", None
     found = contribution(order_from_image(old_image), new)
     if not found.additions:
-        return "nothing"
+        return "nothing", None
     key = partition(found.merchant)
     tx = Transaction()
     tx.put(
@@ -149,9 +152,9 @@ def apply_stream_images(old_image: dict[str, Any] | None, new_image: dict[str, A
         tx.commit()
     except TransactionCancelled as cancelled:
         if "marker" in cancelled.failed:
-            return "duplicate"
+            return "duplicate", None
         raise
-    return "counted"
+    return "counted", found
 
 
 def figures(staff: Staff, merchant: str | None, start: date, end: date) -> dict[str, Any]:

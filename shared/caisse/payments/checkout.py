@@ -112,7 +112,11 @@ def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token
             if f"open:{kind}" in cancelled.failed:
                 raise too_many_open(rules, kind) from cancelled
         raise
-    return CheckoutResult(checkout_answer(open_checkout(order, spec, provider), token_key), replayed=False)
+    return CheckoutResult(
+        checkout_answer(open_checkout(order, spec, provider), token_key),
+        replayed=False,
+        low_stock=rules.low_stock(products, cart),
+    )
 
 
 def spec_for(order: Order, lines: list[CartLine] | None = None, **overrides: Any) -> CheckoutSpec:

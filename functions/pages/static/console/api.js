@@ -52,6 +52,23 @@ export async function post(path, body = {}) {
   return answer.status === 204 ? null : answer.json();
 }
 
+export async function patch(path, body) {
+  return (await send('PATCH', path, body)).json();
+}
+
+export async function remove(path) {
+  const answer = await send('DELETE', path);
+  return answer.status === 204 ? null : answer.json();
+}
+
+// A file sent straight to S3 through the presigned PUT an upload route answered ({method, url,
+// headers}). The browser sets Content-Length itself; the signed Content-Type must match exactly.
+export async function putFile(upload, file) {
+  const headers = Object.fromEntries(Object.entries(upload.headers || {}).filter(([name]) => name.toLowerCase() !== 'content-length'));
+  const sent = await fetch(upload.url, { method: upload.method || 'PUT', headers, body: file });
+  if (!sent.ok) throw new Error(`upload answered ${sent.status}`);
+}
+
 export async function download(path) {
   return (await send('GET', path, undefined, 'text/csv')).blob();
 }

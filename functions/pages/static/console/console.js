@@ -1,6 +1,6 @@
 // The staff console: one page that signs staff in, then shows the shop's orders, work lists,
-// catalog, bookings, figures and the door's check-in from the documented JSON API. Views are
-// chosen by the address's fragment (#/orders, #/orders/<id>, #/work, #/check-in, ...), so the
+// catalog, bookings, galleries, figures and the door's check-in from the documented JSON API. Views are
+// chosen by the address's fragment (#/orders, #/orders/<id>, #/galleries/<id>, #/work, ...), so the
 // browser's back button works and a link to an order can be shared between staff.
 import { el, languageSwitch } from './shared/dom.js';
 import { LANGUAGES, addWords, rememberLanguage, setLanguage, startingLanguage, t } from './shared/i18n.js';
@@ -14,16 +14,19 @@ import { catalogView } from './catalog.js';
 import { bookingsView } from './bookings.js';
 import { figuresView } from './figures.js';
 import { checkinView } from './checkin.js';
+import { galleriesView, galleryView } from './galleries.js';
 
 addWords(WORDS);
 setLanguage(startingLanguage());
 
 const root = document.getElementById('console');
+// Each section: its name in the address, its view, and the view of one of its items (#/<name>/<id>).
 const SECTIONS = [
-  ['orders', ordersView],
+  ['orders', ordersView, orderView],
   ['work', workView],
   ['catalog', catalogView],
   ['bookings', bookingsView],
+  ['galleries', galleriesView, galleryView],
   ['figures', figuresView],
   ['check-in', checkinView],
 ];
@@ -104,13 +107,13 @@ async function route() {
   if (!context.staff) return;
   const [path, search = ''] = location.hash.replace(/^#\/?/, '').split('?');
   const [name = 'orders', id] = path.split('/').map(decodeURIComponent);
-  const view = (SECTIONS.find(([section]) => section === name) || SECTIONS[0])[1];
+  const [, view, itemView] = SECTIONS.find(([section]) => section === name) || SECTIONS[0];
   const main = el('main', { id: 'main' }, loading());
   root.replaceChildren(header(name), main);
   document.title = `${t(`nav.${name}`) || ''} · ${t('console.title')}`;
   try {
     const parameters = new URLSearchParams(search);
-    const nodes = name === 'orders' && id ? await orderView(context, id) : await view(context, parameters);
+    const nodes = id && itemView ? await itemView(context, id, parameters) : await view(context, parameters);
     main.replaceChildren(...[].concat(nodes).flat(Infinity).filter((node) => node !== null && node !== undefined && node !== false));
   } catch (error) {
     if (!context.staff) return;

@@ -237,10 +237,7 @@ function deliverableForm(context, order) {
         size: chosen.size,
       });
       form.querySelector('.form-result').replaceChildren(notice(t('order.deliverable_uploading', { name: chosen.name })));
-      // The browser sets Content-Length itself; the signed Content-Type must match exactly.
-      const headers = Object.fromEntries(Object.entries(offer.upload.headers || {}).filter(([name]) => name.toLowerCase() !== 'content-length'));
-      const sent = await fetch(offer.upload.url, { method: offer.upload.method || 'PUT', headers, body: chosen });
-      if (!sent.ok) throw new Error(`upload answered ${sent.status}`);
+      await api.putFile(offer.upload, chosen);
       context.flash = t('order.deliverable_done', { name: chosen.name });
       return offer;
     },

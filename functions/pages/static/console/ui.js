@@ -57,6 +57,11 @@ export function field(label, control, help) {
   return el('div', { class: 'field' }, el('label', { for: id }, label), control, help ? el('small', { id: helpId }, help) : null);
 }
 
+// A yes-or-no choice, its words beside the box.
+export function checkbox(name, label, checked) {
+  return el('label', { class: 'check' }, el('input', { type: 'checkbox', name, checked: checked ? 'checked' : null }), ' ', label);
+}
+
 export function select(name, options, chosen) {
   return el(
     'select',
@@ -115,9 +120,31 @@ export function loading() {
   return el('p', { class: 'muted', role: 'status' }, t('console.loading'));
 }
 
+// The calendar day (YYYY-MM-DD) an instant falls on in the shop's time zone.
+export function shopDay(instant, zone) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(instant));
+}
+
 // Today as the shop's calendar says it (YYYY-MM-DD), wherever the member of staff is.
 export function shopToday(zone) {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  return shopDay(new Date(), zone);
+}
+
+// How far the zone's clocks are ahead of UTC at an instant (milliseconds).
+function zoneOffset(instant, zone) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+  }).formatToParts(new Date(instant)).map((part) => [part.type, Number(part.value)]));
+  return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - instant;
+}
+
+// The last second of a calendar day (YYYY-MM-DD) on the shop's clocks, as an ISO instant: what
+// "until 31 December" means to the shop, whatever zone the member of staff is in.
+export function shopEndOfDay(isoDay, zone) {
+  const [y, m, d] = isoDay.split('-').map(Number);
+  const wall = Date.UTC(y, m - 1, d, 23, 59, 59);
+  const first = wall - zoneOffset(wall, zone);
+  return new Date(wall - zoneOffset(first, zone)).toISOString();
 }
 
 // A calendar day (YYYY-MM-DD) moved by whole days, with no time zone to shift it.
