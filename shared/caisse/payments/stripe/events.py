@@ -48,9 +48,9 @@ PLATFORM_EVENTS = (
     "charge.dispute.created",
     "charge.dispute.closed",
 )
-# Connected accounts: the same, their onboarding state, and payment_intent.succeeded, which alone
-# names the card a booking keeps for its balance (a Checkout Session carries no payment method).
-CONNECT_EVENTS = (*PLATFORM_EVENTS, "account.updated", "payment_intent.succeeded")
+# Connected accounts: the same and their onboarding state. The card a booking keeps for its balance
+# is read from the deposit's PaymentIntent when the balance is charged (bookings.service).
+CONNECT_EVENTS = (*PLATFORM_EVENTS, "account.updated")
 
 _SESSION_OUTCOMES = {
     "checkout.session.async_payment_succeeded": Outcome.PAID,
