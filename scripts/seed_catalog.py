@@ -42,9 +42,14 @@ def main() -> int:
         os.environ["CATALOG_TABLE"] = args.table
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+    from caisse.catalog.document import CatalogError
     from caisse.catalog.service import seed  # after the environment names the table
 
-    written = seed(json.loads(args.file.read_text()))
+    try:
+        written = seed(json.loads(args.file.read_text()))
+    except CatalogError as error:
+        print(f"{args.file} is not a valid catalog; nothing was written:\n{error}", file=sys.stderr)
+        return 1
     print(f"wrote {written} catalog records to {os.environ['CATALOG_TABLE']}")
     return 0
 

@@ -1,5 +1,6 @@
 """GET /admin/orders/{order_id}: staff view of one order of their merchant, with the customer's
-answers (the song brief) and phone decrypted for them; each such read is recorded on the order."""
+answers (the song brief), phone and a booking's address and notes decrypted for them; each such
+read is recorded on the order."""
 
 from typing import Annotated
 
@@ -38,6 +39,8 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     view = order_view(bundle, staff=True)
     view["answers"] = revealed.get(personal.ANSWERS)
     view["refund_terms"] = refunds.terms(bundle)
+    if view.get("booking") and personal.JOB in revealed:
+        view["booking"].update(revealed[personal.JOB])
     if personal.PHONE in revealed:
         view["customer"]["phone"] = revealed[personal.PHONE]
         for refund in view["refunds"]:

@@ -39,15 +39,12 @@ def start_checkout(
 ) -> Response[CheckoutOut]:
     token_key = secret(tokens.TOKEN_KEY_PARAMETER)
     request = checkout.to_request(client_ip(app))
-    if checkout.booking is not None:
-        from caisse.bookings.service import create_booking_checkout
+    source = None  # a cart of products
+    if request.booking is not None:
+        from caisse.bookings.service import BOOKING
 
-        booking = checkout.booking
-        result = create_booking_checkout(
-            request, booking.merchant, booking.service, booking.start, idempotency_key, token_key
-        )
-    else:
-        result = create_checkout(request, idempotency_key, token_key)
+        source = BOOKING
+    result = create_checkout(request, idempotency_key, token_key, source)
     logger.info(
         "checkout started",
         extra={"order_id": result.body["order_id"], "replayed": result.replayed, "provider": result.body["provider"]},

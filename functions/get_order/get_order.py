@@ -16,8 +16,6 @@ from caisse.web import error_responses, resolver
 logger, metrics, tracer = observability("get-order")
 app = resolver(logger)
 
-ORDER_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-
 
 @app.get(
     "/orders/<order_id>",

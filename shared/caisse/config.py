@@ -17,7 +17,6 @@ class Settings:
     shop_url: str
     allowed_origin: str
     stripe_api_base: str | None
-    xray_sdk: bool
     media_table: str = "caisse-media"
     uploads_bucket: str = "caisse-uploads"
     renditions_bucket: str = "caisse-renditions"
@@ -52,7 +51,6 @@ def settings() -> Settings:
         shop_url=env.get("SHOP_URL", "http://127.0.0.1:3000").rstrip("/"),
         allowed_origin=env.get("ALLOWED_ORIGIN", "*"),
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
-        xray_sdk=env.get("CAISSE_XRAY_SDK", "false").lower() == "true",
         media_table=env.get("MEDIA_TABLE", "caisse-media"),
         uploads_bucket=env.get("UPLOADS_BUCKET", "caisse-uploads"),
         renditions_bucket=env.get("RENDITIONS_BUCKET", "caisse-renditions"),

@@ -96,6 +96,8 @@ def export(merchant: str, email: str, actor_id: str) -> dict[str, Any]:
         view = order_view(bundle, staff=True)
         view["answers"] = revealed.get(personal.ANSWERS)
         view["customer"]["phone"] = revealed.get(personal.PHONE)
+        if view.get("booking") and personal.JOB in revealed:
+            view["booking"].update(revealed[personal.JOB])
         orders.append(view)
     return {
         "merchant": merchant,
@@ -182,7 +184,7 @@ def erase(merchant: str, email: str, actor_id: str, reason: str | None = None) -
 
 def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states.Actor.STAFF) -> str:
     """One order without its customer: a version of the order (history entry) that replaces name
-    and email, drops the encrypted answers and phone, the delivered file and the customer's link.
+    and email, drops the encrypted answers, phone and job details, the delivered file and the customer's link.
     Amounts, dates, items and the order number stay. Returns the order number."""
     for _ in range(MAX_ATTEMPTS):
         bundle = load(order_id)
@@ -198,6 +200,7 @@ def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states
         actions = [
             Order.customer.set(Customer(name=ERASED, email=ERASED, locale=order.customer.locale or "en")),
             Order.answers_sealed.remove(),
+            Order.job_sealed.remove(),
             Order.erased_at.set(utcnow()),
             Order.deliverable_key.remove(),
             Order.download_until.remove(),

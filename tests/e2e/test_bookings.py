@@ -55,6 +55,24 @@ def sandbox(stack, path: str, account: str) -> dict:
     return answer.json()
 
 
+def onboard(api, stack, merchant: str) -> None:
+    """The merchant's staff start Connect onboarding and complete it on the sandbox's page; the
+    account.updated webhook then enables the merchant's charges."""
+    onboarding = api.post(f"/admin/merchants/{merchant}/stripe/connect", headers=staff(merchant))
+    assert onboarding.status_code == 200, onboarding.text
+    page = httpx.get(onboarding.json()["onboarding_url"], timeout=10)
+    assert "Complete onboarding" in page.text
+    httpx.post(f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10)
+    wait_for(
+        lambda: (
+            stack.table("CatalogTable")
+            .get_item(Key={"pk": f"MERCHANT#{merchant}"}, ConsistentRead=True)["Item"]
+            .get("charges_enabled")
+        ),
+        what="account.updated to enable charges",
+    )
+
+
 def paid_booking(api, stack, weeks_ahead: int, slot_index: int = 0) -> dict:
     start = free(api, next_weekday(1, weeks_ahead))[slot_index]["start"]
     answer = book(api, start)
@@ -159,6 +177,8 @@ def test_a_card_that_needs_the_customer_leaves_the_balance_due_and_emails_a_link
         ),
         what="the balance paid through the link",
     )
+    [receipt] = wait_for(lambda: emails_for(stack, booking["order_id"], "balance_paid"), what="the receipt")
+    assert "Balance paid: AUD 120.00" in plain(receipt["text"])
 
 
 def test_cancelling_frees_the_slot_and_refunds_the_fee_in_proportion(api, stack):
@@ -190,19 +210,7 @@ def test_a_merchant_not_onboarded_refuses_bookings_until_account_updated_says_so
     start = free(api, monday, service="safety-check", merchant="sparky-electrical")[0]["start"]
     refused = book(api, start, service="safety-check", merchant="sparky-electrical")
     assert refused.status_code == 409 and refused.json()["error"] == "merchant_not_onboarded"
-    onboarding = api.post("/admin/merchants/sparky-electrical/stripe/connect", headers=staff("sparky-electrical"))
-    assert onboarding.status_code == 200, onboarding.text
-    page = httpx.get(onboarding.json()["onboarding_url"], timeout=10)
-    assert "Complete onboarding" in page.text
-    httpx.post(f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10)
-    wait_for(
-        lambda: (
-            stack.table("CatalogTable")
-            .get_item(Key={"pk": "MERCHANT#sparky-electrical"}, ConsistentRead=True)["Item"]
-            .get("charges_enabled")
-        ),
-        what="account.updated to enable charges",
-    )
+    onboard(api, stack, "sparky-electrical")
     accepted = book(api, start, service="safety-check", merchant="sparky-electrical")
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["total"] == {"amount": 4500, "currency": "AUD"}  # 25 % of AUD 180.00
@@ -305,3 +313,21 @@ def test_an_abandoned_booking_checkout_gives_its_slot_back_when_it_expires(api, 
     assert expired.status_code == 200, expired.text
     wait_for(lambda: order_status(api, booking) == "expired", what="expired through the Connect webhook")
     assert start in [slot["start"] for slot in free(api, day)]
+
+
+def test_a_retried_booking_is_the_same_order_and_a_reused_key_for_another_time_is_refused(api):
+    day = next_weekday(3, 11)
+    slots = free(api, day)
+    first_start, second_start = slots[0]["start"], slots[4]["start"]  # two hours apart: no overlap
+    key = f"booking-{uuid.uuid4()}"
+    email = f"sam-{uuid.uuid4().hex[:6]}@example.test"
+    first = book(api, first_start, key=key, email=email)
+    assert first.status_code == 201, first.text
+    again = book(api, first_start, key=key, email=email)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["order_id"] == first.json()["order_id"]
+    assert again.json()["next_action"] == first.json()["next_action"]
+    assert again.json()["booking"]["start"] == first_start
+    other = book(api, second_start, key=key, email=email)
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    assert second_start in [slot["start"] for slot in free(api, day)]  # nothing was held for it

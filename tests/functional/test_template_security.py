@@ -42,8 +42,9 @@ def test_money_that_needs_a_person_is_alarmed(metric):
 
 def test_the_personal_data_key_is_administered_by_the_account_and_used_only_by_the_roles_that_need_it():
     """The brief and phones' key: the account may manage it but not use it; the checkout role may
-    only generate data keys, five staff routes may only decrypt (an order, a refund to pay back, the owed
-    refunds' list, the bookings of a day, a customer's export), each with Caisse's context."""
+        only generate data keys, five staff routes may only decrypt (an order, a refund to pay back, the owed
+        refunds' list, the bookings of a day, a customer's export), and the email function may only decrypt
+    (the tradie's new-booking email shows the job), each with Caisse's context."""
     key = TEMPLATE.resources["PersonalDataKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
@@ -51,7 +52,9 @@ def test_the_personal_data_key_is_administered_by_the_account_and_used_only_by_t
     assert not {"kms:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"} & set(admin)
     assert statements["CheckoutEncrypts"]["Action"] == "kms:GenerateDataKey"
     assert statements["StaffRoutesDecrypt"]["Action"] == "kms:Decrypt"
-    for sid in ("CheckoutEncrypts", "StaffRoutesDecrypt"):
+    assert statements["NewBookingEmailDecrypts"]["Action"] == "kms:Decrypt"
+    assert "SendEmailFunctionRole-*" in str(statements["NewBookingEmailDecrypts"]["Condition"]["ArnLike"])
+    for sid in ("CheckoutEncrypts", "StaffRoutesDecrypt", "NewBookingEmailDecrypts"):
         condition = statements[sid]["Condition"]
         assert condition["StringEquals"] == {"kms:EncryptionContext:purpose": "caisse-personal-data"}
     decrypters = str(statements["StaffRoutesDecrypt"]["Condition"]["ArnLike"]["aws:PrincipalArn"])
@@ -72,6 +75,7 @@ def test_the_personal_data_key_is_administered_by_the_account_and_used_only_by_t
         "ExportCustomerFunction": ["kms:Decrypt"],
         "AdminListOwedRefundsFunction": ["kms:Decrypt"],
         "AdminListBookingsFunction": ["kms:Decrypt"],
+        "SendEmailFunction": ["kms:Decrypt"],
     }
     decrypting = ("AdminGetOrderFunction", "AdminRefundOrderFunction", "ExportCustomerFunction")
     for logical_id in (*decrypting, "AdminListOwedRefundsFunction", "AdminListBookingsFunction"):

@@ -43,7 +43,7 @@ def test_the_domain_and_the_functions_import_only_what_the_layers_ship():
         *(ROOT / "shared" / "caisse" / "media").rglob("*.py"),
         *(ROOT / "functions" / "process_image").rglob("*.py"),
     ]
-    encryption = [ROOT / "shared" / "caisse" / "encryption.py"]
+    encryption = [ROOT / "shared" / "caisse" / "encryption.py", ROOT / "shared" / "caisse" / "phones.py"]
     tickets = [ROOT / "shared" / "caisse" / "orders" / "ticket_documents.py"]
     rest = [
         p

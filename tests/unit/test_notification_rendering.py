@@ -38,8 +38,10 @@ FULL = {
         "start": "2026-12-03 09:00",
         "timezone": "Australia/Sydney",
         "balance": {"amount": 25000, "currency": "AUD"},
+        "balance_expected": {"amount": 12000, "currency": "AUD"},
         "address": "12 Rue Example",
         "notes": "Dog in the yard",
+        "phone": "+61412345678",
         "link": "https://pay.example/cs_balance",
     },
     "gallery": {"name": "Dupont wedding", "count": 48},
@@ -101,6 +103,13 @@ def test_optional_parts_show_only_when_present(kind):
         assert "XAF" in full.text and "60" in full.text and "8d7c0f3e-campay-ref" in full.text
         assert "reference unknown" in minimal.text
         return
+    if kind is Kind.NEW_BOOKING:  # the job's details, decrypted for the tradie's email only
+        assert "12 Rue Example" in full.text and "Dog in the yard" in full.text and "+61412345678" in full.text
+        assert 'href="tel:+61412345678"' in full.html and "phone" not in minimal.text
+    if kind is Kind.ORDER_CONFIRMED:  # a booking's confirmation: when, and the balance to expect
+        assert "Your appointment: Hot water service on 2026-12-03 09:00 (Australia/Sydney)" in full.text
+        assert "balance of AUD" in plain(full.text) and "120.00" in full.text
+        assert "balance of" not in minimal.text
     if kind is Kind.EMAIL_UNDELIVERABLE:
         assert "order confirmed email was not delivered: the email service refused it (MessageRejected)" in full.text
     if kind is Kind.DISPUTE_CLOSED:

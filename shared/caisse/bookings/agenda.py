@@ -93,18 +93,20 @@ def agenda(
 
 
 def booking_row(order: Order, staff: Staff) -> dict[str, Any]:
-    """One appointment of the day. The tradie calls the customer: the phone is decrypted for them
-    and the read recorded on the order (caisse.orders.personal)."""
+    """One appointment of the day. The tradie calls the customer and drives to the job: the phone,
+    address and notes are decrypted for them and the read recorded on the order (caisse.orders.personal)."""
     balance = order.balance.as_dict() if order.balance else None
     customer = customer_view(order)
-    if personal.has_phone(order):
-        customer["phone"] = personal.reveal(order, staff.actor_id, "bookings_day", want_answers=False)[personal.PHONE]
+    revealed = personal.reveal(order, staff.actor_id, "bookings_day", want_answers=False)
+    if personal.PHONE in revealed:
+        customer["phone"] = revealed[personal.PHONE]
+    appointment = {**(booking_view(order) or {}), **(revealed.get(personal.JOB) or {})}
     return {
         "booking_id": order.order_id,
         "order_number": order.order_number,
         "status": order.status,
         "money_state": order.money_state or states.UNPAID,
-        **(booking_view(order) or {}),
+        **appointment,
         "customer": customer,
         "balance": balance,
     }

@@ -24,20 +24,13 @@ from caisse.db import TransactionCancelled, batch_get
 from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.money import Money, check_maximum
 from caisse.orders import personal, states
-from caisse.orders.checkout import (
-    CheckoutRequest,
-    CheckoutResult,
-    checkout_answer,
-    existing_order,
-    new_order_transaction,
-    next_order_number,
-    order_id_for,
-)
+from caisse.orders.checkout import BookingRequest, CheckoutRequest, new_order_transaction, next_order_number
 from caisse.orders.models import ORDER_SK, LineItem, Order, OrderRecord, Slot, order_pk
 from caisse.orders.refunds import refundable
 from caisse.orders.service import change_status_by_staff, load, record_action
-from caisse.payments.checkout import open_checkout, resume, spec_for
+from caisse.payments.checkout import Draft, spec_for
 from caisse.payments.refunds import request_refund
+from caisse.phones import international
 from caisse.staff import Staff
 
 
@@ -95,53 +88,99 @@ def _fixed_start(start: datetime) -> datetime:
     return start
 
 
-def create_booking_checkout(
-    request: CheckoutRequest,
-    merchant_id: str,
-    service_id: str,
-    start: datetime,
-    idempotency_key: str | None,
-    token_key: str,
-) -> CheckoutResult:
-    order_id = order_id_for(idempotency_key)
-    now = utcnow()
-    start = _fixed_start(start)
-    wanted = [(Merchant, Merchant.key(merchant_id), None), (Service, Service.key(merchant_id, service_id), None)]
-    if idempotency_key:
-        wanted.append((Order, order_pk(order_id), ORDER_SK))
-    found = {type(record): record for record in batch_get(wanted)}
-    if Order in found:
-        existing: Order = found[Order]
-        return _replay(existing, request, start, token_key)
-    merchant, service = found.get(Merchant), found.get(Service)
-    if merchant is None:
-        raise NotFound("no such merchant")
-    if service is None or not service.active:
-        raise NotFound("no such service", code="unknown_service")
-    if not (merchant.stripe_account and merchant.charges_enabled):
-        raise Conflict(
-            f"{merchant.name} cannot take bookings yet (payments are not set up)", code="merchant_not_onboarded"
-        )
-    if request.currency != service.currency:
-        raise InvalidRequest(f"{service.name} is priced in {service.currency}", code="currency_not_offered")
-    if start <= now:
-        raise InvalidRequest("that time has passed", code="start_in_the_past")
-    hours = hours_of(merchant)
-    day = calendar.local_day(start, hours.timezone)
-    if start.astimezone(ZoneInfo("UTC")) not in calendar.starts(hours, day, int(service.duration_minutes), [], now):
-        raise InvalidRequest(
-            f"{merchant.name} does not start a {service.name} at that time; "
-            f"see GET /merchants/{merchant_id}/availability",
-            code="not_bookable",
-        )
+class Booking:
+    """A merchant's time, sold through the one checkout pipeline (caisse.payments.checkout): the
+    deposit is the order's total, the slots are held in the order's transaction, and the checkout
+    is opened on the merchant's connected Stripe account with the platform's fee."""
 
+    def reads(self, request: CheckoutRequest) -> list[tuple[Any, Any, Any]]:
+        asked = _asked(request)
+        return [
+            (Merchant, Merchant.key(asked.merchant), None),
+            (Service, Service.key(asked.merchant, asked.service), None),
+        ]
+
+    def fingerprint(self, request: CheckoutRequest, token_key: str) -> str:
+        return request.fingerprint(token_key) + _fixed_start(_asked(request).start).isoformat()
+
+    def draft(
+        self, found: list[Any], request: CheckoutRequest, order_id: str, now: datetime, fingerprint: str
+    ) -> Draft:
+        asked = _asked(request)
+        start = _fixed_start(asked.start)
+        records = {type(record): record for record in found}
+        merchant, service = records.get(Merchant), records.get(Service)
+        if merchant is None:
+            raise NotFound("no such merchant")
+        if service is None or not service.active:
+            raise NotFound("no such service", code="unknown_service")
+        if not (merchant.stripe_account and merchant.charges_enabled):
+            raise Conflict(
+                f"{merchant.name} cannot take bookings yet (payments are not set up)", code="merchant_not_onboarded"
+            )
+        if request.currency != service.currency:
+            raise InvalidRequest(f"{service.name} is priced in {service.currency}", code="currency_not_offered")
+        if start <= now:
+            raise InvalidRequest("that time has passed", code="start_in_the_past")
+        hours = hours_of(merchant)
+        day = calendar.local_day(start, hours.timezone)
+        if start.astimezone(ZoneInfo("UTC")) not in calendar.starts(hours, day, int(service.duration_minutes), [], now):
+            raise InvalidRequest(
+                f"{merchant.name} does not start a {service.name} at that time; "
+                f"see GET /merchants/{merchant.merchant_id}/availability",
+                code="not_bookable",
+            )
+        phone = international(request.customer_phone, merchant.country) if request.customer_phone else None
+        order = _pending_booking(order_id, request, phone, merchant, service, start, hours, now, fingerprint)
+        transaction = new_order_transaction(order, now)
+        for partition, step in order.booking.as_dict()["slots"]:
+            transaction.put(
+                Slot(partition, step, merchant=merchant.merchant_id, order_id=order_id, start=step),
+                condition=OrderRecord.sk.does_not_exist(),
+                label=f"slot:{step}",
+            )
+        return Draft(order, transaction, spec_for(order), _stripe(merchant.stripe_account), _slot_taken)
+
+    def view(self, order: Order) -> dict[str, Any]:
+        return _booking_view(order)
+
+
+BOOKING = Booking()
+
+
+def _asked(request: CheckoutRequest) -> BookingRequest:
+    assert request.booking is not None, "a booking checkout names the merchant's time"
+    return request.booking
+
+
+def _slot_taken(cancelled: TransactionCancelled) -> SlotTaken | None:
+    if any(label.startswith("slot:") for label in cancelled.failed):
+        return SlotTaken("someone booked that time a moment ago; pick another")
+    return None
+
+
+def _pending_booking(
+    order_id: str,
+    request: CheckoutRequest,
+    phone: str | None,
+    merchant: Merchant,
+    service: Service,
+    start: datetime,
+    hours: calendar.Hours,
+    now: datetime,
+    fingerprint: str,
+) -> Order:
+    """The pending order of a booking: the deposit as its one line, the time it holds, and the
+    merchant's connected account it is paid on. The phone, address and notes are sealed here,
+    before anything is written (caisse.orders.personal)."""
     full = Money(int(service.full_price), service.currency)
     deposit = check_maximum(pricing.deposit(full, service.deposit_percent, service.deposit_fixed), "stripe")
     fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
-    order_number = next_order_number(merchant.order_prefix, now.year)
     steps = calendar.covered(start, int(service.duration_minutes), hours.step_minutes)
     zone = ZoneInfo(hours.timezone)
-    slots = [(Slot.partition(merchant_id, step.astimezone(zone).date().isoformat()), iso(step)) for step in steps]
+    slots = [
+        (Slot.partition(merchant.merchant_id, step.astimezone(zone).date().isoformat()), iso(step)) for step in steps
+    ]
     booking = {
         "service_id": service.service_id,
         "service": service.name,
@@ -156,12 +195,12 @@ def create_booking_checkout(
         "slots": [list(slot) for slot in slots],
     }
     rules = merchant.booking_rules.as_dict() if merchant.booking_rules else {}
-    order = Order(
+    return Order(
         order_pk(order_id),
         ORDER_SK,
         order_id=order_id,
-        order_number=order_number,
-        merchant=merchant_id,
+        order_number=next_order_number(merchant.order_prefix, now.year),
+        merchant=merchant.merchant_id,
         merchant_contact=merchant.contact(),
         status=states.PENDING_PAYMENT,
         money_state=states.UNPAID,
@@ -176,11 +215,12 @@ def create_booking_checkout(
             request.customer_name,
             request.customer_email,
             request.locale or merchant.default_locale or "en",
-            request.customer_phone,
+            phone,
         ),
+        job_sealed=personal.seal_job(order_id, _asked(request).job),
         stages=list(merchant.stages or []),
         provider="stripe",
-        request_fingerprint=request.fingerprint(token_key) + start.isoformat(),
+        request_fingerprint=fingerprint,
         created_at=iso(now),
         updated_at=now,
         expires_at=now + timedelta(minutes=settings().checkout_ttl_minutes),
@@ -188,34 +228,6 @@ def create_booking_checkout(
         booking=booking,
         refund_policy=rules.get("refund_policy"),
     )
-    # The order and its time first, then the deposit checkout on the merchant's account.
-    tx = new_order_transaction(order, now)
-    for partition, step in slots:
-        tx.put(
-            Slot(partition, step, merchant=merchant_id, order_id=order_id, start=step),
-            condition=OrderRecord.sk.does_not_exist(),
-            label=f"slot:{step}",
-        )
-    try:
-        tx.commit()
-    except TransactionCancelled as cancelled:
-        found = existing_order(cancelled)
-        if found is not None:
-            return _replay(found, request, start, token_key)
-        if any(label.startswith("slot:") for label in cancelled.failed):
-            raise SlotTaken("someone booked that time a moment ago; pick another") from cancelled
-        raise
-    opened = open_checkout(order, spec_for(order), _stripe(merchant.stripe_account))
-    return CheckoutResult(checkout_answer(opened, token_key) | _booking_view(opened), replayed=False)
-
-
-def _replay(existing: Order, request: CheckoutRequest, start: datetime, token_key: str) -> CheckoutResult:
-    if existing.request_fingerprint != request.fingerprint(token_key) + start.isoformat():
-        raise InvalidRequest(
-            "this Idempotency-Key was already used for a different booking", code="idempotency_key_reused"
-        )
-    order = resume(existing)
-    return CheckoutResult(checkout_answer(order, token_key) | _booking_view(order), replayed=True)
 
 
 def _booking_view(order: Order) -> dict[str, Any]:
@@ -292,12 +304,14 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
                 "link": link,
                 "attempt": int(balance.get("attempt", 0)) + 1,
             }
+    charged = result["status"] == "paid" and result.get("payment_ref")
     record_action(
         order_id,
         staff,
         "balance_charged",
         changes={"status": result["status"], "amount": result["amount"], "final_amount": final_amount},
         writes=lambda bundle, tx: [Order.balance.set(result)],
+        balance={**result, "final_amount": final_amount, "paid_at": iso(utcnow())} if charged else None,
     )
     return {"booking_id": order_id, **result, "replayed": False}
 

@@ -303,8 +303,12 @@ def seed(catalog: dict[str, Any]) -> int:
     what is there; live state is never reset: stock, Stripe onboarding (account, charges and
     payouts enabled), order counters, and what staff set through the API (_KEPT_MERCHANT, a
     product's active flag unless the file gives one). Merchant settings that checkout needs are
-    copied onto each product. Returns how many records were written.
+    copied onto each product. Returns how many records were written; a document that does not
+    follow the schema (caisse.catalog.document) raises CatalogError before anything is written.
     """
+    from caisse.catalog.document import check  # only the seed needs the schema: no cost at checkout's cold start
+
+    check(catalog)  # the whole document first: a mistake writes nothing
     merchants = {m["id"]: m for m in catalog["merchants"]}
     written = 0
     contacts = {}

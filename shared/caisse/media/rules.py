@@ -26,10 +26,6 @@ RENDITIONS: tuple[RenditionSpec, ...] = (FULL, WATERMARKED, PREVIEW, THUMBNAIL)
 
 OUTPUT_CONTENT_TYPE = "image/jpeg"
 
-ACCEPTED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-"""Declared content type -> the Pillow format sniffed from the bytes. The declaration only shapes
-the presigned PUT; the function trusts what the bytes are, never the name or the header."""
-
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 """A 61 MP camera JPEG at its best quality is about 35 MB; a 24 MP 8-bit PNG is about 40 MB."""
 

@@ -83,7 +83,8 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
 
 def order_context(order: Order) -> dict[str, Any]:
     """What the templates may show about an order. Built from the committed image only, where the
-    customer's answers and phone are ciphertext: no email needs them, and none is put on the queue."""
+        customer's answers and phone are ciphertext: no customer email needs them; a booking's job details
+    and phone go on the queue as ciphertext, for the tradie's new-booking email to decrypt."""
     contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
     stages = list(order.stages or [])
     next_action = order.next_action.as_dict() if order.next_action else {}
@@ -140,14 +141,20 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
     booking = order.booking.as_dict()
     balance = order.balance.as_dict() if order.balance else {}
     start = booking.get("local_start", "")
+    full, deposit = booking.get("full_price") or {}, booking.get("deposit") or {}
+    expected = _money(int(full["amount"]) - int(deposit["amount"]), full["currency"]) if full and deposit else None
     return {
         "service": booking.get("service"),
-        "start": start[:16].replace("T", " "),
+        "final_amount": _money(int(balance["final_amount"]), full["currency"]) if balance.get("final_amount") else None,
+        "start": start[:16].replace("T", " "),  # the appointment in the merchant's own time zone
         "timezone": booking.get("timezone"),
         "balance": balance.get("amount"),
+        "balance_expected": expected,  # the price less the deposit, before the job sets the final price
         "link": balance.get("link"),
-        "address": None,
+        "address": None,  # encrypted: the email function decrypts them for the tradie's email only
         "notes": None,
+        "job_sealed": order.job_sealed,
+        "phone_sealed": order.customer.phone_sealed,
     }
 
 
@@ -193,8 +200,20 @@ def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> 
     new_balance = new.balance.as_dict() if new.balance else {}
     if new_balance.get("status") == "due" and new_balance.get("attempt") != old_balance.get("attempt"):
         wanted.append((Kind.BALANCE_DUE, int(new_balance.get("attempt") or 1), None))
+    if _balance_paid(new) and not (old is not None and _balance_paid(old)):
+        wanted.append((Kind.BALANCE_PAID, version, BALANCE_RECEIPT))
     reviewed = old is not None and old.status == states.NEEDS_REVIEW and new.status == states.PAID
     return _addressed(new, wanted, reviewed=reviewed)
+
+
+BALANCE_RECEIPT = "balance-paid"  # the occasion naming a booking's balance receipt: one per order
+
+
+def _balance_paid(order: Order) -> bool:
+    """A booking's balance was taken (on the saved card or the page sent): a receipt is owed.
+    A balance of nothing (the job cost the deposit) took no payment and has no receipt."""
+    balance = order.balance.as_dict() if order.balance else {}
+    return balance.get("status") == "paid" and bool(balance.get("payment_ref"))
 
 
 def _review_told(old_status: str | None, new_status: str, version: int) -> list[tuple[Kind, int, str | None]]:
@@ -253,6 +272,8 @@ def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_o
     resend = order.resend.as_dict() if order.resend else {}
     if resend.get("id"):
         wanted.append((Kind(resend["kind"]), int(order.version), f"resend-{resend['id']}"))
+    if _balance_paid(order):
+        wanted.append((Kind.BALANCE_PAID, int(order.version), BALANCE_RECEIPT))
     for resent in range(2, int(order.delivery_round or 0) + 1):  # the delivery email sent again by staff
         wanted.append((Kind.DELIVERY, int(order.version), f"delivery-{resent}"))
     reviewed = any(e.from_status == states.NEEDS_REVIEW and e.to_status == states.PAID for e in history)

@@ -72,7 +72,7 @@ def deliver(notification: Notification, token_key: str) -> Outcome:
     except TransactionCancelled as cancelled:
         return _not_claimed(notification, record, cancelled, now)
 
-    context = _with_links(notification, token_key)
+    context = _with_job(notification, _with_links(notification, token_key))
     images, attachments = _ticket_documents(notification, context)
     rendered = render(notification.kind, notification.locale, context)
     merchant = notification.context.get("merchant") or {}
@@ -231,6 +231,25 @@ def _problem(notification: Notification, now: datetime) -> list:
         EmailRecord.problem_list.set(_merchant(notification)),
         EmailRecord.problem_at.set(f"{moment(now)}#{notification.id}"),
     ]
+
+
+def _with_job(notification: Notification, context: dict) -> dict:
+    """The tradie's new-booking email shows where the job is, the notes and the customer's phone:
+    decrypted here, at sending time, from the ciphertext the message carries; every other email
+    carries no personal field in clear."""
+    booking = dict(context.get("booking") or {})
+    job_sealed, phone_sealed = booking.pop("job_sealed", None), booking.pop("phone_sealed", None)
+    if context.get("booking") is not None:
+        context["booking"] = booking
+    if notification.kind is not Kind.NEW_BOOKING or not context.get("order_id"):
+        return context
+    from caisse.encryption import unseal
+
+    order_id = context["order_id"]
+    booking.update(personal.job(order_id, job_sealed) or {})
+    if phone_sealed:
+        booking["phone"] = unseal(phone_sealed, order_id=order_id, field=personal.PHONE)
+    return context
 
 
 def _with_links(notification: Notification, token_key: str) -> dict:

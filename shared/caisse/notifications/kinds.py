@@ -19,6 +19,7 @@ class Kind(StrEnum):
     PAYMENT_WITHOUT_ORDER = "payment_without_order"
     PAYMENT_FLAGGED = "payment_flagged"
     BALANCE_DUE = "balance_due"
+    BALANCE_PAID = "balance_paid"  # to the customer: the receipt of a booking's balance
     PAYMENT_UNDER_REVIEW = "payment_under_review"  # to the customer: a person checks the payment
     PAYMENT_REFUSED = "payment_refused"  # to the customer: the checked payment was not accepted
     EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
@@ -45,6 +46,7 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_WITHOUT_ORDER: Recipient.STAFF,  # the shop's operators (ALERT_EMAIL)
     Kind.PAYMENT_FLAGGED: Recipient.STAFF,
     Kind.BALANCE_DUE: Recipient.CUSTOMER,
+    Kind.BALANCE_PAID: Recipient.CUSTOMER,
     Kind.PAYMENT_UNDER_REVIEW: Recipient.CUSTOMER,
     Kind.PAYMENT_REFUSED: Recipient.CUSTOMER,
     Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,

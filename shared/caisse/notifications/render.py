@@ -68,7 +68,16 @@ DEFAULTS: dict[str, Any] = {
 
 # Optional parts of the optional blocks.
 NESTED: dict[str, dict[str, Any]] = {
-    "booking": {"timezone": None, "balance": None, "address": None, "notes": None, "link": None},
+    "booking": {
+        "timezone": None,
+        "balance": None,
+        "balance_expected": None,
+        "final_amount": None,
+        "address": None,
+        "notes": None,
+        "phone": None,
+        "link": None,
+    },
     "refund": {"reason": None, "manual": False, "destination": None, "phone_ending": None, "origin": "caisse"},
     "dispute": {"reason": None, "due_by": None, "outcome": None},
     "merchant": {"reply_to": None},

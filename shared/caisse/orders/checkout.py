@@ -24,7 +24,7 @@ from caisse.catalog.models import CheckoutAttempts, OpenCheckouts, OrderCounter,
 from caisse.catalog.service import PricedCart
 from caisse.clock import iso
 from caisse.config import settings
-from caisse.db import Transaction, TransactionCancelled, batch_get
+from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import CaisseError, IdempotencyMismatch, InvalidRequest
 from caisse.orders import capacity, index, personal, states, tokens
 from caisse.orders.models import (
@@ -54,6 +54,22 @@ class TooManyOpenCheckouts(CaisseError):
 
 
 @dataclass(frozen=True)
+class BookingRequest:
+    """A merchant's time asked for instead of products (caisse.bookings)."""
+
+    merchant: str
+    service: str
+    start: datetime
+    address: str | None = None  # where the job is: encrypted on the order, like the phone
+    notes: str | None = None
+
+    @property
+    def job(self) -> dict[str, str] | None:
+        found = {name: value for name, value in (("address", self.address), ("notes", self.notes)) if value}
+        return found or None
+
+
+@dataclass(frozen=True)
 class CheckoutRequest:
     items: tuple[tuple[str, int], ...]
     currency: str
@@ -66,6 +82,7 @@ class CheckoutRequest:
     answers: dict[str, Any] | None = None  # the product's questionnaire, answered (the song brief)
     source: dict[str, str] | None = None  # UTM fields: plain metadata
     day: date | None = None  # the day of the merchant's daily capacity asked for
+    booking: BookingRequest | None = None
 
     def fingerprint(self, key: str) -> str:
         """What makes two requests the same checkout: an HMAC under a server key, so the stored
@@ -82,6 +99,8 @@ class CheckoutRequest:
                 self.answers,
                 self.source,
                 self.day.isoformat() if self.day else None,
+                # a booking's job details, only where given (every other fingerprint stays as it was)
+                *([self.booking.job] if self.booking and self.booking.job else []),
             ],
             separators=(",", ":"),
             sort_keys=True,
@@ -350,20 +369,6 @@ def abandon(order_id: str, reason: str) -> None:
         tx.commit()
     except TransactionCancelled:
         pass  # moved meanwhile: whatever moved it decides
-
-
-def read_cart(skus: list[str], order_id: str | None) -> tuple[dict[str, Product], Order | None]:
-    wanted: list[tuple[Any, Any, Any]] = [(Product, Product.key(sku), None) for sku in skus]
-    if order_id:
-        wanted.append((Order, order_pk(order_id), ORDER_SK))
-    products: dict[str, Product] = {}
-    existing: Order | None = None
-    for record in batch_get(wanted):
-        if isinstance(record, Product):
-            products[record.sku] = record
-        elif isinstance(record, Order):
-            existing = record
-    return products, existing
 
 
 def attempts_so_far(rules: Rules, merchant: str, client: str, now: datetime):

@@ -133,6 +133,7 @@ class Order(OrderRecord, discriminator="order"):
     # The customer's answers to the product's questionnaire (the song brief), encrypted as one JSON
     # document (caisse.encryption); where the customer came from (UTM fields), plain metadata.
     answers_sealed = UnicodeAttribute(null=True)
+    job_sealed = UnicodeAttribute(null=True)  # a booking's address and notes, encrypted (caisse.encryption)
     source = MapAttribute(null=True)
     day = UnicodeAttribute(null=True)  # the day of the merchant's daily capacity this order takes
     workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage

@@ -1,5 +1,5 @@
 """What an order holds about its customer, and the one way each part is kept: the answers to the
-product's questionnaire (the song brief) and the phone are encrypted at field level
+product's questionnaire (the song brief), the phone and a booking's address and notes are encrypted at field level
 (caisse.encryption), bound to the order; name and email stay readable for emails and staff;
 a digest of the email links the customer's orders for export and erasure.
 
@@ -20,6 +20,7 @@ from caisse.orders.models import AccessEntry, Customer, Order
 
 ANSWERS = "answers"
 PHONE = "phone"
+JOB = "job"  # a booking's address and notes
 
 
 def customer_ref(merchant: str, email: str) -> str:
@@ -52,6 +53,24 @@ def seal_answers(order_id: str, answers: dict[str, Any] | None) -> str | None:
     from caisse.encryption import seal
 
     return seal(json.dumps(answers, ensure_ascii=False, sort_keys=True), order_id=order_id, field=ANSWERS)
+
+
+def seal_job(order_id: str, job: dict[str, str] | None) -> str | None:
+    """A booking's address and notes, sealed like the answers (one JSON document)."""
+    if not job:
+        return None
+    from caisse.encryption import seal
+
+    return seal(json.dumps(job, ensure_ascii=False, sort_keys=True), order_id=order_id, field=JOB)
+
+
+def job(order_id: str, sealed: str | None) -> dict[str, str] | None:
+    """A booking's address and notes in clear (staff reads record it: `reveal`)."""
+    if not sealed:
+        return None
+    from caisse.encryption import unseal
+
+    return json.loads(unseal(sealed, order_id=order_id, field=JOB))
 
 
 def answers(order: Order) -> dict[str, Any] | None:
@@ -110,6 +129,8 @@ def reveal(
         found[ANSWERS] = answers(order)
     if has_phone(order):
         found[PHONE] = phone(order)
+    if order.job_sealed:
+        found[JOB] = job(order.order_id, order.job_sealed)
     if found:
         entry = record_access(order, actor_id, sorted(found), purpose)
         if log is not None:

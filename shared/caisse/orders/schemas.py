@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from caisse.email_address import EmailAddress
-from caisse.orders.checkout import CheckoutRequest
+from caisse.orders.checkout import BookingRequest, CheckoutRequest
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
 
@@ -27,8 +27,10 @@ class CustomerIn(BaseModel):
     locale: Literal["en", "fr"] | None = Field(default=None, description="Leave out for the shop's language")
     phone: str | None = Field(
         default=None,
-        pattern=r"^\+?[0-9][0-9 ().-]{5,19}$",
-        description="Needed for mobile money: 2376XXXXXXXX for CamPay, +226XXXXXXXX for Ouaga Live",
+        pattern=r"^\+?[0-9(][0-9 ().-]{5,19}$",
+        description="Needed for mobile money: 2376XXXXXXXX for CamPay, +226XXXXXXXX for Ouaga Live. For a booking, "
+        "the tradie's contact: checked for the merchant's country (422 invalid_phone, field customer.phone), "
+        "stored encrypted",
     )
 
 
@@ -37,6 +39,10 @@ class BookingIn(BaseModel):
     merchant: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
     service: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     start: datetime = Field(description="With its UTC offset, e.g. 2026-12-03T09:00:00+11:00")
+    address: str | None = Field(default=None, min_length=1, max_length=300, description="Where the job is")
+    notes: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="What the customer wants the tradie to know"
+    )
 
 
 class SourceIn(BaseModel):
@@ -91,6 +97,15 @@ class CheckoutIn(BaseModel):
             answers=self.answers,
             source=self.source.model_dump(exclude_none=True) if self.source else None,
             day=self.day,
+            booking=BookingRequest(
+                self.booking.merchant,
+                self.booking.service,
+                self.booking.start,
+                self.booking.address,
+                self.booking.notes,
+            )
+            if self.booking
+            else None,
         )
 
 

@@ -309,30 +309,36 @@ def record_action(
     note: str | None = None,
     changes: dict[str, Any] | None = None,
     writes: Callable[[OrderBundle, Transaction], list[Any]] | None = None,
+    balance: dict[str, Any] | None = None,
 ) -> OrderBundle:
     """A staff action on an order that moves neither its status nor its money (an internal note, a
     file attached, an email sent again, a payout confirmed): one new version with its history
     entry (who, when, what changed), in one transaction with the action's own writes. `writes`
     decides on the order as read (raising what the caller answers), adds its items to the
     transaction and returns its updates of the order. If anything moved meanwhile (a webhook), the
-    order is read again and the action decided again."""
+    order is read again and the action decided again. A booking's `balance` paid by the action is
+    recorded as money received instead (add_balance_paid), in place of `writes`."""
     for _ in range(ACTION_ATTEMPTS):
         bundle = load(order_id)
         if bundle is None:
             raise NotFound("no such order")
         staff.require(bundle.order.merchant)
         tx = Transaction()
-        extra = writes(bundle, tx) if writes else None
-        add_move(
-            tx,
-            bundle,
-            actor=states.Actor.STAFF,
-            actor_id=staff.actor_id,
-            note=note,
-            action=action,
-            changes=changes,
-            extra=extra,
-        )
+        if balance is not None:
+            add_balance_paid(
+                tx, bundle, balance, actor=states.Actor.STAFF, actor_id=staff.actor_id, action=action, changes=changes
+            )
+        else:
+            add_move(
+                tx,
+                bundle,
+                actor=states.Actor.STAFF,
+                actor_id=staff.actor_id,
+                note=note,
+                action=action,
+                changes=changes,
+                extra=writes(bundle, tx) if writes else None,
+            )
         try:
             tx.commit()
         except TransactionCancelled:
@@ -341,6 +347,33 @@ def record_action(
         assert reloaded is not None
         return reloaded
     raise Conflict("the order kept changing; reload and try again")
+
+
+def add_balance_paid(
+    tx: Transaction,
+    bundle: OrderBundle,
+    balance: dict[str, Any],
+    *,
+    actor: str,
+    actor_id: str,
+    action: str = "balance_paid",
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """A booking's balance paid after the job (on the saved card, or on the page the customer was
+    sent): one version of the order with the money received in its history and the balance kept on
+    the order, whose change emails the customer their receipt (balance_paid)."""
+    order = bundle.order
+    add_move(
+        tx,
+        bundle,
+        money=states.money_after_balance(order.money_state or states.UNPAID),
+        amount=int(balance["amount"]["amount"]),
+        actor=actor,
+        actor_id=actor_id,
+        action=action,
+        changes=changes or {"status": "paid", "amount": balance["amount"]},
+        extra=[Order.balance.set(balance)],
+    )
 
 
 def add_note(order_id: str, staff: Staff, note: str) -> OrderBundle:
@@ -513,8 +546,8 @@ def booking_view(order: Order) -> dict[str, Any] | None:
         "start_utc": booking.get("start"),
         "end_utc": booking.get("end"),
         "timezone": booking.get("timezone"),
-        "address": booking.get("address"),
-        "notes": booking.get("notes"),
+        "address": None,  # encrypted: filled in by who decrypts it for staff (personal.reveal)
+        "notes": None,
         "full_price": booking.get("full_price"),
         "deposit": booking.get("deposit"),
         "platform_fee": booking.get("platform_fee"),

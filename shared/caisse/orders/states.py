@@ -234,6 +234,20 @@ def check_money(state: str, target: str, actor: Actor) -> None:
         )
 
 
+def money_after_balance(state: str) -> str:
+    """A booking's balance, paid after the job: more money received on money already received, so
+    the state stays what it was; only a paid (or partly refunded) deposit takes a balance. Not a
+    move of _MONEY_MOVES, where paid → paid would let a duplicate payment event move money twice."""
+    if state not in REFUNDABLE:
+        raise IllegalTransition(
+            f"a balance is charged only after a paid deposit; the money is {state}",
+            current=state,
+            requested="balance",
+            allowed=[],
+        )
+    return state
+
+
 def money_after_refunds(refunded: int, paid: int) -> str:
     """The money state refunds leave: nothing back, part of it, or all of it."""
     if refunded <= 0:

@@ -16,19 +16,24 @@ with the checkout's expiry.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from caisse.catalog import questionnaire
+from caisse.catalog.models import Product
 from caisse.catalog.service import CartLine, price_cart
 from caisse.clock import utcnow
 from caisse.config import settings
-from caisse.db import TransactionCancelled
-from caisse.errors import InvalidRequest, ProviderUnavailable, SoldOut
+from caisse.db import Transaction, TransactionCancelled, batch_get
+from caisse.errors import CaisseError, InvalidRequest, ProviderUnavailable, SoldOut
 from caisse.money import Money, check_maximum
 from caisse.orders import capacity, states
 from caisse.orders.checkout import (
     CheckoutRequest,
     CheckoutResult,
+    LowStock,
     Rules,
     abandon,
     attach,
@@ -40,12 +45,11 @@ from caisse.orders.checkout import (
     next_order_number,
     order_id_for,
     pending_order_transaction,
-    read_cart,
     return_urls,
     too_many,
     too_many_open,
 )
-from caisse.orders.models import Order
+from caisse.orders.models import ORDER_SK, Order, order_pk
 from caisse.orders.tickets import check_admissions
 from caisse.payments.base import CheckoutSpec, OutcomeUnknown, PaymentProvider
 from caisse.payments.registry import load as load_provider
@@ -57,66 +61,143 @@ UNCONFIRMED_PROMPT = (
 )
 
 
-def create_checkout(request: CheckoutRequest, idempotency_key: str | None, token_key: str) -> CheckoutResult:
+@dataclass(frozen=True)
+class Draft:
+    """One checkout ready to write: the pending order, the transaction that writes it with its
+    holds, the provider's checkout to open once it is written, and what a cancelled write means."""
+
+    order: Order
+    transaction: Transaction
+    spec: CheckoutSpec
+    provider: PaymentProvider
+    refusal: Callable[[TransactionCancelled], CaisseError | None]
+    low_stock: tuple[LowStock, ...] = ()  # limited products this checkout leaves at the merchant's threshold
+
+
+class OrderSource(Protocol):
+    """What a checkout sells (a cart of products, a merchant's time): the hooks the one pipeline
+    calls. The pipeline owns the rest: the Idempotency-Key's order, replay, writing before asking
+    the provider, and cancelling when the provider refuses."""
+
+    def reads(self, request: CheckoutRequest) -> list[tuple[Any, Any, Any]]:
+        """Records to read in the same BatchGetItem as the order an Idempotency-Key names."""
+        ...
+
+    def fingerprint(self, request: CheckoutRequest, token_key: str) -> str: ...
+
+    def draft(
+        self, found: list[Any], request: CheckoutRequest, order_id: str, now: datetime, fingerprint: str
+    ) -> Draft:
+        """Check the request against what was read and build the pending order and its writes;
+        what is refused raises before anything is written."""
+        ...
+
+    def view(self, order: Order) -> dict[str, Any]:
+        """What this kind of checkout adds to the answer."""
+        ...
+
+
+def create_checkout(
+    request: CheckoutRequest, idempotency_key: str | None, token_key: str, source: OrderSource | None = None
+) -> CheckoutResult:
+    """The one checkout pipeline: every order, whatever it sells, is started here."""
+    source = source or CART
     order_id = order_id_for(idempotency_key)
     now = utcnow()
-    fingerprint = request.fingerprint(token_key)
-    skus = list(dict.fromkeys(sku for sku, _ in request.items))
-    products, existing = read_cart(skus, order_id if idempotency_key else None)
+    fingerprint = source.fingerprint(request, token_key)
+    wanted = source.reads(request)
+    if idempotency_key:
+        wanted.append((Order, order_pk(order_id), ORDER_SK))
+    found = batch_get(wanted)
+    existing = next((record for record in found if isinstance(record, Order)), None)
     if existing is not None:
-        check_replay(existing, fingerprint)
-        return CheckoutResult(checkout_answer(resume(existing), token_key), replayed=True)
-    cart = price_cart(products, request.items, request.currency)
-    rules = Rules(cart.merchant_rules or {})
-    rules.check_phone(request.customer_phone)
-    rules.check_items_per_order(cart)
-    check_admissions(list(cart.lines))
-    provider = provider_for(request.currency, request.provider, rules.raw.get("routes"))
-    answers = questionnaire.validate(cart.questionnaire, request.answers)
-    limit = capacity.DailyLimit.of(rules.raw)
-    if limit is None and request.day is not None:
-        raise InvalidRequest("this shop does not take orders by day", code="day_not_offered")
-    day = limit.choose(cart.merchant, request.day, now) if limit is not None else None
-    attempts = attempts_so_far(rules, cart.merchant, request.client, now)
-    counters = rules.open_counters(cart.merchant, request)
-
-    order_number = next_order_number(cart.order_prefix, now.year)
-    order = new_order(
-        order_id, order_number, cart, request, provider.name, now, rules, counters, fingerprint, answers, day
-    )
-    # The phone in clear for the provider's call only (CamPay's prompt): the order holds it encrypted.
-    spec = spec_for(order, list(cart.lines), customer_phone=request.customer_phone)
-    provider.check(spec)  # what the provider would refuse is refused before anything is written
-    check_maximum(spec.total, provider.name)
+        return _replayed(existing, fingerprint, source, token_key)
+    draft = source.draft(found, request, order_id, now, fingerprint)
     try:
-        pending_order_transaction(
-            order, cart, now, attempts, counters, (limit, day) if limit is not None and day is not None else None
-        ).commit()
+        draft.transaction.commit()
     except TransactionCancelled as cancelled:
-        found = existing_order(cancelled)
-        if found is not None:  # the same request, retried while the first was running
-            check_replay(found, fingerprint)
-            return CheckoutResult(checkout_answer(resume(found), token_key), replayed=True)
-        sold_out = [label.split(":", 1)[1] for label in cancelled.failed if label.startswith("stock:")]
-        if sold_out:
-            raise SoldOut(
-                f"{products[sold_out[0]].name} sold out while you were checking out",
-                sku=sold_out[0],
-                remaining=0,
-            ) from cancelled
-        if "capacity" in cancelled.failed and limit is not None and day is not None:
-            raise limit.refuse(cart.merchant, day, now, full=True) from cancelled
-        if "attempts" in cancelled.failed:
-            raise too_many(rules) from cancelled
-        for kind in ("email", "ip"):
-            if f"open:{kind}" in cancelled.failed:
-                raise too_many_open(rules, kind) from cancelled
+        written = existing_order(cancelled)
+        if written is not None:  # the same request, retried while the first was running
+            return _replayed(written, fingerprint, source, token_key)
+        refusal = draft.refusal(cancelled)
+        if refusal is not None:
+            raise refusal from cancelled
         raise
+    opened = open_checkout(draft.order, draft.spec, draft.provider)
     return CheckoutResult(
-        checkout_answer(open_checkout(order, spec, provider), token_key),
-        replayed=False,
-        low_stock=rules.low_stock(products, cart),
+        checkout_answer(opened, token_key) | source.view(opened), replayed=False, low_stock=draft.low_stock
     )
+
+
+def _replayed(existing: Order, fingerprint: str, source: OrderSource, token_key: str) -> CheckoutResult:
+    check_replay(existing, fingerprint)
+    order = resume(existing)
+    return CheckoutResult(checkout_answer(order, token_key) | source.view(order), replayed=True)
+
+
+class Cart:
+    """Products from the catalog, priced on the server, their stock held, under the merchant's
+    checkout rules (phone format, attempts, open checkouts, daily capacity)."""
+
+    def reads(self, request: CheckoutRequest) -> list[tuple[Any, Any, Any]]:
+        return [(Product, Product.key(sku), None) for sku in dict.fromkeys(sku for sku, _ in request.items)]
+
+    def fingerprint(self, request: CheckoutRequest, token_key: str) -> str:
+        return request.fingerprint(token_key)
+
+    def draft(
+        self, found: list[Any], request: CheckoutRequest, order_id: str, now: datetime, fingerprint: str
+    ) -> Draft:
+        products = {record.sku: record for record in found if isinstance(record, Product)}
+        cart = price_cart(products, request.items, request.currency)
+        rules = Rules(cart.merchant_rules or {})
+        rules.check_phone(request.customer_phone)
+        rules.check_items_per_order(cart)
+        check_admissions(list(cart.lines))
+        provider = provider_for(request.currency, request.provider, rules.raw.get("routes"))
+        answers = questionnaire.validate(cart.questionnaire, request.answers)
+        limit = capacity.DailyLimit.of(rules.raw)
+        if limit is None and request.day is not None:
+            raise InvalidRequest("this shop does not take orders by day", code="day_not_offered")
+        day = limit.choose(cart.merchant, request.day, now) if limit is not None else None
+        attempts = attempts_so_far(rules, cart.merchant, request.client, now)
+        counters = rules.open_counters(cart.merchant, request)
+
+        order_number = next_order_number(cart.order_prefix, now.year)
+        order = new_order(
+            order_id, order_number, cart, request, provider.name, now, rules, counters, fingerprint, answers, day
+        )
+        # The phone in clear for the provider's call only (CamPay's prompt): the order holds it encrypted.
+        spec = spec_for(order, list(cart.lines), customer_phone=request.customer_phone)
+        provider.check(spec)  # what the provider would refuse is refused before anything is written
+        check_maximum(spec.total, provider.name)
+        daily = (limit, day) if limit is not None and day is not None else None
+        transaction = pending_order_transaction(order, cart, now, attempts, counters, daily)
+
+        def refusal(cancelled: TransactionCancelled) -> CaisseError | None:
+            sold_out = [label.split(":", 1)[1] for label in cancelled.failed if label.startswith("stock:")]
+            if sold_out:
+                return SoldOut(
+                    f"{products[sold_out[0]].name} sold out while you were checking out",
+                    sku=sold_out[0],
+                    remaining=0,
+                )
+            if "capacity" in cancelled.failed and daily is not None:
+                return daily[0].refuse(cart.merchant, daily[1], now, full=True)
+            if "attempts" in cancelled.failed:
+                return too_many(rules)
+            for kind in ("email", "ip"):
+                if f"open:{kind}" in cancelled.failed:
+                    return too_many_open(rules, kind)
+            return None
+
+        return Draft(order, transaction, spec, provider, refusal, rules.low_stock(products, cart))
+
+    def view(self, order: Order) -> dict[str, Any]:
+        return {}
+
+
+CART = Cart()
 
 
 def spec_for(order: Order, lines: list[CartLine] | None = None, **overrides: Any) -> CheckoutSpec:

@@ -27,7 +27,14 @@ from caisse.money import Money, MoneyError, display
 from caisse.orders import index, states
 from caisse.orders.models import INCIDENT_SK, Incident, Order, OrderRecord, PaymentEvent
 from caisse.orders.refunds import record_provider_refund
-from caisse.orders.service import OrderBundle, add_move, load, order_id_for_reference, put_reference
+from caisse.orders.service import (
+    OrderBundle,
+    add_balance_paid,
+    add_move,
+    load,
+    order_id_for_reference,
+    put_reference,
+)
 from caisse.payments import deliveries
 from caisse.payments.base import AccountNotice, DisputeNotice, Notice, Outcome, PaymentNotice, RefundNotice
 from caisse.payments.deliveries import WebhookDelivery
@@ -283,8 +290,8 @@ def _settle_balance(bundle: OrderBundle, notice: PaymentNotice, delivery: Webhoo
     _processed(tx, delivery, "balance paid" if paid else "balance: no change")
     if paid:
         updated = {**balance, "status": "paid", "payment_ref": notice.payment_ref, "link": None}
-        tx.update(
-            order, actions=[Order.balance.set(updated)], condition=Order.version == int(order.version), label="order"
+        add_balance_paid(
+            tx, bundle, updated, actor=states.Actor.PROVIDER, actor_id=f"{notice.provider}:{notice.event_id}"
         )
     tx.commit()
     return Settlement("moved" if paid else "unchanged", order.order_id, order.status, "balance")
