@@ -19,9 +19,12 @@
 2. First request: a fresh process imports the checkout or webhook handler and serves one request,
    then a second, against the local stack (moto + sandbox) - this includes SSM, the boto3 and
    Stripe clients being created.
-3. DynamoDB requests for one checkout and one webhook, counted by the local AWS endpoint.
+3. DynamoDB requests for one checkout and one webhook, counted by the local AWS endpoint, and for
+   one paid Stripe order from the customer's Pay at the sandbox to its emails sent (every webhook
+   the sandbox delivers, the stream, the notification queue); the size of that order's item
+   (DynamoDB bills a write per started KB: over 1 024 bytes, each write of it costs two).
 
-    .venv/bin/python scripts/bench_cold_start.py [--runs 11] [--only Health,Webhook] [--skip-stack]
+    .venv/bin/python scripts/bench_cold_start.py [--runs 11] [--only Health,Webhook] [--skip-stack | --requests-only]
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from pathlib import Path
 
 import httpx
 
+from caisse_local import aws
 from caisse_local import template as templates
 from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
@@ -364,7 +368,7 @@ def _new_order(stack: LocalStack) -> dict:
 
 
 def _webhook_event(order: dict, secret: str) -> dict:
-    body = checkout_completed(order, "pi_bench")
+    body = checkout_completed(order, f"pi_bench_{uuid.uuid4().hex[:16]}")  # one PaymentIntent per order
     event = json.loads((ROOT / "events" / "stripe_webhook.json").read_text())
     event["body"], event["isBase64Encoded"] = body.decode(), False
     signature = sign(body, secret)
@@ -373,7 +377,7 @@ def _webhook_event(order: dict, secret: str) -> dict:
     return event
 
 
-def dynamodb_requests(stack: LocalStack) -> dict[str, dict[str, int]]:
+def dynamodb_requests(stack: LocalStack) -> tuple[dict[str, dict[str, int]], int]:
     def counted(action) -> dict[str, int]:
         # What earlier requests set off (stream → email) must not be counted against this one.
         stack.event_sources.drain(timeout=60)
@@ -382,6 +386,7 @@ def dynamodb_requests(stack: LocalStack) -> dict[str, dict[str, int]]:
         return httpx.get(f"{stack.aws_url}/_caisse/requests", timeout=5).json().get("dynamodb", {})
 
     results: dict[str, dict[str, int]] = {}
+    _new_order(stack)  # not counted: a stack's first order also creates the merchant's counters
     order: dict = {}
     results["checkout"] = counted(lambda: order.update(_new_order(stack)))
     key = str(uuid.uuid4())
@@ -400,7 +405,48 @@ def dynamodb_requests(stack: LocalStack) -> dict[str, dict[str, int]]:
     send = lambda: httpx.post(f"{stack.api_url}/webhooks/stripe", content=event["body"], headers=headers, timeout=30)  # noqa: E731
     results["webhook (settles the order)"] = counted(send)
     results["webhook (duplicate delivery)"] = counted(send)
-    return results
+
+    paid = _new_order(stack)
+
+    def pay_at_the_sandbox() -> None:
+        """The customer's Pay; then every webhook delivered, the stream read, the emails sent."""
+        assert httpx.post(f"{paid['next_action']['url']}/pay", timeout=30).status_code == 303  # to the return page
+        httpx.post(f"{stack.sandbox_url}/_sandbox/deliveries/flush", params={"timeout": 60}, timeout=65)
+        stack.event_sources.drain(timeout=60)
+
+    results["paid Stripe order: Pay, webhooks, stream, emails"] = counted(pay_at_the_sandbox)
+    return results, paid_order_size(stack, paid["order_id"])
+
+
+def item_size(item: dict) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values (UTF-8 strings, numbers at
+    about one byte per two digits plus one, 3 bytes and 1 per element for maps and lists),
+    docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html."""
+
+    def value(typed: dict) -> int:
+        ((kind, data),) = typed.items()
+        if kind == "S":
+            return len(data.encode("utf-8"))
+        if kind == "N":
+            return (len(data.lstrip("-").replace(".", "").strip("0")) + 1) // 2 + 1
+        if kind == "B":
+            return len(data)
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "M":
+            return 3 + sum(len(name.encode("utf-8")) + value(inner) + 1 for name, inner in data.items())
+        if kind == "L":
+            return 3 + sum(value(inner) + 1 for inner in data)
+        return sum(len(str(element).encode("utf-8")) for element in data)  # sets
+
+    return sum(len(name.encode("utf-8")) + value(typed) for name, typed in item.items())
+
+
+def paid_order_size(stack: LocalStack, order_id: str) -> int:
+    client = aws.client("dynamodb", stack.aws_url, "us-east-1")
+    table = next(name for name in client.list_tables()["TableNames"] if name.endswith("-OrdersTable"))
+    item = client.get_item(TableName=table, Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}})["Item"]
+    return item_size(item)
 
 
 def load() -> str:
@@ -412,19 +458,21 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=11, help="rounds; every probe runs once per round")
     parser.add_argument("--only", default="", help="comma-separated parts of function names (anchors always run)")
     parser.add_argument("--skip-stack", action="store_true", help="cold starts only, no local stack")
+    parser.add_argument("--requests-only", action="store_true", help="DynamoDB requests only, no cold starts")
     args = parser.parse_args()
 
-    build_layers()
-    template = templates.load(ROOT / "template.yaml")
-    ctx = templates.Context(stack_name="caisse-local")
-    targets = probes(template, ctx, [part for part in args.only.split(",") if part])
-    print(
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.runs} rounds of {len(targets)} fresh "
-        f"processes, shuffled each round; load average {load()} at the start"
-    )
-    samples = cold_starts(targets, args.runs)
-    print(f"load average {load()} at the end\n")
-    report_cold_starts(targets, samples)
+    if not args.requests_only:
+        build_layers()
+        template = templates.load(ROOT / "template.yaml")
+        ctx = templates.Context(stack_name="caisse-local")
+        targets = probes(template, ctx, [part for part in args.only.split(",") if part])
+        print(
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.runs} rounds of {len(targets)} fresh "
+            f"processes, shuffled each round; load average {load()} at the start"
+        )
+        samples = cold_starts(targets, args.runs)
+        print(f"load average {load()} at the end\n")
+        report_cold_starts(targets, samples)
     if args.skip_stack:
         return 0
 
@@ -434,8 +482,8 @@ def main() -> int:
         stack = LocalStack(Ports(free_port(), free_port(), free_port()))
         stack.start()
         try:
-            rows = first_requests(stack, max(3, args.runs // 2))
-            requests = dynamodb_requests(stack)
+            rows = [] if args.requests_only else first_requests(stack, max(3, args.runs // 2))
+            requests, order_size = dynamodb_requests(stack)
         finally:
             stack.stop()
     print(f"\n{'fresh process, then 2 requests':<32} {'import ms':>10} {'1st req ms':>11} {'2nd req ms':>11}")
@@ -445,7 +493,9 @@ def main() -> int:
     print("\nDynamoDB requests (counted by the local AWS endpoint)")
     for what, operations in requests.items():
         total = sum(operations.values())
-        print(f"  {what:<44} {total}  {', '.join(f'{k} {v}' for k, v in sorted(operations.items()))}")
+        print(f"  {what:<50} {total}  {', '.join(f'{k} {v}' for k, v in sorted(operations.items()))}")
+    units = -(-order_size // 1024)
+    print(f"\nthe paid order's item: {order_size} bytes ({units} write unit{'s' if units > 1 else ''} per write)")
     print(f"\nload average {load()} at the end; the local stack's log is in {log.relative_to(ROOT)}")
     return 0
 

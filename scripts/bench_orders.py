@@ -36,7 +36,7 @@ from caisse_local.stack import LocalStack, Ports
 SHOPS = {
     "songstudio": ("SC", "USD", [("SONG-STANDARD", "Custom song", 9900), ("SONG-PREMIUM", "Premium song", 24900)]),
     "festival": ("SF", "USD", [("FEST-DAY-PASS", "Day pass", 4500), ("FEST-DONATION-10", "Donation", 1000)]),
-    "lumen": ("LU", "USD", [("PHOTO-SESSION-DEPOSIT", "Session deposit", 5000)]),
+    "lumen": ("LU", "USD", [("PHOTO-PRINT-A3", "Fine-art print, A3", 5000)]),
     "ouaga-live": ("OL", "XOF", [("OL-CONCERT-STANDARD", "Concert", 5000), ("OL-CONCERT-VIP", "VIP", 150000)]),
     "fixit-plumbing": ("FX", "AUD", [("callout", "Deposit: call-out", 3000)]),
 }

@@ -87,8 +87,8 @@ def shops() -> dict[str, tuple[str, dict]]:
             lambda api: {"items": [{"sku": "FEST-DAY-PASS", "quantity": 2}], "currency": "USD"},
         ),
         "photo studio": (
-            "a session deposit, USD, Stripe",
-            lambda api: {"items": [{"sku": "PHOTO-SESSION-DEPOSIT", "quantity": 1}], "currency": "USD"},
+            "an A3 print, USD, Stripe (its sessions are Connect bookings, like the tradie's)",
+            lambda api: {"items": [{"sku": "PHOTO-PRINT-A3", "quantity": 1}], "currency": "USD"},
         ),
         "Ouaga Live": (
             "two concert tickets, XOF, PayDunya",

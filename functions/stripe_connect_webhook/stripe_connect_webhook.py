@@ -4,12 +4,11 @@ charges in step; payment, refund and dispute events apply only to that merchant'
 
 from caisse.answers import guarded
 from caisse.observability import observability
-from caisse.payments.stripe.connect import CONNECT_WEBHOOK_SECRET_PARAMETER
-from caisse.payments.stripe.events import StripeWebhook
+from caisse.payments.stripe.events import CONNECT_EVENTS, CONNECT_WEBHOOK_SECRET_PARAMETER, StripeWebhook
 from caisse.payments.webhook import handle
 
 logger, metrics, tracer = observability("stripe-connect-webhook")
-adapter = StripeWebhook(CONNECT_WEBHOOK_SECRET_PARAMETER, provider="stripe-connect")
+adapter = StripeWebhook(CONNECT_WEBHOOK_SECRET_PARAMETER, provider="stripe-connect", events=CONNECT_EVENTS)
 
 
 @logger.inject_lambda_context

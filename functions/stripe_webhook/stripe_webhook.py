@@ -3,8 +3,7 @@
 
 from caisse.answers import guarded
 from caisse.observability import observability
-from caisse.payments.stripe.client import WEBHOOK_SECRET_PARAMETER
-from caisse.payments.stripe.events import StripeWebhook
+from caisse.payments.stripe.events import WEBHOOK_SECRET_PARAMETER, StripeWebhook
 from caisse.payments.webhook import handle
 
 logger, metrics, tracer = observability("stripe-webhook")

@@ -179,6 +179,7 @@ class LocalStack:
                 "StaffSignIn": "local-token",  # no Cognito here: staff paste a `make admin-token`
                 # Email retries wait 1 s, 2 s, 4 s... locally instead of 30 s, 60 s...
                 "EmailRetryBaseSeconds": os.environ.get("CAISSE_EMAIL_RETRY_BASE_SECONDS", "1"),
+                "CatalogCacheSeconds": os.environ.get("CAISSE_CATALOG_CACHE_SECONDS", "30"),
             },
         )
         os.environ.update(
@@ -231,12 +232,16 @@ class LocalStack:
 
     def _register_stripe_webhook(self, *, connect: bool = False) -> str:
         """Register our webhook URLs with the sandbox, as a shop does in Stripe's dashboard: one for
-        the platform's own events, one (connect) for its merchants' connected accounts."""
+        the platform's own events, one (connect) for its merchants' connected accounts, each
+        subscribed to exactly the events its adapter acts on."""
         import stripe
+
+        from caisse.payments.stripe.events import CONNECT_EVENTS, PLATFORM_EVENTS
 
         client = stripe.StripeClient(STRIPE_TEST_KEY, base_addresses={"api": self.sandbox_url})
         path = "/webhooks/stripe-connect" if connect else "/webhooks/stripe"
-        params = {"url": f"{self.api_url}{path}", "enabled_events": ["*"]}
+        events = CONNECT_EVENTS if connect else PLATFORM_EVENTS
+        params = {"url": f"{self.api_url}{path}", "enabled_events": list(events)}
         if connect:
             params["connect"] = True
         return str(client.v1.webhook_endpoints.create(params=params).secret)

@@ -29,6 +29,7 @@ class Settings:
     deliverables_bucket: str = "caisse-deliverables"
     exports_bucket: str = "caisse-exports"
     email_retry_base_seconds: int = 30
+    catalog_cache_seconds: int = 30  # how long a warm GET /catalog function keeps what it read
     campay_api_base: str = "https://www.campay.net"
     paydunya_api_base: str = "https://app.paydunya.com/api/v1"
     paypal_api_base: str = "https://api-m.paypal.com"
@@ -62,6 +63,7 @@ def settings() -> Settings:
         deliverables_bucket=env.get("DELIVERABLES_BUCKET", "caisse-deliverables"),
         exports_bucket=env.get("EXPORTS_BUCKET", "caisse-exports"),
         email_retry_base_seconds=int(env.get("EMAIL_RETRY_BASE_SECONDS", "30")),
+        catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
         campay_api_base=env.get("CAMPAY_API_BASE") or "https://www.campay.net",
         paydunya_api_base=env.get("PAYDUNYA_API_BASE") or "https://app.paydunya.com/api/v1",
         paypal_api_base=env.get("PAYPAL_API_BASE") or "https://api-m.paypal.com",

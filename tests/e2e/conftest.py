@@ -23,7 +23,10 @@ def stack() -> Iterator[Stack]:
     # Email retries without waiting between deliveries, so the DLQ path takes seconds, not minutes.
     child = None
     try:
-        with child_stack({"CAISSE_EMAIL_RETRY_BASE_SECONDS": "0"}, START_TIMEOUT) as child:
+        # The catalog kept by a warm function for no time: tests read the stock left right after
+        # they change it (the 30 s of template.yaml are checked by tests/functional).
+        environment = {"CAISSE_EMAIL_RETRY_BASE_SECONDS": "0", "CAISSE_CATALOG_CACHE_SECONDS": "0"}
+        with child_stack(environment, START_TIMEOUT) as child:
             yield Stack(api=child.api, aws=child.aws, sandbox=child.sandbox, output=child.output)
     finally:
         if child is not None:  # the stack's own output (function logs, tracebacks), for whoever reads a failure

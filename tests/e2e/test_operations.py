@@ -63,6 +63,7 @@ def test_an_unexpected_error_is_a_json_500_with_the_request_id_and_no_trace(api,
     catalog.put_item(
         Item={
             "pk": "PRODUCT#BROKEN-PRICE",
+            "parent": "MERCHANT#songstudio",  # listed by GET /catalog's Query of the by_parent index
             "type": "product",
             "sku": "BROKEN-PRICE",
             "merchant": "songstudio",

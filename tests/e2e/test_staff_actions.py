@@ -552,14 +552,14 @@ def test_figures_per_day_follow_the_orders_stream(api, stack):
         return found or {"paid_orders": 0, "revenue": {"amount": 0}, "refunds": {"amount": 0}}
 
     before = lumen_usd()
-    order = paid(api, "PHOTO-SESSION-DEPOSIT")
+    order = paid(api, "PHOTO-PRINT-A3")
     after = wait_for(
         lambda: (found := lumen_usd())["paid_orders"] == before["paid_orders"] + 1 and found, what="the figures"
     )
     assert after["revenue"]["amount"] == before["revenue"]["amount"] + 5000
     refund = api.post(
         f"/admin/orders/{order['order_id']}/refunds",
-        json={"amount": 1500, "reason": "short session"},
+        json={"amount": 1500, "reason": "print reprinted smaller"},
         headers=staff("lumen", **{"Idempotency-Key": uuid.uuid4().hex}),
     )
     assert refund.status_code == 201

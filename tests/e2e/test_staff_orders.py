@@ -51,7 +51,7 @@ def spec(i: int) -> tuple[str, str, str, dict]:
     elif merchant == "festival":
         sku, currency = ("FEST-DONATION-10" if i % 2 else "FEST-DAY-PASS"), ("EUR" if i % 7 == 0 else "USD")
     else:
-        sku, currency = ("PHOTO-WEDDING-DEPOSIT" if i % 2 else "PHOTO-SESSION-DEPOSIT"), "USD"
+        sku, currency = ("PHOTO-ALBUM" if i % 2 else "PHOTO-PRINT-A3"), "USD"
     if i in (10, 11):
         customer["email"] = SHARED_EMAIL if i == 10 else SHARED_EMAIL.lower()
     return merchant, sku, currency, customer

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from e2e_support import order_status, start, stripe_event, wait_for
+from e2e_support import order_status, pay, queues_idle, start, stripe_event, wait_for
 
 
 def history(stack, order_id: str) -> list[dict]:
@@ -187,3 +187,55 @@ def test_money_for_an_unknown_order_is_an_incident_not_a_shrug(api, stack):
     # The metric the PaymentWithoutOrderAlarm watches: no provider dimension (alarmed account-wide).
     assert any('"Name":"PaymentWithoutOrder"' in line and '"provider"' not in line for line in stack.output)
     assert post(api, body, stack.sign_stripe(body)).json()["result"] == "duplicate"
+
+
+def dynamodb_requests(stack, action) -> dict[str, int]:
+    """The DynamoDB requests made while `action` ran, counted by the local AWS endpoint (nothing
+    else in flight: the notification queue is idle first)."""
+    wait_for(lambda: queues_idle(stack), timeout=60, what="notifications idle")
+    httpx.delete(f"{stack.aws}/_caisse/requests", timeout=5)
+    action()
+    return httpx.get(f"{stack.aws}/_caisse/requests", timeout=5).json().get("dynamodb", {})
+
+
+def test_an_event_we_do_not_act_on_is_answered_before_any_dynamodb_request(api, stack):
+    checkout = start(api)
+    event_id = f"evt_ignored_{time.time_ns()}"
+    intent = {
+        "id": "pi_test_handmade",
+        "object": "payment_intent",
+        "amount_received": checkout["total"]["amount"],
+        "currency": "usd",
+        "metadata": {"order_id": checkout["order_id"]},
+        "status": "succeeded",
+    }
+    body = stripe_event("payment_intent.succeeded", intent, event_id=event_id)
+    signature = stack.sign_stripe(body)
+    answers = []
+    counts = dynamodb_requests(stack, lambda: answers.append(post(api, body, signature)))
+    assert answers[0].status_code == 200
+    assert answers[0].json()["result"] == "ignored"
+    assert counts == {}
+    assert delivery(stack, event_id) is None
+    assert order_status(api, checkout) == "pending_payment"
+
+
+def test_a_paid_checkout_is_one_delivery_to_our_endpoint_and_settles_once(api, stack):
+    checkout = start(api)
+    stack.flush_deliveries()
+    before = {d["event_id"] for d in httpx.get(f"{stack.sandbox}/_sandbox/deliveries", timeout=5).json()}
+    pay(stack, checkout)
+    wait_for(lambda: order_status(api, checkout) == "paid", what="paid")
+    stack.flush_deliveries()
+    new = [
+        d for d in httpx.get(f"{stack.sandbox}/_sandbox/deliveries", timeout=5).json() if d["event_id"] not in before
+    ]
+    intents = httpx.get(f"{stack.sandbox}/_sandbox/events", params={"type": "payment_intent.succeeded"}, timeout=5)
+    mine = [e for e in intents.json() if e["data"]["object"]["metadata"].get("order_id") == checkout["order_id"]]
+    assert len(mine) == 1  # Stripe emitted it (and charge.succeeded); our endpoint is not subscribed to it
+    assert [(d["type"], d["status_code"]) for d in new] == [("checkout.session.completed", 200)]
+    entries = history(stack, checkout["order_id"])
+    assert [(e.get("from_status"), e["to_status"]) for e in entries] == [
+        (None, "pending_payment"),
+        ("pending_payment", "paid"),
+    ]

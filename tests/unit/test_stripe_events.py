@@ -1,7 +1,9 @@
 import hashlib
 import hmac
 import json
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -105,8 +107,39 @@ def test_payment_intent_events_use_the_metadata_order_id():
     assert (failed.outcome, failed.reason) == (Outcome.FAILED, "declined")
 
 
-def test_other_events_are_recorded_but_move_nothing():
+def test_other_events_move_nothing():
     assert events.notice(event("customer.created", {"id": "cus_1"})).outcome is Outcome.IGNORED
+
+
+@pytest.mark.parametrize("kind", ["payment_intent.succeeded", "charge.succeeded", "customer.created"])
+def test_the_platform_endpoint_ignores_what_it_is_not_subscribed_to(kind):
+    """A Checkout payment also sends payment_intent.succeeded and charge.succeeded: the platform's
+    adapter settles it on the session's event alone (one delivery per payment)."""
+    body = {"id": "pi_1", "object": "payment_intent", "metadata": {"order_id": "o1"}, "amount_received": 100}
+    (notice,) = events.StripeWebhook("stripe/webhook_secret").notices(event(kind, body))
+    assert notice.outcome is Outcome.IGNORED
+
+
+def test_each_endpoint_acts_on_every_event_it_is_subscribed_to():
+    for endpoint, kinds in (
+        (events.PLATFORM_EVENTS, events.PLATFORM_EVENTS),
+        (events.CONNECT_EVENTS, events.CONNECT_EVENTS),
+    ):
+        adapter = events.StripeWebhook("stripe/webhook_secret", events=endpoint)
+        for kind in kinds:
+            obj = {"id": "x_1", "object": "refund" if kind.startswith("refund.") else "thing", "payment_status": "paid"}
+            (notice,) = adapter.notices({**event(kind, obj), "account": "acct_1"})
+            assert getattr(notice, "outcome", None) is not Outcome.IGNORED, kind
+
+
+def test_the_readme_lists_the_events_the_code_subscribes_to():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Provider events to subscribe to", 1)[1].split("\n### ", 1)[0]
+    platform = next(line for line in section.splitlines() if line.startswith("| Stripe (platform)"))
+    connect = next(line for line in section.splitlines() if line.startswith("| Stripe (Connect"))
+    listed = lambda line: set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", line.split("|")[3]))  # noqa: E731
+    assert listed(platform) == set(events.PLATFORM_EVENTS)
+    assert listed(connect) == set(events.CONNECT_EVENTS) - set(events.PLATFORM_EVENTS)
 
 
 def test_a_dashboard_refund_is_read_with_no_refund_of_ours():

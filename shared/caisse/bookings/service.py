@@ -270,12 +270,15 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
     due = pricing.balance(check_maximum(Money(final_amount, deposit.currency), "stripe"), deposit)
     fee = pricing.platform_fee(due, int(booking.get("platform_fee_bps", 250)))
     saved = order.saved_payment.as_dict() if order.saved_payment else {}
+    provider = _stripe(order.connect_account)
+    if due.amount and saved.get("customer") and not saved.get("payment_method") and order.payment_ref:
+        # The deposit's Checkout Session named the customer; the card is on its PaymentIntent.
+        saved["payment_method"] = provider.payment_method_of(order.payment_ref)
     if due.amount == 0:
         result = {"status": "paid", "amount": due.as_dict(), "payment_ref": None}
     elif not (saved.get("customer") and saved.get("payment_method")):
         raise Conflict("no card was saved with this booking's deposit", code="no_saved_card")
     else:
-        provider = _stripe(order.connect_account)
         charge = provider.charge_saved_card(
             due,
             fee,

@@ -12,6 +12,7 @@ from typing import Any
 
 from caisse.catalog import questionnaire
 from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant, Product, Service, merchant_parent
+from caisse.config import settings
 from caisse.errors import InvalidRequest, NotFound, SoldOut
 from caisse.money import Money, MoneyError, check_maximum
 
@@ -173,17 +174,40 @@ BOOKABLE_KIND = "service"
 
 
 def list_offers() -> tuple[list[Product], list[Service], dict[str, Merchant]]:
-    """Everything on sale, from one read of the catalog: products, bookable services (with
-    their merchants, to tell whether they can take bookings yet)."""
+    """Everything on sale: the merchants (one Query of the by_parent index, parent MERCHANTS),
+    then each merchant's products and services (one Query each, parent MERCHANT#<id>). Never a
+    Scan: the catalog table also holds records that grow with traffic (checkout attempt limits, one
+    per client per 15 minutes; daily capacity; stock movements), which the catalog must not read.
+
+    Kept per warm function for `settings().catalog_cache_seconds` (30 s in template.yaml): the
+    public catalog may show a price or the stock left up to that much late; checkout always reads
+    both again, so nobody is sold what is not there."""
+    global _offers
+    seconds = settings().catalog_cache_seconds
+    if _offers is not None and time.monotonic() - _offers[0] < seconds:
+        return _offers[1]
     products, services, merchants = [], [], {}
-    for record in CatalogRecord.scan():
-        if isinstance(record, Product) and record.active and record.kind != BOOKABLE_KIND:
-            products.append(record)
-        elif isinstance(record, Service) and record.active:
-            services.append(record)
-        elif isinstance(record, Merchant):
-            merchants[record.merchant_id] = record
-    return products, services, merchants
+    for merchant in CatalogRecord.by_parent.query(MERCHANTS):
+        if not isinstance(merchant, Merchant):
+            continue
+        merchants[merchant.merchant_id] = merchant
+        for record in CatalogRecord.by_parent.query(merchant_parent(merchant.merchant_id)):
+            if isinstance(record, Product) and record.active and record.kind != BOOKABLE_KIND:
+                products.append(record)
+            elif isinstance(record, Service) and record.active:
+                services.append(record)
+    offers = (products, services, merchants)
+    _offers = (time.monotonic(), offers)
+    return offers
+
+
+def forget_offers() -> None:
+    """Drop the kept catalog (a test that starts a fresh emulated AWS in the same process)."""
+    global _offers
+    _offers = None
+
+
+_offers: tuple[float, tuple[list[Product], list[Service], dict[str, Merchant]]] | None = None
 
 
 def product_view(product: Product) -> dict[str, Any]:

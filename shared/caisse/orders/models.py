@@ -131,7 +131,7 @@ class Order(OrderRecord, discriminator="order"):
     # that handles one of its changes: its stream records, its notification messages, its webhooks.
     correlation_id = UnicodeAttribute(null=True, attr_name=ORDER_ATTRIBUTE)
     booking = MapAttribute(null=True)  # service, start/end (UTC and local), deposit, fee, full price
-    saved_payment = MapAttribute(null=True)  # customer and payment method kept for an off-session charge
+    saved_payment = MapAttribute(null=True)  # the customer (and, before, the card) kept for an off-session charge
     balance = MapAttribute(null=True)  # the charge after the job: status due | paid, amount, link
     email_problem = MapAttribute(null=True)  # the latest email SES refused for good: notification, kind, reason
     # The customer's answers to the product's questionnaire (the song brief), encrypted as one JSON

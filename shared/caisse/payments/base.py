@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from caisse.catalog.service import CartLine
 from caisse.errors import ProviderUnavailable
 from caisse.money import Money
+
+if TYPE_CHECKING:  # the webhooks import this module and need no catalog (nor its pydantic schemas)
+    from caisse.catalog.service import CartLine
 
 
 class InvalidWebhook(Exception):
@@ -116,7 +118,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     PENDING = "pending"  # e.g. Checkout completed, money not there yet
-    IGNORED = "ignored"  # an event we record but that moves nothing
+    IGNORED = "ignored"  # an event that moves nothing: answered before any write (webhook.handle)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@
    is our outage, not an attack, and counts as one.
 3. The adapter reduces it to notices, asking the provider's own API where its signature binds
    less than the whole payload (CamPay, PayDunya, PayPal).
-4. Each notice is settled through caisse.payments.settlement (recorded once, then applied).
+4. A notice that changes nothing (an event type we do not act on) is answered 200 at once: no
+   DynamoDB request, only a log line. Every other notice is settled through
+   caisse.payments.settlement (recorded once, then applied).
 5. 2xx: everything the request said is recorded.
 """
 
@@ -25,7 +27,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from caisse.errors import ProviderUnavailable
 from caisse.observability import correlate
-from caisse.payments.base import InvalidWebhook, Notice, PaymentNotice, WebhookAdapter, WebhookRequest
+from caisse.payments.base import InvalidWebhook, Notice, Outcome, PaymentNotice, WebhookAdapter, WebhookRequest
 
 # Metrics per settlement result (with the provider as dimension).
 _RESULT_METRICS = {
@@ -79,8 +81,6 @@ def answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
 
 def handle(adapter: WebhookAdapter, event: dict[str, Any], logger: Logger, metrics: Metrics) -> dict[str, Any]:
     """Verify → notices → settle, the same for every provider."""
-    from caisse.payments.settlement import settle
-
     request = request_of(event)
     metrics.add_dimension(name="provider", value=adapter.provider)
     try:
@@ -95,10 +95,24 @@ def handle(adapter: WebhookAdapter, event: dict[str, Any], logger: Logger, metri
     results = []
     for notice in notices:
         correlate(notice.event_id)  # until settle() finds the order (caisse.observability)
+        if ignored(notice):
+            logger.info(
+                "provider event ignored",
+                extra={"provider": notice.provider, "event_id": notice.event_id, "event_type": notice.event_type},
+            )
+            results.append("ignored")
+            continue
+        from caisse.payments.settlement import settle
+
         settlement = settle(notice)
         _log(logger, metrics, notice, settlement)
         results.append(settlement.result)
     return answer(200, {"received": True, "result": results[0] if len(results) == 1 else results})
+
+
+def ignored(notice: Notice) -> bool:
+    """Changes nothing whatever the order's state: no need to read it, nor to record the event."""
+    return isinstance(notice, PaymentNotice) and notice.outcome is Outcome.IGNORED
 
 
 def _log(logger: Logger, metrics: Metrics, notice: Notice, settlement: Any) -> None:

@@ -10,7 +10,6 @@ from caisse.config import settings
 from caisse.secrets import secret
 
 SECRET_KEY_PARAMETER = "stripe/secret_key"
-WEBHOOK_SECRET_PARAMETER = "stripe/webhook_secret"
 
 
 @lru_cache(maxsize=2)

@@ -16,8 +16,6 @@ from caisse.errors import ProviderUnavailable
 from caisse.payments.stripe.client import client
 from caisse.staff import Staff
 
-CONNECT_WEBHOOK_SECRET_PARAMETER = "stripe/connect_webhook_secret"
-
 
 class ConnectedAccount(CatalogRecord, discriminator="connected_account"):
     """Which merchant a connected account belongs to: Connect events name the account only."""

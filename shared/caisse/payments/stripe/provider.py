@@ -235,6 +235,16 @@ class Stripe:
         state = "succeeded" if refund.status == "succeeded" else "pending"
         return RefundResult(status=state, provider_refund_id=refund.id)
 
+    def payment_method_of(self, payment_ref: str) -> str | None:
+        """The card a PaymentIntent was paid with: a Checkout Session's events do not name it, and
+        only payment_intent.succeeded would (one more delivery for every payment)."""
+        try:
+            intent = client().v1.payment_intents.retrieve(payment_ref, options=self._options())
+        except stripe.StripeError as error:
+            raise ProviderUnavailable("Stripe did not answer; nothing was charged") from error
+        method = intent.payment_method
+        return method if isinstance(method, str) or method is None else method.id
+
     def charge_saved_card(
         self,
         amount: Money,
