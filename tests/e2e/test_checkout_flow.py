@@ -29,7 +29,7 @@ def test_catalog_covers_the_five_shops_in_minor_units(api):
         assert ("remaining" in product) == product["limited"]
     song = next(p for p in products if p["sku"] == "SONG-STANDARD")
     assert song["prices"] == {"USD": 9900, "XAF": 60000}
-    assert {p["kind"] for p in products} >= {"song", "ticket", "donation", "deposit"}
+    assert {p["kind"] for p in products} >= {"song", "ticket", "donation", "print", "album"}
     assert {s["kind"] for s in services} == {"service"}
 
 
