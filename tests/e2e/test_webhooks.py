@@ -211,11 +211,16 @@ def test_an_event_we_do_not_act_on_is_answered_before_any_dynamodb_request(api, 
     }
     body = stripe_event("payment_intent.succeeded", intent, event_id=event_id)
     signature = stack.sign_stripe(body)
-    answers = []
-    counts = dynamodb_requests(stack, lambda: answers.append(post(api, body, signature)))
-    assert answers[0].status_code == 200
-    assert answers[0].json()["result"] == "ignored"
-    assert counts == {}
+    # The count is the whole stack's: the checkout's own stream work (figures, notifications) may
+    # land in a window. What the handler does is the same at every delivery, and other work only
+    # adds, so one quiet window out of a few shows the handler made no request.
+    answers, counts = [], []
+    for _ in range(5):
+        counts.append(dynamodb_requests(stack, lambda: answers.append(post(api, body, signature))))
+        if counts[-1] == {}:
+            break
+    assert all(answer.status_code == 200 and answer.json()["result"] == "ignored" for answer in answers)
+    assert {} in counts, counts
     assert delivery(stack, event_id) is None
     assert order_status(api, checkout) == "pending_payment"
 
