@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 import random
 import time
@@ -17,7 +20,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from caisse.errors import Conflict
+from caisse.errors import Conflict, InvalidRequest
 
 
 class LambdaMeta:
@@ -254,3 +257,29 @@ def query_partitions(
         merged.extend(item for item in items if item[sort_name]["S"] != after)
     merged.sort(key=lambda item: item[sort_name]["S"], reverse=not forward)
     return merged[:limit], more or len(merged) > limit
+
+
+# --------------------------------------------------------------------------- paging
+
+
+def encode_cursor(position: str | None, fingerprint: str) -> str | None:
+    """An opaque cursor: the sort key of the last item looked at, and which list it belongs to."""
+    if position is None:
+        return None
+    raw = json.dumps({"after": position, "list": fingerprint}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, fingerprint: str) -> str | None:
+    """A cursor this list gave out, or a 422: it must come from the same list (same filters)."""
+    if not cursor:
+        return None
+    try:
+        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = isinstance(found, dict) and found.get("list") == fingerprint
+        position = found.get("after") if valid else None
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        position = None
+    if not isinstance(position, str) or not position:
+        raise InvalidRequest("cursor: not a cursor of this list (same filters and search)", field="cursor")
+    return position

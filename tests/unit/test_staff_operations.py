@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from caisse.db import decode_cursor, encode_cursor
 from caisse.errors import InvalidRequest
 from caisse.notifications import changes
 from caisse.notifications.kinds import Kind
 from caisse.notifications.render import render
 from caisse.notifications.resend import _sent_before
 from caisse.orders import export, figures, index, personal
-from caisse.orders.listing import OrderQuery, decode_cursor, encode_cursor, flags, order_row, plan
+from caisse.orders.listing import OrderQuery, flags, order_row, plan
 from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, LineItem, Order, order_pk
 from caisse.orders.service import OrderBundle, order_view
 

@@ -16,10 +16,9 @@ from zoneinfo import ZoneInfo
 from caisse.catalog.service import get_merchant
 from caisse.clock import iso
 from caisse.config import settings
-from caisse.db import batch_get, query_partitions
+from caisse.db import batch_get, decode_cursor, encode_cursor, query_partitions
 from caisse.errors import InvalidRequest
 from caisse.orders import personal, states
-from caisse.orders.listing import decode_cursor, encode_cursor
 from caisse.orders.models import ORDER_SK, Order
 from caisse.orders.service import booking_view, customer_view
 from caisse.staff import Staff

@@ -8,9 +8,6 @@ exists and is not being deleted, and its photos' records are deleted only if the
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from caisse.catalog.models import Merchant
 from caisse.clock import iso, utcnow
 from caisse.config import settings
-from caisse.db import Transaction
+from caisse.db import Transaction, decode_cursor, encode_cursor
 from caisse.errors import InvalidRequest, NotFound
 from caisse.media import storage
 from caisse.media.models import AWAITING_PARENT, DELETING, EMPTY, FAILED, FINISHED, READY, Gallery, Media
@@ -75,7 +72,7 @@ def photos(
         last_evaluated_key=_decode_cursor(cursor, parent),
     )
     page = [item for item in found if isinstance(item, Media)]
-    return page, _encode_cursor(found.last_evaluated_key)
+    return page, _encode_cursor(found.last_evaluated_key, parent)
 
 
 def summary(gallery: Gallery, now: datetime) -> dict[str, Any]:
@@ -179,7 +176,11 @@ def list_for_merchant(staff: Staff, merchant: str | None, *, limit: int, cursor:
     )
     now = utcnow()
     galleries = [summary(item, now) for item in found if isinstance(item, Gallery)]
-    return {"merchant": merchant, "galleries": galleries, "next_cursor": _encode_cursor(found.last_evaluated_key)}
+    return {
+        "merchant": merchant,
+        "galleries": galleries,
+        "next_cursor": _encode_cursor(found.last_evaluated_key, parent),
+    }
 
 
 # --------------------------------------------------------------------------- writing
@@ -316,26 +317,19 @@ def _check_order(order_id: str, merchant: str) -> None:
 # --------------------------------------------------------------------------- pages
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+def _encode_cursor(key: dict[str, Any] | None, parent: str) -> str | None:
+    """The by_parent index's last key as the one cursor codec's position: "<created_at>|<pk>"."""
     if not key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    return encode_cursor(f"{key['created_at']['S']}|{key['pk']['S']}", parent)
 
 
 def _decode_cursor(cursor: str | None, parent: str) -> dict[str, Any] | None:
-    """A cursor this list gave out, or a 422: it must name a position in the same list."""
-    if not cursor:
+    """The index key to start after, from a cursor of this list (another list's is a 422)."""
+    position = decode_cursor(cursor, parent)
+    if position is None:
         return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (
-            isinstance(key, dict)
-            and set(key) == {"pk", "parent", "created_at"}
-            and all(isinstance(value, dict) and set(value) == {"S"} for value in key.values())
-            and key["parent"]["S"] == parent
-        )
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        valid = False
-    if not valid:
+    created_at, _, pk = position.partition("|")
+    if not created_at or not pk:
         raise InvalidRequest("cursor: not a cursor of this list", field="cursor")
-    return key
+    return {"pk": {"S": pk}, "parent": {"S": parent}, "created_at": {"S": created_at}}

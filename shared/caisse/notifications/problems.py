@@ -15,10 +15,9 @@ from typing import Any
 from caisse.catalog.service import merchant_ids
 from caisse.clock import iso
 from caisse.config import settings
-from caisse.db import batch_get, query_partitions
+from caisse.db import batch_get, decode_cursor, encode_cursor, query_partitions
 from caisse.notifications.ledger import EmailRecord
 from caisse.orders import index
-from caisse.orders.listing import decode_cursor, encode_cursor
 from caisse.staff import Staff
 
 PAGE_SIZE = 50

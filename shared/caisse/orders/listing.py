@@ -14,8 +14,6 @@ checked against the scope again.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -28,7 +26,7 @@ from typing import Any
 from caisse.catalog.service import merchant_ids
 from caisse.clock import iso, moment
 from caisse.config import settings
-from caisse.db import batch_get, query_partitions
+from caisse.db import batch_get, decode_cursor, encode_cursor, query_partitions
 from caisse.errors import InvalidRequest
 from caisse.money import Money
 from caisse.orders import index, personal, states
@@ -232,29 +230,6 @@ def _read(keys: list[dict[str, Any]]) -> dict[str, Order]:
             if isinstance(record, Order):
                 found[record.pk] = record
     return found
-
-
-def encode_cursor(position: str | None, fingerprint: str) -> str | None:
-    """An opaque cursor: the sort key of the last item looked at, and which list it belongs to."""
-    if position is None:
-        return None
-    raw = json.dumps({"after": position, "list": fingerprint}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, fingerprint: str) -> str | None:
-    """A cursor this list gave out, or a 422: it must come from the same list (same filters)."""
-    if not cursor:
-        return None
-    try:
-        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = isinstance(found, dict) and found.get("list") == fingerprint
-        position = found.get("after") if valid else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        position = None
-    if not isinstance(position, str) or not position:
-        raise InvalidRequest("cursor: not a cursor of this list (same filters and search)", field="cursor")
-    return position
 
 
 # --------------------------------------------------------------------------- rows

@@ -18,10 +18,9 @@ from pynamodb.exceptions import UpdateError
 from caisse.catalog.service import merchant_ids
 from caisse.clock import iso, utcnow
 from caisse.config import settings
-from caisse.db import batch_get, query_partitions
+from caisse.db import batch_get, decode_cursor, encode_cursor, query_partitions
 from caisse.errors import Conflict, Forbidden, NotFound
 from caisse.orders import index, personal
-from caisse.orders.listing import decode_cursor, encode_cursor
 from caisse.orders.models import INCIDENT_SK, ORDER_SK, Incident, Order, Refund
 from caisse.orders.service import refund_view
 from caisse.staff import Staff
