@@ -154,8 +154,9 @@ def start(api: httpx.Client, sku: str = "SONG-STANDARD", currency: str = "USD", 
 def add_product(
     stack, sku: str, stock: int | None, prices: dict[str, int] | None = None, merchant: str = "festival"
 ) -> None:
-    """A product of an existing merchant (its catalog settings copied, like seeding does), written
-    straight into the catalog table for one test."""
+    """A product of an existing merchant, written straight into the catalog table for one test:
+    its catalog settings and its place in the by_parent index copied as seeding writes them, so
+    GET /catalog lists it."""
     table = stack.table("CatalogTable")
     sibling = next(
         item
@@ -165,7 +166,7 @@ def add_product(
     item = {
         **{
             key: sibling[key]
-            for key in ("order_prefix", "stages", "merchant_contact", "merchant_rules")
+            for key in ("parent", "order_prefix", "stages", "merchant_contact", "merchant_rules")
             if key in sibling
         },
         "pk": f"PRODUCT#{sku}",
