@@ -64,6 +64,16 @@ def test_a_product_of_a_merchant_that_does_not_exist_is_refused():
     assert "FEST-DAY-PASS: merchant 'nobody' is not in merchants" in message
 
 
+def test_a_bookable_service_listed_as_a_product_is_refused():
+    message = refused(lambda d: product(d, "FEST-DAY-PASS").update(kind="service"))
+    assert message.startswith("products[FEST-DAY-PASS]: ") and "booking.services" in message
+
+
+def test_a_ticket_for_an_event_its_merchant_does_not_have_is_refused():
+    message = refused(lambda d: product(d, "FEST-DAY-PASS").update(event="no-such-event"))
+    assert "FEST-DAY-PASS: no event 'no-such-event'" in message
+
+
 def test_an_opening_is_two_clock_times():
     def change(document):
         weekly = next(m for m in document["merchants"] if m.get("booking"))["booking"]["weekly"]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from caisse.catalog.service import BOOKABLE_KIND
 from caisse.money import Money
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -189,6 +190,12 @@ class Product(_Part):
     def _prices(self) -> Product:
         for currency, amount in self.prices.items():
             Money(amount, currency)
+        return self
+
+    @model_validator(mode="after")
+    def _not_bookable(self) -> Product:
+        if self.kind == BOOKABLE_KIND:
+            raise ValueError("a bookable service goes under its merchant's booking.services, not under products")
         return self
 
 
