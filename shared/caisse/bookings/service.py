@@ -17,6 +17,7 @@ from pynamodb.exceptions import DeleteError
 
 from caisse.bookings import calendar, pricing
 from caisse.catalog.models import Merchant, Service
+from caisse.catalog.platform import check_taking_orders
 from caisse.catalog.service import CartLine
 from caisse.clock import iso, utcnow
 from caisse.config import settings
@@ -114,6 +115,7 @@ class Booking:
             raise NotFound("no such merchant")
         if service is None or not service.active:
             raise NotFound("no such service", code="unknown_service")
+        check_taking_orders(merchant)
         if not (merchant.stripe_account and merchant.charges_enabled):
             raise Conflict(
                 f"{merchant.name} cannot take bookings yet (payments are not set up)", code="merchant_not_onboarded"

@@ -199,8 +199,47 @@ class Product(_Part):
         return self
 
 
+class Plan(_Part):
+    """A subscription tier the platform sells its merchants: a monthly price per currency (each a
+    Stripe Price, recurring monthly) and the fee taken on every payment made to them."""
+
+    id: Slug
+    name: str
+    monthly: dict[Currency, Annotated[int, Field(ge=0)]] = Field(min_length=1)  # minor units
+    fee_bps: Annotated[int, Field(ge=0, le=10_000)]  # the application fee: 250 = 2.5 %
+    limits: dict[Literal["galleries_per_month", "bookings_per_month"], Count] = {}
+
+    @model_validator(mode="after")
+    def _prices(self) -> Plan:
+        for currency, amount in self.monthly.items():
+            Money(amount, currency)  # an unknown currency is refused here
+        return self
+
+
+class SignupKind(_Part):
+    """A kind of business that may sign up on the platform, and what a new one starts with."""
+
+    label: str
+    stages: list[str] = Field(min_length=1)
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    currency: Currency
+    slot_minutes: Count = 30
+    refund_policy: dict[str, Percent] = {}
+
+
+class Platform(_Part):
+    """What the platform decides for the merchants that sign up themselves: which kinds of
+    business may, the plans they choose from, and how far a merchant may move its refund policy."""
+
+    signup_kinds: dict[Slug, SignupKind] = {}
+    plans: list[Plan] = []
+    refund_percent_max: Percent = 100  # no merchant refunds more than this share at any stage
+    refund_percent_min_before_work: Percent = 0  # nor less than this before any work is done
+
+
 class Catalog(_Part):
     about: str | None = Field(default=None, alias="_about")
+    platform: Platform | None = None
     merchants: list[Merchant] = Field(min_length=1)
     products: list[Product] = []
 

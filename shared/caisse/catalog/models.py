@@ -109,6 +109,20 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     booking_rules = MapAttribute(null=True)  # refund_policy etc., as products carry merchant_rules
     checkout_rules = MapAttribute(null=True)  # data/catalog.json "rules": what new products copy
     new_order_email = BooleanAttribute(default=True)  # staff are emailed each paid order and booking
+    # Merchants that signed up themselves on the platform (not from the catalog file).
+    business_kind = UnicodeAttribute(
+        null=True
+    )  # the platform's signup kind: photography, trades; None: a shop from the file
+    owner = UnicodeAttribute(null=True)  # the Cognito subject who signed it up
+    languages = ListAttribute(of=UnicodeAttribute, null=True)
+    signed_up_at = UnicodeAttribute(null=True)
+    suspended = MapAttribute(null=True)  # {"at", "by", "reason"}: platform staff stopped its new orders
+    # Its platform plan (Stripe Billing on the platform's own account), kept in step by billing events.
+    plan = UnicodeAttribute(null=True)  # a plan id from the platform's configuration
+    plan_status = UnicodeAttribute(null=True)  # the Stripe subscription's status: active, past_due, canceled...
+    stripe_customer = UnicodeAttribute(null=True)
+    stripe_subscription = UnicodeAttribute(null=True)
+    plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
 
     def contact(self) -> dict[str, str]:
         details = {
@@ -123,6 +137,14 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     @staticmethod
     def key(merchant_id: str) -> str:
         return f"MERCHANT#{merchant_id}"
+
+
+class PlatformSettings(CatalogRecord, discriminator="platform"):
+    """The catalog file's `platform` section (caisse.catalog.document.Platform) as the seed wrote it."""
+
+    document = UnicodeAttribute()  # JSON
+
+    KEY = "PLATFORM"
 
 
 class OrderCounter(CatalogRecord, discriminator="counter"):

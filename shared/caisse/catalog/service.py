@@ -10,7 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 from caisse.catalog import questionnaire
-from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant, Product, Service, merchant_parent
+from caisse.catalog.models import (
+    MERCHANTS,
+    CatalogRecord,
+    Merchant,
+    PlatformSettings,
+    Product,
+    Service,
+    merchant_parent,
+)
 from caisse.config import settings
 from caisse.errors import InvalidRequest, NotFound, SoldOut
 from caisse.money import Money, MoneyError, check_maximum
@@ -351,6 +359,9 @@ def seed(catalog: dict[str, Any]) -> int:
         )
         _upsert(product, kept=("stock",) + (() if "active" in item else ("active",)))
         written += 1
+    if "platform" in catalog:
+        PlatformSettings(PlatformSettings.KEY, document=json.dumps(catalog["platform"])).save()
+        written += 1
     return written
 
 
@@ -382,7 +393,25 @@ def _merchant_from(document: dict[str, Any]) -> Merchant:
 
 
 # Never written by a seed: live state that only the system or staff change.
-_LIVE = frozenset({"stripe_account", "charges_enabled", "payouts_enabled", "updated_at", "updated_by"})
+_LIVE = frozenset(
+    {
+        "stripe_account",
+        "charges_enabled",
+        "payouts_enabled",
+        "updated_at",
+        "updated_by",
+        "business_kind",
+        "owner",
+        "languages",
+        "signed_up_at",
+        "suspended",
+        "plan",
+        "plan_status",
+        "stripe_customer",
+        "stripe_subscription",
+        "plan_event_at",
+    }
+)
 
 
 def _upsert(record: CatalogRecord, *, kept: tuple[str, ...]) -> None:

@@ -1,0 +1,63 @@
+"""The platform above the merchants that sign up themselves (photographers, tradies): its
+configuration (which kinds of business may sign up, the plans, the refund-policy bounds), and the
+one rule every new order passes: is this merchant taking orders?
+
+A merchant from the catalog file (a demo shop, `business_kind` None) has no plan and is never refused for
+one; a signed-up merchant takes new orders only while its plan is in good standing. Existing orders
+are never touched: a booking's balance is still charged after the plan lapsed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from caisse.catalog.document import Plan, Platform
+from caisse.catalog.models import Merchant, PlatformSettings
+from caisse.config import settings
+from caisse.errors import Conflict, NotFound
+
+# Stripe subscription statuses in which the merchant keeps selling. `past_due` is Stripe's retry
+# window after a failed invoice (https://docs.stripe.com/billing/subscriptions/overview#subscription-statuses):
+# the merchant is warned by email and keeps taking orders until Stripe gives up (canceled, unpaid).
+GOOD_STANDING = frozenset({"active", "trialing", "past_due"})
+
+_cached: tuple[float, Platform] | None = None
+
+
+class NotTakingOrders(Conflict):
+    code = "merchant_not_taking_orders"
+
+
+def platform_config() -> Platform:
+    """The platform section the seed wrote (an empty one if none), kept per warm function for the
+    catalog's cache time."""
+    global _cached
+    if _cached is not None and time.monotonic() - _cached[0] < settings().catalog_cache_seconds:
+        return _cached[1]
+    try:
+        record = PlatformSettings.get(PlatformSettings.KEY)
+        config = Platform.model_validate(json.loads(record.document))
+    except PlatformSettings.DoesNotExist:
+        config = Platform()
+    _cached = (time.monotonic(), config)
+    return config
+
+
+def plan_named(plan_id: str) -> Plan:
+    for plan in platform_config().plans:
+        if plan.id == plan_id:
+            return plan
+    raise NotFound(f"the platform has no plan {plan_id!r}", code="unknown_plan")
+
+
+def check_taking_orders(merchant: Merchant) -> None:
+    """Refuse a new order (409, with the reason a customer can read) from a merchant the platform
+    suspended, or a signed-up merchant without a plan in good standing."""
+    if merchant.suspended:
+        raise NotTakingOrders(f"{merchant.name} is not taking orders at the moment", code="merchant_suspended")
+    if merchant.business_kind and (merchant.plan_status or "none") not in GOOD_STANDING:
+        raise NotTakingOrders(
+            f"{merchant.name} is not taking new orders: its plan on the platform is not active",
+            code="merchant_plan_inactive",
+        )
