@@ -21,7 +21,16 @@ from typing import Any
 
 import jwt
 
-__all__ = ["AUDIENCE", "ISSUER", "LOCAL_SIGNING_KEY", "USER_POOL_ID", "Unauthorized", "issue_token", "verify"]
+__all__ = [
+    "AUDIENCE",
+    "ISSUER",
+    "LOCAL_SIGNING_KEY",
+    "USER_POOL_ID",
+    "Unauthorized",
+    "id_token",
+    "issue_token",
+    "verify",
+]
 
 LOCAL_SIGNING_KEY = "caisse-local-signing-key-not-a-secret"  # noqa: S105 - public on purpose, see above
 USER_POOL_ID = "us-east-1_caisselocal"
@@ -40,9 +49,25 @@ def issue_token(
     ttl_seconds: int = 3600,
 ) -> str:
     """A Cognito-like ID token: platform admin without `merchant_id`, merchant staff with it."""
+    groups = ["platform-admin"] if merchant_id is None else ["merchant-staff"]
+    return id_token(str(uuid.uuid4()), email, email, groups=groups, merchant_id=merchant_id, ttl_seconds=ttl_seconds)
+
+
+def id_token(
+    subject: str,
+    username: str,
+    email: str,
+    *,
+    groups: list[str] | None = None,
+    merchant_id: str | None = None,
+    ttl_seconds: int = 3600,
+) -> str:
+    """An ID token in Cognito's claim shapes, signed with the local key (also what the local
+    user pool, `caisse_local.cognito`, issues at sign-in): no group claim when the user is in none,
+    no `custom:merchant_id` until an admin call set it."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "sub": str(uuid.uuid4()),
+        "sub": subject,
         "email": email,
         "email_verified": True,
         "iss": ISSUER,
@@ -51,9 +76,10 @@ def issue_token(
         "iat": now,
         "auth_time": now,
         "exp": now + int(ttl_seconds),
-        "cognito:username": email,
-        "cognito:groups": ["platform-admin"] if merchant_id is None else ["merchant-staff"],
+        "cognito:username": username,
     }
+    if groups:
+        claims["cognito:groups"] = list(groups)
     if merchant_id is not None:
         claims["custom:merchant_id"] = merchant_id
     return jwt.encode(claims, LOCAL_SIGNING_KEY, algorithm=ALGORITHM)

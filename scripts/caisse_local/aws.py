@@ -54,7 +54,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from . import mailbox
+from . import cognito, mailbox
 from .server import BackgroundServer
 from .template import Context, Template, iter_references
 
@@ -99,6 +99,7 @@ class AwsEndpoint:
         self._units: dict[str, float] = defaultdict(float)  # DynamoDB request units (capacity_units)
         self.faults = Faults()
         self.tokens = TransactionTokens()
+        self.user_pool = cognito.LocalUserPool(cognito.send_through_moto)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -118,6 +119,13 @@ class AwsEndpoint:
             if fault is not None and not fault.drop_response:
                 return fault.respond(environ, service, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith(cognito.TARGET_PREFIX):
+            request = _read_body(environ)
+            environ["wsgi.input"] = io.BytesIO(request)
+            asked = json.loads(request or b"{}")
+            if self.user_pool.handles(asked):
+                status, value = cognito.respond(self.user_pool, operation, asked)
+                return _json_response(start_response, status, value)
         if target.startswith(("DynamoDB_", "DynamoDBStreams_")):
             request = _read_body(environ)
             environ["wsgi.input"] = io.BytesIO(request)

@@ -67,3 +67,25 @@ def staff_from_claims(claims: dict[str, Any] | None) -> Staff:
     if not platform and not merchant:
         raise Forbidden("this account is not staff of any merchant")
     return Staff(subject=str(claims["sub"]), email=claims.get("email"), merchant=merchant, platform=platform)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone signed in to the staff user pool who may not be staff of any merchant yet: who signs
+    a new business up. Only the sign-up route reads a caller this way; every other route wants Staff."""
+
+    subject: str
+    username: str
+    email: str
+    merchant: str | None
+
+
+def person_from_claims(claims: dict[str, Any] | None) -> Person:
+    if not claims or not claims.get("sub") or not claims.get("email"):
+        raise Unauthorized("sign in to sign a business up")
+    return Person(
+        subject=str(claims["sub"]),
+        username=str(claims.get("cognito:username") or claims["sub"]),
+        email=str(claims["email"]),
+        merchant=claims.get("custom:merchant_id") or None,
+    )

@@ -19,7 +19,7 @@ from caisse.answers import internal_error, with_security_headers
 from caisse.config import settings
 from caisse.errors import CaisseError
 from caisse.money import AmountTooLarge, MoneyError
-from caisse.staff import Staff, staff_from_claims
+from caisse.staff import Person, Staff, person_from_claims, staff_from_claims
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -175,6 +175,11 @@ def error_responses(described: dict[int, str]) -> dict[int, dict[str, Any]]:
 def current_staff(app: APIGatewayRestResolver) -> Staff:
     """The staff member behind an admin request (API Gateway's Cognito authorizer checked the token)."""
     return staff_from_claims(app.current_event.request_context.authorizer.claims)
+
+
+def current_person(app: APIGatewayRestResolver) -> Person:
+    """Whoever signed in to the staff user pool, staff of a merchant or not yet (the sign-up route)."""
+    return person_from_claims(app.current_event.request_context.authorizer.claims)
 
 
 def client_ip(app: APIGatewayRestResolver) -> str | None:

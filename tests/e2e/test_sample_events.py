@@ -134,6 +134,9 @@ def test_api_samples_answer_as_the_api_does(invoke):
     deleted = invoke("DeleteGalleryFunction")  # another gallery id: the demo one stays
     assert deleted["statusCode"] == 404
 
+    signup = invoke("SignupMerchantFunction")  # a florist: a kind the platform does not take, nothing written
+    assert signup["statusCode"] == 400 and body(signup)["error"] == "kind_not_offered"
+
 
 def test_staff_operations_samples_answer_as_the_api_does(invoke, stack):
     """The sample order (festival, two day passes, Ada) as staff find and act on it: the samples
