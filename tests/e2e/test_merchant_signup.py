@@ -5,76 +5,23 @@ POST /signup/merchant, refreshes their token and is staff of the new merchant, a
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
-from e2e_support import sent_emails, wait_for
+from e2e_support import sent_emails
+from signup_support import (
+    PASSWORD,
+    bearer,
+    business,
+    cognito,
+    emailed_code,
+    new_email,
+    new_slug,
+    refreshed,
+    sign_in,
+    signed_up,
+)
 
 from caisse_local.cognito import CLIENT_ID
-
-PASSWORD = "Correct-Horse-42"  # noqa: S105 - a local test user's password
-
-
-def cognito(stack):
-    return stack.boto("cognito-idp")
-
-
-def new_email() -> str:
-    return f"owner-{uuid.uuid4().hex[:10]}@example.test"
-
-
-def emailed_code(stack, email: str, count: int = 1) -> str:
-    """The code in the last of `count` verification emails sent to this address."""
-    emails = wait_for(
-        lambda: (found := sent_emails(stack, to=email)) and len(found) >= count and found,
-        what=f"verification email {count} to {email}",
-    )
-    return re.search(r"\b(\d{6})\b", emails[-1]["text"])[1]
-
-
-def signed_up(stack, email: str) -> dict:
-    """A person who signed up, confirmed the emailed code and signed in: their tokens."""
-    pool = cognito(stack)
-    pool.sign_up(
-        ClientId=CLIENT_ID, Username=email, Password=PASSWORD, UserAttributes=[{"Name": "email", "Value": email}]
-    )
-    pool.confirm_sign_up(ClientId=CLIENT_ID, Username=email, ConfirmationCode=emailed_code(stack, email))
-    return sign_in(stack, email)
-
-
-def sign_in(stack, email: str) -> dict:
-    answer = cognito(stack).initiate_auth(
-        ClientId=CLIENT_ID, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD}
-    )
-    return answer["AuthenticationResult"]
-
-
-def refreshed(stack, tokens: dict) -> str:
-    answer = cognito(stack).initiate_auth(
-        ClientId=CLIENT_ID, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
-    )
-    return answer["AuthenticationResult"]["IdToken"]
-
-
-def business(slug: str, **changes) -> dict:
-    return {
-        "name": "Bright Sparks Electrical",
-        "slug": slug,
-        "kind": "trades",
-        "timezone": "Australia/Brisbane",
-        "languages": ["en", "fr"],
-        "reply_to": "hello@bright-sparks.example",
-        "staff_email": "jobs@bright-sparks.example",
-        **changes,
-    }
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def new_slug(stem: str = "sparks") -> str:
-    return f"{stem}-{uuid.uuid4().hex[:6]}"
 
 
 def test_a_person_signs_up_with_the_emailed_code_and_a_wrong_code_is_refused(stack):

@@ -107,6 +107,8 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert body(invoke("GetAvailabilityFunction"))["slots"]
     connect = body(invoke("ConnectMerchantFunction"))
     assert connect["merchant"] == "sparky-electrical" and connect["onboarding_url"]
+    dashboard = invoke("StripeLoginLinkFunction")  # Sparky's standard account has Stripe's own dashboard
+    assert dashboard["statusCode"] == 409 and body(dashboard)["error"] == "not_express"
     service = body(invoke("PutServiceFunction"))
     assert service["service_id"] == "switchboard-inspection" and service["deposit"] == {"percent": 25}
     hours = body(invoke("PutBookingHoursFunction"))

@@ -75,6 +75,7 @@ API_ROUTES = [
     ("GET", "/v1/accounts/<account_id>", "retrieve_account"),
     ("GET", "/v1/account", "retrieve_current_account"),
     ("POST", "/v1/account_links", "create_account_link"),
+    ("POST", "/v1/accounts/<account_id>/login_links", "create_login_link"),
     ("GET", "/v1/application_fees/<fee_id>", "retrieve_application_fee"),
 ]
 OTHER_ROUTES = [
@@ -83,6 +84,7 @@ OTHER_ROUTES = [
     ("POST", "/pay/<session_id>/decline", "page_decline"),
     ("GET", "/connect/onboarding/<token>", "onboarding_show"),
     ("POST", "/connect/onboarding/<token>/complete", "onboarding_complete"),
+    ("GET", "/express/<token>", "express_dashboard_show"),
     ("GET", "/shop/<path:rest>", "shop_return"),
     ("GET", "/_sandbox/health", "control_health"),
     ("GET", "/_sandbox/config", "control_get_config"),
@@ -396,6 +398,17 @@ class SandboxApp:
         if self._wants_json(request):
             return _json(account)
         return Response(status=303, headers={"Location": return_url})
+
+    def express_dashboard_show(self, request: Request, token: str) -> Response:
+        try:
+            account = self.state.express_dashboard(token)
+        except LinkGone as gone:
+            return _html(pages.message_page("Link no longer valid", gone.reason, label=pages.CONNECT_LABEL), 410)
+        except StripeError as exc:
+            return _html(pages.message_page("Not found", "There is no such login link."), exc.status)
+        if self._wants_json(request):
+            return _json(account)
+        return _html(pages.express_dashboard_page(account))
 
     def shop_return(self, request: Request, rest: str) -> Response:
         """Stands in for the shop's own site, where providers send the customer back (ShopUrl)."""

@@ -127,6 +127,20 @@ def onboarding_page(account: dict, token: str) -> str:
     return _document(f"Onboarding {name}", body, label=CONNECT_LABEL)
 
 
+def express_dashboard_page(account: dict) -> str:
+    """The Express dashboard a login link opens, reduced to what its owner checks: payments and payouts."""
+    profile = account.get("business_profile") or {}
+    name = profile.get("name") or account.get("email") or account["id"]
+    state = {True: "enabled", False: "not enabled yet"}
+    body = (
+        f'<h1>Express dashboard</h1>\n<p id="business-name">{escape(name)}</p>\n'
+        f"<p>Account <code>{escape(account['id'])}</code> ({escape(account['country'])})</p>\n"
+        f'<p id="charges">Payments: {state[bool(account["charges_enabled"])]}</p>\n'
+        f'<p id="payouts">Payouts: {state[bool(account["payouts_enabled"])]}</p>'
+    )
+    return _document(f"Express dashboard {name}", body, label="Local Stripe sandbox: Express dashboard")
+
+
 def onboarding_gone_page(reason: str, refresh_url: str) -> str:
     """An expired or used Account Link: the platform's refresh_url makes a new one."""
     body = (

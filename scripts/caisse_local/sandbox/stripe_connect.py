@@ -42,6 +42,13 @@ from caisse_local.sandbox.stripe_api import (
 
 ACCOUNT_TYPES = ("express", "standard")
 ACCOUNT_LINK_LIFETIME = 5 * 60
+LOGIN_LINK_LIFETIME = 5 * 60
+# https://docs.stripe.com/api/accounts/login_link/create: "You can only create login links for accounts
+# that use the Express Dashboard and are connected to your platform."
+NOT_EXPRESS = (
+    "You can only create login links for accounts that use the Express Dashboard and are connected to your platform."
+)
+NOT_ONBOARDED = "Cannot create a login link for an account that has not completed onboarding."
 BUSINESS_PROFILE_FIELDS = {"name", "url", "mcc", "support_email", "support_phone", "support_url", "product_description"}
 CAPABILITIES = ("card_payments", "transfers")
 # What Stripe asks an express/standard account for before it can take charges (abridged).
@@ -130,6 +137,7 @@ class ConnectState(StripeState):
         super().__init__(public_url, on_events)
         self.application_id = new_id("ca", 32)  # the platform's Connect application
         self._links: dict[str, _Link] = {}
+        self._login_links: dict[str, _Link] = {}
         self._platform_account: _Record | None = None
 
     # -- accounts ------------------------------------------------------------------------------------
@@ -400,6 +408,40 @@ class ConnectState(StripeState):
             record = self._records[link.account]
             self._emit(self._update_account(record, self._state_changes(record.obj, True, True, True)), None)
             return copy.deepcopy(record.obj), link.return_url
+
+    # -- login links to the Express dashboard -------------------------------------------------------
+
+    def create_login_link(self, ctx: RequestContext, params: dict, account_id: str) -> dict:
+        """``POST /v1/accounts/{account}/login_links`` (https://docs.stripe.com/api/accounts/login_link/create):
+        a single-use link to the Express dashboard, for an express account that completed onboarding."""
+        check_known(params, {"expand"})
+        if ctx.account is not None:
+            raise StripeError(
+                403, "Login links are created by the platform: send this request without a Stripe-Account header."
+            )
+        record = self._account(account_id)
+        if record is None or record is self._platform_account:
+            raise no_such("account", account_id, "account")
+        if record.obj["type"] != "express":
+            raise invalid(NOT_EXPRESS)
+        if not record.obj["details_submitted"]:
+            raise invalid(NOT_ONBOARDED)
+        as_expand(params)
+        now = self.now()
+        token = secrets.token_urlsafe(24)
+        self._login_links[token] = _Link(account_id, "", "", now + LOGIN_LINK_LIFETIME)
+        return {"object": "login_link", "created": now, "url": f"{self.public_url}/express/{token}"}
+
+    def express_dashboard(self, token: str) -> dict:
+        """The account a login link opens (once); raises ``LinkGone`` or a 404 ``StripeError``."""
+        with self.lock:
+            link = self._login_links.get(token)
+            if link is None:
+                raise no_such("login link", token)
+            if link.used or self.now() >= link.expires_at:
+                raise LinkGone("This login link was already used or has expired.", "")
+            link.used = True
+            return copy.deepcopy(self._records[link.account].obj)
 
     # -- application fees ----------------------------------------------------------------------------
 

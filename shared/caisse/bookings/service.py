@@ -17,7 +17,7 @@ from pynamodb.exceptions import DeleteError
 
 from caisse.bookings import calendar, pricing
 from caisse.catalog.models import Merchant, Service
-from caisse.catalog.platform import check_taking_orders
+from caisse.catalog.platform import check_taking_orders, payments_notice, taking_payments
 from caisse.catalog.service import CartLine
 from caisse.clock import iso, utcnow
 from caisse.config import settings
@@ -78,7 +78,8 @@ def availability(merchant_id: str, service_id: str, day: date, now: datetime | N
         "service": {"id": service.service_id, "name": service.name, "duration_minutes": int(service.duration_minutes)},
         "date": day.isoformat(),
         "timezone": hours.timezone,
-        "bookable": bool(merchant.charges_enabled),
+        "bookable": taking_payments(merchant),
+        "notice": payments_notice(merchant),
         "slots": [{"start": start.astimezone(zone).isoformat(), "start_utc": iso(start)} for start in free],
     }
 
@@ -116,10 +117,8 @@ class Booking:
         if service is None or not service.active:
             raise NotFound("no such service", code="unknown_service")
         check_taking_orders(merchant)
-        if not (merchant.stripe_account and merchant.charges_enabled):
-            raise Conflict(
-                f"{merchant.name} cannot take bookings yet (payments are not set up)", code="merchant_not_onboarded"
-            )
+        if not taking_payments(merchant):
+            raise Conflict(payments_notice(merchant) or "", code="merchant_not_onboarded")
         if request.currency != service.currency:
             raise InvalidRequest(f"{service.name} is priced in {service.currency}", code="currency_not_offered")
         if start <= now:

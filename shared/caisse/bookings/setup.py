@@ -9,6 +9,7 @@ from caisse.bookings import pricing
 from caisse.bookings.calendar import WEEKDAYS
 from caisse.catalog.admin import catalog_records, service_view
 from caisse.catalog.models import Merchant, Service, merchant_parent
+from caisse.catalog.platform import payments_notice, taking_payments
 from caisse.catalog.service import get_merchant
 from caisse.errors import InvalidRequest
 from caisse.money import AmountTooLarge, Money, MoneyError, check_maximum
@@ -29,7 +30,8 @@ def catalog_entry(service: Service, merchant: Merchant | None) -> dict[str, Any]
         "duration_minutes": int(service.duration_minutes),
         "prices": {service.currency: full.amount},
         "deposit": {service.currency: deposit.amount},
-        "bookable": bool(merchant and merchant.stripe_account and merchant.charges_enabled),
+        "bookable": bool(merchant and taking_payments(merchant)),
+        "notice": payments_notice(merchant) if merchant else None,
         "book": {
             "availability": f"/merchants/{merchant_id}/availability?service={service.service_id}&date=YYYY-MM-DD",
             "checkout": {

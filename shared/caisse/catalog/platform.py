@@ -61,3 +61,14 @@ def check_taking_orders(merchant: Merchant) -> None:
             f"{merchant.name} is not taking new orders: its plan on the platform is not active",
             code="merchant_plan_inactive",
         )
+
+
+def taking_payments(merchant: Merchant) -> bool:
+    """Whether the merchant's own Stripe account takes charges yet (Connect onboarding done, kept in
+    step by `account.updated`)."""
+    return bool(merchant.stripe_account and merchant.charges_enabled)
+
+
+def payments_notice(merchant: Merchant) -> str | None:
+    """What the public pages and answers say of a merchant that cannot be paid yet; None once it can."""
+    return None if taking_payments(merchant) else f"{merchant.name} is not taking payments yet"

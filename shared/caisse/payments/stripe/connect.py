@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from caisse.catalog.models import CatalogRecord, Merchant
 from caisse.catalog.service import get_merchant
-from caisse.errors import ProviderUnavailable
+from caisse.errors import Conflict, ProviderUnavailable
 from caisse.payments.stripe.client import client
 from caisse.staff import Staff
 
@@ -82,6 +82,28 @@ def connect(merchant_id: str, staff: Staff, return_url: str, refresh_url: str) -
         "charges_enabled": bool(record.charges_enabled),
         "payouts_enabled": bool(record.payouts_enabled),
     }
+
+
+def login_link(merchant_id: str, staff: Staff) -> dict[str, Any]:
+    """A single-use link to the merchant's Express dashboard (payouts, balance), made on demand:
+    https://docs.stripe.com/api/accounts/login_link/create. Only express accounts have that dashboard,
+    and Stripe makes the link once onboarding was submitted."""
+    staff.require(merchant_id, "this merchant")
+    record = get_merchant(merchant_id)
+    if not record.stripe_account:
+        raise Conflict("set up payments first: this merchant has no Stripe account yet", code="not_connected")
+    if (record.connect_type or "express") != "express":
+        raise Conflict("this merchant's Stripe account has its own dashboard at Stripe", code="not_express")
+    try:
+        link = client().v1.accounts.login_links.create(record.stripe_account)
+    except stripe.InvalidRequestError as error:
+        raise Conflict(
+            "finish setting up payments first: Stripe opens the dashboard once onboarding is submitted",
+            code="onboarding_incomplete",
+        ) from error
+    except stripe.StripeError as error:
+        raise ProviderUnavailable("Stripe did not answer; try again") from error
+    return {"merchant": merchant_id, "account_id": record.stripe_account, "url": link.url, "created": link.created}
 
 
 def account_updated(account: str, charges_enabled: bool, payouts_enabled: bool, created: int) -> str:
