@@ -136,6 +136,12 @@ def test_api_samples_answer_as_the_api_does(invoke):
     deleted = invoke("DeleteGalleryFunction")  # another gallery id: the demo one stays
     assert deleted["statusCode"] == 404
 
+    listed = body(invoke("AdminListMerchantsFunction"))  # platform staff: every merchant, the demo shops too
+    assert {"festival", "fixit-plumbing", "lumen"} <= {row["merchant"] for row in listed["merchants"]}
+    suspended = invoke("SuspendMerchantFunction")  # a merchant the platform does not have
+    assert suspended["statusCode"] == 404 and body(suspended)["error"] == "not_found"
+    lifted = invoke("LiftSuspensionFunction")  # the festival is not suspended: nothing to lift
+    assert lifted["statusCode"] == 409 and body(lifted)["error"] == "not_suspended"
     signup = invoke("SignupMerchantFunction")  # a florist: a kind the platform does not take, nothing written
     assert signup["statusCode"] == 400 and body(signup)["error"] == "kind_not_offered"
 

@@ -83,6 +83,8 @@ def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, 
         Kind.GALLERY_PROCESSED,
         Kind.BALANCE_DUE,
         Kind.PAYMENT_WITHOUT_ORDER,
+        Kind.MERCHANT_SUSPENDED,  # about the merchant, not an order
+        Kind.MERCHANT_REINSTATED,
     ):
         assert context["order_number"] in email.subject + email.text
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from caisse.catalog.document import Plan, Platform
 from caisse.catalog.models import Merchant, PlatformSettings
@@ -61,6 +62,25 @@ def check_taking_orders(merchant: Merchant) -> None:
             f"{merchant.name} is not taking new orders: its plan on the platform is not active",
             code="merchant_plan_inactive",
         )
+
+
+def taking_orders_condition() -> Any:
+    """`check_taking_orders` as a DynamoDB condition on the merchant's record, for a checkout that
+    does not read its merchant (a cart): not suspended, and a catalog shop or a plan in good standing."""
+    return Merchant.suspended.does_not_exist() & (
+        Merchant.business_kind.does_not_exist() | Merchant.plan_status.is_in(*sorted(GOOD_STANDING))
+    )
+
+
+def taking_orders_refusal(merchant_id: str) -> NotTakingOrders | None:
+    """Why a checkout whose `taking_orders_condition` failed is refused (one read, on refusal only)."""
+    try:
+        check_taking_orders(Merchant.get(Merchant.key(merchant_id), consistent_read=True))
+    except NotTakingOrders as refused:
+        return refused
+    except Merchant.DoesNotExist:
+        return None
+    return None
 
 
 def taking_payments(merchant: Merchant) -> bool:

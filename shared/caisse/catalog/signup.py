@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +21,7 @@ from pynamodb.attributes import UnicodeAttribute
 from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
 from caisse.catalog.platform import platform_config
 from caisse.clock import iso, utcnow
-from caisse.db import Transaction, TransactionCancelled
+from caisse.db import Transaction, TransactionCancelled, aws_client
 from caisse.email_address import EmailAddress
 from caisse.errors import CaisseError, Conflict
 from caisse.staff import Person
@@ -205,8 +204,7 @@ def _link(person: Person, merchant_id: str) -> None:
     cognito.admin_add_user_to_group(UserPoolId=pool, Username=person.username, GroupName=MERCHANT_GROUP)
 
 
-@cache
 def _cognito() -> Any:
-    import boto3  # only this route talks to the user pool
+    """The user pool's admin API, from the shared session; only this route talks to it."""
 
-    return boto3.client("cognito-idp")
+    return aws_client("cognito-idp")

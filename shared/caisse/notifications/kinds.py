@@ -24,6 +24,8 @@ class Kind(StrEnum):
     PAYMENT_REFUSED = "payment_refused"  # to the customer: the checked payment was not accepted
     EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
     NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
+    MERCHANT_SUSPENDED = "merchant_suspended"  # to the merchant's staff: the platform stopped its new orders
+    MERCHANT_REINSTATED = "merchant_reinstated"  # to the merchant's staff: the suspension was lifted
 
 
 class Recipient(StrEnum):
@@ -51,6 +53,8 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_REFUSED: Recipient.CUSTOMER,
     Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
     Kind.NEW_ORDER: Recipient.MERCHANT,
+    Kind.MERCHANT_SUSPENDED: Recipient.STAFF,
+    Kind.MERCHANT_REINSTATED: Recipient.STAFF,
 }
 
 # The customer's emails staff may send again (POST /admin/orders/{id}/emails).

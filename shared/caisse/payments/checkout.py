@@ -22,7 +22,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from caisse.catalog import questionnaire
-from caisse.catalog.models import Product
+from caisse.catalog.models import Merchant, Product
+from caisse.catalog.platform import taking_orders_condition, taking_orders_refusal
 from caisse.catalog.service import CartLine, price_cart
 from caisse.clock import utcnow
 from caisse.config import settings
@@ -173,8 +174,12 @@ class Cart:
         check_maximum(spec.total, provider.name)
         daily = (limit, day) if limit is not None and day is not None else None
         transaction = pending_order_transaction(order, cart, now, attempts, counters, daily)
+        # Checked in the same transaction, so a cart costs no read of its merchant.
+        transaction.check(Merchant, Merchant.key(cart.merchant), None, taking_orders_condition(), "merchant")
 
         def refusal(cancelled: TransactionCancelled) -> CaisseError | None:
+            if "merchant" in cancelled.failed:
+                return taking_orders_refusal(cart.merchant)
             sold_out = [label.split(":", 1)[1] for label in cancelled.failed if label.startswith("stock:")]
             if sold_out:
                 return SoldOut(

@@ -1,0 +1,102 @@
+"""The platform's staff: the list of every merchant (plan, onboarding, activity) and suspending one.
+A suspended merchant's new checkouts answer 409 while its orders already made go on; lifting the
+suspension restores them; each time its staff are emailed and the change is recorded."""
+
+from __future__ import annotations
+
+import httpx
+from e2e_support import customer, order_status, pay, sent_emails, wait_for
+from signup_support import new_merchant
+
+from caisse_local.authorizer import issue_token
+
+PLATFORM = {"Authorization": f"Bearer {issue_token()}"}
+FESTIVAL_STAFF = {"Authorization": f"Bearer {issue_token(merchant_id='festival')}"}
+
+
+def day_pass(api: httpx.Client) -> httpx.Response:
+    return api.post(
+        "/checkouts",
+        json={"items": [{"sku": "FEST-DAY-PASS", "quantity": 1}], "currency": "USD", "customer": customer()},
+    )
+
+
+def row(api: httpx.Client, merchant: str) -> dict:
+    listed = api.get("/admin/merchants", headers=PLATFORM)
+    assert listed.status_code == 200, listed.text
+    return next(r for r in listed.json()["merchants"] if r["merchant"] == merchant)
+
+
+def test_platform_staff_list_every_merchant_and_merchant_staff_may_not(stack, api):
+    slug, staff = new_merchant(stack, api)
+    assert api.get("/admin/merchants", headers=staff).status_code == 403
+    assert api.get("/admin/merchants", headers=FESTIVAL_STAFF).status_code == 403
+
+    new = row(api, slug)
+    assert new["kind"] == "trades" and new["signed_up_at"] and new["plan"] is None
+    assert new["onboarding"] == {"account": None, "charges_enabled": False, "payouts_enabled": False}
+    assert (new["taking_orders"], new["refusal"]) == (False, "merchant_plan_inactive")
+    assert new["activity"] == {"orders_last_30_days": 0, "last_order_on": None}
+    plumber = row(api, "fixit-plumbing")  # a demo merchant: onboarded, no plan needed
+    assert plumber["kind"] is None and plumber["onboarding"]["charges_enabled"] is True
+    assert plumber["taking_orders"] is True
+
+    # Activity comes from the figures the orders stream keeps: a paid order shows up.
+    before = row(api, "festival")["activity"]["orders_last_30_days"]
+    order = day_pass(api).json()
+    pay(stack, order)
+    stack.flush_deliveries()
+    wait_for(lambda: row(api, "festival")["activity"]["orders_last_30_days"] == before + 1, what="activity counted")
+    assert row(api, "festival")["activity"]["last_order_on"]
+
+
+def test_a_suspended_merchant_refuses_new_checkouts_until_lifted_and_its_staff_are_told(stack, api):
+    earlier = day_pass(api)  # made before the suspension: it goes on
+    assert earlier.status_code == 201, earlier.text
+    assert (
+        api.post("/admin/merchants/festival/suspension", headers=FESTIVAL_STAFF, json={"reason": "x" * 5}).status_code
+        == 403
+    )
+    try:
+        suspended = api.post(
+            "/admin/merchants/festival/suspension", headers=PLATFORM, json={"reason": "Chargebacks above the limit"}
+        )
+        assert suspended.status_code == 200, suspended.text
+        assert suspended.json()["suspended"]["reason"] == "Chargebacks above the limit"
+        again = api.post("/admin/merchants/festival/suspension", headers=PLATFORM, json={"reason": "twice"})
+        assert again.status_code == 409 and again.json()["error"] == "already_suspended"
+
+        refused = day_pass(api)
+        assert refused.status_code == 409 and refused.json()["error"] == "merchant_suspended"
+        assert refused.json()["message"] == "Sunset Festival is not taking orders at the moment"
+        assert row(api, "festival")["suspended"]["by"].startswith("staff:")
+
+        pay(stack, earlier.json())  # the order made before is still paid and fulfilled
+        stack.flush_deliveries()
+        wait_for(lambda: order_status(api, earlier.json()) != "pending_payment", what="the earlier order paid")
+
+        told = wait_for(
+            lambda: sent_emails(stack, to="ops@sunsetfestival.example", kind="merchant_suspended"),
+            what="suspension email",
+        )
+        assert "Chargebacks above the limit" in told[-1]["text"]
+    finally:
+        lifted = api.delete("/admin/merchants/festival/suspension", headers=PLATFORM)
+    assert lifted.status_code == 200, lifted.text
+    assert api.delete("/admin/merchants/festival/suspension", headers=PLATFORM).json()["error"] == "not_suspended"
+    assert day_pass(api).status_code == 201
+    assert row(api, "festival")["suspended"] is None
+    wait_for(lambda: sent_emails(stack, to="ops@sunsetfestival.example", kind="merchant_reinstated"), what="lift email")
+
+    records = stack.table("CatalogTable").query(
+        IndexName="by_parent",
+        KeyConditionExpression="parent = :p",
+        ExpressionAttributeValues={":p": "SUSPENSIONS#festival"},
+    )["Items"]
+    assert [r["action"] for r in records][-2:] == ["suspended", "lifted"]
+    assert records[-2]["reason"] == "Chargebacks above the limit" and records[-1]["by"].startswith("staff:")
+
+
+def test_suspending_a_merchant_the_platform_does_not_have_is_404(api):
+    answer = api.post("/admin/merchants/no-such-shop/suspension", headers=PLATFORM, json={"reason": "testing"})
+    assert answer.status_code == 404
