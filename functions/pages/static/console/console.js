@@ -15,6 +15,8 @@ import { bookingsView } from './bookings.js';
 import { figuresView } from './figures.js';
 import { checkinView } from './checkin.js';
 import { galleriesView, galleryView } from './galleries.js';
+import { merchantsView } from './merchants.js';
+import { signupPage } from './signup.js';
 
 addWords(WORDS);
 setLanguage(startingLanguage());
@@ -29,6 +31,7 @@ const SECTIONS = [
   ['galleries', galleriesView, galleryView],
   ['figures', figuresView],
   ['check-in', checkinView],
+  ['merchants', merchantsView],
 ];
 
 // What every view may ask: who is signed in, which shop is chosen, each shop's name and time zone.
@@ -66,6 +69,11 @@ async function loadMerchants() {
   context.merchant = staff.merchant || (context.merchants.has(remembered) ? remembered : null);
 }
 
+// A merchant's staff reach their own payments set-up where platform staff list every merchant.
+function navWord(name) {
+  return name === 'merchants' && !context.staff.platform ? 'nav.payments' : `nav.${name}`;
+}
+
 function header(active) {
   const staff = context.staff;
   const merchantChoice = staff.platform
@@ -98,7 +106,7 @@ function header(active) {
       }),
       el('button', { type: 'button', class: 'link', onclick: () => auth.signOut(context.config) }, t('signout'))),
     el('nav', { class: 'sections', 'aria-label': t('console.menu') },
-      SECTIONS.map(([name]) => el('a', { href: `#/${name}`, 'aria-current': name === active ? 'page' : null }, t(`nav.${name}`)))),
+      SECTIONS.map(([name]) => el('a', { href: `#/${name}`, 'aria-current': name === active ? 'page' : null }, t(navWord(name))))),
     el('p', { class: 'muted who' }, t('signed_in_as', { who: staff.email })),
   );
 }
@@ -110,7 +118,7 @@ async function route() {
   const [, view, itemView] = SECTIONS.find(([section]) => section === name) || SECTIONS[0];
   const main = el('main', { id: 'main' }, loading());
   root.replaceChildren(header(name), main);
-  document.title = `${t(`nav.${name}`) || ''} · ${t('console.title')}`;
+  document.title = `${t(navWord(name)) || ''} · ${t('console.title')}`;
   try {
     const parameters = new URLSearchParams(search);
     const nodes = id && itemView ? await itemView(context, id, parameters) : await view(context, parameters);
@@ -152,6 +160,8 @@ function signInPage(problem) {
 async function start() {
   context.staff = auth.staff();
   if (!context.staff) return signInPage();
+  // Signed in, staff of no business yet: they name theirs first.
+  if (!context.staff.merchant && !context.staff.platform) return signupPage(root, context, () => auth.signOut(context.config));
   root.replaceChildren(loading());
   try {
     await loadMerchants();

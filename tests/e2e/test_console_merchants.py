@@ -1,0 +1,100 @@
+"""The console for merchants that sign up themselves, in chromium: a person signed in with no
+business names theirs, signs in again as its staff, sets up payments on the sandbox's Connect pages
+and opens the Express dashboard; the platform's staff see every merchant and suspend one. On a
+laptop and a phone, in English and French, checked with axe-core."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from browser_support import DESKTOP, PHONE, axe_violations, horizontal_overflow, open_page, screenshot
+from playwright.sync_api import Page, expect
+from signup_support import new_email, new_merchant, refreshed, signed_up
+
+from caisse_local.authorizer import issue_token
+
+WAIT_MS = 30_000
+
+
+def paste_token(page: Page, stack, token: str, label: str = "Staff token", button: str = "Sign in") -> None:
+    page.goto(f"{stack.api}/console")
+    page.get_by_label(label).fill(token)
+    page.get_by_role("button", name=button, exact=True).click()
+
+
+@pytest.fixture
+def desk(browser):
+    opened = open_page(browser, DESKTOP)
+    yield opened
+    opened.context.close()
+
+
+def test_a_person_names_their_business_then_sets_up_payments_and_opens_the_dashboard(stack, desk):
+    tokens = signed_up(stack, new_email())
+    paste_token(desk, stack, tokens["IdToken"])
+    expect(desk.get_by_role("heading", name="Name your business")).to_be_visible(timeout=WAIT_MS)
+    assert axe_violations(desk) == []
+    screenshot(desk, "console-signup-desktop")
+
+    form = desk.get_by_role("form", name="Name your business")
+    form.get_by_label("Business name").fill("Bright Sparks Electrical")
+    assert form.get_by_label("Address on the platform").input_value() == "bright-sparks-electrical"
+    form.get_by_label("Address on the platform").fill("fixit-plumbing")  # a demo shop's
+    form.get_by_label("Time zone").fill("Australia/Brisbane")
+    form.get_by_role("button", name="Create my business").click()
+    expect(form.get_by_role("alert")).to_contain_text("We suggest fixit-plumbing-2", timeout=WAIT_MS)
+    slug = f"sparks-{uuid.uuid4().hex[:6]}"
+    form.get_by_label("Address on the platform").fill(slug)
+    form.get_by_role("button", name="Create my business").click()
+    expect(desk.get_by_role("heading", name="Bright Sparks Electrical is ready")).to_be_visible(timeout=WAIT_MS)
+
+    desk.get_by_role("button", name="Sign in again").click()
+    desk.get_by_label("Staff token").fill(refreshed(stack, tokens))
+    desk.get_by_role("button", name="Sign in", exact=True).click()
+    expect(desk.get_by_text("Bright Sparks Electrical").first).to_be_visible(timeout=WAIT_MS)
+    desk.get_by_role("link", name="Getting paid", exact=True).click()
+    expect(desk.get_by_role("heading", name="Getting paid")).to_be_visible(timeout=WAIT_MS)
+    expect(desk.get_by_role("status").first).to_contain_text("You are not taking payments yet")
+    assert axe_violations(desk) == []
+    screenshot(desk, "console-payments-desktop")
+
+    desk.get_by_role("button", name="Set up payments").click()
+    expect(desk.get_by_role("heading", name="Set up payments for Bright Sparks Electrical")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    desk.get_by_role("button", name="Complete onboarding").click()
+    desk.wait_for_url(f"**/merchants/{slug}/onboarding?result=done", timeout=WAIT_MS)
+    stack.flush_deliveries()  # account.updated reached Caisse
+
+    desk.goto(f"{stack.api}/console#/merchants")
+    expect(desk.get_by_role("status").first).to_contain_text("Stripe accepts payments for you", timeout=WAIT_MS)
+    expect(desk.locator("#payouts")).to_have_text("yes")
+    desk.get_by_role("button", name="Open Stripe dashboard").click()
+    expect(desk.get_by_role("heading", name="Express dashboard")).to_be_visible(timeout=WAIT_MS)
+    expect(desk.get_by_text("Payouts: enabled")).to_be_visible()
+    assert desk.errors == []
+
+
+def test_platform_staff_suspend_and_lift_a_merchant_on_a_phone_in_french(stack, api, browser):
+    slug, _ = new_merchant(stack, api, name="Atelier Lumière")
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        paste_token(phone, stack, issue_token(), label="Jeton du personnel", button="Se connecter")
+        expect(phone.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=WAIT_MS)
+        phone.get_by_role("link", name="Commerçants", exact=True).click()
+        expect(phone.get_by_role("heading", name="Commerçants de la plateforme")).to_be_visible(timeout=WAIT_MS)
+        row = phone.locator("table.data tbody tr", has_text=slug)
+        expect(row).to_contain_text("Aucune formule active")
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-merchants-phone-fr")
+
+        suspend = row.get_by_role("form", name="Suspendre Atelier Lumière")
+        suspend.get_by_label("Motif").fill("Pièces d’identité à vérifier")
+        suspend.get_by_role("button", name="Suspendre").click()
+        expect(row).to_contain_text("Suspendu : Pièces d’identité à vérifier", timeout=WAIT_MS)
+        row.get_by_role("button", name="Lever la suspension").click()
+        expect(row.get_by_role("button", name="Suspendre")).to_be_visible(timeout=WAIT_MS)
+        assert phone.errors == []
+    finally:
+        phone.context.close()
