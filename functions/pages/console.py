@@ -23,6 +23,9 @@ def config() -> dict:
             clientId=os.environ["COGNITO_CLIENT_ID"],
             redirectUri=f"{os.environ['PUBLIC_API_URL']}/console",
         )
+    elif os.environ.get("AWS_ENDPOINT_URL"):
+        # The local stack's stand-in for the user pool (caisse_local.cognito): sign up there too.
+        found["userPool"] = {"endpoint": os.environ["AWS_ENDPOINT_URL"], "clientId": os.environ["COGNITO_CLIENT_ID"]}
     return found
 
 

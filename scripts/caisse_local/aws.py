@@ -110,6 +110,9 @@ class AwsEndpoint:
         if path == EMAILS_PATH:
             query = {key: values[-1] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
             return _json_response(start_response, "200 OK", mailbox.emails(query))
+        if environ.get("REQUEST_METHOD") == "OPTIONS" and cognito.is_preflight(environ):
+            start_response("204 No Content", cognito.CORS_HEADERS)
+            return []
         service, operation = classify(environ)
         fault = None
         if service is not None:
@@ -125,7 +128,16 @@ class AwsEndpoint:
             asked = json.loads(request or b"{}")
             if self.user_pool.handles(asked):
                 status, value = cognito.respond(self.user_pool, operation, asked)
-                return _json_response(start_response, status, value)
+                body = json.dumps(value).encode()
+                start_response(
+                    status,
+                    [
+                        ("Content-Type", "application/x-amz-json-1.1"),
+                        ("Content-Length", str(len(body))),
+                        *cognito.CORS_HEADERS,
+                    ],
+                )
+                return [body]
         if target.startswith(("DynamoDB_", "DynamoDBStreams_")):
             request = _read_body(environ)
             environ["wsgi.input"] = io.BytesIO(request)

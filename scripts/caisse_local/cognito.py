@@ -50,6 +50,21 @@ PASSWORD_RULES = (  # template.yaml: PasswordPolicy
 )
 
 
+# Cognito answers browsers from any origin (the console's sign-up form calls it directly).
+CORS_HEADERS = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "POST"),
+    ("Access-Control-Allow-Headers", "content-type, x-amz-target, x-amz-user-agent"),
+    ("Access-Control-Max-Age", "600"),
+]
+
+
+def is_preflight(environ: dict[str, Any]) -> bool:
+    """A browser asking before it posts to Cognito's JSON API (POST / with X-Amz-Target)."""
+    asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").lower()
+    return environ.get("PATH_INFO", "") == "/" and "x-amz-target" in asked
+
+
 class CognitoError(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from browser_support import DESKTOP, PHONE, axe_violations, horizontal_overflow, open_page, screenshot
 from playwright.sync_api import Page, expect
-from signup_support import new_email, new_merchant, refreshed, signed_up
+from signup_support import PASSWORD, emailed_code, new_email, new_merchant, refreshed, signed_up
 
 from caisse_local.authorizer import issue_token
 
@@ -74,6 +74,37 @@ def test_a_person_names_their_business_then_sets_up_payments_and_opens_the_dashb
     expect(desk.get_by_role("heading", name="Express dashboard")).to_be_visible(timeout=WAIT_MS)
     expect(desk.get_by_text("Payouts: enabled")).to_be_visible()
     assert desk.errors == []
+
+
+def test_locally_a_person_creates_an_account_with_the_emailed_code_then_names_their_business(stack, desk):
+    email = new_email()
+    desk.goto(f"{stack.api}/console")
+    create = desk.get_by_role("form", name="Create an account")
+    expect(create).to_be_visible(timeout=WAIT_MS)
+    assert axe_violations(desk) == []
+    screenshot(desk, "console-account-desktop")
+    create.get_by_label("Email").fill(email)
+    create.get_by_label("Password").fill(PASSWORD)
+    create.get_by_role("button", name="Create an account").click()
+    confirm = desk.get_by_role("form", name="Confirm and sign in")
+    expect(confirm).to_contain_text(f"We sent a code to {email}", timeout=WAIT_MS)
+    code = emailed_code(stack, email)
+    confirm.get_by_label("Code from the email").fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    confirm.get_by_role("button", name="Confirm and sign in").click()
+    expect(confirm.get_by_role("alert")).to_contain_text("Invalid verification code", timeout=WAIT_MS)
+    confirm.get_by_label("Code from the email").fill(code)
+    confirm.get_by_role("button", name="Confirm and sign in").click()
+    expect(desk.get_by_role("heading", name="Name your business")).to_be_visible(timeout=WAIT_MS)
+
+    form = desk.get_by_role("form", name="Name your business")
+    form.get_by_label("Business name").fill("Lumen Two Studio")
+    form.get_by_label("Address on the platform").fill(f"lumen-two-{uuid.uuid4().hex[:6]}")
+    form.get_by_label("Kind of business").select_option("photography")
+    form.get_by_role("button", name="Create my business").click()
+    desk.get_by_role("button", name="Sign in again").click()  # the refresh token's new ID token
+    expect(desk.locator(".shop-name")).to_have_text("Lumen Two Studio", timeout=WAIT_MS)
+    expect(desk.get_by_role("link", name="Getting paid", exact=True)).to_be_visible()
+    assert axe_violations(desk) == [] and desk.errors == []
 
 
 def test_platform_staff_suspend_and_lift_a_merchant_on_a_phone_in_french(stack, api, browser):

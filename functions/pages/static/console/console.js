@@ -16,7 +16,7 @@ import { figuresView } from './figures.js';
 import { checkinView } from './checkin.js';
 import { galleriesView, galleryView } from './galleries.js';
 import { merchantsView } from './merchants.js';
-import { signupPage } from './signup.js';
+import { accountForms, renewToken, signupPage } from './signup.js';
 
 addWords(WORDS);
 setLanguage(startingLanguage());
@@ -146,6 +146,7 @@ function signInPage(problem) {
       else signInPage(t('signin.bad_token'));
     });
     parts.push(form);
+    if (config.userPool) parts.push(...accountForms(config, start));
   }
   root.replaceChildren(
     languageSwitch(LANGUAGES, document.documentElement.lang, t('language'), (chosen) => {
@@ -161,7 +162,12 @@ async function start() {
   context.staff = auth.staff();
   if (!context.staff) return signInPage();
   // Signed in, staff of no business yet: they name theirs first.
-  if (!context.staff.merchant && !context.staff.platform) return signupPage(root, context, () => auth.signOut(context.config));
+  if (!context.staff.merchant && !context.staff.platform) {
+    return signupPage(root, context, () => auth.signOut(context.config), async () => {
+      if (!(await renewToken(context.config))) auth.signOut(context.config);
+      start();
+    });
+  }
   root.replaceChildren(loading());
   try {
     await loadMerchants();

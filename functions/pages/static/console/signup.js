@@ -1,7 +1,90 @@
+// Locally, the console also signs people up and in against the local stack's user pool (Cognito's
+// JSON API, served by caisse_local.cognito); deployed, Cognito's hosted pages do it.
+const REFRESH = 'caisse-console-refresh';
+
+async function userPool(config, operation, body) {
+  const answer = await fetch(config.userPool.endpoint, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `AWSCognitoIdentityProviderService.${operation}` },
+    body: JSON.stringify({ ClientId: config.userPool.clientId, ...body }),
+  });
+  const found = await answer.json();
+  if (!answer.ok) throw new api.ApiError(answer.status, { error: found.__type, message: found.message });
+  return found;
+}
+
+function keep(result) {
+  if (result.RefreshToken) sessionStorage.setItem(REFRESH, result.RefreshToken);
+  return useToken(result.IdToken);
+}
+
+async function signInWithPassword(config, email, password) {
+  const answer = await userPool(config, 'InitiateAuth', { AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: email, PASSWORD: password } });
+  return keep(answer.AuthenticationResult);
+}
+
+// The token again after the business was named (it now carries the merchant); false if it cannot.
+export async function renewToken(config) {
+  const refresh = sessionStorage.getItem(REFRESH);
+  if (!config.userPool || !refresh) return false;
+  const answer = await userPool(config, 'InitiateAuth', { AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: refresh } });
+  return keep(answer.AuthenticationResult);
+}
+
+// "Create an account" (email, password, then the code emailed) and "Sign in with your email".
+export function accountForms(config, signedIn) {
+  const email = () => el('input', { name: 'email', type: 'email', required: true, autocomplete: 'username' });
+  const password = (autocomplete) => el('input', { name: 'password', type: 'password', required: true, minlength: '12', autocomplete });
+  const create = actionForm(
+    { 'aria-label': t('account.create') },
+    [
+      field(t('account.email'), email()),
+      field(t('account.password'), password('new-password'), t('account.password_help')),
+      el('button', { type: 'submit' }, t('account.create')),
+    ],
+    async (form) => {
+      await userPool(config, 'SignUp', {
+        Username: form.elements.email.value.trim(),
+        Password: form.elements.password.value,
+        UserAttributes: [{ Name: 'email', Value: form.elements.email.value.trim() }],
+      });
+      return { email: form.elements.email.value.trim(), password: form.elements.password.value };
+    },
+    (account) => {
+      const confirm = actionForm(
+        { 'aria-label': t('account.confirm') },
+        [
+          notice(t('account.code_sent', { email: account.email })),
+          field(t('account.code'), el('input', { name: 'code', required: true, inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6' })),
+          el('button', { type: 'submit', class: 'primary' }, t('account.confirm')),
+        ],
+        async (form) => {
+          await userPool(config, 'ConfirmSignUp', { Username: account.email, ConfirmationCode: form.elements.code.value.trim() });
+          await signInWithPassword(config, account.email, account.password);
+          signedIn();
+          return false;
+        },
+      );
+      create.replaceWith(confirm);
+    },
+  );
+  const signIn = actionForm(
+    { 'aria-label': t('account.sign_in') },
+    [field(t('account.email'), email()), field(t('account.password'), password('current-password')), el('button', { type: 'submit' }, t('account.sign_in'))],
+    async (form) => {
+      await signInWithPassword(config, form.elements.email.value.trim(), form.elements.password.value);
+      signedIn();
+      return false;
+    },
+  );
+  return [el('h2', {}, t('account.create')), create, el('h2', {}, t('account.sign_in')), signIn];
+}
+
 // A person signed in who is staff of no business yet names theirs: POST /signup/merchant. The
 // business is theirs at once; their token only says so once they sign in again (deployed, Cognito
 // issues the new token; locally, a token from the local user pool's refresh).
 import { el, languageSwitch } from './shared/dom.js';
+import { useToken } from './auth.js';
 import { LANGUAGES, rememberLanguage, setLanguage, t } from './shared/i18n.js';
 import * as api from './api.js';
 import { actionForm, checkbox, field, notice, select } from './ui.js';
@@ -13,8 +96,8 @@ function slugOf(name) {
   return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
 }
 
-export function signupPage(root, context, signOut) {
-  const redraw = () => signupPage(root, context, signOut);
+export function signupPage(root, context, signOut, again) {
+  const redraw = () => signupPage(root, context, signOut, again);
   document.title = `${t('signup.title')} · ${t('console.title')}`;
   const name = el('input', { name: 'name', required: true, maxlength: '120', autocomplete: 'organization' });
   const slug = el('input', { name: 'slug', required: true, maxlength: '40', pattern: '[a-z0-9-]+', autocapitalize: 'none', spellcheck: 'false' });
@@ -58,7 +141,7 @@ export function signupPage(root, context, signOut) {
       root.querySelector('main').replaceChildren(
         el('h1', {}, t('signup.done_title', { name: created.name })),
         notice(t('signup.done', { prefix: created.order_prefix }), 'ok'),
-        el('button', { type: 'button', class: 'primary', onclick: signOut }, t('signup.sign_in_again')),
+        el('button', { type: 'button', class: 'primary', onclick: again }, t('signup.sign_in_again')),
       );
     },
   );
