@@ -163,11 +163,16 @@ class Merchant(_Part):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name (e.g. Europe/Paris)") from None
-        return value
+        return known_zone(value)
+
+
+def known_zone(value: str) -> str:
+    """An IANA time zone name, checked; ValueError saying what one looks like otherwise."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name (e.g. Europe/Paris)") from None
+    return value
 
 
 class Product(_Part):

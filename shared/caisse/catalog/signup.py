@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import re
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.attributes import UnicodeAttribute
 
+from caisse.catalog.document import known_zone
 from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
 from caisse.catalog.platform import platform_config
 from caisse.clock import iso, utcnow
@@ -51,11 +51,7 @@ class MerchantSignup(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name (e.g. Australia/Sydney)") from None
-        return value
+        return known_zone(value)
 
     @field_validator("languages")
     @classmethod
