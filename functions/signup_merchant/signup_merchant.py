@@ -20,6 +20,7 @@ app = resolver(logger)
             {
                 400: "kind_not_offered: the platform does not take this kind of business",
                 409: "slug_taken (with a suggestion), already_owner or already_staff",
+                503: "provider_unavailable: saved, but the user pool did not answer; send the same request again",
             }
         ),
     },

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_support import sent_emails
+from e2e_support import aws_faults, sent_emails
 from signup_support import (
     PASSWORD,
     bearer,
@@ -145,3 +145,28 @@ def test_a_kind_the_platform_does_not_offer_or_bad_details_write_nothing(stack):
 def test_signing_up_needs_a_token_of_the_user_pool(stack):
     with stack.client() as api:
         assert api.post("/signup/merchant", json=business(new_slug())).status_code == 401
+
+
+def test_a_link_that_failed_is_answered_503_and_the_same_request_again_finishes_it(stack):
+    tokens = signed_up(stack, new_email())
+    slug = new_slug()
+    with stack.client() as api:
+        aws_faults(
+            stack,
+            service="cognito-idp",
+            operation="AdminAddUserToGroup",
+            status=503,
+            code="ServiceUnavailable",
+            count=10,
+        )
+        try:
+            failed = api.post("/signup/merchant", json=business(slug), headers=bearer(tokens["IdToken"]))
+        finally:
+            aws_faults(stack)
+        assert failed.status_code == 503 and failed.json()["error"] == "provider_unavailable", failed.text
+        assert "send the same request again" in failed.json()["message"]
+
+        again = api.post("/signup/merchant", json=business(slug), headers=bearer(tokens["IdToken"]))
+        assert again.status_code == 200, again.text
+        assert again.json()["merchant_id"] == slug
+        assert api.get(f"/admin/merchants/{slug}", headers=bearer(refreshed(stack, tokens))).status_code == 200

@@ -14,6 +14,7 @@ import os
 import re
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.attributes import UnicodeAttribute
 
@@ -23,7 +24,7 @@ from caisse.catalog.platform import platform_config
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled, aws_client
 from caisse.email_address import EmailAddress
-from caisse.errors import CaisseError, Conflict
+from caisse.errors import CaisseError, Conflict, ProviderUnavailable
 from caisse.staff import Person
 
 MERCHANT_GROUP = "merchant-staff"
@@ -89,6 +90,8 @@ def sign_up(request: MerchantSignup, person: Person) -> dict[str, Any]:
     owned = _owned_by(person.subject)
     if owned is not None:
         _link(person, owned)  # a first request may have written the business and failed to link it
+        if owned == request.slug:  # the same request again (its answer was lost, or the link failed)
+            return _answer(Merchant.get(Merchant.key(owned), consistent_read=True))
         raise Conflict("this account already signed a business up", code="already_owner", merchant=owned)
     taken = {merchant.merchant_id: merchant.order_prefix for merchant in _merchants()}
     if request.slug in taken:
@@ -137,13 +140,17 @@ def sign_up(request: MerchantSignup, person: Person) -> dict[str, Any]:
             code="concurrent_update",
         ) from None
     _link(person, request.slug)
+    return _answer(merchant)
+
+
+def _answer(merchant: Merchant) -> dict[str, Any]:
     return {
-        "merchant_id": request.slug,
-        "name": request.name,
-        "kind": request.kind,
-        "order_prefix": prefix,
-        "timezone": request.timezone,
-        "languages": list(request.languages),
+        "merchant_id": merchant.merchant_id,
+        "name": merchant.name,
+        "kind": merchant.business_kind,
+        "order_prefix": merchant.order_prefix,
+        "timezone": merchant.timezone,
+        "languages": list(merchant.languages or []),
         "refresh_token_needed": True,
     }
 
@@ -192,12 +199,17 @@ def _link(person: Person, merchant_id: str) -> None:
     cannot write, and the group. Both calls are idempotent."""
     pool = os.environ["STAFF_USER_POOL_ID"]
     cognito = _cognito()
-    cognito.admin_update_user_attributes(
-        UserPoolId=pool,
-        Username=person.username,
-        UserAttributes=[{"Name": "custom:merchant_id", "Value": merchant_id}],
-    )
-    cognito.admin_add_user_to_group(UserPoolId=pool, Username=person.username, GroupName=MERCHANT_GROUP)
+    try:
+        cognito.admin_update_user_attributes(
+            UserPoolId=pool,
+            Username=person.username,
+            UserAttributes=[{"Name": "custom:merchant_id", "Value": merchant_id}],
+        )
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=person.username, GroupName=MERCHANT_GROUP)
+    except (ClientError, BotoCoreError) as error:
+        raise ProviderUnavailable(
+            "the business is saved but the sign-in service did not answer; send the same request again"
+        ) from error
 
 
 def _cognito() -> Any:
