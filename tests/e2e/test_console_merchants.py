@@ -129,3 +129,29 @@ def test_platform_staff_suspend_and_lift_a_merchant_on_a_phone_in_french(stack, 
         assert phone.errors == []
     finally:
         phone.context.close()
+
+
+def test_on_a_phone_in_french_the_signup_and_payments_pages_fit_and_pass_axe(stack, api, browser):
+    tokens = signed_up(stack, new_email())
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        paste_token(phone, stack, tokens["IdToken"], label="Jeton du personnel", button="Se connecter")
+        expect(phone.get_by_role("heading", name="Nommez votre activité")).to_be_visible(timeout=WAIT_MS)
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-signup-phone-fr")
+        form = phone.get_by_role("form", name="Nommez votre activité")
+        form.get_by_label("Nom de l’activité").fill("Atelier Photo Lumière")
+        form.get_by_label("Adresse sur la plateforme").fill(f"atelier-{uuid.uuid4().hex[:6]}")
+        form.get_by_label("Type d’activité").select_option("photography")
+        form.get_by_role("button", name="Créer mon activité").click()
+        expect(phone.get_by_role("heading", name="Atelier Photo Lumière est prête")).to_be_visible(timeout=WAIT_MS)
+        phone.get_by_role("button", name="Se reconnecter").click()
+        phone.get_by_label("Jeton du personnel").fill(refreshed(stack, tokens))
+        phone.get_by_role("button", name="Se connecter", exact=True).click()
+        phone.get_by_role("link", name="Être payé", exact=True).click()
+        expect(phone.get_by_role("button", name="Configurer les paiements")).to_be_visible(timeout=WAIT_MS)
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-payments-phone-fr")
+        assert phone.errors == []
+    finally:
+        phone.context.close()
