@@ -111,6 +111,13 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert service["service_id"] == "switchboard-inspection" and service["deposit"] == {"percent": 25}
     hours = body(invoke("PutBookingHoursFunction"))
     assert hours["weekly"]["mon"] == [["07:00", "15:00"]] and hours["slot_minutes"] == 60
+    # Plans (caisse.billing): the demo tradie comes from the catalog file, not a sign-up: no plan.
+    plans = body(invoke("ListPlansFunction"))["plans"]
+    assert {plan["id"]: plan["fee_percent"] for plan in plans} == {"starter": "3 %", "pro": "1.5 %"}
+    refused = invoke("SubscribeMerchantFunction")
+    assert refused["statusCode"] == 409 and body(refused)["error"] == "not_a_platform_merchant"
+    billing = body(invoke("GetBillingFunction"))
+    assert billing["merchant"] == "sparky-electrical" and billing["on_platform"] is False and billing["taking_orders"]
     for function in ("ChargeBalanceFunction", "CancelBookingFunction"):
         answer = invoke(function)
         assert answer["statusCode"] == 404 and body(answer)["message"] == "no such booking"

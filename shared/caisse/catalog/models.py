@@ -66,6 +66,9 @@ class Product(CatalogRecord, discriminator="product"):
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    # Sold by a merchant that signed up on the platform: its cart checks the merchant takes orders
+    # (one more read, which the catalog file's shops never pay).
+    platform_merchant = BooleanAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
@@ -123,6 +126,7 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     stripe_customer = UnicodeAttribute(null=True)
     stripe_subscription = UnicodeAttribute(null=True)
     plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
+    billing = MapAttribute(null=True)  # {"period_end", "last_invoice"}: what billing events said (caisse.billing)
 
     def contact(self) -> dict[str, str]:
         details = {

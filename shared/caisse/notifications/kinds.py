@@ -24,6 +24,9 @@ class Kind(StrEnum):
     PAYMENT_REFUSED = "payment_refused"  # to the customer: the checked payment was not accepted
     EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
     NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
+    PLAN_PAYMENT_FAILED = "plan_payment_failed"  # to the merchant: its plan's invoice was not paid
+    PLAN_LAPSED = "plan_lapsed"  # to the merchant: its plan ended, new orders stopped
+    PLAN_ACTIVE = "plan_active"  # to the merchant: its plan is active (again)
 
 
 class Recipient(StrEnum):
@@ -51,6 +54,9 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_REFUSED: Recipient.CUSTOMER,
     Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
     Kind.NEW_ORDER: Recipient.MERCHANT,
+    Kind.PLAN_PAYMENT_FAILED: Recipient.MERCHANT,
+    Kind.PLAN_LAPSED: Recipient.MERCHANT,
+    Kind.PLAN_ACTIVE: Recipient.MERCHANT,
 }
 
 # The customer's emails staff may send again (POST /admin/orders/{id}/emails).

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 from caisse.catalog import questionnaire
 from caisse.catalog.models import Product
-from caisse.catalog.service import CartLine, price_cart
+from caisse.catalog.platform import check_taking_orders
+from caisse.catalog.service import CartLine, get_merchant, price_cart
 from caisse.clock import utcnow
 from caisse.config import settings
 from caisse.db import Transaction, TransactionCancelled, batch_get
@@ -150,6 +151,8 @@ class Cart:
     ) -> Draft:
         products = {record.sku: record for record in found if isinstance(record, Product)}
         cart = price_cart(products, request.items, request.currency)
+        if cart.platform_merchant:  # the one check of a signed-up merchant; the file's shops skip the read
+            check_taking_orders(get_merchant(cart.merchant))
         rules = Rules(cart.merchant_rules or {})
         rules.check_phone(request.customer_phone)
         rules.check_items_per_order(cart)
