@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 from e2e_support import merchant_token, order_status, plain, sent_emails, stripe_event, wait_for
@@ -282,3 +283,102 @@ def test_a_merchant_from_the_catalog_file_has_no_plan_to_buy(api):
     assert answer.status_code == 409 and answer.json()["error"] == "not_a_platform_merchant"
     view = billing(api, FIXIT)
     assert view["on_platform"] is False and view["taking_orders"] is True and view["next_step"] is None
+
+
+def plan_counter(stack, merchant: str, limit: str) -> dict:
+    """The merchant's count against its plan's monthly `limit` this month (its own time zone)."""
+    month = datetime.now(ZoneInfo("Australia/Sydney")).strftime("%Y-%m")
+    return {"pk": f"CAPACITY#{merchant}#{limit}-{month}", "type": "capacity"}
+
+
+def taken(stack, key: dict) -> int:
+    item = stack.table("CatalogTable").get_item(Key={"pk": key["pk"]}, ConsistentRead=True).get("Item") or {}
+    return int(item.get("taken", 0))
+
+
+def test_the_plans_monthly_bookings_are_counted_refused_past_the_limit_and_given_back(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscribe(api, stack, tradie)
+    counter = plan_counter(stack, tradie, "bookings_per_month")
+    first = book(api, tradie)
+    assert first.status_code == 201, first.text
+    assert taken(stack, counter) == 1
+    # 39 more bookings this month, as if taken: the Starter plan's 40th was the last.
+    stack.table("CatalogTable").put_item(Item={**counter, "taken": 40})
+    refused = book(api, tradie)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "plan_limit_reached" and refused.json()["limit"] == "bookings_per_month"
+    assert "40 bookings this month" in refused.json()["message"] and refused.json()["allowed"] == 40
+    assert taken(stack, counter) == 40  # the refused checkout took nothing
+
+    # The first checkout is abandoned: when it expires its place in the month is given back.
+    session = first.json()["next_action"]["url"].rsplit("/", 1)[1]
+    account = merchant_item(stack, tradie)["stripe_account"]
+    expired = httpx.post(
+        f"{stack.sandbox}/v1/checkout/sessions/{session}/expire",
+        headers={**PLATFORM_KEY, "Stripe-Account": account},
+        timeout=10,
+    )
+    assert expired.status_code == 200, expired.text
+    wait_for(lambda: order_status(api, first.json()) == "expired", what="the abandoned checkout to expire")
+    assert taken(stack, counter) == 39
+    assert book(api, tradie).status_code == 201
+
+
+def test_a_signed_up_merchants_cart_is_refused_once_its_plan_lapsed(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    sku = f"VOUCHER-{uuid.uuid4().hex[:6].upper()}"
+    created = api.post(
+        "/admin/products",
+        json={"sku": sku, "name": "Gift voucher", "kind": "merch", "prices": {"AUD": 5000}},
+        headers=staff(tradie),
+    )
+    assert created.status_code == 201, created.text
+    cart = {
+        "items": [{"sku": sku, "quantity": 1}],
+        "currency": "AUD",
+        "customer": {"name": "Sam", "email": "sam@example.test"},
+    }
+    refused = api.post("/checkouts", json=cart)  # no plan yet
+    assert refused.status_code == 409 and refused.json()["error"] == "merchant_plan_inactive", refused.text
+    subscribe(api, stack, tradie)
+    assert api.post("/checkouts", json=cart).status_code == 201
+
+
+def test_a_photographers_plan_limits_its_galleries_per_month(api, stack):
+    photographer = f"plan-studio-{uuid.uuid4().hex[:8]}"
+    stack.table("CatalogTable").put_item(
+        Item={
+            "pk": f"MERCHANT#{photographer}",
+            "type": "merchant",
+            "merchant_id": photographer,
+            "name": "Studio on the Starter plan",
+            "order_prefix": "PS",
+            "timezone": "UTC",
+            "business_kind": "photography",
+            "plan": "starter",  # 5 galleries a month
+            "plan_status": "active",
+        }
+    )
+    month = datetime.now(UTC).strftime("%Y-%m")
+    counter = {"pk": f"CAPACITY#{photographer}#galleries_per_month-{month}", "type": "capacity"}
+
+    def new_gallery() -> httpx.Response:
+        return api.post(
+            "/admin/galleries",
+            headers=staff(photographer),
+            json={
+                "title": "Portraits",
+                "client": {"name": "Awa", "email": "awa@example.test", "locale": "en"},
+                "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+            },
+        )
+
+    stack.table("CatalogTable").put_item(Item={**counter, "taken": 4})
+    assert new_gallery().status_code == 201
+    assert taken(stack, counter) == 5
+    refused = new_gallery()
+    assert refused.status_code == 409 and refused.json()["error"] == "plan_limit_reached", refused.text
+    assert refused.json()["limit"] == "galleries_per_month" and refused.json()["allowed"] == 5
+    listed = api.get("/admin/galleries", headers=staff(photographer))
+    assert listed.status_code == 200 and len(listed.json()["galleries"]) == 1  # the refused one was not made
