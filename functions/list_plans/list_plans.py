@@ -3,7 +3,7 @@ currency, the fee taken on every payment, the limits."""
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from caisse.billing.plans import public_plans
+from caisse.catalog.plans import public_plans
 from caisse.observability import observability
 from caisse.web import resolver
 

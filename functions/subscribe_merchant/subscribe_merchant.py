@@ -1,16 +1,15 @@
 """POST /admin/merchants/{merchant_id}/subscription: a Stripe Checkout (subscription mode) for one
-of the platform's plans; the merchant's plan follows Stripe's billing events (caisse.billing)."""
+of the platform's plans; the merchant's plan follows Stripe's billing events (caisse.payments.plans)."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
-from caisse.billing.schemas import SubscriptionRequest
-from caisse.billing.subscriptions import subscribe
-from caisse.catalog.schemas import MERCHANT_ID
+from caisse.catalog.schemas import MERCHANT_ID, SubscriptionRequest
 from caisse.config import settings
 from caisse.observability import observability
+from caisse.payments.plans import subscribe
 from caisse.web import current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("subscribe-merchant")

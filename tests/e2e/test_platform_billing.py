@@ -123,7 +123,9 @@ def subscribe(api, stack, merchant: str, plan: str = "starter") -> str:
     assert "every month" in page.text and "29.00" in page.text
     paid = httpx.post(f"{url}/pay", headers={"Accept": "application/json"}, timeout=10)
     assert paid.status_code == 200 and paid.json()["mode"] == "subscription", paid.text
-    wait_for(lambda: billing(api, merchant)["status"] == "active", what="the plan to be active")
+    stack.flush_deliveries()  # the session's, the subscription's and the first invoice's events
+    view = billing(api, merchant)
+    assert view["status"] == "active" and view["last_invoice"]["paid"] is True, view
     return paid.json()["subscription"]
 
 

@@ -111,7 +111,7 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert service["service_id"] == "switchboard-inspection" and service["deposit"] == {"percent": 25}
     hours = body(invoke("PutBookingHoursFunction"))
     assert hours["weekly"]["mon"] == [["07:00", "15:00"]] and hours["slot_minutes"] == 60
-    # Plans (caisse.billing): the demo tradie comes from the catalog file, not a sign-up: no plan.
+    # Plans (caisse.payments.plans): the demo tradie comes from the catalog file, not a sign-up: no plan.
     plans = body(invoke("ListPlansFunction"))["plans"]
     assert {plan["id"]: plan["fee_percent"] for plan in plans} == {"starter": "3 %", "pro": "1.5 %"}
     refused = invoke("SubscribeMerchantFunction")

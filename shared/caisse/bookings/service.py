@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DeleteError
 
-from caisse.billing.plans import plan_limit
 from caisse.bookings import calendar, pricing
 from caisse.catalog.models import Merchant, Service
+from caisse.catalog.plans import plan_limit
 from caisse.catalog.platform import check_taking_orders
 from caisse.catalog.service import CartLine
 from caisse.clock import iso, utcnow

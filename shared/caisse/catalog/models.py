@@ -126,7 +126,9 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     stripe_customer = UnicodeAttribute(null=True)
     stripe_subscription = UnicodeAttribute(null=True)
     plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
-    billing = MapAttribute(null=True)  # {"period_end", "last_invoice"}: what billing events said (caisse.billing)
+    billing = MapAttribute(
+        null=True
+    )  # {"period_end", "last_invoice"}: what billing events said (caisse.payments.plans)
 
     def contact(self) -> dict[str, str]:
         details = {

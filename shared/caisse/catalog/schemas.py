@@ -40,6 +40,14 @@ class StockAdjustmentIn(BaseModel):
     reason: str = Field(min_length=1, max_length=300, description="Why, recorded with who and when")
 
 
+class SubscriptionRequest(BaseModel):
+    model_config = _STRICT
+    plan: str = Field(min_length=1, max_length=64, pattern=MERCHANT_ID, description="A plan id (GET /platform/plans)")
+    currency: str = Field(
+        min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$", description="One of the plan's currencies, e.g. AUD"
+    )
+
+
 class MerchantUpdate(BaseModel):
     model_config = _STRICT
     new_order_email: bool = Field(description="Email the merchant's staff each paid order and booking")

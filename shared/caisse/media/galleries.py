@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from caisse.billing.plans import plan_limit
 from caisse.catalog.models import Merchant
+from caisse.catalog.plans import plan_limit
 from caisse.clock import iso, utcnow
 from caisse.config import settings
 from caisse.db import Transaction, TransactionCancelled, decode_cursor, encode_cursor

@@ -373,8 +373,8 @@ def for_gallery_change(old_status: str | None, gallery: Any, merchant: Any) -> l
 
 
 def for_plan_change(image: dict[str, Any], merchant_of: Any) -> list[Notification]:
-    """A signed-up merchant's plan changed in a way its staff must hear (caisse.billing)."""
-    from caisse.billing.subscriptions import PlanChange
+    """A signed-up merchant's plan changed in a way its staff must hear (caisse.payments.plans)."""
+    from caisse.orders.models import PlanChange
 
     change = PlanChange.from_raw_data(image)
     merchant = merchant_of(change.merchant)

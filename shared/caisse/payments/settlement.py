@@ -62,7 +62,7 @@ class Settlement:
     """What a notice did. `result` is one of: moved, unchanged, flagged, duplicate, unknown_order,
     payment_without_order, foreign_account, refund_recorded, refund_updated, refund_failed,
     dispute_opened, dispute_closed, for accounts: charges_enabled, charges_disabled, stale,
-    unknown_account, and for merchants' plans: plan_updated and caisse.billing.subscriptions.apply's
+    unknown_account, and for merchants' plans: plan_updated and caisse.payments.plans.apply's
     others."""
 
     result: str
@@ -432,8 +432,8 @@ def _settle_account(notice: AccountNotice) -> Settlement:
 
 
 def _settle_plan(notice: PlanNotice) -> Settlement:
-    """A merchant's platform plan (caisse.billing): recorded once, applied conditionally."""
-    from caisse.billing.subscriptions import apply
+    """A merchant's platform plan (caisse.payments.plans): recorded once, applied conditionally."""
+    from caisse.payments.plans import apply
 
     delivery = deliveries.record(notice.provider, notice.event_id, notice.event_type, None)
     if delivery is None:

@@ -1,5 +1,6 @@
-"""The plans as the public and the console read them: each monthly price per currency (shown the
-way emails show money), the fee as a percentage, the limits. Pure but for the platform's config."""
+"""The platform's plans as the public and the console read them (each monthly price per currency,
+shown the way emails show money, the fee as a percentage, the limits), and how many of a limit a
+merchant's plan allows. Subscribing and Stripe Billing's events: caisse.payments.plans."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from caisse.catalog.document import Plan
 from caisse.catalog.models import Merchant
 from caisse.catalog.platform import platform_config
 from caisse.money import Money, display
+
+
+def find_plan(plan_id: str | None) -> Plan | None:
+    """The platform's plan of that id; None for none (or one the configuration no longer has)."""
+    return next((plan for plan in platform_config().plans if plan.id == plan_id), None) if plan_id else None
 
 
 def fee_percent(bps: int) -> str:
@@ -36,7 +42,7 @@ def plan_limit(merchant: Merchant, limit: str) -> int | None:
     None when nothing limits it (a shop from the catalog file, a plan without that limit)."""
     if not merchant.business_kind or not merchant.plan:
         return None
-    plan = next((p for p in platform_config().plans if p.id == merchant.plan), None)
+    plan = find_plan(merchant.plan)
     return plan.limits.get(limit) if plan else None
 
 

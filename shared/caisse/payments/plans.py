@@ -1,13 +1,13 @@
-"""A signed-up merchant's plan: subscribing (a Stripe Customer once, then a Checkout Session in
-subscription mode on the platform's account), what the console shows of it, and Stripe Billing's
-events applied to the merchant.
+"""A signed-up merchant's plan on the platform (Stripe Billing on the platform's own account):
+subscribing (a Stripe Customer once, then a Checkout Session in subscription mode), what the
+console shows of it, and Stripe Billing's events applied to the merchant.
 
 Prices: each Checkout line is `price_data` with `recurring.interval=month`, built from the platform
 configuration, rather than Prices created in Stripe beforehand: the configuration stays the one
 place a plan's price is written, nothing has to be kept in step with the Stripe account, and a new
 price applies to the next subscription (Stripe keeps the price each subscription was made with).
 
-Events (caisse.payments.settlement records each delivery once, then calls `apply`): each is applied
+Events (settlement records each delivery once, then calls `apply`): each is applied
 conditionally on the merchant's `plan_event_at` (an event older than the last applied changes
 nothing) and on the subscription being the merchant's own. A change the merchant must hear about
 (a payment failed, the plan lapsed, the plan active again) is written as a PlanChange record in the
@@ -21,16 +21,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 
-from caisse.billing.plans import fee_percent
+from caisse.catalog.document import Plan
 from caisse.catalog.models import Merchant
+from caisse.catalog.plans import fee_percent, find_plan
 from caisse.catalog.platform import GOOD_STANDING, platform_config
 from caisse.catalog.service import get_merchant
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, ProviderUnavailable
 from caisse.money import Money, display
-from caisse.orders.models import OrderRecord
+from caisse.orders.models import PLAN_CHANGE_SK, OrderRecord, PlanChange
 from caisse.payments.base import PlanNotice
 from caisse.payments.stripe.client import client
 from caisse.staff import Staff
@@ -40,21 +40,6 @@ from caisse.staff import Staff
 RUNNING = GOOD_STANDING | {"incomplete"}
 # Stripe gave up on the subscription: new orders stop (caisse.catalog.platform.check_taking_orders).
 LAPSED = frozenset({"canceled", "unpaid", "incomplete_expired", "paused"})
-PLAN_SK = "PLAN"
-
-
-class PlanChange(OrderRecord, discriminator="plan_change"):
-    """A plan event the merchant's staff are emailed about (the orders stream sends it once)."""
-
-    merchant = UnicodeAttribute()
-    kind = UnicodeAttribute()  # a caisse.notifications.kinds.Kind value
-    event_id = UnicodeAttribute()
-    created = NumberAttribute()
-    context = MapAttribute()  # what the email says
-
-    @staticmethod
-    def key(merchant: str, event_id: str) -> str:
-        return f"PLAN#{merchant}#{event_id}"
 
 
 class NotOnPlatform(Conflict):
@@ -65,10 +50,10 @@ class AlreadySubscribed(Conflict):
     code = "already_subscribed"
 
 
-def _plan(plan_id: str):
-    for plan in platform_config().plans:
-        if plan.id == plan_id:
-            return plan
+def _plan(plan_id: str) -> Plan:
+    plan = find_plan(plan_id)
+    if plan is not None:
+        return plan
     known = ", ".join(plan.id for plan in platform_config().plans)
     raise InvalidRequest(f"the platform has no plan {plan_id!r} (plans: {known})", code="unknown_plan", field="plan")
 
@@ -149,7 +134,7 @@ def billing_view(merchant_id: str, staff: Staff) -> dict[str, Any]:
     """The merchant's plan, its state, and what to do next."""
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
-    plan = next((p for p in platform_config().plans if p.id == merchant.plan), None)
+    plan = find_plan(merchant.plan)
     status = merchant.plan_status
     billing = _billing(merchant)
     return {
@@ -233,7 +218,7 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
         return "other_subscription"  # an older subscription's late news: the running one decides
     if notice.created and merchant.plan_event_at is not None and notice.created < int(merchant.plan_event_at):
         return "stale"
-    plan = next((p for p in platform_config().plans if p.id == notice.plan), None)
+    plan = find_plan(notice.plan)
     if notice.plan and plan is None:
         return "unknown_plan"
     old_status = merchant.plan_status
@@ -278,7 +263,7 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
         tx.put(
             PlanChange(
                 PlanChange.key(merchant.merchant_id, notice.event_id),
-                PLAN_SK,
+                PLAN_CHANGE_SK,
                 merchant=merchant.merchant_id,
                 kind=kind,
                 event_id=notice.event_id,
