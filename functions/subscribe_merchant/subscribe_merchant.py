@@ -36,7 +36,7 @@ def subscription(
     merchant_id: Annotated[str, Path(max_length=64, pattern=MERCHANT_ID)], request: SubscriptionRequest
 ) -> dict:
     staff = current_staff(app)
-    back = f"{settings().shop_url}/merchants/{merchant_id}/billing"
+    back = f"{settings().public_api_url}/console#/billing"  # the console's page the staff subscribed from
     answer = subscribe(
         merchant_id,
         staff,

@@ -17,10 +17,21 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+from browser_support import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    horizontal_overflow,
+    open_page,
+    screenshot,
+    sign_in_to_console,
+)
 from e2e_support import merchant_token, order_status, plain, sent_emails, stripe_event, wait_for
+from playwright.sync_api import expect
 
 FIXIT = "fixit-plumbing"
 PLATFORM_KEY = {"Authorization": "Bearer sk_test_local_not_a_real_key"}
+WAIT_MS = 30_000  # API calls and stream-driven changes on a loaded 2-core machine
 STARTER_FEE_BPS = 300  # data/catalog.json: the Starter plan takes 3 %, AUD 29.00 a month
 
 
@@ -384,3 +395,52 @@ def test_a_photographers_plan_limits_its_galleries_per_month(api, stack):
     assert refused.json()["limit"] == "galleries_per_month" and refused.json()["allowed"] == 5
     listed = api.get("/admin/galleries", headers=staff(photographer))
     assert listed.status_code == 200 and len(listed.json()["galleries"]) == 1  # the refused one was not made
+
+
+def test_the_console_shows_the_plans_subscribes_and_warns_in_english_and_french(api, stack, browser):
+    tradie = signed_up_tradie(api, stack)
+    desk = open_page(browser, DESKTOP)
+    try:
+        sign_in_to_console(desk, stack.api, merchant_token(tradie))
+        desk.goto(f"{stack.api}/console#/billing")
+        expect(desk.get_by_role("heading", level=1)).to_have_text("Plan and billing", timeout=WAIT_MS)
+        expect(desk.get_by_role("status").first).to_contain_text("Choose a plan to start taking orders")
+        starter = desk.locator("article.plan", has=desk.get_by_role("heading", name="Starter"))
+        expect(starter).to_contain_text("The platform takes 3 % of each payment.")
+        expect(starter).to_contain_text("Up to 40 bookings a month")
+        assert axe_violations(desk) == []
+        screenshot(desk, "console-billing-desktop")
+        starter.get_by_label("Pay in").select_option("AUD")
+        starter.get_by_role("button", name="Subscribe").click()
+        expect(desk.locator("#recurring")).to_contain_text("every month", timeout=WAIT_MS)  # Stripe's page
+        desk.get_by_role("button", name="Pay").click()
+        expect(desk.get_by_role("heading", name="Your plan")).to_be_visible(timeout=WAIT_MS)  # back in the console
+        stack.flush_deliveries()
+        desk.reload()
+        facts = desk.locator(".facts")
+        expect(facts).to_contain_text("Active", timeout=WAIT_MS)
+        expect(facts).to_contain_text("paid")
+        expect(desk.get_by_role("button", name="Subscribe").first).to_be_disabled()
+    finally:
+        desk.context.close()
+
+    subscription = merchant_item(stack, tradie)["stripe_subscription"]
+    renewal = httpx.post(
+        f"{stack.sandbox}/_sandbox/stripe/subscriptions/{subscription}/renew", json={"payment": "fails"}, timeout=10
+    )
+    assert renewal.status_code == 200, renewal.text
+    stack.flush_deliveries()
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        phone.goto(f"{stack.api}/console")
+        phone.get_by_label("Jeton du personnel").fill(merchant_token(tradie))
+        phone.get_by_role("button", name="Se connecter").click()
+        phone.get_by_role("link", name="Formule et facturation").click()
+        expect(phone.get_by_role("heading", level=1)).to_have_text("Formule et facturation", timeout=WAIT_MS)
+        expect(phone.locator(".notice").first).to_contain_text("Le dernier paiement de votre formule a échoué")
+        expect(phone.locator(".facts")).to_contain_text("paiement échoué")
+        assert horizontal_overflow(phone) == 0
+        assert axe_violations(phone) == []
+        screenshot(phone, "console-billing-phone-fr")
+    finally:
+        phone.context.close()
