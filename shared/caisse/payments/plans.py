@@ -188,7 +188,7 @@ def _merchant_context(merchant: Merchant) -> dict[str, Any]:
     return {"id": merchant.merchant_id, "name": merchant.name, "reply_to": merchant.reply_to}
 
 
-def _email_for(old: str | None, new: str | None, notice: PlanNotice) -> str | None:
+def email_for(old: str | None, new: str | None, notice: PlanNotice) -> str | None:
     """Which email (a Kind value) this change calls for, if any."""
     if notice.event_type == "invoice.payment_failed":
         return "plan_payment_failed"
@@ -248,7 +248,7 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
     )
     tx = Transaction()
     tx.update(merchant, actions=actions, condition=condition, label="merchant")
-    kind = _email_for(old_status, status, notice)
+    kind = email_for(old_status, status, notice)
     if kind and (merchant.staff_email or merchant.reply_to):
         plan_name = plan.name if plan else merchant.plan
         context = {
