@@ -1126,20 +1126,7 @@ class StripeState:
                 last_payment_error=None,
                 payment_method=payment_method.obj["id"],
             )
-            session.obj.update(
-                status="complete",
-                payment_status="paid",
-                url=None,
-                customer=intent.obj["customer"],
-                customer_details={
-                    "address": None,
-                    "email": email,
-                    "name": None,
-                    "phone": None,
-                    "tax_exempt": "none",
-                    "tax_ids": [],
-                },
-            )
+            self._complete(session, intent.obj["customer"], email)
             self._emit(
                 [
                     *before,
@@ -1151,6 +1138,25 @@ class StripeState:
                 None,
             )
             return copy.deepcopy(session.obj)
+
+    @staticmethod
+    def _complete(session: _Record, customer: str | None, email: str | None, **more: Any) -> None:
+        """The session paid: complete, with who paid as Checkout collected it."""
+        session.obj.update(
+            status="complete",
+            payment_status="paid",
+            url=None,
+            customer=customer,
+            customer_details={
+                "address": None,
+                "email": email,
+                "name": None,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+            **more,
+        )
 
     def _pay_subscription(self, session: _Record, email: str | None) -> dict:
         """Subscription mode's payment (caisse_local.sandbox.stripe_billing overrides this)."""

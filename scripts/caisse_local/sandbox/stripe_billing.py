@@ -123,21 +123,8 @@ class BillingState(ConnectState):
         subscription = self._new_subscription(session, customer, payment_method, data)
         invoice = self._new_invoice(subscription, "subscription_create", paid=True)
         subscription.obj["latest_invoice"] = invoice.obj["id"]
-        session.obj.update(
-            status="complete",
-            payment_status="paid",
-            url=None,
-            customer=customer.obj["id"],
-            subscription=subscription.obj["id"],
-            invoice=invoice.obj["id"],
-            customer_details={
-                "address": None,
-                "email": email,
-                "name": None,
-                "phone": None,
-                "tax_exempt": "none",
-                "tax_ids": [],
-            },
+        self._complete(
+            session, customer.obj["id"], email, subscription=subscription.obj["id"], invoice=invoice.obj["id"]
         )
         self._emit(
             [
