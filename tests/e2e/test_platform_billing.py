@@ -175,7 +175,13 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
     )
     assert other.status_code == 403  # another merchant's staff
 
+    abandoned = api.post(  # a first Checkout left open in another tab
+        f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "pro", "currency": "AUD"}
+    )
+    assert abandoned.status_code == 200, abandoned.text
     subscription = subscribe(api, stack, tradie)
+    late = httpx.post(f"{abandoned.json()['checkout_url']}/pay", headers={"Accept": "application/json"}, timeout=10)
+    assert late.status_code == 409, late.text  # expired when the second opened: never a second subscription
     view = billing(api, tradie)
     assert (view["plan"], view["status"], view["fee_bps"], view["taking_orders"]) == (
         "starter",

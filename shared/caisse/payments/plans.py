@@ -83,7 +83,9 @@ def subscribe(
     metadata = {"merchant": merchant_id, "plan": plan.id, "purpose": "plan"}
     try:
         customer = merchant.stripe_customer
-        if not customer:
+        if customer:
+            _expire_open_checkouts(customer)
+        else:
             created = client().v1.customers.create(
                 params={
                     "name": merchant.name,
@@ -128,6 +130,15 @@ def subscribe(
         "monthly": {**price.as_dict(), "display": display(price)},
         "checkout_url": session.url,
     }
+
+
+def _expire_open_checkouts(customer: str) -> None:
+    """One plan Checkout open at a time: an older one (another tab, an earlier click) could
+    otherwise be paid too and start a second subscription (expiring: docs.stripe.com/api/checkout/sessions/expire)."""
+    listed = client().v1.checkout.sessions.list(params={"customer": customer, "status": "open", "limit": 100})
+    for session in listed.auto_paging_iter():
+        if session.mode == "subscription":
+            client().v1.checkout.sessions.expire(session.id)
 
 
 def billing_view(merchant_id: str, staff: Staff) -> dict[str, Any]:
