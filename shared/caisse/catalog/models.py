@@ -139,6 +139,26 @@ class Merchant(CatalogRecord, discriminator="merchant"):
         return f"MERCHANT#{merchant_id}"
 
 
+class MerchantChange(CatalogRecord, discriminator="merchant_change"):
+    """One change staff made to a merchant's settings (details, languages, notifications, refund
+    policy, gallery defaults, hours, a service), written in the same transaction as the change, so
+    each change is recorded once; listed newest first under CHANGES#<merchant> (by_parent)."""
+
+    merchant = UnicodeAttribute()
+    by = UnicodeAttribute()  # staff:<sub>: who, without more personal data than needed
+    at = UnicodeAttribute()
+    fields = ListAttribute(of=UnicodeAttribute)
+    changes = UnicodeAttribute()  # JSON: {field: {"old": ..., "new": ...}}
+
+    @staticmethod
+    def key(merchant: str, at: str, change_id: str) -> str:
+        return f"CHANGE#{merchant}#{at}#{change_id}"
+
+    @staticmethod
+    def listed_under(merchant: str) -> str:
+        return f"CHANGES#{merchant}"
+
+
 class PlatformSettings(CatalogRecord, discriminator="platform"):
     """The catalog file's `platform` section (caisse.catalog.document.Platform) as the seed wrote it."""
 

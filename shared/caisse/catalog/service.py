@@ -147,15 +147,15 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
     )
 
 
-MERCHANT_SECONDS = 60
 _merchants: dict[str, tuple[float, Merchant | None]] = {}
 
 
 def find_merchant(merchant_id: str) -> Merchant | None:
-    """The merchant (its staff address, language, switches), or None, read at most once a minute
-    per process: the notification functions ask for every change they turn into emails."""
+    """The merchant (its staff address, language, switches), or None, read at most once per the
+    catalog's cache time per process (30 s): the notification functions ask for every change they
+    turn into emails, and a switch staff change takes effect within that time."""
     cached = _merchants.get(merchant_id)
-    if cached is not None and time.monotonic() - cached[0] < MERCHANT_SECONDS:
+    if cached is not None and time.monotonic() - cached[0] < settings().catalog_cache_seconds:
         return cached[1]
     try:
         merchant = Merchant.get(Merchant.key(merchant_id))
