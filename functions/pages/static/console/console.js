@@ -15,6 +15,7 @@ import { bookingsView } from './bookings.js';
 import { figuresView } from './figures.js';
 import { checkinView } from './checkin.js';
 import { galleriesView, galleryView } from './galleries.js';
+import { settingsView } from './settings.js';
 
 addWords(WORDS);
 setLanguage(startingLanguage());
@@ -29,6 +30,7 @@ const SECTIONS = [
   ['galleries', galleriesView, galleryView],
   ['figures', figuresView],
   ['check-in', checkinView],
+  ['settings', settingsView],
 ];
 
 // What every view may ask: who is signed in, which shop is chosen, each shop's name and time zone.
