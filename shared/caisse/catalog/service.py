@@ -251,9 +251,21 @@ def merchant_ids() -> list[str]:
 # --------------------------------------------------------------------------- seeding (an upsert)
 
 # What staff change through the API and a seed must not undo: a merchant's booking hours and time
-# zone, whether it wants new-order emails; a product's stock and whether it is on sale (unless the
-# file says so). Stripe onboarding and order counters are never written by the seed at all.
-_KEPT_MERCHANT = ("timezone", "weekly_hours", "blocked_dates", "slot_minutes", "new_order_email")
+# zone, whether it wants new-order emails, its name, addresses, language and watermark (its
+# settings, caisse.catalog.merchant_settings); a product's stock and whether it is on sale (unless
+# the file says so). Stripe onboarding and order counters are never written by the seed at all.
+_KEPT_MERCHANT = (
+    "timezone",
+    "weekly_hours",
+    "blocked_dates",
+    "slot_minutes",
+    "new_order_email",
+    "name",
+    "reply_to",
+    "staff_email",
+    "default_locale",
+    "watermark",
+)
 
 
 def product_workflow(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
@@ -312,11 +324,11 @@ def seed(catalog: dict[str, Any]) -> int:
     check(catalog)  # the whole document first: a mistake writes nothing
     merchants = {m["id"]: m for m in catalog["merchants"]}
     written = 0
-    contacts = {}
+    stored = {}
     for document in merchants.values():
         merchant = _merchant_from(document)
-        contacts[merchant.merchant_id] = merchant.contact()
-        _upsert(merchant, kept=_KEPT_MERCHANT)
+        _upsert(merchant, kept=_KEPT_MERCHANT)  # the merchant as stored now (what staff kept included)
+        stored[merchant.merchant_id] = merchant
         written += 1
         for offer in (document.get("booking") or {}).get("services", []):
             service = Service(
@@ -350,8 +362,8 @@ def seed(catalog: dict[str, Any]) -> int:
             active=item.get("active", True),
             order_prefix=merchant["order_prefix"],
             stages=item.get("stages") or merchant.get("stages", []),
-            merchant_contact=contacts[item["merchant"]],
-            merchant_rules=merchant_rules(merchant.get("rules"), merchant.get("timezone", "UTC")),
+            merchant_contact=stored[item["merchant"]].contact(),
+            merchant_rules=merchant_rules(merchant.get("rules"), stored[item["merchant"]].timezone or "UTC"),
             questionnaire=product_questionnaire(merchant, item),
             workflow=product_workflow(merchant, item),
             event=ticket_event(merchant, item),
@@ -416,7 +428,8 @@ _LIVE = frozenset(
 
 def _upsert(record: CatalogRecord, *, kept: tuple[str, ...]) -> None:
     """One UpdateItem: the record's defined attributes written over what is there, the `kept`
-    ones only where the record has none yet (DynamoDB's if_not_exists)."""
+    ones only where the record has none yet (DynamoDB's if_not_exists). The record is left holding
+    what is stored (pynamodb reads back the item as updated)."""
     actions: list[Any] = [type(record).record_type.set(type(record))]
     for name, attribute in type(record).get_attributes().items():
         if name in ("pk", "record_type") or name in _LIVE:
