@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
@@ -225,3 +226,23 @@ def test_switching_the_new_order_email_off_stops_it(api, stack):
         assert emails_for(stack, quiet["order_id"], "new_order") == []
     told = paid_order(api)
     wait_for(lambda: emails_for(stack, told["order_id"], "new_order"), what="the new-order email once on again")
+
+
+def test_a_new_gallery_takes_the_photographers_defaults_unless_staff_say_otherwise(api):
+    def create(**given) -> dict:
+        body = {"title": "Smith wedding", "client": {"name": "Awa", "email": "awa@example.test"}, **given}
+        answer = api.post("/admin/galleries", json=body, headers=staff_headers(LUMEN))
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    assert settings_of(api, LUMEN)["gallery_defaults"] == {"expiry_days": 30, "downloads": False}
+    with changed(api, LUMEN, {"gallery_defaults": {"expiry_days": 10, "downloads": True}}) as answer:
+        assert answer["gallery_defaults"] == {"expiry_days": 10, "downloads": True}
+        made = create()
+        closes = datetime.fromisoformat(made["expires_at"]) - datetime.now(UTC)
+        assert timedelta(days=9, hours=23) < closes <= timedelta(days=10) and made["downloads"] is True
+        chosen = create(expires_at=(datetime.now(UTC) + timedelta(days=3)).isoformat(), downloads=False)
+        assert datetime.fromisoformat(chosen["expires_at"]) - datetime.now(UTC) < timedelta(days=3)
+        assert chosen["downloads"] is False
+    for gallery in (made, chosen):
+        assert api.delete(f"/admin/galleries/{gallery['gallery_id']}", headers=staff_headers(LUMEN)).is_success

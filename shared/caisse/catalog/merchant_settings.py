@@ -67,6 +67,7 @@ def current(merchant: Merchant) -> dict[str, Any]:
         "new_order_email": merchant.new_order_email is not False,
         "refund_policy": refund_policy(merchant),
         "watermark": _watermark(merchant),
+        "gallery_defaults": merchant.new_gallery(),
     }
 
 
@@ -138,8 +139,9 @@ def change_settings(merchant_id: str, staff: Staff, update: MerchantSettingsUpda
     if "refund_policy" in wanted:
         _check_refund_policy(merchant, wanted["refund_policy"])
         wanted["refund_policy"] = {**before["refund_policy"], **wanted["refund_policy"]}
-    if "watermark" in wanted:
-        wanted["watermark"] = {**before["watermark"], **wanted["watermark"]}
+    for field in ("watermark", "gallery_defaults"):  # only the parts sent change
+        if field in wanted:
+            wanted[field] = {**before[field], **wanted[field]}
     languages = wanted.get("languages", before["languages"])
     default = wanted.get("default_locale", before["default_locale"])
     if default not in languages:
@@ -167,12 +169,14 @@ def change_settings(merchant_id: str, staff: Staff, update: MerchantSettingsUpda
             mark.pop(key, None)
         actions.append(Merchant.watermark.set(mark))
         merchant.watermark = mark
+    if "gallery_defaults" in changes:
+        actions.append(Merchant.gallery_defaults.set(changes["gallery_defaults"]))
     record_change(
         merchant,
         staff,
         {field: (before[field], value) for field, value in changes.items()},
         actions,
-        copies=bool(changes.keys() - {"new_order_email", "watermark"}),
+        copies=bool(changes.keys() - {"new_order_email", "watermark", "gallery_defaults"}),
     )
     return view(merchant)
 

@@ -10,6 +10,8 @@ services (parent MERCHANT#<id>), every merchant (parent MERCHANTS), a product's 
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -94,6 +96,7 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     default_locale = UnicodeAttribute(default="en")
     timezone = UnicodeAttribute(default="UTC")
     watermark = MapAttribute(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
+    gallery_defaults = MapAttribute(null=True)  # {"expiry_days", "downloads"}: a new gallery's, unless staff say
     # Stripe Connect: the merchant's own account, and whether Stripe lets it take charges yet.
     stripe_account = UnicodeAttribute(null=True)
     connect_type = UnicodeAttribute(default="express")
@@ -123,6 +126,17 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     stripe_customer = UnicodeAttribute(null=True)
     stripe_subscription = UnicodeAttribute(null=True)
     plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
+
+    GALLERY_DEFAULTS = {"expiry_days": 30, "downloads": False}  # a merchant that set none
+
+    def new_gallery(self) -> dict[str, Any]:
+        """How long a new gallery stays open and whether its client downloads the full size,
+        unless staff say otherwise when they create it (the merchant's gallery defaults)."""
+        chosen = self.gallery_defaults.as_dict() if self.gallery_defaults else {}
+        return {
+            "expiry_days": int(chosen.get("expiry_days") or self.GALLERY_DEFAULTS["expiry_days"]),
+            "downloads": bool(chosen.get("downloads", self.GALLERY_DEFAULTS["downloads"])),
+        }
 
     def contact(self) -> dict[str, str]:
         details = {

@@ -62,6 +62,12 @@ class WatermarkIn(BaseModel):
     opacity: float | None = Field(default=None, ge=0.05, le=1)
 
 
+class GalleryDefaultsIn(BaseModel):
+    model_config = _STRICT
+    expiry_days: int | None = Field(default=None, ge=1, le=365, strict=True, description="A new gallery stays open")
+    downloads: bool | None = Field(default=None, description="Whether a new gallery's client gets the full size")
+
+
 class MerchantSettingsUpdate(BaseModel):
     """What a merchant's own staff change (only the fields sent; the rest stays as it is)."""
 
@@ -81,3 +87,6 @@ class MerchantSettingsUpdate(BaseModel):
         examples=[{"scheduled": 50}],
     )
     watermark: WatermarkIn | None = Field(default=None, description="Gallery defaults: the watermark's text, opacity")
+    gallery_defaults: GalleryDefaultsIn | None = Field(
+        default=None, description="What a new gallery takes when staff give no expiry or downloads"
+    )

@@ -415,6 +415,7 @@ _LIVE = frozenset(
         "business_kind",
         "owner",
         "languages",
+        "gallery_defaults",
         "signed_up_at",
         "suspended",
         "plan",

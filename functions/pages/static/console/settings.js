@@ -117,12 +117,19 @@ function refunds(context, settings) {
 
 function galleries(context, settings) {
   const mark = settings.watermark || {};
+  const defaults = settings.gallery_defaults;
   return settingsForm(context, t('settings.gallery_defaults'), [
     field(t('settings.watermark_text'), text('watermark.text', mark.text, { maxlength: '80' }), t('settings.watermark_text_help')),
     field(t('settings.watermark_opacity'), el('input', { name: 'watermark.opacity', type: 'number', min: '0.05', max: '1', step: '0.05', value: mark.opacity ?? '' })),
+    field(t('settings.gallery_days'), el('input', { name: 'gallery_defaults.expiry_days', type: 'number', inputmode: 'numeric', min: '1', max: '365', step: '1', value: defaults.expiry_days })),
+    checkbox('gallery_defaults.downloads', t('settings.gallery_downloads'), defaults.downloads),
   ], (form) => {
     const opacity = form.elements['watermark.opacity'].value.trim();
-    return { watermark: { text: form.elements['watermark.text'].value.trim(), ...(opacity ? { opacity: Number(opacity) } : {}) } };
+    const days = form.elements['gallery_defaults.expiry_days'].value.trim();
+    return {
+      watermark: { text: form.elements['watermark.text'].value.trim(), ...(opacity ? { opacity: Number(opacity) } : {}) },
+      gallery_defaults: { downloads: form.elements['gallery_defaults.downloads'].checked, ...(days ? { expiry_days: Number(days) } : {}) },
+    };
   });
 }
 
