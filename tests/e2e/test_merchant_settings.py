@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
-from e2e_support import emails_for, merchant_token, order_status, queues_idle, wait_for
+from e2e_support import emails_for, merchant_token, order_status, pay, queues_idle, start, wait_for
 
 LUMEN = "lumen"
 FIXIT = "fixit-plumbing"
@@ -50,19 +50,9 @@ def changed(api, merchant: str, changes: dict, token: str | None = None):
         assert back.status_code == 200, back.text
 
 
-def paid_order(api, sku: str = "PHOTO-PRINT-A3") -> dict:
-    email = f"ada-{uuid.uuid4().hex[:8]}@settings.example"
-    answer = api.post(
-        "/checkouts",
-        json={
-            "items": [{"sku": sku, "quantity": 1}],
-            "currency": "USD",
-            "customer": {"name": "Ada Lovelace", "email": email},
-        },
-    )
-    assert answer.status_code == 201, answer.text
-    order = {**answer.json(), "email": email}
-    httpx.post(f"{order['next_action']['url']}/pay", timeout=10)
+def paid_order(api, stack) -> dict:
+    order = start(api, "PHOTO-PRINT-A3")
+    pay(stack, order)
     wait_for(lambda: order_status(api, order) == "paid", what="paid")
     return order
 
@@ -79,7 +69,7 @@ def test_new_details_reach_the_next_orders_emails_and_page_and_are_recorded_once
     new = {"name": "Lumen Studio & Co", "staff_email": "team@lumen-studio.example", "timezone": "Europe/Paris"}
     with changed(api, LUMEN, new, token) as answer:
         assert {field: answer[field] for field in new} == new
-        order = paid_order(api)
+        order = paid_order(api, stack)
         [staff_mail] = wait_for(lambda: emails_for(stack, order["order_id"], "new_order"), what="the new-order email")
         assert staff_mail["to"] == "team@lumen-studio.example"
         [confirmation] = wait_for(
@@ -220,11 +210,11 @@ def test_hours_and_services_changes_are_recorded_too(api):
 def test_switching_the_new_order_email_off_stops_it(api, stack):
     with changed(api, LUMEN, {"new_order_email": False}) as answer:
         assert answer["new_order_email"] is False
-        quiet = paid_order(api)
+        quiet = paid_order(api, stack)
         wait_for(lambda: emails_for(stack, quiet["order_id"], "order_confirmed"), what="the customer's confirmation")
         everything_sent(stack)
         assert emails_for(stack, quiet["order_id"], "new_order") == []
-    told = paid_order(api)
+    told = paid_order(api, stack)
     wait_for(lambda: emails_for(stack, told["order_id"], "new_order"), what="the new-order email once on again")
 
 
