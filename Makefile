@@ -141,7 +141,7 @@ e2e: $(VENV)/.installed browser docs-assets
 .PHONY: screenshots
 screenshots: $(VENV)/.installed browser
 	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_console.py tests/e2e/test_order_page.py \
-		tests/e2e/test_provider_pages_in_a_browser.py
+		tests/e2e/test_provider_pages_in_a_browser.py tests/e2e/test_settings_console.py
 
 lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
