@@ -28,6 +28,7 @@ app = resolver(logger)
                 "(`stage`, `bound`, `limit`); unknown_stage",
                 403: "forbidden: another merchant",
                 404: "not_found: no such merchant",
+                409: "settings_changed: another change came in between (read again, retry); too_many_products",
                 422: "invalid_request: an unknown field, an address, a time zone; default_not_a_language",
             }
         ),

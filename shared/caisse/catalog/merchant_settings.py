@@ -24,7 +24,7 @@ from caisse.catalog.schemas import MerchantSettingsUpdate
 from caisse.catalog.service import get_merchant, merchant_rules
 from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled, decode_cursor, encode_cursor
-from caisse.errors import CaisseError, Conflict, InvalidRequest, NotFound
+from caisse.errors import CaisseError, Conflict, InvalidRequest
 from caisse.staff import Staff
 
 CHANGES_PAGE = 20
@@ -205,13 +205,20 @@ def record_change(
     copies: bool = False,
     also: tuple[CatalogRecord, ...] = (),
 ) -> None:
-    """One transaction: the merchant updated with `actions` (if any), the records in `also` put,
-    its products' copies rewritten (`copies`: from the merchant as changed in memory), and the
-    change recorded with who and when."""
+    """One transaction: the merchant updated with `actions`, the records in `also` put, its
+    products' copies rewritten (`copies`: from the merchant as changed in memory), and the change
+    recorded with who and when. The merchant's settings version must still be the one read (else
+    409: another change came in between, and the old values recorded would not be true)."""
     at = moment(utcnow())
     tx = Transaction()
-    if actions:
-        tx.update(Merchant(merchant.pk), actions=actions, condition=Merchant.pk.exists(), label="merchant")
+    read = merchant.settings_version
+    unchanged = Merchant.settings_version.does_not_exist() if read is None else Merchant.settings_version == read
+    tx.update(
+        Merchant(merchant.pk),
+        actions=[*actions, Merchant.settings_version.add(1)],
+        condition=Merchant.pk.exists() & unchanged,
+        label="merchant",
+    )
     for record in also:
         tx.put(record, label="record")
     if copies:
@@ -254,7 +261,11 @@ def record_change(
         tx.commit()
     except TransactionCancelled as cancelled:
         if "merchant" in cancelled.failed:
-            raise NotFound("no such merchant") from cancelled
+            get_merchant(merchant.merchant_id)  # a 404 if it is gone
+            raise Conflict(
+                f"{merchant.name}'s settings changed in the meantime: read them again and retry",
+                code="settings_changed",
+            ) from cancelled
         raise
 
 

@@ -97,6 +97,7 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     timezone = UnicodeAttribute(default="UTC")
     watermark = MapAttribute(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
     gallery_defaults = MapAttribute(null=True)  # {"expiry_days", "downloads"}: a new gallery's, unless staff say
+    settings_version = NumberAttribute(null=True)  # one more each recorded change (caisse.catalog.merchant_settings)
     # Stripe Connect: the merchant's own account, and whether Stripe lets it take charges yet.
     stripe_account = UnicodeAttribute(null=True)
     connect_type = UnicodeAttribute(default="express")

@@ -416,6 +416,7 @@ _LIVE = frozenset(
         "owner",
         "languages",
         "gallery_defaults",
+        "settings_version",
         "signed_up_at",
         "suspended",
         "plan",
