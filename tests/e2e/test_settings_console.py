@@ -56,14 +56,44 @@ def test_staff_change_their_business_and_see_a_refused_refund_policy_at_its_fiel
         expect(first).to_contain_text("Name: FixIt Plumbing → FixIt Plumbing & Gas", timeout=WAIT_MS)
         expect(first.locator("td").first).to_have_text(re.compile(r"GMT\+1[01]$"))  # in Sydney, the shop's zone
         assert settings_of(api)["name"] == "FixIt Plumbing & Gas"
+
+        hours = page.get_by_role("form", name="Working hours")
+        hours.get_by_label("Saturday").fill("8:00-12:00")
+        hours.get_by_role("button", name="Save").click()
+        expect(changes.locator("tbody tr").first).to_contain_text("Hours: sat — → 08:00-12:00", timeout=WAIT_MS)
+        assert settings_of(api)["hours"]["weekly"]["sat"] == [["08:00", "12:00"]]
+        hours = page.get_by_role("form", name="Working hours")
+        hours.get_by_label("Sunday").fill("9 to 12")
+        hours.get_by_role("button", name="Save").click()
+        expect(hours.get_by_role("alert")).to_contain_text("“9 to 12” is not a span like 08:00-12:00")
+
+        page.get_by_role("button", name="Change Plumbing call-out (1 hour)").click()
+        service = page.get_by_role("form", name="Add or change a service")
+        expect(service.get_by_label("Full price (AUD)")).to_have_value("150.00")
+        service.get_by_label("Full price (AUD)").fill("160.00")
+        service.get_by_role("button", name="Save").click()
+        expect(changes.locator("tbody tr").first).to_contain_text(
+            "Service callout: full_price A$150.00 → A$160.00", timeout=WAIT_MS
+        )
+        [callout] = [s for s in settings_of(api)["services"] if s["service_id"] == "callout"]
+        assert callout["full_price"] == {"amount": 16000, "currency": "AUD"} and callout["deposit"] == {"percent": 20}
+        assert axe_violations(page) == []
+        screenshot(page, "console-settings-desktop")
         assert page.errors == []
     finally:
         page.context.close()
-        api.patch(
-            f"/admin/merchants/{FIXIT}/settings",
-            json={"name": before["name"]},
-            headers={"Authorization": f"Bearer {merchant_token(FIXIT)}"},
-        )
+        token = {"Authorization": f"Bearer {merchant_token(FIXIT)}"}
+        api.patch(f"/admin/merchants/{FIXIT}/settings", json={"name": before["name"]}, headers=token)
+        api.put(f"/admin/merchants/{FIXIT}/hours", json=before["hours"], headers=token)
+        [callout] = [s for s in before["services"] if s["service_id"] == "callout"]
+        original = {
+            "name": callout["name"],
+            "duration_minutes": callout["duration_minutes"],
+            "currency": "AUD",
+            "full_price": callout["full_price"]["amount"],
+            "deposit": callout["deposit"],
+        }
+        api.put(f"/admin/merchants/{FIXIT}/services/callout", json=original, headers=token)
 
 
 def test_settings_on_a_phone_in_french(api, stack, browser):

@@ -89,7 +89,15 @@ def view(merchant: Merchant) -> dict[str, Any]:
         "refund_stages": refund_stages(merchant),
         "refund_bounds": bounds(),
         "galleries": merchant.business_kind == "photography" or merchant.watermark is not None,
+        "bookings": bool(merchant.business_kind or merchant.booking_rules or merchant.weekly_hours),
+        "currency": _currency(merchant),
     }
+
+
+def _currency(merchant: Merchant) -> str | None:
+    """The currency a signed-up merchant's services are priced in (its kind's); None for a shop from the file."""
+    kind = platform_config().signup_kinds.get(merchant.business_kind or "")
+    return kind.currency if kind else None
 
 
 def refund_stages(merchant: Merchant) -> list[str]:

@@ -3,10 +3,10 @@
 // services as they are; and the list of every change, who made it and when (in the shop's zone).
 // Each section sends only its own fields (PATCH .../settings); a refusal is shown at the field.
 import { el } from './shared/dom.js';
-import { LANGUAGES, dateTime, statusName, t } from './shared/i18n.js';
+import { LANGUAGES, dateTime, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
 import { ApiError } from './api.js';
-import { actionForm, checkbox, field, notice, section, select, table } from './ui.js';
+import { actionForm, checkbox, field, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
 
 const PAGE = 10;
 const CODES = Object.keys(LANGUAGES); // en, fr: what emails, pages and this console are written in
@@ -135,29 +135,124 @@ function galleries(context, settings) {
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-function hoursAndServices(settings) {
-  const hours = settings.hours || { weekly: {} };
-  const open = WEEKDAYS.filter((d) => (hours.weekly[d] || []).length);
-  if (!open.length && !(settings.services || []).length) return null;
-  return section(t('settings.hours_and_services'),
-    el('p', { class: 'muted' }, t('settings.hours_help')),
-    table([
-      { label: t('settings.weekday'), cell: (d) => t(`settings.day.${d}`) },
-      { label: t('settings.open'), cell: (d) => hours.weekly[d].map(([from, to]) => `${from}–${to}`).join(', ') },
-    ], open, { caption: t('settings.hours_and_services') }),
-    (settings.services || []).length ? table([
-      { label: t('bookings.service'), cell: (s) => s.name },
+// "08:00-12:00, 13:00-17:00" ⇄ [["08:00", "12:00"], ["13:00", "17:00"]]; empty: closed.
+function spansText(spans) {
+  return (spans || []).map(([from, to]) => `${from}-${to}`).join(', ');
+}
+
+function spansOf(text, day) {
+  const spans = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const found = part.match(/^(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})$/);
+    if (!found) throw new Error(t('settings.hours_format', { day: t(`settings.day.${day}`), text: part }));
+    spans.push([found[1].padStart(5, '0'), found[2].padStart(5, '0')]);
+  }
+  return spans;
+}
+
+// Working hours, one line a day, and dates off: PUT .../hours (the time zone is the shop's, above).
+function hours(context, settings) {
+  const current = settings.hours || { weekly: {}, blocked_dates: [] };
+  const form = actionForm(
+    { class: 'settings', 'aria-label': t('settings.hours') },
+    [
+      el('p', { class: 'muted' }, t('settings.hours_help', { zone: settings.timezone })),
+      ...WEEKDAYS.map((day) => field(t(`settings.day.${day}`), text(`hours.${day}`, spansText(current.weekly[day]), { placeholder: t('settings.closed') }))),
+      field(t('settings.blocked_dates'), el('textarea', { name: 'blocked_dates', rows: '2' }, (current.blocked_dates || []).join(', ')), t('settings.blocked_dates_help')),
+      el('div', { class: 'buttons' }, el('button', { type: 'submit', class: 'primary' }, t('settings.save'))),
+    ],
+    (sent) => {
+      const weekly = {};
+      for (const day of WEEKDAYS) {
+        const spans = spansOf(sent.elements[`hours.${day}`].value, day);
+        if (spans.length) weekly[day] = spans;
+      }
+      const blocked = sent.elements.blocked_dates.value.split(/[\s,]+/).filter(Boolean);
+      return api.put(path(context.merchant, 'hours'), { weekly, blocked_dates: blocked, slot_minutes: current.slot_minutes });
+    },
+    () => context.refresh(),
+  );
+  return section(t('settings.hours'), form);
+}
+
+// The services customers book (session types for a photographer): change one, or add one.
+function services(context, settings) {
+  const list = settings.services || [];
+  const currency = list[0]?.full_price.currency || settings.currency || 'USD';
+  const form = actionForm(
+    { class: 'settings', 'aria-label': t('settings.service_form') },
+    [
+      field(t('settings.service_id'), text('service_id', '', { required: true, pattern: '[a-z0-9-]+', maxlength: '64' }), t('settings.service_id_help')),
+      field(t('settings.service_name'), text('service_name', '', { required: true, maxlength: '120' })),
+      field(t('settings.duration'), el('input', { name: 'duration_minutes', type: 'number', min: '15', step: '15', value: '60' })),
+      field(t('settings.full_price', { currency }), text('full_price', '', { inputmode: 'decimal', required: true })),
+      field(t('settings.deposit_percent'), el('input', { name: 'deposit_percent', type: 'number', min: '0', max: '100', step: '1', value: '20' })),
+      el('div', { class: 'buttons' }, el('button', { type: 'submit', class: 'primary' }, t('settings.save'))),
+    ],
+    (sent) => {
+      const value = (name) => sent.elements[name].value.trim();
+      const price = minorUnits(value('full_price'), currency);
+      if (price === null) throw new Error(t('settings.price_format', { currency }));
+      return api.put(path(context.merchant, `services/${encodeURIComponent(value('service_id'))}`), {
+        name: value('service_name'),
+        duration_minutes: Number(value('duration_minutes')),
+        currency,
+        full_price: price,
+        deposit: { percent: Number(value('deposit_percent')) },
+      });
+    },
+    () => context.refresh(),
+  );
+  const fill = (service) => {
+    form.elements.service_id.value = service.service_id;
+    form.elements.service_name.value = service.name;
+    form.elements.duration_minutes.value = service.duration_minutes;
+    form.elements.full_price.value = majorUnits(service.full_price.amount, service.full_price.currency);
+    if (service.deposit.percent !== undefined) form.elements.deposit_percent.value = service.deposit.percent;
+    form.elements.service_name.focus();
+  };
+  return section(t('settings.services'),
+    list.length ? table([
+      { label: t('settings.service_name'), cell: (s) => s.name },
       { label: t('settings.duration'), cell: (s) => t('settings.minutes', { n: s.duration_minutes }) },
+      { label: t('settings.price'), cell: (s) => money(s.full_price) },
       { label: t('settings.active'), cell: (s) => (s.active ? t('settings.yes') : t('settings.no')) },
-    ], settings.services) : null);
+      { label: '', cell: (s) => el('button', { type: 'button', class: 'link', onclick: () => fill(s) }, t('settings.edit_service', { name: s.name })) },
+    ], list, { caption: t('settings.services') }) : null,
+    form);
+}
+
+// A value as people read it: money as money, opening hours as spans, a list joined.
+function shown(value) {
+  if (value === null || value === undefined || value === '') return '—';
+  if (Array.isArray(value)) return value.every(Array.isArray) ? spansText(value) : value.join(', ');
+  if (typeof value === 'object') {
+    if ('amount' in value && 'currency' in value) return money(value);
+    return Object.entries(value).map(([key, part]) => `${key} ${shown(part)}`).join(', ');
+  }
+  return String(value);
+}
+
+function isMap(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// What a change did: for hours, a service, a policy (maps), only the parts that differ.
+function differences(old, now) {
+  if (!isMap(old) || !isMap(now)) return [[null, old, now]];
+  return [...new Set([...Object.keys(old), ...Object.keys(now)])]
+    .filter((key) => JSON.stringify(old[key]) !== JSON.stringify(now[key]))
+    .map((key) => [key, old[key], now[key]]);
 }
 
 function change(entry) {
-  const shown = (value) => (value === null || value === undefined ? '—' : typeof value === 'object' ? JSON.stringify(value) : String(value));
-  return el('ul', { class: 'changes' }, entry.fields.map((name) => el('li', {},
-    el('strong', {}, t(`settings.field.${name.split(':')[0]}`) + (name.includes(':') ? ` ${name.split(':')[1]}` : '')), ': ',
-    el('span', { class: 'old' }, shown(entry.changes[name].old)), ' → ',
-    el('span', { class: 'new' }, shown(entry.changes[name].new)))));
+  return el('ul', { class: 'changes' }, entry.fields.map((name) => {
+    const [field, item] = name.split(':');
+    const title = t(`settings.field.${field}`) + (item ? ` ${item}` : '');
+    const parts = differences(entry.changes[name].old, entry.changes[name].new);
+    return el('li', {}, el('strong', {}, title), ': ', parts.map(([key, old, now], index) => el('span', { class: 'difference' },
+      index ? '; ' : '', key ? `${key} ` : '', el('span', { class: 'old' }, shown(old)), ' → ', el('span', { class: 'new' }, shown(now)))));
+  }));
 }
 
 async function history(context, parameters) {
@@ -186,7 +281,8 @@ export async function settingsView(context, parameters) {
     notifications(context, settings),
     refunds(context, settings),
     settings.galleries ? galleries(context, settings) : null,
-    hoursAndServices(settings),
+    settings.bookings ? hours(context, settings) : null,
+    settings.bookings ? services(context, settings) : null,
     await history(context, parameters),
   ];
 }
