@@ -36,9 +36,10 @@ def test_a_seed_keeps_what_staff_set_and_products_carry_it(aws):
     """Settings staff changed (name, staff address, time zone, language, refund policy) reach the
     products' copies at once, and seeding the file again keeps the settings staff own with the
     copies matching them."""
-    from caisse.catalog.merchant_settings import change_settings, list_changes
+    from caisse.catalog.merchant_settings import change_settings, list_changes, refund_policy
     from caisse.catalog.models import Product
     from caisse.catalog.schemas import MerchantSettingsUpdate
+    from caisse.catalog.service import get_merchant
     from caisse.staff import Staff
 
     staff = Staff(subject="s-1", email=None, merchant="songstudio", platform=False)
@@ -66,3 +67,7 @@ def test_a_seed_keeps_what_staff_set_and_products_carry_it(aws):
         "Europe/Paris",
     )
     assert product.merchant_rules.as_dict()["capacity"]["timezone"] == "Europe/Paris"
+    fixit = Staff(subject="s-2", email=None, merchant="fixit-plumbing", platform=False)
+    change_settings("fixit-plumbing", fixit, MerchantSettingsUpdate(refund_policy={"paid": 60}))
+    seed(copy.deepcopy(CATALOG))
+    assert refund_policy(get_merchant("fixit-plumbing")) == {"paid": 60, "scheduled": 100, "job_done": 0}

@@ -251,8 +251,8 @@ def merchant_ids() -> list[str]:
 # --------------------------------------------------------------------------- seeding (an upsert)
 
 # What staff change through the API and a seed must not undo: a merchant's booking hours and time
-# zone, whether it wants new-order emails, its name, addresses, language and watermark (its
-# settings, caisse.catalog.merchant_settings); a product's stock and whether it is on sale (unless
+# zone, whether it wants new-order emails, its name, addresses, language, watermark and bookings'
+# refund policy (its settings, caisse.catalog.merchant_settings); a product's stock and whether it is on sale (unless
 # the file says so). Stripe onboarding and order counters are never written by the seed at all.
 _KEPT_MERCHANT = (
     "timezone",
@@ -265,6 +265,7 @@ _KEPT_MERCHANT = (
     "staff_email",
     "default_locale",
     "watermark",
+    "booking_rules",  # a booking merchant's refund policy
 )
 
 
