@@ -206,6 +206,11 @@ bench-tickets: $(VENV)/.installed
 bench-brief: $(VENV)/.installed
 	$(PY) scripts/bench_brief.py
 
+# A merchant's settings change (its products' copies and the change record in one transaction) and the change list.
+.PHONY: bench-settings
+bench-settings: $(VENV)/.installed
+	$(PY) scripts/bench_settings.py
+
 # A 500-photo gallery on a local stack of its own: the client's listing (time, requests) and the
 # storage of one 24 MP photo (original kept + renditions).
 .PHONY: bench-gallery
