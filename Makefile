@@ -142,7 +142,7 @@ e2e: $(VENV)/.installed browser docs-assets
 .PHONY: screenshots
 screenshots: $(VENV)/.installed browser
 	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_console.py tests/e2e/test_order_page.py \
-		tests/e2e/test_provider_pages_in_a_browser.py
+		tests/e2e/test_provider_pages_in_a_browser.py tests/e2e/test_settings_console.py
 
 lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
@@ -212,6 +212,11 @@ bench-brief: $(VENV)/.installed
 .PHONY: bench-plans
 bench-plans: $(VENV)/.installed
 	$(PY) scripts/bench_plans.py
+
+# A merchant's settings change (its products' copies and the change record in one transaction) and the change list.
+.PHONY: bench-settings
+bench-settings: $(VENV)/.installed
+	$(PY) scripts/bench_settings.py
 
 # A 500-photo gallery on a local stack of its own: the client's listing (time, requests) and the
 # storage of one 24 MP photo (original kept + renditions).

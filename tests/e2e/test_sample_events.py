@@ -175,7 +175,10 @@ def test_staff_operations_samples_answer_as_the_api_does(invoke, stack):
     assert (bookings["merchant"], bookings["timezone"]) == ("fixit-plumbing", "Australia/Sydney")
     merchant = body(invoke("AdminGetMerchantFunction"))
     assert merchant["merchant"] == "fixit-plumbing" and merchant["services"]
-    assert body(invoke("AdminUpdateMerchantFunction")) == {"merchant": "festival", "new_order_email": True}
+    settings = body(invoke("AdminUpdateMerchantFunction"))
+    assert (settings["merchant"], settings["new_order_email"]) == ("festival", True)
+    changes = body(invoke("AdminListMerchantChangesFunction"))
+    assert changes["merchant"] == "fixit-plumbing" and isinstance(changes["changes"], list)
     figures = body(invoke("AdminGetFiguresFunction"))
     assert (figures["from"], figures["to"]) == ("2026-11-01", "2026-11-30")
 

@@ -199,7 +199,8 @@ def create(body: GalleryIn, staff: Staff, token_key: str, *, now: datetime | Non
     except DoesNotExist:
         raise InvalidRequest("no such merchant", code="unknown_merchant") from None
     now = now or utcnow()
-    expires_at = _expiry(body.expires_at, now, closing=False)
+    defaults = merchant.new_gallery()
+    expires_at = _expiry(body.expires_at or now + timedelta(days=defaults["expiry_days"]), now, closing=False)
     if body.order_id is not None:
         _check_order(body.order_id, merchant_id)
     gallery_id = str(uuid.uuid4())
@@ -215,7 +216,7 @@ def create(body: GalleryIn, staff: Staff, token_key: str, *, now: datetime | Non
         client_locale=body.client.locale or merchant.default_locale or "en",
         order_id=body.order_id,
         expires_at=expires_at,
-        downloads=body.downloads,
+        downloads=defaults["downloads"] if body.downloads is None else body.downloads,
         access_code_salt=secrets.token_hex(16) if body.access_code else None,
         status=EMPTY,
         created_by=staff.actor_id,

@@ -15,6 +15,7 @@ import { bookingsView } from './bookings.js';
 import { figuresView } from './figures.js';
 import { checkinView } from './checkin.js';
 import { galleriesView, galleryView } from './galleries.js';
+import { settingsView } from './settings.js';
 import { billingView } from './billing.js';
 
 addWords(WORDS);
@@ -30,6 +31,7 @@ const SECTIONS = [
   ['galleries', galleriesView, galleryView],
   ['figures', figuresView],
   ['check-in', checkinView],
+  ['settings', settingsView],
   ['billing', billingView],
 ];
 
