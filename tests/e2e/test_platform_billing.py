@@ -174,6 +174,7 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
         f"/admin/merchants/{tradie}/subscription", headers=staff(FIXIT), json={"plan": "starter", "currency": "AUD"}
     )
     assert other.status_code == 403  # another merchant's staff
+    assert api.get(f"/admin/merchants/{tradie}/billing", headers=staff(FIXIT)).status_code == 403
 
     abandoned = api.post(  # a first Checkout left open in another tab
         f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "pro", "currency": "AUD"}
