@@ -345,7 +345,7 @@ def test_the_plans_monthly_bookings_are_counted_refused_past_the_limit_and_given
     assert book(api, tradie).status_code == 201
 
 
-def test_a_signed_up_merchants_cart_is_refused_once_its_plan_lapsed(api, stack):
+def test_a_signed_up_merchants_cart_is_refused_until_it_has_a_plan_in_good_standing(api, stack):
     tradie = signed_up_tradie(api, stack)
     sku = f"VOUCHER-{uuid.uuid4().hex[:6].upper()}"
     created = api.post(
