@@ -44,6 +44,7 @@ help:
 	@echo "make bench-orders one page of the staff order list at 1 000 and 20 000 orders"
 	@echo "make bench-reconciliation   2 000 orders paid while their webhooks were lost, reconciled and resumed"
 	@echo "make bench-brief  a checkout with and without an encrypted brief (latency, DynamoDB and KMS requests)"
+	@echo "make bench-plans  platform plans: Pay -> plan active, AWS requests per billing event and per booking"
 	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
@@ -141,7 +142,7 @@ e2e: $(VENV)/.installed browser docs-assets
 .PHONY: screenshots
 screenshots: $(VENV)/.installed browser
 	CAISSE_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_console.py tests/e2e/test_order_page.py \
-		tests/e2e/test_provider_pages_in_a_browser.py
+		tests/e2e/test_provider_pages_in_a_browser.py tests/e2e/test_settings_console.py
 
 lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
@@ -205,6 +206,17 @@ bench-tickets: $(VENV)/.installed
 .PHONY: bench-brief
 bench-brief: $(VENV)/.installed
 	$(PY) scripts/bench_brief.py
+
+# Platform plans on a local stack of their own: Pay -> plan active, AWS requests per billing event,
+# a booking checkout's requests with and without a plan.
+.PHONY: bench-plans
+bench-plans: $(VENV)/.installed
+	$(PY) scripts/bench_plans.py
+
+# A merchant's settings change (its products' copies and the change record in one transaction) and the change list.
+.PHONY: bench-settings
+bench-settings: $(VENV)/.installed
+	$(PY) scripts/bench_settings.py
 
 # A 500-photo gallery on a local stack of its own: the client's listing (time, requests) and the
 # storage of one 24 MP photo (original kept + renditions).

@@ -1,5 +1,6 @@
-"""GET /admin/merchants/{merchant_id}: a merchant's settings read back: contact, language,
-new-order emails, Stripe onboarding, working hours and dates off, services."""
+"""GET /admin/merchants/{merchant_id} (and .../settings, the same view): a merchant's settings
+read back: contact, languages, time zone, new-order emails, refund policy with the platform's
+bounds, gallery defaults, Stripe onboarding, working hours and dates off, services."""
 
 from typing import Annotated
 
@@ -14,6 +15,14 @@ logger, metrics, tracer = observability("admin-get-merchant")
 app = resolver(logger)
 
 
+@app.get(
+    "/admin/merchants/<merchant_id>/settings",
+    summary="A merchant's settings, hours and services (as PATCH .../settings answers)",
+    responses={
+        200: {"description": "A merchant's settings, hours and services"},
+        **error_responses({403: "forbidden: another merchant", 404: "not_found: no such merchant"}),
+    },
+)
 @app.get(
     "/admin/merchants/<merchant_id>",
     summary="A merchant's settings, hours and services",

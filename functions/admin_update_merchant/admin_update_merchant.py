@@ -1,13 +1,15 @@
-"""PATCH /admin/merchants/{merchant_id}: a merchant's own switches (whether its staff are
-emailed each paid order and booking)."""
+"""PATCH /admin/merchants/{merchant_id}/settings: what a merchant's own staff change (business
+details, languages and time zone, the new-order email, the refund policy within the platform's
+bounds, gallery defaults), each change recorded with who and when."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
-from caisse.catalog.admin import set_new_order_email
-from caisse.catalog.schemas import MERCHANT_ID, MerchantUpdate
+from caisse.bookings.setup import merchant_settings
+from caisse.catalog.merchant_settings import change_settings
+from caisse.catalog.schemas import MERCHANT_ID, MerchantSettingsUpdate
 from caisse.observability import observability
 from caisse.web import current_staff, error_responses, resolver
 
@@ -16,18 +18,32 @@ app = resolver(logger)
 
 
 @app.patch(
-    "/admin/merchants/<merchant_id>",
-    summary="Change a merchant's switches",
+    "/admin/merchants/<merchant_id>/settings",
+    summary="Change a merchant's settings",
     responses={
-        200: {"description": "Change a merchant's switches"},
-        **error_responses({403: "forbidden: another merchant", 404: "not_found: no such merchant"}),
+        200: {"description": "The merchant's settings as they now are"},
+        **error_responses(
+            {
+                400: "refund_policy_out_of_bounds: a stage's percent outside the platform's bounds "
+                "(`stage`, `bound`, `limit`); unknown_stage",
+                403: "forbidden: another merchant",
+                404: "not_found: no such merchant",
+                409: "settings_changed: another change came in between (read again, retry); too_many_products",
+                422: "invalid_request: an unknown field, an address, a time zone; default_not_a_language",
+            }
+        ),
     },
 )
-def update(merchant_id: Annotated[str, Path(max_length=64, pattern=MERCHANT_ID)], changes: MerchantUpdate) -> dict:
+def update(
+    merchant_id: Annotated[str, Path(max_length=64, pattern=MERCHANT_ID)], changes: MerchantSettingsUpdate
+) -> dict:
     staff = current_staff(app)
-    set_new_order_email(merchant_id, staff, changes.new_order_email)
-    logger.info("merchant changed", extra={"merchant": merchant_id, "by": staff.actor_id})
-    return {"merchant": merchant_id, "new_order_email": changes.new_order_email}
+    change_settings(merchant_id, staff, changes)
+    logger.info(
+        "merchant settings changed",
+        extra={"merchant": merchant_id, "by": staff.actor_id, "fields": sorted(changes.model_fields_set)},
+    )
+    return merchant_settings(merchant_id, staff)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

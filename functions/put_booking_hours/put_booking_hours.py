@@ -19,7 +19,9 @@ app = resolver(logger)
     summary="Set working hours and blocked dates",
     responses={
         200: {"description": "The merchant's hours as set"},
-        **error_responses({404: "not_found: no such merchant"}),
+        **error_responses(
+            {404: "not_found: no such merchant", 409: "settings_changed: another change came in between"}
+        ),
     },
 )
 def save_hours(merchant_id: Annotated[str, Path(max_length=64)], hours: HoursIn) -> dict:

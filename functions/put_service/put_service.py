@@ -17,7 +17,12 @@ app = resolver(logger)
 @app.put(
     "/admin/merchants/<merchant_id>/services/<service_id>",
     summary="Create or change a bookable service",
-    responses={200: {"description": "The service as stored"}, **error_responses({404: "not_found: no such merchant"})},
+    responses={
+        200: {"description": "The service as stored"},
+        **error_responses(
+            {404: "not_found: no such merchant", 409: "settings_changed: another change came in between"}
+        ),
+    },
 )
 def save_service(
     merchant_id: Annotated[str, Path(max_length=64)],

@@ -113,6 +113,13 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert service["service_id"] == "switchboard-inspection" and service["deposit"] == {"percent": 25}
     hours = body(invoke("PutBookingHoursFunction"))
     assert hours["weekly"]["mon"] == [["07:00", "15:00"]] and hours["slot_minutes"] == 60
+    # Plans (caisse.payments.plans): the demo tradie comes from the catalog file, not a sign-up: no plan.
+    plans = body(invoke("ListPlansFunction"))["plans"]
+    assert {plan["id"]: plan["fee_percent"] for plan in plans} == {"starter": "3 %", "pro": "1.5 %"}
+    refused = invoke("SubscribeMerchantFunction")
+    assert refused["statusCode"] == 409 and body(refused)["error"] == "not_a_platform_merchant"
+    billing = body(invoke("GetBillingFunction"))
+    assert billing["merchant"] == "sparky-electrical" and billing["on_platform"] is False and billing["taking_orders"]
     for function in ("ChargeBalanceFunction", "CancelBookingFunction"):
         answer = invoke(function)
         assert answer["statusCode"] == 404 and body(answer)["message"] == "no such booking"
@@ -179,7 +186,10 @@ def test_staff_operations_samples_answer_as_the_api_does(invoke, stack):
     assert (bookings["merchant"], bookings["timezone"]) == ("fixit-plumbing", "Australia/Sydney")
     merchant = body(invoke("AdminGetMerchantFunction"))
     assert merchant["merchant"] == "fixit-plumbing" and merchant["services"]
-    assert body(invoke("AdminUpdateMerchantFunction")) == {"merchant": "festival", "new_order_email": True}
+    settings = body(invoke("AdminUpdateMerchantFunction"))
+    assert (settings["merchant"], settings["new_order_email"]) == ("festival", True)
+    changes = body(invoke("AdminListMerchantChangesFunction"))
+    assert changes["merchant"] == "fixit-plumbing" and isinstance(changes["changes"], list)
     figures = body(invoke("AdminGetFiguresFunction"))
     assert (figures["from"], figures["to"]) == ("2026-11-01", "2026-11-30")
 

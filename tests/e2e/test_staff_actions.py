@@ -154,18 +154,6 @@ def test_a_paid_order_emails_the_shop_once_in_its_language(api, stack):
     assert "5\u202f000\u00a0XOF" in mail["text"]
 
 
-def test_a_shop_can_turn_the_new_order_email_off(api):
-    answer = api.patch("/admin/merchants/lumen", json={"new_order_email": False}, headers=staff("lumen"))
-    assert answer.status_code == 200 and answer.json() == {"merchant": "lumen", "new_order_email": False}
-    assert api.get("/admin/merchants/lumen", headers=staff("lumen")).json()["new_order_email"] is False
-    assert (
-        api.patch("/admin/merchants/lumen", json={"new_order_email": True}, headers=staff("festival")).status_code
-        == 403
-    )
-    api.patch("/admin/merchants/lumen", json={"new_order_email": True}, headers=staff("lumen"))
-    assert api.get("/admin/merchants/lumen", headers=staff("lumen")).json()["new_order_email"] is True
-
-
 # --------------------------------------------------------------------------- resend
 
 

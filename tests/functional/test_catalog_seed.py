@@ -30,3 +30,44 @@ def test_a_catalog_with_a_typo_in_its_last_product_writes_nothing(aws):
     with pytest.raises(CatalogError, match=r"products\[.+\]\.prices\.USD"):
         seed(document)
     assert catalog_records() == before
+
+
+def test_a_seed_keeps_what_staff_set_and_products_carry_it(aws):
+    """Settings staff changed (name, staff address, time zone, language, refund policy) reach the
+    products' copies at once, and seeding the file again keeps the settings staff own with the
+    copies matching them."""
+    from caisse.catalog.merchant_settings import change_settings, list_changes, refund_policy
+    from caisse.catalog.models import Product
+    from caisse.catalog.schemas import MerchantSettingsUpdate
+    from caisse.catalog.service import get_merchant
+    from caisse.staff import Staff
+
+    staff = Staff(subject="s-1", email=None, merchant="songstudio", platform=False)
+    update = MerchantSettingsUpdate(
+        name="Song Studio Douala",
+        staff_email="studio@songs.example",
+        timezone="Europe/Paris",
+        refund_policy={"writing": 80},
+    )
+    change_settings("songstudio", staff, update)
+    product = Product.get(Product.key("SONG-STANDARD"), consistent_read=True)
+    assert product.merchant_contact.as_dict()["name"] == "Song Studio Douala"
+    assert product.merchant_contact.as_dict()["timezone"] == "Europe/Paris"
+    assert product.merchant_rules.as_dict()["refund_policy"]["writing"] == 80
+    assert product.merchant_rules.as_dict()["capacity"]["timezone"] == "Europe/Paris"  # days counted there
+    [change] = list_changes("songstudio", staff)["changes"]
+    assert change["by"] == "staff:s-1" and change["fields"] == ["name", "refund_policy", "staff_email", "timezone"]
+
+    seed(copy.deepcopy(CATALOG))
+    product = Product.get(Product.key("SONG-STANDARD"), consistent_read=True)
+    contact = product.merchant_contact.as_dict()
+    assert (contact["name"], contact["staff_email"], contact["timezone"]) == (
+        "Song Studio Douala",
+        "studio@songs.example",
+        "Europe/Paris",
+    )
+    assert product.merchant_rules.as_dict()["capacity"]["timezone"] == "Europe/Paris"
+    fixit = Staff(subject="s-2", email=None, merchant="fixit-plumbing", platform=False)
+    change_settings("fixit-plumbing", fixit, MerchantSettingsUpdate(refund_policy={"paid": 60}))
+    seed(copy.deepcopy(CATALOG))
+    assert refund_policy(get_merchant("fixit-plumbing")) == {"paid": 60, "scheduled": 100, "job_done": 0}

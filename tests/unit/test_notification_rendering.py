@@ -85,6 +85,9 @@ def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, 
         Kind.PAYMENT_WITHOUT_ORDER,
         Kind.MERCHANT_SUSPENDED,  # about the merchant, not an order
         Kind.MERCHANT_REINSTATED,
+        Kind.PLAN_PAYMENT_FAILED,
+        Kind.PLAN_LAPSED,
+        Kind.PLAN_ACTIVE,
     ):
         assert context["order_number"] in email.subject + email.text
 
@@ -101,6 +104,15 @@ def test_optional_parts_show_only_when_present(kind):
     if kind in (Kind.STAGE_CHANGED, Kind.DELIVERY):
         assert "We loved your story" in full.text
         assert "Note from" not in minimal.text
+    if kind in (Kind.PLAN_PAYMENT_FAILED, Kind.PLAN_LAPSED, Kind.PLAN_ACTIVE):  # to the merchant, from the platform
+        plan = {"name": "Starter", "invoice": {"amount": 2900, "currency": "AUD"}, "next_attempt_on": "2026-12-04"}
+        told = plain(render(kind, "en", {**FULL, "plan": plan}).text)
+        assert "Starter plan" in told and "Starter" not in minimal.text
+        if kind is Kind.PLAN_PAYMENT_FAILED:
+            assert "AUD 29.00" in told and "next try on 2026-12-04" in told and "keep taking orders" in told
+        if kind is Kind.PLAN_LAPSED:
+            assert "no new orders" in told and "already taken continue" in told
+        return
     if kind is Kind.PAYMENT_WITHOUT_ORDER:  # to the shop's operators, about no order: no merchant footer
         assert "XAF" in full.text and "60" in full.text and "8d7c0f3e-campay-ref" in full.text
         assert "reference unknown" in minimal.text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from caisse.payments.base import Outcome
+from caisse.payments.base import Outcome, PlanNotice
 from caisse.payments.stripe import events
 
 SECRET = "whsec_unit_test_not_a_secret"
@@ -128,8 +128,61 @@ def test_each_endpoint_acts_on_every_event_it_is_subscribed_to():
         adapter = events.StripeWebhook("stripe/webhook_secret", events=endpoint)
         for kind in kinds:
             obj = {"id": "x_1", "object": "refund" if kind.startswith("refund.") else "thing", "payment_status": "paid"}
-            (notice,) = adapter.notices({**event(kind, obj), "account": "acct_1"})
+            # The platform's own events (its billing) carry no account; a connected account's do.
+            account = {} if endpoint is events.PLATFORM_EVENTS else {"account": "acct_1"}
+            (notice,) = adapter.notices({**event(kind, obj), **account})
             assert getattr(notice, "outcome", None) is not Outcome.IGNORED, kind
+
+
+def test_a_subscription_checkout_is_a_plan_notice_never_an_order_payment():
+    session = {"id": "cs_1", "object": "checkout.session", "mode": "subscription", "payment_status": "paid"}
+    session |= {"subscription": "sub_1", "customer": "cus_1", "metadata": {"merchant": "m1", "plan": "pro"}}
+    notice = events.notice(event("checkout.session.completed", session))
+    assert isinstance(notice, PlanNotice)
+    assert (notice.merchant, notice.plan, notice.subscription, notice.customer, notice.status) == (
+        "m1",
+        "pro",
+        "sub_1",
+        "cus_1",
+        "active",
+    )
+
+
+def test_an_invoice_names_its_merchant_through_its_subscriptions_metadata():
+    invoice = {
+        "id": "in_1",
+        "object": "invoice",
+        "customer": "cus_1",
+        "amount_due": 2900,
+        "amount_paid": 0,
+        "currency": "aud",
+        "billing_reason": "subscription_cycle",
+        "next_payment_attempt": 1_800_000_000,
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": "sub_1", "metadata": {"merchant": "m1", "plan": "starter"}},
+        },
+    }
+    failed = events.notice(event("invoice.payment_failed", invoice))
+    assert (failed.merchant, failed.plan, failed.subscription, failed.status) == ("m1", "starter", "sub_1", "past_due")
+    assert failed.invoice["amount"] == 2900 and failed.invoice["currency"] == "AUD" and not failed.invoice["paid"]
+    first = events.notice(event("invoice.payment_failed", {**invoice, "billing_reason": "subscription_create"}))
+    assert first.status == "incomplete"
+    paid = events.notice(event("invoice.paid", {**invoice, "amount_paid": 2900}))
+    assert (paid.status, paid.invoice["amount"], paid.invoice["paid"]) == ("active", 2900, True)
+
+
+def test_a_deleted_subscription_reads_its_status_and_period():
+    subscription = {
+        "id": "sub_1",
+        "object": "subscription",
+        "status": "canceled",
+        "customer": "cus_1",
+        "metadata": {"merchant": "m1", "plan": "pro"},
+        "items": {"data": [{"current_period_end": 1_800_000_000}]},
+    }
+    notice = events.notice(event("customer.subscription.deleted", subscription))
+    assert (notice.status, notice.period_end, notice.invoice) == ("canceled", 1_800_000_000, None)
 
 
 def test_the_readme_lists_the_events_the_code_subscribes_to():

@@ -48,7 +48,8 @@ from caisse_local.sandbox.stripe_api import (
     new_id,
     parse_params,
 )
-from caisse_local.sandbox.stripe_connect import ConnectState, LinkGone
+from caisse_local.sandbox.stripe_billing import BillingState
+from caisse_local.sandbox.stripe_connect import LinkGone
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,11 @@ API_ROUTES = [
     ("GET", "/v1/refunds/<refund_id>", "retrieve_refund"),
     ("GET", "/v1/disputes/<dispute_id>", "retrieve_dispute"),
     ("GET", "/v1/events/<event_id>", "retrieve_event"),
+    ("POST", "/v1/customers", "create_customer"),
     ("GET", "/v1/customers/<customer_id>", "retrieve_customer"),
+    ("GET", "/v1/subscriptions/<subscription_id>", "retrieve_subscription"),
+    ("DELETE", "/v1/subscriptions/<subscription_id>", "cancel_subscription"),
+    ("GET", "/v1/invoices/<invoice_id>", "retrieve_invoice"),
     ("GET", "/v1/payment_methods/<payment_method_id>", "retrieve_payment_method"),
     ("POST", "/v1/accounts", "create_account"),
     ("GET", "/v1/accounts/<account_id>", "retrieve_account"),
@@ -98,6 +103,7 @@ OTHER_ROUTES = [
     ("POST", "/_sandbox/stripe/refunds", "control_dashboard_refund"),
     ("POST", "/_sandbox/stripe/disputes", "control_open_dispute"),
     ("POST", "/_sandbox/stripe/disputes/<dispute_id>/close", "control_close_dispute"),
+    ("POST", "/_sandbox/stripe/subscriptions/<subscription_id>/renew", "control_renew_subscription"),
 ]
 
 NO_KEY_MESSAGE = (
@@ -139,7 +145,7 @@ class SandboxApp:
     def __init__(self, public_url: str, expiry_interval: float = 1.0):
         self.public_url = public_url.rstrip("/")
         self.delivery = DeliveryWorker()
-        self.state = ConnectState(self.public_url, on_events=self.delivery.submit)
+        self.state = BillingState(self.public_url, on_events=self.delivery.submit)
         self._idempotency: dict[tuple[str | None, str], _Saved] = {}
         self._knobs_lock = threading.Lock()
         self.answer_delays: dict[str, float] = {}
@@ -568,6 +574,11 @@ class SandboxApp:
             return _json(self.state.set_off_session_behaviour(payment_method_id, body["off_session"]))
         except StripeError as exc:
             return _json(exc.body(), exc.status)
+
+    def control_renew_subscription(self, request: Request, subscription_id: str) -> Response:
+        """``{"payment": "succeeds" | "fails"}``: the subscription renews now (a test clock past its
+        period's end); its invoice is paid, or fails and leaves it past_due."""
+        return _stripe_control(lambda: self.state.renew_subscription(subscription_id, self._json_object(request)))
 
 
 def _stripe_control(action) -> Response:

@@ -86,6 +86,8 @@ def checkout_page(session: dict, line_items: list[dict], notice: str | None = No
         f"<h1>Checkout</h1>\n<table>\n{rows}\n</table>",
         f'<p class="total">Total: <span id="total">{total}</span></p>',
     ]
+    if session.get("mode") == "subscription":
+        parts.append('<p id="recurring">A subscription: charged now, then every month until cancelled.</p>')
     if session.get("customer_email"):
         parts.append(f"<p>Email: {escape(session['customer_email'])}</p>")
     if notice:

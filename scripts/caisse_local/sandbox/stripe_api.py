@@ -325,6 +325,8 @@ SESSION_PARAMS = {
     "locale",
     "ui_mode",
     "customer_creation",
+    "customer",
+    "subscription_data",
     "expand",
 }
 PAYMENT_INTENT_PARAMS = {
@@ -565,8 +567,28 @@ class StripeState:
                 raise missing(f"{prefix}[price_data]")
             price_data = as_dict(raw["price_data"], f"{prefix}[price_data]")
             check_known(
-                price_data, {"currency", "unit_amount", "product_data", "tax_behavior"}, f"{prefix}[price_data]"
+                price_data,
+                {"currency", "unit_amount", "product_data", "tax_behavior", "recurring"},
+                f"{prefix}[price_data]",
             )
+            recurring = None
+            if "recurring" in price_data:
+                recurring = as_dict(price_data["recurring"], f"{prefix}[price_data][recurring]")
+                check_known(recurring, {"interval", "interval_count"}, f"{prefix}[price_data][recurring]")
+                if recurring.get("interval") not in ("day", "week", "month", "year"):
+                    raise invalid(
+                        "Invalid recurring[interval]: must be one of day, week, month, or year",
+                        param=f"{prefix}[price_data][recurring][interval]",
+                    )
+                recurring = {
+                    "interval": recurring["interval"],
+                    "interval_count": as_int(
+                        recurring.get("interval_count", "1"), f"{prefix}[price_data][recurring][interval_count]", 1
+                    ),
+                    "meter": None,
+                    "trial_period_days": None,
+                    "usage_type": "licensed",
+                }
             for name in ("currency", "unit_amount", "product_data"):
                 if name not in price_data:
                     raise missing(f"{prefix}[price_data][{name}]")
@@ -598,7 +620,8 @@ class StripeState:
                         "currency": currency,
                         "livemode": False,
                         "product": new_id("prod", 14),
-                        "type": "one_time",
+                        "recurring": recurring,
+                        "type": "recurring" if recurring else "one_time",
                         "unit_amount": unit_amount,
                     },
                     "quantity": quantity,
@@ -654,15 +677,52 @@ class StripeState:
     def _check_can_charge(self, ctx: RequestContext) -> None:
         """Refuse payments on a connected account that cannot take charges (Connect overrides this)."""
 
+    def _check_mode(self, ctx: RequestContext, params: dict, mode: str, items: list[dict]) -> dict | None:
+        """What each mode refuses, with Stripe's messages; the subscription's data in subscription mode
+        (https://docs.stripe.com/api/checkout/sessions/create: subscription_data, payment_intent_data)."""
+        recurring = [item for item in items if item["price"]["type"] == "recurring"]
+        if "customer" in params:
+            customer = as_str(params["customer"], "customer")
+            record = self._records.get(customer)
+            if record is None or record.obj["object"] != "customer" or record.account != ctx.account:
+                raise no_such_param("customer", customer, "customer")
+        if mode == "payment":
+            if recurring:
+                raise invalid(
+                    "You specified `payment` mode but passed a recurring price. Either switch to `subscription` "
+                    "mode or use only one-time prices.",
+                    param="line_items",
+                )
+            if "subscription_data" in params:
+                raise invalid("You can not pass `subscription_data` in `payment` mode.", param="subscription_data")
+            return None
+        if "payment_intent_data" in params:
+            raise invalid("You can not pass `payment_intent_data` in `subscription` mode.", param="payment_intent_data")
+        if not recurring:
+            raise invalid(
+                "You must provide at least one recurring price in `subscription` mode when using prices.",
+                param="line_items",
+            )
+        data = as_dict(params.get("subscription_data", {}), "subscription_data")
+        check_known(data, {"metadata", "description"}, "subscription_data")
+        return {
+            "metadata": as_metadata(data.get("metadata", {}), "subscription_data[metadata]"),
+            "description": as_str(data["description"], "subscription_data[description]", 500)
+            if "description" in data
+            else None,
+        }
+
     def create_checkout_session(self, ctx: RequestContext, params: dict) -> dict:
         check_known(params, SESSION_PARAMS | IGNORED_SESSION_PARAMS)
         if "mode" not in params:
             raise missing("mode")
-        if params["mode"] != "payment":
-            raise invalid(f"The local sandbox only supports mode=payment (got {params['mode']}).", param="mode")
+        mode = params["mode"]
+        if mode not in ("payment", "subscription"):
+            raise invalid(f"The local sandbox supports mode=payment and mode=subscription (got {mode}).", param="mode")
         if params.get("ui_mode", "hosted_page") not in ("hosted_page", "hosted"):
             raise invalid("The local sandbox only serves the hosted Checkout page.", param="ui_mode")
         items = self._parse_line_items(params)
+        subscription_data = self._check_mode(ctx, params, mode, items)
         currency = items[0]["currency"]
         total = sum(item["amount_total"] for item in items)
         if total > MAX_AMOUNT:
@@ -699,7 +759,7 @@ class StripeState:
                 f"Invalid customer_creation: must be one of always or if_required (got {customer_creation}).",
                 param="customer_creation",
             )
-        payment_intent_data = self._parse_payment_intent_data(params, total, ctx.account)
+        payment_intent_data = self._parse_payment_intent_data(params, total, ctx.account) if mode == "payment" else None
         self._check_can_charge(ctx)
         session_id = new_id("cs_test", 58)
         session = {
@@ -716,25 +776,31 @@ class StripeState:
             "client_secret": None,
             "created": now,
             "currency": currency,
-            "customer": None,
-            "customer_creation": customer_creation,
+            "customer": params.get("customer"),
+            "customer_creation": customer_creation if mode == "payment" else None,
             "customer_details": None,
             "customer_email": customer_email,
             "expires_at": expires_at,
             "livemode": False,
             "locale": as_str(params["locale"], "locale") if "locale" in params else None,
             "metadata": as_metadata(params.get("metadata", {})),
-            "mode": "payment",
+            "mode": mode,
+            "invoice": None,
             "payment_intent": None,
             "payment_method_types": ["card"],
             "payment_status": "unpaid",
             "status": "open",
+            "subscription": None,
             "success_url": as_url(params["success_url"], "success_url") if "success_url" in params else None,
             "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             "ui_mode": "hosted_page",
             "url": f"{self.public_url}/pay/{session_id}",
         }
-        extra = {"line_items": items, "payment_intent_data": payment_intent_data}
+        extra = {
+            "line_items": items,
+            "payment_intent_data": payment_intent_data,
+            "subscription_data": subscription_data,
+        }
         expand = as_expand(params)
         self._check_expand("checkout.session", expand)
         record = _Record(session, ctx.account, extra)
@@ -1035,6 +1101,8 @@ class StripeState:
         """
         with self.lock:
             session = self._open_session(session_id)
+            if session.obj["mode"] == "subscription":
+                return self._pay_subscription(session, email)
             email = session.obj["customer_email"] or email or None
             intent = self._payment_intent_for(session)
             before: list[Change] = []
@@ -1058,20 +1126,7 @@ class StripeState:
                 last_payment_error=None,
                 payment_method=payment_method.obj["id"],
             )
-            session.obj.update(
-                status="complete",
-                payment_status="paid",
-                url=None,
-                customer=intent.obj["customer"],
-                customer_details={
-                    "address": None,
-                    "email": email,
-                    "name": None,
-                    "phone": None,
-                    "tax_exempt": "none",
-                    "tax_ids": [],
-                },
-            )
+            self._complete(session, intent.obj["customer"], email)
             self._emit(
                 [
                     *before,
@@ -1084,10 +1139,37 @@ class StripeState:
             )
             return copy.deepcopy(session.obj)
 
+    @staticmethod
+    def _complete(session: _Record, customer: str | None, email: str | None, **more: Any) -> None:
+        """The session paid: complete, with who paid as Checkout collected it."""
+        session.obj.update(
+            status="complete",
+            payment_status="paid",
+            url=None,
+            customer=customer,
+            customer_details={
+                "address": None,
+                "email": email,
+                "name": None,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+            **more,
+        )
+
+    def _pay_subscription(self, session: _Record, email: str | None) -> dict:
+        """Subscription mode's payment (caisse_local.sandbox.stripe_billing overrides this)."""
+        raise invalid("This sandbox has no subscriptions.")
+
     def decline(self, session_id: str) -> dict:
         """The card is declined: the PaymentIntent needs a new payment method, the session stays open."""
         with self.lock:
             session = self._open_session(session_id)
+            if session.obj["mode"] == "subscription":
+                # Checkout creates the subscription only once a card pays its first invoice: a declined
+                # card leaves nothing behind but the open session.
+                return copy.deepcopy(session.obj)
             intent = self._payment_intent_for(session)
             email = session.obj["customer_email"]
             payment_method = self._new_payment_method(session.account, email)

@@ -17,14 +17,15 @@ from pynamodb.exceptions import DeleteError
 
 from caisse.bookings import calendar, pricing
 from caisse.catalog.models import Merchant, Service
+from caisse.catalog.plans import plan_limit
 from caisse.catalog.platform import check_taking_orders, payments_notice, taking_payments
 from caisse.catalog.service import CartLine
 from caisse.clock import iso, utcnow
 from caisse.config import settings
 from caisse.db import TransactionCancelled, batch_get
-from caisse.errors import Conflict, InvalidRequest, NotFound
+from caisse.errors import CaisseError, Conflict, InvalidRequest, NotFound
 from caisse.money import Money, check_maximum
-from caisse.orders import personal, states
+from caisse.orders import capacity, personal, states
 from caisse.orders.checkout import BookingRequest, CheckoutRequest, new_order_transaction, next_order_number
 from caisse.orders.models import ORDER_SK, LineItem, Order, OrderRecord, Slot, order_pk
 from caisse.orders.refunds import refundable
@@ -33,6 +34,8 @@ from caisse.payments.checkout import Draft, spec_for
 from caisse.payments.refunds import request_refund
 from caisse.phones import international
 from caisse.staff import Staff
+
+BOOKINGS_PER_MONTH = "bookings_per_month"  # the plan's limit a booking counts against
 
 
 class SlotTaken(Conflict):
@@ -140,7 +143,22 @@ class Booking:
                 condition=OrderRecord.sk.does_not_exist(),
                 label=f"slot:{step}",
             )
-        return Draft(order, transaction, spec_for(order), _stripe(merchant.stripe_account), _slot_taken)
+        allowed = plan_limit(merchant, BOOKINGS_PER_MONTH)
+        if allowed is not None:  # counted in the merchant's month, given back if the checkout lapses
+            month = now.astimezone(ZoneInfo(hours.timezone)).strftime("%Y-%m")
+            capacity.take_monthly(transaction, order, BOOKINGS_PER_MONTH, int(allowed), month)
+
+        def refusal(cancelled: TransactionCancelled) -> CaisseError | None:
+            if "plan_limit" in cancelled.failed:
+                return capacity.PlanLimitReached(
+                    f"{merchant.name} has taken {allowed} bookings this month, the most its plan allows; "
+                    "try again next month",
+                    limit=BOOKINGS_PER_MONTH,
+                    allowed=allowed,
+                )
+            return _slot_taken(cancelled)
+
+        return Draft(order, transaction, spec_for(order), _stripe(merchant.stripe_account), refusal)
 
     def view(self, order: Order) -> dict[str, Any]:
         return _booking_view(order)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from caisse.bookings import pricing
 from caisse.bookings.calendar import WEEKDAYS
 from caisse.catalog.admin import catalog_records, service_view
+from caisse.catalog.merchant_settings import record_change
+from caisse.catalog.merchant_settings import view as settings_view
 from caisse.catalog.models import Merchant, Service, merchant_parent
 from caisse.catalog.platform import payments_notice, taking_payments
 from caisse.catalog.service import get_merchant
@@ -76,8 +78,11 @@ def put_service(merchant_id: str, service_id: str, staff: Staff, spec: dict[str,
         deposit_fixed=deposit.get("fixed"),
         active=spec.get("active", True),
     )
-    service.save()
-    return service_view(service)
+    before = _service(merchant_id, service_id)
+    after = service_view(service)
+    if before != after:
+        record_change(merchant, staff, {f"service:{service_id}": (before, after)}, [], also=(service,))
+    return after
 
 
 def put_hours(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
@@ -96,39 +101,55 @@ def put_hours(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str,
         for opening, closing in spans:
             if not opening < closing:
                 raise InvalidRequest(f"{opening}-{closing}: a span ends after it starts", code="invalid_hours")
-    merchant.update(
-        actions=[
-            Merchant.timezone.set(timezone),
-            Merchant.weekly_hours.set(weekly),
-            Merchant.blocked_dates.set(sorted(spec.get("blocked_dates", []))),
-            Merchant.slot_minutes.set(spec.get("slot_minutes") or int(merchant.slot_minutes or 30)),
-        ]
-    )
-    return {
-        "merchant": merchant_id,
+    after = {
         "timezone": timezone,
         "weekly": weekly,
         "blocked_dates": sorted(spec.get("blocked_dates", [])),
         "slot_minutes": int(spec.get("slot_minutes") or merchant.slot_minutes or 30),
     }
+    before = _hours(merchant)
+    changes = {field: (before[field], value) for field, value in after.items() if before[field] != value}
+    if changes:
+        attributes = {
+            "timezone": Merchant.timezone,
+            "weekly": Merchant.weekly_hours,
+            "blocked_dates": Merchant.blocked_dates,
+            "slot_minutes": Merchant.slot_minutes,
+        }
+        actions = [attributes[field].set(new) for field, (_, new) in changes.items()]
+        merchant.timezone = timezone  # the products' copies carry the time zone
+        record_change(merchant, staff, changes, actions, copies="timezone" in changes)
+    return {"merchant": merchant_id, **after}
+
+
+def _hours(merchant: Merchant) -> dict[str, Any]:
+    return {
+        "timezone": merchant.timezone,
+        "weekly": merchant.weekly_hours.as_dict() if merchant.weekly_hours else {},
+        "blocked_dates": list(merchant.blocked_dates or []),
+        "slot_minutes": int(merchant.slot_minutes or 30),
+    }
+
+
+def _service(merchant_id: str, service_id: str) -> dict[str, Any] | None:
+    try:
+        return service_view(Service.get(Service.key(merchant_id, service_id), consistent_read=True))
+    except Service.DoesNotExist:
+        return None
 
 
 def merchant_settings(merchant_id: str, staff: Staff) -> dict[str, Any]:
-    """What a merchant is set up with, read back: contact and language, whether staff get the
-    new-order email, Stripe onboarding, working hours and dates off, and its services."""
+    """What a merchant is set up with, read back: the settings its staff edit (contact, languages,
+    time zone, new-order email, refund policy and the platform's bounds, gallery defaults), Stripe
+    onboarding, working hours and dates off, and its services."""
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
     _, services = catalog_records(merchant_id)
     return {
         "merchant": merchant_id,
-        "name": merchant.name,
+        **settings_view(merchant),
         "order_prefix": merchant.order_prefix,
         "stages": list(merchant.stages or []),
-        "default_locale": merchant.default_locale,
-        "timezone": merchant.timezone,
-        "reply_to": merchant.reply_to,
-        "staff_email": merchant.staff_email or merchant.reply_to,
-        "new_order_email": merchant.new_order_email is not False,
         "connect": {
             "account": merchant.stripe_account,
             "type": merchant.connect_type,
@@ -136,11 +157,6 @@ def merchant_settings(merchant_id: str, staff: Staff) -> dict[str, Any]:
             "payouts_enabled": bool(merchant.payouts_enabled),
             "platform_fee_bps": int(merchant.platform_fee_bps),
         },
-        "hours": {
-            "timezone": merchant.timezone,
-            "weekly": merchant.weekly_hours.as_dict() if merchant.weekly_hours else {},
-            "blocked_dates": list(merchant.blocked_dates or []),
-            "slot_minutes": int(merchant.slot_minutes or 30),
-        },
+        "hours": _hours(merchant),
         "services": [service_view(s) for s in sorted(services, key=lambda s: s.service_id)],
     }

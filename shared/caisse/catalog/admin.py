@@ -16,7 +16,6 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from caisse.catalog.models import (
     CatalogRecord,
-    Merchant,
     Product,
     Service,
     StockMovement,
@@ -141,6 +140,7 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
         order_prefix=merchant.order_prefix,
         stages=list(merchant.stages or []),
         merchant_contact=merchant.contact(),
+        platform_merchant=True if merchant.business_kind else None,
         merchant_rules=merchant_rules(
             merchant.checkout_rules.as_dict() if merchant.checkout_rules else None, merchant.timezone or "UTC"
         ),
@@ -244,11 +244,3 @@ def catalog_records(merchant: str) -> tuple[list[Product], list[Service]]:
         elif isinstance(record, Service):
             services.append(record)
     return products, services
-
-
-def set_new_order_email(merchant_id: str, staff: Staff, enabled: bool) -> Merchant:
-    """Whether the merchant's staff are emailed each paid order and booking."""
-    staff.require(merchant_id, "this merchant")
-    merchant = get_merchant(merchant_id)
-    merchant.update(actions=[Merchant.new_order_email.set(enabled)], condition=Merchant.pk.exists())
-    return merchant

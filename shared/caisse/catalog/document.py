@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from caisse.catalog.schemas import known_zone
 from caisse.catalog.service import BOOKABLE_KIND
 from caisse.money import Money
 
@@ -164,15 +164,6 @@ class Merchant(_Part):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
-
-
-def known_zone(value: str) -> str:
-    """An IANA time zone name, checked; ValueError saying what one looks like otherwise."""
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not a time zone name (e.g. Europe/Paris)") from None
-    return value
 
 
 class Product(_Part):

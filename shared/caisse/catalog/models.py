@@ -10,6 +10,8 @@ services (parent MERCHANT#<id>), every merchant (parent MERCHANTS), a product's 
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -66,6 +68,9 @@ class Product(CatalogRecord, discriminator="product"):
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    # Sold by a merchant that signed up on the platform: its cart checks the merchant takes orders
+    # (one more read, which the catalog file's shops never pay).
+    platform_merchant = BooleanAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
@@ -94,6 +99,8 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     default_locale = UnicodeAttribute(default="en")
     timezone = UnicodeAttribute(default="UTC")
     watermark = MapAttribute(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
+    gallery_defaults = MapAttribute(null=True)  # {"expiry_days", "downloads"}: a new gallery's, unless staff say
+    settings_version = NumberAttribute(null=True)  # one more each recorded change (caisse.catalog.merchant_settings)
     # Stripe Connect: the merchant's own account, and whether Stripe lets it take charges yet.
     stripe_account = UnicodeAttribute(null=True)
     connect_type = UnicodeAttribute(default="express")
@@ -123,6 +130,20 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     stripe_customer = UnicodeAttribute(null=True)
     stripe_subscription = UnicodeAttribute(null=True)
     plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
+    billing = MapAttribute(
+        null=True
+    )  # {"period_end", "last_invoice"}: what billing events said (caisse.payments.plans)
+
+    GALLERY_DEFAULTS = {"expiry_days": 30, "downloads": False}  # a merchant that set none
+
+    def new_gallery(self) -> dict[str, Any]:
+        """How long a new gallery stays open and whether its client downloads the full size,
+        unless staff say otherwise when they create it (the merchant's gallery defaults)."""
+        chosen = self.gallery_defaults.as_dict() if self.gallery_defaults else {}
+        return {
+            "expiry_days": int(chosen.get("expiry_days") or self.GALLERY_DEFAULTS["expiry_days"]),
+            "downloads": bool(chosen.get("downloads", self.GALLERY_DEFAULTS["downloads"])),
+        }
 
     def contact(self) -> dict[str, str]:
         details = {
@@ -137,6 +158,26 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     @staticmethod
     def key(merchant_id: str) -> str:
         return f"MERCHANT#{merchant_id}"
+
+
+class MerchantChange(CatalogRecord, discriminator="merchant_change"):
+    """One change staff made to a merchant's settings (details, languages, notifications, refund
+    policy, gallery defaults, hours, a service), written in the same transaction as the change, so
+    each change is recorded once; listed newest first under CHANGES#<merchant> (by_parent)."""
+
+    merchant = UnicodeAttribute()
+    by = UnicodeAttribute()  # staff:<sub>: who, without more personal data than needed
+    at = UnicodeAttribute()
+    fields = ListAttribute(of=UnicodeAttribute)
+    changes = UnicodeAttribute()  # JSON: {field: {"old": ..., "new": ...}}
+
+    @staticmethod
+    def key(merchant: str, at: str, change_id: str) -> str:
+        return f"CHANGE#{merchant}#{at}#{change_id}"
+
+    @staticmethod
+    def listed_under(merchant: str) -> str:
+        return f"CHANGES#{merchant}"
 
 
 class PlatformSettings(CatalogRecord, discriminator="platform"):

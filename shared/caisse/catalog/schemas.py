@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from caisse.email_address import EmailAddress
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
 SKU = r"^[A-Za-z0-9._-]+$"
@@ -40,6 +45,56 @@ class StockAdjustmentIn(BaseModel):
     reason: str = Field(min_length=1, max_length=300, description="Why, recorded with who and when")
 
 
-class MerchantUpdate(BaseModel):
+class SubscriptionRequest(BaseModel):
     model_config = _STRICT
-    new_order_email: bool = Field(description="Email the merchant's staff each paid order and booking")
+    plan: str = Field(min_length=1, max_length=64, pattern=MERCHANT_ID, description="A plan id (GET /platform/plans)")
+    currency: str = Field(
+        min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$", description="One of the plan's currencies, e.g. AUD"
+    )
+
+
+LANGUAGES = ("en", "fr")  # what the emails, pages and console are written in
+
+
+def known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name (e.g. Europe/Paris)") from None
+    return value
+
+
+class WatermarkIn(BaseModel):
+    model_config = _STRICT
+    text: str | None = Field(default=None, max_length=80, description="Empty: the shop's name")
+    opacity: float | None = Field(default=None, ge=0.05, le=1)
+
+
+class GalleryDefaultsIn(BaseModel):
+    model_config = _STRICT
+    expiry_days: int | None = Field(default=None, ge=1, le=365, strict=True, description="A new gallery stays open")
+    downloads: bool | None = Field(default=None, description="Whether a new gallery's client gets the full size")
+
+
+class MerchantSettingsUpdate(BaseModel):
+    """What a merchant's own staff change (only the fields sent; the rest stays as it is)."""
+
+    model_config = _STRICT
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    reply_to: EmailAddress | None = Field(default=None, description="Where customers' replies to emails go")
+    staff_email: EmailAddress | None = Field(default=None, description="Where new-order emails to staff go")
+    timezone: Annotated[str, AfterValidator(known_zone)] | None = Field(
+        default=None, max_length=64, examples=["Australia/Sydney"]
+    )
+    languages: list[Literal["en", "fr"]] | None = Field(default=None, min_length=1, max_length=len(LANGUAGES))
+    default_locale: Literal["en", "fr"] | None = Field(default=None, description="One of `languages`")
+    new_order_email: bool | None = Field(default=None, description="Email staff each paid order and booking")
+    refund_policy: dict[str, Annotated[int, Field(ge=0, le=100, strict=True)]] | None = Field(
+        default=None,
+        description="Stage -> percent of the payment refundable then; only the stages sent change",
+        examples=[{"scheduled": 50}],
+    )
+    watermark: WatermarkIn | None = Field(default=None, description="Gallery defaults: the watermark's text, opacity")
+    gallery_defaults: GalleryDefaultsIn | None = Field(
+        default=None, description="What a new gallery takes when staff give no expiry or downloads"
+    )

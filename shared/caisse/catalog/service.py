@@ -60,6 +60,7 @@ class PricedCart:
     merchant_rules: dict[str, Any] | None = None
     questionnaire: str | None = None  # JSON, for products made to order from the customer's answers
     workflow: dict[str, Any] | None = None  # revisions and the stage that needs a deliverable
+    platform_merchant: bool = False  # a signed-up merchant's: caisse.catalog.platform.check_taking_orders
 
 
 def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], currency: str) -> PricedCart:
@@ -144,18 +145,19 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         merchant_rules=first.merchant_rules.as_dict() if first.merchant_rules else None,
         questionnaire=first.questionnaire,
         workflow=_plain(first.workflow.as_dict()) if first.workflow else None,
+        platform_merchant=bool(first.platform_merchant),
     )
 
 
-MERCHANT_SECONDS = 60
 _merchants: dict[str, tuple[float, Merchant | None]] = {}
 
 
 def find_merchant(merchant_id: str) -> Merchant | None:
-    """The merchant (its staff address, language, switches), or None, read at most once a minute
-    per process: the notification functions ask for every change they turn into emails."""
+    """The merchant (its staff address, language, switches), or None, read at most once per the
+    catalog's cache time per process (30 s): the notification functions ask for every change they
+    turn into emails, and a switch staff change takes effect within that time."""
     cached = _merchants.get(merchant_id)
-    if cached is not None and time.monotonic() - cached[0] < MERCHANT_SECONDS:
+    if cached is not None and time.monotonic() - cached[0] < settings().catalog_cache_seconds:
         return cached[1]
     try:
         merchant = Merchant.get(Merchant.key(merchant_id))
@@ -251,9 +253,22 @@ def merchant_ids() -> list[str]:
 # --------------------------------------------------------------------------- seeding (an upsert)
 
 # What staff change through the API and a seed must not undo: a merchant's booking hours and time
-# zone, whether it wants new-order emails; a product's stock and whether it is on sale (unless the
-# file says so). Stripe onboarding and order counters are never written by the seed at all.
-_KEPT_MERCHANT = ("timezone", "weekly_hours", "blocked_dates", "slot_minutes", "new_order_email")
+# zone, whether it wants new-order emails, its name, addresses, language, watermark and bookings'
+# refund policy (its settings, caisse.catalog.merchant_settings); a product's stock and whether it is on sale (unless
+# the file says so). Stripe onboarding and order counters are never written by the seed at all.
+_KEPT_MERCHANT = (
+    "timezone",
+    "weekly_hours",
+    "blocked_dates",
+    "slot_minutes",
+    "new_order_email",
+    "name",
+    "reply_to",
+    "staff_email",
+    "default_locale",
+    "watermark",
+    "booking_rules",  # a booking merchant's refund policy
+)
 
 
 def product_workflow(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
@@ -312,11 +327,11 @@ def seed(catalog: dict[str, Any]) -> int:
     check(catalog)  # the whole document first: a mistake writes nothing
     merchants = {m["id"]: m for m in catalog["merchants"]}
     written = 0
-    contacts = {}
+    stored = {}
     for document in merchants.values():
         merchant = _merchant_from(document)
-        contacts[merchant.merchant_id] = merchant.contact()
-        _upsert(merchant, kept=_KEPT_MERCHANT)
+        _upsert(merchant, kept=_KEPT_MERCHANT)  # the merchant as stored now (what staff kept included)
+        stored[merchant.merchant_id] = merchant
         written += 1
         for offer in (document.get("booking") or {}).get("services", []):
             service = Service(
@@ -350,8 +365,8 @@ def seed(catalog: dict[str, Any]) -> int:
             active=item.get("active", True),
             order_prefix=merchant["order_prefix"],
             stages=item.get("stages") or merchant.get("stages", []),
-            merchant_contact=contacts[item["merchant"]],
-            merchant_rules=merchant_rules(merchant.get("rules"), merchant.get("timezone", "UTC")),
+            merchant_contact=stored[item["merchant"]].contact(),
+            merchant_rules=merchant_rules(merchant.get("rules"), stored[item["merchant"]].timezone or "UTC"),
             questionnaire=product_questionnaire(merchant, item),
             workflow=product_workflow(merchant, item),
             event=ticket_event(merchant, item),
@@ -403,6 +418,8 @@ _LIVE = frozenset(
         "business_kind",
         "owner",
         "languages",
+        "gallery_defaults",
+        "settings_version",
         "signed_up_at",
         "suspended",
         "plan",
@@ -410,13 +427,15 @@ _LIVE = frozenset(
         "stripe_customer",
         "stripe_subscription",
         "plan_event_at",
+        "billing",
     }
 )
 
 
 def _upsert(record: CatalogRecord, *, kept: tuple[str, ...]) -> None:
     """One UpdateItem: the record's defined attributes written over what is there, the `kept`
-    ones only where the record has none yet (DynamoDB's if_not_exists)."""
+    ones only where the record has none yet (DynamoDB's if_not_exists). The record is left holding
+    what is stored (pynamodb reads back the item as updated)."""
     actions: list[Any] = [type(record).record_type.set(type(record))]
     for name, attribute in type(record).get_attributes().items():
         if name in ("pk", "record_type") or name in _LIVE:

@@ -18,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.attributes import UnicodeAttribute
 
-from caisse.catalog.document import known_zone
 from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
 from caisse.catalog.platform import platform_config
+from caisse.catalog.schemas import known_zone
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled, aws_client
 from caisse.email_address import EmailAddress

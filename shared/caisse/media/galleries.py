@@ -12,13 +12,15 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from caisse.catalog.models import Merchant
+from caisse.catalog.plans import plan_limit
 from caisse.clock import iso, utcnow
 from caisse.config import settings
-from caisse.db import Transaction, decode_cursor, encode_cursor
+from caisse.db import Transaction, TransactionCancelled, decode_cursor, encode_cursor
 from caisse.errors import InvalidRequest, NotFound
 from caisse.media import storage
 from caisse.media.models import AWAITING_PARENT, DELETING, EMPTY, FAILED, FINISHED, READY, Gallery, Media
@@ -29,10 +31,11 @@ from caisse.media.rules import (
     RENDITIONS_PREFIX,
 )
 from caisse.media.schemas import GalleryIn, GalleryUpdate
-from caisse.orders import links
+from caisse.orders import capacity, links
 from caisse.staff import Staff
 
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+GALLERIES_PER_MONTH = "galleries_per_month"  # the plan's limit a new gallery counts against
 
 
 # --------------------------------------------------------------------------- reading
@@ -196,7 +199,8 @@ def create(body: GalleryIn, staff: Staff, token_key: str, *, now: datetime | Non
     except DoesNotExist:
         raise InvalidRequest("no such merchant", code="unknown_merchant") from None
     now = now or utcnow()
-    expires_at = _expiry(body.expires_at, now, closing=False)
+    defaults = merchant.new_gallery()
+    expires_at = _expiry(body.expires_at or now + timedelta(days=defaults["expiry_days"]), now, closing=False)
     if body.order_id is not None:
         _check_order(body.order_id, merchant_id)
     gallery_id = str(uuid.uuid4())
@@ -212,15 +216,38 @@ def create(body: GalleryIn, staff: Staff, token_key: str, *, now: datetime | Non
         client_locale=body.client.locale or merchant.default_locale or "en",
         order_id=body.order_id,
         expires_at=expires_at,
-        downloads=body.downloads,
+        downloads=defaults["downloads"] if body.downloads is None else body.downloads,
         access_code_salt=secrets.token_hex(16) if body.access_code else None,
         status=EMPTY,
         created_by=staff.actor_id,
         created_at=iso(now),
         updated_at=now,
     )
-    gallery.save(condition=Gallery.pk.does_not_exist())
+    _save_within_plan(gallery, merchant, now)
     return with_access(summary(gallery, now), gallery, token_key)
+
+
+def _save_within_plan(gallery: Gallery, merchant: Merchant, now: datetime) -> None:
+    """A signed-up photographer's plan may limit galleries per month: counted in the same
+    transaction as the gallery (not given back when one is deleted: it was made)."""
+    allowed = plan_limit(merchant, GALLERIES_PER_MONTH)
+    if allowed is None:
+        gallery.save(condition=Gallery.pk.does_not_exist())
+        return
+    tx = Transaction()
+    month = now.astimezone(ZoneInfo(merchant.timezone or "UTC")).strftime("%Y-%m")
+    capacity.count_monthly(tx, merchant.merchant_id, GALLERIES_PER_MONTH, int(allowed), month)
+    tx.put(gallery, condition=Gallery.pk.does_not_exist(), label="gallery")
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        if "plan_limit" in cancelled.failed:
+            raise capacity.PlanLimitReached(
+                f"{merchant.name} has made {allowed} galleries this month, the most its plan allows",
+                limit=GALLERIES_PER_MONTH,
+                allowed=allowed,
+            ) from None
+        raise
 
 
 def update(

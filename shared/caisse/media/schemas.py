@@ -44,8 +44,15 @@ class GalleryIn(BaseModel):
     title: str = Field(min_length=1, max_length=120)
     client: ClientIn
     order_id: str | None = Field(default=None, pattern=MEDIA_ID, description="The merchant's order it delivers")
-    expires_at: AwareDatetime = Field(description="After this the client's link answers 410 (staff can extend it)")
-    downloads: bool = Field(default=False, description="Whether the client gets the full-size rendition")
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="After this the client's link answers 410 (staff can extend it); "
+        "left out: the merchant's gallery_defaults.expiry_days from now",
+    )
+    downloads: bool | None = Field(
+        default=None,
+        description="Whether the client gets the full-size rendition; left out: the merchant's gallery_defaults",
+    )
     access_code: bool = Field(
         default=False, description="Generate an access code the client must type (it is in the client's email)"
     )

@@ -26,6 +26,9 @@ class Kind(StrEnum):
     NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
     MERCHANT_SUSPENDED = "merchant_suspended"  # to the merchant's staff: the platform stopped its new orders
     MERCHANT_REINSTATED = "merchant_reinstated"  # to the merchant's staff: the suspension was lifted
+    PLAN_PAYMENT_FAILED = "plan_payment_failed"  # to the merchant: its plan's invoice was not paid
+    PLAN_LAPSED = "plan_lapsed"  # to the merchant: its plan ended, new orders stopped
+    PLAN_ACTIVE = "plan_active"  # to the merchant: its plan is active (again)
 
 
 class Recipient(StrEnum):
@@ -55,6 +58,9 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.NEW_ORDER: Recipient.MERCHANT,
     Kind.MERCHANT_SUSPENDED: Recipient.STAFF,
     Kind.MERCHANT_REINSTATED: Recipient.STAFF,
+    Kind.PLAN_PAYMENT_FAILED: Recipient.MERCHANT,
+    Kind.PLAN_LAPSED: Recipient.MERCHANT,
+    Kind.PLAN_ACTIVE: Recipient.MERCHANT,
 }
 
 # The customer's emails staff may send again (POST /admin/orders/{id}/emails).

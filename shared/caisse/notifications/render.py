@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "tickets": [],
     "has_tickets": False,
     "reviewed": False,
+    "plan": None,
 }
 
 
@@ -82,6 +83,7 @@ NESTED: dict[str, dict[str, Any]] = {
     "dispute": {"reason": None, "due_by": None, "outcome": None},
     "merchant": {"reply_to": None},
     "gallery": {"failed": 0, "expires_on": None, "downloads": False, "access_code": None},
+    "plan": {"name": None, "status": None, "invoice": None, "next_attempt_on": None},
 }
 
 

@@ -107,6 +107,33 @@ def take(tx: Transaction, order: Order, limit: DailyLimit, day: date) -> None:
     )
 
 
+class PlanLimitReached(Conflict):
+    code = "plan_limit_reached"
+
+
+def count_monthly(tx: Transaction, merchant: str, limit: str, per_month: int, month: str) -> str:
+    """Add to a transaction: one of the month's allowance under the merchant's plan (`limit`:
+    bookings_per_month, galleries_per_month), only if one is left; the counter's period."""
+    period = f"{limit}-{month}"
+    tx.update(
+        DailyCapacity(DailyCapacity.key(merchant, period)),
+        actions=[DailyCapacity.taken.add(1), DailyCapacity.record_type.set(DailyCapacity)],
+        condition=DailyCapacity.taken.does_not_exist() | (DailyCapacity.taken < per_month),
+        label="plan_limit",
+    )
+    return period
+
+
+def take_monthly(tx: Transaction, order: Order, limit: str, per_month: int, month: str) -> None:
+    """Count the pending order against its month's allowance, held by the order like a day's place,
+    so the state machine gives it back the same way when the checkout lapses (give_back)."""
+    period = count_monthly(tx, order.merchant, limit, per_month, month)
+    tx.put(
+        CapacityHold(order.pk, CapacityHold.key(period), merchant=order.merchant, day=period, state="held"),
+        label="plan_limit_hold",
+    )
+
+
 def give_back(tx: Transaction, hold: CapacityHold) -> None:
     """The order no longer takes its day's place: given back exactly once."""
     tx.update(

@@ -314,6 +314,24 @@ class Incident(OrderRecord, discriminator="incident"):
         return f"INCIDENT#{provider}#{reference}"
 
 
+PLAN_CHANGE_SK = "PLAN"
+
+
+class PlanChange(OrderRecord, discriminator="plan_change"):
+    """A signed-up merchant's plan event its staff are emailed about (caisse.payments.plans); the
+    orders stream sends it once, like an incident."""
+
+    merchant = UnicodeAttribute()
+    kind = UnicodeAttribute()  # a caisse.notifications.kinds.Kind value
+    event_id = UnicodeAttribute()
+    created = NumberAttribute()
+    context = MapAttribute()  # what the email says
+
+    @staticmethod
+    def key(merchant: str, event_id: str) -> str:
+        return f"PLAN#{merchant}#{event_id}"
+
+
 class CapacityHold(OrderRecord, discriminator="capacity_hold"):
     """One unit of a merchant's daily capacity taken by this order: held from checkout, kept once
     paid, given back (once) when the checkout expires, fails or is cancelled, like stock holds."""

@@ -196,7 +196,26 @@ class AccountNotice:
     created: int
 
 
-Notice = PaymentNotice | RefundNotice | DisputeNotice | AccountNotice
+@dataclass(frozen=True)
+class PlanNotice:
+    """A merchant's platform plan moved (Stripe Billing on the platform's account): its subscription
+    was created by Checkout, changed, ended, or one of its invoices was paid or failed. `status` is
+    the subscription's status as this event shows it; `invoice` the invoice's summary, if any."""
+
+    provider: str
+    event_id: str
+    event_type: str
+    merchant: str | None  # from the metadata we set on the Checkout Session and the subscription
+    plan: str | None
+    subscription: str | None
+    customer: str | None
+    status: str | None
+    created: int
+    period_end: int | None = None
+    invoice: dict[str, Any] | None = None  # {"id", "amount", "currency", "paid", "next_attempt"}
+
+
+Notice = PaymentNotice | RefundNotice | DisputeNotice | AccountNotice | PlanNotice
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,15 @@ from caisse.orders.service import (
     put_reference,
 )
 from caisse.payments import deliveries
-from caisse.payments.base import AccountNotice, DisputeNotice, Notice, Outcome, PaymentNotice, RefundNotice
+from caisse.payments.base import (
+    AccountNotice,
+    DisputeNotice,
+    Notice,
+    Outcome,
+    PaymentNotice,
+    PlanNotice,
+    RefundNotice,
+)
 from caisse.payments.deliveries import WebhookDelivery
 
 MAX_ATTEMPTS = 3
@@ -53,8 +61,9 @@ _TARGETS = {
 class Settlement:
     """What a notice did. `result` is one of: moved, unchanged, flagged, duplicate, unknown_order,
     payment_without_order, foreign_account, refund_recorded, refund_updated, refund_failed,
-    dispute_opened, dispute_closed, and for accounts: charges_enabled, charges_disabled, stale,
-    unknown_account."""
+    dispute_opened, dispute_closed, for accounts: charges_enabled, charges_disabled, stale,
+    unknown_account, and for merchants' plans: plan_updated and caisse.payments.plans.apply's
+    others."""
 
     result: str
     order_id: str | None = None
@@ -125,6 +134,8 @@ def settle(notice: Notice) -> Settlement:
     """Apply one verified notice, once (its delivery is recorded first: a duplicate stops there)."""
     if isinstance(notice, AccountNotice):
         return _settle_account(notice)
+    if isinstance(notice, PlanNotice):
+        return _settle_plan(notice)
     delivery = deliveries.record(notice.provider, notice.event_id, notice.event_type, notice.order_id)
     if delivery is None:
         return Settlement("duplicate", notice.order_id)
@@ -418,3 +429,16 @@ def _settle_account(notice: AccountNotice) -> Settlement:
     result = account_updated(notice.account, notice.charges_enabled, notice.payouts_enabled, notice.created)
     deliveries.finish(delivery, result)
     return Settlement(result, detail=notice.account)
+
+
+def _settle_plan(notice: PlanNotice) -> Settlement:
+    """A merchant's platform plan (caisse.payments.plans): recorded once, applied conditionally."""
+    from caisse.payments.plans import apply
+
+    delivery = deliveries.record(notice.provider, notice.event_id, notice.event_type, None)
+    if delivery is None:
+        return Settlement("duplicate")
+    result = apply(notice, lambda tx, outcome: _processed(tx, delivery, outcome))
+    if result not in ("plan_updated", "duplicate"):
+        deliveries.finish(delivery, result)
+    return Settlement(result, status=notice.status, detail=notice.merchant)

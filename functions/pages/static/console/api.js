@@ -52,6 +52,10 @@ export async function post(path, body = {}) {
   return answer.status === 204 ? null : answer.json();
 }
 
+export async function put(path, body) {
+  return (await send('PUT', path, body)).json();
+}
+
 export async function patch(path, body) {
   return (await send('PATCH', path, body)).json();
 }

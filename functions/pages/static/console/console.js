@@ -17,6 +17,8 @@ import { checkinView } from './checkin.js';
 import { galleriesView, galleryView } from './galleries.js';
 import { merchantsView } from './merchants.js';
 import { accountForms, renewToken, signupPage } from './signup.js';
+import { settingsView } from './settings.js';
+import { billingView } from './billing.js';
 
 addWords(WORDS);
 setLanguage(startingLanguage());
@@ -32,6 +34,8 @@ const SECTIONS = [
   ['figures', figuresView],
   ['check-in', checkinView],
   ['merchants', merchantsView],
+  ['settings', settingsView],
+  ['billing', billingView],
 ];
 
 // What every view may ask: who is signed in, which shop is chosen, each shop's name and time zone.

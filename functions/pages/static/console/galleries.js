@@ -23,6 +23,7 @@ function photoCount(gallery) {
 
 function createForm(context) {
   const zone = context.timezone();
+  const defaults = context.merchants.get(context.merchant)?.gallery_defaults || {}; // the shop's, from Settings
   return actionForm(
     { class: 'action new-gallery', 'aria-label': t('galleries.new') },
     [
@@ -31,8 +32,8 @@ function createForm(context) {
         field(t('galleries.client_name'), el('input', { name: 'client_name', maxlength: '120', required: true, autocomplete: 'off' })),
         field(t('galleries.client_email'), el('input', { name: 'client_email', type: 'email', maxlength: '254', required: true, autocomplete: 'off' })),
         field(t('galleries.client_language'), select('locale', [['', t('galleries.shop_language')], ['en', 'English'], ['fr', 'Français']], '')),
-        field(t('galleries.expires'), el('input', { name: 'expires', type: 'date', required: true, min: shopToday(zone), value: shiftDay(shopToday(zone), DEFAULT_DAYS) }), t('galleries.expires_help'))),
-      checkbox('downloads', t('galleries.downloads'), false),
+        field(t('galleries.expires'), el('input', { name: 'expires', type: 'date', required: true, min: shopToday(zone), value: shiftDay(shopToday(zone), defaults.expiry_days || DEFAULT_DAYS) }), t('galleries.expires_help'))),
+      checkbox('downloads', t('galleries.downloads'), Boolean(defaults.downloads)),
       checkbox('access_code', t('galleries.access_code_ask'), false),
       el('button', { type: 'submit', class: 'primary' }, t('galleries.create')),
     ],

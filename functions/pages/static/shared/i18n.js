@@ -121,11 +121,13 @@ const STAGES = {
     discovery: 'Getting to know your story', writing: 'Writing', production: 'Production', review: 'Your review',
     revision: 'Revision', delivered: 'Delivered', tickets_issued: 'Tickets issued', scheduled: 'Scheduled',
     job_done: 'Job done', shooting: 'Photo shoot', editing: 'Editing', gallery_ready: 'Gallery ready',
+    session_scheduled: 'Session booked',
   },
   fr: {
     discovery: 'Découverte de votre histoire', writing: 'Écriture', production: 'Production', review: 'Votre écoute',
     revision: 'Retouches', delivered: 'Livrée', tickets_issued: 'Billets émis', scheduled: 'Planifiée',
     job_done: 'Travaux terminés', shooting: 'Séance photo', editing: 'Retouche photo', gallery_ready: 'Galerie prête',
+    session_scheduled: 'Séance réservée',
   },
 };
 

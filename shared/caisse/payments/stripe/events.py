@@ -19,6 +19,7 @@ from caisse.payments.base import (
     Notice,
     Outcome,
     PaymentNotice,
+    PlanNotice,
     RefundNotice,
     WebhookRequest,
 )
@@ -29,6 +30,18 @@ from caisse.secrets import secret
 # The signing secrets of the two endpoints (one per Stripe webhook endpoint, SSM parameters).
 WEBHOOK_SECRET_PARAMETER = "stripe/webhook_secret"
 CONNECT_WEBHOOK_SECRET_PARAMETER = "stripe/connect_webhook_secret"
+
+# The merchants' platform plans (Stripe Billing on the platform's own account): a subscription
+# Checkout completing links it to the merchant; then invoices and the subscription's own changes
+# (https://docs.stripe.com/billing/subscriptions/webhooks). `customer.subscription.created` adds
+# nothing the session's event does not say.
+BILLING_EVENTS = (
+    "invoice.paid",
+    "invoice.payment_failed",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+)
+_SUBSCRIPTION_EVENTS = ("customer.subscription.updated", "customer.subscription.deleted")
 
 # What each endpoint is subscribed to, and so what its adapter acts on: the local stack's sandbox
 # registers exactly these, the README prints them ("Provider events to subscribe to"), and any
@@ -47,10 +60,12 @@ PLATFORM_EVENTS = (
     "refund.failed",
     "charge.dispute.created",
     "charge.dispute.closed",
+    *BILLING_EVENTS,
 )
-# Connected accounts: the same and their onboarding state. The card a booking keeps for its balance
-# is read from the deposit's PaymentIntent when the balance is charged (bookings.service).
-CONNECT_EVENTS = (*PLATFORM_EVENTS, "account.updated")
+# Connected accounts: the same (but for the platform's own billing) and their onboarding state. The
+# card a booking keeps for its balance is read from the deposit's PaymentIntent when the balance is
+# charged (bookings.service).
+CONNECT_EVENTS = (*(e for e in PLATFORM_EVENTS if e not in BILLING_EVENTS), "account.updated")
 
 _SESSION_OUTCOMES = {
     "checkout.session.async_payment_succeeded": Outcome.PAID,
@@ -128,6 +143,11 @@ def notice(event: dict[str, Any]) -> Notice:
             int(event.get("created") or 0),
         )
 
+    if event.get("account") is None and (
+        kind in BILLING_EVENTS or (kind == "checkout.session.completed" and obj.get("mode") == "subscription")
+    ):
+        return plan_notice(event)
+
     if kind in _REFUND_EVENTS and obj.get("object") == "refund":
         return RefundNotice(
             **base,
@@ -201,6 +221,58 @@ def notice(event: dict[str, Any]) -> Notice:
         )
 
     return ignored(event)
+
+
+def plan_notice(event: dict[str, Any]) -> PlanNotice:
+    """A billing event about a merchant's plan. Which merchant and plan: the metadata we put on the
+    session and the subscription (an invoice carries its subscription's under
+    `parent.subscription_details`, API version 2025-03-31 and later)."""
+    kind = event["type"]
+    obj = event["data"]["object"]
+    invoice = None
+    period_end = None
+    if kind == "checkout.session.completed":
+        metadata = obj.get("metadata") or {}
+        subscription = _id(obj.get("subscription"))
+        status = "active" if obj.get("payment_status") in ("paid", "no_payment_required") else "incomplete"
+    elif kind in _SUBSCRIPTION_EVENTS:
+        metadata = obj.get("metadata") or {}
+        subscription = obj.get("id")
+        status = obj.get("status")
+        items = (obj.get("items") or {}).get("data") or [{}]
+        period_end = items[0].get("current_period_end")
+    else:  # invoice.paid, invoice.payment_failed
+        details = ((obj.get("parent") or {}).get("subscription_details")) or {}
+        metadata = details.get("metadata") or {}
+        subscription = _id(details.get("subscription")) or _id(obj.get("subscription"))
+        paid = kind == "invoice.paid"
+        # A renewal that fails leaves the subscription past_due while Stripe retries
+        # (https://docs.stripe.com/billing/subscriptions/overview#failed-payments); a first invoice
+        # that fails leaves it incomplete.
+        status = (
+            "active" if paid else ("incomplete" if obj.get("billing_reason") == "subscription_create" else "past_due")
+        )
+        invoice = {
+            "id": obj.get("id"),
+            "amount": int((obj.get("amount_paid") if paid else obj.get("amount_due")) or 0),
+            "currency": (obj.get("currency") or "").upper(),
+            "paid": paid,
+            "next_attempt": obj.get("next_payment_attempt"),
+            "at": int(event.get("created") or 0),
+        }
+    return PlanNotice(
+        "stripe",
+        event["id"],
+        kind,
+        merchant=metadata.get("merchant"),
+        plan=metadata.get("plan"),
+        subscription=subscription,
+        customer=_id(obj.get("customer")),
+        status=status,
+        created=int(event.get("created") or 0),
+        period_end=int(period_end) if period_end else None,
+        invoice=invoice,
+    )
 
 
 def ignored(event: dict[str, Any]) -> PaymentNotice:

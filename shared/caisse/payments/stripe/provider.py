@@ -143,11 +143,16 @@ class Stripe:
         """What Stripe says now of every Checkout Session created since `since`, by session id:
         `GET /v1/checkout/sessions` 100 at a time (the most a page holds, docs.stripe.com/api/
         checkout/sessions/list), the SDK following `starting_after`; one call per 100 orders
-        instead of one per order."""
+        instead of one per order. Sessions in subscription mode are the merchants' platform plans,
+        not orders (their events keep the plans: caisse.payments.plans)."""
         params = {"created": {"gte": int(since.timestamp())}, "limit": 100}
         try:
             first = client().v1.checkout.sessions.list(params=params, options=self._options())
-            return {session.id: self._session_notice(session) for session in first.auto_paging_iter()}
+            return {
+                session.id: self._session_notice(session)
+                for session in first.auto_paging_iter()
+                if session.mode != "subscription"
+            }
         except stripe.StripeError as error:
             raise ProviderUnavailable("Stripe did not answer") from error
 

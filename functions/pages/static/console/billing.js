@@ -1,0 +1,103 @@
+// A signed-up merchant's plan on the platform: the plans side by side (price per currency, fee,
+// limits), subscribing through Stripe Checkout, the current plan and its last invoice, and a banner
+// when a payment failed or the plan ended.
+import { el } from './shared/dom.js';
+import { day, money, t } from './shared/i18n.js';
+import * as api from './api.js';
+import { errorText, field, notice, section, select } from './ui.js';
+
+const RUNNING = ['active', 'trialing', 'past_due', 'incomplete'];
+const LAPSED = ['canceled', 'unpaid', 'incomplete_expired', 'paused'];
+
+function limits(found) {
+  const entries = Object.entries(found || {});
+  if (!entries.length) return el('p', { class: 'muted' }, t('billing.no_limits'));
+  return el('ul', { class: 'plain' }, entries.map(([name, count]) => el('li', {}, t(`billing.limit.${name}`, { count }))));
+}
+
+// What the merchant must know now, in the console's language (the API's next_step says the same).
+function banner(billing) {
+  if (!billing.on_platform) return notice(t('billing.not_on_platform'));
+  if (billing.status === 'past_due') return notice(t('billing.past_due'), 'warning');
+  if (LAPSED.includes(billing.status)) return notice(t('billing.lapsed'), 'error');
+  if (billing.status === 'incomplete') return notice(t('billing.confirming'));
+  if (!billing.status) return notice(t('billing.choose'));
+  return null;
+}
+
+// Basis points as a percentage in the page's language: 150 -> "1.5 %" in English, "1,5 %" in French.
+function percent(bps) {
+  return `${new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 2 }).format(bps / 100)} %`;
+}
+
+function current(billing) {
+  if (!billing.plan) return null;
+  const invoice = billing.last_invoice;
+  const rows = [
+    [t('billing.plan'), billing.plan_name || billing.plan],
+    [t('billing.status'), t(`billing.state.${billing.status}`) || billing.status],
+    [t('billing.fee'), percent(billing.fee_bps)],
+    [t('billing.period_end'), billing.current_period_end ? day(new Date(billing.current_period_end * 1000).toISOString().slice(0, 10)) : '–'],
+    [t('billing.last_invoice'), invoice
+      ? `${money({ amount: invoice.amount, currency: invoice.currency })} · ${invoice.paid ? t('billing.paid') : t('billing.failed')}`
+      : '–'],
+  ];
+  return section(
+    t('billing.current'),
+    el('dl', { class: 'facts' }, rows.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, value)])),
+    limits(billing.limits),
+  );
+}
+
+function planCard(context, plan, billing) {
+  const currencies = plan.monthly.map((price) => price.currency);
+  const chosen = select('currency', currencies.map((currency) => [currency, currency]), currencies[0]);
+  const problem = el('div', { 'aria-live': 'polite' });
+  const taken = RUNNING.includes(billing.status);
+  const form = el(
+    'form',
+    { class: 'subscribe', 'aria-label': t('billing.subscribe_to', { plan: plan.name }) },
+    currencies.length > 1 ? field(t('billing.currency'), chosen) : null,
+    el('button', { type: 'submit', class: 'primary', disabled: taken || !billing.on_platform ? 'disabled' : null }, t('billing.subscribe')),
+    problem,
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    problem.replaceChildren();
+    try {
+      const answer = await api.post(`/admin/merchants/${encodeURIComponent(context.merchant)}/subscription`, {
+        plan: plan.id,
+        currency: chosen.value || currencies[0],
+      });
+      location.assign(answer.checkout_url);
+    } catch (error) {
+      problem.replaceChildren(notice(errorText(error), 'error'));
+    }
+  });
+  return el(
+    'article',
+    { class: `panel plan${billing.plan === plan.id && taken ? ' chosen' : ''}` },
+    el('h3', {}, plan.name),
+    el('ul', { class: 'plain prices' }, plan.monthly.map((price) => el('li', {}, t('billing.per_month', { price: money(price) })))),
+    el('p', {}, t('billing.fee_each_payment', { fee: percent(plan.fee_bps) })),
+    limits(plan.limits),
+    form,
+  );
+}
+
+export async function billingView(context, parameters) {
+  const heading = el('h1', {}, t('billing.title'));
+  if (!context.merchant) return [heading, notice(t('billing.pick_merchant'))];
+  const [billing, offered] = await Promise.all([
+    api.get(`/admin/merchants/${encodeURIComponent(context.merchant)}/billing`),
+    api.get('/platform/plans'),
+  ]);
+  const back = parameters.get('result');
+  return [
+    heading,
+    back === 'subscribed' && !RUNNING.includes(billing.status) ? notice(t('billing.confirming')) : null,
+    banner(billing),
+    current(billing),
+    section(t('billing.plans'), el('div', { class: 'plans' }, offered.plans.map((plan) => planCard(context, plan, billing)))),
+  ];
+}

@@ -1,0 +1,453 @@
+"""The platform's plans (issue 17, part B): a signed-up tradie subscribes on the sandbox's Stripe
+Checkout (subscription mode), its plan follows Stripe Billing's events through the platform's
+webhook, the plan's fee is the application fee of its customers' deposits, a failed renewal warns it
+while it keeps taking bookings, and a deleted subscription stops new bookings while an existing
+booking's balance is still charged.
+
+Until sign-up lands (part A) the tradie is written straight into the catalog table: a copy of the demo
+tradie's merchant record under a new id with `business_kind` set, onboarded through the real Connect
+flow, its service and hours set through the API."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from browser_support import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    horizontal_overflow,
+    open_page,
+    screenshot,
+    sign_in_to_console,
+)
+from e2e_support import merchant_token, order_status, plain, sent_emails, stripe_event, wait_for
+from playwright.sync_api import expect
+
+FIXIT = "fixit-plumbing"
+PLATFORM_KEY = {"Authorization": "Bearer sk_test_local_not_a_real_key"}
+WAIT_MS = 30_000  # API calls and stream-driven changes on a loaded 2-core machine
+STARTER_FEE_BPS = 300  # data/catalog.json: the Starter plan takes 3 %, AUD 29.00 a month
+
+
+def staff(merchant: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {merchant_token(merchant)}"}
+
+
+def merchant_item(stack, merchant: str) -> dict:
+    return stack.table("CatalogTable").get_item(Key={"pk": f"MERCHANT#{merchant}"}, ConsistentRead=True)["Item"]
+
+
+def signed_up_tradie(api, stack) -> str:
+    """A tradie that signed up on the platform, onboarded on Connect, with a service and hours."""
+    merchant = f"plan-tradie-{uuid.uuid4().hex[:8]}"
+    demo = merchant_item(stack, FIXIT)
+    kept = ("parent", "order_prefix", "stages", "default_locale", "timezone", "country", "connect_type")
+    item = {key: demo[key] for key in kept if key in demo}
+    item |= {
+        "pk": f"MERCHANT#{merchant}",
+        "type": "merchant",
+        "merchant_id": merchant,
+        "name": f"Tradie {merchant[-8:]}",
+        "reply_to": f"jobs@{merchant}.example",
+        "staff_email": f"office@{merchant}.example",
+        "business_kind": "trades",
+        "platform_fee_bps": 250,
+    }
+    stack.table("CatalogTable").put_item(Item=item)
+    onboarding = api.post(f"/admin/merchants/{merchant}/stripe/connect", headers=staff(merchant))
+    assert onboarding.status_code == 200, onboarding.text
+    done = httpx.post(
+        f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10
+    )
+    assert done.status_code == 200, done.text
+    wait_for(lambda: merchant_item(stack, merchant).get("charges_enabled"), what="account.updated")
+    service = api.put(
+        f"/admin/merchants/{merchant}/services/callout",
+        headers=staff(merchant),
+        json={
+            "name": "Call-out",
+            "duration_minutes": 60,
+            "currency": "AUD",
+            "full_price": 15000,
+            "deposit": {"percent": 20},
+        },
+    )
+    assert service.status_code == 200, service.text
+    week = {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    hours = api.put(
+        f"/admin/merchants/{merchant}/hours",
+        headers=staff(merchant),
+        json={"timezone": "Australia/Sydney", "weekly": week, "blocked_dates": [], "slot_minutes": 60},
+    )
+    assert hours.status_code == 200, hours.text
+    return merchant
+
+
+_weeks = iter(range(2, 40))
+
+
+def book(api, merchant: str) -> httpx.Response:
+    """A customer's booking checkout for the tradie's next free slot on a Tuesday."""
+    today = datetime.now(UTC).date()
+    day = today + timedelta(days=(1 - today.weekday()) % 7 + 7 * next(_weeks))
+    slots = api.get(f"/merchants/{merchant}/availability", params={"service": "callout", "date": day.isoformat()})
+    assert slots.status_code == 200 and slots.json()["slots"], slots.text
+    return api.post(
+        "/checkouts",
+        json={
+            "booking": {"merchant": merchant, "service": "callout", "start": slots.json()["slots"][0]["start"]},
+            "currency": "AUD",
+            "customer": {"name": "Sam", "email": f"sam-{uuid.uuid4().hex[:6]}@example.test"},
+        },
+    )
+
+
+def paid_booking(api, stack, merchant: str) -> dict:
+    answer = book(api, merchant)
+    assert answer.status_code == 201, answer.text
+    booking = answer.json()
+    httpx.post(f"{booking['next_action']['url']}/pay", timeout=10)
+    wait_for(lambda: order_status(api, booking) == "paid", what="the deposit to be paid")
+    return booking
+
+
+def billing(api, merchant: str) -> dict:
+    answer = api.get(f"/admin/merchants/{merchant}/billing", headers=staff(merchant))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def subscribe(api, stack, merchant: str, plan: str = "starter") -> str:
+    """The tradie's staff choose a plan and pay on the sandbox's Checkout; the subscription's id."""
+    answer = api.post(
+        f"/admin/merchants/{merchant}/subscription", headers=staff(merchant), json={"plan": plan, "currency": "AUD"}
+    )
+    assert answer.status_code == 200, answer.text
+    url = answer.json()["checkout_url"]
+    page = httpx.get(url, timeout=10)
+    assert "every month" in page.text and "29.00" in page.text
+    paid = httpx.post(f"{url}/pay", headers={"Accept": "application/json"}, timeout=10)
+    assert paid.status_code == 200 and paid.json()["mode"] == "subscription", paid.text
+    stack.flush_deliveries()  # the session's, the subscription's and the first invoice's events
+    view = billing(api, merchant)
+    assert view["status"] == "active" and view["last_invoice"]["paid"] is True, view
+    return paid.json()["subscription"]
+
+
+def emails(stack, merchant: str, kind: str) -> list[dict]:
+    return sent_emails(stack, source=f"plan:{merchant}", kind=kind)
+
+
+def sandbox_get(stack, path: str, account: str | None = None) -> dict:
+    headers = {**PLATFORM_KEY, **({"Stripe-Account": account} if account else {})}
+    answer = httpx.get(f"{stack.sandbox}{path}", headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_plans_are_public_with_their_prices_fee_and_limits(api):
+    answer = api.get("/platform/plans")
+    assert answer.status_code == 200, answer.text
+    starter = next(plan for plan in answer.json()["plans"] if plan["id"] == "starter")
+    assert starter["name"] == "Starter" and starter["fee_bps"] == STARTER_FEE_BPS and starter["fee_percent"] == "3 %"
+    assert {"amount": 2900, "currency": "AUD"}.items() <= starter["monthly"][0].items()
+    assert plain(starter["monthly"][0]["display"]) == "AUD 29.00"
+    assert starter["limits"] == {"galleries_per_month": 5, "bookings_per_month": 40}
+
+
+def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    before = book(api, tradie)  # signed up, no plan yet: no bookings
+    assert before.status_code == 409 and before.json()["error"] == "merchant_plan_inactive", before.text
+    assert billing(api, tradie)["next_step"]["action"] == "choose_plan"
+    wrong = api.post(
+        f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "starter", "currency": "EUR"}
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"] == "currency_not_offered"
+    other = api.post(
+        f"/admin/merchants/{tradie}/subscription", headers=staff(FIXIT), json={"plan": "starter", "currency": "AUD"}
+    )
+    assert other.status_code == 403  # another merchant's staff
+    assert api.get(f"/admin/merchants/{tradie}/billing", headers=staff(FIXIT)).status_code == 403
+
+    abandoned = api.post(  # a first Checkout left open in another tab
+        f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "pro", "currency": "AUD"}
+    )
+    assert abandoned.status_code == 200, abandoned.text
+    subscription = subscribe(api, stack, tradie)
+    late = httpx.post(f"{abandoned.json()['checkout_url']}/pay", headers={"Accept": "application/json"}, timeout=10)
+    assert late.status_code == 409, late.text  # expired when the second opened: never a second subscription
+    view = billing(api, tradie)
+    assert (view["plan"], view["status"], view["fee_bps"], view["taking_orders"]) == (
+        "starter",
+        "active",
+        STARTER_FEE_BPS,
+        True,
+    )
+    assert view["limits"]["bookings_per_month"] == 40 and view["next_step"] is None
+    assert view["last_invoice"]["paid"] is True and view["last_invoice"]["amount"] == 2900
+    assert view["current_period_end"] is None or view["current_period_end"] > time.time()
+    item = merchant_item(stack, tradie)
+    assert item["stripe_subscription"] == subscription and item["stripe_customer"].startswith("cus_")
+    sub = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
+    assert sub["status"] == "active" and sub["metadata"] == {"merchant": tradie, "plan": "starter", "purpose": "plan"}
+    [active] = wait_for(lambda: emails(stack, tradie, "plan_active"), what="the plan-active email")
+    assert active["to"] == f"office@{tradie}.example" and "Starter plan is active" in plain(active["text"])
+
+    again = api.post(
+        f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "pro", "currency": "AUD"}
+    )
+    assert again.status_code == 409 and again.json()["error"] == "already_subscribed", again.text
+
+    booking = paid_booking(api, stack, tradie)  # AUD 30.00 deposit: 3 % is AUD 0.90
+    session_id = booking["next_action"]["url"].rsplit("/", 1)[1]
+    account = item["stripe_account"]
+    session = sandbox_get(stack, f"/v1/checkout/sessions/{session_id}", account)
+    intent = sandbox_get(stack, f"/v1/payment_intents/{session['payment_intent']}", account)
+    assert intent["amount"] == 3000 and intent["application_fee_amount"] == 90
+
+
+def test_a_failed_renewal_warns_then_a_deleted_plan_stops_new_bookings_but_not_a_balance(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscription = subscribe(api, stack, tradie)
+    booking = paid_booking(api, stack, tradie)
+
+    renewal = httpx.post(
+        f"{stack.sandbox}/_sandbox/stripe/subscriptions/{subscription}/renew", json={"payment": "fails"}, timeout=10
+    )
+    assert renewal.status_code == 200, renewal.text
+    wait_for(lambda: billing(api, tradie)["status"] == "past_due", what="the plan to be past due")
+    view = billing(api, tradie)
+    assert view["taking_orders"] is True and view["next_step"]["action"] == "update_card"
+    assert view["last_invoice"]["paid"] is False and view["last_invoice"]["amount"] == 2900
+    [failed] = wait_for(lambda: emails(stack, tradie, "plan_payment_failed"), what="the payment-failed email")
+    told = plain(failed["text"])
+    assert "AUD 29.00" in told and "keep taking orders" in told and "next try on" in told
+    still = book(api, tradie)  # past_due is Stripe's retry window: the tradie still takes bookings
+    assert still.status_code == 201, still.text
+
+    cancelled = httpx.delete(f"{stack.sandbox}/v1/subscriptions/{subscription}", headers=PLATFORM_KEY, timeout=10)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "canceled", cancelled.text
+    wait_for(lambda: billing(api, tradie)["status"] == "canceled", what="the plan to lapse")
+    assert billing(api, tradie)["taking_orders"] is False
+    refused = book(api, tradie)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "merchant_plan_inactive" and "not taking new orders" in refused.json()["message"]
+    [lapsed] = wait_for(lambda: emails(stack, tradie, "plan_lapsed"), what="the plan-lapsed email")
+    assert "already taken continue" in plain(lapsed["text"])
+
+    balance = api.post(
+        f"/admin/bookings/{booking['order_id']}/charge-balance", json={"final_amount": 18000}, headers=staff(tradie)
+    )
+    assert balance.status_code == 200, balance.text
+    assert balance.json()["status"] == "paid" and balance.json()["amount"] == {"amount": 15000, "currency": "AUD"}
+    # The balance pays the fee agreed when the job was booked: the Starter plan's 3 %.
+    assert balance.json()["fee"] == {"amount": 450, "currency": "AUD"}
+
+
+def test_billing_events_apply_once_in_order_and_only_when_authentic(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscription = subscribe(api, stack, tradie)
+    stack.flush_deliveries()
+    item = merchant_item(stack, tradie)
+    base = {
+        "id": subscription,
+        "object": "subscription",
+        "customer": item["stripe_customer"],
+        "metadata": {"merchant": tradie, "plan": "starter", "purpose": "plan"},
+        "items": {"object": "list", "data": []},
+    }
+
+    def deliver(body: bytes, signature: str | None = None) -> httpx.Response:
+        headers = {"Stripe-Signature": signature or stack.sign_stripe(body), "Content-Type": "application/json"}
+        return api.post("/webhooks/stripe", content=body, headers=headers)
+
+    # An older event arriving late (Stripe does not promise order): it changes nothing.
+    late = json.loads(stripe_event("customer.subscription.updated", {**base, "status": "unpaid"}))
+    late["created"] = int(item["plan_event_at"]) - 60
+    answer = deliver(json.dumps(late).encode())
+    assert answer.status_code == 200 and answer.json()["result"] == "stale", answer.text
+    assert billing(api, tradie)["status"] == "active"
+
+    # A forged one (not signed with the endpoint's secret) is refused and changes nothing.
+    forged = stripe_event("customer.subscription.deleted", {**base, "status": "canceled"})
+    answer = deliver(forged, stack.sign_stripe(forged, secret="whsec_not_the_endpoints"))
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_webhook"
+    assert billing(api, tradie)["status"] == "active"
+
+    # A newer one applies, once: delivered again, it is a duplicate and emails nobody twice.
+    newer = stripe_event("customer.subscription.deleted", {**base, "status": "canceled"})
+    first, second = deliver(newer), deliver(newer)
+    assert first.json()["result"] == "plan_updated" and second.json()["result"] == "duplicate"
+    assert billing(api, tradie)["status"] == "canceled"
+    wait_for(lambda: emails(stack, tradie, "plan_lapsed"), what="the plan-lapsed email")
+    stack.flush_deliveries()
+    assert len(emails(stack, tradie, "plan_lapsed")) == 1
+
+    # A billing event that names no merchant of ours changes nothing.
+    stranger = stripe_event("invoice.paid", {"id": "in_x", "object": "invoice", "customer": "cus_someone_else"})
+    answer = deliver(stranger)
+    assert answer.json()["result"] == "unknown_merchant"
+
+
+def test_a_merchant_from_the_catalog_file_has_no_plan_to_buy(api):
+    answer = api.post(
+        f"/admin/merchants/{FIXIT}/subscription", headers=staff(FIXIT), json={"plan": "starter", "currency": "AUD"}
+    )
+    assert answer.status_code == 409 and answer.json()["error"] == "not_a_platform_merchant"
+    view = billing(api, FIXIT)
+    assert view["on_platform"] is False and view["taking_orders"] is True and view["next_step"] is None
+
+
+def plan_counter(stack, merchant: str, limit: str) -> dict:
+    """The merchant's count against its plan's monthly `limit` this month (its own time zone)."""
+    month = datetime.now(ZoneInfo("Australia/Sydney")).strftime("%Y-%m")
+    return {"pk": f"CAPACITY#{merchant}#{limit}-{month}", "type": "capacity"}
+
+
+def taken(stack, key: dict) -> int:
+    item = stack.table("CatalogTable").get_item(Key={"pk": key["pk"]}, ConsistentRead=True).get("Item") or {}
+    return int(item.get("taken", 0))
+
+
+def test_the_plans_monthly_bookings_are_counted_refused_past_the_limit_and_given_back(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscribe(api, stack, tradie)
+    counter = plan_counter(stack, tradie, "bookings_per_month")
+    first = book(api, tradie)
+    assert first.status_code == 201, first.text
+    assert taken(stack, counter) == 1
+    # 39 more bookings this month, as if taken: the Starter plan's 40th was the last.
+    stack.table("CatalogTable").put_item(Item={**counter, "taken": 40})
+    refused = book(api, tradie)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "plan_limit_reached" and refused.json()["limit"] == "bookings_per_month"
+    assert "40 bookings this month" in refused.json()["message"] and refused.json()["allowed"] == 40
+    assert taken(stack, counter) == 40  # the refused checkout took nothing
+
+    # The first checkout is abandoned: when it expires its place in the month is given back.
+    session = first.json()["next_action"]["url"].rsplit("/", 1)[1]
+    account = merchant_item(stack, tradie)["stripe_account"]
+    expired = httpx.post(
+        f"{stack.sandbox}/v1/checkout/sessions/{session}/expire",
+        headers={**PLATFORM_KEY, "Stripe-Account": account},
+        timeout=10,
+    )
+    assert expired.status_code == 200, expired.text
+    wait_for(lambda: order_status(api, first.json()) == "expired", what="the abandoned checkout to expire")
+    assert taken(stack, counter) == 39
+    assert book(api, tradie).status_code == 201
+
+
+def test_a_signed_up_merchants_cart_is_refused_until_it_has_a_plan_in_good_standing(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    sku = f"VOUCHER-{uuid.uuid4().hex[:6].upper()}"
+    created = api.post(
+        "/admin/products",
+        json={"sku": sku, "name": "Gift voucher", "kind": "merch", "prices": {"AUD": 5000}},
+        headers=staff(tradie),
+    )
+    assert created.status_code == 201, created.text
+    cart = {
+        "items": [{"sku": sku, "quantity": 1}],
+        "currency": "AUD",
+        "customer": {"name": "Sam", "email": "sam@example.test"},
+    }
+    refused = api.post("/checkouts", json=cart)  # no plan yet
+    assert refused.status_code == 409 and refused.json()["error"] == "merchant_plan_inactive", refused.text
+    subscribe(api, stack, tradie)
+    assert api.post("/checkouts", json=cart).status_code == 201
+
+
+def test_a_photographers_plan_limits_its_galleries_per_month(api, stack):
+    photographer = f"plan-studio-{uuid.uuid4().hex[:8]}"
+    stack.table("CatalogTable").put_item(
+        Item={
+            "pk": f"MERCHANT#{photographer}",
+            "type": "merchant",
+            "merchant_id": photographer,
+            "name": "Studio on the Starter plan",
+            "order_prefix": "PS",
+            "timezone": "UTC",
+            "business_kind": "photography",
+            "plan": "starter",  # 5 galleries a month
+            "plan_status": "active",
+        }
+    )
+    month = datetime.now(UTC).strftime("%Y-%m")
+    counter = {"pk": f"CAPACITY#{photographer}#galleries_per_month-{month}", "type": "capacity"}
+
+    def new_gallery() -> httpx.Response:
+        return api.post(
+            "/admin/galleries",
+            headers=staff(photographer),
+            json={
+                "title": "Portraits",
+                "client": {"name": "Awa", "email": "awa@example.test", "locale": "en"},
+                "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+            },
+        )
+
+    stack.table("CatalogTable").put_item(Item={**counter, "taken": 4})
+    assert new_gallery().status_code == 201
+    assert taken(stack, counter) == 5
+    refused = new_gallery()
+    assert refused.status_code == 409 and refused.json()["error"] == "plan_limit_reached", refused.text
+    assert refused.json()["limit"] == "galleries_per_month" and refused.json()["allowed"] == 5
+    listed = api.get("/admin/galleries", headers=staff(photographer))
+    assert listed.status_code == 200 and len(listed.json()["galleries"]) == 1  # the refused one was not made
+
+
+def test_the_console_shows_the_plans_subscribes_and_warns_in_english_and_french(api, stack, browser):
+    tradie = signed_up_tradie(api, stack)
+    desk = open_page(browser, DESKTOP)
+    try:
+        sign_in_to_console(desk, stack.api, merchant_token(tradie))
+        desk.goto(f"{stack.api}/console#/billing")
+        expect(desk.get_by_role("heading", level=1)).to_have_text("Plan and billing", timeout=WAIT_MS)
+        expect(desk.get_by_role("status").first).to_contain_text("Choose a plan to start taking orders")
+        starter = desk.locator("article.plan", has=desk.get_by_role("heading", name="Starter"))
+        expect(starter).to_contain_text("The platform takes 3 % of each payment.")
+        expect(starter).to_contain_text("Up to 40 bookings a month")
+        assert axe_violations(desk) == []
+        screenshot(desk, "console-billing-desktop")
+        starter.get_by_label("Pay in").select_option("AUD")
+        starter.get_by_role("button", name="Subscribe").click()
+        expect(desk.locator("#recurring")).to_contain_text("every month", timeout=WAIT_MS)  # Stripe's page
+        desk.get_by_role("button", name="Pay").click()
+        expect(desk.get_by_role("heading", name="Your plan")).to_be_visible(timeout=WAIT_MS)  # back in the console
+        stack.flush_deliveries()
+        desk.reload()
+        facts = desk.locator(".facts")
+        expect(facts).to_contain_text("Active", timeout=WAIT_MS)
+        expect(facts).to_contain_text("paid")
+        expect(desk.get_by_role("button", name="Subscribe").first).to_be_disabled()
+    finally:
+        desk.context.close()
+
+    subscription = merchant_item(stack, tradie)["stripe_subscription"]
+    renewal = httpx.post(
+        f"{stack.sandbox}/_sandbox/stripe/subscriptions/{subscription}/renew", json={"payment": "fails"}, timeout=10
+    )
+    assert renewal.status_code == 200, renewal.text
+    stack.flush_deliveries()
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        phone.goto(f"{stack.api}/console")
+        phone.get_by_label("Jeton du personnel").fill(merchant_token(tradie))
+        phone.get_by_role("button", name="Se connecter").click()
+        phone.get_by_role("link", name="Formule et facturation").click()
+        expect(phone.get_by_role("heading", level=1)).to_have_text("Formule et facturation", timeout=WAIT_MS)
+        expect(phone.locator(".notice").first).to_contain_text("Le dernier paiement de votre formule a échoué")
+        expect(phone.locator(".facts")).to_contain_text("paiement échoué")
+        assert horizontal_overflow(phone) == 0
+        assert axe_violations(phone) == []
+        screenshot(phone, "console-billing-phone-fr")
+    finally:
+        phone.context.close()
