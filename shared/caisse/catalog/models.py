@@ -68,9 +68,6 @@ class Product(CatalogRecord, discriminator="product"):
     stages = ListAttribute(of=UnicodeAttribute, default=list)
     merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
     merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
-    # Sold by a merchant that signed up on the platform: its cart checks the merchant takes orders
-    # (one more read, which the catalog file's shops never pay).
-    platform_merchant = BooleanAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)

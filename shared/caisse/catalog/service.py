@@ -60,7 +60,6 @@ class PricedCart:
     merchant_rules: dict[str, Any] | None = None
     questionnaire: str | None = None  # JSON, for products made to order from the customer's answers
     workflow: dict[str, Any] | None = None  # revisions and the stage that needs a deliverable
-    platform_merchant: bool = False  # a signed-up merchant's: caisse.catalog.platform.check_taking_orders
 
 
 def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], currency: str) -> PricedCart:
@@ -145,7 +144,6 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         merchant_rules=first.merchant_rules.as_dict() if first.merchant_rules else None,
         questionnaire=first.questionnaire,
         workflow=_plain(first.workflow.as_dict()) if first.workflow else None,
-        platform_merchant=bool(first.platform_merchant),
     )
 
 
