@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from signup_support import new_merchant
+from signup_support import new_merchant, offers
 
 from caisse_local.authorizer import issue_token
 
@@ -15,23 +15,6 @@ from caisse_local.authorizer import issue_token
 def next_monday() -> str:
     today = datetime.now(UTC).date()
     return (today + timedelta(days=(0 - today.weekday()) % 7 + 14)).isoformat()
-
-
-def set_up_a_service(api, slug: str, staff: dict) -> None:
-    hours = api.put(f"/admin/merchants/{slug}/hours", headers=staff, json={"weekly": {"mon": [["08:00", "16:00"]]}})
-    assert hours.status_code == 200, hours.text
-    service = api.put(
-        f"/admin/merchants/{slug}/services/callout",
-        headers=staff,
-        json={
-            "name": "Call-out",
-            "duration_minutes": 60,
-            "currency": "AUD",
-            "full_price": 12000,
-            "deposit": {"percent": 25},
-        },
-    )
-    assert service.status_code == 200, service.text
 
 
 def availability(api, slug: str) -> dict:
@@ -42,7 +25,7 @@ def availability(api, slug: str) -> dict:
 
 def test_a_new_merchant_says_it_is_not_taking_payments_until_onboarded_then_opens_its_dashboard(stack, api):
     slug, staff = new_merchant(stack, api)
-    set_up_a_service(api, slug, staff)
+    offers(api, slug, staff)
 
     before = availability(api, slug)
     assert before["slots"] and before["bookable"] is False

@@ -4,9 +4,8 @@ webhook, the plan's fee is the application fee of its customers' deposits, a fai
 while it keeps taking bookings, and a deleted subscription stops new bookings while an existing
 booking's balance is still charged.
 
-Until sign-up lands (part A) the tradie is written straight into the catalog table: a copy of the demo
-tradie's merchant record under a new id with `business_kind` set, onboarded through the real Connect
-flow, its service and hours set through the API."""
+The tradie signs up for real (the local user pool, the emailed code) and onboards on the sandbox's
+Connect pages (tests/e2e/signup_support.py)."""
 
 from __future__ import annotations
 
@@ -28,9 +27,20 @@ from browser_support import (
 )
 from e2e_support import merchant_token, order_status, plain, sent_emails, stripe_event, wait_for
 from playwright.sync_api import expect
+from signup_support import (
+    PLATFORM_KEY,
+    billing,
+    book,
+    merchant_item,
+    new_merchant,
+    offers,
+    onboarded,
+    paid_booking,
+    sandbox_get,
+    subscribed,
+)
 
 FIXIT = "fixit-plumbing"
-PLATFORM_KEY = {"Authorization": "Bearer sk_test_local_not_a_real_key"}
 WAIT_MS = 30_000  # API calls and stream-driven changes on a loaded 2-core machine
 STARTER_FEE_BPS = 300  # data/catalog.json: the Starter plan takes 3 %, AUD 29.00 a month
 
@@ -39,116 +49,20 @@ def staff(merchant: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {merchant_token(merchant)}"}
 
 
-def merchant_item(stack, merchant: str) -> dict:
-    return stack.table("CatalogTable").get_item(Key={"pk": f"MERCHANT#{merchant}"}, ConsistentRead=True)["Item"]
-
-
 def signed_up_tradie(api, stack) -> str:
     """A tradie that signed up on the platform, onboarded on Connect, with a service and hours."""
-    merchant = f"plan-tradie-{uuid.uuid4().hex[:8]}"
-    demo = merchant_item(stack, FIXIT)
-    kept = ("parent", "order_prefix", "stages", "default_locale", "timezone", "country", "connect_type")
-    item = {key: demo[key] for key in kept if key in demo}
-    item |= {
-        "pk": f"MERCHANT#{merchant}",
-        "type": "merchant",
-        "merchant_id": merchant,
-        "name": f"Tradie {merchant[-8:]}",
-        "reply_to": f"jobs@{merchant}.example",
-        "staff_email": f"office@{merchant}.example",
-        "business_kind": "trades",
-        "platform_fee_bps": 250,
-    }
-    stack.table("CatalogTable").put_item(Item=item)
-    onboarding = api.post(f"/admin/merchants/{merchant}/stripe/connect", headers=staff(merchant))
-    assert onboarding.status_code == 200, onboarding.text
-    done = httpx.post(
-        f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10
-    )
-    assert done.status_code == 200, done.text
-    wait_for(lambda: merchant_item(stack, merchant).get("charges_enabled"), what="account.updated")
-    service = api.put(
-        f"/admin/merchants/{merchant}/services/callout",
-        headers=staff(merchant),
-        json={
-            "name": "Call-out",
-            "duration_minutes": 60,
-            "currency": "AUD",
-            "full_price": 15000,
-            "deposit": {"percent": 20},
-        },
-    )
-    assert service.status_code == 200, service.text
-    week = {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
-    hours = api.put(
-        f"/admin/merchants/{merchant}/hours",
-        headers=staff(merchant),
-        json={"timezone": "Australia/Sydney", "weekly": week, "blocked_dates": [], "slot_minutes": 60},
-    )
-    assert hours.status_code == 200, hours.text
-    return merchant
+    tradie, headers = new_merchant(stack, api, kind="trades")
+    onboarded(api, stack, tradie, headers)
+    offers(api, tradie, headers)
+    return tradie
 
 
-_weeks = iter(range(2, 40))
-
-
-def book(api, merchant: str) -> httpx.Response:
-    """A customer's booking checkout for the tradie's next free slot on a Tuesday."""
-    today = datetime.now(UTC).date()
-    day = today + timedelta(days=(1 - today.weekday()) % 7 + 7 * next(_weeks))
-    slots = api.get(f"/merchants/{merchant}/availability", params={"service": "callout", "date": day.isoformat()})
-    assert slots.status_code == 200 and slots.json()["slots"], slots.text
-    return api.post(
-        "/checkouts",
-        json={
-            "booking": {"merchant": merchant, "service": "callout", "start": slots.json()["slots"][0]["start"]},
-            "currency": "AUD",
-            "customer": {"name": "Sam", "email": f"sam-{uuid.uuid4().hex[:6]}@example.test"},
-        },
-    )
-
-
-def paid_booking(api, stack, merchant: str) -> dict:
-    answer = book(api, merchant)
-    assert answer.status_code == 201, answer.text
-    booking = answer.json()
-    httpx.post(f"{booking['next_action']['url']}/pay", timeout=10)
-    wait_for(lambda: order_status(api, booking) == "paid", what="the deposit to be paid")
-    return booking
-
-
-def billing(api, merchant: str) -> dict:
-    answer = api.get(f"/admin/merchants/{merchant}/billing", headers=staff(merchant))
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def subscribe(api, stack, merchant: str, plan: str = "starter") -> str:
-    """The tradie's staff choose a plan and pay on the sandbox's Checkout; the subscription's id."""
-    answer = api.post(
-        f"/admin/merchants/{merchant}/subscription", headers=staff(merchant), json={"plan": plan, "currency": "AUD"}
-    )
-    assert answer.status_code == 200, answer.text
-    url = answer.json()["checkout_url"]
-    page = httpx.get(url, timeout=10)
-    assert "every month" in page.text and "29.00" in page.text
-    paid = httpx.post(f"{url}/pay", headers={"Accept": "application/json"}, timeout=10)
-    assert paid.status_code == 200 and paid.json()["mode"] == "subscription", paid.text
-    stack.flush_deliveries()  # the session's, the subscription's and the first invoice's events
-    view = billing(api, merchant)
-    assert view["status"] == "active" and view["last_invoice"]["paid"] is True, view
-    return paid.json()["subscription"]
+def subscribe(api, stack, merchant: str) -> str:
+    return subscribed(api, stack, merchant, staff(merchant), plan="starter", currency="AUD")
 
 
 def emails(stack, merchant: str, kind: str) -> list[dict]:
     return sent_emails(stack, source=f"plan:{merchant}", kind=kind)
-
-
-def sandbox_get(stack, path: str, account: str | None = None) -> dict:
-    headers = {**PLATFORM_KEY, **({"Stripe-Account": account} if account else {})}
-    answer = httpx.get(f"{stack.sandbox}{path}", headers=headers, timeout=10)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def test_the_plans_are_public_with_their_prices_fee_and_limits(api):
@@ -165,7 +79,7 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
     tradie = signed_up_tradie(api, stack)
     before = book(api, tradie)  # signed up, no plan yet: no bookings
     assert before.status_code == 409 and before.json()["error"] == "merchant_plan_inactive", before.text
-    assert billing(api, tradie)["next_step"]["action"] == "choose_plan"
+    assert billing(api, tradie, staff(tradie))["next_step"]["action"] == "choose_plan"
     wrong = api.post(
         f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "starter", "currency": "EUR"}
     )
@@ -183,7 +97,7 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
     subscription = subscribe(api, stack, tradie)
     late = httpx.post(f"{abandoned.json()['checkout_url']}/pay", headers={"Accept": "application/json"}, timeout=10)
     assert late.status_code == 409, late.text  # expired when the second opened: never a second subscription
-    view = billing(api, tradie)
+    view = billing(api, tradie, staff(tradie))
     assert (view["plan"], view["status"], view["fee_bps"], view["taking_orders"]) == (
         "starter",
         "active",
@@ -198,14 +112,14 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
     sub = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
     assert sub["status"] == "active" and sub["metadata"] == {"merchant": tradie, "plan": "starter", "purpose": "plan"}
     [active] = wait_for(lambda: emails(stack, tradie, "plan_active"), what="the plan-active email")
-    assert active["to"] == f"office@{tradie}.example" and "Starter plan is active" in plain(active["text"])
+    assert active["to"] == "jobs@bright-sparks.example" and "Starter plan is active" in plain(active["text"])
 
     again = api.post(
         f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "pro", "currency": "AUD"}
     )
     assert again.status_code == 409 and again.json()["error"] == "already_subscribed", again.text
 
-    booking = paid_booking(api, stack, tradie)  # AUD 30.00 deposit: 3 % is AUD 0.90
+    booking = paid_booking(api, tradie)  # AUD 30.00 deposit: 3 % is AUD 0.90
     session_id = booking["next_action"]["url"].rsplit("/", 1)[1]
     account = item["stripe_account"]
     session = sandbox_get(stack, f"/v1/checkout/sessions/{session_id}", account)
@@ -216,14 +130,14 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
 def test_a_failed_renewal_warns_then_a_deleted_plan_stops_new_bookings_but_not_a_balance(api, stack):
     tradie = signed_up_tradie(api, stack)
     subscription = subscribe(api, stack, tradie)
-    booking = paid_booking(api, stack, tradie)
+    booking = paid_booking(api, tradie)
 
     renewal = httpx.post(
         f"{stack.sandbox}/_sandbox/stripe/subscriptions/{subscription}/renew", json={"payment": "fails"}, timeout=10
     )
     assert renewal.status_code == 200, renewal.text
-    wait_for(lambda: billing(api, tradie)["status"] == "past_due", what="the plan to be past due")
-    view = billing(api, tradie)
+    wait_for(lambda: billing(api, tradie, staff(tradie))["status"] == "past_due", what="the plan to be past due")
+    view = billing(api, tradie, staff(tradie))
     assert view["taking_orders"] is True and view["next_step"]["action"] == "update_card"
     assert view["last_invoice"]["paid"] is False and view["last_invoice"]["amount"] == 2900
     [failed] = wait_for(lambda: emails(stack, tradie, "plan_payment_failed"), what="the payment-failed email")
@@ -234,8 +148,8 @@ def test_a_failed_renewal_warns_then_a_deleted_plan_stops_new_bookings_but_not_a
 
     cancelled = httpx.delete(f"{stack.sandbox}/v1/subscriptions/{subscription}", headers=PLATFORM_KEY, timeout=10)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "canceled", cancelled.text
-    wait_for(lambda: billing(api, tradie)["status"] == "canceled", what="the plan to lapse")
-    assert billing(api, tradie)["taking_orders"] is False
+    wait_for(lambda: billing(api, tradie, staff(tradie))["status"] == "canceled", what="the plan to lapse")
+    assert billing(api, tradie, staff(tradie))["taking_orders"] is False
     refused = book(api, tradie)
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"] == "merchant_plan_inactive" and "not taking new orders" in refused.json()["message"]
@@ -273,19 +187,19 @@ def test_billing_events_apply_once_in_order_and_only_when_authentic(api, stack):
     late["created"] = int(item["plan_event_at"]) - 60
     answer = deliver(json.dumps(late).encode())
     assert answer.status_code == 200 and answer.json()["result"] == "stale", answer.text
-    assert billing(api, tradie)["status"] == "active"
+    assert billing(api, tradie, staff(tradie))["status"] == "active"
 
     # A forged one (not signed with the endpoint's secret) is refused and changes nothing.
     forged = stripe_event("customer.subscription.deleted", {**base, "status": "canceled"})
     answer = deliver(forged, stack.sign_stripe(forged, secret="whsec_not_the_endpoints"))
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_webhook"
-    assert billing(api, tradie)["status"] == "active"
+    assert billing(api, tradie, staff(tradie))["status"] == "active"
 
     # A newer one applies, once: delivered again, it is a duplicate and emails nobody twice.
     newer = stripe_event("customer.subscription.deleted", {**base, "status": "canceled"})
     first, second = deliver(newer), deliver(newer)
     assert first.json()["result"] == "plan_updated" and second.json()["result"] == "duplicate"
-    assert billing(api, tradie)["status"] == "canceled"
+    assert billing(api, tradie, staff(tradie))["status"] == "canceled"
     wait_for(lambda: emails(stack, tradie, "plan_lapsed"), what="the plan-lapsed email")
     stack.flush_deliveries()
     assert len(emails(stack, tradie, "plan_lapsed")) == 1
@@ -301,13 +215,13 @@ def test_a_merchant_from_the_catalog_file_has_no_plan_to_buy(api):
         f"/admin/merchants/{FIXIT}/subscription", headers=staff(FIXIT), json={"plan": "starter", "currency": "AUD"}
     )
     assert answer.status_code == 409 and answer.json()["error"] == "not_a_platform_merchant"
-    view = billing(api, FIXIT)
+    view = billing(api, FIXIT, staff(FIXIT))
     assert view["on_platform"] is False and view["taking_orders"] is True and view["next_step"] is None
 
 
 def plan_counter(stack, merchant: str, limit: str) -> dict:
     """The merchant's count against its plan's monthly `limit` this month (its own time zone)."""
-    month = datetime.now(ZoneInfo("Australia/Sydney")).strftime("%Y-%m")
+    month = datetime.now(ZoneInfo(merchant_item(stack, merchant)["timezone"])).strftime("%Y-%m")
     return {"pk": f"CAPACITY#{merchant}#{limit}-{month}", "type": "capacity"}
 
 
@@ -366,20 +280,8 @@ def test_a_signed_up_merchants_cart_is_refused_until_it_has_a_plan_in_good_stand
 
 
 def test_a_photographers_plan_limits_its_galleries_per_month(api, stack):
-    photographer = f"plan-studio-{uuid.uuid4().hex[:8]}"
-    stack.table("CatalogTable").put_item(
-        Item={
-            "pk": f"MERCHANT#{photographer}",
-            "type": "merchant",
-            "merchant_id": photographer,
-            "name": "Studio on the Starter plan",
-            "order_prefix": "PS",
-            "timezone": "UTC",
-            "business_kind": "photography",
-            "plan": "starter",  # 5 galleries a month
-            "plan_status": "active",
-        }
-    )
+    photographer, headers = new_merchant(stack, api, kind="photography", timezone="UTC")
+    subscribed(api, stack, photographer, headers, plan="starter", currency="USD")  # 5 galleries a month
     month = datetime.now(UTC).strftime("%Y-%m")
     counter = {"pk": f"CAPACITY#{photographer}#galleries_per_month-{month}", "type": "capacity"}
 
