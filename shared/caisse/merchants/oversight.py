@@ -2,9 +2,9 @@
 
 The list is one Query of the catalog's by_parent index (parent MERCHANTS) and, for activity, one
 Query per merchant of the figures the orders stream keeps (FIGURES#<merchant>, newest day first):
-never a Scan of orders. A suspension is a conditional write of `Merchant.suspended` together with
-a record of who, when and why (SUSPENSION#<merchant>#<when>, listed under SUSPENSIONS#<merchant>);
-lifting it writes its own record. Either way the merchant's staff are emailed.
+never a Scan of orders. A suspension, and lifting it, is a change of `Merchant.suspended` recorded
+like every change of a merchant's settings (who, when, why: caisse.catalog.merchant_settings, listed
+by GET /admin/merchants/{id}/changes). Either way the merchant's staff are emailed.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.attributes import UnicodeAttribute
 
+from caisse.catalog.merchant_settings import record_change
 from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
 from caisse.catalog.platform import check_taking_orders, taking_payments
-from caisse.clock import iso, moment, utcnow
-from caisse.db import Transaction, TransactionCancelled
-from caisse.errors import CaisseError, Conflict, Forbidden, NotFound
+from caisse.catalog.service import get_merchant
+from caisse.clock import iso, utcnow
+from caisse.errors import CaisseError, Conflict, Forbidden
 from caisse.notifications import outbox
 from caisse.notifications.changes import Notification
 from caisse.notifications.kinds import Kind
@@ -33,24 +33,6 @@ ACTIVITY_DAYS = 30
 class SuspensionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
     reason: str = Field(min_length=3, max_length=500, description="Why; the merchant's staff read it")
-
-
-class SuspensionRecord(CatalogRecord, discriminator="suspension"):
-    """One suspension or lifting of one, as it happened."""
-
-    merchant = UnicodeAttribute()
-    action = UnicodeAttribute()  # suspended, lifted
-    by = UnicodeAttribute()
-    at = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)
-
-    @staticmethod
-    def key(merchant_id: str, when: str) -> str:
-        return f"SUSPENSION#{merchant_id}#{when}"
-
-    @staticmethod
-    def parent_of(merchant_id: str) -> str:
-        return f"SUSPENSIONS#{merchant_id}"
 
 
 def _platform_only(staff: Staff) -> None:
@@ -115,61 +97,23 @@ def activity(merchant_id: str, timezone: str) -> dict[str, Any]:
 
 def suspend(merchant_id: str, staff: Staff, reason: str) -> dict[str, Any]:
     _platform_only(staff)
-    now = utcnow()
-    suspension = {"at": iso(now), "by": staff.actor_id, "reason": reason}
-    tx = Transaction()
-    tx.update(
-        Merchant(Merchant.key(merchant_id)),
-        actions=[Merchant.suspended.set(suspension)],
-        condition=Merchant.pk.exists() & Merchant.suspended.does_not_exist(),
-        label="merchant",
-    )
-    tx.put(_record(merchant_id, "suspended", suspension, now), label="record")
-    _commit(tx, merchant_id, already="already_suspended")
-    merchant = Merchant.get(Merchant.key(merchant_id), consistent_read=True)
+    merchant = get_merchant(merchant_id)
+    if merchant.suspended:
+        raise Conflict(f"{merchant_id} is already suspended", code="already_suspended")
+    suspension = {"at": iso(utcnow()), "by": staff.actor_id, "reason": reason}
+    record_change(merchant, staff, {"suspended": (None, suspension)}, [Merchant.suspended.set(suspension)])
     _tell_staff(merchant, Kind.MERCHANT_SUSPENDED, suspension["at"], reason)
     return {"merchant": merchant_id, "suspended": suspension}
 
 
 def lift(merchant_id: str, staff: Staff) -> dict[str, Any]:
     _platform_only(staff)
-    now = utcnow()
-    tx = Transaction()
-    tx.update(
-        Merchant(Merchant.key(merchant_id)),
-        actions=[Merchant.suspended.remove()],
-        condition=Merchant.pk.exists() & Merchant.suspended.exists(),
-        label="merchant",
-    )
-    tx.put(_record(merchant_id, "lifted", {"at": iso(now), "by": staff.actor_id, "reason": None}, now), label="record")
-    _commit(tx, merchant_id, already="not_suspended")
-    merchant = Merchant.get(Merchant.key(merchant_id), consistent_read=True)
-    _tell_staff(merchant, Kind.MERCHANT_REINSTATED, iso(now), None)
+    merchant = get_merchant(merchant_id)
+    if not merchant.suspended:
+        raise Conflict(f"{merchant_id} is not suspended", code="not_suspended")
+    record_change(merchant, staff, {"suspended": (merchant.suspended.as_dict(), None)}, [Merchant.suspended.remove()])
+    _tell_staff(merchant, Kind.MERCHANT_REINSTATED, iso(utcnow()), None)
     return {"merchant": merchant_id, "suspended": None}
-
-
-def _record(merchant_id: str, action: str, what: dict[str, Any], now: Any) -> SuspensionRecord:
-    return SuspensionRecord(
-        SuspensionRecord.key(merchant_id, moment(now)),
-        parent=SuspensionRecord.parent_of(merchant_id),
-        merchant=merchant_id,
-        action=action,
-        by=what["by"],
-        at=what["at"],
-        reason=what["reason"],
-    )
-
-
-def _commit(tx: Transaction, merchant_id: str, already: str) -> None:
-    try:
-        tx.commit()
-    except TransactionCancelled:
-        try:
-            Merchant.get(Merchant.key(merchant_id), consistent_read=True)
-        except Merchant.DoesNotExist:
-            raise NotFound("no such merchant") from None
-        wording = "is already suspended" if already == "already_suspended" else "is not suspended"
-        raise Conflict(f"{merchant_id} {wording}", code=already) from None
 
 
 def _tell_staff(merchant: Merchant, kind: Kind, at: str, reason: str | None) -> None:
