@@ -45,6 +45,7 @@ help:
 	@echo "make bench-reconciliation   2 000 orders paid while their webhooks were lost, reconciled and resumed"
 	@echo "make bench-brief  a checkout with and without an encrypted brief (latency, DynamoDB and KMS requests)"
 	@echo "make bench-plans  platform plans: Pay -> plan active, AWS requests per billing event and per booking"
+	@echo "make bench-settings   a merchant's settings change (copies and record in one transaction) and the change list"
 	@echo "make bench-scale  memory and checkout p50 of the local stack over 5 000 paid orders"
 	@echo "make run-scheduled FUNCTION=ReconcilePaymentsFunction   run a scheduled job now (local stack)"
 	@echo "make redrive      send the notification DLQ back to its queue (local stack)"
@@ -187,52 +188,11 @@ openapi: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) scripts/bench_cold_start.py
 
-# The image pipeline: wall time, CPU time and peak memory per photo, beside plain Pillow.
-.PHONY: bench-images
-bench-images: $(VENV)/.installed
-	$(PY) scripts/bench_images.py
-
-# Emails per second and AWS requests per email for a batch of paid orders on the local stack.
-.PHONY: bench-email
-bench-email: $(VENV)/.installed
-	$(PY) scripts/bench_email.py
-
-# Orders of 10 admissions: webhook to tickets, to the confirmation email (QR codes, PDF), its size.
-.PHONY: bench-tickets
-bench-tickets: $(VENV)/.installed
-	$(PY) scripts/bench_tickets.py
-
-# The song studio's checkout with and without an encrypted brief, side by side (latency, DynamoDB and KMS requests).
-.PHONY: bench-brief
-bench-brief: $(VENV)/.installed
-	$(PY) scripts/bench_brief.py
-
-# Platform plans on a local stack of their own: Pay -> plan active, AWS requests per billing event,
-# a booking checkout's requests with and without a plan.
-.PHONY: bench-plans
-bench-plans: $(VENV)/.installed
-	$(PY) scripts/bench_plans.py
-
-# A merchant's settings change (its products' copies and the change record in one transaction) and the change list.
-.PHONY: bench-settings
-bench-settings: $(VENV)/.installed
-	$(PY) scripts/bench_settings.py
-
-# A 500-photo gallery on a local stack of its own: the client's listing (time, requests) and the
-# storage of one 24 MP photo (original kept + renditions).
-.PHONY: bench-gallery
-bench-gallery: $(VENV)/.installed
-	$(PY) scripts/bench_gallery.py
-
-# One page of the staff order list at 1 000 and 20 000 orders: time and DynamoDB requests per page.
-.PHONY: bench-orders
-bench-orders: $(VENV)/.installed
-	$(PY) scripts/bench_orders.py
-
-# The local stack as data grows: emulated AWS memory and checkout p50 over 5 000 paid orders.
-.PHONY: bench-scale
-bench-scale: $(VENV)/.installed
-	$(PY) scripts/bench_scale.py
+# One benchmark per script: `make bench-NAME` runs scripts/bench_NAME.py (what each measures: `make help`).
+BENCHES := images email tickets brief plans settings gallery orders scale
+.PHONY: $(addprefix bench-,$(BENCHES))
+$(addprefix bench-,$(BENCHES)): bench-%: $(VENV)/.installed
+	$(PY) scripts/bench_$*.py
 
 # Run a scheduled function once against the running local stack, e.g. FUNCTION=ReconcilePaymentsFunction.
 .PHONY: run-scheduled
