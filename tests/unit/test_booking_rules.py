@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from caisse.bookings import calendar, pricing
+from caisse.catalog.platform import platform_fee
 from caisse.errors import InvalidRequest
 from caisse.money import Money
 
@@ -54,7 +55,7 @@ def test_deposits(full, rule, deposit):
     ],
 )
 def test_platform_fee_rounds_half_up_in_minor_units(charge, bps, fee):
-    assert pricing.platform_fee(charge, bps) == fee
+    assert platform_fee(charge, bps) == fee
 
 
 def test_balance_is_what_is_left_and_never_negative():

@@ -2,8 +2,7 @@
 
 - Deposit: a percentage of the full price (rounded half up to the currency's minor unit) or a
   fixed amount, never more than the full price.
-- Platform fee: `platform_fee_bps` basis points of each charge (250 = 2.5 %), rounded half up to
-  the minor unit (so XOF 1 001 pays XOF 25, USD 10.01 pays USD 0.25), never more than the charge.
+- Platform fee: caisse.catalog.platform.platform_fee (the same for carts and bookings).
 - Balance: the final price minus the deposit, never below zero.
 """
 
@@ -19,11 +18,6 @@ def deposit(full_price: Money, percent: int | None, fixed: int | None) -> Money:
     if percent is None:
         return full_price
     return full_price.fraction(int(percent), 100)
-
-
-def platform_fee(charge: Money, bps: int) -> Money:
-    fee = charge.fraction(int(bps), 10_000)
-    return fee if fee <= charge else charge
 
 
 def balance(final_price: Money, deposit_paid: Money) -> Money:

@@ -18,7 +18,13 @@ from pynamodb.exceptions import DeleteError
 from caisse.bookings import calendar, pricing
 from caisse.catalog.models import Merchant, Service
 from caisse.catalog.plans import plan_limit
-from caisse.catalog.platform import check_taking_orders, payments_notice, taking_payments
+from caisse.catalog.platform import (
+    check_taking_orders,
+    check_taking_payments,
+    payments_notice,
+    platform_fee,
+    taking_payments,
+)
 from caisse.catalog.service import CartLine
 from caisse.clock import iso, utcnow
 from caisse.config import settings
@@ -32,6 +38,7 @@ from caisse.orders.refunds import refundable
 from caisse.orders.service import change_status_by_staff, load, record_action
 from caisse.payments.checkout import Draft, spec_for
 from caisse.payments.refunds import request_refund
+from caisse.payments.registry import load as load_provider
 from caisse.phones import international
 from caisse.staff import Staff
 
@@ -120,8 +127,7 @@ class Booking:
         if service is None or not service.active:
             raise NotFound("no such service", code="unknown_service")
         check_taking_orders(merchant)
-        if not taking_payments(merchant):
-            raise Conflict(payments_notice(merchant) or "", code="merchant_not_onboarded")
+        check_taking_payments(merchant)
         if request.currency != service.currency:
             raise InvalidRequest(f"{service.name} is priced in {service.currency}", code="currency_not_offered")
         if start <= now:
@@ -158,7 +164,7 @@ class Booking:
                 )
             return _slot_taken(cancelled)
 
-        return Draft(order, transaction, spec_for(order), _stripe(merchant.stripe_account), refusal)
+        return Draft(order, transaction, spec_for(order), load_provider("stripe", merchant.stripe_account), refusal)
 
     def view(self, order: Order) -> dict[str, Any]:
         return _booking_view(order)
@@ -194,7 +200,7 @@ def _pending_booking(
     before anything is written (caisse.orders.personal)."""
     full = Money(int(service.full_price), service.currency)
     deposit = check_maximum(pricing.deposit(full, service.deposit_percent, service.deposit_fixed), "stripe")
-    fee = pricing.platform_fee(deposit, int(merchant.platform_fee_bps))
+    fee = platform_fee(deposit, int(merchant.platform_fee_bps))
     steps = calendar.covered(start, int(service.duration_minutes), hours.step_minutes)
     zone = ZoneInfo(hours.timezone)
     slots = [
@@ -287,9 +293,9 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
         )
     deposit = Money(int(booking["deposit"]["amount"]), booking["deposit"]["currency"])
     due = pricing.balance(check_maximum(Money(final_amount, deposit.currency), "stripe"), deposit)
-    fee = pricing.platform_fee(due, int(booking.get("platform_fee_bps", 250)))
+    fee = platform_fee(due, int(booking.get("platform_fee_bps", 250)))
     saved = order.saved_payment.as_dict() if order.saved_payment else {}
-    provider = _stripe(order.connect_account)
+    provider = load_provider("stripe", order.connect_account)
     if due.amount and saved.get("customer") and not saved.get("payment_method") and order.payment_ref:
         # The deposit's Checkout Session named the customer; the card is on its PaymentIntent.
         saved["payment_method"] = provider.payment_method_of(order.payment_ref)
@@ -333,13 +339,6 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
         balance={**result, "final_amount": final_amount, "paid_at": iso(utcnow())} if charged else None,
     )
     return {"booking_id": order_id, **result, "replayed": False}
-
-
-def _stripe(account: str | None) -> Any:
-    """Stripe on a merchant's account; imported here so availability never loads the SDK."""
-    from caisse.payments.stripe.provider import Stripe
-
-    return Stripe(account)
 
 
 def _balance_link(order: Order, provider: Any, due: Money, fee: Money) -> str:

@@ -140,6 +140,7 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
         order_prefix=merchant.order_prefix,
         stages=list(merchant.stages or []),
         merchant_contact=merchant.contact(),
+        platform_merchant=True if merchant.business_kind else None,
         merchant_rules=merchant_rules(
             merchant.checkout_rules.as_dict() if merchant.checkout_rules else None, merchant.timezone or "UTC"
         ),

@@ -17,6 +17,7 @@ from caisse.catalog.document import Plan, Platform
 from caisse.catalog.models import Merchant, PlatformSettings
 from caisse.config import settings
 from caisse.errors import Conflict, NotFound
+from caisse.money import Money
 
 # Stripe subscription statuses in which the merchant keeps selling. `past_due` is Stripe's retry
 # window after a failed invoice (https://docs.stripe.com/billing/subscriptions/overview#subscription-statuses):
@@ -83,6 +84,14 @@ def taking_orders_refusal(merchant_id: str) -> NotTakingOrders | None:
     return None
 
 
+def platform_fee(charge: Money, bps: int) -> Money:
+    """The platform's fee on one charge of a signed-up merchant (its plan's `platform_fee_bps`, 250 =
+    2.5 %), rounded half up to the minor unit (XOF 1 001 pays XOF 25, USD 10.01 pays USD 0.25),
+    never more than the charge: a cart's total, a booking's deposit or its balance."""
+    fee = charge.fraction(int(bps), 10_000)
+    return fee if fee <= charge else charge
+
+
 def taking_payments(merchant: Merchant) -> bool:
     """Whether the merchant's own Stripe account takes charges yet (Connect onboarding done, kept in
     step by `account.updated`)."""
@@ -92,3 +101,22 @@ def taking_payments(merchant: Merchant) -> bool:
 def payments_notice(merchant: Merchant) -> str | None:
     """What the public pages and answers say of a merchant that cannot be paid yet; None once it can."""
     return None if taking_payments(merchant) else f"{merchant.name} is not taking payments yet"
+
+
+def cart_payee(merchant_id: str) -> Merchant:
+    """The signed-up merchant a cart is paid to (its connected account, its plan's current fee), read
+    once, and refused (409) if it takes no orders or no payments yet. Only signed-up merchants' carts
+    read it (Product.platform_merchant): the catalog file's shops read nothing more."""
+    try:
+        merchant = Merchant.get(Merchant.key(merchant_id), consistent_read=True)
+    except Merchant.DoesNotExist:
+        raise NotFound("no such merchant") from None
+    check_taking_orders(merchant)
+    check_taking_payments(merchant)
+    return merchant
+
+
+def check_taking_payments(merchant: Merchant) -> None:
+    """Refuse a checkout (409) of a signed-up merchant whose own Stripe account takes no charges yet."""
+    if not taking_payments(merchant):
+        raise Conflict(payments_notice(merchant) or "", code="merchant_not_onboarded")

@@ -60,6 +60,9 @@ class PricedCart:
     merchant_rules: dict[str, Any] | None = None
     questionnaire: str | None = None  # JSON, for products made to order from the customer's answers
     workflow: dict[str, Any] | None = None  # revisions and the stage that needs a deliverable
+    platform_merchant: bool = (
+        False  # a signed-up merchant's: paid on its own Stripe account (Product.platform_merchant)
+    )
 
 
 def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], currency: str) -> PricedCart:
@@ -144,6 +147,7 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
         merchant_rules=first.merchant_rules.as_dict() if first.merchant_rules else None,
         questionnaire=first.questionnaire,
         workflow=_plain(first.workflow.as_dict()) if first.workflow else None,
+        platform_merchant=bool(first.platform_merchant),
     )
 
 

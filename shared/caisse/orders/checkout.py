@@ -426,9 +426,12 @@ def new_order(
     fingerprint: str,
     answers: dict[str, Any] | None = None,
     day: date | None = None,
+    connect_account: str | None = None,
+    platform_fee: dict[str, Any] | None = None,
 ) -> Order:
     """The pending order, before any provider was asked: no provider reference or next action yet.
-    The phone and the answers are encrypted here, before anything is written."""
+    The phone and the answers are encrypted here, before anything is written. A signed-up merchant's
+    cart records the connected account and the fee it is paid with, so a retry asks for the same."""
     return Order(
         order_pk(order_id),
         ORDER_SK,
@@ -473,4 +476,6 @@ def new_order(
         refund_policy=rules.raw.get("refund_policy"),
         open_counters=[key for key, _, _ in counters] or None,
         retention_months=rules.retention_months,
+        connect_account=connect_account,
+        platform_fee=platform_fee,
     )

@@ -58,11 +58,11 @@ def _text(value: Any) -> str:
 
 
 def _fee(order: Order) -> int:
-    """The platform's fee on this order's money: a booking's deposit fee, and its balance's."""
-    booking = order.booking.as_dict() if order.booking else {}
+    """The platform's fee on this order's money: a cart's or a booking's deposit's, and a balance's."""
+    paid = order.application_fee
     balance = order.balance.as_dict() if order.balance else {}
     fee = 0
-    for part in (booking.get("platform_fee"), balance.get("fee") if balance.get("status") == "paid" else None):
+    for part in (paid.as_dict() if paid else None, balance.get("fee") if balance.get("status") == "paid" else None):
         if part and part.get("currency") == order.currency:
             fee += int(part.get("amount") or 0)
     return fee

@@ -103,8 +103,8 @@ def contribution(old: Order | None, new: Order) -> Contribution:
         day = _day(new, new.paid_at)
         found.add(day, currency, "paid_orders", 1)
         found.add(day, currency, "revenue", new.paid.amount)
-        booking = new.booking.as_dict() if new.booking else {}
-        found.add(day, currency, "fees", _fee(booking.get("platform_fee"), currency))
+        fee = new.application_fee
+        found.add(day, currency, "fees", _fee(fee.as_dict() if fee else None, currency))
     refunded = int(new.refunded_amount or 0) - int((old.refunded_amount if old is not None else 0) or 0)
     if refunded:
         found.add(_day(new, new.updated_at), currency, "refunds", refunded)

@@ -127,6 +127,7 @@ class Order(OrderRecord, discriminator="order"):
     dispute = MapAttribute(null=True)  # the latest dispute: id, reason, amount, status, outcome
     open_counters = ListAttribute(of=UnicodeAttribute, null=True)  # per-customer caps this checkout counts in
     connect_account = UnicodeAttribute(null=True)  # a Stripe connected account (direct charges)
+    platform_fee = MapAttribute(null=True)  # a signed-up merchant's cart: the plan's fee, {amount, currency, bps}
     # The id of the request that created the order (caisse.observability), logged by every function
     # that handles one of its changes: its stream records, its notification messages, its webhooks.
     correlation_id = UnicodeAttribute(null=True, attr_name=ORDER_ATTRIBUTE)
@@ -165,6 +166,17 @@ class Order(OrderRecord, discriminator="order"):
     @property
     def total(self) -> Money:
         return Money(int(self.total_amount), self.currency)
+
+    @property
+    def application_fee(self) -> Money | None:
+        """The platform's fee on the order's payment: a signed-up merchant's cart's, or a booking's
+        deposit's; None for the platform's own shops."""
+        fee = (
+            self.platform_fee.as_dict()
+            if self.platform_fee
+            else (self.booking.as_dict() if self.booking else {}).get("platform_fee")
+        )
+        return Money(int(fee["amount"]), fee["currency"]) if fee else None
 
     @property
     def paid(self) -> Money:

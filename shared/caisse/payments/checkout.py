@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from caisse.catalog import questionnaire
 from caisse.catalog.models import Merchant, Product
-from caisse.catalog.platform import taking_orders_condition, taking_orders_refusal
+from caisse.catalog.platform import cart_payee, platform_fee, taking_orders_condition, taking_orders_refusal
 from caisse.catalog.service import CartLine, price_cart
 from caisse.clock import utcnow
 from caisse.config import settings
@@ -155,7 +155,11 @@ class Cart:
         rules.check_phone(request.customer_phone)
         rules.check_items_per_order(cart)
         check_admissions(list(cart.lines))
-        provider = provider_for(request.currency, request.provider, rules.raw.get("routes"))
+        # A signed-up merchant's cart is a direct charge on its own Stripe account with its plan's fee.
+        payee = cart_payee(cart.merchant) if cart.platform_merchant else None
+        account = payee.stripe_account if payee else None
+        provider = provider_for(request.currency, request.provider, rules.raw.get("routes"), account)
+        fee = platform_fee(cart.total, int(payee.platform_fee_bps)) if payee else None
         answers = questionnaire.validate(cart.questionnaire, request.answers)
         limit = capacity.DailyLimit.of(rules.raw)
         if limit is None and request.day is not None:
@@ -166,7 +170,19 @@ class Cart:
 
         order_number = next_order_number(cart.order_prefix, now.year)
         order = new_order(
-            order_id, order_number, cart, request, provider.name, now, rules, counters, fingerprint, answers, day
+            order_id,
+            order_number,
+            cart,
+            request,
+            provider.name,
+            now,
+            rules,
+            counters,
+            fingerprint,
+            answers,
+            day,
+            connect_account=account,
+            platform_fee={**fee.as_dict(), "bps": int(payee.platform_fee_bps)} if fee and payee else None,
         )
         # The phone in clear for the provider's call only (CamPay's prompt): the order holds it encrypted.
         spec = spec_for(order, list(cart.lines), customer_phone=request.customer_phone)
@@ -174,7 +190,7 @@ class Cart:
         check_maximum(spec.total, provider.name)
         daily = (limit, day) if limit is not None and day is not None else None
         transaction = pending_order_transaction(order, cart, now, attempts, counters, daily)
-        # Checked in the same transaction, so a cart costs no read of its merchant.
+        # Checked in the same transaction, so a catalog shop's cart costs no read of its merchant.
         transaction.check(Merchant, Merchant.key(cart.merchant), None, taking_orders_condition(), "merchant")
 
         def refusal(cancelled: TransactionCancelled) -> CaisseError | None:
@@ -215,7 +231,6 @@ def spec_for(order: Order, lines: list[CartLine] | None = None, **overrides: Any
             for item in order.items
         ]
     contact = order.merchant_contact.as_dict() if order.merchant_contact else {}
-    fee = booking.get("platform_fee")
     values: dict[str, Any] = {
         "order_id": order.order_id,
         "order_number": order.order_number,
@@ -231,7 +246,7 @@ def spec_for(order: Order, lines: list[CartLine] | None = None, **overrides: Any
         **return_urls(order.order_id),
         "notify_url": f"{settings().public_api_url}/webhooks/{order.provider}",
         "idempotency_key": f"checkout-{order.order_id}",
-        "application_fee": Money(int(fee["amount"]), fee["currency"]) if fee else None,
+        "application_fee": order.application_fee,
         "save_card": bool(booking),
     }
     values.update(overrides)

@@ -46,10 +46,16 @@ def load(name: str, account: str | None = None) -> PaymentProvider:
 
 
 def provider_for(
-    currency: str, requested: str | None, routes: Mapping[str, Sequence[str]] | None = None
+    currency: str,
+    requested: str | None,
+    routes: Mapping[str, Sequence[str]] | None = None,
+    account: str | None = None,
 ) -> PaymentProvider:
-    """The provider for this checkout, or a 4xx naming what is possible."""
+    """The provider for this checkout, or a 4xx naming what is possible. With `account` (a signed-up
+    merchant's connected Stripe account) only Stripe, on that account, takes it."""
     allowed = list((routes or {}).get(currency) or DEFAULT_ROUTES.get(currency, ()))
+    if account:
+        allowed = [name for name in allowed if name == "stripe"]
     if not allowed:
         raise InvalidRequest(f"this shop takes no payments in {currency}", code="currency_not_supported")
     name = requested or allowed[0]
@@ -59,4 +65,4 @@ def provider_for(
             code="provider_not_available",
             providers=allowed,
         )
-    return load(name)
+    return load(name, account)
