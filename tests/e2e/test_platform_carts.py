@@ -55,10 +55,17 @@ def test_a_photographers_print_is_paid_on_their_account_with_the_pro_plans_fee_a
     sku = print_product(api, photographer, staff)
 
     stack.sandbox_config(duplicates=2)  # every webhook delivered twice, concurrently
-    answer = api.post("/checkouts", json=cart(sku, 2), headers={"Idempotency-Key": str(uuid.uuid4())})
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    answer = api.post("/checkouts", json=cart(sku, 2), headers=key)
     assert answer.status_code == 201, answer.text
     checkout = answer.json()
     assert checkout["total"] == {"amount": 9998, "currency": "USD"}, checkout
+    retried = api.post("/checkouts", json=cart(sku, 2), headers=key)  # the same checkout, on the same account
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true", retried.text
+    assert (retried.json()["order_id"], retried.json()["next_action"]) == (
+        checkout["order_id"],
+        checkout["next_action"],
+    )
 
     # The Checkout Session is on the photographer's account; the platform's own has no such session.
     session = session_of(stack, checkout, account)
@@ -85,7 +92,9 @@ def test_a_photographers_print_is_paid_on_their_account_with_the_pro_plans_fee_a
     delivered = deliveries_of(stack, completed["id"])
     assert len(delivered) == 2 and all(d["url"].endswith("/webhooks/stripe-connect") for d in delivered), delivered
     assert all(d["status_code"] == 200 for d in delivered), delivered
+    view = admin_view(api, checkout["order_id"], photographer)
     assert len(payments(api, checkout, photographer)) == 1
+    assert view["platform_fee"] == {"amount": 150, "currency": "USD"}, view
 
     # The same event sent to the platform's endpoint (signed with its secret) settles nothing there.
     body = stripe_event("checkout.session.completed", completed["data"]["object"], completed["id"] + "_platform")

@@ -148,6 +148,18 @@ def test_provider_follows_currency_choice_and_merchant_routes():
         provider_for("USD", "paypal", {"USD": ["stripe"]})
 
 
+def test_a_signed_up_merchants_account_is_paid_through_stripe_alone_on_that_account():
+    stripe = provider_for("USD", None, None, "acct_1PhotoLocal")
+    assert (stripe.name, stripe.account) == ("stripe", "acct_1PhotoLocal")
+    with pytest.raises(InvalidRequest) as paypal:
+        provider_for("USD", "paypal", None, "acct_1PhotoLocal")
+    assert (paypal.value.code, paypal.value.details["providers"]) == ("provider_not_available", ["stripe"])
+    with pytest.raises(InvalidRequest) as mobile_money:
+        provider_for("XAF", None, None, "acct_1PhotoLocal")  # CamPay's currency: never on a connected account
+    assert mobile_money.value.code == "currency_not_supported"
+    assert provider_for("USD", None).account is None  # the demo shops: the platform's own account
+
+
 def order(
     status: str,
     refunded: int = 0,

@@ -494,6 +494,8 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         view["provider_ref"] = order.provider_ref
         view["payment_ref"] = order.payment_ref
         view["dispute"] = order.dispute.as_dict() if order.dispute else None
+        fee = order.application_fee  # the platform's, on a signed-up merchant's payment
+        view["platform_fee"] = fee.as_dict() if fee else None
         view["email_problem"] = order.email_problem.as_dict() if order.email_problem else None
         view["notes"] = [
             {"note": entry.note, "by": entry.actor_id, "at": iso(entry.at), "version": int(entry.version)}
