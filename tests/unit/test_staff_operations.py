@@ -203,15 +203,8 @@ def test_a_bookings_platform_fee_has_its_column():
 
 
 def test_a_signed_up_merchants_cart_fee_has_its_column_and_counts_in_the_figures():
-    cart = order(
-        money_state="paid",
-        status="paid",
-        version=2,
-        paid_amount=9998,
-        total_amount=9998,
-        connect_account="acct_1PhotoLocal",
-        platform_fee={"amount": 150, "currency": "USD", "bps": 150},
-    )
+    fee = {"amount": 150, "currency": "USD", "bps": 150}  # the Pro plan's 1.5 % of USD 99.98
+    cart = order(money_state="paid", version=2, paid_amount=9998, total_amount=9998, platform_fee=fee)
     row = dict(zip(export.COLUMNS, export.row(cart), strict=True))
     assert (row["paid"], row["platform_fee"], row["net"]) == ("99.98", "1.50", "98.48")
     assert figures.contribution(order(), cart).additions == {
