@@ -363,3 +363,12 @@ def jpeg(width: int = 1800, height: int = 1200, shade: int = 0) -> bytes:
     image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     Image.blend(image, Image.new("RGB", (width, height), (shade, 90, 160)), 0.5).save(out, "JPEG", quality=90)
     return out.getvalue()
+
+
+def dynamodb_requests(stack, action) -> dict[str, int]:
+    """The DynamoDB requests made while `action` ran, counted by the local AWS endpoint (nothing
+    else in flight: the notification queue is idle first)."""
+    wait_for(lambda: queues_idle(stack), timeout=60, what="notifications idle")
+    httpx.delete(f"{stack.aws}/_caisse/requests", timeout=5)
+    action()
+    return httpx.get(f"{stack.aws}/_caisse/requests", timeout=5).json().get("dynamodb", {})

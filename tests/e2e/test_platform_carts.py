@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from e2e_support import admin_view, customer, order_status, stripe_event, wait_for
+from e2e_support import admin_view, customer, dynamodb_requests, order_status, stripe_event, wait_for
 from signup_support import PLATFORM_KEY, new_merchant, onboarded, sandbox_get, subscribed
 
 
@@ -39,13 +39,6 @@ def payments(api, checkout: dict, merchant: str) -> list[dict]:
 
 def deliveries_of(stack, event_id: str) -> list[dict]:
     return [d for d in httpx.get(f"{stack.sandbox}/_sandbox/deliveries", timeout=5).json() if d["event_id"] == event_id]
-
-
-def dynamodb_requests(stack, action) -> dict[str, int]:
-    """The DynamoDB requests (by action) the local AWS endpoint served while `action` ran."""
-    httpx.delete(f"{stack.aws}/_caisse/requests", timeout=5).raise_for_status()
-    action()
-    return httpx.get(f"{stack.aws}/_caisse/requests", timeout=5).json().get("dynamodb", {})
 
 
 def test_a_photographers_print_is_paid_on_their_account_with_the_pro_plans_fee_and_refunded_there(api, stack):

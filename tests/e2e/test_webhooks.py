@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from e2e_support import order_status, pay, queues_idle, start, stripe_event, wait_for
+from e2e_support import dynamodb_requests, order_status, pay, start, stripe_event, wait_for
 
 
 def history(stack, order_id: str) -> list[dict]:
@@ -187,15 +187,6 @@ def test_money_for_an_unknown_order_is_an_incident_not_a_shrug(api, stack):
     # The metric the PaymentWithoutOrderAlarm watches: no provider dimension (alarmed account-wide).
     assert any('"Name":"PaymentWithoutOrder"' in line and '"provider"' not in line for line in stack.output)
     assert post(api, body, stack.sign_stripe(body)).json()["result"] == "duplicate"
-
-
-def dynamodb_requests(stack, action) -> dict[str, int]:
-    """The DynamoDB requests made while `action` ran, counted by the local AWS endpoint (nothing
-    else in flight: the notification queue is idle first)."""
-    wait_for(lambda: queues_idle(stack), timeout=60, what="notifications idle")
-    httpx.delete(f"{stack.aws}/_caisse/requests", timeout=5)
-    action()
-    return httpx.get(f"{stack.aws}/_caisse/requests", timeout=5).json().get("dynamodb", {})
 
 
 def test_an_event_we_do_not_act_on_is_answered_before_any_dynamodb_request(api, stack):
