@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from caisse.catalog.document import Plan, Platform
+from caisse.catalog.document import Platform
 from caisse.catalog.models import Merchant, PlatformSettings
 from caisse.config import settings
 from caisse.errors import Conflict, NotFound
@@ -44,13 +44,6 @@ def platform_config() -> Platform:
         config = Platform()
     _cached = (time.monotonic(), config)
     return config
-
-
-def plan_named(plan_id: str) -> Plan:
-    for plan in platform_config().plans:
-        if plan.id == plan_id:
-            return plan
-    raise NotFound(f"the platform has no plan {plan_id!r}", code="unknown_plan")
 
 
 def check_taking_orders(merchant: Merchant) -> None:
