@@ -5,7 +5,8 @@ merchant's own key), its order-number prefix (two merchants never share order nu
 owner (one person owns at most one business). Then the person is linked in the user pool
 (`custom:merchant_id`, group merchant-staff) with the admin API; their next token is staff of
 the new merchant, scoped like any other. A link that failed is made again by asking again: the
-second request finds the business already theirs and links it before answering 409.
+second request finds the business already theirs, links it, and answers as the first would have
+(409 `already_owner` if it names another business).
 """
 
 from __future__ import annotations
