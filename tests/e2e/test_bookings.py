@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 from e2e_support import emails_for, merchant_token, order_status, plain, wait_for
+from signup_support import PLATFORM_KEY, merchant_item, onboarded, sandbox_get
 
 FIXIT = "fixit-plumbing"
-PLATFORM_KEY = {"Authorization": "Bearer sk_test_local_not_a_real_key"}
 
 
 def staff(merchant: str) -> dict[str, str]:
@@ -44,33 +44,12 @@ def book(api, start: str, service="callout", merchant=FIXIT, key=None, email=Non
 
 
 def account_of(stack, merchant=FIXIT) -> str:
-    return stack.table("CatalogTable").get_item(Key={"pk": f"MERCHANT#{merchant}"}, ConsistentRead=True)["Item"][
-        "stripe_account"
-    ]
-
-
-def sandbox(stack, path: str, account: str) -> dict:
-    answer = httpx.get(f"{stack.sandbox}{path}", headers={**PLATFORM_KEY, "Stripe-Account": account}, timeout=10)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    return merchant_item(stack, merchant)["stripe_account"]
 
 
 def onboard(api, stack, merchant: str) -> None:
-    """The merchant's staff start Connect onboarding and complete it on the sandbox's page; the
-    account.updated webhook then enables the merchant's charges."""
-    onboarding = api.post(f"/admin/merchants/{merchant}/stripe/connect", headers=staff(merchant))
-    assert onboarding.status_code == 200, onboarding.text
-    page = httpx.get(onboarding.json()["onboarding_url"], timeout=10)
-    assert "Complete onboarding" in page.text
-    httpx.post(f"{onboarding.json()['onboarding_url']}/complete", headers={"Accept": "application/json"}, timeout=10)
-    wait_for(
-        lambda: (
-            stack.table("CatalogTable")
-            .get_item(Key={"pk": f"MERCHANT#{merchant}"}, ConsistentRead=True)["Item"]
-            .get("charges_enabled")
-        ),
-        what="account.updated to enable charges",
-    )
+    """The merchant's staff complete Connect onboarding on the sandbox's page (signup_support.onboarded)."""
+    onboarded(api, stack, merchant, staff(merchant))
 
 
 def paid_booking(api, stack, weeks_ahead: int, slot_index: int = 0) -> dict:
@@ -109,8 +88,8 @@ def test_a_deposit_on_the_tradies_account_with_the_platform_fee_and_the_emails(a
     assert booking["booking"]["card_saved_for_balance"] is True
     session_id = booking["next_action"]["url"].rsplit("/", 1)[1]
     account = account_of(stack)
-    session = sandbox(stack, f"/v1/checkout/sessions/{session_id}", account)
-    intent = sandbox(stack, f"/v1/payment_intents/{session['payment_intent']}", account)
+    session = sandbox_get(stack, f"/v1/checkout/sessions/{session_id}", account)
+    intent = sandbox_get(stack, f"/v1/payment_intents/{session['payment_intent']}", account)
     assert intent["application_fee_amount"] == 75  # 2.5 % of the deposit
     assert intent["setup_future_usage"] == "off_session" and intent["customer"] and intent["payment_method"]
 
@@ -145,15 +124,17 @@ def test_the_balance_is_charged_once_even_when_asked_twice(api, stack):
     assert first.json()["fee"] == {"amount": 375, "currency": "AUD"}
     again = api.post(path, json={"final_amount": 18000}, headers=staff(FIXIT))
     assert again.json()["replayed"] is True and again.json()["payment_ref"] == first.json()["payment_ref"]
-    intent = sandbox(stack, f"/v1/payment_intents/{first.json()['payment_ref']}", account_of(stack))
+    intent = sandbox_get(stack, f"/v1/payment_intents/{first.json()['payment_ref']}", account_of(stack))
     assert intent["status"] == "succeeded" and intent["amount"] == 15000 and intent["application_fee_amount"] == 375
 
 
 def test_a_card_that_needs_the_customer_leaves_the_balance_due_and_emails_a_link(api, stack):
     booking = paid_booking(api, stack, weeks_ahead=6)
     account = account_of(stack)
-    session = sandbox(stack, f"/v1/checkout/sessions/{booking['next_action']['url'].rsplit('/', 1)[1]}", account)
-    pm = sandbox(stack, f"/v1/payment_intents/{session['payment_intent']}", account)["payment_method"]  # the saved card
+    session = sandbox_get(stack, f"/v1/checkout/sessions/{booking['next_action']['url'].rsplit('/', 1)[1]}", account)
+    pm = sandbox_get(stack, f"/v1/payment_intents/{session['payment_intent']}", account)[
+        "payment_method"
+    ]  # the saved card
     httpx.post(
         f"{stack.sandbox}/_sandbox/stripe/payment_methods/{pm}/behaviour",
         json={"off_session": "authentication_required"},
@@ -196,9 +177,9 @@ def test_cancelling_frees_the_slot_and_refunds_the_fee_in_proportion(api, stack)
     assert cancelled.json()["refund"]["amount"] == {"amount": 3000, "currency": "AUD"}
     assert start in [slot["start"] for slot in free(api, day)]
     account = account_of(stack)
-    session = sandbox(stack, f"/v1/checkout/sessions/{booking['next_action']['url'].rsplit('/', 1)[1]}", account)
-    intent = sandbox(stack, f"/v1/payment_intents/{session['payment_intent']}", account)
-    charge = sandbox(stack, f"/v1/charges/{intent['latest_charge']}", account)
+    session = sandbox_get(stack, f"/v1/checkout/sessions/{booking['next_action']['url'].rsplit('/', 1)[1]}", account)
+    intent = sandbox_get(stack, f"/v1/payment_intents/{session['payment_intent']}", account)
+    charge = sandbox_get(stack, f"/v1/charges/{intent['latest_charge']}", account)
     fee = httpx.get(
         f"{stack.sandbox}/v1/application_fees/{charge['application_fee']}", headers=PLATFORM_KEY, timeout=10
     ).json()

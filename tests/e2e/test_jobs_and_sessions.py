@@ -11,7 +11,8 @@ import uuid
 
 import httpx
 from e2e_support import admin_view, emails_for, merchant_token, order_status, pay, plain, wait_for
-from test_bookings import FIXIT, PLATFORM_KEY, account_of, free, next_weekday, onboard, paid_booking, sandbox, staff
+from signup_support import PLATFORM_KEY, sandbox_get
+from test_bookings import FIXIT, account_of, free, next_weekday, onboard, paid_booking, staff
 
 from caisse.orders.checkout import order_id_for
 
@@ -210,14 +211,14 @@ def test_a_photographer_onboards_and_a_session_deposit_lands_on_their_account_wi
     # direct charge), with the platform's 3 % as its application fee; the platform has no such intent.
     account = account_of(stack, "lumen")
     session_id = booked["next_action"]["url"].rsplit("/", 1)[1]
-    checkout = sandbox(stack, f"/v1/checkout/sessions/{session_id}", account)
-    intent = sandbox(stack, f"/v1/payment_intents/{checkout['payment_intent']}", account)
+    checkout = sandbox_get(stack, f"/v1/checkout/sessions/{session_id}", account)
+    intent = sandbox_get(stack, f"/v1/payment_intents/{checkout['payment_intent']}", account)
     assert intent["status"] == "succeeded" and intent["amount"] == 15000 and intent["currency"] == "usd"
     assert intent["application_fee_amount"] == 450  # 3 % of USD 150.00
     assert intent["setup_future_usage"] == "off_session"  # the card kept for the balance after the shoot
     on_platform = httpx.get(f"{stack.sandbox}/v1/payment_intents/{intent['id']}", headers=PLATFORM_KEY, timeout=10)
     assert on_platform.status_code == 404
-    charge = sandbox(stack, f"/v1/charges/{intent['latest_charge']}", account)
+    charge = sandbox_get(stack, f"/v1/charges/{intent['latest_charge']}", account)
     fee = httpx.get(
         f"{stack.sandbox}/v1/application_fees/{charge['application_fee']}", headers=PLATFORM_KEY, timeout=10
     )
@@ -233,5 +234,5 @@ def test_a_photographer_onboards_and_a_session_deposit_lands_on_their_account_wi
     )
     assert balance.status_code == 200, balance.text
     assert balance.json()["status"] == "paid" and balance.json()["amount"] == {"amount": 30000, "currency": "USD"}
-    paid = sandbox(stack, f"/v1/payment_intents/{balance.json()['payment_ref']}", account)
+    paid = sandbox_get(stack, f"/v1/payment_intents/{balance.json()['payment_ref']}", account)
     assert paid["amount"] == 30000 and paid["application_fee_amount"] == 900
