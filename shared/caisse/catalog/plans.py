@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caisse.catalog.document import Plan
+from caisse.catalog.document import Plan, PlanLimit
 from caisse.catalog.models import Merchant
 from caisse.catalog.platform import platform_config
 from caisse.money import Money, display
@@ -37,7 +37,7 @@ def plan_view(plan: Plan, locale: str = "en") -> dict[str, Any]:
     }
 
 
-def plan_limit(merchant: Merchant, limit: str) -> int | None:
+def plan_limit(merchant: Merchant, limit: PlanLimit) -> int | None:
     """How many of `limit` (bookings_per_month, galleries_per_month) the merchant's plan allows;
     None when nothing limits it (a shop from the catalog file, a plan without that limit)."""
     if not merchant.business_kind or not merchant.plan:
