@@ -4,12 +4,14 @@ merchant's plan allows. Subscribing and Stripe Billing's events: caisse.payments
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from caisse.catalog.document import Plan, PlanLimit
 from caisse.catalog.models import Merchant
 from caisse.catalog.platform import platform_config
 from caisse.money import Money, display
+
+if TYPE_CHECKING:  # the plans come from platform_config(), which loads the schema when it reads them
+    from caisse.catalog.document import Plan, PlanLimit
 
 
 def find_plan(plan_id: str | None) -> Plan | None:
