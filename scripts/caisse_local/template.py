@@ -369,6 +369,9 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
             "RoleId": lambda r: "AROA" + hashlib.sha256(r.logical_id.encode()).hexdigest()[:17].upper(),
         },
     ),
+    "AWS::IAM::ManagedPolicy": ResourceKind(
+        ref=lambda r: arn(r.ctx, "iam", f"policy/{r.name('ManagedPolicyName')}", region=False),
+    ),
     "AWS::Cognito::UserPool": ResourceKind(
         ref=_user_pool_id,
         attributes={
