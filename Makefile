@@ -158,6 +158,7 @@ lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
 		$(VENV)/bin/ruff format --check shared functions scripts tests)
 	$(call step,import-linter (the domain's layers in pyproject.toml),$(VENV)/bin/lint-imports --no-cache)
+	$(call step,mypy (shared/caisse and the functions' handlers),$(VENV)/bin/mypy shared/caisse functions/*/*.py)
 
 validate: $(SAMVENV)/.installed
 	$(call step,sam validate --lint,$(SAM) validate --lint --template template.yaml)

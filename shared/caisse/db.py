@@ -75,8 +75,8 @@ def batch_get(wanted: list[tuple[type[Model], Any, Any]]) -> list[Model]:
         meta = model._get_connection().get_meta_table()
         key = {meta.hash_keyname: {"S": hash_key}}
         if range_key is not None:
-            key[meta.range_keyname] = {"S": range_key}
-        request = tables.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+            key[str(meta.range_keyname)] = {"S": range_key}
+        request = tables.setdefault(str(model.Meta.table_name), {"Keys": [], "ConsistentRead": True})
         if key not in request["Keys"]:
             request["Keys"].append(key)
         # The table's root model reads any record of it (its discriminator picks the class).
@@ -85,7 +85,7 @@ def batch_get(wanted: list[tuple[type[Model], Any, Any]]) -> list[Model]:
             for cls in reversed(model.__mro__)
             if isinstance(cls, type) and issubclass(cls, CaisseModel) and cls is not CaisseModel
         )
-        models[model.Meta.table_name] = root
+        models[str(model.Meta.table_name)] = root
     found: list[Model] = []
     pending = tables
     for _ in range(5):  # unprocessed keys come back under load; a few tries, then fail loudly

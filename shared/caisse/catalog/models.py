@@ -60,24 +60,30 @@ class Product(CatalogRecord, discriminator="product"):
     name = UnicodeAttribute()
     kind = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
-    prices = MapAttribute()  # currency -> integer minor units
+    prices: MapAttribute[str, Any] = MapAttribute()  # currency -> integer minor units
     stock = NumberAttribute(null=True)  # None: not limited
     max_per_order = NumberAttribute(default=20)
     active = BooleanAttribute(default=True)
     order_prefix = UnicodeAttribute()
     stages = ListAttribute(of=UnicodeAttribute, default=list)
-    merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
-    merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    merchant_contact: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # name, reply_to, staff_email, locale (for emails)
+    merchant_rules: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # payment routes, phone format, limits, refund policy
     # Sold by a merchant that signed up on the platform (copied at creation; it never stops being one):
     # its carts are paid on its own Stripe account with its plan's fee, the only carts that read the merchant.
     platform_merchant = BooleanAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
-    workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
+    workflow: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # revision_stage, revision_from, revisions, deliverable_stage
     # Tickets: the event one item admits to (copied from the merchant's events: id, name, start and
     # end in the merchant's time zone, timezone, venue, address) and how many people it admits.
-    event = MapAttribute(null=True)
+    event: MapAttribute[str, Any] = MapAttribute(null=True)
     admissions = NumberAttribute(null=True)
 
     @staticmethod
@@ -98,8 +104,12 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     staff_email = UnicodeAttribute(null=True)
     default_locale = UnicodeAttribute(default="en")
     timezone = UnicodeAttribute(default="UTC")
-    watermark = MapAttribute(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
-    gallery_defaults = MapAttribute(null=True)  # {"expiry_days", "downloads"}: a new gallery's, unless staff say
+    watermark: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
+    gallery_defaults: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # {"expiry_days", "downloads"}: a new gallery's, unless staff say
     settings_version = NumberAttribute(null=True)  # one more each recorded change (caisse.catalog.merchant_settings)
     # Stripe Connect: the merchant's own account, and whether Stripe lets it take charges yet.
     stripe_account = UnicodeAttribute(null=True)
@@ -110,11 +120,15 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     country = UnicodeAttribute(default="AU")
     contact_email = UnicodeAttribute(null=True)
     # Bookings: working hours per weekday ("mon": [["08:00", "17:00"]]), dates off, the grid.
-    weekly_hours = MapAttribute(null=True)
+    weekly_hours: MapAttribute[str, Any] = MapAttribute(null=True)
     blocked_dates = ListAttribute(of=UnicodeAttribute, default=list)
     slot_minutes = NumberAttribute(default=30)
-    booking_rules = MapAttribute(null=True)  # refund_policy etc., as products carry merchant_rules
-    checkout_rules = MapAttribute(null=True)  # data/catalog.json "rules": what new products copy
+    booking_rules: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # refund_policy etc., as products carry merchant_rules
+    checkout_rules: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # data/catalog.json "rules": what new products copy
     new_order_email = BooleanAttribute(default=True)  # staff are emailed each paid order and booking
     # Merchants that signed up themselves on the platform (not from the catalog file).
     business_kind = UnicodeAttribute(
@@ -123,14 +137,16 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     owner = UnicodeAttribute(null=True)  # the Cognito subject who signed it up
     languages = ListAttribute(of=UnicodeAttribute, null=True)
     signed_up_at = UnicodeAttribute(null=True)
-    suspended = MapAttribute(null=True)  # {"at", "by", "reason"}: platform staff stopped its new orders
+    suspended: MapAttribute[str, Any] = MapAttribute(
+        null=True
+    )  # {"at", "by", "reason"}: platform staff stopped its new orders
     # Its platform plan (Stripe Billing on the platform's own account), kept in step by billing events.
     plan = UnicodeAttribute(null=True)  # a plan id from the platform's configuration
     plan_status = UnicodeAttribute(null=True)  # the Stripe subscription's status: active, past_due, canceled...
     stripe_customer = UnicodeAttribute(null=True)
     stripe_subscription = UnicodeAttribute(null=True)
     plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
-    billing = MapAttribute(
+    billing: MapAttribute[str, Any] = MapAttribute(
         null=True
     )  # {"period_end", "last_invoice"}: what billing events said (caisse.payments.plans)
 
@@ -261,7 +277,7 @@ class OpenCheckouts(CatalogRecord, discriminator="open_checkouts"):
     checkout counts from the moment it holds stock until it is paid or closed (the orders' state
     machine gives the count back in the same transaction as that move)."""
 
-    count = NumberAttribute(default=0)
+    count = NumberAttribute(default=0)  # type: ignore[assignment]  # the item's count; Model.count (a table count) is never wanted here
 
     @staticmethod
     def key(merchant: str, kind: str, who: str) -> str:

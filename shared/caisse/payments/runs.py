@@ -30,8 +30,10 @@ class ReconciliationRun(OrderRecord, discriminator="reconciliation_run"):
     started_at = UnicodeAttribute()
     finished_at = UnicodeAttribute()
     checked = NumberAttribute()
-    counts = MapAttribute()  # kind -> how many were found
-    findings = MapAttribute()  # kind -> [{order_id, merchant, provider, ...}] (at most FINDINGS_KEPT each)
+    counts: MapAttribute[str, Any] = MapAttribute()  # kind -> how many were found
+    findings: MapAttribute[str, Any] = (
+        MapAttribute()
+    )  # kind -> [{order_id, merchant, provider, ...}] (at most FINDINGS_KEPT each)
     trigger = UnicodeAttribute(null=True)  # schedule | on demand
     complete = BooleanAttribute(null=True)  # False: stopped before its deadline, to be resumed
 
