@@ -192,7 +192,7 @@ def change_settings(merchant_id: str, staff: Staff, update: MerchantSettingsUpda
 def _set_refund_policy(merchant: Merchant, policy: dict[str, int]) -> list[Action]:
     """The policy written where the merchant keeps it: its bookings' rules, its products' rules
     (a merchant with neither gets bookings' rules)."""
-    actions = []
+    actions: list[Action] = []
     booking = merchant.booking_rules.as_dict() if merchant.booking_rules else None
     checkout = merchant.checkout_rules.as_dict() if merchant.checkout_rules else None
     if booking is not None or checkout is None:

@@ -259,8 +259,9 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, str | 
     if icc and image.mode in ("RGB", "CMYK"):
         try:
             transform, description = _transform(bytes(icc), image.mode)
-            if transform is not None:
-                return ImageCms.applyTransform(image, transform), description
+            converted = ImageCms.applyTransform(image, transform) if transform is not None else None
+            if converted is not None:
+                return converted, description
         except (ImageCms.PyCMSError, OSError, ValueError):
             description = None
     if image.mode == "CMYK":

@@ -65,7 +65,7 @@ def _text_patch(text: str, width: int) -> Image.Image:
     left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox(
         (0, 0), text, font=font, stroke_width=stroke
     )
-    patch = Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
+    patch = Image.new("RGBA", (int(right - left), int(bottom - top)), (0, 0, 0, 0))
     ImageDraw.Draw(patch).text(
         (-left, -top), text, font=font, fill=(255, 255, 255, 255), stroke_width=stroke, stroke_fill=(0, 0, 0, 255)
     )

@@ -239,7 +239,7 @@ def _addressed(
                 continue  # the customer's personal data was erased: nobody to write to
             to, locale = order.customer.email, order.customer.locale or "en"
         else:
-            to, locale = contact.get("staff_email") or contact.get("reply_to"), contact.get("locale") or "en"
+            to, locale = contact.get("staff_email") or contact.get("reply_to") or "", contact.get("locale") or "en"
         if to:
             details = {**order_context(order), **context}
             if kind is Kind.ORDER_CONFIRMED:

@@ -164,12 +164,13 @@ def figures(staff: Staff, merchant: str | None, start: date, end: date) -> dict[
         raise InvalidRequest(f"a range runs forward over at most {MAX_DAYS} days", field="to")
     merchants = staff.scope(merchant, "these figures") or merchant_ids()
     low, high = DayFigures.key(start.isoformat(), ""), DayFigures.key(end.isoformat(), "~")
-    days, totals = [], {}
+    days: list[dict[str, Any]] = []
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
     for merchant_id in merchants:
         for record in DayFigures.query(partition(merchant_id), DayFigures.sk.between(low, high)):
             if not isinstance(record, DayFigures):
                 continue
-            row = {"merchant": merchant_id, "date": record.day, "currency": record.currency}
+            row: dict[str, Any] = {"merchant": merchant_id, "date": record.day, "currency": record.currency}
             for measure in MEASURES:
                 row[measure] = int(getattr(record, measure) or 0)
             days.append(row)

@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
 from caisse.catalog.models import Product
 from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
@@ -235,7 +237,7 @@ def _apply(
     order = bundle.order
     amount = int(refund.amount)
     refunded = int(order.refunded_amount or 0) + amount
-    actions = [Order.refunded_amount.add(amount)]
+    actions: list[Action] = [Order.refunded_amount.add(amount)]
     if reserved:
         actions.append(Order.refund_reserved.add(-amount))
     manual = outcome.status == "owed"

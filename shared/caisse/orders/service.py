@@ -530,7 +530,7 @@ def customer_view(order: Order) -> dict[str, Any]:
     """Who ordered, as staff see it: the phone is encrypted, only its last two digits show
     (caisse.orders.personal.reveal gives it in clear, and records the read)."""
     customer = order.customer
-    view = {"name": customer.name, "email": customer.email, "locale": customer.locale}
+    view: dict[str, Any] = {"name": customer.name, "email": customer.email, "locale": customer.locale}
     if personal.has_phone(order):
         view["phone_ending"] = personal.phone_hint(order)
     return view
@@ -563,7 +563,7 @@ def _shop(order: Order) -> dict[str, str]:
 
 
 def refund_view(refund: Refund, *, staff: bool = True) -> dict[str, Any]:
-    view = {
+    view: dict[str, Any] = {
         "refund_id": refund.refund_id,
         "amount": {"amount": int(refund.amount), "currency": refund.currency},
         "status": refund.status,

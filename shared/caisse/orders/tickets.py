@@ -69,7 +69,7 @@ class Ticket(OrderRecord, discriminator="ticket"):
     product = UnicodeAttribute()
     holder = UnicodeAttribute()
     number = NumberAttribute()  # 1..count within the order
-    count = NumberAttribute()
+    count = NumberAttribute()  # type: ignore[assignment]  # of the order's tickets; Model.count is never wanted here
     state = UnicodeAttribute()
     issued_at = UTCDateTimeAttribute()
     checked_in_at = UTCDateTimeAttribute(null=True)
@@ -221,7 +221,7 @@ def for_refund(order: Order, named: list[str], items: dict[str, int]) -> tuple[l
     codes: list[str] = []
     for text in named:
         code = normalize(text)
-        if code not in known:
+        if code is None or code not in known:
             raise InvalidRequest(f"{text} is not a ticket of this order", code="unknown_ticket", ticket=text)
         if code in voided_before:
             raise InvalidRequest(

@@ -18,13 +18,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.expressions.condition import Condition
 
 from caisse.clock import iso, utcnow
 from caisse.db import Transaction, TransactionCancelled
@@ -74,7 +75,7 @@ class Report:
 
 
 def orders_with_status(status: str, since: datetime, until: datetime | None = None) -> Iterator[Order]:
-    condition = Order.created_at >= iso(since)
+    condition: Condition = Order.created_at >= iso(since)
     if until is not None:
         condition = Order.created_at.between(iso(since), iso(until))
     for record in Order.by_status.query(status, condition):
@@ -307,6 +308,7 @@ def _check_settled(order: Order, report: Report, listed: Listed | None = None) -
 
 def _check_refunds(order: Order, report: Report, listed: Listed | None = None) -> None:
     """Record the refunds the provider has for this payment and we do not (or not finished)."""
+    found: Sequence[RefundNotice]
     if listed is not None and listed.refunds is not None and _on_platform_stripe(order):
         found = listed.refunds.get(order.payment_ref or "", [])
     else:

@@ -270,9 +270,9 @@ def _read(path: str, what: str) -> dict[str, Any]:
 
 
 def _minor(amount: dict[str, Any]) -> int | None:
-    currency = amount.get("currency_code")
+    currency, value = amount.get("currency_code"), amount.get("value")
     try:
-        return Money.from_major(amount.get("value"), currency).amount if currency else None
+        return Money.from_major(value, currency).amount if currency and value is not None else None
     except MoneyError:
         return None
 
