@@ -151,7 +151,7 @@ class Transaction:
     was written), then raised as TransactionConflict, never as a failed condition."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[str, tuple, dict]] = []
+        self._items: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
         self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
 
     def check(self, model_cls: type[Model], hash_key: Any, range_key: Any, condition: Condition, label: str) -> None:
@@ -242,7 +242,8 @@ def query_index(
         ScanIndexForward=forward,
         Limit=limit,
     )
-    return answer.get("Items", [])
+    items: list[dict[str, Any]] = answer.get("Items", [])
+    return items
 
 
 def query_partitions(

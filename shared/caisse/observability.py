@@ -74,7 +74,8 @@ def correlation_of(event: Any) -> str | None:
         attribute = (event.get("messageAttributes") or {}).get(MESSAGE_ATTRIBUTE) or {}
         return attribute.get("stringValue") or event.get("messageId")
     if isinstance(event.get("Sns"), dict):
-        return event["Sns"].get("MessageId")
+        message_id: str | None = event["Sns"].get("MessageId")
+        return message_id
     if isinstance(event.get("s3"), dict):
         return (event.get("responseElements") or {}).get("x-amz-request-id")
     records = event.get("Records")

@@ -178,8 +178,8 @@ def erase(merchant: str, email: str, actor_id: str, reason: str | None = None) -
         "suppressions": int(found.suppression is not None),
         "galleries": len(found.galleries),
     }
-    record = record_erasure(merchant, actor_id, "request", erased, counts)
-    return {"erasure_id": record.erasure_id, "merchant": merchant, "orders": erased, "erased": counts}
+    erasure = record_erasure(merchant, actor_id, "request", erased, counts)
+    return {"erasure_id": erasure.erasure_id, "merchant": merchant, "orders": erased, "erased": counts}
 
 
 def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states.Actor.STAFF) -> str:
@@ -198,7 +198,7 @@ def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states
         )
         tx = Transaction()
         actions = [
-            Order.customer.set(Customer(name=ERASED, email=ERASED, locale=order.customer.locale or "en")),
+            Order.customer.set(Customer(name=ERASED, email=ERASED, locale=order.customer.locale or "en")),  # type: ignore[no-untyped-call]  # pynamodb's constructor
             Order.answers_sealed.remove(),
             Order.job_sealed.remove(),
             Order.erased_at.set(utcnow()),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 
-def error_response(status: int, body: dict[str, Any]) -> Response:
+def error_response(status: int, body: dict[str, Any]) -> Response[Any]:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
@@ -37,7 +37,7 @@ def _field(location: Any) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_error(error: RequestValidationError) -> Response:
+def _validation_error(error: RequestValidationError) -> Response[Any]:
     problems = error.errors()
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return error_response(400, {"error": "malformed_json", "message": "the request body is not valid JSON"})
@@ -113,17 +113,17 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
     )
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(error: RequestValidationError) -> Response:
+    def _invalid(error: RequestValidationError) -> Response[Any]:
         return _validation_error(error)
 
     @app.exception_handler(CaisseError)
-    def _domain(error: CaisseError) -> Response:
+    def _domain(error: CaisseError) -> Response[Any]:
         if error.status >= 500:
             logger.error("request failed", extra={"error": error.code})
         return error_response(error.status, error.body())
 
     @app.exception_handler(MoneyError)
-    def _money(error: MoneyError) -> Response:
+    def _money(error: MoneyError) -> Response[Any]:
         # An amount no provider takes (or that is no amount): refused before anything is stored or sent.
         if isinstance(error, AmountTooLarge):
             body = {"error": "amount_too_large", "message": str(error), "maximum": error.maximum.as_dict()}
@@ -132,7 +132,7 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
         return error_response(422, body)
 
     @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
-    def _aws(error: Exception) -> Response:
+    def _aws(error: Exception) -> Response[Any]:
         # Our storage failed: nothing was asked of any provider after a write that did not happen.
         logger.error("AWS request failed", extra={"error": type(error).__name__})
         return error_response(
@@ -140,11 +140,11 @@ def resolver(logger: Logger) -> APIGatewayRestResolver:
         )
 
     @app.not_found
-    def _not_found(_: Exception) -> Response:
+    def _not_found(_: Exception) -> Response[Any]:
         return error_response(404, {"error": "not_found", "message": "no such route"})
 
     @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> Response[Any]:
         # Powertools picks the most specific handler: this one only sees what nothing above knows.
         logger.exception("unexpected error", extra={"error": type(error).__name__})
         return error_response(500, internal_error(app.current_event.request_context.request_id))

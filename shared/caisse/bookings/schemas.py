@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -52,7 +52,7 @@ class HoursIn(BaseModel):
                     raise ValueError("times are HH:MM")
         return self
 
-    def as_spec(self) -> dict:
+    def as_spec(self) -> dict[str, Any]:
         return {
             "timezone": self.timezone,
             "weekly": self.weekly,

@@ -10,7 +10,7 @@ cancelled, like stock holds.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DeleteError
@@ -41,6 +41,9 @@ from caisse.payments.refunds import request_refund
 from caisse.payments.registry import load as load_provider
 from caisse.phones import international
 from caisse.staff import Staff
+
+if TYPE_CHECKING:
+    from caisse.payments.stripe.provider import Stripe
 
 BOOKINGS_PER_MONTH: Final = "bookings_per_month"  # the plan's limit a booking counts against
 
@@ -233,7 +236,7 @@ def _pending_booking(
         currency=deposit.currency,
         total_amount=deposit.amount,
         items=[
-            LineItem(sku=service.service_id, name=f"Deposit: {service.name}", quantity=1, unit_amount=deposit.amount)
+            LineItem(sku=service.service_id, name=f"Deposit: {service.name}", quantity=1, unit_amount=deposit.amount)  # type: ignore[no-untyped-call]  # pynamodb's constructor
         ],
         customer=personal.customer(
             order_id,
@@ -271,7 +274,7 @@ def _booking_view(order: Order) -> dict[str, Any]:
     }
 
 
-def _paid_booking(order_id: str, staff: Staff) -> tuple[Any, dict]:
+def _paid_booking(order_id: str, staff: Staff) -> tuple[Any, dict[str, Any]]:
     bundle = load(order_id)
     if bundle is None or not bundle.order.booking:
         raise NotFound("no such booking")
@@ -295,10 +298,11 @@ def charge_balance(order_id: str, staff: Staff, final_amount: int) -> dict[str, 
     due = pricing.balance(check_maximum(Money(final_amount, deposit.currency), "stripe"), deposit)
     fee = platform_fee(due, int(booking.get("platform_fee_bps", 250)))
     saved = order.saved_payment.as_dict() if order.saved_payment else {}
-    provider = load_provider("stripe", order.connect_account)
+    provider = cast("Stripe", load_provider("stripe", order.connect_account))  # saved cards: Stripe's
     if due.amount and saved.get("customer") and not saved.get("payment_method") and order.payment_ref:
         # The deposit's Checkout Session named the customer; the card is on its PaymentIntent.
         saved["payment_method"] = provider.payment_method_of(order.payment_ref)
+    result: dict[str, Any]
     if due.amount == 0:
         result = {"status": "paid", "amount": due.as_dict(), "payment_ref": None}
     elif not (saved.get("customer") and saved.get("payment_method")):

@@ -277,7 +277,9 @@ def record_change(
         raise
 
 
-def list_changes(merchant_id: str, staff: Staff, *, limit: int = CHANGES_PAGE, cursor: str | None = None) -> dict:
+def list_changes(
+    merchant_id: str, staff: Staff, *, limit: int = CHANGES_PAGE, cursor: str | None = None
+) -> dict[str, Any]:
     """The merchant's recorded changes, newest first, a page at a time (one Query of by_parent)."""
     staff.require(merchant_id, "this merchant")
     parent = MerchantChange.listed_under(merchant_id)

@@ -27,7 +27,7 @@ from caisse.db import CaisseModel, LambdaMeta, document, string_list
 MERCHANTS = "MERCHANTS"
 
 
-class CatalogByParent(GlobalSecondaryIndex):
+class CatalogByParent(GlobalSecondaryIndex[Any]):
     """Records by what they belong to, in key order: the catalog's lists without a Scan."""
 
     class Meta:

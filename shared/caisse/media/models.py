@@ -13,6 +13,8 @@ fails it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -38,7 +40,7 @@ DELETING = "deleting"
 AWAITING_PARENT = "AWAITING_UPLOAD"
 
 
-class ByParent(GlobalSecondaryIndex):
+class ByParent(GlobalSecondaryIndex[Any]):
     class Meta:
         index_name = "by_parent"
         projection = AllProjection()

@@ -24,7 +24,7 @@ import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
@@ -91,7 +91,7 @@ class Rendered:
     width: int  # as displayed, orientation applied
     height: int
     color_profile: str | None
-    exif: dict
+    exif: dict[str, Any]
     renditions: list[Rendition] = field(default_factory=list)
 
     def close(self) -> None:

@@ -87,7 +87,8 @@ def presign_put(bucket: str, key: str, content_type: str, size: int, expires: in
 
 
 def presign_get(bucket: str, key: str, expires: int) -> str:
-    return s3().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
+    url: str = s3().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
+    return url
 
 
 def fetch(bucket: str, key: str, max_bytes: int) -> bytes:
@@ -103,7 +104,7 @@ def fetch(bucket: str, key: str, max_bytes: int) -> bytes:
         size = int(answer.get("ContentLength") or 0)
         if size > max_bytes:
             raise UploadTooLarge(size)
-        data = body.read(max_bytes + 1)
+        data: bytes = body.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise UploadTooLarge(len(data))
         return data

@@ -392,7 +392,9 @@ def for_stream_images(
 ) -> list[Notification]:
     """The emails one stream record calls for: order changes, and galleries becoming ready
     (`merchant_of(merchant_id)` finds the merchant to tell). Other records call for none."""
-    kind = (new_image or {}).get("type", {}).get("S")
+    if new_image is None:
+        return []  # a record removed (a TTL or a sweep): nothing to tell anyone
+    kind = new_image.get("type", {}).get("S")
     if kind == "gallery" and merchant_of is not None:
         from caisse.media.models import Gallery
 

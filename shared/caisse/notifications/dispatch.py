@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import PutError
 
@@ -133,7 +134,9 @@ class ClaimedElsewhere(Exception):
     """Another delivery of this message is sending it right now; try again after it finished."""
 
 
-def _not_claimed(notification: Notification, record: EmailRecord, cancelled: TransactionCancelled, now) -> Outcome:
+def _not_claimed(
+    notification: Notification, record: EmailRecord, cancelled: TransactionCancelled, now: datetime
+) -> Outcome:
     claim = cancelled.failed.get("claim")
     if claim is not None and claim.raw_item:
         existing = EmailRecord.from_raw_data(claim.raw_item)
@@ -176,7 +179,7 @@ def _not_claimed(notification: Notification, record: EmailRecord, cancelled: Tra
     return Outcome("skipped", detail="suppressed")
 
 
-def _ticket_documents(notification: Notification, context: dict) -> tuple[list, list]:
+def _ticket_documents(notification: Notification, context: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """A confirmation with tickets carries each ticket's QR inline (its `qr_cid` set for the
     template) and the PDF of them all, signed with the key from SSM. Built here, at sending time:
     the queue carries the codes, never an image or a signature."""
@@ -217,7 +220,7 @@ def _merchant(notification: Notification) -> str:
     return merchant if merchant and merchant != "caisse" else "platform"
 
 
-def _whose(notification: Notification) -> list:
+def _whose(notification: Notification) -> list[Any]:
     actions = [EmailRecord.merchant.set(_merchant(notification))]
     for attribute, name in ((EmailRecord.order_id, "order_id"), (EmailRecord.order_number, "order_number")):
         if notification.context.get(name):
@@ -225,7 +228,7 @@ def _whose(notification: Notification) -> list:
     return actions
 
 
-def _problem(notification: Notification, now: datetime) -> list:
+def _problem(notification: Notification, now: datetime) -> list[Any]:
     """Onto the merchant's list of emails that did not go (GET /admin/emails/problems)."""
     return [
         EmailRecord.problem_list.set(_merchant(notification)),
@@ -233,7 +236,7 @@ def _problem(notification: Notification, now: datetime) -> list:
     ]
 
 
-def _with_job(notification: Notification, context: dict) -> dict:
+def _with_job(notification: Notification, context: dict[str, Any]) -> dict[str, Any]:
     """The tradie's new-booking email shows where the job is, the notes and the customer's phone:
     decrypted here, at sending time, from the ciphertext the message carries; every other email
     carries no personal field in clear."""
@@ -252,7 +255,7 @@ def _with_job(notification: Notification, context: dict) -> dict:
     return context
 
 
-def _with_links(notification: Notification, token_key: str) -> dict:
+def _with_links(notification: Notification, token_key: str) -> dict[str, Any]:
     context = dict(notification.context)
     order_id = context.get("order_id")
     found: dict[str, str | None] = {}

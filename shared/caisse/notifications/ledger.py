@@ -4,6 +4,7 @@ redelivered message is never mailed twice) and one per address that must not be 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -25,7 +26,7 @@ SKIPPED = "skipped"  # the address is suppressed
 UNKNOWN = "unknown"  # a claim whose sender died mid-send: not resent, reported instead
 
 
-class ByCustomer(GlobalSecondaryIndex):
+class ByCustomer(GlobalSecondaryIndex[Any]):
     """The emails sent to one customer of one merchant (caisse.orders.personal.customer_ref): what
     an export lists and an erasure anonymises, without a Scan."""
 

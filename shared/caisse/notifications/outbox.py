@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from caisse.config import settings
 from caisse.db import aws_client
@@ -20,7 +21,7 @@ class PublishError(Exception):
     """SQS did not take every message; the stream record is retried."""
 
 
-def _sqs():
+def _sqs() -> Any:  # a boto3 client (boto3 ships no types)
     global _client
     if _client is None:
         _client = aws_client("sqs")

@@ -40,7 +40,9 @@ def email_view(record: EmailRecord) -> dict[str, Any]:
     }
 
 
-def problems(staff: Staff, merchant: str | None, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict:
+def problems(
+    staff: Staff, merchant: str | None, *, limit: int = PAGE_SIZE, cursor: str | None = None
+) -> dict[str, Any]:
     """A merchant's emails that did not go, newest first (platform staff: every merchant's and
     the platform's own alerts, unless they name a merchant)."""
     lists = staff.scope(merchant, "these emails") or [*merchant_ids(), PLATFORM]

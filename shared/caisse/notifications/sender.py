@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any
+from typing import Any, cast
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -42,7 +42,7 @@ class Part:
     cid: str | None = None
 
 
-def _ses():
+def _ses() -> Any:  # a boto3 client (boto3 ships no types)
     global _client
     if _client is None:
         # Three quick tries inside one delivery; longer waits are the queue's visibility backoff.
@@ -74,7 +74,7 @@ def build(
     message.set_content(rendered.text, cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     if images:
-        html = message.get_payload()[1]  # type: ignore[index]  # the alternative added just above
+        html = cast(EmailMessage, message.get_payload()[1])  # type: ignore[index]  # the alternative just added
         for image in images:
             maintype, subtype = image.content_type.split("/")
             html.add_related(
@@ -97,7 +97,8 @@ def send(raw: bytes, *, to: str, kind: str) -> str:
     if settings().email_configuration_set:
         params["ConfigurationSetName"] = settings().email_configuration_set
     try:
-        return _ses().send_email(**params)["MessageId"]
+        message_id: str = _ses().send_email(**params)["MessageId"]
+        return message_id
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in PERMANENT_CODES:

@@ -374,7 +374,9 @@ def abandon(order_id: str, reason: str) -> None:
         pass  # moved meanwhile: whatever moved it decides
 
 
-def attempts_so_far(rules: Rules, merchant: str, client: str, now: datetime):
+def attempts_so_far(
+    rules: Rules, merchant: str, client: str, now: datetime
+) -> tuple[CheckoutAttempts, int, int] | None:
     window = rules.attempt_window(now)
     if window is None:
         return None
@@ -445,7 +447,7 @@ def new_order(
         currency=cart.total.currency,
         total_amount=cart.total.amount,
         items=[
-            LineItem(
+            LineItem(  # type: ignore[no-untyped-call]  # pynamodb's constructor
                 sku=line.sku,
                 name=line.name,
                 quantity=line.quantity,

@@ -27,7 +27,7 @@ DOWNLOAD_SECONDS = 5 * 60
 _client = None
 
 
-def _s3():
+def _s3() -> Any:  # a boto3 client (boto3 ships no types)
     global _client
     if _client is None:
         _client = aws_client("s3", Config(signature_version="s3v4"))
@@ -106,8 +106,9 @@ def download_url(order_id: str, expires: int, signature: str, token_key: str) ->
     order = _order(order_id)
     if not order.deliverable_key:
         raise NotFound("nothing has been delivered for this order yet")
-    return _s3().generate_presigned_url(
+    url: str = _s3().generate_presigned_url(
         "get_object",
         Params={"Bucket": settings().deliverables_bucket, "Key": order.deliverable_key},
         ExpiresIn=DOWNLOAD_SECONDS,
     )
+    return url

@@ -148,14 +148,14 @@ def plan(query: OrderQuery, merchants: list[str] | None) -> Plan:
         if by == "id":
             return Plan("orders_by_id", "pk", "sk", (f"ORDER#{value}",), ORDER_SK, ORDER_SK)
         return Plan("orders_by_name", "merchant", "name_key", every, value, value + index.NAME_HIGHEST, forward=True)
-    for value, name, attribute in (
+    for wanted, name, attribute in (
         (query.product, "orders_by_product", "merchant_product"),
         (query.provider, "orders_by_provider", "merchant_provider"),
         (query.status, "orders_by_status", "merchant_status"),
         (query.money_state, "orders_by_money", "merchant_money"),
     ):
-        if value:
-            return Plan(name, attribute, "listed_at", tuple(index.keyed(m, value) for m in every), low, high)
+        if wanted:
+            return Plan(name, attribute, "listed_at", tuple(index.keyed(m, wanted) for m in every), low, high)
     return Plan("orders_by_merchant", "merchant", "listed_at", every, low, high)
 
 

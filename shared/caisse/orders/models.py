@@ -37,7 +37,7 @@ def order_pk(order_id: str) -> str:
     return f"ORDER#{order_id}"
 
 
-class LineItem(MapAttribute):
+class LineItem(MapAttribute[str, Any]):
     sku = UnicodeAttribute()
     name = UnicodeAttribute()
     quantity = NumberAttribute()
@@ -46,7 +46,7 @@ class LineItem(MapAttribute):
     admissions = NumberAttribute(null=True)  # tickets: people one item admits (one ticket each)
 
 
-class Customer(MapAttribute):
+class Customer(MapAttribute[str, Any]):
     name = UnicodeAttribute()
     email = UnicodeAttribute()
     locale = UnicodeAttribute(default="en")
@@ -71,7 +71,7 @@ def order_from_image(image: dict[str, Any] | None) -> Order | None:
     return Order.from_raw_data(image)
 
 
-class OrdersByMoneyState(GlobalSecondaryIndex):
+class OrdersByMoneyState(GlobalSecondaryIndex[Any]):
     """Orders by money state and creation time: what reconciliation walks for refunds and disputes."""
 
     class Meta:
@@ -82,7 +82,7 @@ class OrdersByMoneyState(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
-class OrdersByStatus(GlobalSecondaryIndex):
+class OrdersByStatus(GlobalSecondaryIndex[Any]):
     """Orders by status and creation time: what reconciliation and the expiry sweep walk."""
 
     class Meta:
@@ -104,7 +104,7 @@ class Order(OrderRecord, discriminator="order"):
     currency = UnicodeAttribute()
     total_amount = NumberAttribute()
     items = ListAttribute(of=LineItem)
-    customer = Customer()
+    customer = Customer()  # type: ignore[no-untyped-call]  # pynamodb's constructor
     stages = string_list(default=list)
     provider = UnicodeAttribute()
     provider_ref = UnicodeAttribute(null=True)  # e.g. the Checkout Session id

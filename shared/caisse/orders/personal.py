@@ -35,10 +35,10 @@ def phone_ending(phone: str) -> str:
 def customer(order_id: str, name: str, email: str, locale: str, phone: str | None) -> Customer:
     """The customer as an order stores them: the phone encrypted, its last two digits in clear."""
     if not phone:
-        return Customer(name=name, email=email, locale=locale)
+        return Customer(name=name, email=email, locale=locale)  # type: ignore[no-untyped-call]  # pynamodb's constructor
     from caisse.encryption import seal
 
-    return Customer(
+    return Customer(  # type: ignore[no-untyped-call]  # pynamodb's constructor
         name=name,
         email=email,
         locale=locale,
@@ -70,7 +70,8 @@ def job(order_id: str, sealed: str | None) -> dict[str, str] | None:
         return None
     from caisse.encryption import unseal
 
-    return json.loads(unseal(sealed, order_id=order_id, field=JOB))
+    job: dict[str, str] = json.loads(unseal(sealed, order_id=order_id, field=JOB))
+    return job
 
 
 def answers(order: Order) -> dict[str, Any] | None:
@@ -79,7 +80,8 @@ def answers(order: Order) -> dict[str, Any] | None:
         return None
     from caisse.encryption import unseal
 
-    return json.loads(unseal(order.answers_sealed, order_id=order.order_id, field=ANSWERS))
+    answered: dict[str, Any] = json.loads(unseal(order.answers_sealed, order_id=order.order_id, field=ANSWERS))
+    return answered
 
 
 def phone(order: Order) -> str | None:

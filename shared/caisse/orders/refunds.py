@@ -175,8 +175,7 @@ def finish(order_id: str, refund_id: str, outcome: RefundOutcome, *, actor: str,
     request that asked for it, its webhook, reconciliation). Concurrent moves of the order are
     re-read and applied again, so a refund the provider made is never left `requested`."""
     for _ in range(MAX_ATTEMPTS):
-        bundle = load(order_id)
-        refund = _refund(bundle, refund_id)
+        bundle, refund = _refund(load(order_id), refund_id)
         if refund.status != "requested":
             return refund
         tx = Transaction()
@@ -201,7 +200,7 @@ def finish(order_id: str, refund_id: str, outcome: RefundOutcome, *, actor: str,
             tx.commit()
         except TransactionCancelled:
             continue  # finished elsewhere, or the order moved: read again and decide again
-        return _refund(load(order_id), refund_id)
+        return _refund(load(order_id), refund_id)[1]
     raise Conflict("the order kept changing while its refund was recorded; it will be completed by reconciliation")
 
 
@@ -216,11 +215,12 @@ def _outcome_actions(outcome: RefundOutcome) -> list[Any]:
     return actions
 
 
-def _refund(bundle: OrderBundle | None, refund_id: str) -> Refund:
+def _refund(bundle: OrderBundle | None, refund_id: str) -> tuple[OrderBundle, Refund]:
+    """The order and its refund of that id; Conflict when either is gone."""
     refund = next((r for r in bundle.refunds if r.refund_id == refund_id), None) if bundle else None
-    if refund is None:
+    if bundle is None or refund is None:
         raise Conflict("no such refund on this order")
-    return refund
+    return bundle, refund
 
 
 def _apply(

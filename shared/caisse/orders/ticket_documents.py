@@ -98,7 +98,8 @@ def verify(text: str, public_key: Ed25519PublicKey) -> dict[str, Any] | None:
         if prefix != PREFIX:
             return None
         public_key.verify(_unb64(signature), f"{prefix}.{body}".encode())
-        return json.loads(_unb64(body))
+        claims: dict[str, Any] = json.loads(_unb64(body))
+        return claims
     except (ValueError, InvalidSignature):
         return None
 

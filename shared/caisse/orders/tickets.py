@@ -44,7 +44,7 @@ VALID = "valid"
 VOIDED = "voided"
 
 
-class TicketsByEvent(GlobalSecondaryIndex):
+class TicketsByEvent(GlobalSecondaryIndex[Any]):
     """An event's tickets (the attendee list for the door), by code."""
 
     class Meta:

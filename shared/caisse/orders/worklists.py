@@ -29,7 +29,9 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-def _page(partitions: list[str], limit: int, cursor: str | None, fingerprint: str) -> tuple[list[dict], str | None]:
+def _page(
+    partitions: list[str], limit: int, cursor: str | None, fingerprint: str
+) -> tuple[list[dict[str, Any]], str | None]:
     """The next keys of one or more work-list partitions, oldest first, merged."""
     keys, more = query_partitions(
         settings().orders_table,
@@ -43,7 +45,9 @@ def _page(partitions: list[str], limit: int, cursor: str | None, fingerprint: st
     return keys, encode_cursor(keys[-1]["work_at"]["S"] if keys and more else None, fingerprint)
 
 
-def owed_refunds(staff: Staff, merchant: str | None, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict:
+def owed_refunds(
+    staff: Staff, merchant: str | None, *, limit: int = PAGE_SIZE, cursor: str | None = None
+) -> dict[str, Any]:
     """Refunds owed to customers by hand (no refund API: CamPay, PayDunya), oldest first, each
     with its order and what the payout needs."""
     merchants = staff.scope(merchant, "these refunds") or merchant_ids()
@@ -117,7 +121,7 @@ def _platform_only(staff: Staff) -> None:
         raise Forbidden("money that arrived for no order is the platform's to sort out")
 
 
-def open_incidents(staff: Staff, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict:
+def open_incidents(staff: Staff, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict[str, Any]:
     """Money a provider took for no order Caisse knows, oldest first, until staff resolve it."""
     _platform_only(staff)
     partition = index.work_list(index.WORK_INCIDENTS, index.PLATFORM)

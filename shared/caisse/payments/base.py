@@ -213,6 +213,7 @@ class PlanNotice:
     created: int
     period_end: int | None = None
     invoice: dict[str, Any] | None = None  # {"id", "amount", "currency", "paid", "next_attempt"}
+    account: None = None  # always the platform's own account (owns() reads every notice's)
 
 
 Notice = PaymentNotice | RefundNotice | DisputeNotice | AccountNotice | PlanNotice

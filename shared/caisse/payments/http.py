@@ -5,6 +5,7 @@ for connections that failed before anything was sent."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import httpx
 
@@ -21,7 +22,7 @@ def client(base_url: str) -> httpx.Client:
     )
 
 
-def json_or_none(response: httpx.Response) -> dict | None:
+def json_or_none(response: httpx.Response) -> dict[str, Any] | None:
     try:
         body = response.json()
     except ValueError:

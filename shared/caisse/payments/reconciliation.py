@@ -47,15 +47,15 @@ WAITING = (states.PENDING_PAYMENT, states.PAYMENT_FAILED)
 @dataclass
 class Report:
     checked: int = 0
-    settled: list[dict] = field(default_factory=list)  # paid there, not here: settled now
-    refunds: list[dict] = field(default_factory=list)  # refunds the provider has that we had not recorded
-    mismatches: list[dict] = field(default_factory=list)
+    settled: list[dict[str, Any]] = field(default_factory=list)  # paid there, not here: settled now
+    refunds: list[dict[str, Any]] = field(default_factory=list)  # refunds the provider has that we had not recorded
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
-    unavailable: list[dict] = field(default_factory=list)
+    unavailable: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = True  # False: stopped before the deadline; a retry of the run resumes it
     provider_calls: int = 0  # calls to providers' APIs (a list page counts one)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "checked": self.checked,
             "settled": self.settled,
@@ -262,7 +262,7 @@ def _check_settled_one(order: Order, listed: Listed, run_started: datetime) -> R
     return report
 
 
-def _ask(order: Order, report: Report, listed: Listed | None = None):
+def _ask(order: Order, report: Report, listed: Listed | None = None) -> PaymentNotice | None:
     report.checked += 1
     if not order.provider_ref:
         return None
@@ -327,7 +327,7 @@ def _check_refunds(order: Order, report: Report, listed: Listed | None = None) -
             )
 
 
-def _about(order: Order) -> dict:
+def _about(order: Order) -> dict[str, Any]:
     """Which order a finding is about, and whose (merchant staff read their own findings)."""
     return {
         "order_id": order.order_id,

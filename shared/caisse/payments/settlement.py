@@ -20,6 +20,7 @@ makes us re-read and decide again (bounded), so no event is dropped and none is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
@@ -278,7 +279,7 @@ def _commit(
     tx.commit()
 
 
-def _saved_payment(order: Order, notice: PaymentNotice) -> dict | None:
+def _saved_payment(order: Order, notice: PaymentNotice) -> dict[str, Any] | None:
     """The customer and card Stripe kept for a booking's balance, merged with what we had."""
     if not order.booking or notice.outcome is not Outcome.PAID:
         return None

@@ -63,7 +63,7 @@ def _headers() -> dict[str, str]:
     return {"Authorization": f"Token {secret(TOKEN_PARAMETER)}"}
 
 
-def _http():
+def _http() -> httpx.Client:
     return client(settings().campay_api_base)
 
 
@@ -156,7 +156,7 @@ class CamPay:
         note = "Send it with CamPay's withdraw (POST /api/withdraw/) or the dashboard, then confirm."
         return owed_refund(request, "campay_withdrawal", note)
 
-    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> list:
+    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> list[Any]:
         return []  # no refund API: owed refunds are confirmed by staff
 
 

@@ -13,6 +13,8 @@ import hmac
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
+
 from caisse.config import settings
 from caisse.errors import InvalidRequest, ProviderUnavailable
 from caisse.money import Money, maximum
@@ -47,7 +49,7 @@ def _headers() -> dict[str, str]:
     }
 
 
-def _http():
+def _http() -> httpx.Client:
     return client(settings().paydunya_api_base)
 
 
@@ -144,7 +146,7 @@ class PayDunya:
         note = "Send it with PayDunya's disbursement API or dashboard, then confirm."
         return owed_refund(request, "paydunya_disbursement", note)
 
-    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> list:
+    def refunds(self, provider_ref: str | None, payment_ref: str | None) -> list[Any]:
         return []  # no refund API: owed refunds are confirmed by staff
 
 

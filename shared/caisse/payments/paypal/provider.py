@@ -21,6 +21,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from caisse.clock import utcnow
 from caisse.config import settings
 from caisse.errors import InvalidRequest, ProviderUnavailable
@@ -65,7 +67,7 @@ TRANSMISSION_HEADERS = ("auth-algo", "cert-url", "transmission-id", "transmissio
 _token: dict[str, Any] = {}
 
 
-def _http():
+def _http() -> httpx.Client:
     return client(settings().paypal_api_base)
 
 

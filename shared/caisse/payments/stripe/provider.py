@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
@@ -176,7 +176,7 @@ class Stripe:
             raise ProviderUnavailable("Stripe did not answer") from error
         return found
 
-    def _session_notice(self, session) -> PaymentNotice:
+    def _session_notice(self, session: Any) -> PaymentNotice:  # a stripe.checkout.Session
         if session.payment_status in ("paid", "no_payment_required"):
             outcome = Outcome.PAID
         elif session.status == "expired":
@@ -207,7 +207,7 @@ class Stripe:
             raise ProviderUnavailable("Stripe did not answer") from error
         return [self._refund_notice(refund, payment_ref) for refund in page.data]
 
-    def _refund_notice(self, refund, payment_ref: str) -> RefundNotice:
+    def _refund_notice(self, refund: stripe.Refund, payment_ref: str) -> RefundNotice:
         metadata = refund.metadata.to_dict() if refund.metadata else {}
         return RefundNotice(
             provider=self.name,
