@@ -25,7 +25,13 @@ def stack() -> Iterator[Stack]:
     try:
         # The catalog kept by a warm function for no time: tests read the stock left right after
         # they change it (the 30 s of template.yaml are checked by tests/functional).
-        environment = {"CAISSE_EMAIL_RETRY_BASE_SECONDS": "0", "CAISSE_CATALOG_CACHE_SECONDS": "0"}
+        # The streams' 1 s batching windows capped at 0.1 s: Lambda may invoke sooner anyway, and a
+        # test waiting on an email would otherwise wait a second per stream hop.
+        environment = {
+            "CAISSE_EMAIL_RETRY_BASE_SECONDS": "0",
+            "CAISSE_CATALOG_CACHE_SECONDS": "0",
+            "CAISSE_MAX_BATCHING_WINDOW_SECONDS": "0.1",
+        }
         with child_stack(environment, START_TIMEOUT) as child:
             yield Stack(api=child.api, aws=child.aws, sandbox=child.sandbox, output=child.output)
     finally:
