@@ -110,9 +110,19 @@ local: $(VENV)/.installed docs-assets
 	@echo "==> Starting the local stack (Ctrl-C stops it)"
 	$(PY) -m caisse_local
 
+# What `make test` installs (three virtualenvs, chromium, axe-core, Swagger UI) and the checks that read
+# the code (ruff and import-linter, sam validate, checkov) need nothing of each other: each group runs side
+# by side (a sub-make with -j, each step's lines kept together), the Python chosen once for all of them.
+.PHONY: installs checks
+installs:
+	@$(MAKE) --no-print-directory -j 5 --output-sync=target PYTHON313=$(PYTHON313) \
+		$(VENV)/.installed $(SAMVENV)/.installed $(SCANVENV)/.installed browser docs-assets
+checks: installs
+	@$(MAKE) --no-print-directory -j 3 --output-sync=target lint validate scan
+
 # Unit, functional and local-stack tests in parallel, then the e2e tests as their own run (the way
 # powertools-lambda-python runs its tiers), on two workers with a local stack each, a file's tests on one.
-test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate scan build
+test: installs checks build
 	$(call step,Unit + functional + local-stack tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/local_stack)
 	$(call step,End-to-end tests (2 workers: a local stack each),$(PY) -m pytest -q $(E2E_WORKERS) tests/e2e)
 	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 60 s budget),\
