@@ -28,7 +28,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # One line per step, then how long it took: `$(call step,what it does,command)`.
 step = @printf '==> %s\n' "$(1)"; started=$$(date +%s); $(2) && printf '    done in %s s\n' "$$(( $$(date +%s) - started ))"
 
-.PHONY: help local test unit functional local-stack e2e lint validate scan build deploy invoke admin-token seed openapi bench clean
+.PHONY: help local test unit functional local-stack emulation sandbox e2e lint validate scan build deploy invoke admin-token seed openapi bench clean
 
 help:
 	@echo "make local        run the whole system offline (API :3000, AWS :4566, provider sandbox :4010)"
@@ -120,10 +120,12 @@ installs:
 checks: installs
 	@$(MAKE) --no-print-directory -j 3 --output-sync=target lint validate scan
 
-# Unit, functional and local-stack tests in parallel, then the e2e tests as their own run (the way
-# powertools-lambda-python runs its tiers), on two workers with a local stack each, a file's tests on one.
+# Unit, functional and the local stack's two tiers (emulation, provider sandbox) in parallel, then the e2e
+# tests as their own run (the way powertools-lambda-python runs its tiers), on two workers with a local
+# stack each, a file's tests on one.
 test: installs checks build
-	$(call step,Unit + functional + local-stack tests (2 workers),$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/local_stack)
+	$(call step,Unit + functional + emulation + sandbox tests (2 workers),\
+		$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/emulation tests/sandbox)
 	$(call step,End-to-end tests (2 workers: a local stack each),$(PY) -m pytest -q $(E2E_WORKERS) tests/e2e)
 	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 60 s budget),\
 		$(PY) scripts/fuzz.py --max-time 60)
@@ -144,8 +146,16 @@ unit: $(VENV)/.installed
 functional: $(VENV)/.installed $(SAMVENV)/.installed
 	$(PY) -m pytest -q -n 2 tests/functional
 
+# The local stack's own tiers: the AWS emulation (scripts/caisse_local) and the provider sandbox
+# (scripts/provider_sandbox). Tooling, not the product.
+emulation: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2 tests/emulation
+
+sandbox: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2 tests/sandbox
+
 local-stack: $(VENV)/.installed
-	$(PY) -m pytest -q -n 2 tests/local_stack
+	$(PY) -m pytest -q -n 2 tests/emulation tests/sandbox
 
 e2e: $(VENV)/.installed browser docs-assets
 	$(PY) -m pytest -q $(E2E_WORKERS) tests/e2e

@@ -48,9 +48,9 @@ import httpx
 
 from caisse_local import aws
 from caisse_local import template as templates
-from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
 from caisse_local.stack import LocalStack, Ports, output_to
+from provider_sandbox.signing import checkout_completed, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
 from caisse_local.stack import LocalStack, Ports
+from provider_sandbox.signing import checkout_completed, sign
 
 
 def main() -> int:

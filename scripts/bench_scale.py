@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 
-from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
 from caisse_local.stack import LocalStack, Ports, output_to
+from provider_sandbox.signing import checkout_completed, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 CART = {"items": [{"sku": "FEST-DONATION-10", "quantity": 1}], "currency": "USD"}  # no brief, no daily capacity

@@ -17,9 +17,9 @@ import uuid
 
 import httpx
 
-from caisse_local.sandbox.signing import checkout_completed, sign
 from caisse_local.server import free_port
 from caisse_local.stack import LOCAL_SECRETS, LocalStack, Ports
+from provider_sandbox.signing import checkout_completed, sign
 
 ORDER = [{"sku": "FEST-DUO-DAY-PASS", "quantity": 5}]  # 5 passes for two: 10 admissions
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 
 from caisse_local.aws import client
-from caisse_local.sandbox.signing import sign
 from caisse_local.stack import Ports
+from provider_sandbox.signing import sign
 
 
 def local_secret(endpoint: str) -> str:

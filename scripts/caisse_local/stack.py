@@ -151,7 +151,7 @@ class LocalStack:
     def _start_children(self) -> None:
         self._spawn("caisse_local.aws", "--host", self.host, "--port", str(self.ports.aws))
         self._spawn(
-            "caisse_local.sandbox",
+            "provider_sandbox",
             "--host",
             self.host,
             "--port",

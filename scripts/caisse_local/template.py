@@ -791,7 +791,7 @@ EVENT_PARSERS: dict[str, EventParser] = {
     "SQS": _sqs_source,
     "SNS": _sns_source,
 }
-"""Function event parsers by event Type; later work adds SQS, DynamoDB, S3, Schedule."""
+"""Function event parsers by event Type (S3 events: BucketSource below; schedules are run on demand)."""
 
 
 # ---- S3 events (run by caisse_local.s3_events)

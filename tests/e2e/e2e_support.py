@@ -16,7 +16,7 @@ import httpx
 from PIL import Image
 
 from caisse_local.authorizer import issue_token
-from caisse_local.sandbox.signing import sign
+from provider_sandbox.signing import sign
 
 STACK = "caisse-local"
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from moto import mock_aws
 from caisse_local import aws as local_aws
 from caisse_local import template as templates
 from caisse_local.runtime import FunctionPool
-from caisse_local.sandbox import serve_in_thread
+from provider_sandbox import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from conftest import WEBHOOK_SECRET, sample, set_header
 
-from caisse_local.sandbox.signing import sign
+from provider_sandbox.signing import sign
 
 
 def checkout(invoke) -> dict:

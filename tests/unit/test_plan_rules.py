@@ -10,7 +10,7 @@ import pytest
 from caisse.catalog.plans import fee_percent
 from caisse.payments.base import PlanNotice
 from caisse.payments.plans import email_for
-from caisse_local.sandbox.stripe_billing import add_month
+from provider_sandbox.stripe_billing import add_month
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 import stripe
 
 from caisse.payments.stripe.signature import TOLERANCE_SECONDS, SignatureMismatch, verify
-from caisse_local.sandbox.signing import compute_signature, sign
+from provider_sandbox.signing import compute_signature, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_unit_test_not_a_secret"

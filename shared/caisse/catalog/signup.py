@@ -11,7 +11,6 @@ second request finds the business already theirs, links it, and answers as the f
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
 from caisse.catalog.platform import platform_config
 from caisse.catalog.schemas import known_zone
 from caisse.clock import iso, utcnow
+from caisse.config import settings
 from caisse.db import Transaction, TransactionCancelled, aws_client
 from caisse.email_address import EmailAddress
 from caisse.errors import CaisseError, Conflict, ProviderUnavailable
@@ -198,7 +198,7 @@ def _reserved(prefix: str) -> bool:
 def _link(person: Person, merchant_id: str) -> None:
     """The person becomes staff of the merchant in the user pool: the attribute the app client
     cannot write, and the group. Both calls are idempotent."""
-    pool = os.environ["STAFF_USER_POOL_ID"]
+    pool = settings().staff_user_pool_id
     cognito = _cognito()
     try:
         cognito.admin_update_user_attributes(

@@ -26,7 +26,7 @@ import calendar
 import copy
 import time
 
-from caisse_local.sandbox.stripe_api import (
+from provider_sandbox.stripe_api import (
     Change,
     RequestContext,
     _Record,
@@ -37,7 +37,7 @@ from caisse_local.sandbox.stripe_api import (
     invalid,
     new_id,
 )
-from caisse_local.sandbox.stripe_connect import ConnectState
+from provider_sandbox.stripe_connect import ConnectState
 
 RETRY_DAYS = 3  # when Smart Retries tries a failed renewal again, at the earliest
 CANCELABLE = ("active", "past_due", "unpaid", "trialing", "incomplete", "paused")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
-from caisse_local.sandbox.signing import sign
+from provider_sandbox.signing import sign
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 CONTENT_TYPE = "application/json; charset=utf-8"

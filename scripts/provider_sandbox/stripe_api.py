@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 from stripe._api_version import _ApiVersion
 
-from caisse_local.sandbox.delivery import OutgoingEvent, Target
-from caisse_local.sandbox.pages import format_amount
+from provider_sandbox.delivery import OutgoingEvent, Target
+from provider_sandbox.pages import format_amount
 
 API_VERSION = _ApiVersion.CURRENT
 
@@ -1159,7 +1159,7 @@ class StripeState:
         )
 
     def _pay_subscription(self, session: _Record, email: str | None) -> dict:
-        """Subscription mode's payment (caisse_local.sandbox.stripe_billing overrides this)."""
+        """Subscription mode's payment (provider_sandbox.stripe_billing overrides this)."""
         raise invalid("This sandbox has no subscriptions.")
 
     def decline(self, session_id: str) -> dict:

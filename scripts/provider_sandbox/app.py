@@ -17,7 +17,7 @@ What real providers do that a test needs on demand, through ``POST /_sandbox/con
 
 ``create_app(public_url)`` builds a self-contained app (state in memory, background threads for
 session expiry and webhook delivery); ``serve_in_thread`` runs it on a loopback port for tests and
-for ``python -m caisse_local.sandbox``.
+for ``python -m provider_sandbox``.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from caisse_local.sandbox import pages
-from caisse_local.sandbox.campay import CampayProvider
-from caisse_local.sandbox.delivery import DeliveryConfig, DeliveryWorker
-from caisse_local.sandbox.paydunya import PaydunyaProvider
-from caisse_local.sandbox.paypal import PayPalProvider
-from caisse_local.sandbox.stripe_api import (
+from provider_sandbox import pages
+from provider_sandbox.campay import CampayProvider
+from provider_sandbox.delivery import DeliveryConfig, DeliveryWorker
+from provider_sandbox.paydunya import PaydunyaProvider
+from provider_sandbox.paypal import PayPalProvider
+from provider_sandbox.stripe_api import (
     API_VERSION,
     DECLINE_MESSAGE,
     RequestContext,
@@ -48,8 +48,8 @@ from caisse_local.sandbox.stripe_api import (
     new_id,
     parse_params,
 )
-from caisse_local.sandbox.stripe_billing import BillingState
-from caisse_local.sandbox.stripe_connect import LinkGone
+from provider_sandbox.stripe_billing import BillingState
+from provider_sandbox.stripe_connect import LinkGone
 
 log = logging.getLogger(__name__)
 

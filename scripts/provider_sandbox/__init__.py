@@ -4,7 +4,7 @@ Point the real SDK at it with ``stripe.StripeClient("sk_test_...", base_addresse
 It is the provider's side of the edge, so it must never import the ``caisse`` domain package.
 """
 
-from caisse_local.sandbox.app import SandboxApp, SandboxServer, create_app, serve_in_thread
-from caisse_local.sandbox.signing import sign
+from provider_sandbox.app import SandboxApp, SandboxServer, create_app, serve_in_thread
+from provider_sandbox.signing import sign
 
 __all__ = ["SandboxApp", "SandboxServer", "create_app", "serve_in_thread", "sign"]

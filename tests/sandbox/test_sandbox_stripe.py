@@ -21,8 +21,8 @@ from sandbox_support import WAIT, LoopbackReceiver, deliveries, flush
 from sandbox_support import http as http
 from sandbox_support import sandbox as sandbox
 
-from caisse_local.sandbox import sign
-from caisse_local.sandbox.app import SandboxServer
+from provider_sandbox import sign
+from provider_sandbox.app import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -570,7 +570,7 @@ def _process_gone(pid: int) -> bool:
 
 def test_module_entry_point_serves_and_stops_on_sigterm(http: httpx.Client) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "caisse_local.sandbox", "--port", "0", "--quiet"], stdout=subprocess.PIPE
+        [sys.executable, "-m", "provider_sandbox", "--port", "0", "--quiet"], stdout=subprocess.PIPE
     )
     try:
         line = _read_line(process.stdout, 20)
@@ -589,7 +589,7 @@ def test_module_entry_point_serves_and_stops_on_sigterm(http: httpx.Client) -> N
 def test_module_entry_point_exits_when_its_parent_dies(http: httpx.Client) -> None:
     launcher_code = (
         "import subprocess, sys\n"
-        "child = subprocess.Popen([sys.executable, '-m', 'caisse_local.sandbox', '--port', '0', '--quiet'])\n"
+        "child = subprocess.Popen([sys.executable, '-m', 'provider_sandbox', '--port', '0', '--quiet'])\n"
         "print(child.pid, flush=True)\n"
         "sys.stdin.readline()\n"
     )

@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from caisse_local.sandbox.stripe_api import (
+from provider_sandbox.stripe_api import (
     Change,
     RequestContext,
     StripeError,

@@ -57,9 +57,9 @@ from typing import Any
 import jwt
 from werkzeug.wrappers import Request, Response
 
-from caisse_local.sandbox import pages
-from caisse_local.sandbox.delivery import DeliveryWorker, OutgoingEvent, Target
-from caisse_local.sandbox.stripe_api import is_loopback_url
+from provider_sandbox import pages
+from provider_sandbox.delivery import DeliveryWorker, OutgoingEvent, Target
+from provider_sandbox.stripe_api import is_loopback_url
 
 TOKEN_LIFETIME = 3600
 CALLBACK_LIFETIME = 300  # the callback JWT's exp, seconds after it is minted

@@ -46,9 +46,9 @@ from urllib.parse import urlencode, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from caisse_local.sandbox import pages
-from caisse_local.sandbox.delivery import DeliveryWorker, OutgoingEvent, Target
-from caisse_local.sandbox.stripe_api import is_loopback_url
+from provider_sandbox import pages
+from provider_sandbox.delivery import DeliveryWorker, OutgoingEvent, Target
+from provider_sandbox.stripe_api import is_loopback_url
 
 API_PREFIX = "/paydunya/sandbox-api/v1"
 USER_AGENT = "PayDunya-IPN/1.0 (local sandbox)"

@@ -18,8 +18,8 @@ from typing import Self
 import httpx
 import pytest
 
-from caisse_local.sandbox import serve_in_thread
-from caisse_local.sandbox.app import SandboxServer
+from provider_sandbox import serve_in_thread
+from provider_sandbox.app import SandboxServer
 
 WAIT = 5.0  # seconds: upper bound for any asynchronous delivery in these tests
 

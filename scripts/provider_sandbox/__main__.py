@@ -1,4 +1,4 @@
-"""``python -m caisse_local.sandbox --host 127.0.0.1 --port 4010``: serve the sandbox until told to stop.
+"""``python -m provider_sandbox --host 127.0.0.1 --port 4010``: serve the sandbox until told to stop.
 
 Stops cleanly on SIGTERM/SIGINT, and on its own when the parent process dies, so a crashed test run
 or dev script never leaves an orphan listening on the port.
@@ -12,12 +12,12 @@ import signal
 import sys
 import threading
 
-from caisse_local.sandbox.app import serve_in_thread
-from caisse_local.sandbox.stripe_api import is_loopback_host
+from provider_sandbox.app import serve_in_thread
+from provider_sandbox.stripe_api import is_loopback_host
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m caisse_local.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m provider_sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=4010, help="port (0 picks a free one)")
     parser.add_argument("--public-url", help="base URL of the hosted pages (default: http://HOST:PORT)")

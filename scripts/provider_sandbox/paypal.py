@@ -85,9 +85,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from werkzeug.wrappers import Request, Response
 
-from caisse_local.sandbox import pages
-from caisse_local.sandbox.delivery import DeliveryWorker, OutgoingEvent, Target
-from caisse_local.sandbox.stripe_api import is_loopback_url
+from provider_sandbox import pages
+from provider_sandbox.delivery import DeliveryWorker, OutgoingEvent, Target
+from provider_sandbox.stripe_api import is_loopback_url
 
 TOKEN_LIFETIME = 32400
 AUTH_ALGO = "SHA256withRSA"

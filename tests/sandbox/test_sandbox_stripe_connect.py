@@ -16,7 +16,7 @@ from sandbox_support import WAIT, LoopbackReceiver, flush
 from sandbox_support import http as http
 from sandbox_support import sandbox as sandbox
 
-from caisse_local.sandbox.app import SandboxServer
+from provider_sandbox.app import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
 
