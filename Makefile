@@ -170,14 +170,21 @@ lint: $(VENV)/.installed
 	$(call step,ruff (lint and format),$(VENV)/bin/ruff check shared functions scripts tests && \
 		$(VENV)/bin/ruff format --check shared functions scripts tests)
 	$(call step,import-linter (the domain's layers in pyproject.toml),$(VENV)/bin/lint-imports --no-cache)
+	$(call step,mypy (shared/caisse and the functions' handlers),$(VENV)/bin/mypy shared/caisse functions/*/*.py)
 
 validate: $(SAMVENV)/.installed
 	$(call step,sam validate --lint,$(SAM) validate --lint --template template.yaml)
 
 # The IaC scan: checkov's CloudFormation checks on template.yaml, offline, failing on any finding
 # (.checkov.yaml: the checks skipped for every function and why; per resource: its Metadata).
-scan: $(SCANVENV)/.installed
-	$(call step,checkov (IaC scan of template.yaml),$(SCANVENV)/bin/checkov --config-file .checkov.yaml -f template.yaml)
+# checkov does not expand Fn::ForEach (it would skip every function's log group and alarms), so it
+# reads the template as CloudFormation sees it after AWS::LanguageExtensions, written by the local
+# stack's reader (the same 390 resources; tests/functional/test_template_expansion.py).
+SCANNED := .aws-sam/scan/template.json
+scan: $(VENV)/.installed $(SCANVENV)/.installed
+	@mkdir -p $(dir $(SCANNED)) && $(PY) -m caisse_local.template template.yaml > $(SCANNED)
+	$(call step,checkov (IaC scan of template.yaml, Fn::ForEach expanded),\
+		$(SCANVENV)/bin/checkov --config-file .checkov.yaml -f $(SCANNED))
 
 build: $(VENV)/.installed $(SAMVENV)/.installed
 	$(call step,sam build (layers for Linux arm64; unchanged ones come from the cache),\

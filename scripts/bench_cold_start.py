@@ -22,7 +22,9 @@
 3. DynamoDB requests for one checkout and one webhook, counted by the local AWS endpoint, and for
    one paid Stripe order from the customer's Pay at the sandbox to its emails sent (every webhook
    the sandbox delivers, the stream, the notification queue); the size of that order's item
-   (DynamoDB bills a write per started KB: over 1 024 bytes, each write of it costs two).
+   (DynamoDB bills a write per started KB: over 1 024 bytes, each write of it costs two), and
+   the order item of a typical checkout of each demo shop, pending and paid (caisse_local.aws
+   sizes items as DynamoDB does).
 
     .venv/bin/python scripts/bench_cold_start.py [--runs 11] [--only Health,Webhook] [--skip-stack | --requests-only]
 """
@@ -42,6 +44,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -415,38 +418,81 @@ def dynamodb_requests(stack: LocalStack) -> tuple[dict[str, dict[str, int]], int
         stack.event_sources.drain(timeout=60)
 
     results["paid Stripe order: Pay, webhooks, stream, emails"] = counted(pay_at_the_sandbox)
-    return results, paid_order_size(stack, paid["order_id"])
+    return results, aws.item_size(stored_order(stack, paid["order_id"]))
 
 
-def item_size(item: dict) -> int:
-    """An item's size as DynamoDB bills it: attribute names plus values (UTF-8 strings, numbers at
-    about one byte per two digits plus one, 3 bytes and 1 per element for maps and lists),
-    docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html."""
-
-    def value(typed: dict) -> int:
-        ((kind, data),) = typed.items()
-        if kind == "S":
-            return len(data.encode("utf-8"))
-        if kind == "N":
-            return (len(data.lstrip("-").replace(".", "").strip("0")) + 1) // 2 + 1
-        if kind == "B":
-            return len(data)
-        if kind in ("BOOL", "NULL"):
-            return 1
-        if kind == "M":
-            return 3 + sum(len(name.encode("utf-8")) + value(inner) + 1 for name, inner in data.items())
-        if kind == "L":
-            return 3 + sum(value(inner) + 1 for inner in data)
-        return sum(len(str(element).encode("utf-8")) for element in data)  # sets
-
-    return sum(len(name.encode("utf-8")) + value(typed) for name, typed in item.items())
-
-
-def paid_order_size(stack: LocalStack, order_id: str) -> int:
+def stored_order(stack: LocalStack, order_id: str) -> dict:
     client = aws.client("dynamodb", stack.aws_url, "us-east-1")
     table = next(name for name in client.list_tables()["TableNames"] if name.endswith("-OrdersTable"))
-    item = client.get_item(TableName=table, Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}})["Item"]
-    return item_size(item)
+    key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
+    return client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+
+
+def typical_checkouts(stack: LocalStack) -> dict[str, dict]:
+    """What a customer of each demo shop typically sends, with every field the shop asks for."""
+    person = {"name": "Awa Ndiaye-Lovelace", "email": "awa.ndiaye@example.test"}
+    soon = datetime.now(UTC).date() + timedelta(days=90)
+    wednesday = soon + timedelta(days=(2 - soon.weekday()) % 7)
+    slots = httpx.get(
+        f"{stack.api_url}/merchants/fixit-plumbing/availability",
+        params={"service": "callout", "date": wednesday.isoformat()},
+        timeout=30,
+    ).json()["slots"]
+    brief = {
+        "occasion": "wedding",
+        "for_whom": "Awa",
+        "from_whom": "Jean",
+        "story": "We met at the Douala market in the rain; she laughed at my umbrella.",
+        "due_date": (soon + timedelta(days=30)).isoformat(),
+        "style": "makossa",
+    }
+    return {
+        "cart (Lumen: 2 prints)": {
+            "items": [{"sku": "PHOTO-PRINT-A3", "quantity": 2}],
+            "currency": "USD",
+            "customer": person,
+        },
+        "tickets (festival: a duo pass, a donation)": {
+            "items": [{"sku": "FEST-DUO-DAY-PASS", "quantity": 1}, {"sku": "FEST-DONATION-10", "quantity": 1}],
+            "currency": "USD",
+            "customer": person,
+        },
+        "song (a brief of 6 answers, a day)": {
+            "items": [{"sku": "SONG-STANDARD", "quantity": 1}],
+            "currency": "USD",
+            "customer": person,
+            "answers": brief,
+            "day": soon.isoformat(),
+        },
+        "booking (FixIt: address, notes, phone)": {
+            "booking": {
+                "merchant": "fixit-plumbing",
+                "service": "callout",
+                "start": slots[0]["start"],
+                "address": "12 Harbour Street, Pyrmont NSW 2009",
+                "notes": "The leak is under the kitchen sink; the side gate is open.",
+            },
+            "currency": "AUD",
+            "customer": {**person, "phone": "+61 412 345 678"},
+        },
+    }
+
+
+def order_item_sizes(stack: LocalStack) -> dict[str, tuple[int, int, list[tuple[int, str]]]]:
+    """Per demo shop: the order item's size pending and once paid, and its largest attributes."""
+    sizes = {}
+    for kind, body in typical_checkouts(stack).items():
+        answer = httpx.post(f"{stack.api_url}/checkouts", json=body, timeout=30)
+        answer.raise_for_status()
+        order = answer.json()
+        pending = aws.item_size(stored_order(stack, order["order_id"]))
+        assert httpx.post(f"{order['next_action']['url']}/pay", timeout=30).status_code == 303
+        httpx.post(f"{stack.sandbox_url}/_sandbox/deliveries/flush", params={"timeout": 60}, timeout=65)
+        stack.event_sources.drain(timeout=60)
+        item = stored_order(stack, order["order_id"])
+        largest = sorted(((aws.item_size({name: value}), name) for name, value in item.items()), reverse=True)
+        sizes[kind] = (pending, aws.item_size(item), largest[:4])
+    return sizes
 
 
 def load() -> str:
@@ -484,6 +530,7 @@ def main() -> int:
         try:
             rows = [] if args.requests_only else first_requests(stack, max(3, args.runs // 2))
             requests, order_size = dynamodb_requests(stack)
+            item_sizes = order_item_sizes(stack)
         finally:
             stack.stop()
     print(f"\n{'fresh process, then 2 requests':<32} {'import ms':>10} {'1st req ms':>11} {'2nd req ms':>11}")
@@ -496,6 +543,10 @@ def main() -> int:
         print(f"  {what:<50} {total}  {', '.join(f'{k} {v}' for k, v in sorted(operations.items()))}")
     units = -(-order_size // 1024)
     print(f"\nthe paid order's item: {order_size} bytes ({units} write unit{'s' if units > 1 else ''} per write)")
+    print(f"\n{'order item, by DynamoDB sizing':<44} {'pending':>8} {'paid':>6}  largest attributes when paid")
+    for kind, (pending, paid, largest) in item_sizes.items():
+        biggest = ", ".join(f"{name} {size}" for size, name in largest)
+        print(f"  {kind:<42} {pending:>8} {paid:>6}  {biggest}")
     print(f"\nload average {load()} at the end; the local stack's log is in {log.relative_to(ROOT)}")
     return 0
 

@@ -71,6 +71,7 @@ def export(
             body=done.body,
             headers={"Content-Disposition": f'attachment; filename="{done.filename}"'},
         )
+    assert done.url is not None  # an export is its body, or a link to it
     return Response(
         status_code=303,
         content_type="application/json",

@@ -6,6 +6,7 @@ hosted pages (authorization code with PKCE) once deployed, a pasted `make admin-
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from caisse.pages import answer, page_file
 
@@ -14,7 +15,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def config() -> dict:
     signing_in = os.environ.get("STAFF_SIGN_IN", "cognito")
-    found = {"signIn": signing_in}
+    found: dict[str, Any] = {"signIn": signing_in}
     if signing_in == "cognito":
         found.update(
             authorizeUrl=f"{os.environ['COGNITO_DOMAIN']}/oauth2/authorize",

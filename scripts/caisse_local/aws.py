@@ -194,8 +194,8 @@ def _value_size(value: dict[str, Any]) -> int:
     (kind, inner), *_ = value.items()
     if kind == "S":
         return len(inner.encode())
-    if kind == "N":
-        return (len(inner.lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if kind == "N":  # one byte per two significant digits (leading and trailing zeros trimmed), plus one
+        return (len(inner.lstrip("-").replace(".", "").strip("0")) + 1) // 2 + 1
     if kind == "B":
         return len(base64.b64decode(inner))
     if kind in ("BOOL", "NULL"):

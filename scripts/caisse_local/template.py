@@ -39,6 +39,7 @@ __all__ = [
     "TemplateError",
     "TopicSource",
     "Unresolved",
+    "expand_language_extensions",
     "iter_references",
     "load",
     "loads",
@@ -97,7 +98,97 @@ def _parse(text: str) -> dict[str, Any]:
     data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
     if not isinstance(data, dict):
         raise TemplateError("a template is a YAML mapping")
-    return data
+    return expand_language_extensions(data)
+
+
+# --------------------------------------------------------------------------- Fn::ForEach
+
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+_FOR_EACH = "Fn::ForEach::"
+
+
+def expand_language_extensions(data: dict[str, Any]) -> dict[str, Any]:
+    """The template as CloudFormation sees it once AWS::LanguageExtensions ran: every `Fn::ForEach`
+    loop of Resources, Conditions and Outputs replaced by one copy of its fragment per item.
+
+    The substitution follows CloudFormation's documented rules as cfn-lint models them
+    (cfnlint/template/transforms/_language_extensions.py): `${Id}` and `&{Id}` are replaced in keys
+    and in `Fn::Sub` strings (a Sub left with no variable becomes its plain string), `Ref: Id` is
+    the item, `Ref` of a `Fn::Sub` is a Ref to the name it builds; other plain strings are kept as
+    written. Collections must be literal lists here (a Ref to a CommaDelimitedList is not expanded).
+    """
+    if not _uses_for_each(data):
+        return data
+    transforms = data.get("Transform")
+    declared = transforms if isinstance(transforms, list) else [transforms]
+    if LANGUAGE_EXTENSIONS not in declared:
+        raise TemplateError(f"Fn::ForEach needs the {LANGUAGE_EXTENSIONS} transform in Transform")
+    out = dict(data)
+    for section in ("Resources", "Conditions", "Outputs"):
+        if isinstance(data.get(section), dict):
+            out[section] = _expand(data[section], {})
+    return out
+
+
+def _uses_for_each(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(str(k).startswith(_FOR_EACH) or _uses_for_each(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_uses_for_each(v) for v in value)
+    return False
+
+
+def _expand(value: Any, items: dict[str, str]) -> Any:
+    """`value` with every loop inside it expanded and the loop identifiers in `items` replaced."""
+    if isinstance(value, list):
+        return [_expand(v, items) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and items:
+        ((key, arg),) = value.items()
+        if key == "Fn::Sub":
+            return _sub_identifiers(arg, items)
+        if key == "Ref":
+            target = _expand(arg, items)
+            if isinstance(target, str) and target in items:
+                return items[target]
+            return {"Ref": target}
+    out: dict[str, Any] = {}
+    for key, val in value.items():
+        if str(key).startswith(_FOR_EACH):
+            for name, fragment in _loop(str(key), val, items):
+                if name in out:
+                    raise TemplateError(f"{key} makes {name} twice")
+                out[name] = fragment
+        else:
+            out[_replace_identifiers(str(key), items)] = _expand(val, items)
+    return out
+
+
+def _loop(key: str, arg: Any, items: dict[str, str]) -> Iterable[tuple[str, Any]]:
+    if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str) and isinstance(arg[2], dict)):
+        raise TemplateError(f"{key} must be [Identifier, [items...], {{OutputKey: OutputValue}}]")
+    identifier, collection, fragment = arg
+    collection = _expand(collection, items)
+    if not (isinstance(collection, list) and all(isinstance(c, (str, int)) for c in collection)):
+        raise TemplateError(f"{key}: the local stack expands a literal list of names only, got {collection!r}")
+    for item in collection:
+        yield from _expand(fragment, {**items, identifier: str(item)}).items()
+
+
+def _replace_identifiers(text: str, items: dict[str, str]) -> str:
+    for identifier, item in items.items():
+        text = text.replace("${" + identifier + "}", item)
+        text = text.replace("&{" + identifier + "}", re.sub(r"[^0-9A-Za-z]+", "", item))
+    return text
+
+
+def _sub_identifiers(arg: Any, items: dict[str, str]) -> Any:
+    if isinstance(arg, list) and arg:
+        text = _replace_identifiers(str(arg[0]), items)
+        return {"Fn::Sub": [text, *(_expand(a, items) for a in arg[1:])]}
+    text = _replace_identifiers(str(arg), items)
+    return text if not _SUB_VAR.search(text) else {"Fn::Sub": text}
 
 
 # --------------------------------------------------------------------------- the local stack
@@ -277,6 +368,9 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
             "Arn": lambda r: arn(r.ctx, "iam", f"role/{r.name('RoleName')}", region=False),
             "RoleId": lambda r: "AROA" + hashlib.sha256(r.logical_id.encode()).hexdigest()[:17].upper(),
         },
+    ),
+    "AWS::IAM::ManagedPolicy": ResourceKind(
+        ref=lambda r: arn(r.ctx, "iam", f"policy/{r.name('ManagedPolicyName')}", region=False),
     ),
     "AWS::Cognito::UserPool": ResourceKind(
         ref=_user_pool_id,
@@ -1031,3 +1125,21 @@ def iter_references(value: Any) -> Iterable[str]:
                 return
         for item in value.values():
             yield from iter_references(item)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m caisse_local.template template.yaml`: the template with its Fn::ForEach loops
+    expanded, as JSON, for tools that do not expand them (checkov, `make scan`)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("template", type=Path)
+    args = parser.parse_args(argv)
+    json.dump(load(args.template).data, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,9 +9,11 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
+from pynamodb.attributes import ListAttribute, MapAttribute, UnicodeAttribute
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
@@ -66,7 +68,19 @@ def aws_client(service: str, config: Any = None) -> Any:
     return connection.session.create_client(service, region_name=LambdaMeta.region, config=config)
 
 
-def batch_get(wanted: list[tuple[type[Model], Any, Any]]) -> list[Model]:
+def document(**options: Any) -> MapAttribute[str, Any]:
+    """A map whose keys are data, not declared attributes (pynamodb's raw MapAttribute), typed as
+    what it holds."""
+    return MapAttribute(**options)
+
+
+def string_list(**options: Any) -> ListAttribute[str]:
+    """A list of strings. pynamodb types `ListAttribute(of=UnicodeAttribute)` as a list of
+    attributes; what it reads and writes is a list of str."""
+    return cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, **options))
+
+
+def batch_get(wanted: Sequence[tuple[type[Model], Any, Any]]) -> list[Any]:
     """One BatchGetItem across tables (pynamodb's batch_get reads one table): `wanted` holds
     (model class, hash key, range key or None); the answer holds the records that exist."""
     tables: dict[str, dict[str, Any]] = {}
@@ -75,8 +89,8 @@ def batch_get(wanted: list[tuple[type[Model], Any, Any]]) -> list[Model]:
         meta = model._get_connection().get_meta_table()
         key = {meta.hash_keyname: {"S": hash_key}}
         if range_key is not None:
-            key[meta.range_keyname] = {"S": range_key}
-        request = tables.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+            key[str(meta.range_keyname)] = {"S": range_key}
+        request = tables.setdefault(str(model.Meta.table_name), {"Keys": [], "ConsistentRead": True})
         if key not in request["Keys"]:
             request["Keys"].append(key)
         # The table's root model reads any record of it (its discriminator picks the class).
@@ -85,7 +99,7 @@ def batch_get(wanted: list[tuple[type[Model], Any, Any]]) -> list[Model]:
             for cls in reversed(model.__mro__)
             if isinstance(cls, type) and issubclass(cls, CaisseModel) and cls is not CaisseModel
         )
-        models[model.Meta.table_name] = root
+        models[str(model.Meta.table_name)] = root
     found: list[Model] = []
     pending = tables
     for _ in range(5):  # unprocessed keys come back under load; a few tries, then fail loudly
@@ -153,7 +167,7 @@ class Transaction:
     def update(
         self,
         model: Model,
-        actions: list[Action],
+        actions: Sequence[Action],
         condition: Condition | None = None,
         *,
         label: str,
@@ -163,7 +177,7 @@ class Transaction:
             (
                 "update",
                 (model,),
-                {"actions": actions, "condition": condition, "return_values": ALL_OLD if return_old else None},
+                {"actions": list(actions), "condition": condition, "return_values": ALL_OLD if return_old else None},
             )
         )
         self._labels["update"].append(label)

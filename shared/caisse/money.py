@@ -184,7 +184,7 @@ def display(money: Money, locale: str = "en") -> str:
     whole, _, cents = money.to_major().partition(".")
     negative = whole.startswith("-")
     digits = whole.lstrip("-")
-    groups = []
+    groups: list[str] = []
     while digits:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]

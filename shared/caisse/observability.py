@@ -50,7 +50,7 @@ class _NoTracer:
 def correlate(correlation_id: str | None) -> None:
     """From here on (in this invocation, on this thread), log lines carry this correlation id."""
     _CORRELATION.set(correlation_id)
-    set_context_keys(correlation_id=correlation_id)
+    set_context_keys(correlation_id=correlation_id)  # type: ignore[arg-type]  # powertools types each value as a dict
 
 
 def correlation_id() -> str | None:
@@ -87,7 +87,7 @@ class _Logger(Logger):
     """Powertools' Logger whose `inject_lambda_context` also sets the correlation id from the event,
     whatever kind of event it is (a `correlation_id_path` is not needed, and is ignored)."""
 
-    def inject_lambda_context(self, lambda_handler: Any = None, **options: Any) -> Any:
+    def inject_lambda_context(self, lambda_handler: Any = None, **options: Any) -> Any:  # type: ignore[override]
         if lambda_handler is None:
             return functools.partial(self.inject_lambda_context, **options)
         options.pop("correlation_id_path", None)

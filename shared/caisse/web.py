@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -22,6 +23,9 @@ from caisse.money import AmountTooLarge, MoneyError
 from caisse.staff import Person, Staff, person_from_claims, staff_from_claims
 
 MAX_BODY_BYTES = 64 * 1024
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 
 def error_response(status: int, body: dict[str, Any]) -> Response:
@@ -47,7 +51,7 @@ def _validation_error(error: RequestValidationError) -> Response:
 MALFORMED_JSON = {"error": "malformed_json", "message": "the request body is not valid JSON (UTF-8)"}
 
 
-def _body_problem(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
+def _body_problem(event: Mapping[str, Any]) -> tuple[int, dict[str, str]] | None:
     """Bodies that are too big, not JSON, not UTF-8 or nested past what a parser can take, refused
     with a 4xx before anything parses them for real."""
     body = event.get("body") or ""
@@ -81,7 +85,7 @@ class CaisseResolver(APIGatewayRestResolver):
     """Powertools validates the body before any middleware runs, so the size and type checks sit
     in front of resolve()."""
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         problem = _body_problem(event)
         if problem is not None:
             status, body = problem
@@ -162,7 +166,7 @@ STAFF_ERRORS = {403: "forbidden: the staff member's merchant is not this resourc
 """What every staff route can answer as well (a missing or invalid token is API Gateway's 401)."""
 
 
-def error_responses(described: dict[int, str]) -> dict[int, dict[str, Any]]:
+def error_responses(described: dict[int, str]) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses` for the errors a route answers, in the one error shape (the document's
     Error schema, added by scripts/openapi.py)."""
     schema = {"$ref": "#/components/schemas/Error"}

@@ -16,6 +16,8 @@ def _body(value: dict) -> bytes:
 def test_an_item_is_sized_from_its_names_and_values():
     assert item_size({"pk": {"S": "ORDER#1"}}) == 2 + 7
     assert item_size({"ok": {"BOOL": True}, "n": {"N": "12345"}}) == 3 + 1 + 4
+    # A number is one byte per two significant digits plus one: 150000 is 15 and four zeros.
+    assert item_size({"n": {"N": "150000"}, "m": {"N": "-0.0025"}}) == (1 + 2) + (1 + 2)
 
 
 def test_writes_count_per_kilobyte_and_double_in_a_transaction():

@@ -146,6 +146,7 @@ Resources:
   Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn, Handler: m.h}}
   Pool: {Type: AWS::Cognito::UserPool}
   Client: {Type: AWS::Cognito::UserPoolClient, Properties: {UserPoolId: !Ref Pool}}
+  Shared: {Type: AWS::IAM::ManagedPolicy, Properties: {PolicyDocument: {Statement: []}}}
 """
 
 
@@ -171,6 +172,7 @@ def test_local_physical_ids_and_arns(ctx):
     )
     assert r({"Ref": "Client"}) == "caisselocal-client"
     assert r({"Fn::GetAtt": ["FnRole", "Arn"]}) == "arn:aws:iam::123456789012:role/caisse-local-FnRole"
+    assert r({"Ref": "Shared"}) == "arn:aws:iam::123456789012:policy/caisse-local-Shared"  # a policy's Ref is its ARN
     with pytest.raises(tpl.Unresolved, match="provision"):
         r({"Fn::GetAtt": ["Orders", "StreamArn"]})
     ctx.record("Orders", StreamArn="arn:stream")

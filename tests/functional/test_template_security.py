@@ -11,6 +11,30 @@ from caisse_local import template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = template.load(ROOT / "template.yaml")
+FUNCTIONS = {lid: r for lid, r in TEMPLATE.resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def function_statements(logical_id: str) -> list[dict]:
+    """What a function's role allows: its own statements and those of the managed policies it
+    attaches by `!Ref` (template.yaml's shared policies)."""
+    statements = []
+    for policy in FUNCTIONS[logical_id]["Properties"].get("Policies", []):
+        if set(policy) == {"Ref"}:
+            policy = TEMPLATE.resources[policy["Ref"]]["Properties"]["PolicyDocument"]
+        statements.extend(policy["Statement"])
+    return statements
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_a_function_is_allowed_only_its_own_statements_and_the_shared_policies_of_this_template(logical_id):
+    """No AWS managed policy, SAM policy template or policy of another stack widens a role unseen:
+    each entry of Policies is an inline document or a `!Ref` to an AWS::IAM::ManagedPolicy here."""
+    for policy in FUNCTIONS[logical_id]["Properties"].get("Policies", []):
+        assert isinstance(policy, dict), f"{logical_id}: {policy!r}"
+        if set(policy) == {"Ref"}:
+            assert TEMPLATE.resources[policy["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy", logical_id
+        else:
+            assert set(policy) == {"Statement"} and policy["Statement"], f"{logical_id}: {policy!r}"
 
 
 @pytest.mark.parametrize(("topic", "publisher"), [("AlarmTopic", "cloudwatch"), ("EmailFeedbackTopic", "ses")])
@@ -59,15 +83,12 @@ def test_the_personal_data_key_is_administered_by_the_account_and_used_only_by_t
         assert condition["StringEquals"] == {"kms:EncryptionContext:purpose": "caisse-personal-data"}
     decrypters = str(statements["StaffRoutesDecrypt"]["Condition"]["ArnLike"]["aws:PrincipalArn"])
     using = {}
-    for logical_id, resource in TEMPLATE.resources.items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for policy in resource["Properties"].get("Policies", []):
-            for statement in policy.get("Statement", []):
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                if any(action.startswith("kms:") for action in actions):
-                    assert statement["Resource"] == {"Fn::GetAtt": ["PersonalDataKey", "Arn"]}, logical_id
-                    using[logical_id] = sorted(actions)
+    for logical_id in FUNCTIONS:
+        for statement in function_statements(logical_id):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.startswith("kms:") for action in actions):
+                assert statement["Resource"] == {"Fn::GetAtt": ["PersonalDataKey", "Arn"]}, logical_id
+                using[logical_id] = sorted(actions)
     assert using == {
         "CreateCheckoutFunction": ["kms:GenerateDataKey"],
         "AdminGetOrderFunction": ["kms:Decrypt"],

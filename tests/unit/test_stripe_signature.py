@@ -1,14 +1,11 @@
 """Our Stripe signature check against the SDK's, on the same vectors (signed by the local sandbox's
-signer, an implementation of its own), and the webhook function's import without the SDK."""
+signer, an implementation of its own). That the webhook functions import no SDK is checked with the
+other cold-start imports (test_cold_start_imports.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import stripe
@@ -16,7 +13,6 @@ import stripe
 from caisse.payments.stripe.signature import TOLERANCE_SECONDS, SignatureMismatch, verify
 from provider_sandbox.signing import compute_signature, sign
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_unit_test_not_a_secret"
 OTHER = "whsec_unit_test_other_not_a_secret"
 BODY = json.dumps({"id": "evt_1", "object": "event", "type": "checkout.session.completed"}).encode()
@@ -87,24 +83,3 @@ def test_a_non_ascii_signature_is_refused_where_the_sdk_raises_type_error():
 
 def test_the_signed_timestamp_is_returned():
     assert verify(BODY, sign(BODY, SECRET, 1_800_000_000), SECRET, now=1_800_000_100) == 1_800_000_000
-
-
-@pytest.mark.parametrize("function", ["stripe_webhook", "stripe_connect_webhook"])
-def test_importing_a_stripe_webhook_function_does_not_import_the_stripe_sdk(function):
-    """The SDK is 43 % of the webhook's import; checking an HMAC does not need it. Nor does the
-    webhook need pydantic (the catalog's schemas, which caisse.payments.base once pulled in)."""
-    probe = (
-        "import importlib, sys; importlib.import_module(sys.argv[1]); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('stripe', 'pydantic')))"
-    )
-    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "1", "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", probe, function],
-        cwd=ROOT / "functions" / function,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert done.stdout.strip().splitlines()[-1] == "[]"

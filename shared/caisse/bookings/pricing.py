@@ -12,7 +12,9 @@ from caisse.errors import InvalidRequest
 from caisse.money import Money
 
 
-def deposit(full_price: Money, percent: int | None, fixed: int | None) -> Money:
+def deposit(full_price: Money, percent: float | None, fixed: float | None) -> Money:
+    """The deposit: a fixed amount (at most the price) or a percentage of it; whole numbers either
+    way, as a service's record holds them (pynamodb reads every number as a float)."""
     if fixed is not None:
         return Money(min(int(fixed), full_price.amount), full_price.currency)
     if percent is None:

@@ -10,7 +10,7 @@ cancelled, like stock holds.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DeleteError
@@ -42,7 +42,7 @@ from caisse.payments.registry import load as load_provider
 from caisse.phones import international
 from caisse.staff import Staff
 
-BOOKINGS_PER_MONTH = "bookings_per_month"  # the plan's limit a booking counts against
+BOOKINGS_PER_MONTH: Final = "bookings_per_month"  # the plan's limit a booking counts against
 
 
 class SlotTaken(Conflict):

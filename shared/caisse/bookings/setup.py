@@ -110,7 +110,7 @@ def put_hours(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str,
     before = _hours(merchant)
     changes = {field: (before[field], value) for field, value in after.items() if before[field] != value}
     if changes:
-        attributes = {
+        attributes: dict[str, Any] = {
             "timezone": Merchant.timezone,
             "weekly": Merchant.weekly_hours,
             "blocked_dates": Merchant.blocked_dates,

@@ -195,6 +195,10 @@ class Product(_Part):
         return self
 
 
+PlanLimit = Literal["galleries_per_month", "bookings_per_month"]
+"""What a plan can limit per month (0 or absent: not limited)."""
+
+
 class Plan(_Part):
     """A subscription tier the platform sells its merchants: a monthly price per currency (each a
     Stripe Price, recurring monthly) and the fee taken on every payment made to them."""
@@ -203,7 +207,7 @@ class Plan(_Part):
     name: str
     monthly: dict[Currency, Annotated[int, Field(ge=0)]] = Field(min_length=1)  # minor units
     fee_bps: Annotated[int, Field(ge=0, le=10_000)]  # the application fee: 250 = 2.5 %
-    limits: dict[Literal["galleries_per_month", "bookings_per_month"], Count] = {}
+    limits: dict[PlanLimit, Count] = {}
 
     @model_validator(mode="after")
     def _prices(self) -> Plan:

@@ -15,8 +15,6 @@ from typing import Any
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
-    ListAttribute,
-    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -24,7 +22,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.config import settings
-from caisse.db import CaisseModel, LambdaMeta
+from caisse.db import CaisseModel, LambdaMeta, document, string_list
 
 MERCHANTS = "MERCHANTS"
 
@@ -60,24 +58,24 @@ class Product(CatalogRecord, discriminator="product"):
     name = UnicodeAttribute()
     kind = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
-    prices = MapAttribute()  # currency -> integer minor units
+    prices = document()  # currency -> integer minor units
     stock = NumberAttribute(null=True)  # None: not limited
     max_per_order = NumberAttribute(default=20)
     active = BooleanAttribute(default=True)
     order_prefix = UnicodeAttribute()
-    stages = ListAttribute(of=UnicodeAttribute, default=list)
-    merchant_contact = MapAttribute(null=True)  # name, reply_to, staff_email, locale (for emails)
-    merchant_rules = MapAttribute(null=True)  # payment routes, phone format, limits, refund policy
+    stages = string_list(default=list)
+    merchant_contact = document(null=True)  # name, reply_to, staff_email, locale (for emails)
+    merchant_rules = document(null=True)  # payment routes, phone format, limits, refund policy
     # Sold by a merchant that signed up on the platform (copied at creation; it never stops being one):
     # its carts are paid on its own Stripe account with its plan's fee, the only carts that read the merchant.
     platform_merchant = BooleanAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
-    workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
+    workflow = document(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
     # Tickets: the event one item admits to (copied from the merchant's events: id, name, start and
     # end in the merchant's time zone, timezone, venue, address) and how many people it admits.
-    event = MapAttribute(null=True)
+    event = document(null=True)
     admissions = NumberAttribute(null=True)
 
     @staticmethod
@@ -93,13 +91,13 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     merchant_id = UnicodeAttribute()
     name = UnicodeAttribute()
     order_prefix = UnicodeAttribute()
-    stages = ListAttribute(of=UnicodeAttribute, default=list)
+    stages = string_list(default=list)
     reply_to = UnicodeAttribute(null=True)
     staff_email = UnicodeAttribute(null=True)
     default_locale = UnicodeAttribute(default="en")
     timezone = UnicodeAttribute(default="UTC")
-    watermark = MapAttribute(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
-    gallery_defaults = MapAttribute(null=True)  # {"expiry_days", "downloads"}: a new gallery's, unless staff say
+    watermark = document(null=True)  # {"text", "logo" (key under branding/), "opacity"}: caisse.media
+    gallery_defaults = document(null=True)  # {"expiry_days", "downloads"}: a new gallery's, unless staff say
     settings_version = NumberAttribute(null=True)  # one more each recorded change (caisse.catalog.merchant_settings)
     # Stripe Connect: the merchant's own account, and whether Stripe lets it take charges yet.
     stripe_account = UnicodeAttribute(null=True)
@@ -110,29 +108,27 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     country = UnicodeAttribute(default="AU")
     contact_email = UnicodeAttribute(null=True)
     # Bookings: working hours per weekday ("mon": [["08:00", "17:00"]]), dates off, the grid.
-    weekly_hours = MapAttribute(null=True)
-    blocked_dates = ListAttribute(of=UnicodeAttribute, default=list)
+    weekly_hours = document(null=True)
+    blocked_dates = string_list(default=list)
     slot_minutes = NumberAttribute(default=30)
-    booking_rules = MapAttribute(null=True)  # refund_policy etc., as products carry merchant_rules
-    checkout_rules = MapAttribute(null=True)  # data/catalog.json "rules": what new products copy
+    booking_rules = document(null=True)  # refund_policy etc., as products carry merchant_rules
+    checkout_rules = document(null=True)  # data/catalog.json "rules": what new products copy
     new_order_email = BooleanAttribute(default=True)  # staff are emailed each paid order and booking
     # Merchants that signed up themselves on the platform (not from the catalog file).
     business_kind = UnicodeAttribute(
         null=True
     )  # the platform's signup kind: photography, trades; None: a shop from the file
     owner = UnicodeAttribute(null=True)  # the Cognito subject who signed it up
-    languages = ListAttribute(of=UnicodeAttribute, null=True)
+    languages = string_list(null=True)
     signed_up_at = UnicodeAttribute(null=True)
-    suspended = MapAttribute(null=True)  # {"at", "by", "reason"}: platform staff stopped its new orders
+    suspended = document(null=True)  # {"at", "by", "reason"}: platform staff stopped its new orders
     # Its platform plan (Stripe Billing on the platform's own account), kept in step by billing events.
     plan = UnicodeAttribute(null=True)  # a plan id from the platform's configuration
     plan_status = UnicodeAttribute(null=True)  # the Stripe subscription's status: active, past_due, canceled...
     stripe_customer = UnicodeAttribute(null=True)
     stripe_subscription = UnicodeAttribute(null=True)
     plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
-    billing = MapAttribute(
-        null=True
-    )  # {"period_end", "last_invoice"}: what billing events said (caisse.payments.plans)
+    billing = document(null=True)  # {"period_end", "last_invoice"}: what billing events said (caisse.payments.plans)
 
     GALLERY_DEFAULTS = {"expiry_days": 30, "downloads": False}  # a merchant that set none
 
@@ -168,7 +164,7 @@ class MerchantChange(CatalogRecord, discriminator="merchant_change"):
     merchant = UnicodeAttribute()
     by = UnicodeAttribute()  # staff:<sub>: who, without more personal data than needed
     at = UnicodeAttribute()
-    fields = ListAttribute(of=UnicodeAttribute)
+    fields = string_list()
     changes = UnicodeAttribute()  # JSON: {field: {"old": ..., "new": ...}}
 
     @staticmethod
@@ -261,7 +257,7 @@ class OpenCheckouts(CatalogRecord, discriminator="open_checkouts"):
     checkout counts from the moment it holds stock until it is paid or closed (the orders' state
     machine gives the count back in the same transaction as that move)."""
 
-    count = NumberAttribute(default=0)
+    count = NumberAttribute(default=0)  # type: ignore[assignment]  # the item's count; Model.count (a table count) is never wanted here
 
     @staticmethod
     def key(merchant: str, kind: str, who: str) -> str:

@@ -4,12 +4,14 @@ merchant's plan allows. Subscribing and Stripe Billing's events: caisse.payments
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from caisse.catalog.document import Plan
 from caisse.catalog.models import Merchant
 from caisse.catalog.platform import platform_config
 from caisse.money import Money, display
+
+if TYPE_CHECKING:  # the plans come from platform_config(), which loads the schema when it reads them
+    from caisse.catalog.document import Plan, PlanLimit
 
 
 def find_plan(plan_id: str | None) -> Plan | None:
@@ -37,7 +39,7 @@ def plan_view(plan: Plan, locale: str = "en") -> dict[str, Any]:
     }
 
 
-def plan_limit(merchant: Merchant, limit: str) -> int | None:
+def plan_limit(merchant: Merchant, limit: PlanLimit) -> int | None:
     """How many of `limit` (bookings_per_month, galleries_per_month) the merchant's plan allows;
     None when nothing limits it (a shop from the catalog file, a plan without that limit)."""
     if not merchant.business_kind or not merchant.plan:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from caisse.catalog.document import Platform
 from caisse.catalog.models import Merchant, PlatformSettings
 from caisse.config import settings
 from caisse.errors import Conflict, NotFound
 from caisse.money import Money
+
+if TYPE_CHECKING:  # the schema is read where the configuration is: checkout and bookings never need it
+    from caisse.catalog.document import Platform
 
 # Stripe subscription statuses in which the merchant keeps selling. `past_due` is Stripe's retry
 # window after a failed invoice (https://docs.stripe.com/billing/subscriptions/overview#subscription-statuses):
@@ -34,6 +36,8 @@ class NotTakingOrders(Conflict):
 def platform_config() -> Platform:
     """The platform section the seed wrote (an empty one if none), kept per warm function for the
     catalog's cache time."""
+    from caisse.catalog.document import Platform  # 30-50 ms of pydantic models, only for the configuration
+
     global _cached
     if _cached is not None and time.monotonic() - _cached[0] < settings().catalog_cache_seconds:
         return _cached[1]

@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from caisse.clock import utcnow
 from caisse.errors import InvalidRequest
@@ -108,7 +109,7 @@ def _model(questionnaire: str) -> type[BaseModel]:
     return create_model("Answers", __config__=ConfigDict(extra="forbid"), **fields)
 
 
-def _message(problem: dict[str, Any]) -> str:
+def _message(problem: ErrorDetails) -> str:
     if problem.get("type") == "string_too_long":
         return f"at most {problem['ctx']['max_length']} characters"
     if problem.get("type") in ("string_too_short", "missing"):

@@ -140,7 +140,7 @@ def price_cart(products: dict[str, Product], wanted: Sequence[tuple[str, int]], 
     return PricedCart(
         first.merchant,
         first.order_prefix,
-        tuple(first.stages or ()),
+        tuple(str(stage) for stage in first.stages or ()),
         tuple(lines),
         total,
         merchant_contact=first.merchant_contact.as_dict() if first.merchant_contact else None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -35,7 +35,7 @@ from caisse.orders import capacity, links
 from caisse.staff import Staff
 
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
-GALLERIES_PER_MONTH = "galleries_per_month"  # the plan's limit a new gallery counts against
+GALLERIES_PER_MONTH: Final = "galleries_per_month"  # the plan's limit a new gallery counts against
 
 
 # --------------------------------------------------------------------------- reading

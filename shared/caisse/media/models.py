@@ -16,7 +16,6 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -24,7 +23,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.config import settings
-from caisse.db import CaisseModel, LambdaMeta
+from caisse.db import CaisseModel, LambdaMeta, document
 
 AWAITING_UPLOAD = "awaiting_upload"
 PROCESSING = "processing"
@@ -74,9 +73,9 @@ class Media(MediaRecord, discriminator="media"):
     lease_until = UTCDateTimeAttribute(null=True)  # while an invocation is processing it
     reason_code = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
-    original = MapAttribute(null=True)  # key (originals bucket), format, width, height, bytes, color_profile
-    exif = MapAttribute(null=True)
-    renditions = MapAttribute(null=True)  # name -> {key, width, height, bytes, content_type}
+    original = document(null=True)  # key (originals bucket), format, width, height, bytes, color_profile
+    exif = document(null=True)
+    renditions = document(null=True)  # name -> {key, width, height, bytes, content_type}
     favourite = BooleanAttribute(null=True)  # marked by the client
     created_by = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()

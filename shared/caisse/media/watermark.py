@@ -16,6 +16,8 @@ TEXT_HEIGHT = 0.045  # font size, as a share of the image width
 LOGO_WIDTH = 0.2  # of the image width
 MAX_SHARE = 0.6  # a mark never covers more than this share of the width
 
+LANCZOS = Image.Resampling.LANCZOS
+
 
 @dataclass(frozen=True)
 class Watermark:
@@ -44,7 +46,7 @@ def placement(mark: Watermark, width: int, height: int) -> tuple[Image.Image, tu
     patch = _logo_patch(mark.logo, width) if mark.logo is not None else _text_patch(mark.text or "", width)
     if patch.width > width or patch.height > height:
         scale = min(width / patch.width, height / patch.height) * 0.9
-        patch = patch.resize((max(1, int(patch.width * scale)), max(1, int(patch.height * scale))), Image.LANCZOS)
+        patch = patch.resize((max(1, int(patch.width * scale)), max(1, int(patch.height * scale))), LANCZOS)
     patch.putalpha(patch.getchannel("A").point(lambda a: round(a * mark.opacity)))
     margin = round(width * MARGIN)
     return patch, (max(0, width - patch.width - margin), max(0, height - patch.height - margin))
@@ -69,11 +71,11 @@ def _text_patch(text: str, width: int) -> Image.Image:
     )
     if patch.width > width * MAX_SHARE:
         scale = width * MAX_SHARE / patch.width
-        patch = patch.resize((max(1, round(patch.width * scale)), max(1, round(patch.height * scale))), Image.LANCZOS)
+        patch = patch.resize((max(1, round(patch.width * scale)), max(1, round(patch.height * scale))), LANCZOS)
     return patch
 
 
 def _logo_patch(logo: Image.Image, width: int) -> Image.Image:
     target = max(1, round(width * LOGO_WIDTH))
     height = max(1, round(logo.height * target / logo.width))
-    return logo.resize((target, height), Image.LANCZOS)
+    return logo.resize((target, height), LANCZOS)

@@ -3,10 +3,12 @@ Reply-To and our own headers travel exactly as built)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -55,8 +57,8 @@ def build(
     sender_name: str,
     reply_to: str | None,
     notification_id: str,
-    images: list[Part] = (),
-    attachments: list[Part] = (),
+    images: Sequence[Part] = (),
+    attachments: Sequence[Part] = (),
 ) -> bytes:
     # Headers stay on one line up to RFC 5322's 998 characters (no folding into encoded words).
     message = EmailMessage(policy=policy.default.clone(max_line_length=998))
@@ -72,7 +74,7 @@ def build(
     message.set_content(rendered.text, cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     if images:
-        html = message.get_payload()[1]
+        html = message.get_payload()[1]  # type: ignore[index]  # the alternative added just above
         for image in images:
             maintype, subtype = image.content_type.split("/")
             html.add_related(
@@ -86,7 +88,7 @@ def build(
 
 def send(raw: bytes, *, to: str, kind: str) -> str:
     """Hand the message to SES; the SES message id on success."""
-    params = {
+    params: dict[str, Any] = {
         "FromEmailAddress": settings().sender_email,
         "Destination": {"ToAddresses": [to]},
         "Content": {"Raw": {"Data": raw}},

@@ -25,7 +25,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.config import settings
-from caisse.db import CaisseModel, LambdaMeta
+from caisse.db import CaisseModel, LambdaMeta, document, string_list
 from caisse.money import Money
 from caisse.observability import ORDER_ATTRIBUTE
 
@@ -42,7 +42,7 @@ class LineItem(MapAttribute):
     name = UnicodeAttribute()
     quantity = NumberAttribute()
     unit_amount = NumberAttribute()
-    event = MapAttribute(null=True)  # tickets: the event, copied from the catalog at checkout
+    event = document(null=True)  # tickets: the event, copied from the catalog at checkout
     admissions = NumberAttribute(null=True)  # tickets: people one item admits (one ticket each)
 
 
@@ -97,7 +97,7 @@ class Order(OrderRecord, discriminator="order"):
     order_id = UnicodeAttribute()
     order_number = UnicodeAttribute()
     merchant = UnicodeAttribute()
-    merchant_contact = MapAttribute(null=True)  # copied at checkout, so emails need no catalog read
+    merchant_contact = document(null=True)  # copied at checkout, so emails need no catalog read
     status = UnicodeAttribute()  # the lifecycle: payment, then the merchant's stages (states.Workflow)
     money_state = UnicodeAttribute(default="unpaid")  # unpaid | paid | partially_refunded | ... (states)
     version = NumberAttribute()
@@ -105,11 +105,11 @@ class Order(OrderRecord, discriminator="order"):
     total_amount = NumberAttribute()
     items = ListAttribute(of=LineItem)
     customer = Customer()
-    stages = ListAttribute(of=UnicodeAttribute, default=list)
+    stages = string_list(default=list)
     provider = UnicodeAttribute()
     provider_ref = UnicodeAttribute(null=True)  # e.g. the Checkout Session id
     payment_ref = UnicodeAttribute(null=True)  # e.g. the PaymentIntent id, once known
-    next_action = MapAttribute(null=True)
+    next_action = document(null=True)
     request_fingerprint = UnicodeAttribute()
     status_reason = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()  # ISO 8601, sortable; the by_merchant index key
@@ -118,30 +118,30 @@ class Order(OrderRecord, discriminator="order"):
     paid_at = UTCDateTimeAttribute(null=True)
     deliverable_key = UnicodeAttribute(null=True)  # the delivered file, in the deliverables bucket
     review_above = NumberAttribute(null=True)  # paid amounts above this wait for a person
-    refund_policy = MapAttribute(null=True)  # status -> percent of the payment refundable then
+    refund_policy = document(null=True)  # status -> percent of the payment refundable then
     paid_amount = NumberAttribute(null=True)  # what the provider reported paid (minor units, order currency)
     refunded_amount = NumberAttribute(default=0)  # refunds done (succeeded, pending at the provider, owed)
     refund_reserved = NumberAttribute(default=0)  # refunds asked and not answered yet: counted against the cap
     owed_refunds = NumberAttribute(null=True)  # refunds owed by hand (mobile money) and not confirmed paid yet
-    last_refund = MapAttribute(null=True)  # the latest refund, for its email (one per refund)
-    dispute = MapAttribute(null=True)  # the latest dispute: id, reason, amount, status, outcome
-    open_counters = ListAttribute(of=UnicodeAttribute, null=True)  # per-customer caps this checkout counts in
+    last_refund = document(null=True)  # the latest refund, for its email (one per refund)
+    dispute = document(null=True)  # the latest dispute: id, reason, amount, status, outcome
+    open_counters = string_list(null=True)  # per-customer caps this checkout counts in
     connect_account = UnicodeAttribute(null=True)  # a Stripe connected account (direct charges)
-    platform_fee = MapAttribute(null=True)  # a signed-up merchant's cart: the plan's fee, {amount, currency, bps}
+    platform_fee = document(null=True)  # a signed-up merchant's cart: the plan's fee, {amount, currency, bps}
     # The id of the request that created the order (caisse.observability), logged by every function
     # that handles one of its changes: its stream records, its notification messages, its webhooks.
     correlation_id = UnicodeAttribute(null=True, attr_name=ORDER_ATTRIBUTE)
-    booking = MapAttribute(null=True)  # service, start/end (UTC and local), deposit, fee, full price
-    saved_payment = MapAttribute(null=True)  # the customer (and, before, the card) kept for an off-session charge
-    balance = MapAttribute(null=True)  # the charge after the job: status due | paid, amount, link
-    email_problem = MapAttribute(null=True)  # the latest email SES refused for good: notification, kind, reason
+    booking = document(null=True)  # service, start/end (UTC and local), deposit, fee, full price
+    saved_payment = document(null=True)  # the customer (and, before, the card) kept for an off-session charge
+    balance = document(null=True)  # the charge after the job: status due | paid, amount, link
+    email_problem = document(null=True)  # the latest email SES refused for good: notification, kind, reason
     # The customer's answers to the product's questionnaire (the song brief), encrypted as one JSON
     # document (caisse.encryption); where the customer came from (UTM fields), plain metadata.
     answers_sealed = UnicodeAttribute(null=True)
     job_sealed = UnicodeAttribute(null=True)  # a booking's address and notes, encrypted (caisse.encryption)
-    source = MapAttribute(null=True)
+    source = document(null=True)
     day = UnicodeAttribute(null=True)  # the day of the merchant's daily capacity this order takes
-    workflow = MapAttribute(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
+    workflow = document(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
     revisions_used = NumberAttribute(default=0)
     download_until = UTCDateTimeAttribute(null=True)  # the delivered file can be downloaded until then
     delivery_round = NumberAttribute(null=True)  # 1 when delivered, +1 each time the email is sent again
@@ -149,8 +149,8 @@ class Order(OrderRecord, discriminator="order"):
     erased_at = UTCDateTimeAttribute(null=True)  # personal data erased (a request, or retention)
     # Issued when the order becomes paid (caisse.orders.tickets), one per admission:
     # [{"code", "sku", "unit", "number", "state"}]; each also has a Ticket record, which the door checks.
-    tickets = ListAttribute(null=True)
-    resend = MapAttribute(null=True)  # the latest email staff asked to send again: {"id", "kind"}
+    tickets: ListAttribute[dict[str, Any]] = ListAttribute(null=True)
+    resend = document(null=True)  # the latest email staff asked to send again: {"id", "kind"}
     # Index keys (caisse.orders.index): what staff lists and searches read.
     listed_at = UnicodeAttribute(null=True)  # "<created, microseconds>Z#<order_id>": newest first, unique
     merchant_status = UnicodeAttribute(null=True)  # "<merchant>#<status>"
@@ -203,7 +203,7 @@ class HistoryEntry(OrderRecord, discriminator="history"):
     note = UnicodeAttribute(null=True)  # internal: staff only
     message = UnicodeAttribute(null=True)  # to the customer (their order page and the email of this move)
     action = UnicodeAttribute(null=True)  # a staff action that moved nothing: note | deliverable | email_resent | ...
-    changes = MapAttribute(null=True)  # what that action changed, e.g. {"deliverable": "orders/.../song.mp3"}
+    changes = document(null=True)  # what that action changed, e.g. {"deliverable": "orders/.../song.mp3"}
 
     @staticmethod
     def key(version: int) -> str:
@@ -267,15 +267,17 @@ class Refund(OrderRecord, discriminator="refund"):
     currency = UnicodeAttribute()
     status = UnicodeAttribute()  # requested | succeeded | pending | owed | paid_out | failed
     reason = UnicodeAttribute(null=True)
-    items = ListAttribute(null=True)  # [{"sku", "quantity"}] given back to stock with this refund
-    tickets = ListAttribute(null=True)  # codes of the tickets this refund voids (caisse.orders.tickets)
+    # [{"sku", "quantity"}] given back to stock with this refund
+    items: ListAttribute[dict[str, Any]] = ListAttribute(null=True)
+    # codes of the tickets this refund voids (caisse.orders.tickets)
+    tickets: ListAttribute[str] = ListAttribute(null=True)
     origin = UnicodeAttribute(default="caisse")  # caisse | provider (made in the provider's dashboard)
     requested_by = UnicodeAttribute()
     requested_at = UTCDateTimeAttribute()
     provider = UnicodeAttribute()
     provider_refund_id = UnicodeAttribute(null=True)
     provider_status = UnicodeAttribute(null=True)  # what the provider's refund events last said
-    payout = MapAttribute(null=True)
+    payout = document(null=True)
     confirmed_by = UnicodeAttribute(null=True)
     confirmed_at = UTCDateTimeAttribute(null=True)
     # On the work list of refunds staff owe by hand while `owed` (the work_lists index).
@@ -316,7 +318,7 @@ class Incident(OrderRecord, discriminator="incident"):
     currency = UnicodeAttribute(null=True)
     at = UTCDateTimeAttribute()
     status = UnicodeAttribute(default="open")  # open | resolved
-    resolution = MapAttribute(null=True)  # {"by", "at", "note"} once staff resolved it
+    resolution = document(null=True)  # {"by", "at", "note"} once staff resolved it
     # On the platform's work list while open (the work_lists index).
     work_list = UnicodeAttribute(null=True)
     work_at = UnicodeAttribute(null=True)
@@ -337,7 +339,7 @@ class PlanChange(OrderRecord, discriminator="plan_change"):
     kind = UnicodeAttribute()  # a caisse.notifications.kinds.Kind value
     event_id = UnicodeAttribute()
     created = NumberAttribute()
-    context = MapAttribute()  # what the email says
+    context = document()  # what the email says
 
     @staticmethod
     def key(merchant: str, event_id: str) -> str:
@@ -380,7 +382,7 @@ class AccessEntry(OrderRecord, discriminator="access"):
 
     at = UTCDateTimeAttribute()
     actor_id = UnicodeAttribute()
-    fields = ListAttribute(of=UnicodeAttribute)  # answers | phone
+    fields = string_list()  # answers | phone
     purpose = UnicodeAttribute()  # staff_view | export | refund_payout
 
     @staticmethod
@@ -414,8 +416,8 @@ class Erasure(OrderRecord, discriminator="erasure"):
     at = UTCDateTimeAttribute()
     actor_id = UnicodeAttribute()
     reason = UnicodeAttribute()  # request | retention
-    orders = ListAttribute(of=UnicodeAttribute)
-    counts = MapAttribute()
+    orders = string_list()
+    counts = document()
 
     @staticmethod
     def key(erasure_id: str) -> str:

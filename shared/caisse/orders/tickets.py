@@ -27,12 +27,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.clock import iso
-from caisse.db import Transaction
+from caisse.db import Transaction, document
 from caisse.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from caisse.orders.models import Order, OrderRecord
 
@@ -64,7 +64,7 @@ class Ticket(OrderRecord, discriminator="ticket"):
     order_number = UnicodeAttribute()
     merchant = UnicodeAttribute()
     event_key = UnicodeAttribute()  # <merchant>#<event id>: the by_event index
-    event = MapAttribute()  # id, name, start, end (local), timezone, venue, address
+    event = document()  # id, name, start, end (local), timezone, venue, address
     sku = UnicodeAttribute()
     product = UnicodeAttribute()
     holder = UnicodeAttribute()

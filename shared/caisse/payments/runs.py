@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
 from caisse.clock import iso, moment
+from caisse.db import document
 from caisse.orders.models import OrderRecord
 from caisse.staff import Staff
 
@@ -30,8 +31,8 @@ class ReconciliationRun(OrderRecord, discriminator="reconciliation_run"):
     started_at = UnicodeAttribute()
     finished_at = UnicodeAttribute()
     checked = NumberAttribute()
-    counts = MapAttribute()  # kind -> how many were found
-    findings = MapAttribute()  # kind -> [{order_id, merchant, provider, ...}] (at most FINDINGS_KEPT each)
+    counts = document()  # kind -> how many were found
+    findings = document()  # kind -> [{order_id, merchant, provider, ...}] (at most FINDINGS_KEPT each)
     trigger = UnicodeAttribute(null=True)  # schedule | on demand
     complete = BooleanAttribute(null=True)  # False: stopped before its deadline, to be resumed
 

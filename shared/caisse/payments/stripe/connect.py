@@ -4,7 +4,7 @@ about its money carries the Stripe-Account header."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -15,6 +15,9 @@ from caisse.catalog.service import get_merchant
 from caisse.errors import Conflict, ProviderUnavailable
 from caisse.payments.stripe.client import client
 from caisse.staff import Staff
+
+if TYPE_CHECKING:
+    from stripe.params import AccountCreateParams
 
 
 class ConnectedAccount(CatalogRecord, discriminator="connected_account"):
@@ -50,12 +53,15 @@ def connect(merchant_id: str, staff: Staff, return_url: str, refresh_url: str) -
     try:
         if not record.stripe_account:
             account = client().v1.accounts.create(
-                params=account_params(
-                    record.connect_type or "express",
-                    record.country or "AU",
-                    record.contact_email or record.staff_email or record.reply_to,
-                    record.name,
-                    merchant_id,
+                params=cast(
+                    "AccountCreateParams",
+                    account_params(
+                        record.connect_type or "express",
+                        record.country or "AU",
+                        record.contact_email or record.staff_email or record.reply_to,
+                        record.name,
+                        merchant_id,
+                    ),
                 ),
                 options={"idempotency_key": f"connect-{merchant_id}"},
             )

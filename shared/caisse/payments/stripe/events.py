@@ -137,7 +137,7 @@ def notice(event: dict[str, Any]) -> Notice:
             "stripe",
             event["id"],
             kind,
-            account or obj.get("id"),
+            account or obj["id"],  # the event's object is the account
             bool(obj.get("charges_enabled")),
             bool(obj.get("payouts_enabled")),
             int(event.get("created") or 0),

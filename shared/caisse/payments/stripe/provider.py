@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import stripe
 
@@ -22,6 +23,11 @@ from caisse.payments.base import (
 )
 from caisse.payments.stripe.client import client
 from caisse.payments.stripe.events import REFUND_STATUS
+
+if TYPE_CHECKING:  # Stripe's own types of each call's parameters, checked by mypy
+    from stripe import RequestOptions
+    from stripe.params import PaymentIntentCreateParams, RefundListParams
+    from stripe.params.checkout import SessionCreateParams, SessionCreateParamsPaymentIntentData, SessionListParams
 
 # Checkout pages Stripe can show in these languages; others fall back to the browser's.
 _LOCALES = {"en", "fr"}
@@ -61,8 +67,8 @@ class Stripe:
     def __init__(self, account: str | None = None) -> None:
         self.account = account
 
-    def _options(self, idempotency_key: str | None = None) -> dict:
-        options = {}
+    def _options(self, idempotency_key: str | None = None) -> RequestOptions:
+        options: RequestOptions = {}
         if self.account:
             options["stripe_account"] = self.account
         if idempotency_key:
@@ -74,7 +80,10 @@ class Stripe:
             raise InvalidRequest(f"card payments do not take {spec.total.currency}", code="currency_not_supported")
 
     def open_checkout(self, spec: CheckoutSpec) -> ProviderCheckout:
-        params = {
+        intent_data: SessionCreateParamsPaymentIntentData = {
+            "metadata": {"order_id": spec.order_id, "order_number": spec.order_number, "purpose": spec.purpose}
+        }
+        params: SessionCreateParams = {
             "mode": "payment",
             "line_items": [
                 {
@@ -95,19 +104,17 @@ class Stripe:
                 "merchant": spec.merchant,
                 "purpose": spec.purpose,
             },
-            "payment_intent_data": {
-                "metadata": {"order_id": spec.order_id, "order_number": spec.order_number, "purpose": spec.purpose}
-            },
+            "payment_intent_data": intent_data,
             "success_url": spec.return_url,
             "cancel_url": spec.cancel_url,
         }
         if spec.locale in _LOCALES:
             params["locale"] = spec.locale
         if spec.application_fee is not None:
-            params["payment_intent_data"]["application_fee_amount"] = spec.application_fee.amount
+            intent_data["application_fee_amount"] = spec.application_fee.amount
         if spec.save_card:
             # The card stays on the merchant's account for the balance, charged after the job.
-            params["payment_intent_data"]["setup_future_usage"] = "off_session"
+            intent_data["setup_future_usage"] = "off_session"
             params["customer_creation"] = "always"
         params["expires_at"] = session_expiry(spec.expires_at)  # computed as the request leaves
         try:
@@ -145,7 +152,7 @@ class Stripe:
         checkout/sessions/list), the SDK following `starting_after`; one call per 100 orders
         instead of one per order. Sessions in subscription mode are the merchants' platform plans,
         not orders (their events keep the plans: caisse.payments.plans)."""
-        params = {"created": {"gte": int(since.timestamp())}, "limit": 100}
+        params: SessionListParams = {"created": {"gte": int(since.timestamp())}, "limit": 100}
         try:
             first = client().v1.checkout.sessions.list(params=params, options=self._options())
             return {
@@ -158,7 +165,7 @@ class Stripe:
 
     def refunds_since(self, since: datetime) -> dict[str, list[RefundNotice]]:
         """Every refund created since `since`, by PaymentIntent (`GET /v1/refunds`, 100 a page)."""
-        params = {"created": {"gte": int(since.timestamp())}, "limit": 100}
+        params: RefundListParams = {"created": {"gte": int(since.timestamp())}, "limit": 100}
         found: dict[str, list[RefundNotice]] = {}
         try:
             for refund in client().v1.refunds.list(params=params, options=self._options()).auto_paging_iter():
@@ -260,7 +267,7 @@ class Stripe:
         metadata: dict[str, str],
     ) -> SavedCardCharge:
         """Charge a card saved at booking, with nobody at the keyboard (off-session)."""
-        params = {
+        params: PaymentIntentCreateParams = {
             "amount": amount.amount,
             "currency": amount.currency.lower(),
             "customer": customer,
@@ -281,8 +288,8 @@ class Stripe:
             intent = client().v1.payment_intents.create(params=params, options=self._options(idempotency_key))
         except stripe.CardError as error:
             # The bank wants the customer (3-D Secure) or says no: they will have to pay themselves.
-            intent = error.error.payment_intent if error.error else None
-            reference = getattr(intent, "id", None)
+            declined = error.error.payment_intent if error.error else None
+            reference = getattr(declined, "id", None)
             return SavedCardCharge("needs_customer", reference, error.code or "card_error", error.user_message)
         except stripe.IdempotencyError as error:
             raise Conflict(
