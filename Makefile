@@ -11,6 +11,7 @@ SCANVENV := .venv-scan
 PY := $(VENV)/bin/python
 SAM := $(SAMVENV)/bin/sam
 PIP := --quiet --disable-pip-version-check
+E2E_WORKERS := -n 2 --dist loadfile --no-loadscope-reorder  # tests/e2e/conftest.py orders the files
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 # The SAM build of the layers runs pip and compileall with the same Python as the runtime.
@@ -109,12 +110,23 @@ local: $(VENV)/.installed docs-assets
 	@echo "==> Starting the local stack (Ctrl-C stops it)"
 	$(PY) -m caisse_local
 
+# What `make test` installs (three virtualenvs, chromium, axe-core, Swagger UI) and the checks that read
+# the code (ruff and import-linter, sam validate, checkov) need nothing of each other: each group runs side
+# by side (a sub-make with -j, each step's lines kept together), the Python chosen once for all of them.
+.PHONY: installs checks
+installs:
+	@$(MAKE) --no-print-directory -j 5 --output-sync=target PYTHON313=$(PYTHON313) \
+		$(VENV)/.installed $(SAMVENV)/.installed $(SCANVENV)/.installed browser docs-assets
+checks: installs
+	@$(MAKE) --no-print-directory -j 3 --output-sync=target lint validate scan
+
 # Unit, functional and the local stack's two tiers (emulation, provider sandbox) in parallel, then the e2e
-# tests as their own run against one local stack (the way powertools-lambda-python runs its tiers).
-test: $(VENV)/.installed $(SAMVENV)/.installed browser docs-assets lint validate scan build
+# tests as their own run (the way powertools-lambda-python runs its tiers), on two workers with a local
+# stack each, a file's tests on one.
+test: installs checks build
 	$(call step,Unit + functional + emulation + sandbox tests (2 workers),\
 		$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/emulation tests/sandbox)
-	$(call step,End-to-end tests against one local stack,$(PY) -m pytest -q tests/e2e)
+	$(call step,End-to-end tests (2 workers: a local stack each),$(PY) -m pytest -q $(E2E_WORKERS) tests/e2e)
 	$(call step,Fuzzing the API from its OpenAPI document (schemathesis; 60 s budget),\
 		$(PY) scripts/fuzz.py --max-time 60)
 
@@ -146,7 +158,7 @@ local-stack: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 tests/emulation tests/sandbox
 
 e2e: $(VENV)/.installed browser docs-assets
-	$(PY) -m pytest -q tests/e2e
+	$(PY) -m pytest -q $(E2E_WORKERS) tests/e2e
 
 # The pages as people see them, at desktop and phone size, for the README (docs/screenshots).
 .PHONY: screenshots

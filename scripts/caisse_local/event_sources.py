@@ -68,7 +68,10 @@ class EventSources:
     `pools` maps function logical ids to their pools; events of functions without a pool are not
     polled. `retry_delay` is the first backoff between retries (doubling up to `max_retry_delay`);
     `poll_interval` is the pause between empty stream polls; `wait_seconds` is the SQS long poll
-    (at most 1 s, so `stop()` is quick).
+    (at most 1 s, so `stop()` is quick). `max_batching_window`, if given, caps every mapping's
+    MaximumBatchingWindowInSeconds: Lambda may invoke before the window ends anyway (a full batch),
+    so a shorter one changes when records arrive, never what a function must handle; the e2e
+    stacks use it so that a test waiting on an email does not wait a whole second per stream hop.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class EventSources:
         max_retry_delay: float = 2.0,
         poll_interval: float = 0.1,
         wait_seconds: int = 1,
+        max_batching_window: float | None = None,
     ):
         if wait_seconds not in (0, 1):
             raise ValueError("wait_seconds must be 0 or 1 so that stopping stays quick")
@@ -93,6 +97,7 @@ class EventSources:
         self.max_retry_delay = max_retry_delay
         self.poll_interval = poll_interval
         self.wait_seconds = wait_seconds
+        self.max_batching_window = max_batching_window
         self.pollers: list[_Poller] = []
         self._stopping = threading.Event()
         self._activity = 0
@@ -166,6 +171,12 @@ class EventSources:
         self.stop()
 
     # ------------------------------------------------------------------ shared by the pollers
+    def batching_window(self, source: StreamSource | QueueSource) -> float:
+        """The mapping's batching window, capped by `max_batching_window`."""
+        if self.max_batching_window is None:
+            return source.batching_window
+        return min(source.batching_window, self.max_batching_window)
+
     def client(self, service: str) -> Any:
         """One boto3 client per service (botocore clients are thread-safe)."""
         with self._clients_lock:
@@ -425,7 +436,7 @@ class _StreamPoller(_Poller):
         return bool(records)
 
     def _batch_ready(self, shard: _Shard) -> bool:
-        window = self.source.batching_window
+        window = self.sources.batching_window(self.source)
         return (
             window <= 0
             or shard.closed
@@ -624,7 +635,7 @@ class _QueuePoller(_Poller):
     def poll(self) -> bool:
         assert self.source is not None
         try:
-            messages = self.receive(self.source.batch_size, self.source.batching_window)
+            messages = self.receive(self.source.batch_size, self.sources.batching_window(self.source))
             if not messages:
                 return bool(self.sources.wait_seconds)  # the long poll already waited
             records = [self._record(m) for m in messages]

@@ -223,7 +223,14 @@ class LocalStack:
     def _start_event_sources(self) -> None:
         """Poll the template's DynamoDB, SQS and SNS events into the functions, as Lambda does."""
         assert self.template is not None and self.ctx is not None
-        self.event_sources = EventSources(self.template, self.ctx, self.aws_url, self.pools).start()
+        window = os.environ.get("CAISSE_MAX_BATCHING_WINDOW_SECONDS")
+        self.event_sources = EventSources(
+            self.template,
+            self.ctx,
+            self.aws_url,
+            self.pools,
+            max_batching_window=float(window) if window else None,
+        ).start()
 
     def _start_s3_notifications(self) -> None:
         """Invoke the functions with S3 events of template.yaml when objects land in their bucket."""

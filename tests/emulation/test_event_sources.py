@@ -164,6 +164,15 @@ def test_template_events_are_parsed_with_lambda_defaults(stack):
 # --------------------------------------------------------------------------- DynamoDB streams
 
 
+def test_a_capped_batching_window_shortens_the_templates_never_lengthens_it(stack):
+    """CAISSE_MAX_BATCHING_WINDOW_SECONDS (the e2e stacks' 0.1 s) caps MaximumBatchingWindowInSeconds."""
+    _changes, ledger = stack.template.event_sources(stack.ctx, "DynamoDB")
+    steps = {q.event: q for q in stack.template.event_sources(stack.ctx, "SQS")}["Steps"]
+    capped = EventSources(stack.template, stack.ctx, stack.url, {}, max_batching_window=0.1)
+    assert (capped.batching_window(ledger), capped.batching_window(steps)) == (0.1, 0.0)
+    assert stack.sources.batching_window(ledger) == 1.0  # no cap: the template's window
+
+
 def test_stream_delivers_changes_in_order_with_old_and_new_images(stack, journal):
     ddb = aws.client("dynamodb", stack.url)
     table = stack.template.ref("ChangesTable", stack.ctx)
