@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -50,6 +51,8 @@ LOCAL_SECRETS = {
 START_TIMEOUT = 60.0
 DEMO_GALLERY_ID = "5d1e7a3c-2b4f-4e6a-8c9d-0f1e2d3c4b5a"
 """Lumen's demo gallery, which the gallery and upload sample events in events/ name."""
+
+DRAIN_PATH = "/_caisse/drain"  # see LocalStack._with_drain
 
 
 @dataclass
@@ -352,13 +355,34 @@ class LocalStack:
         assert self.template is not None and self.ctx is not None
         gateway = ApiGateway.from_template(self.template, self.ctx, self.pools)
         self.api_server = BackgroundServer(
-            LambdaInvokeApi(self.pools, gateway),
+            self._with_drain(LambdaInvokeApi(self.pools, gateway)),
             self.host,
             self.ports.api,
             request_handler=RawHeadersRequestHandler,
             name="caisse-api",
         )
         self.api_server.start()
+
+    def _with_drain(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        """`POST /_caisse/drain?timeout=30` on the API port answers 204 once every event source is
+        idle at one moment (EventSources.drain: streams read to their end, queues empty, nothing
+        running), 504 naming the busy ones after the timeout. Tests wait on it before they count
+        the requests an action makes, so work an earlier action caused is not counted with it."""
+
+        def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            if environ.get("PATH_INFO") != DRAIN_PATH or environ.get("REQUEST_METHOD") != "POST":
+                return app(environ, start_response)
+            timeout = float(parse_qs(environ.get("QUERY_STRING", "")).get("timeout", ["30"])[0])
+            try:
+                if self.event_sources is not None:
+                    self.event_sources.drain(timeout)
+            except TimeoutError as busy:
+                start_response("504 Gateway Timeout", [("Content-Type", "text/plain; charset=utf-8")])
+                return [str(busy).encode()]
+            start_response("204 No Content", [])
+            return []
+
+        return serve
 
     def parameter(self, name: str) -> str:
         """A secret the stack put in the emulated SSM, e.g. "stripe/webhook_secret"."""

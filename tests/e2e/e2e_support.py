@@ -64,6 +64,11 @@ class Stack:
         the API (or dropped): after this, nothing more is on its way."""
         httpx.post(f"{self.sandbox}/_sandbox/deliveries/flush", params={"timeout": 30}, timeout=35).raise_for_status()
 
+    def drain(self) -> None:
+        """Wait until the stack's event sources are idle at one moment: every stream read to its
+        end, every queue empty, no function running for them (caisse_local.stack's /_caisse/drain)."""
+        httpx.post(f"{self.api}/_caisse/drain", params={"timeout": 60}, timeout=65).raise_for_status()
+
     def tool_env(self) -> dict[str, str]:
         """The environment of a developer's shell beside this stack: its ports only through
         CAISSE_API_PORT, CAISSE_AWS_PORT and CAISSE_SANDBOX_PORT."""
@@ -367,8 +372,9 @@ def jpeg(width: int = 1800, height: int = 1200, shade: int = 0) -> bytes:
 
 def dynamodb_requests(stack, action) -> dict[str, int]:
     """The DynamoDB requests made while `action` ran, counted by the local AWS endpoint (nothing
-    else in flight: the notification queue is idle first)."""
-    wait_for(lambda: queues_idle(stack), timeout=60, what="notifications idle")
+    else in flight: every webhook already emitted is answered, then every event source is idle)."""
+    stack.flush_deliveries()
+    stack.drain()
     httpx.delete(f"{stack.aws}/_caisse/requests", timeout=5)
     action()
     return httpx.get(f"{stack.aws}/_caisse/requests", timeout=5).json().get("dynamodb", {})
