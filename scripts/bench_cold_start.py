@@ -414,8 +414,7 @@ def dynamodb_requests(stack: LocalStack) -> tuple[dict[str, dict[str, int]], int
     def pay_at_the_sandbox() -> None:
         """The customer's Pay; then every webhook delivered, the stream read, the emails sent."""
         assert httpx.post(f"{paid['next_action']['url']}/pay", timeout=30).status_code == 303  # to the return page
-        httpx.post(f"{stack.sandbox_url}/_sandbox/deliveries/flush", params={"timeout": 60}, timeout=65)
-        stack.event_sources.drain(timeout=60)
+        stack.settle(timeout=60)
 
     results["paid Stripe order: Pay, webhooks, stream, emails"] = counted(pay_at_the_sandbox)
     return results, aws.item_size(stored_order(stack, paid["order_id"]))
@@ -487,8 +486,7 @@ def order_item_sizes(stack: LocalStack) -> dict[str, tuple[int, int, list[tuple[
         order = answer.json()
         pending = aws.item_size(stored_order(stack, order["order_id"]))
         assert httpx.post(f"{order['next_action']['url']}/pay", timeout=30).status_code == 303
-        httpx.post(f"{stack.sandbox_url}/_sandbox/deliveries/flush", params={"timeout": 60}, timeout=65)
-        stack.event_sources.drain(timeout=60)
+        stack.settle(timeout=60)
         item = stored_order(stack, order["order_id"])
         largest = sorted(((aws.item_size({name: value}), name) for name, value in item.items()), reverse=True)
         sizes[kind] = (pending, aws.item_size(item), largest[:4])

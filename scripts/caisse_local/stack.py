@@ -52,7 +52,7 @@ START_TIMEOUT = 60.0
 DEMO_GALLERY_ID = "5d1e7a3c-2b4f-4e6a-8c9d-0f1e2d3c4b5a"
 """Lumen's demo gallery, which the gallery and upload sample events in events/ name."""
 
-DRAIN_PATH = "/_caisse/drain"  # see LocalStack._with_drain
+DRAIN_PATH = "/_caisse/drain"  # LocalStack.settle over HTTP, see LocalStack._with_drain
 
 
 @dataclass
@@ -363,19 +363,30 @@ class LocalStack:
         )
         self.api_server.start()
 
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until nothing is in flight: every webhook and callback the sandbox emitted so far
+        answered, then every event source idle at one moment (EventSources.drain: streams read to
+        their end, queues empty, nothing running), what those deliveries caused included.
+        TimeoutError names what is still busy."""
+        flushed = httpx.post(
+            f"{self.sandbox_url}/_sandbox/deliveries/flush", params={"timeout": timeout}, timeout=timeout + 5
+        )
+        if flushed.is_error:
+            raise TimeoutError(f"sandbox deliveries still in flight after {timeout:g}s: {flushed.text}")
+        if self.event_sources is not None:
+            self.event_sources.drain(timeout)
+
     def _with_drain(self, app: Callable[..., Any]) -> Callable[..., Any]:
-        """`POST /_caisse/drain?timeout=30` on the API port answers 204 once every event source is
-        idle at one moment (EventSources.drain: streams read to their end, queues empty, nothing
-        running), 504 naming the busy ones after the timeout. Tests wait on it before they count
-        the requests an action makes, so work an earlier action caused is not counted with it."""
+        """`POST /_caisse/drain?timeout=30` on the API port answers 204 once the stack has settled
+        (`settle`), 504 naming what is still busy after the timeout. Tests wait on it before they
+        count the requests an action makes, so work an earlier action caused is not counted with it."""
 
         def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             if environ.get("PATH_INFO") != DRAIN_PATH or environ.get("REQUEST_METHOD") != "POST":
                 return app(environ, start_response)
             timeout = float(parse_qs(environ.get("QUERY_STRING", "")).get("timeout", ["30"])[0])
             try:
-                if self.event_sources is not None:
-                    self.event_sources.drain(timeout)
+                self.settle(timeout)
             except TimeoutError as busy:
                 start_response("504 Gateway Timeout", [("Content-Type", "text/plain; charset=utf-8")])
                 return [str(busy).encode()]

@@ -65,8 +65,9 @@ class Stack:
         httpx.post(f"{self.sandbox}/_sandbox/deliveries/flush", params={"timeout": 30}, timeout=35).raise_for_status()
 
     def drain(self) -> None:
-        """Wait until the stack's event sources are idle at one moment: every stream read to its
-        end, every queue empty, no function running for them (caisse_local.stack's /_caisse/drain)."""
+        """Wait until nothing is in flight on the stack: every webhook the sandbox emitted answered,
+        then every stream read to its end, every queue empty, no function running for them
+        (caisse_local.stack's /_caisse/drain, LocalStack.settle)."""
         httpx.post(f"{self.api}/_caisse/drain", params={"timeout": 60}, timeout=65).raise_for_status()
 
     def tool_env(self) -> dict[str, str]:
@@ -373,7 +374,6 @@ def jpeg(width: int = 1800, height: int = 1200, shade: int = 0) -> bytes:
 def dynamodb_requests(stack, action) -> dict[str, int]:
     """The DynamoDB requests made while `action` ran, counted by the local AWS endpoint (nothing
     else in flight: every webhook already emitted is answered, then every event source is idle)."""
-    stack.flush_deliveries()
     stack.drain()
     httpx.delete(f"{stack.aws}/_caisse/requests", timeout=5)
     action()
