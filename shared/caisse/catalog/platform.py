@@ -36,11 +36,11 @@ class NotTakingOrders(Conflict):
 def platform_config() -> Platform:
     """The platform section the seed wrote (an empty one if none), kept per warm function for the
     catalog's cache time."""
-    from caisse.catalog.document import Platform  # 30-50 ms of pydantic models, only for the configuration
-
     global _cached
     if _cached is not None and time.monotonic() - _cached[0] < settings().catalog_cache_seconds:
         return _cached[1]
+    from caisse.catalog.document import Platform  # 30-50 ms of pydantic models, only to read the configuration
+
     try:
         record = PlatformSettings.get(PlatformSettings.KEY)
         config = Platform.model_validate(json.loads(record.document))
