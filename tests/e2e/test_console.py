@@ -4,6 +4,7 @@ French, checked with axe-core. Everything it shows and does goes through the doc
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -257,7 +258,10 @@ def test_a_tradie_sees_the_days_bookings_in_their_own_time(api, stack, browser):
         desk.goto(f"{stack.api}/console#/bookings?date={day}&span=day")
         row = desk.locator("table.data tbody tr", has_text="Sam Taylor")
         expect(row).to_be_visible(timeout=WAIT_MS)
-        assert start[11:16] in row.inner_text()  # Sydney's time, as the tradie reads it
+        # Sydney's time as the English console writes it (12-hour clock): 16:00 is "04:00 PM".
+        hour, minute = int(start[11:13]), start[14:16]
+        shown = rf"{(hour - 1) % 12 + 1:02d}:{minute}\s?{'PM' if hour >= 12 else 'AM'}"
+        assert re.search(shown, row.inner_text()), (start, row.inner_text())
         desk.get_by_role("link", name="Week").click()
         expect(desk.locator("table.data tbody tr", has_text="Sam Taylor")).to_be_visible(timeout=WAIT_MS)
         assert axe_violations(desk) == []
