@@ -4,14 +4,13 @@ read is recorded on the order."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.errors import NotFound
 from caisse.observability import observability
 from caisse.orders import personal, refunds
 from caisse.orders.service import load, order_view
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-order")
 app = resolver(logger)
