@@ -87,3 +87,17 @@ def test_the_event_handler_package_still_gives_every_name_it_exports():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True, cwd=ROOT
     )
     assert done.stdout.split() == ["aws_lambda_powertools.event_handler.appsync", "True", "SQSEvent", "True"]
+
+
+def test_the_stripe_client_builds_no_asynchronous_http_client():
+    """The SDK's default builds an httpx AsyncClient (httpcore, an SSL context) beside its sync
+    client on a cold function's first Stripe call; we call no `*_async` method."""
+    probe = (
+        "import sys; from caisse.payments.stripe.client import _client_for; "
+        "client = _client_for('sk_test_not_a_key', 'http://127.0.0.1:9'); http = client._requestor._client; "
+        "print(type(http).__name__, http._async_fallback_client, 'httpcore' in sys.modules)"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True, cwd=ROOT
+    )
+    assert done.stdout.split() == ["RequestsClient", "None", "False"]
