@@ -34,7 +34,7 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     if bundle is None:
         raise NotFound("no such order")
     staff.require(bundle.order.merchant)
-    revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses)
+    revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses, record=bundle.personal)
     view = order_view(bundle, staff=True)
     view["answers"] = revealed.get(personal.ANSWERS)
     view["refund_terms"] = refunds.terms(bundle)

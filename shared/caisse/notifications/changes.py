@@ -153,6 +153,8 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
         "link": balance.get("link"),
         "address": None,  # encrypted: the email function decrypts them for the tradie's email only
         "notes": None,
+        "sealed_apart": list(order.sealed_apart or []),  # in the order's PersonalData item
+        # an order written before PersonalData carries its ciphertexts on the order item
         "job_sealed": order.job_sealed,
         "phone_sealed": order.customer.phone_sealed,
     }
