@@ -1,8 +1,9 @@
 """What platform staff see of every merchant, and suspending one.
 
-The list is one Query of the catalog's by_parent index (parent MERCHANTS) and, for activity, one
-Query per merchant of the figures the orders stream keeps (FIGURES#<merchant>, newest day first):
-never a Scan of orders. A suspension, and lifting it, is a change of `Merchant.suspended` recorded
+The list is a page of the catalog's by_parent index (parent MERCHANTS, by merchant id) and, for
+activity, one Query per merchant on the page of the figures the orders stream keeps
+(FIGURES#<merchant>, newest day first): never a Scan of orders, and a page's work stays the same
+however many merchants sign up. A suspension, and lifting it, is a change of `Merchant.suspended` recorded
 like every change of a merchant's settings (who, when, why: caisse.catalog.merchant_settings, listed
 by GET /admin/merchants/{id}/changes). Either way the merchant's staff are emailed.
 """
@@ -20,6 +21,7 @@ from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
 from caisse.catalog.platform import check_taking_orders, taking_payments
 from caisse.catalog.service import get_merchant
 from caisse.clock import iso, utcnow
+from caisse.db import decode_cursor, encode_cursor
 from caisse.errors import CaisseError, Conflict, Forbidden
 from caisse.notifications import outbox
 from caisse.notifications.changes import Notification
@@ -28,6 +30,8 @@ from caisse.orders.figures import DayFigures, partition
 from caisse.staff import Staff
 
 ACTIVITY_DAYS = 30
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
 
 
 class SuspensionIn(BaseModel):
@@ -40,10 +44,23 @@ def _platform_only(staff: Staff) -> None:
         raise Forbidden("only the platform's staff act on every merchant")
 
 
-def merchants_overview(staff: Staff) -> dict[str, Any]:
+def merchants_overview(staff: Staff, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the platform's merchants by id, with the cursor of the next page (None: the last)."""
     _platform_only(staff)
-    merchants = [record for record in CatalogRecord.by_parent.query(MERCHANTS) if isinstance(record, Merchant)]
-    return {"merchants": [_row(merchant) for merchant in merchants], "as_of": iso(utcnow())}
+    after = decode_cursor(cursor, MERCHANTS)
+    found = CatalogRecord.by_parent.query(
+        MERCHANTS,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key={"parent": {"S": MERCHANTS}, "pk": {"S": after}} if after else None,
+    )
+    merchants = [record for record in found if isinstance(record, Merchant)]
+    last = found.last_evaluated_key
+    return {
+        "merchants": [_row(merchant) for merchant in merchants],
+        "as_of": iso(utcnow()),
+        "next_cursor": encode_cursor(last["pk"]["S"], MERCHANTS) if last else None,
+    }
 
 
 def _row(merchant: Merchant) -> dict[str, Any]:
