@@ -5,7 +5,7 @@ suspension restores them; each time its staff are emailed and the change is reco
 from __future__ import annotations
 
 import httpx
-from e2e_support import customer, order_status, pay, sent_emails, wait_for
+from e2e_support import aws_faults, customer, order_status, pay, sent_emails, wait_for
 from signup_support import new_merchant
 
 from caisse.db import encode_cursor
@@ -132,3 +132,30 @@ def test_a_suspended_merchant_refuses_new_checkouts_until_lifted_and_its_staff_a
 def test_suspending_a_merchant_the_platform_does_not_have_is_404(api):
     answer = api.post("/admin/merchants/no-such-shop/suspension", headers=PLATFORM, json={"reason": "testing"})
     assert answer.status_code == 404
+
+
+def test_a_suspension_while_sqs_refuses_still_tells_the_staff_once(stack, api):
+    # The email is written with the suspension (a MerchantNotice the orders stream sends), so a queue
+    # refusing at that moment delays it and loses nothing; the answer does not depend on the queue.
+    stack.drain()  # nothing else in flight: the one refusal is this email's
+    aws_faults(stack, service="sqs", operation="SendMessageBatch", code="ServiceUnavailable", count=1)
+    try:
+        suspended = api.post(
+            "/admin/merchants/lumen/suspension", headers=PLATFORM, json={"reason": "Identity documents to check"}
+        )
+        assert suspended.status_code == 200, suspended.text
+        told = wait_for(
+            lambda: sent_emails(stack, to="bookings@lumen.example", kind="merchant_suspended"),
+            timeout=90,
+            what="the suspension email, once SQS answers again",
+        )
+        fired = httpx.get(f"{stack.aws}/_caisse/faults", timeout=5).json()["faults"]
+        assert [f["fired"] for f in fired] == [1]  # the queue did refuse it first
+    finally:
+        aws_faults(stack)
+        lifted = api.delete("/admin/merchants/lumen/suspension", headers=PLATFORM)
+    assert lifted.status_code == 200, lifted.text
+    assert "Identity documents to check" in told[-1]["text"]
+    wait_for(lambda: sent_emails(stack, to="bookings@lumen.example", kind="merchant_reinstated"), what="lift email")
+    stack.drain()
+    assert len(sent_emails(stack, to="bookings@lumen.example", kind="merchant_suspended")) == len(told) == 1

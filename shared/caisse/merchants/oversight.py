@@ -5,12 +5,13 @@ activity, one Query per merchant on the page of the figures the orders stream ke
 (FIGURES#<merchant>, newest day first): never a Scan of orders, and a page's work stays the same
 however many merchants sign up. A suspension, and lifting it, is a change of `Merchant.suspended` recorded
 like every change of a merchant's settings (who, when, why: caisse.catalog.merchant_settings, listed
-by GET /admin/merchants/{id}/changes). Either way the merchant's staff are emailed.
+by GET /admin/merchants/{id}/changes). Either way the merchant's staff are emailed: the email is a
+MerchantNotice written in the change's own transaction, which the orders stream sends once.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,9 @@ from caisse.catalog.service import get_merchant
 from caisse.clock import iso, utcnow
 from caisse.db import decode_cursor, encode_cursor
 from caisse.errors import CaisseError, Conflict, Forbidden
-from caisse.notifications import outbox
-from caisse.notifications.changes import Notification
 from caisse.notifications.kinds import Kind
 from caisse.orders.figures import DayFigures, partition
+from caisse.orders.models import PLAN_CHANGE_SK, MerchantNotice
 from caisse.staff import Staff
 
 ACTIVITY_DAYS = 30
@@ -117,9 +117,15 @@ def suspend(merchant_id: str, staff: Staff, reason: str) -> dict[str, Any]:
     merchant = get_merchant(merchant_id)
     if merchant.suspended:
         raise Conflict(f"{merchant_id} is already suspended", code="already_suspended")
-    suspension = {"at": iso(utcnow()), "by": staff.actor_id, "reason": reason}
-    record_change(merchant, staff, {"suspended": (None, suspension)}, [Merchant.suspended.set(suspension)])
-    _tell_staff(merchant, Kind.MERCHANT_SUSPENDED, suspension["at"], reason)
+    now = utcnow()
+    suspension = {"at": iso(now), "by": staff.actor_id, "reason": reason}
+    record_change(
+        merchant,
+        staff,
+        {"suspended": (None, suspension)},
+        [Merchant.suspended.set(suspension)],
+        also=_notice(merchant, Kind.MERCHANT_SUSPENDED, now, reason),
+    )
     return {"merchant": merchant_id, "suspended": suspension}
 
 
@@ -128,16 +134,29 @@ def lift(merchant_id: str, staff: Staff) -> dict[str, Any]:
     merchant = get_merchant(merchant_id)
     if not merchant.suspended:
         raise Conflict(f"{merchant_id} is not suspended", code="not_suspended")
-    record_change(merchant, staff, {"suspended": (merchant.suspended.as_dict(), None)}, [Merchant.suspended.remove()])
-    _tell_staff(merchant, Kind.MERCHANT_REINSTATED, iso(utcnow()), None)
+    record_change(
+        merchant,
+        staff,
+        {"suspended": (merchant.suspended.as_dict(), None)},
+        [Merchant.suspended.remove()],
+        also=_notice(merchant, Kind.MERCHANT_REINSTATED, utcnow(), None),
+    )
     return {"merchant": merchant_id, "suspended": None}
 
 
-def _tell_staff(merchant: Merchant, kind: Kind, at: str, reason: str | None) -> None:
-    to = merchant.staff_email or merchant.reply_to
-    if not to:
-        return
-    context = {"merchant": {"id": merchant.merchant_id, "name": merchant.name}, "reason": reason}
-    source = f"merchant:{merchant.merchant_id}"
-    occasion = at.replace(":", "").replace("-", "")  # the email's id is <source>:<occasion>:<kind>:<recipient>
-    outbox.publish([Notification(kind, to, merchant.default_locale or "en", source, 0, context, occasion=occasion)])
+def _notice(merchant: Merchant, kind: Kind, at: datetime, reason: str | None) -> tuple[MerchantNotice, ...]:
+    """The email to the merchant's staff, as a record the change's transaction writes (none when
+    the merchant gave no address)."""
+    if not (merchant.staff_email or merchant.reply_to):
+        return ()
+    event_id = f"{kind.value}-{at.strftime('%Y%m%dT%H%M%S%fZ')}"
+    notice = MerchantNotice(
+        MerchantNotice.key(merchant.merchant_id, event_id),
+        PLAN_CHANGE_SK,
+        merchant=merchant.merchant_id,
+        kind=kind.value,
+        event_id=event_id,
+        created=int(at.timestamp()),
+        context={"merchant": {"id": merchant.merchant_id, "name": merchant.name}, "reason": reason},
+    )
+    return (notice,)
