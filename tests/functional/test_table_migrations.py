@@ -1,6 +1,7 @@
-"""The one-off migrations of the orders table (scripts/migrate_money_state.py, index_orders.py),
-run as an operator runs them against the emulated AWS: a dry run writes nothing, --apply upgrades
-an order written before the money state and the staff lists, and a second run finds nothing."""
+"""The one-off migrations of the orders table (scripts/migrate_money_state.py, index_orders.py,
+set_personal_data_apart.py), run as an operator runs them against the emulated AWS: a dry run
+writes nothing, --apply upgrades an order written before the money state, the staff lists and the
+PersonalData item, and a second run finds nothing."""
 
 from __future__ import annotations
 
@@ -52,7 +53,16 @@ def orders_table() -> Iterator[tuple[str, str]]:
                         }
                     ]
                 },
-                "customer": {"M": {"name": s("Ada Lovelace"), "email": s("ada@example.test"), "locale": s("en")}},
+                "customer": {
+                    "M": {
+                        "name": s("Ada Lovelace"),
+                        "email": s("ada@example.test"),
+                        "locale": s("en"),
+                        "phone_sealed": s("CIPHERTEXT-OF-THE-PHONE"),
+                        "phone_ending": s("77"),
+                    }
+                },
+                "answers_sealed": s("CIPHERTEXT-OF-THE-BRIEF"),
                 "provider": s("stripe"),
                 "request_fingerprint": s("f"),
                 "created_at": s("2025-01-02T03:04:05Z"),
@@ -114,3 +124,23 @@ def test_an_old_order_gets_its_money_state_then_its_index_keys_once(orders_table
     assert (order["status"]["S"], order["money_state"]["S"]) == ("paid", "paid")
     assert order["listed_at"]["S"] == "2025-01-02T03:04:05.000000Z#legacy-1"
     assert order["merchant_status"]["S"] == "lumen#paid" and order["name_key"]["S"].startswith("ada lovelace#")
+
+
+def test_an_old_orders_encrypted_fields_move_into_its_personal_item_as_they_are(orders_table):
+    endpoint, table = orders_table
+    assert migrate("set_personal_data_apart.py", endpoint, table).startswith("1 orders to set apart (dry run")
+    assert "answers_sealed" in stored(endpoint, table)
+    assert migrate("set_personal_data_apart.py", endpoint, table, "--apply") == "1 orders set apart; 0 moved"
+    assert migrate("set_personal_data_apart.py", endpoint, table).startswith("0 orders to set apart")
+
+    order = stored(endpoint, table)
+    assert "CIPHERTEXT" not in str(order) and sorted(order["sealed_apart"]["L"], key=str) == [
+        {"S": "answers"},
+        {"S": "phone"},
+    ]
+    assert order["customer"]["M"]["phone_ending"] == {"S": "77"} and order["version"] == {"N": "2"}
+    personal = aws.client("dynamodb", endpoint).get_item(
+        TableName=table, Key={"pk": {"S": "ORDER#legacy-1"}, "sk": {"S": "PERSONAL"}}, ConsistentRead=True
+    )["Item"]
+    assert personal["answers_sealed"] == {"S": "CIPHERTEXT-OF-THE-BRIEF"}
+    assert personal["phone_sealed"] == {"S": "CIPHERTEXT-OF-THE-PHONE"} and "job_sealed" not in personal
