@@ -334,9 +334,11 @@ class Incident(OrderRecord, discriminator="incident"):
 PLAN_CHANGE_SK = "PLAN"
 
 
-class PlanChange(OrderRecord, discriminator="plan_change"):
-    """A signed-up merchant's plan event its staff are emailed about (caisse.payments.plans); the
-    orders stream sends it once, like an incident."""
+class MerchantNotice(OrderRecord, discriminator="plan_change"):  # its first use named the stored type
+    """Something about a merchant's account its staff are emailed about: a plan event
+    (caisse.payments.plans), a suspension or its lifting (caisse.merchants.oversight). Written in
+    the transaction that makes the change, so the orders stream sends it once, like an incident:
+    an email never depends on a queue answering after the change was committed."""
 
     merchant = UnicodeAttribute()
     kind = UnicodeAttribute()  # a caisse.notifications.kinds.Kind value
@@ -347,6 +349,11 @@ class PlanChange(OrderRecord, discriminator="plan_change"):
     @staticmethod
     def key(merchant: str, event_id: str) -> str:
         return f"PLAN#{merchant}#{event_id}"
+
+    @property
+    def source(self) -> str:
+        """What the email is about, in its id: the merchant's plan, or the merchant itself."""
+        return f"{'plan' if self.kind.startswith('plan_') else 'merchant'}:{self.merchant}"
 
 
 class CapacityHold(OrderRecord, discriminator="capacity_hold"):
