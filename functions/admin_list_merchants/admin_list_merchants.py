@@ -4,12 +4,11 @@ plan and its status, Stripe onboarding, sign-up date, suspension, and orders pai
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.merchants.oversight import MAX_PAGE_SIZE, PAGE_SIZE, merchants_overview
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-list-merchants")
 app = resolver(logger)
