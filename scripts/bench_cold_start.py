@@ -97,9 +97,9 @@ LOADS_PROBE = (
 )
 FIRST_REQUEST_PROBE = """
 import importlib, json, sys, time
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 module = importlib.import_module(sys.argv[1])
-t1 = time.perf_counter()
+c1, t1 = time.process_time(), time.perf_counter()
 class Context:
     function_name = sys.argv[1]
     function_version = "$LATEST"
@@ -113,10 +113,11 @@ class Context:
 events = json.loads(sys.stdin.read())
 context = Context()
 first = module.handler(events[0], context)
-t2 = time.perf_counter()
+c2, t2 = time.process_time(), time.perf_counter()
 second = module.handler(events[1], context)
-t3 = time.perf_counter()
+c3, t3 = time.process_time(), time.perf_counter()
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_ms": (t2 - t1) * 1000, "second_ms": (t3 - t2) * 1000,
+                  "import_cpu": (c1 - c0) * 1000, "first_cpu": (c2 - c1) * 1000, "second_cpu": (c3 - c2) * 1000,
                   "status": [first["statusCode"], second["statusCode"]]}))
 """
 
@@ -353,6 +354,7 @@ def _first_row(name: str, samples: list[dict]) -> dict:
         "import_ms": statistics.median(s["import_ms"] for s in samples),
         "first_request_ms": statistics.median(s["first_ms"] for s in samples),
         "warm_request_ms": statistics.median(s["second_ms"] for s in samples),
+        "cpu_ms": [statistics.median(s[key] for s in samples) for key in ("import_cpu", "first_cpu", "second_cpu")],
     }
 
 
@@ -531,10 +533,13 @@ def main() -> int:
             item_sizes = order_item_sizes(stack)
         finally:
             stack.stop()
-    print(f"\n{'fresh process, then 2 requests':<32} {'import ms':>10} {'1st req ms':>11} {'2nd req ms':>11}")
+    print(f"\n{'fresh process, then 2 requests':<32} {'import ms':>10} {'1st req ms':>11} {'2nd req ms':>11}", end="")
+    print(f"  {'CPU ms: import':>14} {'1st':>5} {'2nd':>5} {'to 1st answer':>13}")
     for row in rows:
         first, warm = row["first_request_ms"], row["warm_request_ms"]
-        print(f"{row['function']:<32} {row['import_ms']:>10.0f} {first:>11.0f} {warm:>11.0f}")
+        cpu = row["cpu_ms"]
+        print(f"{row['function']:<32} {row['import_ms']:>10.0f} {first:>11.0f} {warm:>11.0f}", end="")
+        print(f"  {cpu[0]:>14.0f} {cpu[1]:>5.0f} {cpu[2]:>5.0f} {cpu[0] + cpu[1]:>13.0f}")
     print("\nDynamoDB requests (counted by the local AWS endpoint)")
     for what, operations in requests.items():
         total = sum(operations.values())

@@ -20,24 +20,14 @@ It reads the table with a Scan (a one-off migration, not a request path).
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from datetime import datetime
 
+from table_migration import arguments
+
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", default="caisse-local-OrdersTable")
-    parser.add_argument("--endpoint-url", default=None)
-    parser.add_argument("--apply", action="store_true", help="write the changes (default: only print them)")
-    args = parser.parse_args()
-    os.environ["ORDERS_TABLE"] = args.table
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    if args.endpoint_url:
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    args = arguments(__doc__)  # before caisse is imported: it reads the table's name once
 
     from caisse.db import Transaction, TransactionCancelled
     from caisse.orders import index

@@ -14,23 +14,18 @@ It reads the table with a Scan (a one-off migration, not a request path).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
+from table_migration import arguments
 
 from caisse.orders.upgrade import legacy_split
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", default="caisse-local-OrdersTable")
-    parser.add_argument("--endpoint-url", default=None)
-    parser.add_argument("--apply", action="store_true", help="write the changes (default: only print them)")
-    args = parser.parse_args()
-    extra = {"endpoint_url": args.endpoint_url, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    table = boto3.resource("dynamodb", **(extra if args.endpoint_url else {})).Table(args.table)
+    args = arguments(__doc__)
+    table = boto3.resource("dynamodb").Table(args.table)
 
     scan = {"FilterExpression": Attr("type").eq("order") & Attr("money_state").not_exists()}
     changed = 0

@@ -3,14 +3,12 @@ to the customer nor emailed), kept in the order's history with who and when."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.schemas import NoteIn
 from caisse.orders.service import add_note, order_view
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-add-order-note")
 app = resolver(logger)

@@ -4,13 +4,12 @@ recorded with who and when."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.admin import adjust_stock
 from caisse.catalog.schemas import SKU, StockAdjustmentIn
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-adjust-stock")
 app = resolver(logger)

@@ -2,14 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from caisse.observability import observability
 from caisse.orders.deliverables import MAX_DELIVERABLE_BYTES, attach
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-attach-deliverable")
 app = resolver(logger)

@@ -4,7 +4,6 @@ another merchant's is refused with the reason (caisse.orders.tickets.check_in)."
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -12,7 +11,7 @@ from caisse.clock import utcnow
 from caisse.errors import CaisseError
 from caisse.observability import observability
 from caisse.orders.tickets import check_in
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-check-in-ticket")
 app = resolver(logger)

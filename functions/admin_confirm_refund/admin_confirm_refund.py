@@ -3,13 +3,12 @@ hand (mobile money has no refund API) and record it."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from caisse.observability import observability
 from caisse.orders.refunds import confirm_payout
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-confirm-refund")
 app = resolver(logger)

@@ -1,13 +1,12 @@
 """POST /admin/products: a new product for a merchant (what checkout needs is copied from the
 merchant, as the seed does)."""
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.admin import create_product
 from caisse.catalog.schemas import ProductIn
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-create-product")
 app = resolver(logger)

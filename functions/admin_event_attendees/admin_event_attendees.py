@@ -4,13 +4,11 @@ only; platform staff name the merchant (?merchant=)."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.tickets import attendees_csv
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, Query, Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-event-attendees")
 app = resolver(logger)

@@ -5,8 +5,6 @@ import json
 from datetime import date, datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -14,7 +12,7 @@ from caisse.observability import observability
 from caisse.orders.export import export_orders
 from caisse.orders.listing import OrderQuery
 from caisse.orders.schemas import MoneyState, Provider
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-export-orders")
 app = resolver(logger)

@@ -4,12 +4,11 @@ refunds, fees, money charged back, net), from the aggregate the orders stream ke
 from datetime import date
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.figures import figures
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-figures")
 app = resolver(logger)

@@ -3,7 +3,6 @@ the client's favourites), its client link and access code."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.media.galleries import staff_view
@@ -12,7 +11,7 @@ from caisse.media.schemas import GALLERY_ID
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-gallery")
 app = resolver(logger)

@@ -4,12 +4,11 @@ bounds, gallery defaults, Stripe onboarding, working hours and dates off, servic
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.setup import merchant_settings
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-merchant")
 app = resolver(logger)

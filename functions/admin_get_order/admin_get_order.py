@@ -4,14 +4,13 @@ read is recorded on the order."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.errors import NotFound
 from caisse.observability import observability
 from caisse.orders import personal, refunds
 from caisse.orders.service import load, order_view
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-order")
 app = resolver(logger)
@@ -35,7 +34,7 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     if bundle is None:
         raise NotFound("no such order")
     staff.require(bundle.order.merchant)
-    revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses)
+    revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses, record=bundle.personal)
     view = order_view(bundle, staff=True)
     view["answers"] = revealed.get(personal.ANSWERS)
     view["refund_terms"] = refunds.terms(bundle)

@@ -2,13 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.admin import get_product
 from caisse.catalog.schemas import SKU
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-product")
 app = resolver(logger)

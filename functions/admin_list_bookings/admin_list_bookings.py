@@ -4,12 +4,11 @@ the order of the appointments, with time, customer, phone, address and notes."""
 from datetime import date
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.agenda import MAX_PAGE_SIZE, PAGE_SIZE, agenda
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-list-bookings")
 app = resolver(logger)

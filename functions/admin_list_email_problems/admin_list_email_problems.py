@@ -3,12 +3,11 @@ skipped because the address bounced or complained, or lost), newest first."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.notifications.problems import MAX_PAGE_SIZE, PAGE_SIZE, problems
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-list-email-problems")
 app = resolver(logger)

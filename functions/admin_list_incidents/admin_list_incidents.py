@@ -3,12 +3,11 @@ platform staff resolve it (POST /admin/incidents/{incident_id}/resolve)."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.worklists import MAX_PAGE_SIZE, PAGE_SIZE, open_incidents
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-list-incidents")
 app = resolver(logger)

@@ -3,13 +3,12 @@ who (staff:<sub>), when, which fields, old and new values."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.merchant_settings import CHANGES_PAGE, list_changes
 from caisse.catalog.schemas import MERCHANT_ID
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-list-merchant-changes")
 app = resolver(logger)

@@ -4,13 +4,12 @@ orders table's indexes (caisse.orders.listing), a page at a time."""
 from datetime import date, datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.listing import MAX_PAGE_SIZE, PAGE_SIZE, OrderQuery, order_row, page
 from caisse.orders.schemas import MoneyState, Provider
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-list-orders")
 app = resolver(logger)

@@ -3,13 +3,12 @@ services, read from the catalog's by_parent index."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.admin import list_catalog
 from caisse.catalog.schemas import MERCHANT_ID
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Query, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-list-products")
 app = resolver(logger)

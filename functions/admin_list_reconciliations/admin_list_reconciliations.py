@@ -3,12 +3,11 @@ late, refunds recorded, mismatches, providers that did not answer), newest first
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.payments.runs import MAX_RUNS, recent
-from caisse.web import current_staff, resolver
+from caisse.web import Query, current_staff, resolver
 
 logger, metrics, tracer = observability("admin-list-reconciliations")
 app = resolver(logger)

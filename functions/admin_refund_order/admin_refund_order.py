@@ -5,8 +5,6 @@ status."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from caisse.money import LARGEST_AMOUNT
 from caisse.observability import observability
 from caisse.payments.refunds import request_refund
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Header, Path, Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-refund-order")
 app = resolver(logger)

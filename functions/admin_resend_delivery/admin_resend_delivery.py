@@ -3,14 +3,12 @@ download link (the download window starts again)."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.clock import iso
 from caisse.observability import observability
 from caisse.orders.service import resend_delivery
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-resend-delivery")
 app = resolver(logger)

@@ -4,14 +4,12 @@ sends it (caisse.notifications.resend)."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.notifications.resend import request_resend
 from caisse.observability import observability
 from caisse.orders.schemas import ResendIn
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-resend-email")
 app = resolver(logger)

@@ -3,13 +3,12 @@ order (or matched it by hand); the incident leaves the work list with who, when 
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from caisse.observability import observability
 from caisse.orders.worklists import resolve_incident
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-resolve-incident")
 app = resolver(logger)

@@ -4,14 +4,13 @@ bounds, gallery defaults), each change recorded with who and when."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.setup import merchant_settings
 from caisse.catalog.merchant_settings import change_settings
 from caisse.catalog.schemas import MERCHANT_ID, MerchantSettingsUpdate
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-update-merchant")
 app = resolver(logger)

@@ -3,14 +3,13 @@ message for the customer (their order page and the stage's email) and an interna
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from caisse.observability import observability
 from caisse.orders.schemas import StatusChangeIn
 from caisse.orders.service import change_status_by_staff, order_view
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-order-status")
 app = resolver(logger)

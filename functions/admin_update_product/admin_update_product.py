@@ -3,13 +3,12 @@ take it off sale (`"active": false`). Stock has its own route, so an edit never 
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.admin import update_product
 from caisse.catalog.schemas import SKU, ProductUpdate
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-update-product")
 app = resolver(logger)

@@ -2,13 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.schemas import CancelIn
 from caisse.bookings.service import cancel_booking
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Header, Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("cancel-booking")
 app = resolver(logger)

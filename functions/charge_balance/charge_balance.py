@@ -3,14 +3,13 @@ saved at booking (once per booking); if the bank wants the customer, email them 
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from caisse.bookings.schemas import BalanceIn
 from caisse.bookings.service import charge_balance
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("charge-balance")
 app = resolver(logger)

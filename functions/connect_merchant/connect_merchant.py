@@ -3,13 +3,12 @@ and answer an onboarding link for its owner."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.config import settings
 from caisse.observability import observability
 from caisse.payments.stripe.connect import connect
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("connect-merchant")
 app = resolver(logger)

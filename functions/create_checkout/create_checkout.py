@@ -2,8 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -12,7 +10,7 @@ from caisse.orders import tokens
 from caisse.orders.schemas import CheckoutIn, CheckoutOut
 from caisse.payments.checkout import create_checkout
 from caisse.secrets import secret
-from caisse.web import client_ip, error_responses, resolver
+from caisse.web import Header, Response, client_ip, error_responses, resolver
 
 logger, metrics, tracer = observability("checkout")
 app = resolver(logger)

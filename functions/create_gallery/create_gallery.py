@@ -1,7 +1,6 @@
 """POST /admin/galleries: staff open a gallery for a client (and an order, if any) before
 uploading its photos; the answer has the client's link and access code."""
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.media.galleries import create
@@ -9,7 +8,7 @@ from caisse.media.schemas import GalleryIn
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("create-gallery")
 app = resolver(logger)

@@ -1,14 +1,13 @@
 """POST /uploads: staff get a presigned PUT for one photo of one of their galleries (the image
 function takes it from the bucket)."""
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from caisse.media.schemas import UploadIn
 from caisse.media.service import create_upload
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Response, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("create-upload")
 app = resolver(logger)

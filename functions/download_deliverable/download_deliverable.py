@@ -2,15 +2,13 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.deliverables import download_url
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import error_responses, resolver
+from caisse.web import Path, Query, Response, error_responses, resolver
 
 logger, metrics, tracer = observability("download-deliverable")
 app = resolver(logger)

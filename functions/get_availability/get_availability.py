@@ -4,12 +4,11 @@ merchant's time zone, for the booking widget on the merchant's own site."""
 from datetime import date
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.service import availability
 from caisse.observability import observability
-from caisse.web import error_responses, resolver
+from caisse.web import Path, Query, error_responses, resolver
 
 logger, metrics, tracer = observability("get-availability")
 app = resolver(logger)

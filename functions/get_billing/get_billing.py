@@ -3,13 +3,12 @@ current period's end, the last invoice, and what to do next."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.schemas import MERCHANT_ID
 from caisse.observability import observability
 from caisse.payments.plans import billing_view
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("get-billing")
 app = resolver(logger)

@@ -3,7 +3,6 @@ from the gallery-ready email and, where the gallery has one, the access code in 
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.clock import utcnow
@@ -13,7 +12,7 @@ from caisse.media.schemas import ACCESS_CODE_HEADER, GALLERY_ID
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import error_responses, resolver
+from caisse.web import Header, Path, Query, error_responses, resolver
 
 logger, metrics, tracer = observability("get-gallery")
 app = resolver(logger)

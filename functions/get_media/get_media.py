@@ -3,13 +3,12 @@ failed with the reason)."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.media.schemas import MEDIA_ID
 from caisse.media.service import get_media
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("get-media")
 app = resolver(logger)

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.errors import NotFound, Unauthorized
@@ -11,7 +10,7 @@ from caisse.orders import tokens
 from caisse.orders.deliverables import download_offer
 from caisse.orders.service import load, order_view
 from caisse.secrets import secret
-from caisse.web import error_responses, resolver
+from caisse.web import Header, Path, error_responses, resolver
 
 logger, metrics, tracer = observability("get-order")
 app = resolver(logger)

@@ -3,12 +3,11 @@ take new orders again; recorded, and the merchant's staff emailed."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.merchants.oversight import lift
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("lift-suspension")
 app = resolver(logger)

@@ -2,14 +2,13 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.media.galleries import list_for_merchant
 from caisse.media.rules import MAX_PAGE_SIZE, PAGE_SIZE
 from caisse.media.schemas import MERCHANT_ID
 from caisse.observability import observability
-from caisse.web import current_staff, resolver
+from caisse.web import Query, current_staff, resolver
 
 logger, metrics, tracer = observability("list-galleries")
 app = resolver(logger)

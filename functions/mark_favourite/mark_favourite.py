@@ -3,7 +3,6 @@ for the photographer, with the same link and access code that open the gallery."
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.clock import utcnow
@@ -12,7 +11,7 @@ from caisse.media.schemas import ACCESS_CODE_HEADER, GALLERY_ID, FavouriteIn
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import error_responses, resolver
+from caisse.web import Header, Path, Query, error_responses, resolver
 
 logger, metrics, tracer = observability("mark-favourite")
 app = resolver(logger)

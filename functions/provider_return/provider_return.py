@@ -5,14 +5,12 @@ the hosted order page."""
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.orders.links import order_page
 from caisse.payments.reconciliation import refresh
-from caisse.web import error_responses, resolver
+from caisse.web import Path, Query, Response, error_responses, resolver
 
 logger, metrics, tracer = observability("provider-return")
 app = resolver(logger)

@@ -3,12 +3,11 @@ Stripe Express dashboard, where its owner sees the balance and payouts."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.observability import observability
 from caisse.payments.stripe.connect import login_link
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("stripe-login-link")
 app = resolver(logger)

@@ -3,14 +3,13 @@ of the platform's plans; the merchant's plan follows Stripe's billing events (ca
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.catalog.schemas import MERCHANT_ID, SubscriptionRequest
 from caisse.config import settings
 from caisse.observability import observability
 from caisse.payments.plans import subscribe
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("subscribe-merchant")
 app = resolver(logger)

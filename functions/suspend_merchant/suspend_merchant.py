@@ -3,12 +3,11 @@ orders (existing ones go on); recorded with who, when and why, and the merchant'
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.merchants.oversight import SuspensionIn, suspend
 from caisse.observability import observability
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("suspend-merchant")
 app = resolver(logger)

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.media.galleries import update
@@ -10,7 +9,7 @@ from caisse.media.schemas import GALLERY_ID, GalleryUpdate
 from caisse.observability import observability
 from caisse.orders.tokens import TOKEN_KEY_PARAMETER
 from caisse.secrets import secret
-from caisse.web import current_staff, error_responses, resolver
+from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("update-gallery")
 app = resolver(logger)

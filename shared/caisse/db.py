@@ -80,28 +80,40 @@ def string_list(**options: Any) -> ListAttribute[str]:
     return cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, **options))
 
 
+BATCH_GET_KEYS = 100  # DynamoDB's most keys in one BatchGetItem
+
+
 def batch_get(wanted: Sequence[tuple[type[Model], Any, Any]]) -> list[Any]:
-    """One BatchGetItem across tables (pynamodb's batch_get reads one table): `wanted` holds
-    (model class, hash key, range key or None); the answer holds the records that exist."""
-    tables: dict[str, dict[str, Any]] = {}
+    """BatchGetItem across tables (pynamodb's batch_get reads one table): `wanted` holds (model
+    class, hash key, range key or None); the answer holds the records that exist. One call per
+    100 keys, DynamoDB's limit."""
+    keys: list[tuple[str, dict[str, Any]]] = []
     models: dict[str, type[Model]] = {}
     for model, hash_key, range_key in wanted:
         meta = model._get_connection().get_meta_table()
         key = {meta.hash_keyname: {"S": hash_key}}
         if range_key is not None:
             key[str(meta.range_keyname)] = {"S": range_key}
-        request = tables.setdefault(str(model.Meta.table_name), {"Keys": [], "ConsistentRead": True})
-        if key not in request["Keys"]:
-            request["Keys"].append(key)
+        table = str(model.Meta.table_name)
+        if (table, key) not in keys:
+            keys.append((table, key))
         # The table's root model reads any record of it (its discriminator picks the class).
-        root = next(
+        models[table] = next(
             cls
             for cls in reversed(model.__mro__)
             if isinstance(cls, type) and issubclass(cls, CaisseModel) and cls is not CaisseModel
         )
-        models[str(model.Meta.table_name)] = root
     found: list[Model] = []
-    pending = tables
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        tables: dict[str, dict[str, Any]] = {}
+        for table, key in keys[start : start + BATCH_GET_KEYS]:
+            tables.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(key)
+        found.extend(_batch_get_all(tables, models))
+    return found
+
+
+def _batch_get_all(pending: dict[str, dict[str, Any]], models: dict[str, type[Model]]) -> list[Model]:
+    found: list[Model] = []
     for _ in range(5):  # unprocessed keys come back under load; a few tries, then fail loudly
         answer = shared_connection().client.batch_get_item(RequestItems=pending)
         for table, items in answer.get("Responses", {}).items():

@@ -92,7 +92,7 @@ def export(merchant: str, email: str, actor_id: str) -> dict[str, Any]:
     found = find(merchant, email)
     orders = []
     for bundle in found.orders:
-        revealed = personal.reveal(bundle.order, actor_id, "export", log=bundle.accesses)
+        revealed = personal.reveal(bundle.order, actor_id, "export", log=bundle.accesses, record=bundle.personal)
         view = order_view(bundle, staff=True)
         view["answers"] = revealed.get(personal.ANSWERS)
         view["customer"]["phone"] = revealed.get(personal.PHONE)
@@ -199,6 +199,7 @@ def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states
         tx = Transaction()
         actions = [
             Order.customer.set(Customer(name=ERASED, email=ERASED, locale=order.customer.locale or "en")),  # type: ignore[no-untyped-call]  # pynamodb's constructor
+            Order.sealed_apart.remove(),
             Order.answers_sealed.remove(),
             Order.job_sealed.remove(),
             Order.erased_at.set(utcnow()),
@@ -211,6 +212,8 @@ def anonymise_order(order_id: str, actor_id: str, note: str, actor: str = states
             actions.append(Order.last_refund.set(last))
         add_move(tx, bundle, actor=actor, actor_id=actor_id, note=note, extra=actions)
         tx.delete(link, label="customer")
+        if bundle.personal is not None:
+            tx.delete(bundle.personal, label="personal")  # the encrypted answers, phone and job details
         for entry in tickets.entries(order):  # the door's records name the holder too
             code = entry["code"]
             tx.update(Ticket(Ticket.key(code), TICKET_SK), actions=[Ticket.holder.set(ERASED)], label=f"ticket:{code}")

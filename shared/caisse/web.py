@@ -10,9 +10,17 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+# isort: off
+import caisse.rest_only  # noqa: F401  # first: Powertools' event handler without its other resolvers
+
+# isort: on
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
+from aws_lambda_powertools.event_handler import Response as Response  # handlers import the route's parts from here
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header as Header
+from aws_lambda_powertools.event_handler.openapi.params import Path as Path
+from aws_lambda_powertools.event_handler.openapi.params import Query as Query
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 

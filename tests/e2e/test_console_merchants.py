@@ -126,6 +126,21 @@ def test_platform_staff_suspend_and_lift_a_merchant_on_a_phone_in_french(stack, 
         expect(row).to_contain_text("Suspendu : Pièces d’identité à vérifier", timeout=WAIT_MS)
         row.get_by_role("button", name="Lever la suspension").click()
         expect(row.get_by_role("button", name="Suspendre")).to_be_visible(timeout=WAIT_MS)
+
+        # Page after page (two merchants a page here; 50 by default): each merchant once, in order.
+        phone.goto(f"{stack.api}/console#/merchants?limit=2")
+        seen: list[str] = []
+        for _ in range(100):
+            rows = phone.locator("table.data tbody tr code")
+            expect(rows.first).to_be_visible(timeout=WAIT_MS)
+            seen += rows.all_inner_texts()
+            following = phone.get_by_role("link", name="Page suivante")
+            if following.count() == 0:
+                break
+            following.click()
+            expect(phone.get_by_role("link", name="Première page")).to_be_visible(timeout=WAIT_MS)
+            expect(phone.locator("table.data tbody tr code").first).not_to_have_text(seen[-2], timeout=WAIT_MS)
+        assert slug in seen and seen == sorted(set(seen)) and len(seen) > 2
         assert phone.errors == []
     finally:
         phone.context.close()

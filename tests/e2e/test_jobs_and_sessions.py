@@ -140,7 +140,11 @@ def test_a_customers_export_holds_the_job_and_erasure_removes_it(api, stack):
     stored = stack.table("OrdersTable").get_item(
         Key={"pk": f"ORDER#{booking['order_id']}", "sk": "ORDER"}, ConsistentRead=True
     )["Item"]
-    assert "job_sealed" not in stored and "phone_sealed" not in stored["customer"]
+    assert "job_sealed" not in stored and "phone_sealed" not in stored["customer"] and "sealed_apart" not in stored
+    personal_item = stack.table("OrdersTable").get_item(
+        Key={"pk": f"ORDER#{booking['order_id']}", "sk": "PERSONAL"}, ConsistentRead=True
+    )
+    assert "Item" not in personal_item  # the ciphertexts are gone with the customer
     assert admin_view(api, booking["order_id"], FIXIT)["booking"]["address"] is None
 
 

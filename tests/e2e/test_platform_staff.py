@@ -5,9 +5,10 @@ suspension restores them; each time its staff are emailed and the change is reco
 from __future__ import annotations
 
 import httpx
-from e2e_support import customer, order_status, pay, sent_emails, wait_for
+from e2e_support import aws_faults, customer, order_status, pay, sent_emails, wait_for
 from signup_support import new_merchant
 
+from caisse.db import encode_cursor
 from caisse_local.authorizer import issue_token
 
 PLATFORM = {"Authorization": f"Bearer {issue_token()}"}
@@ -21,10 +22,41 @@ def day_pass(api: httpx.Client) -> httpx.Response:
     )
 
 
+def every_merchant(api: httpx.Client, limit: int | None = None) -> list[list[dict]]:
+    """GET /admin/merchants page after page, following the cursors: the pages' rows."""
+    pages: list[list[dict]] = []
+    cursor = None
+    while True:
+        params = {"cursor": cursor} if cursor else {}
+        listed = api.get("/admin/merchants", params={**params, **({"limit": limit} if limit else {})}, headers=PLATFORM)
+        assert listed.status_code == 200, listed.text
+        pages.append(listed.json()["merchants"])
+        cursor = listed.json()["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 100, "the cursors never end"
+
+
 def row(api: httpx.Client, merchant: str) -> dict:
-    listed = api.get("/admin/merchants", headers=PLATFORM)
-    assert listed.status_code == 200, listed.text
-    return next(r for r in listed.json()["merchants"] if r["merchant"] == merchant)
+    return next(r for page in every_merchant(api) for r in page if r["merchant"] == merchant)
+
+
+def test_the_merchant_list_comes_a_page_at_a_time_each_merchant_once_by_id(stack, api):
+    slugs = sorted(new_merchant(stack, api)[0] for _ in range(3))
+    pages = every_merchant(api, limit=2)
+    ids = [r["merchant"] for page in pages for r in page]
+    assert all(len(page) <= 2 for page in pages) and len(pages) == -(-len(ids) // 2)
+    assert ids == sorted(set(ids)) and set(slugs) <= set(ids) and {"festival", "fixit-plumbing"} <= set(ids)
+    whole = api.get("/admin/merchants", headers=PLATFORM).json()
+    assert [r["merchant"] for r in whole["merchants"]] == ids[:50] and (whole["next_cursor"] is None) == (
+        len(ids) <= 50
+    )
+
+    for bad in ("not-a-cursor", encode_cursor("MERCHANT#festival", "another list")):
+        refused = api.get("/admin/merchants", params={"cursor": bad}, headers=PLATFORM)
+        assert refused.status_code == 422 and refused.json()["field"] == "cursor", refused.text
+    for limit in (0, 101):
+        assert api.get("/admin/merchants", params={"limit": limit}, headers=PLATFORM).status_code == 422
 
 
 def test_platform_staff_list_every_merchant_and_merchant_staff_may_not(stack, api):
@@ -100,3 +132,30 @@ def test_a_suspended_merchant_refuses_new_checkouts_until_lifted_and_its_staff_a
 def test_suspending_a_merchant_the_platform_does_not_have_is_404(api):
     answer = api.post("/admin/merchants/no-such-shop/suspension", headers=PLATFORM, json={"reason": "testing"})
     assert answer.status_code == 404
+
+
+def test_a_suspension_while_sqs_refuses_still_tells_the_staff_once(stack, api):
+    # The email is written with the suspension (a MerchantNotice the orders stream sends), so a queue
+    # refusing at that moment delays it and loses nothing; the answer does not depend on the queue.
+    stack.drain()  # nothing else in flight: the one refusal is this email's
+    aws_faults(stack, service="sqs", operation="SendMessageBatch", code="ServiceUnavailable", count=1)
+    try:
+        suspended = api.post(
+            "/admin/merchants/lumen/suspension", headers=PLATFORM, json={"reason": "Identity documents to check"}
+        )
+        assert suspended.status_code == 200, suspended.text
+        told = wait_for(
+            lambda: sent_emails(stack, to="bookings@lumen.example", kind="merchant_suspended"),
+            timeout=90,
+            what="the suspension email, once SQS answers again",
+        )
+        fired = httpx.get(f"{stack.aws}/_caisse/faults", timeout=5).json()["faults"]
+        assert [f["fired"] for f in fired] == [1]  # the queue did refuse it first
+    finally:
+        aws_faults(stack)
+        lifted = api.delete("/admin/merchants/lumen/suspension", headers=PLATFORM)
+    assert lifted.status_code == 200, lifted.text
+    assert "Identity documents to check" in told[-1]["text"]
+    wait_for(lambda: sent_emails(stack, to="bookings@lumen.example", kind="merchant_reinstated"), what="lift email")
+    stack.drain()
+    assert len(sent_emails(stack, to="bookings@lumen.example", kind="merchant_suspended")) == len(told) == 1

@@ -135,7 +135,10 @@ def test_a_brief_is_kept_encrypted_and_only_the_merchants_staff_read_it(api, sta
     items = raw_items(stack, order["order_id"])
     raw = json.dumps(items, default=str)
     [stored] = [i for i in items if i["sk"] == "ORDER"]
-    assert stored["answers_sealed"] and stored["customer"]["phone_sealed"]
+    [sealed] = [i for i in items if i["sk"] == "PERSONAL"]  # kept apart: every move rewrites the order item
+    assert sealed["answers_sealed"] and sealed["phone_sealed"]
+    assert sorted(stored["sealed_apart"]) == ["answers", "phone"]
+    assert "answers_sealed" not in stored and "phone_sealed" not in stored["customer"]
     assert story not in raw and "Mariam Sow" not in raw and "Kribi" not in raw and phone not in raw
     assert stored["source"] == source  # UTM fields are plain metadata
     records = wait_for(lambda: stream_records(stack, order["order_id"]), what="the order's stream records")

@@ -26,11 +26,14 @@ import httpx
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from werkzeug.test import Client
 
 from caisse_local import aws
 from caisse_local import template as tpl
 from caisse_local.event_sources import EventSources, matches_filters
 from caisse_local.runtime import FunctionPool
+from caisse_local.stack import DRAIN_PATH, LocalStack, Ports
+from provider_sandbox import serve_in_thread
 
 FIXTURES = Path(__file__).parent / "fixtures" / "event_sources"
 SLOW = "SlowFunction"
@@ -423,6 +426,41 @@ def test_stop_returns_within_its_timeout_while_a_function_is_still_running(stack
         journal.release.set()
         sources.stop(timeout=5)
     assert all(not p.thread.is_alive() for p in sources.pollers)
+
+
+def test_the_drain_endpoint_answers_504_naming_what_is_still_running_then_204_once_idle(stack, journal):
+    # What the e2e request counts wait on (POST /_caisse/drain on the API port): a stack that cannot
+    # settle in time must say so, not answer as if it had.
+    pools = {SLOW: stack.pools[SLOW]}
+    sources = EventSources(stack.template, stack.ctx, stack.url, pools)
+    sandbox = serve_in_thread(quiet=True)  # the provider sandbox, with no delivery in flight
+    local = LocalStack(ports=Ports(sandbox=sandbox.port), event_sources=sources)
+    passed_on: list[str] = []
+
+    def api(environ, start_response):
+        passed_on.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b"api"]
+
+    client = Client(local._with_drain(api))
+    journal.release.clear()
+    try:
+        sources.start()
+        aws.client("sns", stack.url).publish(TopicArn=stack.template.ref("SlowTopic", stack.ctx), Message="hold")
+        wait_for(lambda: journal["slow.started"], "the slow function to start")
+
+        busy = client.post(DRAIN_PATH, query_string={"timeout": "0.5"})
+        assert busy.status_code == 504
+        assert busy.text == "event sources still busy after 0.5s: SlowFunction.Slow"
+
+        journal.release.set()
+        assert client.post(DRAIN_PATH, query_string={"timeout": "10"}).status_code == 204
+        assert client.get(DRAIN_PATH).text == "api" and client.post("/checkouts").text == "api"
+        assert passed_on == [DRAIN_PATH, "/checkouts"]  # only POST /_caisse/drain is the stack's own
+    finally:
+        journal.release.set()
+        sources.stop(timeout=5)
+        sandbox.close()
 
 
 def test_filter_patterns():

@@ -127,3 +127,16 @@ def test_a_lasting_conflict_is_a_conflict_not_a_failed_condition(table):
     with pytest.raises(db.TransactionCancelled) as cancelled:  # a condition that fails is still that
         new_counter(key).commit()
     assert set(cancelled.value.failed) == {"counter"}
+
+
+def test_batch_get_reads_more_keys_than_one_call_may_carry(table):
+    # A tradie's week of bookings, each with its PersonalData item, is over DynamoDB's 100 keys.
+    keys = [f"batch-{uuid.uuid4()}" for _ in range(db.BATCH_GET_KEYS + 30)]
+    with Counter.batch_write() as writer:
+        for number, key in enumerate(keys):
+            writer.save(Counter(key, value=number))
+    missing = f"batch-missing-{uuid.uuid4()}"
+
+    found = db.batch_get([(Counter, key, None) for key in [*keys, missing, keys[0]]])
+
+    assert sorted((c.pk, c.value) for c in found) == sorted((key, number) for number, key in enumerate(keys))

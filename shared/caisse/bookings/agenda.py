@@ -19,7 +19,7 @@ from caisse.config import settings
 from caisse.db import batch_get, decode_cursor, encode_cursor, query_partitions
 from caisse.errors import InvalidRequest
 from caisse.orders import personal, states
-from caisse.orders.models import ORDER_SK, Order
+from caisse.orders.models import ORDER_SK, PERSONAL_SK, Order, PersonalData
 from caisse.orders.service import booking_view, customer_view
 from caisse.staff import Staff
 
@@ -67,11 +67,12 @@ def agenda(
         limit=limit,
         after=decode_cursor(cursor, fingerprint),
     )
-    orders = {
-        record.pk: record
-        for record in batch_get([(Order, key["pk"]["S"], ORDER_SK) for key in keys])
-        if isinstance(record, Order)
-    }
+    # Each booking with its PersonalData item (the phone, address and notes), in the same reads.
+    records = batch_get(
+        [(model, key["pk"]["S"], sk) for key in keys for model, sk in ((Order, ORDER_SK), (PersonalData, PERSONAL_SK))]
+    )
+    orders = {record.pk: record for record in records if isinstance(record, Order)}
+    sealed = {record.pk: record for record in records if isinstance(record, PersonalData)}
     rows = []
     for key in keys:
         order = orders.get(key["pk"]["S"])
@@ -79,7 +80,7 @@ def agenda(
             continue
         if order.status in states.CLOSED and not include_cancelled:
             continue
-        rows.append(booking_row(order, staff))
+        rows.append(booking_row(order, staff, sealed.get(order.pk)))
     last_key = keys[-1]["booking_start"]["S"] if keys else None
     return {
         "merchant": merchant_id,
@@ -91,12 +92,12 @@ def agenda(
     }
 
 
-def booking_row(order: Order, staff: Staff) -> dict[str, Any]:
+def booking_row(order: Order, staff: Staff, record: PersonalData | None = None) -> dict[str, Any]:
     """One appointment of the day. The tradie calls the customer and drives to the job: the phone,
     address and notes are decrypted for them and the read recorded on the order (caisse.orders.personal)."""
     balance = order.balance.as_dict() if order.balance else None
     customer = customer_view(order)
-    revealed = personal.reveal(order, staff.actor_id, "bookings_day", want_answers=False)
+    revealed = personal.reveal(order, staff.actor_id, "bookings_day", want_answers=False, record=record)
     if personal.PHONE in revealed:
         customer["phone"] = revealed[personal.PHONE]
     appointment = {**(booking_view(order) or {}), **(revealed.get(personal.JOB) or {})}

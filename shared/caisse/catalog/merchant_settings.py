@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from caisse.catalog.admin import catalog_records
 from caisse.catalog.models import CatalogRecord, Merchant, MerchantChange, Product
@@ -211,9 +212,10 @@ def record_change(
     actions: list[Action],
     *,
     copies: bool = False,
-    also: tuple[CatalogRecord, ...] = (),
+    also: tuple[Model, ...] = (),
 ) -> None:
-    """One transaction: the merchant updated with `actions`, the records in `also` put, its
+    """One transaction: the merchant updated with `actions`, the records in `also` put (in their
+    own tables: a suspension's email notice goes to the orders table), its
     products' copies rewritten (`copies`: from the merchant as changed in memory), and the change
     recorded with who and when. The merchant's settings version must still be the one read (else
     409: another change came in between, and the old values recorded would not be true)."""

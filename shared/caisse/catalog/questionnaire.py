@@ -31,9 +31,10 @@ NAME = r"^[a-z][a-z0-9_]{0,39}$"
 
 
 class _Question(BaseModel):
-    """What the catalog may declare, checked when the catalog is seeded."""
+    """What the catalog may declare, checked when the catalog is seeded (built then, not at the
+    cold start of a checkout, which only checks answers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = Field(pattern=NAME)
     type: Literal["text", "long_text", "choice", "date", "number", "boolean"]
     required: bool = False

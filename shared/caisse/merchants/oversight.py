@@ -1,15 +1,17 @@
 """What platform staff see of every merchant, and suspending one.
 
-The list is one Query of the catalog's by_parent index (parent MERCHANTS) and, for activity, one
-Query per merchant of the figures the orders stream keeps (FIGURES#<merchant>, newest day first):
-never a Scan of orders. A suspension, and lifting it, is a change of `Merchant.suspended` recorded
+The list is a page of the catalog's by_parent index (parent MERCHANTS, by merchant id) and, for
+activity, one Query per merchant on the page of the figures the orders stream keeps
+(FIGURES#<merchant>, newest day first): never a Scan of orders, and a page's work stays the same
+however many merchants sign up. A suspension, and lifting it, is a change of `Merchant.suspended` recorded
 like every change of a merchant's settings (who, when, why: caisse.catalog.merchant_settings, listed
-by GET /admin/merchants/{id}/changes). Either way the merchant's staff are emailed.
+by GET /admin/merchants/{id}/changes). Either way the merchant's staff are emailed: the email is a
+MerchantNotice written in the change's own transaction, which the orders stream sends once.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,14 +22,16 @@ from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
 from caisse.catalog.platform import check_taking_orders, taking_payments
 from caisse.catalog.service import get_merchant
 from caisse.clock import iso, utcnow
+from caisse.db import decode_cursor, encode_cursor
 from caisse.errors import CaisseError, Conflict, Forbidden
-from caisse.notifications import outbox
-from caisse.notifications.changes import Notification
 from caisse.notifications.kinds import Kind
 from caisse.orders.figures import DayFigures, partition
+from caisse.orders.models import PLAN_CHANGE_SK, MerchantNotice
 from caisse.staff import Staff
 
 ACTIVITY_DAYS = 30
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
 
 
 class SuspensionIn(BaseModel):
@@ -40,10 +44,23 @@ def _platform_only(staff: Staff) -> None:
         raise Forbidden("only the platform's staff act on every merchant")
 
 
-def merchants_overview(staff: Staff) -> dict[str, Any]:
+def merchants_overview(staff: Staff, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the platform's merchants by id, with the cursor of the next page (None: the last)."""
     _platform_only(staff)
-    merchants = [record for record in CatalogRecord.by_parent.query(MERCHANTS) if isinstance(record, Merchant)]
-    return {"merchants": [_row(merchant) for merchant in merchants], "as_of": iso(utcnow())}
+    after = decode_cursor(cursor, MERCHANTS)
+    found = CatalogRecord.by_parent.query(
+        MERCHANTS,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key={"parent": {"S": MERCHANTS}, "pk": {"S": after}} if after else None,
+    )
+    merchants = [record for record in found if isinstance(record, Merchant)]
+    last = found.last_evaluated_key
+    return {
+        "merchants": [_row(merchant) for merchant in merchants],
+        "as_of": iso(utcnow()),
+        "next_cursor": encode_cursor(last["pk"]["S"], MERCHANTS) if last else None,
+    }
 
 
 def _row(merchant: Merchant) -> dict[str, Any]:
@@ -100,9 +117,15 @@ def suspend(merchant_id: str, staff: Staff, reason: str) -> dict[str, Any]:
     merchant = get_merchant(merchant_id)
     if merchant.suspended:
         raise Conflict(f"{merchant_id} is already suspended", code="already_suspended")
-    suspension = {"at": iso(utcnow()), "by": staff.actor_id, "reason": reason}
-    record_change(merchant, staff, {"suspended": (None, suspension)}, [Merchant.suspended.set(suspension)])
-    _tell_staff(merchant, Kind.MERCHANT_SUSPENDED, suspension["at"], reason)
+    now = utcnow()
+    suspension = {"at": iso(now), "by": staff.actor_id, "reason": reason}
+    record_change(
+        merchant,
+        staff,
+        {"suspended": (None, suspension)},
+        [Merchant.suspended.set(suspension)],
+        also=_notice(merchant, Kind.MERCHANT_SUSPENDED, now, reason),
+    )
     return {"merchant": merchant_id, "suspended": suspension}
 
 
@@ -111,16 +134,29 @@ def lift(merchant_id: str, staff: Staff) -> dict[str, Any]:
     merchant = get_merchant(merchant_id)
     if not merchant.suspended:
         raise Conflict(f"{merchant_id} is not suspended", code="not_suspended")
-    record_change(merchant, staff, {"suspended": (merchant.suspended.as_dict(), None)}, [Merchant.suspended.remove()])
-    _tell_staff(merchant, Kind.MERCHANT_REINSTATED, iso(utcnow()), None)
+    record_change(
+        merchant,
+        staff,
+        {"suspended": (merchant.suspended.as_dict(), None)},
+        [Merchant.suspended.remove()],
+        also=_notice(merchant, Kind.MERCHANT_REINSTATED, utcnow(), None),
+    )
     return {"merchant": merchant_id, "suspended": None}
 
 
-def _tell_staff(merchant: Merchant, kind: Kind, at: str, reason: str | None) -> None:
-    to = merchant.staff_email or merchant.reply_to
-    if not to:
-        return
-    context = {"merchant": {"id": merchant.merchant_id, "name": merchant.name}, "reason": reason}
-    source = f"merchant:{merchant.merchant_id}"
-    occasion = at.replace(":", "").replace("-", "")  # the email's id is <source>:<occasion>:<kind>:<recipient>
-    outbox.publish([Notification(kind, to, merchant.default_locale or "en", source, 0, context, occasion=occasion)])
+def _notice(merchant: Merchant, kind: Kind, at: datetime, reason: str | None) -> tuple[MerchantNotice, ...]:
+    """The email to the merchant's staff, as a record the change's transaction writes (none when
+    the merchant gave no address)."""
+    if not (merchant.staff_email or merchant.reply_to):
+        return ()
+    event_id = f"{kind.value}-{at.strftime('%Y%m%dT%H%M%S%fZ')}"
+    notice = MerchantNotice(
+        MerchantNotice.key(merchant.merchant_id, event_id),
+        PLAN_CHANGE_SK,
+        merchant=merchant.merchant_id,
+        kind=kind.value,
+        event_id=event_id,
+        created=int(at.timestamp()),
+        context={"merchant": {"id": merchant.merchant_id, "name": merchant.name}, "reason": reason},
+    )
+    return (notice,)

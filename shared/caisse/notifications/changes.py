@@ -153,6 +153,8 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
         "link": balance.get("link"),
         "address": None,  # encrypted: the email function decrypts them for the tradie's email only
         "notes": None,
+        "sealed_apart": list(order.sealed_apart or []),  # in the order's PersonalData item
+        # an order written before PersonalData carries its ciphertexts on the order item
         "job_sealed": order.job_sealed,
         "phone_sealed": order.customer.phone_sealed,
     }
@@ -372,19 +374,18 @@ def for_gallery_change(old_status: str | None, gallery: Any, merchant: Any) -> l
     return found
 
 
-def for_plan_change(image: dict[str, Any], merchant_of: Any) -> list[Notification]:
-    """A signed-up merchant's plan changed in a way its staff must hear (caisse.payments.plans)."""
-    from caisse.orders.models import PlanChange
+def for_merchant_notice(image: dict[str, Any], merchant_of: Any) -> list[Notification]:
+    """Something about a merchant's account its staff must hear (caisse.orders.models.MerchantNotice)."""
+    from caisse.orders.models import MerchantNotice
 
-    change = PlanChange.from_raw_data(image)
+    change = MerchantNotice.from_raw_data(image)
     merchant = merchant_of(change.merchant)
     to = (merchant.staff_email or merchant.reply_to) if merchant is not None else None
     if not to:
         return []
     context = change.context.as_dict() if hasattr(change.context, "as_dict") else dict(change.context)
     locale = merchant.default_locale or "en"
-    source = f"plan:{change.merchant}"
-    return [Notification(Kind(change.kind), to, locale, source, int(change.created), context, change.event_id)]
+    return [Notification(Kind(change.kind), to, locale, change.source, int(change.created), context, change.event_id)]
 
 
 def for_stream_images(
@@ -406,7 +407,7 @@ def for_stream_images(
     if kind == "incident" and not old_image:
         return for_incident(Incident.from_raw_data(new_image))
     if kind == "plan_change" and not old_image and merchant_of is not None:
-        return for_plan_change(new_image, merchant_of)
+        return for_merchant_notice(new_image, merchant_of)
     new = order_from_image(new_image)
     if new is None:
         return []

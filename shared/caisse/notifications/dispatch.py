@@ -238,20 +238,22 @@ def _problem(notification: Notification, now: datetime) -> list[Any]:
 
 def _with_job(notification: Notification, context: dict[str, Any]) -> dict[str, Any]:
     """The tradie's new-booking email shows where the job is, the notes and the customer's phone:
-    decrypted here, at sending time, from the ciphertext the message carries; every other email
-    carries no personal field in clear."""
+    decrypted here, at sending time, from the order's PersonalData item (or, for an order written
+    before it, the ciphertext the message carries); every other email carries no personal field."""
     booking = dict(context.get("booking") or {})
     job_sealed, phone_sealed = booking.pop("job_sealed", None), booking.pop("phone_sealed", None)
+    apart = booking.pop("sealed_apart", None) or []
     if context.get("booking") is not None:
         context["booking"] = booking
     if notification.kind is not Kind.NEW_BOOKING or not context.get("order_id"):
         return context
-    from caisse.encryption import unseal
-
     order_id = context["order_id"]
-    booking.update(personal.job(order_id, job_sealed) or {})
+    if personal.JOB in apart or personal.PHONE in apart:
+        record = personal.personal_data_for(order_id)
+        job_sealed, phone_sealed = (record.job_sealed, record.phone_sealed) if record else (None, None)
+    booking.update(personal.opened(order_id, personal.JOB, job_sealed) or {})
     if phone_sealed:
-        booking["phone"] = unseal(phone_sealed, order_id=order_id, field=personal.PHONE)
+        booking["phone"] = personal.opened(order_id, personal.PHONE, phone_sealed)
     return context
 
 

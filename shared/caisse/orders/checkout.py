@@ -292,11 +292,15 @@ def new_order_transaction(order: Order, now: datetime) -> Transaction:
     """A transaction that writes a new order, indexed for the staff lists (caisse.orders.index),
     with its first history entry and its product lines; if the order already exists (a retried
     request), the cancellation carries it under the label "order". The order keeps the correlation
-    id of the request creating it, which its stream records and emails log under."""
+    id of the request creating it, which its stream records and emails log under; its encrypted
+    fields go into its PersonalData item, written here too (caisse.orders.personal.set_apart)."""
     index.index_order(order, now)
     order.correlation_id = order.correlation_id or correlation_id()
+    sealed = personal.set_apart(order)
     tx = Transaction()
     tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
+    if sealed is not None:
+        tx.put(sealed, label="personal")
     for line in index.lines(order):
         tx.put(line, label=f"line:{line.sku}")
     tx.put(

@@ -51,7 +51,7 @@ class Customer(MapAttribute[str, Any]):
     email = UnicodeAttribute()
     locale = UnicodeAttribute(default="en")
     phone = UnicodeAttribute(null=True)  # orders written before field-level encryption only
-    phone_sealed = UnicodeAttribute(null=True)  # the phone, encrypted (caisse.encryption)
+    phone_sealed = UnicodeAttribute(null=True)  # orders written before PersonalData only
     phone_ending = UnicodeAttribute(null=True)  # its last two digits, for "the number ending 77"
 
 
@@ -135,10 +135,13 @@ class Order(OrderRecord, discriminator="order"):
     saved_payment = document(null=True)  # the customer (and, before, the card) kept for an off-session charge
     balance = document(null=True)  # the charge after the job: status due | paid, amount, link
     email_problem = document(null=True)  # the latest email SES refused for good: notification, kind, reason
-    # The customer's answers to the product's questionnaire (the song brief), encrypted as one JSON
-    # document (caisse.encryption); where the customer came from (UTM fields), plain metadata.
+    # The customer's encrypted fields (the song brief's answers, a booking's address and notes, the
+    # phone) live in the order's PersonalData item; this names which ones it holds. The two
+    # attributes below and Customer.phone_sealed are read only for orders written before that.
+    sealed_apart = string_list(null=True)
     answers_sealed = UnicodeAttribute(null=True)
-    job_sealed = UnicodeAttribute(null=True)  # a booking's address and notes, encrypted (caisse.encryption)
+    job_sealed = UnicodeAttribute(null=True)
+    # Where the customer came from (UTM fields), plain metadata.
     source = document(null=True)
     day = UnicodeAttribute(null=True)  # the day of the merchant's daily capacity this order takes
     workflow = document(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
@@ -331,9 +334,11 @@ class Incident(OrderRecord, discriminator="incident"):
 PLAN_CHANGE_SK = "PLAN"
 
 
-class PlanChange(OrderRecord, discriminator="plan_change"):
-    """A signed-up merchant's plan event its staff are emailed about (caisse.payments.plans); the
-    orders stream sends it once, like an incident."""
+class MerchantNotice(OrderRecord, discriminator="plan_change"):  # its first use named the stored type
+    """Something about a merchant's account its staff are emailed about: a plan event
+    (caisse.payments.plans), a suspension or its lifting (caisse.merchants.oversight). Written in
+    the transaction that makes the change, so the orders stream sends it once, like an incident:
+    an email never depends on a queue answering after the change was committed."""
 
     merchant = UnicodeAttribute()
     kind = UnicodeAttribute()  # a caisse.notifications.kinds.Kind value
@@ -344,6 +349,11 @@ class PlanChange(OrderRecord, discriminator="plan_change"):
     @staticmethod
     def key(merchant: str, event_id: str) -> str:
         return f"PLAN#{merchant}#{event_id}"
+
+    @property
+    def source(self) -> str:
+        """What the email is about, in its id: the merchant's plan, or the merchant itself."""
+        return f"{'plan' if self.kind.startswith('plan_') else 'merchant'}:{self.merchant}"
 
 
 class CapacityHold(OrderRecord, discriminator="capacity_hold"):
@@ -374,6 +384,20 @@ class CustomerLink(OrderRecord, discriminator="customer_link"):
     @staticmethod
     def key(order_id: str) -> str:
         return f"ORDER#{order_id}"
+
+
+PERSONAL_SK = "PERSONAL"
+
+
+class PersonalData(OrderRecord, discriminator="personal"):
+    """The customer's encrypted fields of one order (caisse.orders.personal), written once with the
+    order in an item of their own beside it. The ciphertexts are most of a song's or a booking's
+    order (~1 KB each), and every status or money move rewrites the order item, which DynamoDB bills
+    by its size per started KB; this item is written at checkout and deleted by an erasure, no more."""
+
+    answers_sealed = UnicodeAttribute(null=True)  # the questionnaire's answers, one JSON document
+    job_sealed = UnicodeAttribute(null=True)  # a booking's address and notes, one JSON document
+    phone_sealed = UnicodeAttribute(null=True)
 
 
 class AccessEntry(OrderRecord, discriminator="access"):

@@ -146,6 +146,7 @@ Provider = Literal["stripe", "paypal", "campay", "paydunya"]
 
 
 class MoneyOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     amount: int = Field(description="Integer minor units (cents; XAF and XOF have none)")
     currency: str
 

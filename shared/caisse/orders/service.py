@@ -26,6 +26,7 @@ from caisse.orders.models import (
     Order,
     OrderRecord,
     PaymentEvent,
+    PersonalData,
     ProviderRef,
     Refund,
     RetentionDue,
@@ -48,6 +49,7 @@ class OrderBundle:
     refunds: list[Refund] = field(default_factory=list)
     capacity: list[CapacityHold] = field(default_factory=list)
     accesses: list[AccessEntry] = field(default_factory=list)
+    personal: PersonalData | None = None  # the customer's encrypted fields (caisse.orders.personal)
 
     @property
     def workflow(self) -> states.Workflow:
@@ -86,6 +88,8 @@ def load(order_id: str) -> OrderBundle | None:
             bundle.capacity.append(record)
         elif isinstance(record, AccessEntry):
             bundle.accesses.append(record)
+        elif isinstance(record, PersonalData):
+            bundle.personal = record
     return bundle
 
 
@@ -486,7 +490,7 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
     if staff:
         view["next_statuses"] = workflow.allowed(order.status, states.Actor.STAFF, bundle.revisions_used)
         view["customer"] = customer_view(order)
-        view["has_answers"] = bool(order.answers_sealed)
+        view["has_answers"] = personal.has_answers(order)
         view["source"] = order.source.as_dict() if order.source else None
         view["deliverable"] = {"key": order.deliverable_key} if order.deliverable_key else None
         view["erased_at"] = iso(order.erased_at) if order.erased_at else None

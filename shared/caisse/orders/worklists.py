@@ -21,7 +21,7 @@ from caisse.config import settings
 from caisse.db import batch_get, decode_cursor, encode_cursor, query_partitions
 from caisse.errors import Conflict, Forbidden, NotFound
 from caisse.orders import index, personal
-from caisse.orders.models import INCIDENT_SK, ORDER_SK, Incident, Order, Refund
+from caisse.orders.models import INCIDENT_SK, ORDER_SK, PERSONAL_SK, Incident, Order, PersonalData, Refund
 from caisse.orders.service import refund_view
 from caisse.staff import Staff
 
@@ -58,8 +58,10 @@ def owed_refunds(
     for key in keys:
         wanted.append((Refund, key["pk"]["S"], key["sk"]["S"]))
         wanted.append((Order, key["pk"]["S"], ORDER_SK))
+        wanted.append((PersonalData, key["pk"]["S"], PERSONAL_SK))  # the phone to pay back to
     records = batch_get(list(dict.fromkeys(wanted)))
     orders = {r.pk: r for r in records if isinstance(r, Order)}
+    sealed = {r.pk: r for r in records if isinstance(r, PersonalData)}
     refunds = {(r.pk, r.sk): r for r in records if isinstance(r, Refund)}
     rows = []
     for key in keys:
@@ -79,10 +81,13 @@ def owed_refunds(
         }
         # The person paying it back needs the number: decrypted for them, and the read recorded.
         if row.get("payout") is not None:
-            personal.reveal_payout(row, order, staff.actor_id)
+            personal.reveal_payout(row, order, staff.actor_id, sealed.get(order.pk))
             phone = row["payout"].get("to")
         else:
-            phone = personal.reveal(order, staff.actor_id, "refund_payout", want_answers=False).get(personal.PHONE)
+            revealed = personal.reveal(
+                order, staff.actor_id, "refund_payout", want_answers=False, record=sealed.get(order.pk)
+            )
+            phone = revealed.get(personal.PHONE)
         row["pay_to"] = {
             "name": order.customer.name,
             "phone": phone,

@@ -10,7 +10,7 @@ price applies to the next subscription (Stripe keeps the price each subscription
 Events (settlement records each delivery once, then calls `apply`): each is applied
 conditionally on the merchant's `plan_event_at` (an event older than the last applied changes
 nothing) and on the subscription being the merchant's own. A change the merchant must hear about
-(a payment failed, the plan lapsed, the plan active again) is written as a PlanChange record in the
+(a payment failed, the plan lapsed, the plan active again) is written as a MerchantNotice record in the
 orders table in the same transaction; the table's stream turns it into the email, like incidents.
 """
 
@@ -30,7 +30,7 @@ from caisse.catalog.service import get_merchant
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, ProviderUnavailable
 from caisse.money import Money, display
-from caisse.orders.models import PLAN_CHANGE_SK, OrderRecord, PlanChange
+from caisse.orders.models import PLAN_CHANGE_SK, MerchantNotice, OrderRecord
 from caisse.payments.base import PlanNotice
 from caisse.payments.stripe.client import client
 from caisse.staff import Staff
@@ -272,8 +272,8 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
             },
         }
         tx.put(
-            PlanChange(
-                PlanChange.key(merchant.merchant_id, notice.event_id),
+            MerchantNotice(
+                MerchantNotice.key(merchant.merchant_id, notice.event_id),
                 PLAN_CHANGE_SK,
                 merchant=merchant.merchant_id,
                 kind=kind,

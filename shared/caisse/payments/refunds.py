@@ -162,11 +162,12 @@ def _pay_back(order_id: str, refund: Refund, staff: Staff) -> dict[str, Any]:
 
 
 def _answer(refund: Refund, *, replayed: bool, staff: Staff | None = None) -> dict[str, Any]:
-    order = _bundle(refund.pk.split("#", 1)[1]).order
+    bundle = _bundle(refund.pk.split("#", 1)[1])
+    order = bundle.order
     view = refund_view(refund)
     if staff is not None and refund.status == "owed":
         # The person paying it back needs the number: decrypted for them, and the read recorded.
-        personal.reveal_payout(view, order, staff.actor_id)
+        personal.reveal_payout(view, order, staff.actor_id, bundle.personal)
     return {
         **view,
         "order_status": order.status,

@@ -29,8 +29,15 @@ function suspensionForm(context, row) {
   );
 }
 
-async function platformView(context) {
-  const found = await api.get('/admin/merchants');
+async function platformView(context, parameters) {
+  const limit = parameters.get('limit');  // the API's page size (50) unless the link says otherwise
+  const found = await api.get(`/admin/merchants${api.query({ limit, cursor: parameters.get('cursor') })}`);
+  const paging = [];
+  if (parameters.get('cursor')) paging.push(el('a', { class: 'button', href: `#/merchants${api.query({ limit })}` }, t('console.first')));
+  if (found.next_cursor) {
+    const next = api.query({ limit, cursor: found.next_cursor });
+    paging.push(el('a', { class: 'button', href: `#/merchants${next}`, rel: 'next' }, t('console.more')));
+  }
   return [
     el('h1', {}, t('merchants.title')),
     el('p', { class: 'muted' }, t('figures.as_of', { date: dateTime(found.as_of, 'UTC') })),
@@ -44,6 +51,7 @@ async function platformView(context) {
       { label: t('merchants.state'), cell: (r) => (r.suspended ? el('span', { class: 'badge status-cancelled' }, t('merchants.suspended', { reason: r.suspended.reason })) : (r.taking_orders ? t('merchants.taking_orders') : t(`merchants.refusal.${r.refusal}`))) },
       { label: t('merchants.action'), cell: (r) => suspensionForm(context, r) },
     ], found.merchants, { caption: t('merchants.title') }),
+    el('div', { class: 'buttons paging' }, paging),
   ];
 }
 
@@ -85,8 +93,8 @@ async function paymentsView(context) {
   ];
 }
 
-export async function merchantsView(context) {
-  if (context.staff.platform && !context.merchant) return platformView(context);
+export async function merchantsView(context, parameters) {
+  if (context.staff.platform && !context.merchant) return platformView(context, parameters);
   if (!context.merchant) return [el('h1', {}, t('payments.title')), notice(t('payments.pick_merchant'))];
   return paymentsView(context);
 }
