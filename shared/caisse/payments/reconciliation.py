@@ -288,8 +288,16 @@ def _check_waiting(order: Order, report: Report, listed: Listed | None = None) -
     if notice is None or notice.outcome not in (Outcome.PAID, Outcome.FAILED, Outcome.EXPIRED):
         return
     settlement = settle(notice)
-    if settlement.result in ("moved", "flagged"):
+    if settlement.result in ("moved", "flagged") or _moved_first_by_its_webhook(settlement, notice):
         report.settled.append({**_about(order), "status": settlement.status})
+
+
+def _moved_first_by_its_webhook(settlement: Settlement, notice: PaymentNotice) -> bool:
+    """Asking can itself make the provider call back: PayPal's capture of an approved order sends
+    PAYMENT.CAPTURE.COMPLETED, which may settle the order a moment before this run's own notice
+    (then found `unchanged`, already past waiting). The run still found a waiting order the
+    provider had been paid for: it counts among the run's late payments."""
+    return settlement.result == "unchanged" and notice.outcome is Outcome.PAID and settlement.status not in WAITING
 
 
 def _check_settled(order: Order, report: Report, listed: Listed | None = None) -> None:
