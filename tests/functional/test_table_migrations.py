@@ -22,12 +22,20 @@ ORDER_KEY = {"pk": {"S": "ORDER#legacy-1"}, "sk": {"S": "ORDER"}}
 
 @pytest.fixture(scope="module")
 def orders_table() -> Iterator[tuple[str, str]]:
+    # The orders table alone, keyed as template.yaml keys it: moto in this process keeps one state for
+    # every server it runs, so provisioning the whole template here would leave its SES and SQS names
+    # taken for other tests' stacks (the migrations read and write this table only).
     server = aws.serve("127.0.0.1", 0)
     try:
-        template = templates.load(ROOT / "template.yaml")
-        aws.provision(template, templates.Context(stack_name="caisse-migration"), server.url)
+        keys = templates.load(ROOT / "template.yaml").resources["OrdersTable"]["Properties"]["KeySchema"]
+        table = "caisse-migration-OrdersTable"
         dynamodb = aws.client("dynamodb", server.url)
-        [table] = [name for name in dynamodb.list_tables()["TableNames"] if name.endswith("OrdersTable")]
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=keys,
+            AttributeDefinitions=[{"AttributeName": key["AttributeName"], "AttributeType": "S"} for key in keys],
+            BillingMode="PAY_PER_REQUEST",
+        )
         s = lambda value: {"S": value}  # noqa: E731
         dynamodb.put_item(  # a paid order as issue 10 found them: no money state, no index keys
             TableName=table,
