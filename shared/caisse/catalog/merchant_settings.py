@@ -19,12 +19,12 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from caisse.catalog.admin import catalog_records
-from caisse.catalog.models import CatalogRecord, Merchant, MerchantChange, Product
+from caisse.catalog.models import Merchant, MerchantChange, Product
 from caisse.catalog.platform import platform_config
 from caisse.catalog.schemas import MerchantSettingsUpdate
-from caisse.catalog.service import get_merchant, merchant_rules
+from caisse.catalog.service import get_merchant, listed_page, merchant_rules
 from caisse.clock import moment, utcnow
-from caisse.db import Transaction, TransactionCancelled, decode_cursor, encode_cursor
+from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import CaisseError, Conflict, InvalidRequest
 from caisse.staff import Staff
 
@@ -284,14 +284,8 @@ def list_changes(
 ) -> dict[str, Any]:
     """The merchant's recorded changes, newest first, a page at a time (one Query of by_parent)."""
     staff.require(merchant_id, "this merchant")
-    parent = MerchantChange.listed_under(merchant_id)
-    after = decode_cursor(cursor, parent)
-    found = CatalogRecord.by_parent.query(
-        parent,
-        scan_index_forward=False,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key={"parent": {"S": parent}, "pk": {"S": after}} if after else None,
+    found, next_cursor = listed_page(
+        MerchantChange.listed_under(merchant_id), limit=limit, cursor=cursor, newest_first=True
     )
     changes = [
         {
@@ -303,9 +297,4 @@ def list_changes(
         for record in found
         if isinstance(record, MerchantChange)
     ]
-    last = found.last_evaluated_key
-    return {
-        "merchant": merchant_id,
-        "changes": changes,
-        "next_cursor": encode_cursor(last["pk"]["S"], parent) if last else None,
-    }
+    return {"merchant": merchant_id, "changes": changes, "next_cursor": next_cursor}

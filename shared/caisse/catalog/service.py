@@ -20,6 +20,7 @@ from caisse.catalog.models import (
     merchant_parent,
 )
 from caisse.config import settings
+from caisse.db import decode_cursor, encode_cursor
 from caisse.errors import InvalidRequest, NotFound, SoldOut
 from caisse.money import Money, MoneyError, check_maximum
 
@@ -451,3 +452,21 @@ def _upsert(record: CatalogRecord, *, kept: tuple[str, ...]) -> None:
         else:
             actions.append(attribute.set(value))
     record.update(actions=actions)
+
+
+def listed_page(
+    parent: str, *, limit: int, cursor: str | None, newest_first: bool = False
+) -> tuple[list[CatalogRecord], str | None]:
+    """One page of what the catalog's by_parent index lists under `parent` (in key order, or the
+    reverse), and the cursor of the next page (None: the last); a cursor of another list is a 422."""
+    after = decode_cursor(cursor, parent)
+    found = CatalogRecord.by_parent.query(
+        parent,
+        scan_index_forward=not newest_first,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key={"parent": {"S": parent}, "pk": {"S": after}} if after else None,
+    )
+    records = list(found)
+    last = found.last_evaluated_key
+    return records, encode_cursor(last["pk"]["S"], parent) if last else None

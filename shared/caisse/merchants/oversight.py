@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from caisse.catalog.merchant_settings import record_change
-from caisse.catalog.models import MERCHANTS, CatalogRecord, Merchant
+from caisse.catalog.models import MERCHANTS, Merchant
 from caisse.catalog.platform import check_taking_orders, taking_payments
-from caisse.catalog.service import get_merchant
+from caisse.catalog.service import get_merchant, listed_page
 from caisse.clock import iso, utcnow
-from caisse.db import decode_cursor, encode_cursor
 from caisse.errors import CaisseError, Conflict, Forbidden
 from caisse.notifications.kinds import Kind
 from caisse.orders.figures import DayFigures, partition
@@ -47,20 +46,9 @@ def _platform_only(staff: Staff) -> None:
 def merchants_overview(staff: Staff, *, limit: int = PAGE_SIZE, cursor: str | None = None) -> dict[str, Any]:
     """A page of the platform's merchants by id, with the cursor of the next page (None: the last)."""
     _platform_only(staff)
-    after = decode_cursor(cursor, MERCHANTS)
-    found = CatalogRecord.by_parent.query(
-        MERCHANTS,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key={"parent": {"S": MERCHANTS}, "pk": {"S": after}} if after else None,
-    )
+    found, next_cursor = listed_page(MERCHANTS, limit=limit, cursor=cursor)
     merchants = [record for record in found if isinstance(record, Merchant)]
-    last = found.last_evaluated_key
-    return {
-        "merchants": [_row(merchant) for merchant in merchants],
-        "as_of": iso(utcnow()),
-        "next_cursor": encode_cursor(last["pk"]["S"], MERCHANTS) if last else None,
-    }
+    return {"merchants": [_row(merchant) for merchant in merchants], "as_of": iso(utcnow()), "next_cursor": next_cursor}
 
 
 def _row(merchant: Merchant) -> dict[str, Any]:
