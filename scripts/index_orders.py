@@ -11,11 +11,7 @@ not having moved meanwhile (run it again for any it reports as moved). Orders cr
 same second keep their relative order by id (the time they were created is only known to the
 second for them).
 
-    scripts/index_orders.py --table caisse-prod-OrdersTable-XXXX            # dry run
-    scripts/index_orders.py --table caisse-prod-OrdersTable-XXXX --apply
-    scripts/index_orders.py --endpoint-url http://127.0.0.1:4566 --apply     # the local stack
-
-It reads the table with a Scan (a one-off migration, not a request path).
+`--help` shows how to run it (scripts/table_migration.py: dry run, --apply, the local stack).
 """
 
 from __future__ import annotations

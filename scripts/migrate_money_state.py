@@ -5,11 +5,7 @@ Refund states used to be statuses; an order that was `refunded` goes back to the
 before its refunds, and its money state says `refunded`. Idempotent: orders that have a
 `money_state` are left alone; each update is conditional on the order not having moved.
 
-    scripts/migrate_money_state.py --table caisse-prod-OrdersTable-XXXX            # dry run
-    scripts/migrate_money_state.py --table caisse-prod-OrdersTable-XXXX --apply
-    scripts/migrate_money_state.py --endpoint-url http://127.0.0.1:4566 --apply     # the local stack
-
-It reads the table with a Scan (a one-off migration, not a request path).
+`--help` shows how to run it (scripts/table_migration.py: dry run, --apply, the local stack).
 """
 
 from __future__ import annotations

@@ -8,11 +8,7 @@ Idempotent: an order without those fields on its item is left alone; each move i
 transaction, conditional on the order not having moved meanwhile (run it again for any it reports
 as moved). Readers handle both kinds of order, so it can run while the stack serves.
 
-    scripts/set_personal_data_apart.py --table caisse-prod-OrdersTable-XXXX            # dry run
-    scripts/set_personal_data_apart.py --table caisse-prod-OrdersTable-XXXX --apply
-    scripts/set_personal_data_apart.py --endpoint-url http://127.0.0.1:4566 --apply     # the local stack
-
-It reads the table with a Scan (a one-off migration, not a request path).
+`--help` shows how to run it (scripts/table_migration.py: dry run, --apply, the local stack).
 """
 
 from __future__ import annotations

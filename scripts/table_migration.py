@@ -7,9 +7,18 @@ from __future__ import annotations
 import argparse
 import os
 
+USAGE = """
+    %(prog)s --table caisse-prod-OrdersTable-XXXX            # dry run
+    %(prog)s --table caisse-prod-OrdersTable-XXXX --apply
+    %(prog)s --endpoint-url http://127.0.0.1:4566 --apply     # the local stack
+
+It reads the table with a Scan (a one-off migration, not a request path)."""
+
 
 def arguments(doc: str | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=doc, epilog=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--table", default="caisse-local-OrdersTable")
     parser.add_argument("--endpoint-url", default=None)
     parser.add_argument("--apply", action="store_true", help="write the changes (default: only print them)")
