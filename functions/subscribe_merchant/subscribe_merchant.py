@@ -1,5 +1,6 @@
 """POST /admin/merchants/{merchant_id}/subscription: a Stripe Checkout (subscription mode) for one
-of the platform's plans; the merchant's plan follows Stripe's billing events (caisse.payments.plans)."""
+of the platform's plans, or, while a subscription runs, its move to another plan (prorated by
+Stripe); the merchant's plan follows Stripe's billing events (caisse.payments.plans)."""
 
 from typing import Annotated
 
@@ -17,15 +18,20 @@ app = resolver(logger)
 
 @app.post(
     "/admin/merchants/<merchant_id>/subscription",
-    summary="Subscribe a merchant to a plan",
+    summary="Subscribe a merchant to a plan, or move its running subscription to another",
     responses={
-        200: {"description": "Where the merchant pays for the plan (Stripe Checkout)"},
+        200: {
+            "description": "Where the merchant pays for the plan (`checkout_url`, Stripe Checkout); or, for a "
+            "running subscription, the move asked of Stripe (`checkout_url` null, `changing_from`, the "
+            "proration `invoice`): the plan and fee change when Stripe's event arrives"
+        },
         **error_responses(
             {
                 403: "forbidden: another merchant",
                 404: "not_found: no such merchant",
-                409: "already_subscribed: a subscription is running; not_a_platform_merchant",
-                422: "unknown_plan, currency_not_offered",
+                409: "already_on_plan; plan_change_refused (first payment pending, or Stripe refused); "
+                "not_a_platform_merchant",
+                422: "unknown_plan, currency_not_offered, currency_not_changeable (a running plan keeps its currency)",
                 503: "provider_unavailable: Stripe did not answer; try again",
             }
         ),
@@ -44,7 +50,8 @@ def subscription(
         success_url=f"{back}?result=subscribed",
         cancel_url=f"{back}?result=cancelled",
     )
-    logger.info("plan checkout opened", extra={"merchant": merchant_id, "plan": request.plan, "by": staff.actor_id})
+    what = "plan checkout opened" if answer["checkout_url"] else "plan change asked of Stripe"
+    logger.info(what, extra={"merchant": merchant_id, "plan": request.plan, "by": staff.actor_id})
     return answer
 
 

@@ -31,6 +31,7 @@ from signup_support import (
     PLATFORM_KEY,
     billing,
     book,
+    deposit_intent,
     merchant_item,
     new_merchant,
     offers,
@@ -115,9 +116,9 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
     assert active["to"] == "jobs@bright-sparks.example" and "Starter plan is active" in plain(active["text"])
 
     again = api.post(
-        f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "pro", "currency": "AUD"}
+        f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "starter", "currency": "AUD"}
     )
-    assert again.status_code == 409 and again.json()["error"] == "already_subscribed", again.text
+    assert again.status_code == 409 and again.json()["error"] == "already_on_plan", again.text
 
     booking = paid_booking(api, tradie)  # AUD 30.00 deposit: 3 % is AUD 0.90
     session_id = booking["next_action"]["url"].rsplit("/", 1)[1]
@@ -125,6 +126,68 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
     session = sandbox_get(stack, f"/v1/checkout/sessions/{session_id}", account)
     intent = sandbox_get(stack, f"/v1/payment_intents/{session['payment_intent']}", account)
     assert intent["amount"] == 3000 and intent["application_fee_amount"] == 90
+
+
+def test_a_running_plan_moves_at_once_with_the_difference_invoiced_the_new_fee_and_one_email_each_way(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscription = subscribe(api, stack, tradie)  # Starter, AUD 29.00 a month, 3 %
+    path = f"/admin/merchants/{tradie}/subscription"
+    usd = api.post(path, headers=staff(tradie), json={"plan": "pro", "currency": "USD"})
+    assert usd.status_code == 422 and usd.json()["error"] == "currency_not_changeable", usd.text
+
+    asked = time.time()
+    up = api.post(path, headers=staff(tradie), json={"plan": "pro", "currency": "AUD"})
+    assert up.status_code == 200, up.text
+    answer = up.json()
+    assert answer["checkout_url"] is None and answer["changing_from"] == "starter" and answer["plan"] == "pro"
+    assert answer["monthly"]["amount"] == 7900 and answer["invoice"].startswith("in_")
+    stack.flush_deliveries()
+    view = billing(api, tradie, staff(tradie))
+    assert (view["plan"], view["status"], view["fee_bps"], view["limits"]["bookings_per_month"]) == (
+        "pro",
+        "active",
+        150,
+        400,
+    ), view
+
+    sub = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
+    [item] = sub["items"]["data"]
+    assert item["price"]["unit_amount"] == 7900 and sub["metadata"]["plan"] == "pro" and sub["status"] == "active"
+    invoice = sandbox_get(stack, f"/v1/invoices/{answer['invoice']}")
+    assert invoice["billing_reason"] == "subscription_update" and invoice["status"] == "paid"
+    # The rest of the period at AUD 79.00 less its unused part at AUD 29.00: nearly all of a month's AUD 50.00.
+    period = item["current_period_end"] - item["current_period_start"]
+    left = item["current_period_end"] - asked
+    assert 5000 * (left - 60) / period <= invoice["amount_paid"] <= 5000, invoice
+    assert view["last_invoice"] == {**view["last_invoice"], "amount": invoice["amount_paid"], "paid": True}
+
+    [moved] = wait_for(lambda: emails(stack, tradie, "plan_changed"), what="the plan-changed email")
+    told = plain(moved["text"])
+    assert moved["to"] == "jobs@bright-sparks.example", moved
+    assert "moved from the Starter plan to the Pro plan" in told and "takes 1.5 % of each payment" in told
+
+    booking = paid_booking(api, tradie)  # AUD 30.00 deposit: Pro's 1.5 % is AUD 0.45
+    assert (
+        deposit_intent(stack, booking, merchant_item(stack, tradie)["stripe_account"])["application_fee_amount"] == 45
+    )
+
+    same = api.post(path, headers=staff(tradie), json={"plan": "pro", "currency": "AUD"})
+    assert same.status_code == 409 and same.json()["error"] == "already_on_plan", same.text
+    down = api.post(path, headers=staff(tradie), json={"plan": "starter", "currency": "AUD"})
+    assert down.status_code == 200 and down.json()["changing_from"] == "pro", down.text
+    stack.flush_deliveries()
+    view = billing(api, tradie, staff(tradie))
+    assert (view["plan"], view["fee_bps"]) == ("starter", STARTER_FEE_BPS), view
+    credit = sandbox_get(stack, f"/v1/invoices/{down.json()['invoice']}")
+    assert credit["amount_due"] == 0 and credit["total"] < 0, credit  # the unused Pro time: a credit
+    assert sandbox_get(stack, f"/v1/customers/{sub['customer']}")["balance"] == credit["total"]
+    changes = wait_for(
+        lambda: len(emails(stack, tradie, "plan_changed")) == 2 and emails(stack, tradie, "plan_changed"),
+        what="a second email",
+    )
+    assert "moved from the Pro plan to the Starter plan" in plain(changes[-1]["text"])
+    stack.flush_deliveries()
+    assert len(emails(stack, tradie, "plan_changed")) == 2  # one per move, however many events told it
 
 
 def test_a_failed_renewal_warns_then_a_deleted_plan_stops_new_bookings_but_not_a_balance(api, stack):
@@ -329,7 +392,15 @@ def test_the_console_shows_the_plans_subscribes_and_warns_in_english_and_french(
         facts = desk.locator(".facts")
         expect(facts).to_contain_text("Active", timeout=WAIT_MS)
         expect(facts).to_contain_text("paid")
-        expect(desk.get_by_role("button", name="Subscribe").first).to_be_disabled()
+        expect(starter.get_by_role("button", name="Your plan")).to_be_disabled()
+        pro = desk.locator("article.plan", has=desk.get_by_role("heading", name="Pro"))
+        expect(pro).to_contain_text("the difference for the rest of this period is invoiced at once")
+        pro.get_by_role("button", name="Switch to this plan").click()
+        expect(desk.locator(".notice.ok")).to_have_text("You are now on the Pro plan.", timeout=WAIT_MS)
+        expect(facts).to_contain_text("1.5 %")
+        expect(pro.get_by_role("button", name="Your plan")).to_be_disabled()
+        assert axe_violations(desk) == []
+        screenshot(desk, "console-billing-switched-desktop")
     finally:
         desk.context.close()
 

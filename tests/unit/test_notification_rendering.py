@@ -88,6 +88,7 @@ def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, 
         Kind.PLAN_PAYMENT_FAILED,
         Kind.PLAN_LAPSED,
         Kind.PLAN_ACTIVE,
+        Kind.PLAN_CHANGED,
     ):
         assert context["order_number"] in email.subject + email.text
 
@@ -104,10 +105,16 @@ def test_optional_parts_show_only_when_present(kind):
     if kind in (Kind.STAGE_CHANGED, Kind.DELIVERY):
         assert "We loved your story" in full.text
         assert "Note from" not in minimal.text
-    if kind in (Kind.PLAN_PAYMENT_FAILED, Kind.PLAN_LAPSED, Kind.PLAN_ACTIVE):  # to the merchant, from the platform
+    if kind in (Kind.PLAN_PAYMENT_FAILED, Kind.PLAN_LAPSED, Kind.PLAN_ACTIVE, Kind.PLAN_CHANGED):  # from the platform
         plan = {"name": "Starter", "invoice": {"amount": 2900, "currency": "AUD"}, "next_attempt_on": "2026-12-04"}
         told = plain(render(kind, "en", {**FULL, "plan": plan}).text)
         assert "Starter plan" in told and "Starter" not in minimal.text
+        if kind is Kind.PLAN_CHANGED:
+            moved = {**plan, "name": "Pro", "previous": "Starter", "fee_bps": 150}
+            english = plain(render(kind, "en", {**FULL, "plan": moved}).text)
+            french = plain(render(kind, "fr", {**FULL, "plan": moved}).text)
+            assert "moved from the Starter plan to the Pro plan" in english and "takes 1.5 % of each payment" in english
+            assert "de la formule Starter à la formule Pro" in french and "prend 1,5 % de chaque paiement" in french
         if kind is Kind.PLAN_PAYMENT_FAILED:
             assert "AUD 29.00" in told and "next try on 2026-12-04" in told and "keep taking orders" in told
         if kind is Kind.PLAN_LAPSED:

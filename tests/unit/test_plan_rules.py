@@ -43,6 +43,20 @@ def test_a_plan_change_emails_the_merchant_only_when_there_is_news(kind, old, ne
 
 
 @pytest.mark.parametrize(
+    ("kind", "old", "new", "email"),
+    [
+        ("customer.subscription.updated", "active", "active", "plan_changed"),  # moved to another plan
+        ("invoice.paid", "active", "active", "plan_changed"),  # its proration invoice told it first
+        ("invoice.paid", "past_due", "active", "plan_active"),  # active again says more
+        ("invoice.payment_failed", "active", "past_due", "plan_payment_failed"),  # the difference was not paid
+        ("customer.subscription.deleted", "active", "canceled", "plan_lapsed"),
+    ],
+)
+def test_moving_to_another_plan_is_news_unless_a_bigger_one_is_told(kind, old, new, email):
+    assert email_for(old, new, notice(kind, new), other_plan=True) == email
+
+
+@pytest.mark.parametrize(
     ("start", "then"),
     [
         ((2026, 1, 15, 9, 30, 0), (2026, 2, 15, 9, 30, 0)),

@@ -29,6 +29,7 @@ class Kind(StrEnum):
     PLAN_PAYMENT_FAILED = "plan_payment_failed"  # to the merchant: its plan's invoice was not paid
     PLAN_LAPSED = "plan_lapsed"  # to the merchant: its plan ended, new orders stopped
     PLAN_ACTIVE = "plan_active"  # to the merchant: its plan is active (again)
+    PLAN_CHANGED = "plan_changed"  # to the merchant: its running subscription moved to another plan
 
 
 class Recipient(StrEnum):
@@ -61,6 +62,7 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PLAN_PAYMENT_FAILED: Recipient.MERCHANT,
     Kind.PLAN_LAPSED: Recipient.MERCHANT,
     Kind.PLAN_ACTIVE: Recipient.MERCHANT,
+    Kind.PLAN_CHANGED: Recipient.MERCHANT,
 }
 
 # The customer's emails staff may send again (POST /admin/orders/{id}/emails).

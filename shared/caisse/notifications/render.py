@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 
+from caisse.catalog.plans import fee_percent
 from caisse.money import Money, display
 
 LOCALES = ("en", "fr")
@@ -103,6 +104,12 @@ def _plural(context: Any, count: int, one: str, other: str) -> str:
     return one if count == 1 else other
 
 
+def _percent(bps: int, locale: str) -> str:
+    """Basis points as the reader writes a percentage: "1.5 %" in English, "1,5 %" in French."""
+    shown = fee_percent(bps)
+    return shown.replace(".", ",") if locale == "fr" else shown
+
+
 def _stage(name: str | None, locale: str) -> str:
     if not name:
         return ""
@@ -122,6 +129,7 @@ def _environment() -> Environment:
     environment.filters["money"] = lambda value, locale: display(Money(value["amount"], value["currency"]), locale)
     environment.filters["stage"] = _stage
     environment.filters["plural"] = _plural
+    environment.filters["percent"] = _percent
     return environment
 
 

@@ -35,19 +35,27 @@ from caisse.payments.base import PlanNotice
 from caisse.payments.stripe.client import client
 from caisse.staff import Staff
 
-# Statuses with a subscription still running: a second one is refused while one of these holds.
+# Statuses with a subscription still running: choosing a plan then moves it, never starts a second one.
 # `incomplete`: its first invoice is being paid (https://docs.stripe.com/billing/subscriptions/overview).
 RUNNING = GOOD_STANDING | {"incomplete"}
 # Stripe gave up on the subscription: new orders stop (caisse.catalog.platform.check_taking_orders).
 LAPSED = frozenset({"canceled", "unpaid", "incomplete_expired", "paused"})
+APPLY_ATTEMPTS = 3  # reads of the merchant when other events of the same change move it meanwhile
+MOVED_MEANWHILE = "moved_meanwhile"
 
 
 class NotOnPlatform(Conflict):
     code = "not_a_platform_merchant"
 
 
-class AlreadySubscribed(Conflict):
-    code = "already_subscribed"
+class AlreadyOnPlan(Conflict):
+    code = "already_on_plan"
+
+
+class PlanChangeRefused(Conflict):
+    """Stripe refused to change the subscription (it ended there, or a payment is pending)."""
+
+    code = "plan_change_refused"
 
 
 def _plan(plan_id: str) -> Plan:
@@ -61,7 +69,8 @@ def _plan(plan_id: str) -> Plan:
 def subscribe(
     merchant_id: str, staff: Staff, plan_id: str, currency: str, success_url: str, cancel_url: str
 ) -> dict[str, Any]:
-    """A Checkout Session for the plan, monthly in `currency`; the merchant's Customer created once."""
+    """A Checkout Session for the plan, monthly in `currency`; the merchant's Customer created once.
+    A merchant whose subscription is running moves to the plan instead (`_change`): no Checkout."""
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
     if not merchant.business_kind:
@@ -76,11 +85,8 @@ def subscribe(
             field="currency",
         )
     if merchant.stripe_subscription and (merchant.plan_status or "") in RUNNING:
-        raise AlreadySubscribed(
-            f"{merchant.name} already has the {merchant.plan} plan ({merchant.plan_status}); "
-            "changing plan is not available yet"
-        )
-    metadata = {"merchant": merchant_id, "plan": plan.id, "purpose": "plan"}
+        return _change(merchant, plan, currency)
+    metadata = _metadata(merchant_id, plan)
     try:
         customer = merchant.stripe_customer
         if customer:
@@ -123,13 +129,81 @@ def subscribe(
         )
     except stripe.StripeError as error:
         raise ProviderUnavailable("Stripe did not answer; try again") from error
+    return _answer(merchant_id, plan, currency, checkout_url=session.url)
+
+
+def _metadata(merchant_id: str, plan: Plan) -> dict[str, str]:
+    """What Caisse reads back from every billing event: whose plan, and which."""
+    return {"merchant": merchant_id, "plan": plan.id, "purpose": "plan"}
+
+
+def _answer(merchant_id: str, plan: Plan, currency: str, **more: Any) -> dict[str, Any]:
     price = Money(plan.monthly[currency], currency)
-    return {
-        "merchant": merchant_id,
-        "plan": plan.id,
-        "monthly": {**price.as_dict(), "display": display(price)},
-        "checkout_url": session.url,
-    }
+    return {"merchant": merchant_id, "plan": plan.id, "monthly": {**price.as_dict(), "display": display(price)}, **more}
+
+
+def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
+    """Move a running subscription to `plan` at once. Stripe prorates what is left of the period and
+    invoices the difference now, charging the card it already has (a lower price leaves a credit
+    for the next invoices): proration_behavior=always_invoice
+    (https://docs.stripe.com/billing/subscriptions/change-price, /billing/subscriptions/prorations).
+    The subscription's metadata names the new plan, so the merchant's plan and fee follow when
+    `customer.subscription.updated` arrives (`apply`), as every other change of the plan does.
+    A subscription keeps its currency (Stripe refuses another), so the plan must be paid in it."""
+    if merchant.plan == plan.id:
+        raise AlreadyOnPlan(f"{merchant.name} already has the {plan.name} plan")
+    if merchant.plan_status == "incomplete":
+        raise PlanChangeRefused(
+            f"{merchant.name}'s first payment for its plan is still being confirmed; try again after"
+        )
+    subscription_id = merchant.stripe_subscription
+    try:
+        subscription = client().v1.subscriptions.retrieve(subscription_id)
+        paid_in = subscription.currency.upper()
+        if currency != paid_in:
+            raise InvalidRequest(
+                f"{merchant.name}'s plan is paid in {paid_in}; a change of plan keeps that currency",
+                code="currency_not_changeable",
+                field="currency",
+            )
+        item = subscription["items"].data[0]  # `items` alone is the dict method
+        transition = f"{subscription_id}-{item.price.id}-{plan.id}"  # a retried click repeats, a new change does not
+        product = client().v1.products.create(
+            params={"name": f"{plan.name} plan", "metadata": {"plan": plan.id}},
+            options={"idempotency_key": f"plan-product-{transition}"},
+        )
+        updated = client().v1.subscriptions.update(
+            subscription_id,
+            params={
+                "items": [
+                    {
+                        "id": item.id,
+                        "price_data": {
+                            "currency": currency.lower(),
+                            "product": product.id,
+                            "unit_amount": plan.monthly[currency],
+                            "recurring": {"interval": "month"},
+                        },
+                        "quantity": 1,
+                    }
+                ],
+                "metadata": _metadata(merchant.merchant_id, plan),
+                "proration_behavior": "always_invoice",
+            },
+            options={"idempotency_key": f"plan-change-{transition}"},
+        )
+    except stripe.InvalidRequestError as error:
+        raise PlanChangeRefused(f"Stripe refused the change: {error.user_message or error}") from error
+    except stripe.StripeError as error:
+        raise ProviderUnavailable("Stripe did not answer; try again") from error
+    return _answer(
+        merchant.merchant_id,
+        plan,
+        currency,
+        checkout_url=None,
+        changing_from=merchant.plan,
+        invoice=updated.latest_invoice if isinstance(updated.latest_invoice, str) else None,
+    )
 
 
 def _expire_open_checkouts(customer: str) -> None:
@@ -199,14 +273,17 @@ def _merchant_context(merchant: Merchant) -> dict[str, Any]:
     return {"id": merchant.merchant_id, "name": merchant.name, "reply_to": merchant.reply_to}
 
 
-def email_for(old: str | None, new: str | None, notice: PlanNotice) -> str | None:
-    """Which email (a Kind value) this change calls for, if any."""
+def email_for(old: str | None, new: str | None, notice: PlanNotice, *, other_plan: bool = False) -> str | None:
+    """Which email (a Kind value) this change calls for, if any. `other_plan`: the event moves a
+    running subscription to another plan."""
     if notice.event_type == "invoice.payment_failed":
         return "plan_payment_failed"
     if new in LAPSED and old not in LAPSED:
         return "plan_lapsed"
     if new in ("active", "trialing") and old not in ("active", "trialing"):
         return "plan_active"
+    if other_plan and new in RUNNING:
+        return "plan_changed"
     return None
 
 
@@ -214,11 +291,23 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
     """Apply one billing event to its merchant; the result for the delivery record (`processed`
     adds the delivery's own write to the transaction; without a transaction the caller finishes it).
     Results: plan_updated, stale, unknown_merchant, foreign_customer, other_subscription,
-    unknown_plan."""
+    unknown_plan, duplicate.
+
+    Two events of one change (the subscription's update and its invoice) may be applied at once:
+    the write is conditional on the merchant as read, and the one that finds it moved reads it
+    again, so each event's news is kept and the change's email is written once."""
     if not notice.merchant:
         return "unknown_merchant"
+    for _ in range(APPLY_ATTEMPTS):
+        result = _apply_once(notice.merchant, notice, processed)
+        if result != MOVED_MEANWHILE:
+            return result
+    return "stale"
+
+
+def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> str:
     try:
-        merchant = Merchant.get(Merchant.key(notice.merchant), consistent_read=True)
+        merchant = Merchant.get(Merchant.key(merchant_id), consistent_read=True)
     except Merchant.DoesNotExist:
         return "unknown_merchant"
     if notice.customer and merchant.stripe_customer and notice.customer != merchant.stripe_customer:
@@ -251,7 +340,10 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
     if plan is not None:
         # The plan's fee is the application fee of every payment taken for this merchant from now.
         actions += [Merchant.plan.set(plan.id), Merchant.platform_fee_bps.set(plan.fee_bps)]
+    other_plan = plan is not None and merchant.plan is not None and plan.id != merchant.plan
     condition = Merchant.plan_event_at.does_not_exist() | (Merchant.plan_event_at <= notice.created)
+    if other_plan:
+        condition &= Merchant.plan == merchant.plan
     condition &= (
         Merchant.stripe_subscription.does_not_exist() | (Merchant.stripe_subscription == current)
         if current
@@ -259,13 +351,16 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
     )
     tx = Transaction()
     tx.update(merchant, actions=actions, condition=condition, label="merchant")
-    kind = email_for(old_status, status, notice)
+    kind = email_for(old_status, status, notice, other_plan=other_plan)
     if kind and (merchant.staff_email or merchant.reply_to):
         plan_name = plan.name if plan else merchant.plan
+        before = find_plan(merchant.plan) if other_plan else None
         context = {
             "merchant": _merchant_context(merchant),
             "plan": {
                 "name": plan_name,
+                "previous": before.name if before else None,
+                "fee_bps": plan.fee_bps if plan else None,
                 "status": status,
                 "invoice": notice.invoice,
                 "next_attempt_on": _day(notice.invoice.get("next_attempt")) if notice.invoice else None,
@@ -291,6 +386,6 @@ def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> 
         if "delivery" in cancelled.failed:
             return "duplicate"
         if "merchant" in cancelled.failed:
-            return "stale"  # another event moved the merchant first: a newer one, or another subscription
+            return MOVED_MEANWHILE  # another event moved the merchant first: read it again
         raise
     return "plan_updated"

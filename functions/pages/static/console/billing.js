@@ -1,6 +1,7 @@
 // A signed-up merchant's plan on the platform: the plans side by side (price per currency, fee,
-// limits), subscribing through Stripe Checkout, the current plan and its last invoice, and a banner
-// when a payment failed or the plan ended.
+// limits), subscribing through Stripe Checkout, moving a running plan to another one (Stripe
+// prorates the rest of the period), the current plan and its last invoice, and a banner when a
+// payment failed or the plan ended.
 import { el } from './shared/dom.js';
 import { day, money, t } from './shared/i18n.js';
 import * as api from './api.js';
@@ -49,16 +50,26 @@ function current(billing) {
   );
 }
 
+// A running subscription keeps its currency: the one its invoices are in.
+function paidIn(billing) {
+  return billing.last_invoice ? billing.last_invoice.currency : null;
+}
+
 function planCard(context, plan, billing) {
+  const running = RUNNING.includes(billing.status);
   const currencies = plan.monthly.map((price) => price.currency);
+  const ours = running && billing.plan === plan.id;
+  const switching = running && !ours;
+  const usable = switching ? currencies.filter((currency) => currency === paidIn(billing)) : currencies;
   const chosen = select('currency', currencies.map((currency) => [currency, currency]), currencies[0]);
   const problem = el('div', { 'aria-live': 'polite' });
-  const taken = RUNNING.includes(billing.status);
+  const label = ours ? t('billing.your_plan') : switching ? t('billing.switch') : t('billing.subscribe');
   const form = el(
     'form',
-    { class: 'subscribe', 'aria-label': t('billing.subscribe_to', { plan: plan.name }) },
-    currencies.length > 1 ? field(t('billing.currency'), chosen) : null,
-    el('button', { type: 'submit', class: 'primary', disabled: taken || !billing.on_platform ? 'disabled' : null }, t('billing.subscribe')),
+    { class: 'subscribe', 'aria-label': t(switching ? 'billing.switch_to' : 'billing.subscribe_to', { plan: plan.name }) },
+    currencies.length > 1 && !running ? field(t('billing.currency'), chosen) : null,
+    el('button', { type: 'submit', class: 'primary', disabled: ours || !usable.length || !billing.on_platform ? 'disabled' : null }, label),
+    switching ? el('p', { class: 'muted' }, usable.length ? t('billing.switch_prorated') : t('billing.switch_currency', { currency: paidIn(billing) })) : null,
     problem,
   );
   form.addEventListener('submit', async (event) => {
@@ -67,22 +78,46 @@ function planCard(context, plan, billing) {
     try {
       const answer = await api.post(`/admin/merchants/${encodeURIComponent(context.merchant)}/subscription`, {
         plan: plan.id,
-        currency: chosen.value || currencies[0],
+        currency: switching ? usable[0] : chosen.value || currencies[0],
       });
-      location.assign(answer.checkout_url);
+      if (answer.checkout_url) location.assign(answer.checkout_url);
+      else location.hash = `#/billing?result=changing&plan=${encodeURIComponent(plan.id)}`;
     } catch (error) {
       problem.replaceChildren(notice(errorText(error), 'error'));
     }
   });
   return el(
     'article',
-    { class: `panel plan${billing.plan === plan.id && taken ? ' chosen' : ''}` },
+    { class: `panel plan${ours ? ' chosen' : ''}` },
     el('h3', {}, plan.name),
     el('ul', { class: 'plain prices' }, plan.monthly.map((price) => el('li', {}, t('billing.per_month', { price: money(price) })))),
     el('p', {}, t('billing.fee_each_payment', { fee: percent(plan.fee_bps) })),
     limits(plan.limits),
     form,
   );
+}
+
+// After asking for another plan: Stripe's event moves the plan a moment later. Until it has, the
+// page says so and looks again every 2 s (for a minute at most).
+const LOOK_AGAIN_MS = 2000;
+const LOOKS = 30;
+let looks = 0;
+
+function changing(billing, offered, wanted) {
+  const plan = offered.plans.find((found) => found.id === wanted);
+  const name = plan ? plan.name : wanted;
+  if (billing.plan === wanted) {
+    looks = 0;
+    return notice(t('billing.changed', { plan: name }), 'ok');
+  }
+  if (looks < LOOKS) {
+    looks += 1;
+    const here = location.hash;
+    setTimeout(() => {
+      if (location.hash === here) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    }, LOOK_AGAIN_MS);
+  }
+  return notice(t('billing.changing', { plan: name }));
 }
 
 export async function billingView(context, parameters) {
@@ -96,6 +131,7 @@ export async function billingView(context, parameters) {
   return [
     heading,
     back === 'subscribed' && !RUNNING.includes(billing.status) ? notice(t('billing.confirming')) : null,
+    back === 'changing' ? changing(billing, offered, parameters.get('plan')) : null,
     banner(billing),
     current(billing),
     section(t('billing.plans'), el('div', { class: 'plans' }, offered.plans.map((plan) => planCard(context, plan, billing)))),
