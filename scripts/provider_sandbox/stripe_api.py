@@ -242,6 +242,23 @@ def as_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
     return result
 
 
+def as_recurring(value: Any, param: str) -> dict:
+    """A price_data's ``recurring`` hash as the Price object shows it."""
+    recurring = as_dict(value, param)
+    check_known(recurring, {"interval", "interval_count"}, param)
+    if recurring.get("interval") not in ("day", "week", "month", "year"):
+        raise invalid(
+            "Invalid recurring[interval]: must be one of day, week, month, or year", param=f"{param}[interval]"
+        )
+    return {
+        "interval": recurring["interval"],
+        "interval_count": as_int(recurring.get("interval_count", "1"), f"{param}[interval_count]", 1),
+        "meter": None,
+        "trial_period_days": None,
+        "usage_type": "licensed",
+    }
+
+
 def as_expand(params: dict) -> list[str]:
     value = params.get("expand", [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -310,6 +327,7 @@ EXPANDABLE = {
     "payment_method": {"customer"},
     "application_fee": {"account", "charge"},
     "dispute": {"charge", "payment_intent"},
+    "subscription": {"customer", "latest_invoice", "default_payment_method"},
 }
 
 SESSION_PARAMS = {
@@ -573,22 +591,7 @@ class StripeState:
             )
             recurring = None
             if "recurring" in price_data:
-                recurring = as_dict(price_data["recurring"], f"{prefix}[price_data][recurring]")
-                check_known(recurring, {"interval", "interval_count"}, f"{prefix}[price_data][recurring]")
-                if recurring.get("interval") not in ("day", "week", "month", "year"):
-                    raise invalid(
-                        "Invalid recurring[interval]: must be one of day, week, month, or year",
-                        param=f"{prefix}[price_data][recurring][interval]",
-                    )
-                recurring = {
-                    "interval": recurring["interval"],
-                    "interval_count": as_int(
-                        recurring.get("interval_count", "1"), f"{prefix}[price_data][recurring][interval_count]", 1
-                    ),
-                    "meter": None,
-                    "trial_period_days": None,
-                    "usage_type": "licensed",
-                }
+                recurring = as_recurring(price_data["recurring"], f"{prefix}[price_data][recurring]")
             for name in ("currency", "unit_amount", "product_data"):
                 if name not in price_data:
                     raise missing(f"{prefix}[price_data][{name}]")
