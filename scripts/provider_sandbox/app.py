@@ -1,5 +1,5 @@
-"""The sandbox WSGI app: Stripe's v1 API (with Connect), the hosted Checkout and Connect onboarding pages
-and a small control API for tests,
+"""The sandbox WSGI app: Stripe's v1 API (with Connect and Billing), the hosted Checkout and Connect
+onboarding pages and a small control API for tests,
 plus CamPay (``/campay``, the customer's phone at ``/handset``), PayDunya (``/paydunya``) and PayPal
 (``/paypal``), each in its own module; all providers share one webhook delivery worker and its config.
 

@@ -3,7 +3,8 @@
 Everything here mirrors what the real API does for the few resources Caisse uses (Checkout Sessions,
 PaymentIntents, Charges, Refunds, Events, Webhook endpoints, Customers and the saved cards charged
 off-session), so code that works against the sandbox with the real ``stripe`` SDK works against
-api.stripe.com; Connect (accounts, onboarding links, application fees) is in ``stripe_connect``.
+api.stripe.com; Connect (accounts, onboarding links, application fees) is in ``stripe_connect``,
+Billing (products, subscriptions, their invoices and price changes) in ``stripe_billing``.
 Strictness is deliberate: unknown or malformed parameters are refused with Stripe's error shape
 instead of being silently ignored.
 """

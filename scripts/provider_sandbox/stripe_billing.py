@@ -1,5 +1,6 @@
-"""Stripe Billing for the sandbox: Customers created by API, Checkout in subscription mode, and the
-Subscriptions and Invoices it makes, with the events Stripe sends for them.
+"""Stripe Billing for the sandbox: Customers and Products created by API, Checkout in subscription mode,
+the Subscriptions and Invoices it makes, and price changes with their prorations, with the events
+Stripe sends for them.
 
 Behaviour, each as Stripe documents it:
 - A subscription-mode Checkout Session, once paid, has created a Customer (or used the one passed),
@@ -16,6 +17,34 @@ Behaviour, each as Stripe documents it:
   reach a renewal in test mode is a test clock and a declining card
   (https://docs.stripe.com/billing/testing/test-clocks); the sandbox's control
   `POST /_sandbox/stripe/subscriptions/{id}/renew` {"payment": "fails" | "succeeds"} renews now.
+- POST /v1/products makes a Product (`name` required; `description`, `active`, `metadata`) and emits
+  product.created (https://docs.stripe.com/api/products/create); a Checkout line's `product_data`
+  makes one too, so the subscription's products can be read back.
+- POST /v1/subscriptions/{id} changes an item's price: `items[]` names an existing item (`id`) and
+  its new `price_data` (`currency`, `product` of the same account, `unit_amount`, `recurring`) and
+  `quantity`; the new Price takes the item's place at once, the period and anchor unchanged
+  (https://docs.stripe.com/api/subscriptions/update,
+  https://docs.stripe.com/billing/subscriptions/change-price). `metadata` is merged, an empty value
+  unsets its key (https://docs.stripe.com/metadata). customer.subscription.updated carries the old
+  `items` (and `metadata`, `latest_invoice`, `status` when they changed) in `previous_attributes`.
+  Refused as Stripe does: a canceled subscription (metadata only), an unknown item or product, a
+  missing price, a price in another currency (Stripe's "You cannot combine currencies on a single
+  customer" answer). Not supported here, with a clear message: adding items, `items[][price]`
+  (the sandbox has no Prices), a change of interval, payment_behavior other than allow_incomplete.
+- Prorations (https://docs.stripe.com/billing/subscriptions/prorations): for the seconds left in the
+  period after `proration_date` (default now), an invoice item crediting "Unused time on <product>
+  after <day>" at the old price and one charging "Remaining time on <product> after <day>" at the
+  new, each rounded to the minor unit; invoiceitem.created for each. `proration_behavior`
+  `create_prorations` (default) leaves them pending for the next invoice, `none` makes none, and
+  `always_invoice` invoices them now (billing_reason subscription_update, the subscription's new
+  metadata under `parent.subscription_details`): what is due is charged to the default payment
+  method (invoice.created, invoice.finalized, invoice.paid, invoice.payment_succeeded; a card set to
+  decline leaves it open, invoice.payment_failed, the subscription past_due), and a negative total
+  goes to the customer's balance as credit (https://docs.stripe.com/billing/customer/balance):
+  amount_due 0, `starting_balance`/`ending_balance`, paid. Every invoice, renewals included, spends
+  a credit balance first. Stripe does not promise the order of events
+  (https://docs.stripe.com/webhooks#event-ordering); the sandbox sends customer.subscription.updated,
+  then invoiceitem.created, then the invoice's events.
 - DELETE /v1/subscriptions/{id} cancels at once: status canceled, `canceled_at`, `ended_at`,
   customer.subscription.deleted (https://docs.stripe.com/api/subscriptions/cancel).
 """

@@ -443,3 +443,28 @@ def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
 
     noted = client.v1.subscriptions.update(subscription.id, params={"metadata": {"note": "left"}})
     assert noted.status == "canceled" and noted.metadata["note"] == "left"
+
+
+def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_past_due(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    response = http.post(
+        f"{sandbox.url}/_sandbox/stripe/payment_methods/{subscription.default_payment_method}/behaviour",
+        json={"off_session": "card_declined"},
+    )
+    assert response.status_code == 200, response.text
+    product = pro_product(client)
+    seen = hook.count(http, sandbox)
+
+    updated = client.v1.subscriptions.update(
+        subscription.id, params=change_params(subscription, product.id, PRO, "always_invoice")
+    )
+    assert updated.status == "past_due"  # allow_incomplete: the change stands, the invoice waits
+    assert updated["items"].data[0].price.unit_amount == PRO
+    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    assert invoice.status == "open" and invoice.amount_paid == 0
+    assert invoice.amount_remaining == invoice.amount_due == invoice.total > 0
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events][-3:] == ["invoice.created", "invoice.finalized", "invoice.payment_failed"]
+    assert events[0].data.previous_attributes["status"] == "active"
