@@ -1,5 +1,5 @@
-"""The sandbox WSGI app: Stripe's v1 API (with Connect), the hosted Checkout and Connect onboarding pages
-and a small control API for tests,
+"""The sandbox WSGI app: Stripe's v1 API (with Connect and Billing), the hosted Checkout and Connect
+onboarding pages and a small control API for tests,
 plus CamPay (``/campay``, the customer's phone at ``/handset``), PayDunya (``/paydunya``) and PayPal
 (``/paypal``), each in its own module; all providers share one webhook delivery worker and its config.
 
@@ -72,7 +72,10 @@ API_ROUTES = [
     ("GET", "/v1/events/<event_id>", "retrieve_event"),
     ("POST", "/v1/customers", "create_customer"),
     ("GET", "/v1/customers/<customer_id>", "retrieve_customer"),
+    ("POST", "/v1/products", "create_product"),
+    ("GET", "/v1/products/<product_id>", "retrieve_product"),
     ("GET", "/v1/subscriptions/<subscription_id>", "retrieve_subscription"),
+    ("POST", "/v1/subscriptions/<subscription_id>", "update_subscription"),
     ("DELETE", "/v1/subscriptions/<subscription_id>", "cancel_subscription"),
     ("GET", "/v1/invoices/<invoice_id>", "retrieve_invoice"),
     ("GET", "/v1/payment_methods/<payment_method_id>", "retrieve_payment_method"),

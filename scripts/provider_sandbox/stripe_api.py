@@ -3,7 +3,8 @@
 Everything here mirrors what the real API does for the few resources Caisse uses (Checkout Sessions,
 PaymentIntents, Charges, Refunds, Events, Webhook endpoints, Customers and the saved cards charged
 off-session), so code that works against the sandbox with the real ``stripe`` SDK works against
-api.stripe.com; Connect (accounts, onboarding links, application fees) is in ``stripe_connect``.
+api.stripe.com; Connect (accounts, onboarding links, application fees) is in ``stripe_connect``,
+Billing (products, subscriptions, their invoices and price changes) in ``stripe_billing``.
 Strictness is deliberate: unknown or malformed parameters are refused with Stripe's error shape
 instead of being silently ignored.
 """
@@ -242,6 +243,23 @@ def as_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
     return result
 
 
+def as_recurring(value: Any, param: str) -> dict:
+    """A price_data's ``recurring`` hash as the Price object shows it."""
+    recurring = as_dict(value, param)
+    check_known(recurring, {"interval", "interval_count"}, param)
+    if recurring.get("interval") not in ("day", "week", "month", "year"):
+        raise invalid(
+            "Invalid recurring[interval]: must be one of day, week, month, or year", param=f"{param}[interval]"
+        )
+    return {
+        "interval": recurring["interval"],
+        "interval_count": as_int(recurring.get("interval_count", "1"), f"{param}[interval_count]", 1),
+        "meter": None,
+        "trial_period_days": None,
+        "usage_type": "licensed",
+    }
+
+
 def as_expand(params: dict) -> list[str]:
     value = params.get("expand", [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -310,6 +328,7 @@ EXPANDABLE = {
     "payment_method": {"customer"},
     "application_fee": {"account", "charge"},
     "dispute": {"charge", "payment_intent"},
+    "subscription": {"customer", "latest_invoice", "default_payment_method"},
 }
 
 SESSION_PARAMS = {
@@ -573,22 +592,7 @@ class StripeState:
             )
             recurring = None
             if "recurring" in price_data:
-                recurring = as_dict(price_data["recurring"], f"{prefix}[price_data][recurring]")
-                check_known(recurring, {"interval", "interval_count"}, f"{prefix}[price_data][recurring]")
-                if recurring.get("interval") not in ("day", "week", "month", "year"):
-                    raise invalid(
-                        "Invalid recurring[interval]: must be one of day, week, month, or year",
-                        param=f"{prefix}[price_data][recurring][interval]",
-                    )
-                recurring = {
-                    "interval": recurring["interval"],
-                    "interval_count": as_int(
-                        recurring.get("interval_count", "1"), f"{prefix}[price_data][recurring][interval_count]", 1
-                    ),
-                    "meter": None,
-                    "trial_period_days": None,
-                    "usage_type": "licensed",
-                }
+                recurring = as_recurring(price_data["recurring"], f"{prefix}[price_data][recurring]")
             for name in ("currency", "unit_amount", "product_data"):
                 if name not in price_data:
                     raise missing(f"{prefix}[price_data][{name}]")

@@ -1,5 +1,6 @@
-"""Stripe Billing for the sandbox: Customers created by API, Checkout in subscription mode, and the
-Subscriptions and Invoices it makes, with the events Stripe sends for them.
+"""Stripe Billing for the sandbox: Customers and Products created by API, Checkout in subscription mode,
+the Subscriptions and Invoices it makes, and price changes with their prorations, with the events
+Stripe sends for them.
 
 Behaviour, each as Stripe documents it:
 - A subscription-mode Checkout Session, once paid, has created a Customer (or used the one passed),
@@ -16,6 +17,34 @@ Behaviour, each as Stripe documents it:
   reach a renewal in test mode is a test clock and a declining card
   (https://docs.stripe.com/billing/testing/test-clocks); the sandbox's control
   `POST /_sandbox/stripe/subscriptions/{id}/renew` {"payment": "fails" | "succeeds"} renews now.
+- POST /v1/products makes a Product (`name` required; `description`, `active`, `metadata`) and emits
+  product.created (https://docs.stripe.com/api/products/create); a Checkout line's `product_data`
+  makes one too, so the subscription's products can be read back.
+- POST /v1/subscriptions/{id} changes an item's price: `items[]` names an existing item (`id`) and
+  its new `price_data` (`currency`, `product` of the same account, `unit_amount`, `recurring`) and
+  `quantity`; the new Price takes the item's place at once, the period and anchor unchanged
+  (https://docs.stripe.com/api/subscriptions/update,
+  https://docs.stripe.com/billing/subscriptions/change-price). `metadata` is merged, an empty value
+  unsets its key (https://docs.stripe.com/metadata). customer.subscription.updated carries the old
+  `items` (and `metadata`, `latest_invoice`, `status` when they changed) in `previous_attributes`.
+  Refused as Stripe does: a canceled subscription (metadata only), an unknown item or product, a
+  missing price, a price in another currency (Stripe's "You cannot combine currencies on a single
+  customer" answer). Not supported here, with a clear message: adding items, `items[][price]`
+  (the sandbox has no Prices), a change of interval, payment_behavior other than allow_incomplete.
+- Prorations (https://docs.stripe.com/billing/subscriptions/prorations): for the seconds left in the
+  period after `proration_date` (default now), an invoice item crediting "Unused time on <product>
+  after <day>" at the old price and one charging "Remaining time on <product> after <day>" at the
+  new, each rounded to the minor unit; invoiceitem.created for each. `proration_behavior`
+  `create_prorations` (default) leaves them pending for the next invoice, `none` makes none, and
+  `always_invoice` invoices them now (billing_reason subscription_update, the subscription's new
+  metadata under `parent.subscription_details`): what is due is charged to the default payment
+  method (invoice.created, invoice.finalized, invoice.paid, invoice.payment_succeeded; a card set to
+  decline leaves it open, invoice.payment_failed, the subscription past_due), and a negative total
+  goes to the customer's balance as credit (https://docs.stripe.com/billing/customer/balance):
+  amount_due 0, `starting_balance`/`ending_balance`, paid. Every invoice, renewals included, spends
+  a credit balance first. Stripe does not promise the order of events
+  (https://docs.stripe.com/webhooks#event-ordering); the sandbox sends customer.subscription.updated,
+  then invoiceitem.created, then the invoice's events.
 - DELETE /v1/subscriptions/{id} cancels at once: status canceled, `canceled_at`, `ended_at`,
   customer.subscription.deleted (https://docs.stripe.com/api/subscriptions/cancel).
 """
@@ -30,17 +59,39 @@ from provider_sandbox.stripe_api import (
     Change,
     RequestContext,
     _Record,
+    as_bool,
+    as_currency,
     as_dict,
+    as_expand,
+    as_int,
     as_metadata,
+    as_recurring,
     as_str,
     check_known,
     invalid,
+    missing,
     new_id,
+    no_such_param,
+    round_half_up,
 )
 from provider_sandbox.stripe_connect import ConnectState
 
 RETRY_DAYS = 3  # when Smart Retries tries a failed renewal again, at the earliest
 CANCELABLE = ("active", "past_due", "unpaid", "trialing", "incomplete", "paused")
+CANCELED_ONLY_METADATA = (
+    "A canceled subscription can only update its cancellation_details and metadata. "
+    "This subscription ({id}) is {status}."
+)
+# Stripe's answer to a price in another currency than the customer's subscriptions and invoices
+# (quoted in gitpod-io/gitpod#12376 and strangerstudios/paid-memberships-pro#500).
+MIXED_CURRENCIES = (
+    "You cannot combine currencies on a single customer. This customer has had a subscription, coupon, "
+    "or invoice item with currency {currency}"
+)
+PRODUCT_PARAMS = {"name", "description", "metadata", "active", "expand"}
+UPDATE_PARAMS = {"items", "metadata", "proration_behavior", "proration_date", "payment_behavior", "expand"}
+PRORATION_BEHAVIORS = ("create_prorations", "always_invoice", "none")
+PAYMENT_BEHAVIORS = ("allow_incomplete", "pending_if_incomplete", "error_if_incomplete", "default_incomplete")
 
 
 def add_month(timestamp: int, months: int = 1) -> int:
@@ -53,8 +104,74 @@ def add_month(timestamp: int, months: int = 1) -> int:
     return calendar.timegm((year, month, day, moment.tm_hour, moment.tm_min, moment.tm_sec))
 
 
+def prorated(amount: int, remaining: int, period: int) -> int:
+    """``amount`` for ``remaining`` seconds of a ``period`` of seconds, to the nearest minor unit, as
+    Stripe prorates to the second."""
+    sign = -1 if amount < 0 else 1
+    return sign * round_half_up(abs(amount) * remaining, period)
+
+
+def merged_metadata(current: dict[str, str], value: object) -> dict[str, str]:
+    """An update's metadata merged into ``current``: keys set, an empty value unsets its key, and an
+    empty string for the whole of ``metadata`` unsets them all (https://docs.stripe.com/metadata)."""
+    if value == "":
+        return {}
+    merged = {**current, **as_metadata(value)}
+    for key, item in as_dict(value, "metadata").items():
+        if item == "":
+            merged.pop(key, None)
+    return merged
+
+
 class BillingState(ConnectState):
-    """``ConnectState`` plus Customers by API, Subscriptions and Invoices."""
+    """``ConnectState`` plus Customers by API, Products, Subscriptions and Invoices."""
+
+    # -- products ------------------------------------------------------------------------------------
+
+    def create_product(self, ctx: RequestContext, params: dict) -> dict:
+        check_known(params, PRODUCT_PARAMS)
+        self._check_expand("product", as_expand(params))
+        if "name" not in params:
+            raise missing("name")
+        record = self._new_product(ctx.account, as_str(params["name"], "name", 5000))
+        record.obj.update(
+            active=as_bool(params["active"], "active") if "active" in params else True,
+            description=as_str(params["description"], "description", 40000) if "description" in params else None,
+            metadata=as_metadata(params.get("metadata", {})),
+        )
+        self._emit([("product.created", record)], ctx)
+        return copy.deepcopy(record.obj)
+
+    def retrieve_product(self, ctx: RequestContext, params: dict, product_id: str) -> dict:
+        check_known(params, {"expand"})
+        return copy.deepcopy(self._get("product", product_id, ctx).obj)
+
+    def _new_product(self, account: str | None, name: str, product_id: str | None = None) -> _Record:
+        now = self.now()
+        product = {
+            "id": product_id or new_id("prod", 14),
+            "object": "product",
+            "active": True,
+            "created": now,
+            "default_price": None,
+            "description": None,
+            "images": [],
+            "livemode": False,
+            "marketing_features": [],
+            "metadata": {},
+            "name": name,
+            "package_dimensions": None,
+            "shippable": None,
+            "statement_descriptor": None,
+            "tax_code": None,
+            "type": "service",
+            "unit_label": None,
+            "updated": now,
+            "url": None,
+        }
+        record = _Record(product, account)
+        self._records[product["id"]] = record
+        return record
 
     # -- customers -----------------------------------------------------------------------------------
 
@@ -99,6 +216,212 @@ class BillingState(ConnectState):
         )
         self._emit([("customer.subscription.deleted", record, {"previous_attributes": previous})], ctx)
         return copy.deepcopy(record.obj)
+
+    def update_subscription(self, ctx: RequestContext, params: dict, subscription_id: str) -> dict:
+        """A new price (or quantity) for an item, metadata merged, and the prorations Stripe makes for
+        the rest of the period: pending for the next renewal, invoiced at once, or none."""
+        check_known(params, UPDATE_PARAMS)
+        record = self._get("subscription", subscription_id, ctx)
+        sub = record.obj
+        expand = as_expand(params)
+        self._check_expand("subscription", expand)
+        if sub["status"] not in CANCELABLE and set(params) - {"metadata", "expand"}:
+            raise invalid(CANCELED_ONLY_METADATA.format(id=subscription_id, status=sub["status"]))
+        metadata = merged_metadata(sub["metadata"], params["metadata"]) if "metadata" in params else sub["metadata"]
+        behaviour = params.get("proration_behavior", "create_prorations")
+        if behaviour not in PRORATION_BEHAVIORS:
+            raise invalid(
+                f"Invalid proration_behavior: must be one of {', '.join(PRORATION_BEHAVIORS)}",
+                param="proration_behavior",
+            )
+        payment_behavior = params.get("payment_behavior", "allow_incomplete")
+        if payment_behavior not in PAYMENT_BEHAVIORS:
+            raise invalid(
+                f"Invalid payment_behavior: must be one of {', '.join(PAYMENT_BEHAVIORS)}", param="payment_behavior"
+            )
+        if payment_behavior != "allow_incomplete":
+            raise invalid(
+                f"The local sandbox does not support payment_behavior={payment_behavior}: "
+                "only allow_incomplete (Stripe's default).",
+                param="payment_behavior",
+            )
+        changes = self._item_changes(ctx, record, params.get("items", []))
+        now = self.now()
+        proration_date = now
+        if "proration_date" in params:
+            proration_date = as_int(params["proration_date"], "proration_date")
+            first = sub["items"]["data"][0]
+            if not first["current_period_start"] <= proration_date <= first["current_period_end"]:
+                raise invalid(
+                    "The proration_date must be within the subscription's current billing period.",
+                    param="proration_date",
+                )
+        # Everything is checked: from here on the update happens.
+        previous: dict = {}
+        if changes:
+            previous["items"] = copy.deepcopy(sub["items"])
+        if metadata != sub["metadata"]:
+            previous["metadata"] = copy.deepcopy(sub["metadata"])
+        created: list[_Record] = []
+        for item, price, quantity in changes:
+            if behaviour != "none":
+                created += self._prorations(record, item, price, quantity, proration_date)
+            item.update(price=price, quantity=quantity)
+        sub["metadata"] = copy.deepcopy(metadata)
+        pending = record.extra.setdefault("pending_invoice_items", [])
+        pending += created
+        emitted: list[Change] = [("invoiceitem.created", invoice_item) for invoice_item in created]
+        if behaviour == "always_invoice" and pending:
+            emitted += self._invoice_update(record, previous)
+        if previous:
+            emitted.insert(0, ("customer.subscription.updated", record, {"previous_attributes": previous}))
+        self._emit(emitted, ctx)
+        return self._render(record, expand)
+
+    def _item_changes(self, ctx: RequestContext, record: _Record, raw_items: object) -> list[tuple[dict, dict, int]]:
+        """(item, its new price, its new quantity) for each of ``items[]``, all checked before any is
+        applied (https://docs.stripe.com/api/subscriptions/update#update_subscription-items)."""
+        if not isinstance(raw_items, list):
+            raise invalid("Invalid array for items", param="items")
+        sub = record.obj
+        by_id = {item["id"]: item for item in sub["items"]["data"]}
+        changes = []
+        for index, raw in enumerate(raw_items):
+            prefix = f"items[{index}]"
+            raw = as_dict(raw, prefix)
+            check_known(raw, {"id", "price", "price_data", "quantity"}, prefix)
+            if "id" not in raw:
+                if "price" not in raw and "price_data" not in raw:
+                    raise missing(f"{prefix}[price]")
+                raise invalid(
+                    f"The local sandbox does not support adding items to a subscription: pass {prefix}[id] "
+                    "of the item to change.",
+                    param=f"{prefix}[id]",
+                )
+            item_id = as_str(raw["id"], f"{prefix}[id]")
+            item = by_id.get(item_id)
+            if item is None:
+                raise no_such_param("subscription item", item_id, f"{prefix}[id]")
+            if "price" in raw:
+                raise invalid(
+                    f"The local sandbox has no Price objects: use {prefix}[price_data].", param=f"{prefix}[price]"
+                )
+            price = item["price"]
+            if "price_data" in raw:
+                price = self._inline_price(ctx, raw["price_data"], f"{prefix}[price_data]")
+                if price["currency"] != sub["currency"]:
+                    raise invalid(MIXED_CURRENCIES.format(currency=sub["currency"]), param=f"{prefix}[price_data]")
+                old, new = item["price"]["recurring"], price["recurring"]
+                if (old["interval"], old["interval_count"]) != (new["interval"], new["interval_count"]):
+                    raise invalid(
+                        "The local sandbox does not support changing a subscription's billing interval "
+                        "(Stripe would reset the billing cycle anchor).",
+                        param=f"{prefix}[price_data][recurring]",
+                    )
+            quantity = as_int(raw["quantity"], f"{prefix}[quantity]", 0) if "quantity" in raw else item["quantity"]
+            if price is not item["price"] or quantity != item["quantity"]:
+                changes.append((item, price, quantity))
+        return changes
+
+    def _inline_price(self, ctx: RequestContext, value: object, param: str) -> dict:
+        """The Price a subscription item's ``price_data`` makes, for a Product of the same account."""
+        data = as_dict(value, param)
+        check_known(data, {"currency", "product", "unit_amount", "recurring", "tax_behavior"}, param)
+        for name in ("currency", "product", "recurring"):
+            if name not in data:
+                raise missing(f"{param}[{name}]")
+        if "unit_amount" not in data:
+            raise missing(f"{param}[unit_amount]")
+        product_id = as_str(data["product"], f"{param}[product]")
+        product = self._records.get(product_id)
+        if product is None or product.obj["object"] != "product" or product.account != ctx.account:
+            raise no_such_param("product", product_id, f"{param}[product]")
+        return {
+            "id": new_id("price"),
+            "object": "price",
+            "active": True,
+            "currency": as_currency(data["currency"], f"{param}[currency]"),
+            "livemode": False,
+            "product": product_id,
+            "recurring": as_recurring(data["recurring"], f"{param}[recurring]"),
+            "type": "recurring",
+            "unit_amount": as_int(data["unit_amount"], f"{param}[unit_amount]", 0),
+        }
+
+    def _prorations(self, record: _Record, item: dict, price: dict, quantity: int, when: int) -> list[_Record]:
+        """The two invoice items of a change at ``when``: the unused time on the old price credited, the
+        remaining time on the new one charged, each for the seconds left in the period
+        (https://docs.stripe.com/billing/subscriptions/prorations)."""
+        start, end = item["current_period_start"], item["current_period_end"]
+        day = time.strftime("%d %b %Y", time.gmtime(when))
+        lines = [
+            ("Unused time on", item["price"], item["quantity"], -1),
+            ("Remaining time on", price, quantity, 1),
+        ]
+        created = []
+        for wording, line_price, line_quantity, sign in lines:
+            if line_quantity == 0:
+                continue
+            name = self._records[line_price["product"]].obj["name"]
+            what = name if line_quantity == 1 else f"{line_quantity} × {name}"
+            amount = sign * prorated(line_price["unit_amount"] * line_quantity, end - when, end - start)
+            created.append(self._new_invoice_item(record, item, line_price, line_quantity, amount, when, end))
+            created[-1].obj["description"] = f"{wording} {what} after {day}"
+        return created
+
+    def _new_invoice_item(
+        self, record: _Record, item: dict, price: dict, quantity: int, amount: int, start: int, end: int
+    ) -> _Record:
+        """A pending proration (https://docs.stripe.com/api/invoiceitems/object)."""
+        sub = record.obj
+        invoice_item = {
+            "id": new_id("ii"),
+            "object": "invoiceitem",
+            "amount": amount,
+            "currency": sub["currency"],
+            "customer": sub["customer"],
+            "date": self.now(),
+            "description": None,
+            "discountable": False,
+            "discounts": [],
+            "invoice": None,
+            "livemode": False,
+            "metadata": {},
+            "net_amount": amount,
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": sub["id"], "subscription_item": item["id"]},
+            },
+            "period": {"start": start, "end": end},
+            "pricing": {
+                "type": "price_details",
+                "price_details": {"price": price["id"], "product": price["product"]},
+                "unit_amount_decimal": str(price["unit_amount"]),
+            },
+            "proration": True,
+            "quantity": quantity,
+            "test_clock": None,
+        }
+        invoice_item_record = _Record(invoice_item, record.account)
+        self._records[invoice_item["id"]] = invoice_item_record
+        return invoice_item_record
+
+    def _invoice_update(self, record: _Record, previous: dict) -> list[Change]:
+        """``always_invoice``: the pending prorations invoiced now and charged to the default payment
+        method; a credit goes to the customer's balance instead."""
+        sub = record.obj
+        payment_method = self._records.get(sub["default_payment_method"] or "")
+        paid = payment_method is None or payment_method.extra.get("off_session", "succeeds") == "succeeds"
+        invoice = self._new_invoice(record, "subscription_update", paid=paid)
+        previous.setdefault("latest_invoice", sub["latest_invoice"])
+        sub["latest_invoice"] = invoice.obj["id"]
+        outcome: list[Change] = [("invoice.paid", invoice), ("invoice.payment_succeeded", invoice)]
+        if invoice.obj["status"] == "open":
+            outcome = [("invoice.payment_failed", invoice)]
+            if sub["status"] != "past_due":
+                previous.setdefault("status", sub["status"])
+                sub["status"] = "past_due"
+        return [("invoice.created", invoice), ("invoice.finalized", invoice), *outcome]
 
     def retrieve_invoice(self, ctx: RequestContext, params: dict, invoice_id: str) -> dict:
         check_known(params, {"expand"})
@@ -147,6 +470,8 @@ class BillingState(ConnectState):
         for line in session.extra["line_items"]:
             price = copy.deepcopy(line["price"])
             price["active"] = True
+            if price["product"] not in self._records:  # Checkout's product_data made a Product
+                self._new_product(session.account, line["description"], price["product"])
             items.append(
                 {
                     "id": new_id("si", 14),
@@ -200,22 +525,39 @@ class BillingState(ConnectState):
         return record
 
     def _new_invoice(self, subscription: _Record, reason: str, paid: bool) -> _Record:
+        """The subscription's invoice now: a new period's items (except for an update's invoice) and
+        its pending prorations, less any credit on the customer's balance
+        (https://docs.stripe.com/billing/customer/balance); ``paid`` says whether the charge of what is
+        still due succeeds."""
         now = self.now()
         sub = subscription.obj
-        amount = sum(item["price"]["unit_amount"] * item["quantity"] for item in sub["items"]["data"])
-        first = sub["items"]["data"][0]
+        invoice_id = new_id("in")
+        lines = (
+            []
+            if reason == "subscription_update"
+            else [self._period_line(sub, item, invoice_id) for item in sub["items"]["data"]]
+        )
+        for invoice_item in subscription.extra.pop("pending_invoice_items", []):
+            invoice_item.obj["invoice"] = invoice_id
+            lines.append(self._proration_line(invoice_item.obj, invoice_id))
+        total = sum(line["amount"] for line in lines)
         customer = self._records[sub["customer"]]
+        starting_balance = customer.obj["balance"]
+        owed = starting_balance + total  # a negative balance is credit
+        amount_due, ending_balance = (owed, 0) if owed >= 0 else (0, owed)
+        customer.obj["balance"] = ending_balance
+        paid = paid or amount_due == 0
         number = customer.obj["next_invoice_sequence"]
         customer.obj["next_invoice_sequence"] = number + 1
-        invoice_id = new_id("in")
+        first = sub["items"]["data"][0]
         invoice = {
             "id": invoice_id,
             "object": "invoice",
             "account_country": "US",
-            "amount_due": amount,
-            "amount_paid": amount if paid else 0,
-            "amount_remaining": 0 if paid else amount,
-            "attempt_count": 1,
+            "amount_due": amount_due,
+            "amount_paid": amount_due if paid else 0,
+            "amount_remaining": 0 if paid else amount_due,
+            "attempt_count": 1 if amount_due else 0,
             "attempted": True,
             "auto_advance": not paid,
             "billing_reason": reason,
@@ -224,29 +566,11 @@ class BillingState(ConnectState):
             "currency": sub["currency"],
             "customer": sub["customer"],
             "customer_email": customer.obj.get("email"),
+            "ending_balance": ending_balance,
             "hosted_invoice_url": f"{self.public_url}/invoices/{invoice_id}",
             "lines": {
                 "object": "list",
-                "data": [
-                    {
-                        "id": new_id("il"),
-                        "object": "line_item",
-                        "amount": item["price"]["unit_amount"] * item["quantity"],
-                        "currency": sub["currency"],
-                        "invoice": invoice_id,
-                        "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
-                        "quantity": item["quantity"],
-                        "parent": {
-                            "type": "subscription_item_details",
-                            "subscription_item_details": {
-                                "subscription": sub["id"],
-                                "subscription_item": item["id"],
-                                "proration": False,
-                            },
-                        },
-                    }
-                    for item in sub["items"]["data"]
-                ],
+                "data": lines,
                 "has_more": False,
                 "url": f"/v1/invoices/{invoice_id}/lines",
             },
@@ -259,8 +583,9 @@ class BillingState(ConnectState):
                 "quote_details": None,
                 "subscription_details": {"metadata": copy.deepcopy(sub["metadata"]), "subscription": sub["id"]},
             },
-            "period_end": first["current_period_start"],
-            "period_start": first["current_period_start"],
+            "period_end": now if reason == "subscription_update" else first["current_period_start"],
+            "period_start": now if reason == "subscription_update" else first["current_period_start"],
+            "starting_balance": starting_balance,
             "status": "paid" if paid else "open",
             "status_transitions": {
                 "finalized_at": now,
@@ -268,12 +593,68 @@ class BillingState(ConnectState):
                 "paid_at": now if paid else None,
                 "voided_at": None,
             },
-            "subtotal": amount,
-            "total": amount,
+            "subtotal": total,
+            "total": total,
         }
         record = _Record(invoice, subscription.account)
         self._records[invoice_id] = record
         return record
+
+    def _period_line(self, sub: dict, item: dict, invoice_id: str) -> dict:
+        """An item's line for its (new) period, at its price."""
+        price = item["price"]
+        name = self._records[price["product"]].obj["name"] if price["product"] in self._records else None
+        return {
+            "id": new_id("il"),
+            "object": "line_item",
+            "amount": price["unit_amount"] * item["quantity"],
+            "currency": sub["currency"],
+            "description": f"{item['quantity']} × {name}" if name else None,
+            "invoice": invoice_id,
+            "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
+            "pricing": {
+                "type": "price_details",
+                "price_details": {"price": price["id"], "product": price["product"]},
+                "unit_amount_decimal": str(price["unit_amount"]),
+            },
+            "quantity": item["quantity"],
+            "parent": {
+                "type": "subscription_item_details",
+                "subscription_item_details": {
+                    "invoice_item": None,
+                    "proration": False,
+                    "proration_details": {"credited_items": None},
+                    "subscription": sub["id"],
+                    "subscription_item": item["id"],
+                },
+            },
+        }
+
+    @staticmethod
+    def _proration_line(invoice_item: dict, invoice_id: str) -> dict:
+        """A pending proration as it shows on the invoice that carries it."""
+        details = invoice_item["parent"]["subscription_details"]
+        return {
+            "id": new_id("il"),
+            "object": "line_item",
+            "amount": invoice_item["amount"],
+            "currency": invoice_item["currency"],
+            "description": invoice_item["description"],
+            "invoice": invoice_id,
+            "period": copy.deepcopy(invoice_item["period"]),
+            "pricing": copy.deepcopy(invoice_item["pricing"]),
+            "quantity": invoice_item["quantity"],
+            "parent": {
+                "type": "subscription_item_details",
+                "subscription_item_details": {
+                    "invoice_item": invoice_item["id"],
+                    "proration": True,
+                    "proration_details": {"credited_items": None},
+                    "subscription": details["subscription"],
+                    "subscription_item": details["subscription_item"],
+                },
+            },
+        }
 
     def renew_subscription(self, subscription_id: str, body: dict) -> dict:
         """Test control: the subscription's next period starts now and its invoice is paid or fails
@@ -293,8 +674,8 @@ class BillingState(ConnectState):
             for item in sub["items"]["data"]:
                 item["current_period_start"] = now
                 item["current_period_end"] = add_month(now, item["price"]["recurring"]["interval_count"])
-            paid = payment == "succeeds"
-            invoice = self._new_invoice(record, "subscription_cycle", paid=paid)
+            invoice = self._new_invoice(record, "subscription_cycle", paid=payment == "succeeds")
+            paid = invoice.obj["status"] == "paid"  # a credit balance may cover it all
             previous = {"items": previous_items, "latest_invoice": sub["latest_invoice"]}
             status = "active" if paid else "past_due"
             if sub["status"] != status:

@@ -1,0 +1,470 @@
+"""Stripe Billing on the local sandbox, driven through the real ``stripe`` SDK: a running subscription
+(made by a subscription-mode Checkout paid on the hosted page) changes price with Stripe's
+prorations, invoiced at once, left pending for the renewal, or none; the refusals change nothing.
+Webhooks are checked with ``construct_event``, in the order one endpoint receives them."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from http.server import BaseHTTPRequestHandler
+
+import httpx
+import pytest
+import stripe
+from sandbox_support import WAIT, LoopbackReceiver, flush
+from sandbox_support import http as http
+from sandbox_support import sandbox as sandbox
+
+from provider_sandbox.app import SandboxServer
+
+pytestmark = pytest.mark.timeout(60)
+
+API_KEY = "sk_test_local_caisse_billing"
+STARTER = 1900  # USD 19.00 a month
+PRO = 4900
+PLAN_METADATA = {"merchant": "m1", "plan": "starter", "purpose": "plan"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# A webhook receiver on loopback
+
+
+@dataclass
+class Received:
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def type(self) -> str:
+        return json.loads(self.body)["type"]
+
+
+class Receiver(LoopbackReceiver[Received]):
+    path = "/webhooks/stripe"
+
+    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
+        return Received(body, dict(request.headers.items()))
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = WAIT) -> list[Received]:
+        return self.wait_until(predicate, timeout, "webhooks", lambda received: [r.type for r in received])
+
+
+@dataclass
+class Endpoint:
+    receiver: Receiver
+    secret: str
+
+    def events_since(self, count: int, http: httpx.Client, sandbox: SandboxServer) -> list[stripe.Event]:
+        """Every event delivered after the first ``count``, verified with the endpoint's secret."""
+        flush(http, sandbox)
+        received = self.receiver.snapshot()[count:]
+        return [stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], self.secret) for r in received]
+
+    def count(self, http: httpx.Client, sandbox: SandboxServer) -> int:
+        flush(http, sandbox)
+        return len(self.receiver.snapshot())
+
+
+@pytest.fixture
+def client(sandbox: SandboxServer) -> stripe.StripeClient:
+    return stripe.StripeClient(API_KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+
+
+@pytest.fixture
+def hook(request: pytest.FixtureRequest, client: stripe.StripeClient) -> Endpoint:
+    receiver = Receiver()
+    request.addfinalizer(receiver.close)
+    created = client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
+    return Endpoint(receiver, created.secret)
+
+
+def subscribed(client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer) -> stripe.Subscription:
+    """A running monthly Starter subscription, paid on the hosted Checkout page."""
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": STARTER,
+                        "product_data": {"name": "Starter plan"},
+                        "recurring": {"interval": "month"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "customer_email": "owner@chez-ada.example",
+            "subscription_data": {"metadata": PLAN_METADATA},
+            "success_url": "http://127.0.0.1:3000/billing/done",
+            "cancel_url": "http://127.0.0.1:3000/billing",
+        }
+    )
+    response = http.post(f"{sandbox.url}/pay/{session.id}/pay")
+    assert response.status_code == 303, response.text
+    subscription_id = client.v1.checkout.sessions.retrieve(session.id).subscription
+    return client.v1.subscriptions.retrieve(subscription_id)
+
+
+def pro_product(client: stripe.StripeClient) -> stripe.Product:
+    return client.v1.products.create(
+        params={"name": "Pro plan", "metadata": {"plan": "pro"}}, options={"idempotency_key": "product-pro"}
+    )
+
+
+def change_params(subscription: stripe.Subscription, product: str, amount: int, behaviour: str, **more) -> dict:
+    """The update Caisse sends to move a merchant to another plan."""
+    params: dict = {
+        "items": [
+            {
+                "id": subscription["items"].data[0].id,
+                "price_data": {
+                    "currency": "usd",
+                    "product": product,
+                    "unit_amount": amount,
+                    "recurring": {"interval": "month"},
+                },
+                "quantity": 1,
+            }
+        ],
+        "metadata": {"merchant": "m1", "plan": "pro", "purpose": "plan"},
+        "proration_behavior": behaviour,
+    }
+    params.update(more)
+    return params
+
+
+def exact_proration(amount: int, start: int, end: int, when: int) -> Fraction:
+    return Fraction(amount * (end - when), end - start)
+
+
+def cents(amount: Fraction) -> int:
+    """A non-negative amount to the nearest minor unit, halves up."""
+    return int(amount + Fraction(1, 2))
+
+
+def assert_prorated(actual: int, amount: int, item: stripe.SubscriptionItem, before: int, after: int) -> None:
+    """``actual`` is ``amount`` for the period's time left after a change made between ``before`` and
+    ``after`` (a second's tolerance each side), rounded to the cent."""
+    start, end = item.current_period_start, item.current_period_end
+    low = exact_proration(amount, start, end, after) - Fraction(1, 2)
+    high = exact_proration(amount, start, end, before) + Fraction(1, 2)
+    assert low <= actual <= high, (actual, float(low), float(high))
+
+
+def renew(http: httpx.Client, sandbox: SandboxServer, subscription: str) -> dict:
+    response = http.post(f"{sandbox.url}/_sandbox/stripe/subscriptions/{subscription}/renew", json={})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Products
+
+
+def test_a_product_is_created_replayed_by_its_idempotency_key_and_read_back(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    product = pro_product(client)
+    assert product.id.startswith("prod_") and product.name == "Pro plan" and product.active is True
+    assert product.metadata.to_dict() == {"plan": "pro"}
+    assert pro_product(client).id == product.id  # the same key answers the same product
+    assert client.v1.products.retrieve(product.id).name == "Pro plan"
+    events = hook.events_since(0, http, sandbox)
+    assert [event.type for event in events] == ["product.created"]
+    assert events[0].data.object.id == product.id
+
+    with pytest.raises(stripe.InvalidRequestError) as missing_name:
+        client.v1.products.create(params={"metadata": {"plan": "pro"}})
+    assert missing_name.value.http_status == 400 and missing_name.value.param == "name"
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.products.create(params={"name": "Pro plan", "colour": "blue"})
+    assert "Received unknown parameter: colour" in str(unknown.value.user_message)
+    with pytest.raises(stripe.InvalidRequestError) as absent:
+        client.v1.products.retrieve("prod_missing")
+    assert absent.value.http_status == 404
+
+
+# ---------------------------------------------------------------------------------------------------
+# Changing price
+
+
+def test_upgrade_with_always_invoice_charges_the_prorated_difference_at_once(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    item = subscription["items"].data[0]
+    product = pro_product(client)
+    seen = hook.count(http, sandbox)
+
+    before = int(time.time())
+    updated = client.v1.subscriptions.update(
+        subscription.id,
+        params=change_params(subscription, product.id, PRO, "always_invoice"),
+        options={"idempotency_key": "plan-change-1"},
+    )
+    after = int(time.time()) + 1
+
+    new_item = updated["items"].data[0]
+    assert new_item.id == item.id and new_item.price.unit_amount == PRO and new_item.price.product == product.id
+    assert new_item.price.id != item.price.id
+    assert (new_item.current_period_start, new_item.current_period_end) == (
+        item.current_period_start,
+        item.current_period_end,
+    )
+    assert updated.billing_cycle_anchor == subscription.billing_cycle_anchor
+    assert updated.metadata.to_dict() == {"merchant": "m1", "plan": "pro", "purpose": "plan"}
+
+    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    assert invoice.billing_reason == "subscription_update" and invoice.status == "paid"
+    credit, charge = invoice.lines.data
+    assert credit.amount < 0 < charge.amount
+    assert_prorated(-credit.amount, STARTER, item, before, after)
+    assert_prorated(charge.amount, PRO, item, before, after)
+    for line in (credit, charge):
+        assert line.parent.subscription_item_details.proration is True
+        assert line.period.end == item.current_period_end and before <= line.period.start <= after
+    day = time.strftime("%d %b %Y", time.gmtime(credit.period.start))
+    assert credit.description == f"Unused time on Starter plan after {day}"
+    assert charge.description == f"Remaining time on Pro plan after {day}"
+    assert invoice.total == credit.amount + charge.amount == invoice.amount_due == invoice.amount_paid
+    assert invoice.parent.subscription_details.metadata.to_dict()["plan"] == "pro"
+
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == [
+        "customer.subscription.updated",
+        "invoiceitem.created",
+        "invoiceitem.created",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+    ]
+    changed = events[0].data
+    assert changed.object.metadata["plan"] == "pro"
+    assert changed.previous_attributes["items"]["data"][0]["price"]["unit_amount"] == STARTER
+    assert changed.previous_attributes["metadata"]["plan"] == "starter"
+    assert all(event.data.object.id == invoice.id for event in events[3:])
+
+    # The same key replays the answer: nothing is charged twice.
+    again = client.v1.subscriptions.update(
+        subscription.id,
+        params=change_params(subscription, product.id, PRO, "always_invoice"),
+        options={"idempotency_key": "plan-change-1"},
+    )
+    assert again.latest_invoice == invoice.id
+    assert hook.events_since(seen + len(events), http, sandbox) == []
+
+
+def test_downgrade_with_always_invoice_credits_the_balance_which_the_renewal_spends(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    item = subscription["items"].data[0]
+    basic = client.v1.products.create(params={"name": "Basic plan"})
+    when = item.current_period_start + (item.current_period_end - item.current_period_start) // 2
+    updated = client.v1.subscriptions.update(
+        subscription.id, params=change_params(subscription, basic.id, 900, "always_invoice", proration_date=when)
+    )
+
+    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    credit = -cents(exact_proration(STARTER, item.current_period_start, item.current_period_end, when))
+    charge = cents(exact_proration(900, item.current_period_start, item.current_period_end, when))
+    assert [line.amount for line in invoice.lines.data] == [credit, charge]
+    assert invoice.total == credit + charge < 0
+    assert (invoice.amount_due, invoice.amount_paid, invoice.status) == (0, 0, "paid")
+    assert (invoice.starting_balance, invoice.ending_balance) == (0, invoice.total)
+    customer = client.v1.customers.retrieve(updated.customer)
+    assert customer.balance == invoice.total
+
+    renewal = renew(http, sandbox, subscription.id)["invoice"]
+    assert renewal["billing_reason"] == "subscription_cycle" and renewal["total"] == 900
+    assert renewal["starting_balance"] == invoice.total
+    assert renewal["amount_due"] == max(0, 900 + invoice.total)
+    assert renewal["ending_balance"] == min(0, 900 + invoice.total)
+    assert client.v1.customers.retrieve(updated.customer).balance == renewal["ending_balance"]
+
+
+def test_create_prorations_leaves_the_lines_for_the_next_renewal(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    item = subscription["items"].data[0]
+    product = pro_product(client)
+    seen = hook.count(http, sandbox)
+    when = item.current_period_end - (item.current_period_end - item.current_period_start) // 3
+    updated = client.v1.subscriptions.update(
+        subscription.id, params=change_params(subscription, product.id, PRO, "create_prorations", proration_date=when)
+    )
+
+    assert updated.latest_invoice == subscription.latest_invoice  # nothing invoiced now
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == [
+        "customer.subscription.updated",
+        "invoiceitem.created",
+        "invoiceitem.created",
+    ]
+    pending = [event.data.object for event in events[1:]]
+    assert all(invoice_item.invoice is None and invoice_item.proration for invoice_item in pending)
+
+    renewed = renew(http, sandbox, subscription.id)
+    renewal, new_item = renewed["invoice"], renewed["subscription"]["items"]["data"][0]
+    start, end = item.current_period_start, item.current_period_end
+    credit = -cents(exact_proration(STARTER, start, end, when))
+    charge = cents(exact_proration(PRO, start, end, when))
+    lines = renewal["lines"]["data"]
+    assert [line["amount"] for line in lines] == [PRO, credit, charge]
+    assert [line["parent"]["subscription_item_details"]["proration"] for line in lines] == [False, True, True]
+    assert renewal["amount_due"] == renewal["total"] == PRO + credit + charge
+    assert lines[0]["period"] == {"start": new_item["current_period_start"], "end": new_item["current_period_end"]}
+    assert [line["period"]["end"] for line in lines[1:]] == [end, end]  # the old period's time left
+    assert renewal["parent"]["subscription_details"]["metadata"]["plan"] == "pro"
+
+    # Carried once: the following renewal bills the new price alone.
+    assert renew(http, sandbox, subscription.id)["invoice"]["total"] == PRO
+
+
+def test_none_changes_the_price_without_proration(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    product = pro_product(client)
+    seen = hook.count(http, sandbox)
+    updated = client.v1.subscriptions.update(
+        subscription.id, params=change_params(subscription, product.id, PRO, "none")
+    )
+    assert updated["items"].data[0].price.unit_amount == PRO
+    assert updated.latest_invoice == subscription.latest_invoice
+    assert [event.type for event in hook.events_since(seen, http, sandbox)] == ["customer.subscription.updated"]
+    assert renew(http, sandbox, subscription.id)["invoice"]["total"] == PRO
+
+
+def test_metadata_is_merged_and_an_empty_value_unsets_a_key(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    updated = client.v1.subscriptions.update(subscription.id, params={"metadata": {"plan": "pro", "purpose": ""}})
+    assert updated.metadata.to_dict() == {"merchant": "m1", "plan": "pro"}
+    assert updated["items"].data[0].price.unit_amount == STARTER
+
+
+# ---------------------------------------------------------------------------------------------------
+# Refusals: Stripe's status and message, and nothing changed
+
+
+def refused(client: stripe.StripeClient, subscription: stripe.Subscription, params: dict) -> stripe.InvalidRequestError:
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.subscriptions.update(subscription.id, params=params)
+    return error.value
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "message", "param"),
+    [
+        (
+            "currency",
+            400,
+            "You cannot combine currencies on a single customer. This customer has had a subscription, coupon, "
+            "or invoice item with currency usd",
+            "items[0][price_data]",
+        ),
+        ("unknown_item", 400, "No such subscription item: 'si_missing'", "items[0][id]"),
+        ("unknown_product", 400, "No such product: 'prod_missing'", "items[0][price_data][product]"),
+        ("missing_price", 400, "Missing required param: items[0][price].", "items[0][price]"),
+        ("missing_amount", 400, "Missing required param: items[0][price_data][unit_amount].", None),
+        ("behaviour", 400, "Invalid proration_behavior", "proration_behavior"),
+        ("unknown_param", 400, "Received unknown parameter: billing_cycle_anchor", "billing_cycle_anchor"),
+        ("payment_behavior", 400, "The local sandbox does not support payment_behavior", "payment_behavior"),
+    ],
+)
+def test_a_refused_change_answers_stripes_error_and_changes_nothing(
+    client: stripe.StripeClient,
+    hook: Endpoint,
+    http: httpx.Client,
+    sandbox: SandboxServer,
+    case: str,
+    status: int,
+    message: str,
+    param: str | None,
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    product = pro_product(client)
+    params = change_params(subscription, product.id, PRO, "always_invoice")
+    item = params["items"][0]
+    match case:
+        case "currency":
+            item["price_data"]["currency"] = "eur"
+        case "unknown_item":
+            item["id"] = "si_missing"
+        case "unknown_product":
+            item["price_data"]["product"] = "prod_missing"
+        case "missing_price":
+            del item["id"], item["price_data"]
+        case "missing_amount":
+            del item["price_data"]["unit_amount"]
+        case "behaviour":
+            params["proration_behavior"] = "sometimes"
+        case "unknown_param":
+            params["billing_cycle_anchor"] = "now"
+        case "payment_behavior":
+            params["payment_behavior"] = "error_if_incomplete"
+    seen = hook.count(http, sandbox)
+
+    error = refused(client, subscription, params)
+    assert error.http_status == status
+    assert message in str(error.user_message)
+    if param:
+        assert error.param == param
+    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == subscription.to_dict()
+    assert hook.events_since(seen, http, sandbox) == []
+
+
+def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    product = pro_product(client)
+    client.v1.subscriptions.cancel(subscription.id)
+    canceled = client.v1.subscriptions.retrieve(subscription.id)
+    seen = hook.count(http, sandbox)
+
+    error = refused(client, subscription, change_params(subscription, product.id, PRO, "always_invoice"))
+    assert error.http_status == 400
+    assert error.user_message == (
+        "A canceled subscription can only update its cancellation_details and metadata. "
+        f"This subscription ({subscription.id}) is canceled."
+    )
+    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == canceled.to_dict()
+    assert hook.events_since(seen, http, sandbox) == []
+
+    noted = client.v1.subscriptions.update(subscription.id, params={"metadata": {"note": "left"}})
+    assert noted.status == "canceled" and noted.metadata["note"] == "left"
+
+
+def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_past_due(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    response = http.post(
+        f"{sandbox.url}/_sandbox/stripe/payment_methods/{subscription.default_payment_method}/behaviour",
+        json={"off_session": "card_declined"},
+    )
+    assert response.status_code == 200, response.text
+    product = pro_product(client)
+    seen = hook.count(http, sandbox)
+
+    updated = client.v1.subscriptions.update(
+        subscription.id, params=change_params(subscription, product.id, PRO, "always_invoice")
+    )
+    assert updated.status == "past_due"  # allow_incomplete: the change stands, the invoice waits
+    assert updated["items"].data[0].price.unit_amount == PRO
+    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    assert invoice.status == "open" and invoice.amount_paid == 0
+    assert invoice.amount_remaining == invoice.amount_due == invoice.total > 0
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events][-3:] == ["invoice.created", "invoice.finalized", "invoice.payment_failed"]
+    assert events[0].data.previous_attributes["status"] == "active"
