@@ -41,3 +41,13 @@ def test_an_order_written_before_keeps_its_ciphertexts_where_they_are():
     assert personal.has_answers(legacy) and personal.has_phone(legacy)
     assert personal._sealed(legacy, personal.ANSWERS, None) == "OLD-ANSWERS"
     assert personal._sealed(legacy, personal.PHONE, None) == "OLD-PHONE"
+
+
+def test_a_personal_item_erased_meanwhile_is_looked_up_once_for_all_its_fields(monkeypatch):
+    order = new_order(answers_sealed="CIPHER-ANSWERS", phone="CIPHER-PHONE", job_sealed="CIPHER-JOB")
+    personal.set_apart(order)
+    looked_up = []
+    monkeypatch.setattr(personal, "personal_data_for", lambda order_id: looked_up.append(order_id))  # gone: None
+
+    assert personal.reveal(order, "staff-1", "support") == {}  # nothing to show, so no access recorded
+    assert looked_up == ["o-1"]
