@@ -5,17 +5,14 @@ Webhooks are checked with ``construct_event``, in the order one endpoint receive
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 import stripe
-from sandbox_support import WAIT, LoopbackReceiver, flush
+from sandbox_support import StripeReceiver, flush
 from sandbox_support import http as http
 from sandbox_support import sandbox as sandbox
 
@@ -34,28 +31,8 @@ PLAN_METADATA = {"merchant": "m1", "plan": "starter", "purpose": "plan"}
 
 
 @dataclass
-class Received:
-    body: bytes
-    headers: dict[str, str]
-
-    @property
-    def type(self) -> str:
-        return json.loads(self.body)["type"]
-
-
-class Receiver(LoopbackReceiver[Received]):
-    path = "/webhooks/stripe"
-
-    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
-        return Received(body, dict(request.headers.items()))
-
-    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = WAIT) -> list[Received]:
-        return self.wait_until(predicate, timeout, "webhooks", lambda received: [r.type for r in received])
-
-
-@dataclass
 class Endpoint:
-    receiver: Receiver
+    receiver: StripeReceiver
     secret: str
 
     def events_since(self, count: int, http: httpx.Client, sandbox: SandboxServer) -> list[stripe.Event]:
@@ -76,7 +53,7 @@ def client(sandbox: SandboxServer) -> stripe.StripeClient:
 
 @pytest.fixture
 def hook(request: pytest.FixtureRequest, client: stripe.StripeClient) -> Endpoint:
-    receiver = Receiver()
+    receiver = StripeReceiver()
     request.addfinalizer(receiver.close)
     created = client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
     return Endpoint(receiver, created.secret)
@@ -114,6 +91,14 @@ def pro_product(client: stripe.StripeClient) -> stripe.Product:
     return client.v1.products.create(
         params={"name": "Pro plan", "metadata": {"plan": "pro"}}, options={"idempotency_key": "product-pro"}
     )
+
+
+def ready_to_change(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> tuple[stripe.Subscription, stripe.Product, int]:
+    """A running Starter subscription, the Pro plan's product, and how many webhooks came so far."""
+    subscription = subscribed(client, http, sandbox)
+    return subscription, pro_product(client), hook.count(http, sandbox)
 
 
 def change_params(subscription: stripe.Subscription, product: str, amount: int, behaviour: str, **more) -> dict:
@@ -196,10 +181,8 @@ def test_a_product_is_created_replayed_by_its_idempotency_key_and_read_back(
 def test_upgrade_with_always_invoice_charges_the_prorated_difference_at_once(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     item = subscription["items"].data[0]
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
 
     before = int(time.time())
     updated = client.v1.subscriptions.update(
@@ -292,10 +275,8 @@ def test_downgrade_with_always_invoice_credits_the_balance_which_the_renewal_spe
 def test_create_prorations_leaves_the_lines_for_the_next_renewal(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     item = subscription["items"].data[0]
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
     when = item.current_period_end - (item.current_period_end - item.current_period_start) // 3
     updated = client.v1.subscriptions.update(
         subscription.id, params=change_params(subscription, product.id, PRO, "create_prorations", proration_date=when)
@@ -331,9 +312,7 @@ def test_create_prorations_leaves_the_lines_for_the_next_renewal(
 def test_none_changes_the_price_without_proration(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     updated = client.v1.subscriptions.update(
         subscription.id, params=change_params(subscription, product.id, PRO, "none")
     )
@@ -391,8 +370,7 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
     message: str,
     param: str | None,
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
-    product = pro_product(client)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     params = change_params(subscription, product.id, PRO, "always_invoice")
     item = params["items"][0]
     match case:
@@ -412,7 +390,6 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
             params["billing_cycle_anchor"] = "now"
         case "payment_behavior":
             params["payment_behavior"] = "error_if_incomplete"
-    seen = hook.count(http, sandbox)
 
     error = refused(client, subscription, params)
     assert error.http_status == status
@@ -448,14 +425,12 @@ def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
 def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_past_due(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     response = http.post(
         f"{sandbox.url}/_sandbox/stripe/payment_methods/{subscription.default_payment_method}/behaviour",
         json={"off_session": "card_declined"},
     )
     assert response.status_code == 200, response.text
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
 
     updated = client.v1.subscriptions.update(
         subscription.id, params=change_params(subscription, product.id, PRO, "always_invoice")
