@@ -250,17 +250,20 @@ def test_downgrade_with_always_invoice_credits_the_balance_which_the_renewal_spe
     item = subscription["items"].data[0]
     basic = client.v1.products.create(params={"name": "Basic plan"})
     when = item.current_period_start + (item.current_period_end - item.current_period_start) // 2
-    updated = client.v1.subscriptions.update(
-        subscription.id, params=change_params(subscription, basic.id, 900, "always_invoice", proration_date=when)
+    params = change_params(
+        subscription, basic.id, 900, "always_invoice", proration_date=when, expand=["latest_invoice"]
     )
+    updated = client.v1.subscriptions.update(subscription.id, params=params)
 
-    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    invoice = updated.latest_invoice  # expanded
+    assert invoice.object == "invoice" and invoice.billing_reason == "subscription_update"
     credit = -cents(exact_proration(STARTER, item.current_period_start, item.current_period_end, when))
     charge = cents(exact_proration(900, item.current_period_start, item.current_period_end, when))
     assert [line.amount for line in invoice.lines.data] == [credit, charge]
     assert invoice.total == credit + charge < 0
     assert (invoice.amount_due, invoice.amount_paid, invoice.status) == (0, 0, "paid")
     assert (invoice.starting_balance, invoice.ending_balance) == (0, invoice.total)
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == invoice.to_dict()
     customer = client.v1.customers.retrieve(updated.customer)
     assert customer.balance == invoice.total
 
