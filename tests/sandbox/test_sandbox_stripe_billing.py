@@ -392,7 +392,7 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
         case "unknown_param":
             params["billing_cycle_anchor"] = "now"
         case "payment_behavior":
-            params["payment_behavior"] = "error_if_incomplete"
+            params["payment_behavior"] = "pending_if_incomplete"
 
     error = refused(client, subscription, params)
     assert error.http_status == status
@@ -425,15 +425,19 @@ def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
     assert noted.status == "canceled" and noted.metadata["note"] == "left"
 
 
-def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_past_due(
-    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
-) -> None:
-    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+def decline_card(http: httpx.Client, sandbox: SandboxServer, subscription: stripe.Subscription) -> None:
     response = http.post(
         f"{sandbox.url}/_sandbox/stripe/payment_methods/{subscription.default_payment_method}/behaviour",
         json={"off_session": "card_declined"},
     )
     assert response.status_code == 200, response.text
+
+
+def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_past_due(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+    decline_card(http, sandbox, subscription)
 
     updated = client.v1.subscriptions.update(
         subscription.id, params=change_params(subscription, product.id, PRO, "always_invoice")
@@ -446,3 +450,25 @@ def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_pas
     events = hook.events_since(seen, http, sandbox)
     assert [event.type for event in events][-3:] == ["invoice.created", "invoice.finalized", "invoice.payment_failed"]
     assert events[0].data.previous_attributes["status"] == "active"
+
+
+def test_error_if_incomplete_refuses_an_upgrade_the_card_declines_and_changes_nothing(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+    decline_card(http, sandbox, subscription)
+    params = change_params(subscription, product.id, PRO, "always_invoice", payment_behavior="error_if_incomplete")
+
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.subscriptions.update(subscription.id, params=params)
+    assert declined.value.http_status == 402 and declined.value.code == "card_declined"
+    assert declined.value.user_message == "Your card was declined."
+    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == subscription.to_dict()
+    assert hook.events_since(seen, http, sandbox) == []
+
+    # A downgrade charges nothing, so the same card does not stand in its way.
+    basic = client.v1.products.create(params={"name": "Basic plan"})
+    params = change_params(subscription, basic.id, 900, "always_invoice", payment_behavior="error_if_incomplete")
+    downgraded = client.v1.subscriptions.update(subscription.id, params=params)
+    assert downgraded.status == "active" and downgraded["items"].data[0].price.unit_amount == 900
+    assert client.v1.invoices.retrieve(downgraded.latest_invoice).status == "paid"
