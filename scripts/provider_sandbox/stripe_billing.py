@@ -44,9 +44,10 @@ Behaviour, each as Stripe documents it:
   decline leaves it open, invoice.payment_failed, the subscription past_due), and a negative total
   goes to the customer's balance as credit (https://docs.stripe.com/billing/customer/balance):
   amount_due 0, `starting_balance`/`ending_balance`, paid. Every invoice, renewals included, spends
-  a credit balance first. Stripe does not promise the order of events
-  (https://docs.stripe.com/webhooks#event-ordering); the sandbox sends customer.subscription.updated,
-  then invoiceitem.created, then the invoice's events.
+  a credit balance first, and one due less than the currency's minimum charge is marked paid and
+  its amount carried on the balance as a debit (https://docs.stripe.com/api/invoices). Stripe does
+  not promise the order of events (https://docs.stripe.com/webhooks#event-ordering); the sandbox
+  sends customer.subscription.updated, then invoiceitem.created, then the invoice's events.
 - DELETE /v1/subscriptions/{id} cancels at once: status canceled, `canceled_at`, `ended_at`,
   customer.subscription.deleted (https://docs.stripe.com/api/subscriptions/cancel).
 """
@@ -58,6 +59,7 @@ import copy
 import time
 
 from provider_sandbox.stripe_api import (
+    MINIMUM_AMOUNTS,
     OFF_SESSION_FAILURES,
     CardFailure,
     Change,
@@ -195,7 +197,7 @@ class BillingState(ConnectState):
 
     def retrieve_subscription(self, ctx: RequestContext, params: dict, subscription_id: str) -> dict:
         check_known(params, {"expand"})
-        return copy.deepcopy(self._get("subscription", subscription_id, ctx).obj)
+        return self._render(self._get("subscription", subscription_id, ctx), as_expand(params))
 
     def cancel_subscription(self, ctx: RequestContext, params: dict, subscription_id: str) -> dict:
         check_known(params, {"invoice_now", "prorate", "cancellation_details", "expand"})
@@ -424,9 +426,10 @@ class BillingState(ConnectState):
 
     def _check_can_pay(self, subscription: _Record, due: int) -> None:
         """``error_if_incomplete``: a charge the card declines fails the whole update with Stripe's 402
-        card error, and nothing changes (https://docs.stripe.com/api/subscriptions/update#update_subscription-payment_behavior)."""
+        card error, and nothing changes (https://docs.stripe.com/api/subscriptions/update, its
+        payment_behavior); what is below the minimum charge is not charged, so cannot fail."""
         failure = self._card_failure(subscription)
-        if due > 0 and failure is not None:
+        if due >= max(1, MINIMUM_AMOUNTS.get(subscription.obj["currency"], 0)) and failure is not None:
             raise StripeError(
                 402,
                 failure.message,
@@ -555,7 +558,8 @@ class BillingState(ConnectState):
         """The subscription's invoice now: a new period's items (except for an update's invoice) and
         its pending prorations, less any credit on the customer's balance
         (https://docs.stripe.com/billing/customer/balance); ``paid`` says whether the charge of what is
-        still due succeeds."""
+        still due succeeds. Less than the currency's minimum charge is not charged: the invoice is
+        marked paid and the amount added to the balance as a debit (https://docs.stripe.com/api/invoices)."""
         now = self.now()
         sub = subscription.obj
         invoice_id = new_id("in")
@@ -572,8 +576,11 @@ class BillingState(ConnectState):
         starting_balance = customer.obj["balance"]
         owed = starting_balance + total  # a negative balance is credit
         amount_due, ending_balance = (owed, 0) if owed >= 0 else (0, owed)
+        too_small = 0 < amount_due < MINIMUM_AMOUNTS.get(sub["currency"], 0)
+        if too_small:  # marked paid, and carried on the balance as a debit
+            ending_balance = amount_due
         customer.obj["balance"] = ending_balance
-        paid = paid or amount_due == 0
+        paid = paid or amount_due == 0 or too_small
         number = customer.obj["next_invoice_sequence"]
         customer.obj["next_invoice_sequence"] = number + 1
         first = sub["items"]["data"][0]
@@ -582,7 +589,7 @@ class BillingState(ConnectState):
             "object": "invoice",
             "account_country": "US",
             "amount_due": amount_due,
-            "amount_paid": amount_due if paid else 0,
+            "amount_paid": amount_due if paid and not too_small else 0,
             "amount_remaining": 0 if paid else amount_due,
             "attempt_count": 1 if amount_due else 0,
             "attempted": True,

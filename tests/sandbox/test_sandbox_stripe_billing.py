@@ -472,3 +472,25 @@ def test_error_if_incomplete_refuses_an_upgrade_the_card_declines_and_changes_no
     downgraded = client.v1.subscriptions.update(subscription.id, params=params)
     assert downgraded.status == "active" and downgraded["items"].data[0].price.unit_amount == 900
     assert client.v1.invoices.retrieve(downgraded.latest_invoice).status == "paid"
+
+
+def test_a_charge_below_the_minimum_is_not_taken_but_carried_to_the_renewal(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+    item = subscription["items"].data[0]
+    start, end = item.current_period_start, item.current_period_end
+    when = end - (end - start) // 100  # 1% of the period left: (4900 - 1900) / 100 = USD 0.30
+    updated = client.v1.subscriptions.update(
+        subscription.id, params=change_params(subscription, product.id, PRO, "always_invoice", proration_date=when)
+    )
+
+    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    due = cents(exact_proration(PRO, start, end, when)) - cents(exact_proration(STARTER, start, end, when))
+    assert 0 < invoice.total == due < 50  # USD's minimum charge is 50 cents
+    assert (invoice.status, invoice.amount_paid, invoice.ending_balance) == ("paid", 0, due)
+    assert client.v1.customers.retrieve(updated.customer).balance == due  # a debit
+
+    renewal = renew(http, sandbox, subscription.id)["invoice"]
+    assert renewal["starting_balance"] == due and renewal["amount_due"] == PRO + due
+    assert renewal["ending_balance"] == 0
