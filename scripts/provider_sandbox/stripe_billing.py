@@ -29,8 +29,10 @@ Behaviour, each as Stripe documents it:
   `items` (and `metadata`, `latest_invoice`, `status` when they changed) in `previous_attributes`.
   Refused as Stripe does: a canceled subscription (metadata only), an unknown item or product, a
   missing price, a price in another currency (Stripe's "You cannot combine currencies on a single
-  customer" answer). Not supported here, with a clear message: adding items, `items[][price]`
-  (the sandbox has no Prices), a change of interval, payment_behavior other than allow_incomplete.
+  customer" answer). `payment_behavior` `allow_incomplete` (the default) applies the change even if
+  its invoice cannot be paid; `error_if_incomplete` refuses it with the card's 402 error, nothing
+  changed. Not supported here, with a clear message: adding items, `items[][price]` (the sandbox
+  has no Prices), a change of interval, `pending_if_incomplete` and `default_incomplete`.
 - Prorations (https://docs.stripe.com/billing/subscriptions/prorations): for the seconds left in the
   period after `proration_date` (default now), an invoice item crediting "Unused time on <product>
   after <day>" at the old price and one charging "Remaining time on <product> after <day>" at the
@@ -42,9 +44,10 @@ Behaviour, each as Stripe documents it:
   decline leaves it open, invoice.payment_failed, the subscription past_due), and a negative total
   goes to the customer's balance as credit (https://docs.stripe.com/billing/customer/balance):
   amount_due 0, `starting_balance`/`ending_balance`, paid. Every invoice, renewals included, spends
-  a credit balance first. Stripe does not promise the order of events
-  (https://docs.stripe.com/webhooks#event-ordering); the sandbox sends customer.subscription.updated,
-  then invoiceitem.created, then the invoice's events.
+  a credit balance first, and one due less than the currency's minimum charge is marked paid and
+  its amount carried on the balance as a debit (https://docs.stripe.com/api/invoices). Stripe does
+  not promise the order of events (https://docs.stripe.com/webhooks#event-ordering); the sandbox
+  sends customer.subscription.updated, then invoiceitem.created, then the invoice's events.
 - DELETE /v1/subscriptions/{id} cancels at once: status canceled, `canceled_at`, `ended_at`,
   customer.subscription.deleted (https://docs.stripe.com/api/subscriptions/cancel).
 """
@@ -56,8 +59,12 @@ import copy
 import time
 
 from provider_sandbox.stripe_api import (
+    MINIMUM_AMOUNTS,
+    OFF_SESSION_FAILURES,
+    CardFailure,
     Change,
     RequestContext,
+    StripeError,
     _Record,
     as_bool,
     as_currency,
@@ -190,7 +197,7 @@ class BillingState(ConnectState):
 
     def retrieve_subscription(self, ctx: RequestContext, params: dict, subscription_id: str) -> dict:
         check_known(params, {"expand"})
-        return copy.deepcopy(self._get("subscription", subscription_id, ctx).obj)
+        return self._render(self._get("subscription", subscription_id, ctx), as_expand(params))
 
     def cancel_subscription(self, ctx: RequestContext, params: dict, subscription_id: str) -> dict:
         check_known(params, {"invoice_now", "prorate", "cancellation_details", "expand"})
@@ -239,10 +246,10 @@ class BillingState(ConnectState):
             raise invalid(
                 f"Invalid payment_behavior: must be one of {', '.join(PAYMENT_BEHAVIORS)}", param="payment_behavior"
             )
-        if payment_behavior != "allow_incomplete":
+        if payment_behavior not in ("allow_incomplete", "error_if_incomplete"):
             raise invalid(
                 f"The local sandbox does not support payment_behavior={payment_behavior}: "
-                "only allow_incomplete (Stripe's default).",
+                "only allow_incomplete (Stripe's default) and error_if_incomplete.",
                 param="payment_behavior",
             )
         changes = self._item_changes(ctx, record, params.get("items", []))
@@ -256,19 +263,28 @@ class BillingState(ConnectState):
                     "The proration_date must be within the subscription's current billing period.",
                     param="proration_date",
                 )
+        prorations = [
+            (item, self._prorations(item, price, quantity, proration_date) if behaviour != "none" else [])
+            for item, price, quantity in changes
+        ]
+        pending = record.extra.setdefault("pending_invoice_items", [])
+        if behaviour == "always_invoice" and payment_behavior == "error_if_incomplete":
+            due = sum(entry.obj["amount"] for entry in pending) + sum(
+                line[3] for _, lines in prorations for line in lines
+            )
+            self._check_can_pay(record, self._records[sub["customer"]].obj["balance"] + due)
         # Everything is checked: from here on the update happens.
         previous: dict = {}
         if changes:
             previous["items"] = copy.deepcopy(sub["items"])
         if metadata != sub["metadata"]:
             previous["metadata"] = copy.deepcopy(sub["metadata"])
-        created: list[_Record] = []
+        created = [
+            self._new_invoice_item(record, item, *line, proration_date) for item, lines in prorations for line in lines
+        ]
         for item, price, quantity in changes:
-            if behaviour != "none":
-                created += self._prorations(record, item, price, quantity, proration_date)
             item.update(price=price, quantity=quantity)
         sub["metadata"] = copy.deepcopy(metadata)
-        pending = record.extra.setdefault("pending_invoice_items", [])
         pending += created
         emitted: list[Change] = [("invoiceitem.created", invoice_item) for invoice_item in created]
         if behaviour == "always_invoice" and pending:
@@ -348,31 +364,28 @@ class BillingState(ConnectState):
             "unit_amount": as_int(data["unit_amount"], f"{param}[unit_amount]", 0),
         }
 
-    def _prorations(self, record: _Record, item: dict, price: dict, quantity: int, when: int) -> list[_Record]:
-        """The two invoice items of a change at ``when``: the unused time on the old price credited, the
-        remaining time on the new one charged, each for the seconds left in the period
-        (https://docs.stripe.com/billing/subscriptions/prorations)."""
+    def _prorations(self, item: dict, price: dict, quantity: int, when: int) -> list[tuple[str, dict, int, int]]:
+        """(description, price, quantity, amount) of the two prorations of a change at ``when``: the
+        unused time on the old price credited, the remaining time on the new one charged, each for the
+        seconds left in the period (https://docs.stripe.com/billing/subscriptions/prorations)."""
         start, end = item["current_period_start"], item["current_period_end"]
         day = time.strftime("%d %b %Y", time.gmtime(when))
-        lines = [
-            ("Unused time on", item["price"], item["quantity"], -1),
-            ("Remaining time on", price, quantity, 1),
-        ]
-        created = []
-        for wording, line_price, line_quantity, sign in lines:
+        sides = [("Unused time on", item["price"], item["quantity"], -1), ("Remaining time on", price, quantity, 1)]
+        lines = []
+        for wording, line_price, line_quantity, sign in sides:
             if line_quantity == 0:
                 continue
             name = self._records[line_price["product"]].obj["name"]
             what = name if line_quantity == 1 else f"{line_quantity} × {name}"
             amount = sign * prorated(line_price["unit_amount"] * line_quantity, end - when, end - start)
-            created.append(self._new_invoice_item(record, item, line_price, line_quantity, amount, when, end))
-            created[-1].obj["description"] = f"{wording} {what} after {day}"
-        return created
+            lines.append((f"{wording} {what} after {day}", line_price, line_quantity, amount))
+        return lines
 
     def _new_invoice_item(
-        self, record: _Record, item: dict, price: dict, quantity: int, amount: int, start: int, end: int
+        self, record: _Record, item: dict, description: str, price: dict, quantity: int, amount: int, start: int
     ) -> _Record:
-        """A pending proration (https://docs.stripe.com/api/invoiceitems/object)."""
+        """A pending proration from ``start`` to the item's period end
+        (https://docs.stripe.com/api/invoiceitems/object)."""
         sub = record.obj
         invoice_item = {
             "id": new_id("ii"),
@@ -381,7 +394,7 @@ class BillingState(ConnectState):
             "currency": sub["currency"],
             "customer": sub["customer"],
             "date": self.now(),
-            "description": None,
+            "description": description,
             "discountable": False,
             "discounts": [],
             "invoice": None,
@@ -392,7 +405,7 @@ class BillingState(ConnectState):
                 "type": "subscription_details",
                 "subscription_details": {"subscription": sub["id"], "subscription_item": item["id"]},
             },
-            "period": {"start": start, "end": end},
+            "period": {"start": start, "end": item["current_period_end"]},
             "pricing": {
                 "type": "price_details",
                 "price_details": {"price": price["id"], "product": price["product"]},
@@ -406,13 +419,30 @@ class BillingState(ConnectState):
         self._records[invoice_item["id"]] = invoice_item_record
         return invoice_item_record
 
+    def _card_failure(self, subscription: _Record) -> CardFailure | None:
+        """How the subscription's default card answers an off-session charge (None: it pays)."""
+        payment_method = self._records.get(subscription.obj["default_payment_method"] or "")
+        return OFF_SESSION_FAILURES.get(payment_method.extra.get("off_session", "")) if payment_method else None
+
+    def _check_can_pay(self, subscription: _Record, due: int) -> None:
+        """``error_if_incomplete``: a charge the card declines fails the whole update with Stripe's 402
+        card error, and nothing changes (https://docs.stripe.com/api/subscriptions/update, its
+        payment_behavior); what is below the minimum charge is not charged, so cannot fail."""
+        failure = self._card_failure(subscription)
+        if due >= max(1, MINIMUM_AMOUNTS.get(subscription.obj["currency"], 0)) and failure is not None:
+            raise StripeError(
+                402,
+                failure.message,
+                type="card_error",
+                code=failure.code,
+                details={"decline_code": failure.decline_code},
+            )
+
     def _invoice_update(self, record: _Record, previous: dict) -> list[Change]:
         """``always_invoice``: the pending prorations invoiced now and charged to the default payment
         method; a credit goes to the customer's balance instead."""
         sub = record.obj
-        payment_method = self._records.get(sub["default_payment_method"] or "")
-        paid = payment_method is None or payment_method.extra.get("off_session", "succeeds") == "succeeds"
-        invoice = self._new_invoice(record, "subscription_update", paid=paid)
+        invoice = self._new_invoice(record, "subscription_update", paid=self._card_failure(record) is None)
         previous.setdefault("latest_invoice", sub["latest_invoice"])
         sub["latest_invoice"] = invoice.obj["id"]
         outcome: list[Change] = [("invoice.paid", invoice), ("invoice.payment_succeeded", invoice)]
@@ -528,7 +558,8 @@ class BillingState(ConnectState):
         """The subscription's invoice now: a new period's items (except for an update's invoice) and
         its pending prorations, less any credit on the customer's balance
         (https://docs.stripe.com/billing/customer/balance); ``paid`` says whether the charge of what is
-        still due succeeds."""
+        still due succeeds. Less than the currency's minimum charge is not charged: the invoice is
+        marked paid and the amount added to the balance as a debit (https://docs.stripe.com/api/invoices)."""
         now = self.now()
         sub = subscription.obj
         invoice_id = new_id("in")
@@ -545,8 +576,11 @@ class BillingState(ConnectState):
         starting_balance = customer.obj["balance"]
         owed = starting_balance + total  # a negative balance is credit
         amount_due, ending_balance = (owed, 0) if owed >= 0 else (0, owed)
+        too_small = 0 < amount_due < MINIMUM_AMOUNTS.get(sub["currency"], 0)
+        if too_small:  # marked paid, and carried on the balance as a debit
+            ending_balance = amount_due
         customer.obj["balance"] = ending_balance
-        paid = paid or amount_due == 0
+        paid = paid or amount_due == 0 or too_small
         number = customer.obj["next_invoice_sequence"]
         customer.obj["next_invoice_sequence"] = number + 1
         first = sub["items"]["data"][0]
@@ -555,7 +589,7 @@ class BillingState(ConnectState):
             "object": "invoice",
             "account_country": "US",
             "amount_due": amount_due,
-            "amount_paid": amount_due if paid else 0,
+            "amount_paid": amount_due if paid and not too_small else 0,
             "amount_remaining": 0 if paid else amount_due,
             "attempt_count": 1 if amount_due else 0,
             "attempted": True,

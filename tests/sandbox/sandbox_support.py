@@ -9,9 +9,11 @@ should here: each test gets a sandbox of its own."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -130,6 +132,36 @@ class LoopbackReceiver[R]:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@dataclass
+class Received:
+    """A Stripe webhook as it arrived: the raw body (what the signature covers) and the headers."""
+
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def type(self) -> str:
+        return json.loads(self.body)["type"]
+
+
+class StripeReceiver(LoopbackReceiver[Received]):
+    """Catches Stripe's webhook POSTs and answers 200."""
+
+    path = "/webhooks/stripe"
+
+    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
+        return Received(body, dict(request.headers.items()))
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = WAIT) -> list[Received]:
+        return self.wait_until(predicate, timeout, "webhooks", lambda received: [r.type for r in received])
+
+    def wait_for_types(self, *types: str) -> list[Received]:
+        return self.wait_for(lambda received: all(any(r.type == t for r in received) for t in types))
+
+    def types(self) -> list[str]:
+        return [r.type for r in self.snapshot()]
 
 
 # ---------------------------------------------------------------------------------------------------

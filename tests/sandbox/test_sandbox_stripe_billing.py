@@ -5,17 +5,14 @@ Webhooks are checked with ``construct_event``, in the order one endpoint receive
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 import stripe
-from sandbox_support import WAIT, LoopbackReceiver, flush
+from sandbox_support import StripeReceiver, flush
 from sandbox_support import http as http
 from sandbox_support import sandbox as sandbox
 
@@ -34,28 +31,8 @@ PLAN_METADATA = {"merchant": "m1", "plan": "starter", "purpose": "plan"}
 
 
 @dataclass
-class Received:
-    body: bytes
-    headers: dict[str, str]
-
-    @property
-    def type(self) -> str:
-        return json.loads(self.body)["type"]
-
-
-class Receiver(LoopbackReceiver[Received]):
-    path = "/webhooks/stripe"
-
-    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
-        return Received(body, dict(request.headers.items()))
-
-    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = WAIT) -> list[Received]:
-        return self.wait_until(predicate, timeout, "webhooks", lambda received: [r.type for r in received])
-
-
-@dataclass
 class Endpoint:
-    receiver: Receiver
+    receiver: StripeReceiver
     secret: str
 
     def events_since(self, count: int, http: httpx.Client, sandbox: SandboxServer) -> list[stripe.Event]:
@@ -76,7 +53,7 @@ def client(sandbox: SandboxServer) -> stripe.StripeClient:
 
 @pytest.fixture
 def hook(request: pytest.FixtureRequest, client: stripe.StripeClient) -> Endpoint:
-    receiver = Receiver()
+    receiver = StripeReceiver()
     request.addfinalizer(receiver.close)
     created = client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
     return Endpoint(receiver, created.secret)
@@ -114,6 +91,14 @@ def pro_product(client: stripe.StripeClient) -> stripe.Product:
     return client.v1.products.create(
         params={"name": "Pro plan", "metadata": {"plan": "pro"}}, options={"idempotency_key": "product-pro"}
     )
+
+
+def ready_to_change(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> tuple[stripe.Subscription, stripe.Product, int]:
+    """A running Starter subscription, the Pro plan's product, and how many webhooks came so far."""
+    subscription = subscribed(client, http, sandbox)
+    return subscription, pro_product(client), hook.count(http, sandbox)
 
 
 def change_params(subscription: stripe.Subscription, product: str, amount: int, behaviour: str, **more) -> dict:
@@ -196,10 +181,8 @@ def test_a_product_is_created_replayed_by_its_idempotency_key_and_read_back(
 def test_upgrade_with_always_invoice_charges_the_prorated_difference_at_once(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     item = subscription["items"].data[0]
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
 
     before = int(time.time())
     updated = client.v1.subscriptions.update(
@@ -267,17 +250,20 @@ def test_downgrade_with_always_invoice_credits_the_balance_which_the_renewal_spe
     item = subscription["items"].data[0]
     basic = client.v1.products.create(params={"name": "Basic plan"})
     when = item.current_period_start + (item.current_period_end - item.current_period_start) // 2
-    updated = client.v1.subscriptions.update(
-        subscription.id, params=change_params(subscription, basic.id, 900, "always_invoice", proration_date=when)
+    params = change_params(
+        subscription, basic.id, 900, "always_invoice", proration_date=when, expand=["latest_invoice"]
     )
+    updated = client.v1.subscriptions.update(subscription.id, params=params)
 
-    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    invoice = updated.latest_invoice  # expanded
+    assert invoice.object == "invoice" and invoice.billing_reason == "subscription_update"
     credit = -cents(exact_proration(STARTER, item.current_period_start, item.current_period_end, when))
     charge = cents(exact_proration(900, item.current_period_start, item.current_period_end, when))
     assert [line.amount for line in invoice.lines.data] == [credit, charge]
     assert invoice.total == credit + charge < 0
     assert (invoice.amount_due, invoice.amount_paid, invoice.status) == (0, 0, "paid")
     assert (invoice.starting_balance, invoice.ending_balance) == (0, invoice.total)
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == invoice.to_dict()
     customer = client.v1.customers.retrieve(updated.customer)
     assert customer.balance == invoice.total
 
@@ -292,10 +278,8 @@ def test_downgrade_with_always_invoice_credits_the_balance_which_the_renewal_spe
 def test_create_prorations_leaves_the_lines_for_the_next_renewal(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     item = subscription["items"].data[0]
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
     when = item.current_period_end - (item.current_period_end - item.current_period_start) // 3
     updated = client.v1.subscriptions.update(
         subscription.id, params=change_params(subscription, product.id, PRO, "create_prorations", proration_date=when)
@@ -331,9 +315,7 @@ def test_create_prorations_leaves_the_lines_for_the_next_renewal(
 def test_none_changes_the_price_without_proration(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     updated = client.v1.subscriptions.update(
         subscription.id, params=change_params(subscription, product.id, PRO, "none")
     )
@@ -391,8 +373,7 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
     message: str,
     param: str | None,
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
-    product = pro_product(client)
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
     params = change_params(subscription, product.id, PRO, "always_invoice")
     item = params["items"][0]
     match case:
@@ -411,8 +392,7 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
         case "unknown_param":
             params["billing_cycle_anchor"] = "now"
         case "payment_behavior":
-            params["payment_behavior"] = "error_if_incomplete"
-    seen = hook.count(http, sandbox)
+            params["payment_behavior"] = "pending_if_incomplete"
 
     error = refused(client, subscription, params)
     assert error.http_status == status
@@ -445,17 +425,19 @@ def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
     assert noted.status == "canceled" and noted.metadata["note"] == "left"
 
 
-def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_past_due(
-    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
-) -> None:
-    subscription = subscribed(client, http, sandbox)
+def decline_card(http: httpx.Client, sandbox: SandboxServer, subscription: stripe.Subscription) -> None:
     response = http.post(
         f"{sandbox.url}/_sandbox/stripe/payment_methods/{subscription.default_payment_method}/behaviour",
         json={"off_session": "card_declined"},
     )
     assert response.status_code == 200, response.text
-    product = pro_product(client)
-    seen = hook.count(http, sandbox)
+
+
+def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_past_due(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+    decline_card(http, sandbox, subscription)
 
     updated = client.v1.subscriptions.update(
         subscription.id, params=change_params(subscription, product.id, PRO, "always_invoice")
@@ -468,3 +450,47 @@ def test_a_declined_card_leaves_the_update_invoice_open_and_the_subscription_pas
     events = hook.events_since(seen, http, sandbox)
     assert [event.type for event in events][-3:] == ["invoice.created", "invoice.finalized", "invoice.payment_failed"]
     assert events[0].data.previous_attributes["status"] == "active"
+
+
+def test_error_if_incomplete_refuses_an_upgrade_the_card_declines_and_changes_nothing(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+    decline_card(http, sandbox, subscription)
+    params = change_params(subscription, product.id, PRO, "always_invoice", payment_behavior="error_if_incomplete")
+
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.subscriptions.update(subscription.id, params=params)
+    assert declined.value.http_status == 402 and declined.value.code == "card_declined"
+    assert declined.value.user_message == "Your card was declined."
+    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == subscription.to_dict()
+    assert hook.events_since(seen, http, sandbox) == []
+
+    # A downgrade charges nothing, so the same card does not stand in its way.
+    basic = client.v1.products.create(params={"name": "Basic plan"})
+    params = change_params(subscription, basic.id, 900, "always_invoice", payment_behavior="error_if_incomplete")
+    downgraded = client.v1.subscriptions.update(subscription.id, params=params)
+    assert downgraded.status == "active" and downgraded["items"].data[0].price.unit_amount == 900
+    assert client.v1.invoices.retrieve(downgraded.latest_invoice).status == "paid"
+
+
+def test_a_charge_below_the_minimum_is_not_taken_but_carried_to_the_renewal(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+    item = subscription["items"].data[0]
+    start, end = item.current_period_start, item.current_period_end
+    when = end - (end - start) // 100  # 1% of the period left: (4900 - 1900) / 100 = USD 0.30
+    updated = client.v1.subscriptions.update(
+        subscription.id, params=change_params(subscription, product.id, PRO, "always_invoice", proration_date=when)
+    )
+
+    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    due = cents(exact_proration(PRO, start, end, when)) - cents(exact_proration(STARTER, start, end, when))
+    assert 0 < invoice.total == due < 50  # USD's minimum charge is 50 cents
+    assert (invoice.status, invoice.amount_paid, invoice.ending_balance) == ("paid", 0, due)
+    assert client.v1.customers.retrieve(updated.customer).balance == due  # a debit
+
+    renewal = renew(http, sandbox, subscription.id)["invoice"]
+    assert renewal["starting_balance"] == due and renewal["amount_due"] == PRO + due
+    assert renewal["ending_balance"] == 0

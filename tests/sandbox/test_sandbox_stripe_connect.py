@@ -5,14 +5,12 @@ off-session, and refunds that give the fee back. Webhooks are checked with ``con
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 import stripe
-from sandbox_support import WAIT, LoopbackReceiver, flush
+from sandbox_support import StripeReceiver, flush
 from sandbox_support import http as http
 from sandbox_support import sandbox as sandbox
 
@@ -30,36 +28,8 @@ REFRESH_URL = "http://127.0.0.1:3000/merchants/m1/connect"
 
 
 @dataclass
-class Received:
-    body: bytes
-    headers: dict[str, str]
-
-    @property
-    def type(self) -> str:
-        return json.loads(self.body)["type"]
-
-
-class Receiver(LoopbackReceiver[Received]):
-    """Catches webhook POSTs and answers 200."""
-
-    path = "/webhooks/stripe"
-
-    def capture(self, request: BaseHTTPRequestHandler, body: bytes) -> Received:
-        return Received(body, dict(request.headers.items()))
-
-    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = WAIT) -> list[Received]:
-        return self.wait_until(predicate, timeout, "webhooks", lambda received: [r.type for r in received])
-
-    def wait_for_types(self, *types: str) -> list[Received]:
-        return self.wait_for(lambda received: all(any(r.type == t for r in received) for t in types))
-
-    def types(self) -> list[str]:
-        return [r.type for r in self.snapshot()]
-
-
-@dataclass
 class Endpoint:
-    receiver: Receiver
+    receiver: StripeReceiver
     secret: str
 
     def events(self, *types: str) -> dict[str, stripe.Event]:
@@ -79,7 +49,7 @@ def client(sandbox: SandboxServer) -> stripe.StripeClient:
 
 
 def _endpoint(request: pytest.FixtureRequest, client: stripe.StripeClient, connect: bool) -> Endpoint:
-    receiver = Receiver()
+    receiver = StripeReceiver()
     request.addfinalizer(receiver.close)
     created = client.v1.webhook_endpoints.create(
         params={"url": receiver.url, "enabled_events": ["*"], "connect": connect}
