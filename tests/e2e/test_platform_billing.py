@@ -190,6 +190,50 @@ def test_a_running_plan_moves_at_once_with_the_difference_invoiced_the_new_fee_a
     assert len(emails(stack, tradie, "plan_changed")) == 2  # one per move, however many events told it
 
 
+def test_a_plan_ends_with_the_period_paid_for_can_be_kept_until_then_and_then_stops_new_bookings(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscription = subscribe(api, stack, tradie)
+    path = f"/admin/merchants/{tradie}/subscription"
+    assert api.delete(path, headers=staff(FIXIT)).status_code == 403  # another merchant's staff
+    period_end = billing(api, tradie, staff(tradie))["current_period_end"]
+
+    end = api.delete(path, headers=staff(tradie))
+    assert end.status_code == 200, end.text
+    assert end.json() == {"merchant": tradie, "plan": "starter", "ends_at": period_end}
+    stack.flush_deliveries()
+    view = billing(api, tradie, staff(tradie))
+    assert (view["ends_at"], view["status"], view["taking_orders"]) == (period_end, "active", True), view
+    assert view["next_step"]["action"] == "keep_plan"
+    assert book(api, tradie).status_code == 201  # the period paid for goes on
+    [told] = wait_for(lambda: emails(stack, tradie, "plan_ending"), what="the plan-ending email")
+    day = datetime.fromtimestamp(period_end, UTC).date().isoformat()
+    assert f"ends with the period you paid for, on {day}" in plain(told["text"]), told["text"]
+    assert api.delete(path, headers=staff(tradie)).json()["ends_at"] == period_end  # asked twice: one end
+    stack.flush_deliveries()
+    assert len(emails(stack, tradie, "plan_ending")) == 1
+
+    kept = api.post(path, headers=staff(tradie), json={"plan": "starter", "currency": "AUD"})
+    assert kept.status_code == 200 and kept.json()["kept"] is True and kept.json()["ends_at"] is None, kept.text
+    stack.flush_deliveries()
+    view = billing(api, tradie, staff(tradie))
+    assert (view["ends_at"], view["next_step"], view["plan"]) == (None, None, "starter"), view
+    assert not sandbox_get(stack, f"/v1/subscriptions/{subscription}")["cancel_at_period_end"]
+
+    assert api.delete(path, headers=staff(tradie)).status_code == 200  # ended for good this time
+    stack.flush_deliveries()
+    period = httpx.post(f"{stack.sandbox}/_sandbox/stripe/subscriptions/{subscription}/renew", json={}, timeout=10)
+    assert period.status_code == 200, period.text  # the period's end: Stripe ends the subscription
+    stack.flush_deliveries()
+    view = billing(api, tradie, staff(tradie))
+    assert (view["status"], view["taking_orders"], view["ends_at"]) == ("canceled", False, None), view
+    refused = book(api, tradie)
+    assert refused.status_code == 409 and refused.json()["error"] == "merchant_plan_inactive", refused.text
+    wait_for(lambda: emails(stack, tradie, "plan_lapsed"), what="the plan-lapsed email")
+    assert len(emails(stack, tradie, "plan_ending")) == 2
+    gone = api.delete(path, headers=staff(tradie))
+    assert gone.status_code == 409 and gone.json()["error"] == "no_running_plan", gone.text
+
+
 def test_a_failed_renewal_warns_then_a_deleted_plan_stops_new_bookings_but_not_a_balance(api, stack):
     tradie = signed_up_tradie(api, stack)
     subscription = subscribe(api, stack, tradie)

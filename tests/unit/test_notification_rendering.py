@@ -89,6 +89,7 @@ def test_every_template_renders_a_subject_a_text_and_an_html_part(kind, locale, 
         Kind.PLAN_LAPSED,
         Kind.PLAN_ACTIVE,
         Kind.PLAN_CHANGED,
+        Kind.PLAN_ENDING,
     ):
         assert context["order_number"] in email.subject + email.text
 
@@ -105,10 +106,14 @@ def test_optional_parts_show_only_when_present(kind):
     if kind in (Kind.STAGE_CHANGED, Kind.DELIVERY):
         assert "We loved your story" in full.text
         assert "Note from" not in minimal.text
-    if kind in (Kind.PLAN_PAYMENT_FAILED, Kind.PLAN_LAPSED, Kind.PLAN_ACTIVE, Kind.PLAN_CHANGED):  # from the platform
+    if kind in (Kind.PLAN_PAYMENT_FAILED, Kind.PLAN_LAPSED, Kind.PLAN_ACTIVE, Kind.PLAN_CHANGED, Kind.PLAN_ENDING):
         plan = {"name": "Starter", "invoice": {"amount": 2900, "currency": "AUD"}, "next_attempt_on": "2026-12-04"}
         told = plain(render(kind, "en", {**FULL, "plan": plan}).text)
         assert "Starter plan" in told and "Starter" not in minimal.text
+        if kind is Kind.PLAN_ENDING:
+            ending = plain(render(kind, "fr", {**FULL, "plan": {**plan, "ends_on": "2027-01-02"}}).text)
+            assert "prend fin avec la période payée, le 2027-01-02" in ending and "Choisissez de nouveau" in ending
+            assert "ends with the period you paid for" in told and "on 20" not in told
         if kind is Kind.PLAN_CHANGED:
             moved = {**plan, "name": "Pro", "previous": "Starter", "fee_bps": 150}
             english = plain(render(kind, "en", {**FULL, "plan": moved}).text)

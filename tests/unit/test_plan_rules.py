@@ -67,3 +67,15 @@ def test_moving_to_another_plan_is_news_unless_a_bigger_one_is_told(kind, old, n
 )
 def test_the_sandbox_bills_monthly_on_the_same_day(start, then):
     assert add_month(calendar.timegm(start)) == calendar.timegm(then)
+
+
+@pytest.mark.parametrize(
+    ("kind", "old", "new", "email"),
+    [
+        ("customer.subscription.updated", "active", "active", "plan_ending"),  # set to end with its period
+        ("customer.subscription.updated", "past_due", "past_due", "plan_ending"),
+        ("customer.subscription.deleted", "active", "canceled", "plan_lapsed"),  # the end has come
+    ],
+)
+def test_a_plan_set_to_end_tells_the_merchant_once_when_it_will(kind, old, new, email):
+    assert email_for(old, new, notice(kind, new), ending=True) == email

@@ -185,6 +185,38 @@ def test_a_deleted_subscription_reads_its_status_and_period():
     assert (notice.status, notice.period_end, notice.invoice) == ("canceled", 1_800_000_000, None)
 
 
+def test_a_subscription_set_to_end_tells_when_and_an_invoice_tells_nothing_of_it():
+    subscription = {
+        "id": "sub_1",
+        "object": "subscription",
+        "status": "active",
+        "customer": "cus_1",
+        "metadata": {"merchant": "m1", "plan": "pro"},
+        "items": {"data": [{"current_period_end": 1_800_000_000}]},
+    }
+    ending = events.notice(
+        event(
+            "customer.subscription.updated", {**subscription, "cancel_at_period_end": True, "cancel_at": 1_800_000_000}
+        )
+    )
+    assert (ending.tells_end, ending.ends_at, ending.status) == (True, 1_800_000_000, "active")
+    kept = events.notice(event("customer.subscription.updated", {**subscription, "cancel_at_period_end": False}))
+    assert (kept.tells_end, kept.ends_at) == (True, None)
+    ended = events.notice(
+        event("customer.subscription.deleted", {**subscription, "status": "canceled", "cancel_at": 1_800_000_000})
+    )
+    assert (ended.tells_end, ended.ends_at) == (True, None)  # it has ended: nothing left to come
+    invoice = {
+        "id": "in_1",
+        "object": "invoice",
+        "customer": "cus_1",
+        "amount_paid": 4900,
+        "currency": "usd",
+        "parent": {"subscription_details": {"subscription": "sub_1", "metadata": {"merchant": "m1", "plan": "pro"}}},
+    }
+    assert events.notice(event("invoice.paid", invoice)).tells_end is False
+
+
 def test_the_readme_lists_the_events_the_code_subscribes_to():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("### Provider events to subscribe to", 1)[1].split("\n### ", 1)[0]

@@ -30,6 +30,7 @@ class Kind(StrEnum):
     PLAN_LAPSED = "plan_lapsed"  # to the merchant: its plan ended, new orders stopped
     PLAN_ACTIVE = "plan_active"  # to the merchant: its plan is active (again)
     PLAN_CHANGED = "plan_changed"  # to the merchant: its running subscription moved to another plan
+    PLAN_ENDING = "plan_ending"  # to the merchant: its plan is set to end with the period it paid for
 
 
 class Recipient(StrEnum):
@@ -63,6 +64,7 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PLAN_LAPSED: Recipient.MERCHANT,
     Kind.PLAN_ACTIVE: Recipient.MERCHANT,
     Kind.PLAN_CHANGED: Recipient.MERCHANT,
+    Kind.PLAN_ENDING: Recipient.MERCHANT,
 }
 
 # The customer's emails staff may send again (POST /admin/orders/{id}/emails).

@@ -214,6 +214,10 @@ class PlanNotice:
     period_end: int | None = None
     invoice: dict[str, Any] | None = None  # {"id", "amount", "currency", "paid", "next_attempt"}
     account: None = None  # always the platform's own account (owns() reads every notice's)
+    # The subscription's own events say whether it is set to end (`ends_at`, None: it goes on);
+    # an invoice's say nothing of it (`tells_end` False).
+    tells_end: bool = False
+    ends_at: int | None = None
 
 
 Notice = PaymentNotice | RefundNotice | DisputeNotice | AccountNotice | PlanNotice

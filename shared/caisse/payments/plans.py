@@ -52,6 +52,10 @@ class AlreadyOnPlan(Conflict):
     code = "already_on_plan"
 
 
+class NoRunningPlan(Conflict):
+    code = "no_running_plan"
+
+
 class PlanChangeRefused(Conflict):
     """Stripe refused to change the subscription (it ended there, or a payment is pending)."""
 
@@ -150,12 +154,19 @@ def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
     The subscription's metadata names the new plan, so the merchant's plan and fee follow when
     `customer.subscription.updated` arrives (`apply`), as every other change of the plan does.
     A subscription keeps its currency (Stripe refuses another), so the plan must be paid in it."""
+    ending = bool(_billing(merchant).get("ends_at"))
+    if merchant.plan == plan.id and ending:
+        return _answer(
+            merchant.merchant_id, plan, currency, checkout_url=None, kept=True, **_end_at_period_end(merchant, False)
+        )
     if merchant.plan == plan.id:
         raise AlreadyOnPlan(f"{merchant.name} already has the {plan.name} plan")
     if merchant.plan_status == "incomplete":
         raise PlanChangeRefused(
             f"{merchant.name}'s first payment for its plan is still being confirmed; try again after"
         )
+    if ending:  # a merchant that picks another plan means to go on: the end it asked for is undone first
+        _end_at_period_end(merchant, False)
     subscription_id = merchant.stripe_subscription
     try:
         subscription = client().v1.subscriptions.retrieve(subscription_id)
@@ -206,6 +217,31 @@ def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
     )
 
 
+def end_plan(merchant_id: str, staff: Staff) -> dict[str, Any]:
+    """End the merchant's plan when the period it paid for ends: Stripe's `cancel_at_period_end`
+    (https://docs.stripe.com/billing/subscriptions/cancel). Orders go on until then; choosing the
+    plan again before then keeps it. Asking twice ends it once."""
+    staff.require(merchant_id, "this merchant")
+    merchant = get_merchant(merchant_id)
+    if not merchant.business_kind:
+        raise NotOnPlatform(f"{merchant.name} is not a merchant that signed up on the platform: it has no plan")
+    if not merchant.stripe_subscription or (merchant.plan_status or "") not in RUNNING:
+        raise NoRunningPlan(f"{merchant.name} has no running plan to end")
+    return {"merchant": merchant_id, "plan": merchant.plan, **_end_at_period_end(merchant, True)}
+
+
+def _end_at_period_end(merchant: Merchant, end: bool) -> dict[str, Any]:
+    """Ask Stripe to end the subscription at its period's end (or no longer); when it ends."""
+    try:
+        # No idempotency key of ours: asking twice sets the same value, which Stripe does once.
+        updated = client().v1.subscriptions.update(merchant.stripe_subscription, params={"cancel_at_period_end": end})
+    except stripe.InvalidRequestError as error:
+        raise PlanChangeRefused(f"Stripe refused: {error.user_message or error}") from error
+    except stripe.StripeError as error:
+        raise ProviderUnavailable("Stripe did not answer; try again") from error
+    return {"ends_at": updated.cancel_at if updated.cancel_at_period_end else None}
+
+
 def _expire_open_checkouts(customer: str) -> None:
     """One plan Checkout open at a time: an older one (another tab, an earlier click) could
     otherwise be paid too and start a second subscription (expiring: docs.stripe.com/api/checkout/sessions/expire)."""
@@ -233,6 +269,7 @@ def billing_view(merchant_id: str, staff: Staff) -> dict[str, Any]:
         "fee_percent": fee_percent(int(merchant.platform_fee_bps)),
         "limits": dict(plan.limits) if plan else {},
         "current_period_end": billing.get("period_end"),
+        "ends_at": billing.get("ends_at"),
         "last_invoice": billing.get("last_invoice"),
         "next_step": _next_step(merchant),
     }
@@ -256,6 +293,13 @@ def _next_step(merchant: Merchant) -> dict[str, str] | None:
         }
     if status == "incomplete":
         return {"action": "wait", "message": "Your first payment is being confirmed."}
+    ends_at = _billing(merchant).get("ends_at")
+    if ends_at and status in RUNNING:
+        return {
+            "action": "keep_plan",
+            "message": f"Your plan ends on {_day(ends_at)}: until then you keep taking orders. "
+            "Choose it again to keep it.",
+        }
     if status in LAPSED:
         return {
             "action": "choose_plan",
@@ -273,9 +317,11 @@ def _merchant_context(merchant: Merchant) -> dict[str, Any]:
     return {"id": merchant.merchant_id, "name": merchant.name, "reply_to": merchant.reply_to}
 
 
-def email_for(old: str | None, new: str | None, notice: PlanNotice, *, other_plan: bool = False) -> str | None:
+def email_for(
+    old: str | None, new: str | None, notice: PlanNotice, *, other_plan: bool = False, ending: bool = False
+) -> str | None:
     """Which email (a Kind value) this change calls for, if any. `other_plan`: the event moves a
-    running subscription to another plan."""
+    running subscription to another plan; `ending`: the subscription is now set to end."""
     if notice.event_type == "invoice.payment_failed":
         return "plan_payment_failed"
     if new in LAPSED and old not in LAPSED:
@@ -284,6 +330,8 @@ def email_for(old: str | None, new: str | None, notice: PlanNotice, *, other_pla
         return "plan_active"
     if other_plan and new in RUNNING:
         return "plan_changed"
+    if ending and new in RUNNING:
+        return "plan_ending"
     return None
 
 
@@ -328,6 +376,9 @@ def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Trans
         billing["period_end"] = notice.period_end
     if notice.invoice:
         billing["last_invoice"] = notice.invoice
+    was_ending = bool(billing.get("ends_at"))
+    if notice.tells_end:
+        billing["ends_at"] = notice.ends_at
     actions = [
         Merchant.plan_status.set(status),
         Merchant.plan_event_at.set(notice.created),
@@ -351,7 +402,8 @@ def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Trans
     )
     tx = Transaction()
     tx.update(merchant, actions=actions, condition=condition, label="merchant")
-    kind = email_for(old_status, status, notice, other_plan=other_plan)
+    ending = bool(billing.get("ends_at")) and not was_ending
+    kind = email_for(old_status, status, notice, other_plan=other_plan, ending=ending)
     if kind and (merchant.staff_email or merchant.reply_to):
         plan_name = plan.name if plan else merchant.plan
         before = find_plan(merchant.plan) if other_plan else None
@@ -364,6 +416,7 @@ def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Trans
                 "status": status,
                 "invoice": notice.invoice,
                 "next_attempt_on": _day(notice.invoice.get("next_attempt")) if notice.invoice else None,
+                "ends_on": _day(billing.get("ends_at")),
             },
         }
         tx.put(

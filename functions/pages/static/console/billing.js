@@ -19,6 +19,7 @@ function limits(found) {
 // What the merchant must know now, in the console's language (the API's next_step says the same).
 function banner(billing) {
   if (!billing.on_platform) return notice(t('billing.not_on_platform'));
+  if (ending(billing)) return notice(t('billing.ending', { day: epochDay(billing.ends_at) }), 'warning');
   if (billing.status === 'past_due') return notice(t('billing.past_due'), 'warning');
   if (LAPSED.includes(billing.status)) return notice(t('billing.lapsed'), 'error');
   if (billing.status === 'incomplete') return notice(t('billing.confirming'));
@@ -31,14 +32,52 @@ function percent(bps) {
   return `${new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 2 }).format(bps / 100)} %`;
 }
 
-function current(billing) {
+// Stripe's epoch seconds as a day (billing periods are whole days in UTC).
+function epochDay(seconds) {
+  return seconds ? day(new Date(seconds * 1000).toISOString().slice(0, 10)) : '–';
+}
+
+function ending(billing) {
+  return Boolean(billing.ends_at) && RUNNING.includes(billing.status);
+}
+
+// Ending the plan with the period paid for, in two steps: nothing ends on one stray click.
+function endControl(context, billing) {
+  if (!RUNNING.includes(billing.status) || billing.status === 'incomplete' || ending(billing)) return null;
+  const problem = el('div', { 'aria-live': 'polite' });
+  const box = el('div', { class: 'end-plan' });
+  const ask = el('button', { type: 'button' }, t('billing.end'));
+  const confirm = el('button', { type: 'button', class: 'danger' }, t('billing.end_confirm', { day: epochDay(billing.current_period_end) }));
+  const back = el('button', { type: 'button' }, t('billing.end_keep'));
+  ask.addEventListener('click', () => {
+    box.replaceChildren(el('p', {}, t('billing.end_explain', { day: epochDay(billing.current_period_end) })), confirm, back, problem);
+    confirm.focus();
+  });
+  back.addEventListener('click', () => box.replaceChildren(ask));
+  confirm.addEventListener('click', async () => {
+    problem.replaceChildren();
+    confirm.disabled = true;
+    try {
+      await api.remove(`/admin/merchants/${encodeURIComponent(context.merchant)}/subscription`);
+      location.hash = '#/billing?result=ending';
+    } catch (error) {
+      confirm.disabled = false;
+      problem.replaceChildren(notice(errorText(error), 'error'));
+    }
+  });
+  box.replaceChildren(ask);
+  return box;
+}
+
+function current(context, billing) {
   if (!billing.plan) return null;
   const invoice = billing.last_invoice;
   const rows = [
     [t('billing.plan'), billing.plan_name || billing.plan],
     [t('billing.status'), t(`billing.state.${billing.status}`) || billing.status],
     [t('billing.fee'), percent(billing.fee_bps)],
-    [t('billing.period_end'), billing.current_period_end ? day(new Date(billing.current_period_end * 1000).toISOString().slice(0, 10)) : '–'],
+    [t('billing.period_end'), epochDay(billing.current_period_end)],
+    ...(ending(billing) ? [[t('billing.ends_on'), epochDay(billing.ends_at)]] : []),
     [t('billing.last_invoice'), invoice
       ? `${money({ amount: invoice.amount, currency: invoice.currency })} · ${invoice.paid ? t('billing.paid') : t('billing.failed')}`
       : '–'],
@@ -47,6 +86,7 @@ function current(billing) {
     t('billing.current'),
     el('dl', { class: 'facts' }, rows.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, value)])),
     limits(billing.limits),
+    endControl(context, billing),
   );
 }
 
@@ -63,12 +103,13 @@ function planCard(context, plan, billing) {
   const usable = switching ? currencies.filter((currency) => currency === paidIn(billing)) : currencies;
   const chosen = select('currency', currencies.map((currency) => [currency, currency]), currencies[0]);
   const problem = el('div', { 'aria-live': 'polite' });
-  const label = ours ? t('billing.your_plan') : switching ? t('billing.switch') : t('billing.subscribe');
+  const keep = ours && ending(billing);
+  const label = keep ? t('billing.keep') : ours ? t('billing.your_plan') : switching ? t('billing.switch') : t('billing.subscribe');
   const form = el(
     'form',
     { class: 'subscribe', 'aria-label': t(switching ? 'billing.switch_to' : 'billing.subscribe_to', { plan: plan.name }) },
     currencies.length > 1 && !running ? field(t('billing.currency'), chosen) : null,
-    el('button', { type: 'submit', class: 'primary', disabled: ours || !usable.length || !billing.on_platform ? 'disabled' : null }, label),
+    el('button', { type: 'submit', class: 'primary', disabled: (ours && !keep) || !usable.length || !billing.on_platform ? 'disabled' : null }, label),
     switching ? el('p', { class: 'muted' }, usable.length ? t('billing.switch_prorated') : t('billing.switch_currency', { currency: paidIn(billing) })) : null,
     problem,
   );
@@ -81,7 +122,7 @@ function planCard(context, plan, billing) {
         currency: switching ? usable[0] : chosen.value || currencies[0],
       });
       if (answer.checkout_url) location.assign(answer.checkout_url);
-      else location.hash = `#/billing?result=changing&plan=${encodeURIComponent(plan.id)}`;
+      else location.hash = `#/billing?result=${answer.kept ? 'kept' : 'changing'}&plan=${encodeURIComponent(plan.id)}`;
     } catch (error) {
       problem.replaceChildren(notice(errorText(error), 'error'));
     }
@@ -97,18 +138,16 @@ function planCard(context, plan, billing) {
   );
 }
 
-// After asking for another plan: Stripe's event moves the plan a moment later. Until it has, the
-// page says so and looks again every 2 s (for a minute at most).
+// After asking Stripe for a change (another plan, the end, keeping the plan): its event moves the
+// plan a moment later. Until it has, the page says so and looks again every 2 s (a minute at most).
 const LOOK_AGAIN_MS = 2000;
 const LOOKS = 30;
 let looks = 0;
 
-function changing(billing, offered, wanted) {
-  const plan = offered.plans.find((found) => found.id === wanted);
-  const name = plan ? plan.name : wanted;
-  if (billing.plan === wanted) {
+function awaited(done, doneText, waitingText) {
+  if (done) {
     looks = 0;
-    return notice(t('billing.changed', { plan: name }), 'ok');
+    return notice(doneText, 'ok');
   }
   if (looks < LOOKS) {
     looks += 1;
@@ -117,7 +156,16 @@ function changing(billing, offered, wanted) {
       if (location.hash === here) window.dispatchEvent(new HashChangeEvent('hashchange'));
     }, LOOK_AGAIN_MS);
   }
-  return notice(t('billing.changing', { plan: name }));
+  return notice(waitingText);
+}
+
+function afterRequest(back, billing, offered, wanted) {
+  const plan = offered.plans.find((found) => found.id === wanted);
+  const name = plan ? plan.name : wanted;
+  if (back === 'changing') return awaited(billing.plan === wanted, t('billing.changed', { plan: name }), t('billing.changing', { plan: name }));
+  if (back === 'kept') return awaited(!billing.ends_at, t('billing.kept', { plan: name }), t('billing.keeping'));
+  if (back === 'ending') return awaited(ending(billing), t('billing.ended_request'), t('billing.ending_wait'));
+  return null;
 }
 
 export async function billingView(context, parameters) {
@@ -131,9 +179,9 @@ export async function billingView(context, parameters) {
   return [
     heading,
     back === 'subscribed' && !RUNNING.includes(billing.status) ? notice(t('billing.confirming')) : null,
-    back === 'changing' ? changing(billing, offered, parameters.get('plan')) : null,
+    afterRequest(back, billing, offered, parameters.get('plan')),
     banner(billing),
-    current(billing),
+    current(context, billing),
     section(t('billing.plans'), el('div', { class: 'plans' }, offered.plans.map((plan) => planCard(context, plan, billing)))),
   ];
 }

@@ -231,6 +231,7 @@ def plan_notice(event: dict[str, Any]) -> PlanNotice:
     obj = event["data"]["object"]
     invoice = None
     period_end = None
+    ends_at = None
     if kind == "checkout.session.completed":
         metadata = obj.get("metadata") or {}
         subscription = _id(obj.get("subscription"))
@@ -241,6 +242,9 @@ def plan_notice(event: dict[str, Any]) -> PlanNotice:
         status = obj.get("status")
         items = (obj.get("items") or {}).get("data") or [{}]
         period_end = items[0].get("current_period_end")
+        # Set to end when its period does (https://docs.stripe.com/billing/subscriptions/cancel); a
+        # deleted one has ended: nothing is left to come.
+        ends_at = obj.get("cancel_at") if kind == "customer.subscription.updated" else None
     else:  # invoice.paid, invoice.payment_failed
         details = ((obj.get("parent") or {}).get("subscription_details")) or {}
         metadata = details.get("metadata") or {}
@@ -272,6 +276,8 @@ def plan_notice(event: dict[str, Any]) -> PlanNotice:
         created=int(event.get("created") or 0),
         period_end=int(period_end) if period_end else None,
         invoice=invoice,
+        tells_end=kind in _SUBSCRIPTION_EVENTS,
+        ends_at=int(ends_at) if ends_at else None,
     )
 
 
