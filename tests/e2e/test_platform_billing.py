@@ -10,6 +10,7 @@ Connect pages (tests/e2e/signup_support.py)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -468,3 +469,34 @@ def test_the_console_shows_the_plans_subscribes_and_warns_in_english_and_french(
         screenshot(phone, "console-billing-phone-fr")
     finally:
         phone.context.close()
+
+
+def test_on_a_phone_in_french_staff_end_their_plan_in_two_steps_then_keep_it(api, stack, browser):
+    tradie = signed_up_tradie(api, stack)
+    subscribe(api, stack, tradie)
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        phone.goto(f"{stack.api}/console")
+        phone.get_by_label("Jeton du personnel").fill(merchant_token(tradie))
+        phone.get_by_role("button", name="Se connecter").click()
+        phone.get_by_role("link", name="Formule et facturation").click()
+        phone.get_by_role("button", name="Mettre fin à ma formule…").click()
+        expect(phone.locator(".end-plan")).to_contain_text("vous continuez à prendre des commandes")
+        phone.get_by_role("button", name="Garder ma formule").click()  # a second thought: nothing asked
+        expect(phone.get_by_role("button", name="Mettre fin à ma formule…")).to_be_visible()
+        phone.get_by_role("button", name="Mettre fin à ma formule…").click()
+        phone.get_by_role("button", name=re.compile("^Mettre fin à ma formule le ")).click()
+        expect(phone.locator(".notice.ok")).to_have_text(
+            "C’est noté : votre formule prendra fin avec la période payée.", timeout=WAIT_MS
+        )
+        expect(phone.locator(".notice.warning")).to_contain_text("Votre formule prend fin le")
+        expect(phone.locator(".facts")).to_contain_text("Prend fin le")
+        assert horizontal_overflow(phone) == 0
+        assert axe_violations(phone) == []
+        screenshot(phone, "console-billing-ending-phone-fr")
+        phone.get_by_role("button", name="Garder cette formule").click()
+        expect(phone.locator(".notice.ok")).to_have_text("Votre formule Starter continue.", timeout=WAIT_MS)
+        expect(phone.locator(".facts")).not_to_contain_text("Prend fin le")
+    finally:
+        phone.context.close()
+    assert billing(api, tradie, staff(tradie))["ends_at"] is None
