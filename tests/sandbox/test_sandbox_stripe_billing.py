@@ -410,7 +410,7 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
     assert hook.events_since(seen, http, sandbox) == []
 
 
-def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
+def test_a_canceled_subscription_keeps_its_price_and_end_but_may_change_metadata_and_details(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
     subscription = subscribed(client, http, sandbox)
@@ -419,17 +419,29 @@ def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
     canceled = client.v1.subscriptions.retrieve(subscription.id)
     seen = hook.count(http, sandbox)
 
-    error = refused(client, subscription, change_params(subscription, product.id, PRO, "always_invoice"))
-    assert error.http_status == 400
-    assert error.user_message == (
-        "A canceled subscription can only update its cancellation_details and metadata. "
-        f"This subscription ({subscription.id}) is canceled."
-    )
+    for params in (
+        change_params(subscription, product.id, PRO, "always_invoice"),
+        {"cancel_at_period_end": True},
+        {"cancel_at_period_end": False},
+    ):
+        error = refused(client, subscription, params)
+        assert error.http_status == 400
+        assert error.user_message == (
+            "A canceled subscription can only update its cancellation_details and metadata. "
+            f"This subscription ({subscription.id}) is canceled."
+        )
     assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == canceled.to_dict()
     assert hook.events_since(seen, http, sandbox) == []
 
-    noted = client.v1.subscriptions.update(subscription.id, params={"metadata": {"note": "left"}})
+    noted = client.v1.subscriptions.update(
+        subscription.id, params={"metadata": {"note": "left"}, "cancellation_details": {"comment": "Moved away"}}
+    )
     assert noted.status == "canceled" and noted.metadata["note"] == "left"
+    assert noted.cancellation_details.to_dict() == {
+        "comment": "Moved away",
+        "feedback": None,
+        "reason": "cancellation_requested",
+    }
 
 
 def decline_card(http: httpx.Client, sandbox: SandboxServer, subscription: stripe.Subscription) -> None:
@@ -514,6 +526,14 @@ def cancel_at_period_end(
     return client.v1.subscriptions.update(subscription.id, params={"cancel_at_period_end": value, **more})
 
 
+def set_to_end(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> tuple[stripe.Subscription, stripe.Subscription, int]:
+    """A running subscription, the same set to end at its period's end, and how many webhooks came."""
+    subscription = subscribed(client, http, sandbox)
+    return subscription, cancel_at_period_end(client, subscription, True), hook.count(http, sandbox)
+
+
 def test_cancel_at_period_end_schedules_the_end_and_a_repeat_changes_nothing(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
@@ -556,9 +576,7 @@ def test_cancel_at_period_end_schedules_the_end_and_a_repeat_changes_nothing(
 def test_keep_my_plan_undoes_the_scheduled_end_and_the_plan_renews(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
-    scheduled = cancel_at_period_end(client, subscription, True)
-    seen = hook.count(http, sandbox)
+    subscription, scheduled, seen = set_to_end(client, hook, http, sandbox)
 
     kept = cancel_at_period_end(client, subscription, False)
     assert (kept.cancel_at_period_end, kept.cancel_at, kept.canceled_at) == (False, None, None)
@@ -582,9 +600,7 @@ def test_keep_my_plan_undoes_the_scheduled_end_and_the_plan_renews(
 def test_the_period_end_ends_a_subscription_set_to_cancel_without_an_invoice(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    subscription = subscribed(client, http, sandbox)
-    scheduled = cancel_at_period_end(client, subscription, True)
-    seen = hook.count(http, sandbox)
+    subscription, scheduled, seen = set_to_end(client, hook, http, sandbox)
     balance = client.v1.customers.retrieve(subscription.customer).balance
 
     before = int(time.time())
@@ -631,29 +647,3 @@ def test_the_period_end_collects_the_prorations_still_pending_and_renews_nothing
         "invoice.paid",
         "customer.subscription.deleted",
     ]
-
-
-def test_a_canceled_subscription_refuses_cancel_at_period_end(
-    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
-) -> None:
-    subscription = subscribed(client, http, sandbox)
-    client.v1.subscriptions.cancel(subscription.id)
-    canceled = client.v1.subscriptions.retrieve(subscription.id)
-    seen = hook.count(http, sandbox)
-
-    for value in (True, False):
-        error = refused(client, subscription, {"cancel_at_period_end": value})
-        assert error.http_status == 400
-        assert error.user_message == (
-            "A canceled subscription can only update its cancellation_details and metadata. "
-            f"This subscription ({subscription.id}) is canceled."
-        )
-    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == canceled.to_dict()
-    assert hook.events_since(seen, http, sandbox) == []
-
-    noted = client.v1.subscriptions.update(subscription.id, params={"cancellation_details": {"comment": "Moved away"}})
-    assert noted.cancellation_details.to_dict() == {
-        "comment": "Moved away",
-        "feedback": None,
-        "reason": "cancellation_requested",
-    }
