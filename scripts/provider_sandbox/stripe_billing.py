@@ -50,6 +50,22 @@ Behaviour, each as Stripe documents it:
   sends customer.subscription.updated, then invoiceitem.created, then the invoice's events.
 - DELETE /v1/subscriptions/{id} cancels at once: status canceled, `canceled_at`, `ended_at`,
   customer.subscription.deleted (https://docs.stripe.com/api/subscriptions/cancel).
+- POST /v1/subscriptions/{id} with `cancel_at_period_end` schedules the end for the period's end
+  (https://docs.stripe.com/billing/subscriptions/cancel,
+  https://docs.stripe.com/api/subscriptions/update#update_subscription-cancel_at_period_end): true
+  sets `cancel_at` to the current period's end, `canceled_at` to now and
+  `cancellation_details.reason` to cancellation_requested, the status unchanged; false undoes it,
+  `cancel_at`, `canceled_at` and the whole of `cancellation_details` null. `cancellation_details`
+  takes `comment` and `feedback` (one of Stripe's reasons), as DELETE does
+  (https://docs.stripe.com/api/subscriptions/object). Each change emits
+  customer.subscription.updated whose `previous_attributes` holds the fields that changed, a nested
+  object only its changed keys (https://docs.stripe.com/api/events/object); the same value again
+  changes nothing and emits nothing. It combines with the other update parameters; a canceled
+  subscription refuses it (CANCELED_ONLY_METADATA) but may update its `cancellation_details`. At
+  the period's end (the renew control) such a subscription ends instead of renewing: status
+  canceled, `ended_at`, customer.subscription.deleted, and no invoice unless prorations are still
+  pending: Stripe collects those then (https://docs.stripe.com/api/subscriptions/cancel), on a last
+  invoice of them alone (billing_reason subscription_cycle here), not retried if unpaid.
 """
 
 from __future__ import annotations
@@ -96,7 +112,28 @@ MIXED_CURRENCIES = (
     "or invoice item with currency {currency}"
 )
 PRODUCT_PARAMS = {"name", "description", "metadata", "active", "expand"}
-UPDATE_PARAMS = {"items", "metadata", "proration_behavior", "proration_date", "payment_behavior", "expand"}
+UPDATE_PARAMS = {
+    "items",
+    "metadata",
+    "proration_behavior",
+    "proration_date",
+    "payment_behavior",
+    "cancel_at_period_end",
+    "cancellation_details",
+    "expand",
+}
+CANCELED_UPDATE_PARAMS = {"cancellation_details", "metadata", "expand"}
+# https://docs.stripe.com/api/subscriptions/update#update_subscription-cancellation_details-feedback
+FEEDBACKS = (
+    "customer_service",
+    "low_quality",
+    "missing_features",
+    "other",
+    "switched_service",
+    "too_complex",
+    "too_expensive",
+    "unused",
+)
 PRORATION_BEHAVIORS = ("create_prorations", "always_invoice", "none")
 PAYMENT_BEHAVIORS = ("allow_incomplete", "pending_if_incomplete", "error_if_incomplete", "default_incomplete")
 
@@ -128,6 +165,21 @@ def merged_metadata(current: dict[str, str], value: object) -> dict[str, str]:
         if item == "":
             merged.pop(key, None)
     return merged
+
+
+def requested_details(params: dict) -> dict[str, str | None]:
+    """The ``cancellation_details`` a cancel or an update gives (``comment``, ``feedback``); an empty
+    string unsets one, as Stripe's empty values do."""
+    details = as_dict(params.get("cancellation_details", {}), "cancellation_details")
+    check_known(details, {"comment", "feedback"}, "cancellation_details")
+    if "comment" in details:
+        as_str(details["comment"], "cancellation_details[comment]", 5000)
+    if details.get("feedback", "") not in ("", *FEEDBACKS):
+        raise invalid(
+            f"Invalid cancellation_details[feedback]: must be one of {', '.join(FEEDBACKS)}",
+            param="cancellation_details[feedback]",
+        )
+    return {key: value or None for key, value in details.items()}
 
 
 class BillingState(ConnectState):
@@ -203,12 +255,8 @@ class BillingState(ConnectState):
         check_known(params, {"invoice_now", "prorate", "cancellation_details", "expand"})
         record = self._get("subscription", subscription_id, ctx)
         if record.obj["status"] not in CANCELABLE:
-            raise invalid(
-                f"A canceled subscription can only update its cancellation_details and metadata. "
-                f"This subscription ({subscription_id}) is {record.obj['status']}.",
-            )
-        details = as_dict(params.get("cancellation_details", {}), "cancellation_details")
-        check_known(details, {"comment", "feedback"}, "cancellation_details")
+            raise invalid(CANCELED_ONLY_METADATA.format(id=subscription_id, status=record.obj["status"]))
+        details = requested_details(params)
         now = self.now()
         previous = {"status": record.obj["status"], "canceled_at": None, "ended_at": None}
         record.obj.update(
@@ -226,15 +274,17 @@ class BillingState(ConnectState):
 
     def update_subscription(self, ctx: RequestContext, params: dict, subscription_id: str) -> dict:
         """A new price (or quantity) for an item, metadata merged, and the prorations Stripe makes for
-        the rest of the period: pending for the next renewal, invoiced at once, or none."""
+        the rest of the period: pending for the next renewal, invoiced at once, or none; and the end
+        of the subscription scheduled for its period's end (``cancel_at_period_end``) or undone."""
         check_known(params, UPDATE_PARAMS)
         record = self._get("subscription", subscription_id, ctx)
         sub = record.obj
         expand = as_expand(params)
         self._check_expand("subscription", expand)
-        if sub["status"] not in CANCELABLE and set(params) - {"metadata", "expand"}:
+        if sub["status"] not in CANCELABLE and set(params) - CANCELED_UPDATE_PARAMS:
             raise invalid(CANCELED_ONLY_METADATA.format(id=subscription_id, status=sub["status"]))
         metadata = merged_metadata(sub["metadata"], params["metadata"]) if "metadata" in params else sub["metadata"]
+        cancellation = self._cancellation(sub, params)
         behaviour = params.get("proration_behavior", "create_prorations")
         if behaviour not in PRORATION_BEHAVIORS:
             raise invalid(
@@ -279,6 +329,14 @@ class BillingState(ConnectState):
             previous["items"] = copy.deepcopy(sub["items"])
         if metadata != sub["metadata"]:
             previous["metadata"] = copy.deepcopy(sub["metadata"])
+        for name, value in cancellation.items():
+            if name == "cancellation_details":
+                changed = {key: sub[name][key] for key in value if value[key] != sub[name][key]}
+                if changed:
+                    previous[name] = changed
+            elif value != sub[name]:
+                previous[name] = sub[name]
+        sub.update(cancellation)
         created = [
             self._new_invoice_item(record, item, *line, proration_date) for item, lines in prorations for line in lines
         ]
@@ -293,6 +351,36 @@ class BillingState(ConnectState):
             emitted.insert(0, ("customer.subscription.updated", record, {"previous_attributes": previous}))
         self._emit(emitted, ctx)
         return self._render(record, expand)
+
+    def _cancellation(self, sub: dict, params: dict) -> dict:
+        """The cancellation fields an update leaves: ``cancel_at_period_end`` true sets ``cancel_at`` to
+        the period's end (the earliest item's, as Stripe resolves it:
+        https://docs.stripe.com/changelog/basil/2025-07-30/cancel-at-enums), ``canceled_at`` to now and
+        the reason to cancellation_requested; false clears them; the same value again changes nothing
+        (https://docs.stripe.com/billing/subscriptions/cancel)."""
+        requested = requested_details(params)
+        details = {**sub["cancellation_details"], **requested}
+        if "cancel_at_period_end" not in params:
+            return {"cancellation_details": details}
+        at_period_end = as_bool(params["cancel_at_period_end"], "cancel_at_period_end")
+        if at_period_end == sub["cancel_at_period_end"]:
+            return {"cancellation_details": details}
+        if not at_period_end:
+            details = {"comment": None, "feedback": None, "reason": None, **requested}
+            return {
+                "cancel_at_period_end": False,
+                "cancel_at": None,
+                "canceled_at": None,
+                "cancellation_details": details,
+            }
+        details["reason"] = "cancellation_requested"
+        cancel_at = min(item["current_period_end"] for item in sub["items"]["data"])
+        return {
+            "cancel_at_period_end": True,
+            "cancel_at": cancel_at,
+            "canceled_at": self.now(),
+            "cancellation_details": details,
+        }
 
     def _item_changes(self, ctx: RequestContext, record: _Record, raw_items: object) -> list[tuple[dict, dict, int]]:
         """(item, its new price, its new quantity) for each of ``items[]``, all checked before any is
@@ -442,7 +530,9 @@ class BillingState(ConnectState):
         """``always_invoice``: the pending prorations invoiced now and charged to the default payment
         method; a credit goes to the customer's balance instead."""
         sub = record.obj
-        invoice = self._new_invoice(record, "subscription_update", paid=self._card_failure(record) is None)
+        invoice = self._new_invoice(
+            record, "subscription_update", paid=self._card_failure(record) is None, new_period=False
+        )
         previous.setdefault("latest_invoice", sub["latest_invoice"])
         sub["latest_invoice"] = invoice.obj["id"]
         outcome: list[Change] = [("invoice.paid", invoice), ("invoice.payment_succeeded", invoice)]
@@ -554,8 +644,8 @@ class BillingState(ConnectState):
         self._records[subscription_id] = record
         return record
 
-    def _new_invoice(self, subscription: _Record, reason: str, paid: bool) -> _Record:
-        """The subscription's invoice now: a new period's items (except for an update's invoice) and
+    def _new_invoice(self, subscription: _Record, reason: str, paid: bool, new_period: bool = True) -> _Record:
+        """The subscription's invoice now: a new period's items (unless ``new_period`` is false) and
         its pending prorations, less any credit on the customer's balance
         (https://docs.stripe.com/billing/customer/balance); ``paid`` says whether the charge of what is
         still due succeeds. Less than the currency's minimum charge is not charged: the invoice is
@@ -563,11 +653,7 @@ class BillingState(ConnectState):
         now = self.now()
         sub = subscription.obj
         invoice_id = new_id("in")
-        lines = (
-            []
-            if reason == "subscription_update"
-            else [self._period_line(sub, item, invoice_id) for item in sub["items"]["data"]]
-        )
+        lines = [self._period_line(sub, item, invoice_id) for item in sub["items"]["data"]] if new_period else []
         for invoice_item in subscription.extra.pop("pending_invoice_items", []):
             invoice_item.obj["invoice"] = invoice_id
             lines.append(self._proration_line(invoice_item.obj, invoice_id))
@@ -692,7 +778,8 @@ class BillingState(ConnectState):
 
     def renew_subscription(self, subscription_id: str, body: dict) -> dict:
         """Test control: the subscription's next period starts now and its invoice is paid or fails
-        (what a test clock advanced past the period's end does, with a working or declining card)."""
+        (what a test clock advanced past the period's end does, with a working or declining card); one
+        set to cancel at the period's end ends instead."""
         payment = body.get("payment", "succeeds")
         if set(body) - {"payment"} or payment not in ("succeeds", "fails"):
             raise invalid('The body must be {"payment": "succeeds" | "fails"}')
@@ -703,6 +790,8 @@ class BillingState(ConnectState):
             sub = record.obj
             if sub["status"] not in ("active", "past_due", "trialing"):
                 raise invalid(f"This subscription is {sub['status']}: it does not renew.")
+            if sub["cancel_at_period_end"]:
+                return self._end_at_period_end(record, paid=payment == "succeeds")
             now = self.now()
             previous_items = copy.deepcopy(sub["items"])
             for item in sub["items"]["data"]:
@@ -726,3 +815,22 @@ class BillingState(ConnectState):
                 None,
             )
             return {"subscription": copy.deepcopy(sub), "invoice": copy.deepcopy(invoice.obj)}
+
+    def _end_at_period_end(self, record: _Record, paid: bool) -> dict:
+        """The period's end of a subscription set to cancel then: it ends, nothing renews, and only the
+        prorations still pending are invoiced, as Stripe collects them then
+        (https://docs.stripe.com/api/subscriptions/cancel); an unpaid one is not retried, Stripe having
+        stopped automatic collection at the cancellation."""
+        sub = record.obj
+        emitted: list[Change] = []
+        invoice = None
+        if record.extra.get("pending_invoice_items"):
+            invoice = self._new_invoice(record, "subscription_cycle", paid=paid, new_period=False)
+            if invoice.obj["status"] == "open":
+                invoice.obj.update(auto_advance=False, next_payment_attempt=None)
+            sub["latest_invoice"] = invoice.obj["id"]
+            outcome = "invoice.paid" if invoice.obj["status"] == "paid" else "invoice.payment_failed"
+            emitted = [("invoice.created", invoice), ("invoice.finalized", invoice), (outcome, invoice)]
+        sub.update(status="canceled", ended_at=self.now())
+        self._emit([*emitted, ("customer.subscription.deleted", record)], None)
+        return {"subscription": copy.deepcopy(sub), "invoice": copy.deepcopy(invoice.obj) if invoice else None}

@@ -1,6 +1,7 @@
 """Stripe Billing on the local sandbox, driven through the real ``stripe`` SDK: a running subscription
 (made by a subscription-mode Checkout paid on the hosted page) changes price with Stripe's
-prorations, invoiced at once, left pending for the renewal, or none; the refusals change nothing.
+prorations, invoiced at once, left pending for the renewal, or none, and is set to end at its
+period's end (``cancel_at_period_end``) or kept; the refusals change nothing.
 Webhooks are checked with ``construct_event``, in the order one endpoint receives them."""
 
 from __future__ import annotations
@@ -361,6 +362,8 @@ def refused(client: stripe.StripeClient, subscription: stripe.Subscription, para
         ("behaviour", 400, "Invalid proration_behavior", "proration_behavior"),
         ("unknown_param", 400, "Received unknown parameter: billing_cycle_anchor", "billing_cycle_anchor"),
         ("payment_behavior", 400, "The local sandbox does not support payment_behavior", "payment_behavior"),
+        ("cancel_flag", 400, "Invalid boolean: soon", "cancel_at_period_end"),
+        ("feedback", 400, "Invalid cancellation_details[feedback]", "cancellation_details[feedback]"),
     ],
 )
 def test_a_refused_change_answers_stripes_error_and_changes_nothing(
@@ -393,6 +396,10 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
             params["billing_cycle_anchor"] = "now"
         case "payment_behavior":
             params["payment_behavior"] = "pending_if_incomplete"
+        case "cancel_flag":
+            params["cancel_at_period_end"] = "soon"
+        case "feedback":
+            params.update(cancel_at_period_end=True, cancellation_details={"feedback": "bored"})
 
     error = refused(client, subscription, params)
     assert error.http_status == status
@@ -403,7 +410,7 @@ def test_a_refused_change_answers_stripes_error_and_changes_nothing(
     assert hook.events_since(seen, http, sandbox) == []
 
 
-def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
+def test_a_canceled_subscription_keeps_its_price_and_end_but_may_change_metadata_and_details(
     client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
 ) -> None:
     subscription = subscribed(client, http, sandbox)
@@ -412,17 +419,29 @@ def test_a_canceled_subscription_keeps_its_price_but_may_change_metadata(
     canceled = client.v1.subscriptions.retrieve(subscription.id)
     seen = hook.count(http, sandbox)
 
-    error = refused(client, subscription, change_params(subscription, product.id, PRO, "always_invoice"))
-    assert error.http_status == 400
-    assert error.user_message == (
-        "A canceled subscription can only update its cancellation_details and metadata. "
-        f"This subscription ({subscription.id}) is canceled."
-    )
+    for params in (
+        change_params(subscription, product.id, PRO, "always_invoice"),
+        {"cancel_at_period_end": True},
+        {"cancel_at_period_end": False},
+    ):
+        error = refused(client, subscription, params)
+        assert error.http_status == 400
+        assert error.user_message == (
+            "A canceled subscription can only update its cancellation_details and metadata. "
+            f"This subscription ({subscription.id}) is canceled."
+        )
     assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == canceled.to_dict()
     assert hook.events_since(seen, http, sandbox) == []
 
-    noted = client.v1.subscriptions.update(subscription.id, params={"metadata": {"note": "left"}})
+    noted = client.v1.subscriptions.update(
+        subscription.id, params={"metadata": {"note": "left"}, "cancellation_details": {"comment": "Moved away"}}
+    )
     assert noted.status == "canceled" and noted.metadata["note"] == "left"
+    assert noted.cancellation_details.to_dict() == {
+        "comment": "Moved away",
+        "feedback": None,
+        "reason": "cancellation_requested",
+    }
 
 
 def decline_card(http: httpx.Client, sandbox: SandboxServer, subscription: stripe.Subscription) -> None:
@@ -494,3 +513,137 @@ def test_a_charge_below_the_minimum_is_not_taken_but_carried_to_the_renewal(
     renewal = renew(http, sandbox, subscription.id)["invoice"]
     assert renewal["starting_balance"] == due and renewal["amount_due"] == PRO + due
     assert renewal["ending_balance"] == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Canceling at the period's end ("Cancel plan", "Keep my plan")
+
+
+def cancel_at_period_end(
+    client: stripe.StripeClient, subscription: stripe.Subscription, value: bool, **more
+) -> stripe.Subscription:
+    """The update Caisse sends for "Cancel plan" (True) and "Keep my plan" (False)."""
+    return client.v1.subscriptions.update(subscription.id, params={"cancel_at_period_end": value, **more})
+
+
+def set_to_end(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> tuple[stripe.Subscription, stripe.Subscription, int]:
+    """A running subscription, the same set to end at its period's end, and how many webhooks came."""
+    subscription = subscribed(client, http, sandbox)
+    return subscription, cancel_at_period_end(client, subscription, True), hook.count(http, sandbox)
+
+
+def test_cancel_at_period_end_schedules_the_end_and_a_repeat_changes_nothing(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    seen = hook.count(http, sandbox)
+    before = int(time.time())
+    scheduled = cancel_at_period_end(
+        client, subscription, True, cancellation_details={"feedback": "too_expensive", "comment": "Too dear"}
+    )
+    after = int(time.time()) + 1
+
+    assert scheduled.status == "active" and scheduled.ended_at is None  # it runs to the period's end
+    assert scheduled.cancel_at_period_end is True
+    assert scheduled.cancel_at == subscription["items"].data[0].current_period_end
+    assert before <= scheduled.canceled_at <= after
+    assert scheduled.cancellation_details.to_dict() == {
+        "comment": "Too dear",
+        "feedback": "too_expensive",
+        "reason": "cancellation_requested",
+    }
+    assert scheduled.latest_invoice == subscription.latest_invoice  # nothing invoiced or refunded
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["customer.subscription.updated"]
+    assert events[0].data.object.cancel_at == scheduled.cancel_at
+    assert events[0].data.previous_attributes.to_dict() == {
+        "cancel_at": None,
+        "cancel_at_period_end": False,
+        "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+    }
+
+    # A second click (a new idempotency key): the same subscription, no event.
+    again = cancel_at_period_end(
+        client, subscription, True, cancellation_details={"feedback": "too_expensive", "comment": "Too dear"}
+    )
+    assert again.to_dict() == scheduled.to_dict()
+    assert hook.events_since(seen + 1, http, sandbox) == []
+
+
+def test_keep_my_plan_undoes_the_scheduled_end_and_the_plan_renews(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, scheduled, seen = set_to_end(client, hook, http, sandbox)
+
+    kept = cancel_at_period_end(client, subscription, False)
+    assert (kept.cancel_at_period_end, kept.cancel_at, kept.canceled_at) == (False, None, None)
+    assert kept.cancellation_details.to_dict() == {"comment": None, "feedback": None, "reason": None}
+    assert kept.status == "active"
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["customer.subscription.updated"]
+    assert events[0].data.previous_attributes.to_dict() == {
+        "cancel_at": scheduled.cancel_at,
+        "cancel_at_period_end": True,
+        "canceled_at": scheduled.canceled_at,
+        "cancellation_details": {"reason": "cancellation_requested"},
+    }
+    assert cancel_at_period_end(client, subscription, False).to_dict() == kept.to_dict()
+    assert hook.events_since(seen + 1, http, sandbox) == []
+
+    renewed = renew(http, sandbox, subscription.id)
+    assert renewed["subscription"]["status"] == "active" and renewed["invoice"]["total"] == STARTER
+
+
+def test_the_period_end_ends_a_subscription_set_to_cancel_without_an_invoice(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, scheduled, seen = set_to_end(client, hook, http, sandbox)
+    balance = client.v1.customers.retrieve(subscription.customer).balance
+
+    before = int(time.time())
+    ended = renew(http, sandbox, subscription.id)
+    after = int(time.time()) + 1
+
+    assert ended["invoice"] is None
+    sub = client.v1.subscriptions.retrieve(subscription.id)
+    assert sub.status == "canceled" and before <= sub.ended_at <= after
+    assert (sub.cancel_at, sub.canceled_at) == (scheduled.cancel_at, scheduled.canceled_at)
+    assert sub.latest_invoice == subscription.latest_invoice
+    assert client.v1.customers.retrieve(subscription.customer).balance == balance
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["customer.subscription.deleted"]
+    assert events[0].data.object.status == "canceled" and events[0].data.object.cancel_at_period_end is True
+
+    again = http.post(f"{sandbox.url}/_sandbox/stripe/subscriptions/{subscription.id}/renew", json={})
+    assert again.status_code == 400 and "canceled" in again.text
+    assert hook.events_since(seen + 1, http, sandbox) == []
+
+
+def test_the_period_end_collects_the_prorations_still_pending_and_renews_nothing(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, _ = ready_to_change(client, hook, http, sandbox)
+    item = subscription["items"].data[0]
+    start, end = item.current_period_start, item.current_period_end
+    when = start + (end - start) // 2
+    params = change_params(subscription, product.id, PRO, "create_prorations", proration_date=when)
+    changed = client.v1.subscriptions.update(subscription.id, params={**params, "cancel_at_period_end": True})
+    assert changed["items"].data[0].price.unit_amount == PRO and changed.cancel_at_period_end is True
+    seen = hook.count(http, sandbox)
+
+    final = renew(http, sandbox, subscription.id)["invoice"]
+    credit = -cents(exact_proration(STARTER, start, end, when))
+    charge = cents(exact_proration(PRO, start, end, when))
+    assert [line["amount"] for line in final["lines"]["data"]] == [credit, charge]  # no new period
+    assert final["status"] == "paid" and final["amount_paid"] == credit + charge
+    sub = client.v1.subscriptions.retrieve(subscription.id)
+    assert sub.status == "canceled" and sub.latest_invoice == final["id"]
+    assert [event.type for event in hook.events_since(seen, http, sandbox)] == [
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "customer.subscription.deleted",
+    ]
