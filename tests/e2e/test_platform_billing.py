@@ -108,7 +108,7 @@ def test_subscribing_activates_the_plan_whose_fee_each_deposit_then_pays(api, st
     )
     assert view["limits"]["bookings_per_month"] == 40 and view["next_step"] is None
     assert view["last_invoice"]["paid"] is True and view["last_invoice"]["amount"] == 2900
-    assert view["current_period_end"] is None or view["current_period_end"] > time.time()
+    assert view["current_period_end"] > time.time() + 27 * 86400  # a month paid for, told by its first invoice
     item = merchant_item(stack, tradie)
     assert item["stripe_subscription"] == subscription and item["stripe_customer"].startswith("cus_")
     sub = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
@@ -196,7 +196,9 @@ def test_a_plan_ends_with_the_period_paid_for_can_be_kept_until_then_and_then_st
     subscription = subscribe(api, stack, tradie)
     path = f"/admin/merchants/{tradie}/subscription"
     assert api.delete(path, headers=staff(FIXIT)).status_code == 403  # another merchant's staff
-    period_end = billing(api, tradie, staff(tradie))["current_period_end"]
+    [item] = sandbox_get(stack, f"/v1/subscriptions/{subscription}")["items"]["data"]
+    period_end = item["current_period_end"]
+    assert billing(api, tradie, staff(tradie))["current_period_end"] == period_end  # the first invoice said it
 
     end = api.delete(path, headers=staff(tradie))
     assert end.status_code == 200, end.text

@@ -215,6 +215,8 @@ def test_a_subscription_set_to_end_tells_when_and_an_invoice_tells_nothing_of_it
         "parent": {"subscription_details": {"subscription": "sub_1", "metadata": {"merchant": "m1", "plan": "pro"}}},
     }
     assert events.notice(event("invoice.paid", invoice)).tells_end is False
+    lines = {"data": [{"period": {"start": 1_797_000_000, "end": 1_799_600_000}}]}
+    assert events.notice(event("invoice.paid", {**invoice, "lines": lines})).period_end == 1_799_600_000
 
 
 def test_the_readme_lists_the_events_the_code_subscribes_to():

@@ -256,6 +256,9 @@ def plan_notice(event: dict[str, Any]) -> PlanNotice:
         status = (
             "active" if paid else ("incomplete" if obj.get("billing_reason") == "subscription_create" else "past_due")
         )
+        # The period it pays for ends with its lines' (https://docs.stripe.com/api/invoices/line_item).
+        ends = [(line.get("period") or {}).get("end") for line in (obj.get("lines") or {}).get("data") or []]
+        period_end = max((end for end in ends if end), default=None)
         invoice = {
             "id": obj.get("id"),
             "amount": int((obj.get("amount_paid") if paid else obj.get("amount_due")) or 0),
