@@ -67,6 +67,17 @@ def emails(stack, merchant: str, kind: str) -> list[dict]:
     return sent_emails(stack, source=f"plan:{merchant}", kind=kind)
 
 
+def billing_on_a_phone_in_french(browser, stack, merchant: str):
+    """The console's Formule et facturation, signed in as the merchant's staff, on a phone in French."""
+    phone = open_page(browser, PHONE, locale="fr-FR")
+    phone.goto(f"{stack.api}/console")
+    phone.get_by_label("Jeton du personnel").fill(merchant_token(merchant))
+    phone.get_by_role("button", name="Se connecter").click()
+    phone.get_by_role("link", name="Formule et facturation").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Formule et facturation", timeout=WAIT_MS)
+    return phone
+
+
 def test_the_plans_are_public_with_their_prices_fee_and_limits(api):
     answer = api.get("/platform/plans")
     assert answer.status_code == 200, answer.text
@@ -457,13 +468,8 @@ def test_the_console_shows_the_plans_subscribes_and_warns_in_english_and_french(
     )
     assert renewal.status_code == 200, renewal.text
     stack.flush_deliveries()
-    phone = open_page(browser, PHONE, locale="fr-FR")
+    phone = billing_on_a_phone_in_french(browser, stack, tradie)
     try:
-        phone.goto(f"{stack.api}/console")
-        phone.get_by_label("Jeton du personnel").fill(merchant_token(tradie))
-        phone.get_by_role("button", name="Se connecter").click()
-        phone.get_by_role("link", name="Formule et facturation").click()
-        expect(phone.get_by_role("heading", level=1)).to_have_text("Formule et facturation", timeout=WAIT_MS)
         expect(phone.locator(".notice").first).to_contain_text("Le dernier paiement de votre formule a échoué")
         expect(phone.locator(".facts")).to_contain_text("paiement échoué")
         assert horizontal_overflow(phone) == 0
@@ -476,12 +482,8 @@ def test_the_console_shows_the_plans_subscribes_and_warns_in_english_and_french(
 def test_on_a_phone_in_french_staff_end_their_plan_in_two_steps_then_keep_it(api, stack, browser):
     tradie = signed_up_tradie(api, stack)
     subscribe(api, stack, tradie)
-    phone = open_page(browser, PHONE, locale="fr-FR")
+    phone = billing_on_a_phone_in_french(browser, stack, tradie)
     try:
-        phone.goto(f"{stack.api}/console")
-        phone.get_by_label("Jeton du personnel").fill(merchant_token(tradie))
-        phone.get_by_role("button", name="Se connecter").click()
-        phone.get_by_role("link", name="Formule et facturation").click()
         phone.get_by_role("button", name="Mettre fin à ma formule…").click()
         expect(phone.locator(".end-plan")).to_contain_text("vous continuez à prendre des commandes")
         phone.get_by_role("button", name="Garder ma formule").click()  # a second thought: nothing asked

@@ -172,28 +172,23 @@ def test_an_invoice_names_its_merchant_through_its_subscriptions_metadata():
     assert (paid.status, paid.invoice["amount"], paid.invoice["paid"]) == ("active", 2900, True)
 
 
+SUBSCRIPTION = {
+    "id": "sub_1",
+    "object": "subscription",
+    "status": "active",
+    "customer": "cus_1",
+    "metadata": {"merchant": "m1", "plan": "pro"},
+    "items": {"data": [{"current_period_end": 1_800_000_000}]},
+}
+
+
 def test_a_deleted_subscription_reads_its_status_and_period():
-    subscription = {
-        "id": "sub_1",
-        "object": "subscription",
-        "status": "canceled",
-        "customer": "cus_1",
-        "metadata": {"merchant": "m1", "plan": "pro"},
-        "items": {"data": [{"current_period_end": 1_800_000_000}]},
-    }
-    notice = events.notice(event("customer.subscription.deleted", subscription))
+    notice = events.notice(event("customer.subscription.deleted", {**SUBSCRIPTION, "status": "canceled"}))
     assert (notice.status, notice.period_end, notice.invoice) == ("canceled", 1_800_000_000, None)
 
 
 def test_a_subscription_set_to_end_tells_when_and_an_invoice_tells_nothing_of_it():
-    subscription = {
-        "id": "sub_1",
-        "object": "subscription",
-        "status": "active",
-        "customer": "cus_1",
-        "metadata": {"merchant": "m1", "plan": "pro"},
-        "items": {"data": [{"current_period_end": 1_800_000_000}]},
-    }
+    subscription = SUBSCRIPTION
     ending = events.notice(
         event(
             "customer.subscription.updated", {**subscription, "cancel_at_period_end": True, "cancel_at": 1_800_000_000}
