@@ -1,7 +1,8 @@
 // A signed-up merchant's plan on the platform: the plans side by side (price per currency, fee,
 // limits), subscribing through Stripe Checkout, moving a running plan to another one (Stripe
-// prorates the rest of the period), the current plan and its last invoice, and a banner when a
-// payment failed or the plan ended.
+// prorates the rest of the period), ending it with the period paid for (or keeping it after all),
+// the current plan and its last invoice, and a banner when the plan ends, a payment failed or the
+// plan ended.
 import { el } from './shared/dom.js';
 import { day, money, t } from './shared/i18n.js';
 import * as api from './api.js';
