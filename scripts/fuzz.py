@@ -40,6 +40,7 @@ CHECKS = [
     "negative_data_rejection",
 ]
 START_TIMEOUT = 120
+ERRORS_SHOWN = 5
 
 
 def document() -> dict:
@@ -139,6 +140,7 @@ def main() -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
     started = time.monotonic()
+    errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="caisse-fuzz-") as scratch:
         work = Path(args.keep or scratch)
         work.mkdir(parents=True, exist_ok=True)
@@ -147,6 +149,7 @@ def main() -> int:
         else:
             with child_stack(start_timeout=START_TIMEOUT) as child:
                 report = run(child.api, work, args.max_time, args.seed, args.workers)
+                errors = logged_errors(child.output)
         found = figures(report) if report.exists() else {"cases": 0, "failures": {"no report": 1}}
     elapsed = time.monotonic() - started
     print(f"\nfuzzing: {found['cases']} cases in {elapsed:.0f} s (seed {args.seed}, budget {args.max_time} s)")
@@ -158,7 +161,17 @@ def main() -> int:
         for sample in samples:
             print(f"    {sample}")
     ok = found["cases"] > 0 and not found["failures"] and not found.get("server_errors")
+    if not ok and errors:  # what the functions logged: the cause of a 5xx, which the stack's output alone keeps
+        print(f"errors the functions logged ({len(errors)}, the last {ERRORS_SHOWN}):")
+        for line in errors[-ERRORS_SHOWN:]:
+            print(f"    {line.rstrip()[:4000]}")
     return 0 if ok else 1
+
+
+def logged_errors(output: list[str]) -> list[str]:
+    """The functions' log lines at level ERROR (Powertools' JSON: the message, the exception and its
+    trace), from the local stack's output."""
+    return [line for line in output if '"level":"ERROR"' in line]
 
 
 if __name__ == "__main__":
