@@ -16,7 +16,8 @@ orders table in the same transaction; the table's stream turns it into the email
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,10 +76,7 @@ def subscribe(
 ) -> dict[str, Any]:
     """A Checkout Session for the plan, monthly in `currency`; the merchant's Customer created once.
     A merchant whose subscription is running moves to the plan instead (`_change`): no Checkout."""
-    staff.require(merchant_id, "this merchant")
-    merchant = get_merchant(merchant_id)
-    if not merchant.business_kind:
-        raise NotOnPlatform(f"{merchant.name} is not a merchant that signed up on the platform: it has no plan")
+    merchant = _platform_merchant(merchant_id, staff)
     plan = _plan(plan_id)
     currency = currency.upper()
     if currency not in plan.monthly:
@@ -88,7 +86,7 @@ def subscribe(
             code="currency_not_offered",
             field="currency",
         )
-    if merchant.stripe_subscription and (merchant.plan_status or "") in RUNNING:
+    if _running(merchant):
         return _change(merchant, plan, currency)
     metadata = _metadata(merchant_id, plan)
     try:
@@ -115,12 +113,7 @@ def subscribe(
                 "customer": customer,
                 "line_items": [
                     {
-                        "price_data": {
-                            "currency": currency.lower(),
-                            "unit_amount": plan.monthly[currency],
-                            "recurring": {"interval": "month"},
-                            "product_data": {"name": f"{plan.name} plan"},
-                        },
+                        "price_data": _monthly_price(plan, currency, product_data={"name": f"{plan.name} plan"}),
                         "quantity": 1,
                     }
                 ],
@@ -134,6 +127,41 @@ def subscribe(
     except stripe.StripeError as error:
         raise ProviderUnavailable("Stripe did not answer; try again") from error
     return _answer(merchant_id, plan, currency, checkout_url=session.url)
+
+
+def _platform_merchant(merchant_id: str, staff: Staff) -> Merchant:
+    """The merchant, if these staff may act for it and it signed up on the platform (it has a plan)."""
+    staff.require(merchant_id, "this merchant")
+    merchant = get_merchant(merchant_id)
+    if not merchant.business_kind:
+        raise NotOnPlatform(f"{merchant.name} is not a merchant that signed up on the platform: it has no plan")
+    return merchant
+
+
+def _running(merchant: Merchant) -> bool:
+    return bool(merchant.stripe_subscription) and (merchant.plan_status or "") in RUNNING
+
+
+def _monthly_price(plan: Plan, currency: str, **product: Any) -> Any:
+    """A line's `price_data`: the plan's monthly price in `currency`, for a product by id or inline
+    (Any: the SDK types Checkout's and a subscription item's `price_data` apart)."""
+    return {
+        "currency": currency.lower(),
+        "unit_amount": plan.monthly[currency],
+        "recurring": {"interval": "month"},
+        **product,
+    }
+
+
+@contextmanager
+def _asking_stripe(what: str) -> Iterator[None]:
+    """Stripe's refusal of a request is the merchant's 409; Stripe not answering, a 503."""
+    try:
+        yield
+    except stripe.InvalidRequestError as error:
+        raise PlanChangeRefused(f"Stripe refused {what}: {error.user_message or error}") from error
+    except stripe.StripeError as error:
+        raise ProviderUnavailable("Stripe did not answer; try again") from error
 
 
 def _metadata(merchant_id: str, plan: Plan) -> dict[str, str]:
@@ -165,10 +193,8 @@ def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
         raise PlanChangeRefused(
             f"{merchant.name}'s first payment for its plan is still being confirmed; try again after"
         )
-    if ending:  # a merchant that picks another plan means to go on: the end it asked for is undone first
-        _end_at_period_end(merchant, False)
     subscription_id = merchant.stripe_subscription
-    try:
+    with _asking_stripe("the change"):
         subscription = client().v1.subscriptions.retrieve(subscription_id)
         paid_in = subscription.currency.upper()
         if currency != paid_in:
@@ -187,26 +213,15 @@ def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
             subscription_id,
             params={
                 "items": [
-                    {
-                        "id": item.id,
-                        "price_data": {
-                            "currency": currency.lower(),
-                            "product": product.id,
-                            "unit_amount": plan.monthly[currency],
-                            "recurring": {"interval": "month"},
-                        },
-                        "quantity": 1,
-                    }
+                    {"id": item.id, "price_data": _monthly_price(plan, currency, product=product.id), "quantity": 1}
                 ],
                 "metadata": _metadata(merchant.merchant_id, plan),
                 "proration_behavior": "always_invoice",
+                # A merchant that picks another plan means to go on: an end it asked for is undone.
+                "cancel_at_period_end": False,
             },
             options={"idempotency_key": f"plan-change-{transition}"},
         )
-    except stripe.InvalidRequestError as error:
-        raise PlanChangeRefused(f"Stripe refused the change: {error.user_message or error}") from error
-    except stripe.StripeError as error:
-        raise ProviderUnavailable("Stripe did not answer; try again") from error
     return _answer(
         merchant.merchant_id,
         plan,
@@ -221,24 +236,17 @@ def end_plan(merchant_id: str, staff: Staff) -> dict[str, Any]:
     """End the merchant's plan when the period it paid for ends: Stripe's `cancel_at_period_end`
     (https://docs.stripe.com/billing/subscriptions/cancel). Orders go on until then; choosing the
     plan again before then keeps it. Asking twice ends it once."""
-    staff.require(merchant_id, "this merchant")
-    merchant = get_merchant(merchant_id)
-    if not merchant.business_kind:
-        raise NotOnPlatform(f"{merchant.name} is not a merchant that signed up on the platform: it has no plan")
-    if not merchant.stripe_subscription or (merchant.plan_status or "") not in RUNNING:
+    merchant = _platform_merchant(merchant_id, staff)
+    if not _running(merchant):
         raise NoRunningPlan(f"{merchant.name} has no running plan to end")
     return {"merchant": merchant_id, "plan": merchant.plan, **_end_at_period_end(merchant, True)}
 
 
 def _end_at_period_end(merchant: Merchant, end: bool) -> dict[str, Any]:
     """Ask Stripe to end the subscription at its period's end (or no longer); when it ends."""
-    try:
+    with _asking_stripe("the end" if end else "to keep the plan"):
         # No idempotency key of ours: asking twice sets the same value, which Stripe does once.
         updated = client().v1.subscriptions.update(merchant.stripe_subscription, params={"cancel_at_period_end": end})
-    except stripe.InvalidRequestError as error:
-        raise PlanChangeRefused(f"Stripe refused: {error.user_message or error}") from error
-    except stripe.StripeError as error:
-        raise ProviderUnavailable("Stripe did not answer; try again") from error
     return {"ends_at": updated.cancel_at if updated.cancel_at_period_end else None}
 
 
@@ -361,7 +369,7 @@ def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Trans
     if notice.customer and merchant.stripe_customer and notice.customer != merchant.stripe_customer:
         return "foreign_customer"
     current = merchant.stripe_subscription
-    linking = not current or (merchant.plan_status or "") not in RUNNING
+    linking = not _running(merchant)
     if notice.subscription and current and notice.subscription != current and not linking:
         return "other_subscription"  # an older subscription's late news: the running one decides
     if notice.created and merchant.plan_event_at is not None and notice.created < int(merchant.plan_event_at):
