@@ -2,12 +2,12 @@
 accountant (caisse.orders.export): in the answer when small, else a 303 to a 15-minute link."""
 
 import json
-from datetime import date, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from caisse.date_input import Bound
 from caisse.observability import observability
 from caisse.orders.export import export_orders
 from caisse.orders.listing import OrderQuery
@@ -54,8 +54,8 @@ def export(
     money_state: Annotated[MoneyState | None, Query()] = None,
     provider: Annotated[Provider | None, Query()] = None,
     product: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")] = None,
-    created_from: Annotated[datetime | date | None, Query()] = None,
-    created_to: Annotated[datetime | date | None, Query()] = None,
+    created_from: Annotated[Bound, Query()] = None,
+    created_to: Annotated[Bound, Query()] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=254)] = None,
     link: Annotated[bool, Query(description="Always answer with a link to the file")] = False,
 ) -> Response[str]:

@@ -1,11 +1,11 @@
 """GET /admin/figures: business figures per merchant, day and currency (paid orders, revenue,
 refunds, fees, money charged back, net), from the aggregate the orders stream keeps."""
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from caisse.date_input import Day
 from caisse.observability import observability
 from caisse.orders.figures import figures
 from caisse.web import Query, current_staff, error_responses, resolver
@@ -25,8 +25,8 @@ app = resolver(logger)
     },
 )
 def daily_figures(
-    start: Annotated[date, Query(alias="from", description="First day (the merchant's dates)")],
-    end: Annotated[date, Query(alias="to", description="Last day (included)")],
+    start: Annotated[Day, Query(alias="from", description="First day (the merchant's dates)")],
+    end: Annotated[Day, Query(alias="to", description="Last day (included)")],
     merchant: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,
 ) -> dict:
     return figures(current_staff(app), merchant, start, end)

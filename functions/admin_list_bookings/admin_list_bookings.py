@@ -1,12 +1,12 @@
 """GET /admin/bookings: a merchant's bookings for a day or a range of days (its own dates), in
 the order of the appointments, with time, customer, phone, address and notes."""
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.agenda import MAX_PAGE_SIZE, PAGE_SIZE, agenda
+from caisse.date_input import DayOrNone
 from caisse.observability import observability
 from caisse.web import Query, current_staff, error_responses, resolver
 
@@ -30,9 +30,9 @@ app = resolver(logger)
 )
 def bookings(
     merchant: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,
-    day: Annotated[date | None, Query(alias="date", description="One day, in the merchant's time zone")] = None,
-    start: Annotated[date | None, Query(alias="from", description="First day of a range")] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last day of a range (included)")] = None,
+    day: Annotated[DayOrNone, Query(alias="date", description="One day, in the merchant's time zone")] = None,
+    start: Annotated[DayOrNone, Query(alias="from", description="First day of a range")] = None,
+    end: Annotated[DayOrNone, Query(alias="to", description="Last day of a range (included)")] = None,
     include_cancelled: Annotated[bool, Query(description="Also bookings cancelled or expired")] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,

@@ -1,11 +1,11 @@
 """GET /admin/orders: the staff's order list, newest first, filtered and searched through the
 orders table's indexes (caisse.orders.listing), a page at a time."""
 
-from datetime import date, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from caisse.date_input import Bound
 from caisse.observability import observability
 from caisse.orders.listing import MAX_PAGE_SIZE, PAGE_SIZE, OrderQuery, order_row, page
 from caisse.orders.schemas import MoneyState, Provider
@@ -42,8 +42,8 @@ def list_orders(
     money_state: Annotated[MoneyState | None, Query()] = None,
     provider: Annotated[Provider | None, Query()] = None,
     product: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="A SKU")] = None,
-    created_from: Annotated[datetime | date | None, Query(description=FILTERS["created_from"])] = None,
-    created_to: Annotated[datetime | date | None, Query(description=FILTERS["created_to"])] = None,
+    created_from: Annotated[Bound, Query(description=FILTERS["created_from"])] = None,
+    created_to: Annotated[Bound, Query(description=FILTERS["created_to"])] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=254, description=FILTERS["q"])] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,

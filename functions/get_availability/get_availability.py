@@ -1,12 +1,12 @@
 """GET /merchants/{merchant_id}/availability?service=...&date=YYYY-MM-DD: free start times, in the
 merchant's time zone, for the booking widget on the merchant's own site."""
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.bookings.service import availability
+from caisse.date_input import Day
 from caisse.observability import observability
 from caisse.web import Path, Query, error_responses, resolver
 
@@ -29,7 +29,7 @@ app = resolver(logger)
 def free_slots(
     merchant_id: Annotated[str, Path(max_length=64)],
     service: Annotated[str, Query(max_length=64)],
-    date: Annotated[date, Query()],  # noqa: A002 - the query parameter's public name
+    date: Annotated[Day, Query()],  # noqa: A002 - the query parameter's public name
 ) -> dict:
     return availability(merchant_id, service, date)
 

@@ -157,3 +157,50 @@ def test_admin_routes_read_the_authorizer_claims(invoke):
     history = body(platform)["history"]
     assert history[-1]["to"] == "cancelled"
     assert history[-1]["by"] == "staff:8d1c2f3e-0000-4000-8000-000000000001"
+
+
+# (function, its sample event, the dated query parameter, a date it reads within the sample's range)
+DATED_QUERIES = [
+    ("AdminListOrdersFunction", "admin_list_orders", "created_from", "2026-11-07T09:30:00+01:00"),
+    ("AdminListOrdersFunction", "admin_list_orders", "created_to", "2026-11-07"),
+    ("AdminExportOrdersFunction", "admin_export_orders", "created_to", "2026-11-07"),
+    ("AdminGetFiguresFunction", "admin_get_figures", "from", "2026-11-07"),
+    ("AdminListBookingsFunction", "admin_list_bookings", "to", "2026-12-07"),
+    ("GetAvailabilityFunction", "get_availability", "date", "2027-03-02"),
+]
+
+
+def with_query(name: str, **query: str) -> dict:
+    event = sample(name)
+    parameters = {**(event.get("queryStringParameters") or {}), **query}
+    event["queryStringParameters"] = parameters
+    event["multiValueQueryStringParameters"] = {key: [value] for key, value in parameters.items()}
+    return event
+
+
+@pytest.mark.parametrize("written", ["0", "0.5", "1764633600", "-86400"])
+@pytest.mark.parametrize(("function", "name", "parameter", "_"), DATED_QUERIES)
+def test_a_date_written_as_a_number_is_refused_not_taken_for_unix_time(invoke, function, name, parameter, _, written):
+    # pydantic alone reads "0" as 1970-01-01 and answers 200 with nothing in it (found by fuzzing).
+    result = invoke(function, with_query(name, **{parameter: written}))
+    assert result["statusCode"] == 422, result["body"]
+    detail = body(result)["details"][0]
+    assert detail["field"] == f"query.{parameter}"
+    assert "YYYY-MM-DD" in detail["message"]
+
+
+@pytest.mark.parametrize(("function", "name", "parameter", "written"), DATED_QUERIES)
+def test_a_date_written_as_a_date_is_still_read(invoke, function, name, parameter, written):
+    result = invoke(function, with_query(name, **{parameter: written}))
+    assert result["statusCode"] == 200, result["body"]
+
+
+def test_a_bookings_start_given_as_a_number_is_refused(invoke):
+    event = checkout_event()
+    payload = json.loads(event["body"])
+    payload["booking"] = {"merchant": "fixit-plumbing", "service": "callout", "start": 1796169600}
+    payload.pop("items")
+    event["body"] = json.dumps(payload)
+    result = invoke("CreateCheckoutFunction", event)
+    assert result["statusCode"] == 422, result["body"]
+    assert body(result)["details"][0]["field"] == "booking.start"

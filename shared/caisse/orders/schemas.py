@@ -3,11 +3,11 @@ the OpenAPI document. `defer_build` keeps schema building out of cold start."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from caisse.date_input import DayOrNone, Moment
 from caisse.email_address import EmailAddress
 from caisse.orders.checkout import BookingRequest, CheckoutRequest
 
@@ -38,7 +38,7 @@ class BookingIn(BaseModel):
     model_config = _STRICT
     merchant: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
     service: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    start: datetime = Field(description="With its UTC offset, e.g. 2026-12-03T09:00:00+11:00")
+    start: Moment = Field(description="With its UTC offset, e.g. 2026-12-03T09:00:00+11:00")
     address: str | None = Field(default=None, min_length=1, max_length=300, description="Where the job is")
     notes: str | None = Field(
         default=None, min_length=1, max_length=2000, description="What the customer wants the tradie to know"
@@ -72,7 +72,7 @@ class CheckoutIn(BaseModel):
         "Checked per question (422 invalid_answers, one detail per field) and stored encrypted.",
     )
     source: SourceIn | None = Field(default=None, description="UTM fields, kept as plain metadata")
-    day: date | None = Field(
+    day: DayOrNone = Field(
         default=None,
         description="For shops with a daily capacity: the day the order takes (default today in the shop's "
         "time zone); a full or closed day answers 409 day_unavailable with next_free_day",
