@@ -21,6 +21,12 @@ from provider_sandbox.signing import sign
 STACK = "caisse-local"
 ROOT = Path(__file__).resolve().parents[2]
 
+# One client for the local stack's own control endpoints (sent emails, request counts, faults, the
+# drain, the sandbox's controls), which tests poll in wait_for loops: httpx's module functions
+# build a client, and with it an SSL context from the CA bundle, on every call; polling ten orders'
+# emails that way was most of a test worker's CPU. These endpoints set no cookies.
+LOCAL = httpx.Client(timeout=15)
+
 
 @dataclass
 class Stack:
@@ -62,13 +68,13 @@ class Stack:
     def flush_deliveries(self) -> None:
         """Wait until every webhook and callback the sandbox emitted so far has been answered by
         the API (or dropped): after this, nothing more is on its way."""
-        httpx.post(f"{self.sandbox}/_sandbox/deliveries/flush", params={"timeout": 30}, timeout=35).raise_for_status()
+        LOCAL.post(f"{self.sandbox}/_sandbox/deliveries/flush", params={"timeout": 30}, timeout=35).raise_for_status()
 
     def drain(self) -> None:
         """Wait until nothing is in flight on the stack: every webhook the sandbox emitted answered,
         then every stream read to its end, every queue empty, no function running for them
         (caisse_local.stack's /_caisse/drain, LocalStack.settle)."""
-        httpx.post(f"{self.api}/_caisse/drain", params={"timeout": 60}, timeout=65).raise_for_status()
+        LOCAL.post(f"{self.api}/_caisse/drain", params={"timeout": 60}, timeout=65).raise_for_status()
 
     def tool_env(self) -> dict[str, str]:
         """The environment of a developer's shell beside this stack: its ports only through
@@ -92,9 +98,9 @@ class Stack:
         return self.run("make", "-s", target, *variables)
 
     def sandbox_config(self, **config) -> None:
-        httpx.post(f"{self.sandbox}/_sandbox/reset-config", timeout=5).raise_for_status()
+        LOCAL.post(f"{self.sandbox}/_sandbox/reset-config", timeout=5).raise_for_status()
         if config:
-            httpx.post(f"{self.sandbox}/_sandbox/config", json=config, timeout=5).raise_for_status()
+            LOCAL.post(f"{self.sandbox}/_sandbox/config", json=config, timeout=5).raise_for_status()
 
 
 def platform_token() -> str:
@@ -214,7 +220,7 @@ def sent_emails(stack, **filters: str) -> list[dict]:
     """The emails the emulated SES accepted, parsed by the local stack (`GET /_caisse/emails`),
     filtered on `to`, `kind`, `source`, `recipient` or `notification`: to, from, reply_to, subject,
     text, html, attachments, notification, source, version, kind, recipient."""
-    answer = httpx.get(f"{stack.aws}/_caisse/emails", params=filters, timeout=15)
+    answer = LOCAL.get(f"{stack.aws}/_caisse/emails", params=filters, timeout=15)
     answer.raise_for_status()
     return answer.json()
 
@@ -244,9 +250,9 @@ def plain(text: str) -> str:
 
 
 def aws_faults(stack, **fault) -> None:
-    httpx.delete(f"{stack.aws}/_caisse/faults", timeout=5).raise_for_status()
+    LOCAL.delete(f"{stack.aws}/_caisse/faults", timeout=5).raise_for_status()
     if fault:
-        httpx.post(f"{stack.aws}/_caisse/faults", json=fault, timeout=5).raise_for_status()
+        LOCAL.post(f"{stack.aws}/_caisse/faults", json=fault, timeout=5).raise_for_status()
 
 
 # --------------------------------------------------------------------------- added for issue 10
@@ -288,7 +294,7 @@ def admin_view(api: httpx.Client, order_id: str, merchant: str) -> dict:
 
 def sandbox_post(stack, path: str, body: dict | None = None) -> dict:
     """A provider-side action through the sandbox's control API (a dashboard refund, a dispute...)."""
-    answer = httpx.post(f"{stack.sandbox}{path}", json=body or {}, headers={"Accept": "application/json"}, timeout=10)
+    answer = LOCAL.post(f"{stack.sandbox}{path}", json=body or {}, headers={"Accept": "application/json"}, timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -347,9 +353,9 @@ def pay(stack, order: dict) -> None:
         paypal_order = order["next_action"]["url"].split("token=")[1]
         httpx.post(f"{stack.sandbox}/paypal/checkoutnow/{paypal_order}/pay", timeout=10)
     elif order["provider"] == "campay":
-        prompts = httpx.get(f"{stack.sandbox}/handset", headers={"Accept": "application/json"}, timeout=10).json()
+        prompts = LOCAL.get(f"{stack.sandbox}/handset", headers={"Accept": "application/json"}, timeout=10).json()
         reference = next(p["reference"] for p in prompts if order["order_number"] in p["description"])
-        httpx.post(f"{stack.sandbox}/handset/{reference}/approve", headers={"Accept": "application/json"}, timeout=10)
+        LOCAL.post(f"{stack.sandbox}/handset/{reference}/approve", headers={"Accept": "application/json"}, timeout=10)
 
 
 def upload_deliverable(api: httpx.Client, order_id: str, token: str, content: bytes = b"ID3 a song") -> str:
@@ -375,6 +381,6 @@ def dynamodb_requests(stack, action) -> dict[str, int]:
     """The DynamoDB requests made while `action` ran, counted by the local AWS endpoint (nothing
     else in flight: every webhook already emitted is answered, then every event source is idle)."""
     stack.drain()
-    httpx.delete(f"{stack.aws}/_caisse/requests", timeout=5)
+    LOCAL.delete(f"{stack.aws}/_caisse/requests", timeout=5)
     action()
-    return httpx.get(f"{stack.aws}/_caisse/requests", timeout=5).json().get("dynamodb", {})
+    return LOCAL.get(f"{stack.aws}/_caisse/requests", timeout=5).json().get("dynamodb", {})
