@@ -33,5 +33,20 @@ def written_as_date(value: Any) -> Any:
 Day = Annotated[date, BeforeValidator(written_as_date)]
 DayOrNone = Annotated[date | None, BeforeValidator(written_as_date)]
 Moment = Annotated[datetime, BeforeValidator(written_as_date)]
-# A range's bound: a day (its start, or its whole length as an upper bound) or a moment.
-Bound = Annotated[datetime | date | None, BeforeValidator(written_as_date)]
+
+
+def day_or_moment(value: Any) -> Any:
+    """A range's bound: YYYY-MM-DD is a day, anything longer a moment. Left to pydantic, the union
+    would read "2026-12-07" as midnight, and `created_to=2026-12-07` (what the console's date field
+    sends) would leave out that whole day."""
+    value = written_as_date(value)
+    if isinstance(value, str) and len(value.strip()) == len("YYYY-MM-DD"):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+# A range's bound: a day (from its start, or up to its end) or a moment.
+Bound = Annotated[datetime | date | None, BeforeValidator(day_or_moment)]

@@ -50,7 +50,12 @@ def _validation_error(error: RequestValidationError) -> Response[Any]:
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return error_response(400, {"error": "malformed_json", "message": "the request body is not valid JSON"})
     details = [
-        {"field": _field(problem.get("loc", ())), "message": problem.get("msg", "invalid")} for problem in problems
+        # A validator's own ValueError reads as its message, without pydantic's "Value error, " before it.
+        {
+            "field": _field(problem.get("loc", ())),
+            "message": str(problem.get("msg", "invalid")).removeprefix("Value error, "),
+        }
+        for problem in problems
     ]
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
     return error_response(422, {"error": "invalid_request", "message": summary, "details": details})

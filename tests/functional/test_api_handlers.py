@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -204,3 +205,15 @@ def test_a_bookings_start_given_as_a_number_is_refused(invoke):
     result = invoke("CreateCheckoutFunction", event)
     assert result["statusCode"] == 422, result["body"]
     assert body(result)["details"][0]["field"] == "booking.start"
+
+
+def test_a_range_ending_on_a_day_lists_that_days_orders(invoke):
+    # What the console's date fields send: created_from and created_to as YYYY-MM-DD. The upper
+    # bound is the whole day; read as its midnight it left out every order of that day.
+    order_id = body(invoke("CreateCheckoutFunction", checkout_event()))["order_id"]
+    today = datetime.now(UTC).date().isoformat()
+    event = with_query("admin_list_orders", created_from=today, created_to=today)
+    del event["queryStringParameters"]["q"], event["multiValueQueryStringParameters"]["q"]
+    result = invoke("AdminListOrdersFunction", event)
+    assert result["statusCode"] == 200, result["body"]
+    assert [row["order_id"] for row in body(result)["orders"]] == [order_id]

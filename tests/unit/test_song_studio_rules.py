@@ -59,6 +59,8 @@ def test_every_problem_is_named_by_its_field_and_never_repeats_the_input():
     assert "funeral" not in found["answers.occasion"] and "'wedding'" in found["answers.occasion"]
     assert problems(good(for_whom="   ")) == {"answers.for_whom": "required"}
     assert problems(good(due_date="2001-01-01")) == {"answers.due_date": "must be today or later"}
+    # A number is not read as Unix time (pydantic alone would take 1796169600 for a day in 2026).
+    assert "YYYY-MM-DD" in problems(good(due_date=1796169600))["answers.due_date"]
 
 
 def test_a_product_without_questions_takes_no_answers():

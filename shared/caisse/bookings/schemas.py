@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from caisse.date_input import Day
 from caisse.money import AMOUNT_LIMITS, LARGEST_AMOUNT
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
@@ -39,7 +39,7 @@ class HoursIn(BaseModel):
     model_config = _STRICT
     timezone: str | None = Field(default=None, max_length=64, examples=["Australia/Sydney"])
     weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[str, str]]]
-    blocked_dates: list[date] = Field(default_factory=list, max_length=366)
+    blocked_dates: list[Day] = Field(default_factory=list, max_length=366)
     slot_minutes: int | None = Field(default=None, ge=5, le=240)
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import ErrorDetails
 
 from caisse.clock import utcnow
+from caisse.date_input import Day
 from caisse.errors import InvalidRequest
 
 TYPES = ("text", "long_text", "choice", "date", "number", "boolean")
@@ -92,7 +93,7 @@ def _annotation(question: dict[str, Any]) -> Any:
     if kind == "choice":
         return Literal[tuple(question["choices"])]
     if kind == "date":
-        return Annotated[date, AfterValidator(_not_past)] if question.get("future") else date
+        return Annotated[Day, AfterValidator(_not_past)] if question.get("future") else Day
     if kind == "number":
         return Annotated[int, Field(strict=True, ge=question.get("min"), le=question.get("max"))]
     return Annotated[bool, Field(strict=True)]
