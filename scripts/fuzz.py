@@ -17,6 +17,7 @@ It prints the figures: cases, answers by status, and failures by check.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import subprocess
@@ -108,7 +109,8 @@ def figures(report: Path) -> dict:
                 if response is not None:
                     cases += 1
                     statuses[int(response["status_code"])] += 1
-            for checks in (recorder.get("checks") or {}).values():
+            interactions = recorder.get("interactions") or {}
+            for case, checks in (recorder.get("checks") or {}).items():
                 for check in checks:
                     if str(check.get("status")).lower() != "failure":
                         continue
@@ -116,6 +118,7 @@ def figures(report: Path) -> dict:
                     failure = (check.get("failure_info") or {}).get("failure") or {}
                     detail = " ".join(str(failure.get("message") or "").split())[:160]
                     sample = f"{failure.get('operation') or recorder.get('label')}: {failure.get('title')}: {detail}"
+                    sample += sent(interactions.get(case))
                     found = examples.setdefault(check["name"], [])
                     if sample not in found and len(found) < 12:
                         found.append(sample)
@@ -127,6 +130,21 @@ def figures(report: Path) -> dict:
         "failures": dict(failures),
         "examples": examples,
     }
+
+
+def sent(interaction: dict | None) -> str:
+    """The request as it was sent (its path and query, its body's start), so a failure seen once
+    under load can be told from schemathesis' summary of it; the staff token is never shown."""
+    request = (interaction or {}).get("request") or {}
+    if not request:
+        return ""
+    uri = str(request.get("uri") or "")
+    path = "/" + uri.split("://", 1)[-1].split("/", 1)[-1] if "://" in uri else uri
+    body = request.get("body")
+    if isinstance(body, dict) and "$base64" in body:
+        body = base64.b64decode(body["$base64"]).decode(errors="replace")
+    shown = f" (sent: {request.get('method')} {path}"
+    return shown + (f", body {str(body)[:120]!r})" if body else ", no body)")
 
 
 def main() -> int:
