@@ -202,6 +202,45 @@ def test_a_running_plan_moves_at_once_with_the_difference_invoiced_the_new_fee_a
     assert len(emails(stack, tradie, "plan_changed")) == 2  # one per move, however many events told it
 
 
+def card_answers(stack, subscription: str, behaviour: str) -> None:
+    """How the card the plan is paid with answers the next charge: succeeds, card_declined..."""
+    card = sandbox_get(stack, f"/v1/subscriptions/{subscription}")["default_payment_method"]
+    answer = httpx.post(
+        f"{stack.sandbox}/_sandbox/stripe/payment_methods/{card}/behaviour", json={"off_session": behaviour}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_move_whose_difference_the_card_declines_is_refused_and_leaves_the_plan_as_it_was(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscription = subscribe(api, stack, tradie)  # Starter, AUD 29.00 a month, 3 %
+    before = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
+    card_answers(stack, subscription, "card_declined")
+
+    path = f"/admin/merchants/{tradie}/subscription"
+    up = api.post(path, headers=staff(tradie), json={"plan": "pro", "currency": "AUD"})
+    assert up.status_code == 409 and up.json()["error"] == "plan_change_refused", up.text
+    assert "declined" in up.json()["message"] and "unchanged" in up.json()["message"]
+    # Nothing moved at Stripe (no dearer plan on credit, no open invoice) nor here, and no email.
+    after = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
+    assert (after["status"], after["items"]["data"][0]["price"]["unit_amount"], after["metadata"]["plan"]) == (
+        "active",
+        2900,
+        "starter",
+    )
+    assert after["latest_invoice"] == before["latest_invoice"]
+    stack.drain()
+    view = billing(api, tradie, staff(tradie))
+    assert (view["plan"], view["status"], view["fee_bps"]) == ("starter", "active", STARTER_FEE_BPS), view
+    assert emails(stack, tradie, "plan_changed") == []
+
+    card_answers(stack, subscription, "succeeds")  # the merchant's card works again: the same move goes through
+    again = api.post(path, headers=staff(tradie), json={"plan": "pro", "currency": "AUD"})
+    assert again.status_code == 200 and again.json()["changing_from"] == "starter", again.text
+    wait_for(lambda: billing(api, tradie, staff(tradie))["plan"] == "pro", what="the move to Pro")
+    assert len(wait_for(lambda: emails(stack, tradie, "plan_changed"), what="the plan-changed email")) == 1
+
+
 def test_a_plan_ends_with_the_period_paid_for_is_kept_by_choosing_it_or_another_and_then_stops_new_bookings(api, stack):
     tradie = signed_up_tradie(api, stack)
     subscription = subscribe(api, stack, tradie)

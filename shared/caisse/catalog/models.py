@@ -129,6 +129,7 @@ class Merchant(CatalogRecord, discriminator="merchant"):
     stripe_subscription = UnicodeAttribute(null=True)
     plan_event_at = NumberAttribute(null=True)  # `created` of the last billing event applied (older ones are stale)
     billing = document(null=True)  # {"period_end", "last_invoice"}: what billing events said (caisse.payments.plans)
+    plan_moves_declined = NumberAttribute(null=True)  # moves to another plan the card declined (a new key each)
 
     GALLERY_DEFAULTS = {"expiry_days": 30, "downloads": False}  # a merchant that set none
 

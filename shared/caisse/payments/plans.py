@@ -155,9 +155,15 @@ def _monthly_price(plan: Plan, currency: str, **product: Any) -> Any:
 
 @contextmanager
 def _asking_stripe(what: str) -> Iterator[None]:
-    """Stripe's refusal of a request is the merchant's 409; Stripe not answering, a 503."""
+    """Stripe's refusal of a request, or of the card it charges, is the merchant's 409; Stripe not
+    answering, a 503."""
     try:
         yield
+    except stripe.CardError as error:
+        raise PlanChangeRefused(
+            f"the card your plan is paid with was declined ({error.user_message or error.code}), "
+            f"so {what} was not made and your plan is unchanged"
+        ) from error
     except stripe.InvalidRequestError as error:
         raise PlanChangeRefused(f"Stripe refused {what}: {error.user_message or error}") from error
     except stripe.StripeError as error:
@@ -181,7 +187,12 @@ def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
     (https://docs.stripe.com/billing/subscriptions/change-price, /billing/subscriptions/prorations).
     The subscription's metadata names the new plan, so the merchant's plan and fee follow when
     `customer.subscription.updated` arrives (`apply`), as every other change of the plan does.
-    A subscription keeps its currency (Stripe refuses another), so the plan must be paid in it."""
+    A subscription keeps its currency (Stripe refuses another), so the plan must be paid in it.
+    The move stands only if its difference is paid: payment_behavior=error_if_incomplete makes Stripe
+    refuse the whole update with the card's 402 when the card declines or asks for authentication
+    (https://docs.stripe.com/api/subscriptions/update#update_subscription-payment_behavior), where
+    its default would keep the dearer plan with the subscription past_due, its lower fee taken
+    meanwhile. A move to a cheaper plan charges nothing, so no card stands in its way."""
     ending = bool(_billing(merchant).get("ends_at"))
     if merchant.plan == plan.id and ending:
         return _answer(
@@ -194,7 +205,7 @@ def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
             f"{merchant.name}'s first payment for its plan is still being confirmed; try again after"
         )
     subscription_id = merchant.stripe_subscription
-    with _asking_stripe("the change"):
+    with _asking_stripe("the change of plan"):
         subscription = client().v1.subscriptions.retrieve(subscription_id)
         paid_in = subscription.currency.upper()
         if currency != paid_in:
@@ -204,24 +215,32 @@ def _change(merchant: Merchant, plan: Plan, currency: str) -> dict[str, Any]:
                 field="currency",
             )
         item = subscription["items"].data[0]  # `items` alone is the dict method
-        transition = f"{subscription_id}-{item.price.id}-{plan.id}"  # a retried click repeats, a new change does not
+        # A retried click repeats the key, a new change does not; nor does a try after a declined card,
+        # as Stripe keeps a declined charge's answer for its key (docs.stripe.com/api/idempotent_requests).
+        declined = int(merchant.plan_moves_declined or 0)
+        transition = f"{subscription_id}-{item.price.id}-{plan.id}-{declined}"
         product = client().v1.products.create(
             params={"name": f"{plan.name} plan", "metadata": {"plan": plan.id}},
             options={"idempotency_key": f"plan-product-{transition}"},
         )
-        updated = client().v1.subscriptions.update(
-            subscription_id,
-            params={
-                "items": [
-                    {"id": item.id, "price_data": _monthly_price(plan, currency, product=product.id), "quantity": 1}
-                ],
-                "metadata": _metadata(merchant.merchant_id, plan),
-                "proration_behavior": "always_invoice",
-                # A merchant that picks another plan means to go on: an end it asked for is undone.
-                "cancel_at_period_end": False,
-            },
-            options={"idempotency_key": f"plan-change-{transition}"},
-        )
+        try:
+            updated = client().v1.subscriptions.update(
+                subscription_id,
+                params={
+                    "items": [
+                        {"id": item.id, "price_data": _monthly_price(plan, currency, product=product.id), "quantity": 1}
+                    ],
+                    "metadata": _metadata(merchant.merchant_id, plan),
+                    "proration_behavior": "always_invoice",
+                    "payment_behavior": "error_if_incomplete",
+                    # A merchant that picks another plan means to go on: an end it asked for is undone.
+                    "cancel_at_period_end": False,
+                },
+                options={"idempotency_key": f"plan-change-{transition}"},
+            )
+        except stripe.CardError:
+            merchant.update(actions=[Merchant.plan_moves_declined.add(1)])  # the next try gets a key of its own
+            raise
     return _answer(
         merchant.merchant_id,
         plan,
