@@ -74,7 +74,8 @@ class Stack:
         """Wait until nothing is in flight on the stack: every webhook the sandbox emitted answered,
         then every stream read to its end, every queue empty, no function running for them
         (caisse_local.stack's /_caisse/drain, LocalStack.settle)."""
-        LOCAL.post(f"{self.api}/_caisse/drain", params={"timeout": 60}, timeout=65).raise_for_status()
+        drained = LOCAL.post(f"{self.api}/_caisse/drain", params={"timeout": 60}, timeout=65)
+        assert drained.status_code == 204, f"the stack did not settle: {drained.status_code} {drained.text}"
 
     def tool_env(self) -> dict[str, str]:
         """The environment of a developer's shell beside this stack: its ports only through
@@ -250,8 +251,12 @@ def plain(text: str) -> str:
 
 
 def aws_faults(stack, **fault) -> None:
+    """Clear the injected faults, then inject `fault`, if given, once the stack has settled: what an
+    earlier test left in flight (its emails, its stream records) would otherwise meet the fault meant
+    for this test's own requests, and come back only after its visibility timeout."""
     LOCAL.delete(f"{stack.aws}/_caisse/faults", timeout=5).raise_for_status()
     if fault:
+        stack.drain()
         LOCAL.post(f"{stack.aws}/_caisse/faults", json=fault, timeout=5).raise_for_status()
 
 
