@@ -211,7 +211,7 @@ def card_answers(stack, subscription: str, behaviour: str) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def test_a_move_whose_difference_the_card_declines_is_refused_and_leaves_the_plan_as_it_was(api, stack):
+def test_a_move_whose_difference_the_card_declines_is_refused_and_leaves_the_plan_as_it_was(api, stack, browser):
     tradie = signed_up_tradie(api, stack)
     subscription = subscribe(api, stack, tradie)  # Starter, AUD 29.00 a month, 3 %
     before = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
@@ -233,6 +233,21 @@ def test_a_move_whose_difference_the_card_declines_is_refused_and_leaves_the_pla
     view = billing(api, tradie, staff(tradie))
     assert (view["plan"], view["status"], view["fee_bps"]) == ("starter", "active", STARTER_FEE_BPS), view
     assert emails(stack, tradie, "plan_changed") == []
+    # The console says so in the merchant's language, and the plan stays the one it shows.
+    phone = billing_on_a_phone_in_french(browser, stack, tradie)
+    try:
+        pro = phone.locator("article.plan", has=phone.get_by_role("heading", name="Pro"))
+        pro.get_by_role("button", name="Passer à cette formule").click()
+        expect(pro.get_by_role("alert")).to_have_text(
+            "La carte qui paie votre formule a été refusée : la formule Pro n’a pas été activée, "
+            "rien n’a été débité et votre formule reste la même.",
+            timeout=WAIT_MS,
+        )
+        expect(phone.locator(".facts")).to_contain_text("3 %")
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-billing-declined-phone-fr")
+    finally:
+        phone.context.close()
 
     card_answers(stack, subscription, "succeeds")  # the merchant's card works again: the same move goes through
     again = api.post(path, headers=staff(tradie), json={"plan": "pro", "currency": "AUD"})

@@ -162,7 +162,8 @@ def _asking_stripe(what: str) -> Iterator[None]:
     except stripe.CardError as error:
         raise PlanChangeRefused(
             f"the card your plan is paid with was declined ({error.user_message or error.code}), "
-            f"so {what} was not made and your plan is unchanged"
+            f"so {what} was not made and your plan is unchanged",
+            reason="card_declined",  # the console says it in the merchant's language
         ) from error
     except stripe.InvalidRequestError as error:
         raise PlanChangeRefused(f"Stripe refused {what}: {error.user_message or error}") from error

@@ -125,7 +125,8 @@ function planCard(context, plan, billing) {
       if (answer.checkout_url) location.assign(answer.checkout_url);
       else location.hash = `#/billing?result=${answer.kept ? 'kept' : 'changing'}&plan=${encodeURIComponent(plan.id)}`;
     } catch (error) {
-      problem.replaceChildren(notice(errorText(error), 'error'));
+      const declined = error.body && error.body.reason === 'card_declined';
+      problem.replaceChildren(notice(declined ? t('billing.card_declined', { plan: plan.name }) : errorText(error), 'error'));
     }
   });
   return el(
