@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -138,8 +139,8 @@ def sent(interaction: dict | None) -> str:
     request = (interaction or {}).get("request") or {}
     if not request:
         return ""
-    uri = str(request.get("uri") or "")
-    path = "/" + uri.split("://", 1)[-1].split("/", 1)[-1] if "://" in uri else uri
+    uri = urlsplit(str(request.get("uri") or ""))
+    path = uri.path + (f"?{uri.query}" if uri.query else "")
     body = request.get("body")
     if isinstance(body, dict) and "$base64" in body:
         body = base64.b64decode(body["$base64"]).decode(errors="replace")

@@ -26,7 +26,7 @@ from browser_support import (
     screenshot,
     sign_in_to_console,
 )
-from e2e_support import merchant_token, order_status, plain, sent_emails, stripe_event, wait_for
+from e2e_support import merchant_token, order_status, plain, sandbox_post, sent_emails, stripe_event, wait_for
 from playwright.sync_api import expect
 from signup_support import (
     PLATFORM_KEY,
@@ -205,10 +205,7 @@ def test_a_running_plan_moves_at_once_with_the_difference_invoiced_the_new_fee_a
 def card_answers(stack, subscription: str, behaviour: str) -> None:
     """How the card the plan is paid with answers the next charge: succeeds, card_declined..."""
     card = sandbox_get(stack, f"/v1/subscriptions/{subscription}")["default_payment_method"]
-    answer = httpx.post(
-        f"{stack.sandbox}/_sandbox/stripe/payment_methods/{card}/behaviour", json={"off_session": behaviour}, timeout=10
-    )
-    assert answer.status_code == 200, answer.text
+    sandbox_post(stack, f"/_sandbox/stripe/payment_methods/{card}/behaviour", {"off_session": behaviour})
 
 
 def test_a_move_whose_difference_the_card_declines_is_refused_and_leaves_the_plan_as_it_was(api, stack, browser):
