@@ -1,5 +1,5 @@
-"""The sandbox WSGI app: Stripe's v1 API (with Connect and Billing), the hosted Checkout and Connect
-onboarding pages and a small control API for tests,
+"""The sandbox WSGI app: Stripe's v1 API (with Connect and Billing), the hosted Checkout, customer
+portal and Connect onboarding pages and a small control API for tests,
 plus CamPay (``/campay``, the customer's phone at ``/handset``), PayDunya (``/paydunya``) and PayPal
 (``/paypal``), each in its own module; all providers share one webhook delivery worker and its config.
 
@@ -48,7 +48,7 @@ from provider_sandbox.stripe_api import (
     new_id,
     parse_params,
 )
-from provider_sandbox.stripe_billing import BillingState
+from provider_sandbox.stripe_billing import BillingState, PortalSessionExpired
 from provider_sandbox.stripe_connect import LinkGone
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ API_ROUTES = [
     ("GET", "/v1/events/<event_id>", "retrieve_event"),
     ("POST", "/v1/customers", "create_customer"),
     ("GET", "/v1/customers/<customer_id>", "retrieve_customer"),
+    ("POST", "/v1/customers/<customer_id>", "update_customer"),
+    ("POST", "/v1/billing_portal/sessions", "create_billing_portal_session"),
     ("POST", "/v1/products", "create_product"),
     ("GET", "/v1/products/<product_id>", "retrieve_product"),
     ("GET", "/v1/subscriptions/<subscription_id>", "retrieve_subscription"),
@@ -90,6 +92,8 @@ OTHER_ROUTES = [
     ("GET", "/pay/<session_id>", "page_show"),
     ("POST", "/pay/<session_id>/pay", "page_pay"),
     ("POST", "/pay/<session_id>/decline", "page_decline"),
+    ("GET", "/billing_portal/<session_id>", "portal_show"),
+    ("POST", "/billing_portal/<session_id>/payment_method", "portal_payment_method"),
     ("GET", "/connect/onboarding/<token>", "onboarding_show"),
     ("POST", "/connect/onboarding/<token>/complete", "onboarding_complete"),
     ("GET", "/express/<token>", "express_dashboard_show"),
@@ -373,6 +377,60 @@ class SandboxApp:
         _, items = self.state.page_session(session_id)
         return _html(pages.checkout_page(session, items, notice=DECLINE_MESSAGE))
 
+    # -- hosted customer portal (behind a billing_portal.session's url) -------------------------------
+
+    @staticmethod
+    def _portal_locale(request: Request, view: dict) -> str | None:
+        """The locale the portal's pages are shown in: the session's; for "auto" or none, the
+        customer's preferred_locales, else the browser's (Accept-Language), as Stripe documents
+        (https://docs.stripe.com/api/customer_portal/sessions/create#create_portal_session-locale)."""
+        locale = view["session"]["locale"]
+        if locale and locale != "auto":
+            return locale
+        preferred = view["customer"].get("preferred_locales") or []
+        if preferred:
+            return preferred[0]
+        return request.accept_languages.best_match(["en", "fr"])
+
+    def _portal_error(self, request: Request, exc: StripeError, session_id: str) -> Response:
+        if self._wants_json(request):
+            return _json(exc.body(), exc.status)
+        if isinstance(exc, PortalSessionExpired):
+            locale = self._portal_locale(request, exc.view)
+            return _html(pages.portal_expired_page(exc.view["session"], exc.view["business"], locale), 410)
+        if exc.status == 404:
+            return _html(pages.message_page("Not found", f"There is no customer portal session {session_id}."), 404)
+        view = self.state.portal_view(session_id)  # the form named no test card it offers
+        locale = self._portal_locale(request, view)
+        notice = pages.portal_invalid_card_notice(locale)
+        return _html(pages.portal_page(**view, locale=locale, notice=notice), exc.status)
+
+    def portal_show(self, request: Request, session_id: str) -> Response:
+        """The portal's payment method page; with ``Accept: application/json``, the session."""
+        try:
+            view = self.state.portal_view(session_id)
+        except StripeError as exc:
+            return self._portal_error(request, exc, session_id)
+        if self._wants_json(request):
+            return _json(view["session"])
+        return _html(pages.portal_page(**view, locale=self._portal_locale(request, view)))
+
+    def portal_payment_method(self, request: Request, session_id: str) -> Response:
+        """Save: form field ``card`` is one of the test card numbers the page offers. Then the flow's
+        ``after_completion``: redirect answers 303 to its return_url, anything else a confirmation
+        page; with ``Accept: application/json``, the updated customer."""
+        try:
+            view = self.state.portal_update_payment_method(session_id, request.form.get("card"))
+        except StripeError as exc:
+            return self._portal_error(request, exc, session_id)
+        if self._wants_json(request):
+            return _json(view["customer"])
+        after = (view["session"]["flow"] or {}).get("after_completion") or {}
+        if after.get("type") == "redirect":
+            return Response(status=303, headers={"Location": after["redirect"]["return_url"]})
+        locale = self._portal_locale(request, view)
+        return _html(pages.portal_updated_page(view["session"], view["card"], view["business"], locale))
+
     # -- hosted Connect onboarding (behind an Account Link) -------------------------------------------
 
     def _link_gone(self, request: Request, gone: LinkGone) -> Response:
@@ -580,7 +638,8 @@ class SandboxApp:
 
     def control_renew_subscription(self, request: Request, subscription_id: str) -> Response:
         """``{"payment": "succeeds" | "fails"}``: the subscription renews now (a test clock past its
-        period's end); its invoice is paid, or fails and leaves it past_due."""
+        period's end); its invoice is paid, or fails and leaves it past_due. ``{}``: the card the
+        invoice charges decides (the subscription's default payment method, else the customer's)."""
         return _stripe_control(lambda: self.state.renew_subscription(subscription_id, self._json_object(request)))
 
 

@@ -1,6 +1,6 @@
-"""HTML for the fake hosted pages: Stripe's Checkout and Connect onboarding pages, PayPal's approval page,
-PayDunya's invoice page and the customer's phone (CamPay's USSD prompts). Plain forms, no JavaScript, so tests and curl
-can drive them; each action also answers JSON when asked with ``Accept: application/json``."""
+"""HTML for the fake hosted pages: Stripe's Checkout, customer portal and Connect onboarding pages, PayPal's
+approval page, PayDunya's invoice page and the customer's phone (CamPay's USSD prompts). Plain forms, no JavaScript,
+so tests and curl can drive them; each action also answers JSON when asked with ``Accept: application/json``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ td { padding: .3rem 0; border-bottom: 1px solid #e3e8ee; }
 .notice { background: #fde2e1; padding: .6rem; border-radius: .3rem; }
 form { display: inline-block; margin-right: .5rem; }
 button { font-size: 1rem; padding: .5rem 1.5rem; }
+form.block { display: block; margin-right: 0; }
+fieldset { border: 1px solid #e3e8ee; border-radius: .3rem; margin: 1rem 0; padding: .5rem 1rem; }
+legend { font-weight: bold; padding: 0 .3rem; }
+.choice { display: flex; align-items: center; gap: .6rem; padding: .4rem 0; }
+.choice input { width: 1.25rem; height: 1.25rem; margin: 0; flex: none; }
+.choice label { flex: 1; }
+.number { font-family: ui-monospace, monospace; white-space: nowrap; }
 """
 
 
@@ -49,7 +56,9 @@ def format_amount(amount: int, currency: str) -> str:
     return f"{currency.upper()} {sign}{major}.{minor:0{digits}d}"
 
 
-def _document(title: str, body: str, lang: str | None = None, label: str = "Local Stripe sandbox") -> str:
+def _document(
+    title: str, body: str, lang: str | None = None, label: str = "Local Stripe sandbox", badge: str = "TEST MODE"
+) -> str:
     # The page's language (Stripe shows Checkout in the session's locale; English otherwise), and a
     # viewport so a phone shows it at its own width, as the providers' real pages do.
     lang = lang if lang and lang != "auto" else "en"
@@ -57,7 +66,7 @@ def _document(title: str, body: str, lang: str | None = None, label: str = "Loca
         f'<!doctype html>\n<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n"
-        f'<p><span class="badge">TEST MODE</span> {escape(label)}</p>\n{body}\n</main>\n</body>\n</html>\n'
+        f'<p><span class="badge">{escape(badge)}</span> {escape(label)}</p>\n{body}\n</main>\n</body>\n</html>\n'
     )
 
 
@@ -102,6 +111,166 @@ def checkout_page(session: dict, line_items: list[dict], notice: str | None = No
     else:
         parts.append('<p id="state">This checkout session has expired.</p>')
     return _document(f"Checkout {total}", "\n".join(parts), session.get("locale"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stripe's customer portal: updating the card a subscription is paid with
+
+# The portal's words, in the languages its page speaks (others are shown in English); French with
+# its non-breaking space before a colon.
+PORTAL_TEXT = {
+    "en": {
+        "badge": "TEST MODE",
+        "label": "Local Stripe sandbox: customer portal",
+        "title": "Update your payment method",
+        "customer": "Customer: {name}",
+        "current": "Current card: {brand} ending in {last4}",
+        "no_current": "No default payment method yet.",
+        "legend": "Choose a test card",
+        "hint": "Test mode: no real card is needed. Each card behaves as Stripe's test card of that number.",
+        "choice": "{brand} {number}: {outcome}",
+        "succeeds": "pays",
+        "card_declined": "saved, then its charges are declined",
+        "authentication_required": "saved, then its charges need authentication",
+        "save": "Save",
+        "invalid_card": "Choose one of the test cards below.",
+        "return_to": "Return to {name}",
+        "return": "Return",
+        "updated": "Your payment method was updated",
+        "updated_text": "{brand} ending in {last4} is now the default payment method for your invoices.",
+        "expired": "This link has expired",
+        "expired_text": "For your security, customer portal links only work for a short time. "
+        "Go back and open the portal again.",
+    },
+    "fr": {
+        "badge": "MODE TEST",
+        "label": "Bac à sable Stripe local\u00a0: portail client",
+        "title": "Mettre à jour votre moyen de paiement",
+        "customer": "Client\u00a0: {name}",
+        "current": "Carte actuelle\u00a0: {brand} se terminant par {last4}",
+        "no_current": "Aucun moyen de paiement par défaut pour l’instant.",
+        "legend": "Choisissez une carte de test",
+        "hint": "Mode test\u00a0: aucune vraie carte n’est nécessaire. Chaque carte se comporte comme "
+        "la carte de test Stripe de ce numéro.",
+        "choice": "{brand} {number}\u00a0: {outcome}",
+        "succeeds": "paiement accepté",
+        "card_declined": "enregistrée, puis ses paiements sont refusés",
+        "authentication_required": "enregistrée, puis ses paiements demandent une authentification",
+        "save": "Enregistrer",
+        "invalid_card": "Choisissez l’une des cartes de test ci-dessous.",
+        "return_to": "Retour à {name}",
+        "return": "Retour",
+        "updated": "Votre moyen de paiement a été mis à jour",
+        "updated_text": "La carte {brand} se terminant par {last4} est désormais le moyen de paiement par défaut "
+        "de vos factures.",
+        "expired": "Ce lien a expiré",
+        "expired_text": "Pour votre sécurité, les liens du portail client ne restent valables que peu de temps. "
+        "Revenez en arrière et ouvrez de nouveau le portail.",
+    },
+}
+BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover"}
+
+
+def portal_language(locale: str | None) -> tuple[str, dict[str, str]]:
+    """The page's ``lang`` and words for the locale the portal is shown in (the app resolves "auto"):
+    French for fr, fr-FR, fr-CA..., English for everything else."""
+    if locale and locale.split("-")[0] == "fr":
+        return locale, PORTAL_TEXT["fr"]
+    return "en", PORTAL_TEXT["en"]
+
+
+def _brand(brand: str) -> str:
+    return BRAND_NAMES.get(brand, brand.capitalize())
+
+
+def _portal_return(session: dict, business: str | None, words: dict[str, str]) -> str:
+    """The link back to the session's return_url, if it has one ("Return to <business name>")."""
+    if not session.get("return_url"):
+        return ""
+    text = words["return_to"].format(name=business) if business else words["return"]
+    return f'<p><a id="return" href="{escape(session["return_url"])}">{escape(text)}</a></p>'
+
+
+def _portal_document(title: str, body: str, lang: str, words: dict[str, str]) -> str:
+    return _document(title, body, lang, label=words["label"], badge=words["badge"])
+
+
+def portal_page(
+    session: dict,
+    customer: dict,
+    card: dict | None,
+    business: str | None,
+    cards: list[tuple[str, str, str]],
+    locale: str | None = None,
+    notice: str | None = None,
+) -> str:
+    """The portal's payment method page, in ``locale`` (see portal_language): who it is for, their
+    current default card, and a form saving one of the test cards (radio ``card``, 4242... checked)
+    as the new default."""
+    lang, words = portal_language(locale)
+    name = customer.get("name") or customer.get("email") or customer["id"]
+    if card:
+        current = words["current"].format(brand=_brand(card["brand"]), last4=card["last4"])
+    else:
+        current = words["no_current"]
+    choices = []
+    for index, (number, brand, outcome) in enumerate(cards):
+        spaced = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+        text = words["choice"].format(  # the template is ours; what fills it is escaped
+            brand=escape(_brand(brand)),
+            number=f'<span class="number">{escape(spaced)}</span>',
+            outcome=escape(words[outcome]),
+        )
+        checked = " checked" if index == 0 else ""
+        choices.append(
+            f'<div class="choice"><input type="radio" id="card-{escape(number)}" name="card" '
+            f'value="{escape(number)}"{checked}>'
+            f'<label for="card-{escape(number)}">{text}</label></div>'
+        )
+    parts = [
+        f"<h1>{escape(words['title'])}</h1>",
+        f'<p id="customer">{escape(words["customer"].format(name=name))}</p>',
+        f'<p id="current-card">{escape(current)}</p>',
+        _notice(notice),
+        f'<form class="block" method="post" action="/billing_portal/{escape(session["id"])}/payment_method">\n'
+        f"<fieldset>\n<legend>{escape(words['legend'])}</legend>\n" + "\n".join(choices) + "\n"
+        f"<p><small>{escape(words['hint'])}</small></p>\n</fieldset>\n"
+        f'<button type="submit">{escape(words["save"])}</button>\n</form>',
+        _portal_return(session, business, words),
+    ]
+    return _portal_document(words["title"], "\n".join(p for p in parts if p), lang, words)
+
+
+def portal_invalid_card_notice(locale: str | None) -> str:
+    """What the page says when the form named no test card it offers."""
+    return portal_language(locale)[1]["invalid_card"]
+
+
+def portal_updated_page(session: dict, card: dict, business: str | None, locale: str | None = None) -> str:
+    """After Save, unless the flow redirects: the new default card, the flow's hosted_confirmation
+    custom_message if any, and the way back."""
+    lang, words = portal_language(locale)
+    after = (session.get("flow") or {}).get("after_completion") or {}
+    custom = (after.get("hosted_confirmation") or {}).get("custom_message")
+    text = words["updated_text"].format(brand=_brand(card["brand"]), last4=card["last4"])
+    parts = [
+        f"<h1>{escape(words['updated'])}</h1>",
+        f'<p id="state" role="status">{escape(text)}</p>',
+        f'<p id="custom-message">{escape(custom)}</p>' if custom else "",
+        _portal_return(session, business, words),
+    ]
+    return _portal_document(words["updated"], "\n".join(p for p in parts if p), lang, words)
+
+
+def portal_expired_page(session: dict, business: str | None, locale: str | None = None) -> str:
+    """A session past its lifetime (answered with 410)."""
+    lang, words = portal_language(locale)
+    parts = [
+        f"<h1>{escape(words['expired'])}</h1>",
+        f'<p id="state">{escape(words["expired_text"])}</p>',
+        _portal_return(session, business, words),
+    ]
+    return _portal_document(words["expired"], "\n".join(p for p in parts if p), lang, words)
 
 
 CONNECT_LABEL = "Local Stripe sandbox: Connect onboarding"

@@ -942,8 +942,17 @@ class StripeState:
         self._records[customer["id"]] = record
         return record
 
-    def _new_payment_method(self, account: str | None, email: str | None) -> _Record:
-        """The card the customer typed on the hosted page: always Stripe's test Visa 4242."""
+    def _new_payment_method(
+        self,
+        account: str | None,
+        email: str | None,
+        last4: str = "4242",
+        brand: str = "visa",
+        off_session: str = "succeeds",
+    ) -> _Record:
+        """The card the customer typed on a hosted page: Stripe's test Visa 4242 unless told otherwise
+        (the customer portal offers other test cards, https://docs.stripe.com/testing), answering
+        off-session charges as ``off_session`` says (one of OFF_SESSION_BEHAVIOURS)."""
         payment_method = {
             "id": new_id("pm"),
             "object": "payment_method",
@@ -963,17 +972,17 @@ class StripeState:
                 "tax_id": None,
             },
             "card": {
-                "brand": "visa",
+                "brand": brand,
                 "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
                 "country": "US",
-                "display_brand": "visa",
+                "display_brand": brand,
                 "exp_month": 12,
                 "exp_year": time.gmtime(self.now()).tm_year + 3,
                 "fingerprint": new_id("fp", 14)[3:],
                 "funding": "credit",
                 "generated_from": None,
-                "last4": "4242",
-                "networks": {"available": ["visa"], "preferred": None},
+                "last4": last4,
+                "networks": {"available": [brand], "preferred": None},
                 "regulated_status": "unregulated",
                 "three_d_secure_usage": {"supported": True},
                 "wallet": None,
@@ -986,7 +995,7 @@ class StripeState:
         }
         # "reusable" turns false once the card is used without being attached to a customer (Stripe then
         # refuses to charge it again); "off_session" is how it behaves when charged off-session.
-        record = _Record(payment_method, account, {"reusable": True, "off_session": "succeeds"})
+        record = _Record(payment_method, account, {"reusable": True, "off_session": off_session})
         self._records[payment_method["id"]] = record
         return record
 
@@ -1074,7 +1083,7 @@ class StripeState:
                     "fingerprint": card["fingerprint"],
                     "funding": card["funding"],
                     "last4": card["last4"],
-                    "network": "visa",
+                    "network": card["brand"],
                 },
                 "type": "card",
             },

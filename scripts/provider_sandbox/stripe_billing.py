@@ -16,7 +16,8 @@ Behaviour, each as Stripe documents it:
   (https://docs.stripe.com/billing/subscriptions/overview#failed-payments). Stripe's own way to
   reach a renewal in test mode is a test clock and a declining card
   (https://docs.stripe.com/billing/testing/test-clocks); the sandbox's control
-  `POST /_sandbox/stripe/subscriptions/{id}/renew` {"payment": "fails" | "succeeds"} renews now.
+  `POST /_sandbox/stripe/subscriptions/{id}/renew` {"payment": "fails" | "succeeds"} renews now (without
+  `payment`, the card the invoice charges decides: see "Which card an invoice charges" below).
 - POST /v1/products makes a Product (`name` required; `description`, `active`, `metadata`) and emits
   product.created (https://docs.stripe.com/api/products/create); a Checkout line's `product_data`
   makes one too, so the subscription's products can be read back.
@@ -66,6 +67,43 @@ Behaviour, each as Stripe documents it:
   canceled, `ended_at`, customer.subscription.deleted, and no invoice unless prorations are still
   pending: Stripe collects those then (https://docs.stripe.com/api/subscriptions/cancel), on a last
   invoice of them alone (billing_reason subscription_cycle here), not retried if unpaid.
+- Which card an invoice charges (https://docs.stripe.com/api/invoices/object#invoice_object-default_payment_method:
+  "If not set, defaults to the subscription's default payment method, if any, or to the default
+  payment method in the customer's invoice settings"): the subscription's `default_payment_method`,
+  else the customer's `invoice_settings.default_payment_method`. Renewals (unless the renew control
+  forces the outcome), `always_invoice` prorations and `error_if_incomplete` all charge that card.
+  With neither set the charge fails as Stripe's does for a charge_automatically invoice with no
+  payment method: the invoice stays open, and `error_if_incomplete` answers Stripe's 400 "This
+  customer has no attached payment source or default payment method. ...".
+- POST /v1/subscriptions/{id} takes `default_payment_method`: a PaymentMethod attached to the
+  subscription's customer, or "" to unset it
+  (https://docs.stripe.com/api/subscriptions/update#update_subscription-default_payment_method);
+  another's is refused ("The customer does not have a payment method with the ID pm_..."). A change
+  emits customer.subscription.updated with `previous_attributes.default_payment_method`; the same
+  value again changes nothing.
+- POST /v1/customers/{id} (https://docs.stripe.com/api/customers/update) takes `name`, `email`,
+  `metadata` (merged) and `invoice_settings[default_payment_method]` (attached to that customer, or
+  "" to unset); customer.updated carries what changed in `previous_attributes`, a nested object
+  only its changed keys; nothing changed, no event. POST /v1/customers keeps `preferred_locales`.
+- The customer portal (https://docs.stripe.com/api/customer_portal/sessions/create,
+  https://docs.stripe.com/api/customer_portal/sessions/object): POST /v1/billing_portal/sessions
+  makes a `billing_portal.session` for a Customer of the account (`return_url`, `locale`, the one
+  default `configuration`, `flow_data`) and emits billing_portal.session.created; its `url` is the
+  sandbox's hosted page `/billing_portal/{id}`. Only the `payment_method_update` flow is served
+  (https://docs.stripe.com/customer-management/portal-deep-links), with `after_completion`
+  `portal_homepage` (the default), `hosted_confirmation` or `redirect`; the other flow types are
+  refused with a clear message. The page is in the session's `locale`; for "auto" or none, the
+  customer's `preferred_locales`, else the browser's ("If blank or auto, the customer's
+  preferred_locales or browser's locale is used"); French for fr, English for every other language.
+  Stripe's sessions "are short-lived and will expire if the customer does not visit the URL"; here a
+  session's page works for PORTAL_SESSION_LIFETIME after its creation (the sandbox's clock), then
+  answers 410 ("This link has expired"). The page offers Stripe's test cards for off-session charges
+  (https://docs.stripe.com/testing): 4242424242424242 pays, 4000000000000341 attaches but its
+  charges are declined, 4000002760003184 needs authentication off-session. Saving one attaches a new
+  card PaymentMethod to the customer and makes it `invoice_settings.default_payment_method` ("The
+  payment method is set as the customer.invoice_settings.default_payment_method", portal deep links):
+  payment_method.attached, then customer.updated; a subscription's own `default_payment_method` is
+  left as it is, and still wins over the customer's.
 """
 
 from __future__ import annotations
@@ -73,6 +111,7 @@ from __future__ import annotations
 import calendar
 import copy
 import time
+from dataclasses import dataclass
 
 from provider_sandbox.stripe_api import (
     MINIMUM_AMOUNTS,
@@ -90,10 +129,12 @@ from provider_sandbox.stripe_api import (
     as_metadata,
     as_recurring,
     as_str,
+    as_url,
     check_known,
     invalid,
     missing,
     new_id,
+    no_such,
     no_such_param,
     round_half_up,
 )
@@ -120,6 +161,7 @@ UPDATE_PARAMS = {
     "payment_behavior",
     "cancel_at_period_end",
     "cancellation_details",
+    "default_payment_method",
     "expand",
 }
 CANCELED_UPDATE_PARAMS = {"cancellation_details", "metadata", "expand"}
@@ -136,6 +178,76 @@ FEEDBACKS = (
 )
 PRORATION_BEHAVIORS = ("create_prorations", "always_invoice", "none")
 PAYMENT_BEHAVIORS = ("allow_incomplete", "pending_if_incomplete", "error_if_incomplete", "default_incomplete")
+CUSTOMER_UPDATE_PARAMS = {"name", "email", "metadata", "invoice_settings", "expand"}
+# Stripe's answer to a payment method that is not the customer's (subscriptions and customers update).
+NOT_ATTACHED = (
+    "The customer does not have a payment method with the ID {id}. The payment method must be attached to the customer."
+)
+# Stripe's answer when a charge_automatically invoice has no payment method to charge.
+NO_PAYMENT_METHOD = (
+    "This customer has no attached payment source or default payment method. Please consider adding a default "
+    "payment method. For more information, visit "
+    "https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority."
+)
+# Stands for "no card to charge" where _card_failure answers how the card answers.
+NO_CARD = CardFailure("no_payment_method", "no_payment_method", NO_PAYMENT_METHOD)
+
+# -- the customer portal (https://docs.stripe.com/api/customer_portal/sessions/create) --
+PORTAL_SESSION_LIFETIME = 60 * 60  # seconds a session's page works after its creation (sandbox's choice)
+PORTAL_SESSION_PARAMS = {"customer", "return_url", "locale", "configuration", "flow_data", "expand"}
+# Stripe's parameters the sandbox does not serve: refused with a clear message, not as unknown.
+PORTAL_UNSUPPORTED_PARAMS = ("on_behalf_of", "after_expiration", "customer_account")
+# https://docs.stripe.com/api/customer_portal/sessions/create#create_portal_session-flow_data-type
+PORTAL_FLOW_TYPES = (
+    "customer_update",
+    "payment_method_update",
+    "subscription_cancel",
+    "subscription_pause",
+    "subscription_update",
+    "subscription_update_confirm",
+)
+# The flow types that take a hash of their own (flow_data[subscription_cancel] and so on).
+PORTAL_FLOW_CONFIGS = (
+    "subscription_cancel",
+    "subscription_pause",
+    "subscription_update",
+    "subscription_update_confirm",
+)
+PORTAL_AFTER_COMPLETION = ("hosted_confirmation", "portal_homepage", "redirect")
+# https://docs.stripe.com/api/customer_portal/sessions/create#create_portal_session-locale
+PORTAL_LOCALES = (
+    "auto", "bg", "cs", "da", "de", "el", "en", "en-AU", "en-CA", "en-GB", "en-IE", "en-IN", "en-NZ", "en-SG",
+    "es", "es-419", "et", "fi", "fil", "fr", "fr-CA", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt",
+    "nb", "nl", "pl", "pt", "pt-BR", "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PortalCard:
+    """One of Stripe's test cards the portal page offers, and how it answers off-session charges."""
+
+    brand: str
+    last4: str
+    off_session: str  # one of OFF_SESSION_BEHAVIOURS
+
+
+# https://docs.stripe.com/testing: 4242... succeeds; 4000000000000341 "Attaching this card to a Customer
+# object succeeds, but attempts to charge the customer fail"; 4000002760003184 "requires authentication
+# on all transactions" (the page saves it as if set up with authentication; charges made off-session,
+# with no customer to authenticate, then fail with authentication_required).
+PORTAL_CARDS = {
+    "4242424242424242": PortalCard("visa", "4242", "succeeds"),
+    "4000000000000341": PortalCard("visa", "0341", "card_declined"),
+    "4000002760003184": PortalCard("visa", "3184", "authentication_required"),
+}
+
+
+class PortalSessionExpired(StripeError):
+    """A customer portal session past its lifetime; ``view`` is what its pages show (see portal_view)."""
+
+    def __init__(self, view: dict):
+        super().__init__(410, "This customer portal session has expired: create a new one.")
+        self.view = view
 
 
 def add_month(timestamp: int, months: int = 1) -> int:
@@ -182,8 +294,87 @@ def requested_details(params: dict) -> dict[str, str | None]:
     return {key: value or None for key, value in details.items()}
 
 
+def preferred_locales(value: object) -> list[str]:
+    """A customer's ``preferred_locales``, most preferred first (https://docs.stripe.com/api/customers/create);
+    the customer portal uses the first when its session's locale is "auto" or none."""
+    if not isinstance(value, list):
+        raise invalid("Invalid array for preferred_locales", param="preferred_locales")
+    return [as_str(item, f"preferred_locales[{index}]", 64) for index, item in enumerate(value)]
+
+
+def portal_flow(value: object) -> dict:
+    """A portal session's ``flow`` from its ``flow_data``
+    (https://docs.stripe.com/api/customer_portal/sessions/create#create_portal_session-flow_data): only
+    payment_method_update is served; ``after_completion[type]`` is portal_homepage by default, and
+    redirect needs ``after_completion[redirect][return_url]``."""
+    data = as_dict(value, "flow_data")
+    check_known(data, {"type", "after_completion", *PORTAL_FLOW_CONFIGS}, "flow_data")
+    if "type" not in data:
+        raise missing("flow_data[type]")
+    flow_type = data["type"]
+    if flow_type not in PORTAL_FLOW_TYPES:
+        raise invalid(
+            f"Invalid flow_data[type]: must be one of {', '.join(PORTAL_FLOW_TYPES)}", param="flow_data[type]"
+        )
+    if flow_type != "payment_method_update":
+        raise invalid(
+            f"The local sandbox does not support the customer portal flow {flow_type} yet: only "
+            "flow_data[type]=payment_method_update.",
+            param="flow_data[type]",
+        )
+    for name in PORTAL_FLOW_CONFIGS:
+        if name in data:
+            raise invalid(
+                f"flow_data[{name}] can only be passed when flow_data[type] is {name}.", param=f"flow_data[{name}]"
+            )
+    prefix = "flow_data[after_completion]"
+    after = as_dict(data.get("after_completion", {"type": "portal_homepage"}), prefix)
+    check_known(after, {"type", "redirect", "hosted_confirmation"}, prefix)
+    if "type" not in after:
+        raise missing(f"{prefix}[type]")
+    kind = after["type"]
+    if kind not in PORTAL_AFTER_COMPLETION:
+        raise invalid(
+            f"Invalid {prefix}[type]: must be one of {', '.join(PORTAL_AFTER_COMPLETION)}", param=f"{prefix}[type]"
+        )
+    for name in ("redirect", "hosted_confirmation"):
+        if name in after and kind != name:
+            raise invalid(
+                f"{prefix}[{name}] can only be passed when {prefix}[type] is {name}.", param=f"{prefix}[{name}]"
+            )
+    redirect = None
+    if kind == "redirect":
+        options = as_dict(after.get("redirect", {}), f"{prefix}[redirect]")
+        check_known(options, {"return_url"}, f"{prefix}[redirect]")
+        if "return_url" not in options:
+            raise missing(f"{prefix}[redirect][return_url]")
+        redirect = {"return_url": as_url(options["return_url"], f"{prefix}[redirect][return_url]")}
+    hosted_confirmation = None
+    if kind == "hosted_confirmation":
+        options = as_dict(after.get("hosted_confirmation", {}), f"{prefix}[hosted_confirmation]")
+        check_known(options, {"custom_message"}, f"{prefix}[hosted_confirmation]")
+        message = options.get("custom_message")
+        param = f"{prefix}[hosted_confirmation][custom_message]"
+        hosted_confirmation = {"custom_message": as_str(message, param, 500) if message is not None else None}
+    return {
+        "after_completion": {"hosted_confirmation": hosted_confirmation, "redirect": redirect, "type": kind},
+        "customer_update": None,
+        "subscription_cancel": None,
+        "subscription_pause": None,
+        "subscription_update": None,
+        "subscription_update_confirm": None,
+        "type": flow_type,
+    }
+
+
 class BillingState(ConnectState):
-    """``ConnectState`` plus Customers by API, Products, Subscriptions and Invoices."""
+    """``ConnectState`` plus Customers by API, Products, Subscriptions, Invoices and the customer portal."""
+
+    def __init__(self, public_url: str, on_events) -> None:
+        super().__init__(public_url, on_events)
+        # The portal's default configuration (https://docs.stripe.com/api/customer_portal/configurations):
+        # the sandbox has this one, named by every session.
+        self.portal_configuration_id = new_id("bpc")
 
     # -- products ------------------------------------------------------------------------------------
 
@@ -241,9 +432,176 @@ class BillingState(ConnectState):
             name=as_str(params["name"], "name", 256) if "name" in params else None,
             description=as_str(params["description"], "description", 350) if "description" in params else None,
             metadata=as_metadata(params.get("metadata", {})),
+            preferred_locales=preferred_locales(params.get("preferred_locales", [])),
         )
         self._emit([("customer.created", customer)], ctx)
         return copy.deepcopy(customer.obj)
+
+    def update_customer(self, ctx: RequestContext, params: dict, customer_id: str) -> dict:
+        """``name``, ``email``, ``metadata`` (merged) and ``invoice_settings[default_payment_method]``
+        (https://docs.stripe.com/api/customers/update); an empty string unsets a value. customer.updated
+        holds what changed in ``previous_attributes``, a nested object only its changed keys
+        (https://docs.stripe.com/api/events/object); nothing changed, no event."""
+        check_known(params, CUSTOMER_UPDATE_PARAMS)
+        record = self._get("customer", customer_id, ctx)
+        expand = as_expand(params)
+        self._check_expand("customer", expand)
+        customer = record.obj
+        changes: dict = {}
+        if "name" in params:
+            changes["name"] = as_str(params["name"], "name", 256) or None
+        if "email" in params:
+            changes["email"] = as_str(params["email"], "email", 512) or None
+        if "metadata" in params:
+            changes["metadata"] = merged_metadata(customer["metadata"], params["metadata"])
+        if "invoice_settings" in params:
+            settings = as_dict(params["invoice_settings"], "invoice_settings")
+            check_known(settings, {"default_payment_method"}, "invoice_settings")
+            if "default_payment_method" in settings:
+                param = "invoice_settings[default_payment_method]"
+                default = self._customer_payment_method(ctx, customer_id, settings["default_payment_method"], param)
+                changes["invoice_settings"] = {**customer["invoice_settings"], "default_payment_method": default}
+        previous: dict = {}
+        for name, value in changes.items():
+            old = customer[name]
+            if value == old:
+                continue
+            if isinstance(value, dict):
+                keys = {**old, **value}
+                previous[name] = {key: old.get(key) for key in keys if old.get(key) != value.get(key)}
+            else:
+                previous[name] = old
+        customer.update(copy.deepcopy(changes))
+        if previous:
+            self._emit([("customer.updated", record, {"previous_attributes": previous})], ctx)
+        return self._render(record, expand)
+
+    def _customer_payment_method(self, ctx: RequestContext, customer_id: str, value: object, param: str) -> str | None:
+        """A PaymentMethod id a parameter names, which must be attached to the customer; "" unsets (None)."""
+        payment_method_id = as_str(value, param)
+        if payment_method_id == "":
+            return None
+        record = self._records.get(payment_method_id)
+        if record is None or record.obj["object"] != "payment_method" or record.account != ctx.account:
+            raise no_such_param("PaymentMethod", payment_method_id, param)
+        if record.obj["customer"] != customer_id:
+            raise invalid(NOT_ATTACHED.format(id=payment_method_id), param=param)
+        return payment_method_id
+
+    # -- the customer portal -------------------------------------------------------------------------
+
+    def create_billing_portal_session(self, ctx: RequestContext, params: dict) -> dict:
+        """``POST /v1/billing_portal/sessions`` (https://docs.stripe.com/api/customer_portal/sessions/create):
+        a session of the portal for a Customer of the account, with Stripe's object
+        (https://docs.stripe.com/api/customer_portal/sessions/object); its ``url`` is the sandbox's page.
+        ``configuration`` may only name the sandbox's default one; ``flow_data`` only the
+        payment_method_update flow (https://docs.stripe.com/customer-management/portal-deep-links)."""
+        for name in PORTAL_UNSUPPORTED_PARAMS:
+            if name in params:
+                raise invalid(f"The local sandbox does not support {name} on customer portal sessions.", param=name)
+        check_known(params, PORTAL_SESSION_PARAMS)
+        expand = as_expand(params)
+        self._check_expand("billing_portal.session", expand)
+        if "customer" not in params:
+            raise missing("customer")
+        customer_id = as_str(params["customer"], "customer")
+        customer = self._records.get(customer_id)
+        if customer is None or customer.obj["object"] != "customer" or customer.account != ctx.account:
+            raise no_such_param("customer", customer_id, "customer")
+        configuration = self.portal_configuration_id
+        if "configuration" in params:
+            requested = as_str(params["configuration"], "configuration")
+            if requested != configuration:
+                raise no_such_param("configuration", requested, "configuration")
+        locale = None
+        if "locale" in params:
+            locale = as_str(params["locale"], "locale")
+            if locale not in PORTAL_LOCALES:
+                raise invalid(f"Invalid locale: must be one of {', '.join(PORTAL_LOCALES)}", param="locale")
+        return_url = as_url(params["return_url"], "return_url") if "return_url" in params else None
+        flow = portal_flow(params["flow_data"]) if "flow_data" in params else None
+        now = self.now()
+        session_id = new_id("bps")
+        session = {
+            "id": session_id,
+            "object": "billing_portal.session",
+            "after_expiration": None,
+            "configuration": configuration,
+            "created": now,
+            "customer": customer_id,
+            "customer_account": None,
+            "flow": flow,
+            "livemode": False,
+            "locale": locale,
+            "on_behalf_of": None,
+            "return_url": return_url,
+            "url": f"{self.public_url}/billing_portal/{session_id}",
+        }
+        record = _Record(session, ctx.account, {"expires_at": now + PORTAL_SESSION_LIFETIME})
+        self._records[session_id] = record
+        self._emit([("billing_portal.session.created", record)], ctx)
+        return self._render(record, expand)
+
+    def portal_view(self, session_id: str) -> dict:
+        """What the portal's page shows (it needs no API key, like Stripe's): the session, its customer,
+        the customer's default card (``card``, or None), the account's business name (or None) and
+        the test cards offered, as (number, brand, off_session behaviour)."""
+        with self.lock:
+            return self._portal_view(self._portal_session(session_id))
+
+    def portal_update_payment_method(self, session_id: str, number: str | None) -> dict:
+        """The portal's Save: a new card PaymentMethod, of the test card ``number``, attached to the
+        session's customer and set as its ``invoice_settings.default_payment_method`` ("The payment
+        method is set as the customer.invoice_settings.default_payment_method",
+        https://docs.stripe.com/customer-management/portal-deep-links); payment_method.attached then
+        customer.updated. No subscription's own default_payment_method changes. Answers portal_view."""
+        with self.lock:
+            record = self._portal_session(session_id)
+            card = PORTAL_CARDS.get(number or "")
+            if card is None:
+                raise invalid(f"Choose one of the test cards: {', '.join(PORTAL_CARDS)}.", param="card")
+            customer = self._records[record.obj["customer"]]
+            payment_method = self._new_payment_method(
+                record.account, customer.obj["email"], card.last4, card.brand, card.off_session
+            )
+            payment_method.obj["customer"] = customer.obj["id"]
+            settings = customer.obj["invoice_settings"]
+            previous = {"invoice_settings": {"default_payment_method": settings["default_payment_method"]}}
+            settings["default_payment_method"] = payment_method.obj["id"]
+            self._emit(
+                [
+                    ("payment_method.attached", payment_method),
+                    ("customer.updated", customer, {"previous_attributes": previous}),
+                ],
+                None,
+            )
+            return self._portal_view(record)
+
+    def _portal_session(self, session_id: str) -> _Record:
+        """A portal session still within its lifetime (PortalSessionExpired past it)."""
+        record = self._records.get(session_id)
+        if record is None or record.obj["object"] != "billing_portal.session":
+            raise no_such("billing_portal.session", session_id)
+        if self.now() >= record.extra["expires_at"]:
+            raise PortalSessionExpired(self._portal_view(record))
+        return record
+
+    def _portal_view(self, record: _Record) -> dict:
+        customer = self._records[record.obj["customer"]].obj
+        payment_method = self._records.get(customer["invoice_settings"]["default_payment_method"] or "")
+        return {
+            "session": copy.deepcopy(record.obj),
+            "customer": copy.deepcopy(customer),
+            "card": copy.deepcopy(payment_method.obj["card"]) if payment_method else None,
+            "business": self._business_name(record.account),
+            "cards": [(number, card.brand, card.off_session) for number, card in PORTAL_CARDS.items()],
+        }
+
+    def _business_name(self, account: str | None) -> str | None:
+        """The name the portal's "Return to ..." link shows: the platform's, or the connected account's
+        business_profile.name if the sandbox knows one."""
+        record = self._platform() if account is None else self._account(account)
+        return (record.obj.get("business_profile") or {}).get("name") if record else None
 
     # -- subscriptions -------------------------------------------------------------------------------
 
@@ -274,8 +632,10 @@ class BillingState(ConnectState):
 
     def update_subscription(self, ctx: RequestContext, params: dict, subscription_id: str) -> dict:
         """A new price (or quantity) for an item, metadata merged, and the prorations Stripe makes for
-        the rest of the period: pending for the next renewal, invoiced at once, or none; and the end
-        of the subscription scheduled for its period's end (``cancel_at_period_end``) or undone."""
+        the rest of the period: pending for the next renewal, invoiced at once, or none; the end
+        of the subscription scheduled for its period's end (``cancel_at_period_end``) or undone; and
+        the card its invoices charge (``default_payment_method``, "" unsets it:
+        https://docs.stripe.com/api/subscriptions/update#update_subscription-default_payment_method)."""
         check_known(params, UPDATE_PARAMS)
         record = self._get("subscription", subscription_id, ctx)
         sub = record.obj
@@ -302,6 +662,11 @@ class BillingState(ConnectState):
                 "only allow_incomplete (Stripe's default) and error_if_incomplete.",
                 param="payment_behavior",
             )
+        default_payment_method = sub["default_payment_method"]
+        if "default_payment_method" in params:
+            default_payment_method = self._customer_payment_method(
+                ctx, sub["customer"], params["default_payment_method"], "default_payment_method"
+            )
         changes = self._item_changes(ctx, record, params.get("items", []))
         now = self.now()
         proration_date = now
@@ -322,7 +687,8 @@ class BillingState(ConnectState):
             due = sum(entry.obj["amount"] for entry in pending) + sum(
                 line[3] for _, lines in prorations for line in lines
             )
-            self._check_can_pay(record, self._records[sub["customer"]].obj["balance"] + due)
+            paying = {**sub, "default_payment_method": default_payment_method}  # the card the invoice would charge
+            self._check_can_pay(paying, self._records[sub["customer"]].obj["balance"] + due)
         # Everything is checked: from here on the update happens.
         previous: dict = {}
         if changes:
@@ -337,6 +703,9 @@ class BillingState(ConnectState):
             elif value != sub[name]:
                 previous[name] = sub[name]
         sub.update(cancellation)
+        if default_payment_method != sub["default_payment_method"]:
+            previous["default_payment_method"] = sub["default_payment_method"]
+            sub["default_payment_method"] = default_payment_method
         created = [
             self._new_invoice_item(record, item, *line, proration_date) for item, lines in prorations for line in lines
         ]
@@ -507,17 +876,29 @@ class BillingState(ConnectState):
         self._records[invoice_item["id"]] = invoice_item_record
         return invoice_item_record
 
-    def _card_failure(self, subscription: _Record) -> CardFailure | None:
-        """How the subscription's default card answers an off-session charge (None: it pays)."""
-        payment_method = self._records.get(subscription.obj["default_payment_method"] or "")
-        return OFF_SESSION_FAILURES.get(payment_method.extra.get("off_session", "")) if payment_method else None
+    def _card_failure(self, sub: dict) -> CardFailure | None:
+        """How the card the subscription's invoices charge answers an off-session charge (None: it
+        pays; NO_CARD: there is none). That card is the subscription's ``default_payment_method``,
+        else the customer's ``invoice_settings.default_payment_method``
+        (https://docs.stripe.com/api/invoices/object#invoice_object-default_payment_method)."""
+        customer = self._records[sub["customer"]].obj
+        payment_method_id = sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
+        payment_method = self._records.get(payment_method_id or "")
+        if payment_method is None:
+            return NO_CARD
+        return OFF_SESSION_FAILURES.get(payment_method.extra.get("off_session", ""))
 
-    def _check_can_pay(self, subscription: _Record, due: int) -> None:
+    def _check_can_pay(self, sub: dict, due: int) -> None:
         """``error_if_incomplete``: a charge the card declines fails the whole update with Stripe's 402
         card error, and nothing changes (https://docs.stripe.com/api/subscriptions/update, its
-        payment_behavior); what is below the minimum charge is not charged, so cannot fail."""
-        failure = self._card_failure(subscription)
-        if due >= max(1, MINIMUM_AMOUNTS.get(subscription.obj["currency"], 0)) and failure is not None:
+        payment_behavior); with no card to charge, Stripe's 400 (NO_PAYMENT_METHOD). What is below the
+        minimum charge is not charged, so cannot fail."""
+        if due < max(1, MINIMUM_AMOUNTS.get(sub["currency"], 0)):
+            return
+        failure = self._card_failure(sub)
+        if failure is NO_CARD:
+            raise invalid(NO_PAYMENT_METHOD)
+        if failure is not None:
             raise StripeError(
                 402,
                 failure.message,
@@ -531,7 +912,7 @@ class BillingState(ConnectState):
         method; a credit goes to the customer's balance instead."""
         sub = record.obj
         invoice = self._new_invoice(
-            record, "subscription_update", paid=self._card_failure(record) is None, new_period=False
+            record, "subscription_update", paid=self._card_failure(sub) is None, new_period=False
         )
         previous.setdefault("latest_invoice", sub["latest_invoice"])
         sub["latest_invoice"] = invoice.obj["id"]
@@ -779,10 +1160,11 @@ class BillingState(ConnectState):
     def renew_subscription(self, subscription_id: str, body: dict) -> dict:
         """Test control: the subscription's next period starts now and its invoice is paid or fails
         (what a test clock advanced past the period's end does, with a working or declining card); one
-        set to cancel at the period's end ends instead."""
-        payment = body.get("payment", "succeeds")
-        if set(body) - {"payment"} or payment not in ("succeeds", "fails"):
-            raise invalid('The body must be {"payment": "succeeds" | "fails"}')
+        set to cancel at the period's end ends instead. ``payment`` forces the outcome; without it the
+        card the invoice charges decides (see _card_failure)."""
+        payment = body.get("payment")
+        if set(body) - {"payment"} or payment not in (None, "succeeds", "fails"):
+            raise invalid('The body must be {"payment"?: "succeeds" | "fails"}')
         with self.lock:
             record = self._records.get(subscription_id)
             if record is None or record.obj["object"] != "subscription":
@@ -790,14 +1172,15 @@ class BillingState(ConnectState):
             sub = record.obj
             if sub["status"] not in ("active", "past_due", "trialing"):
                 raise invalid(f"This subscription is {sub['status']}: it does not renew.")
+            pays = self._card_failure(sub) is None if payment is None else payment == "succeeds"
             if sub["cancel_at_period_end"]:
-                return self._end_at_period_end(record, paid=payment == "succeeds")
+                return self._end_at_period_end(record, paid=pays)
             now = self.now()
             previous_items = copy.deepcopy(sub["items"])
             for item in sub["items"]["data"]:
                 item["current_period_start"] = now
                 item["current_period_end"] = add_month(now, item["price"]["recurring"]["interval_count"])
-            invoice = self._new_invoice(record, "subscription_cycle", paid=payment == "succeeds")
+            invoice = self._new_invoice(record, "subscription_cycle", paid=pays)
             paid = invoice.obj["status"] == "paid"  # a credit balance may cover it all
             previous = {"items": previous_items, "latest_invoice": sub["latest_invoice"]}
             status = "active" if paid else "past_due"

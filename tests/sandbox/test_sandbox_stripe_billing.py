@@ -1,7 +1,9 @@
 """Stripe Billing on the local sandbox, driven through the real ``stripe`` SDK: a running subscription
 (made by a subscription-mode Checkout paid on the hosted page) changes price with Stripe's
 prorations, invoiced at once, left pending for the renewal, or none, and is set to end at its
-period's end (``cancel_at_period_end``) or kept; the refusals change nothing.
+period's end (``cancel_at_period_end``) or kept; the refusals change nothing. The card its invoices
+charge is the subscription's default payment method, else the customer's invoice default, which the
+customer portal (``billing_portal.sessions``, its hosted page driven with httpx) sets.
 Webhooks are checked with ``construct_event``, in the order one endpoint receives them."""
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -647,3 +650,495 @@ def test_the_period_end_collects_the_prorations_still_pending_and_renews_nothing
         "invoice.paid",
         "customer.subscription.deleted",
     ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The card a plan is paid with: the customer portal, and which card an invoice charges
+
+RETURN_URL = "http://127.0.0.1:3000/billing"
+DONE_URL = "http://127.0.0.1:3000/billing?card=updated"
+CARD_PAYS, CARD_DECLINES, CARD_NEEDS_AUTHENTICATION = "4242424242424242", "4000000000000341", "4000002760003184"
+TEST_CARDS = (CARD_PAYS, CARD_DECLINES, CARD_NEEDS_AUTHENTICATION)
+NO_PAYMENT_METHOD = "This customer has no attached payment source or default payment method."
+
+
+def portal_session(client: stripe.StripeClient, customer: str, **more) -> stripe.billing_portal.Session:
+    """A portal session for updating the card, back to the billing page once saved (what Caisse asks for)."""
+    params: dict = {
+        "customer": customer,
+        "return_url": RETURN_URL,
+        "flow_data": {
+            "type": "payment_method_update",
+            "after_completion": {"type": "redirect", "redirect": {"return_url": DONE_URL}},
+        },
+    }
+    params.update(more)
+    return client.v1.billing_portal.sessions.create(params=params)
+
+
+def save_card(http: httpx.Client, session: stripe.billing_portal.Session, card: str) -> httpx.Response:
+    """The customer picks a test card on the portal's page and presses Save (no redirect followed)."""
+    return http.post(f"{session.url}/payment_method", data={"card": card})
+
+
+def sandbox_events(http: httpx.Client, sandbox: SandboxServer, event_type: str) -> list[dict]:
+    return http.get(f"{sandbox.url}/_sandbox/events", params={"type": event_type}).json()
+
+
+def invoice_default(client: stripe.StripeClient, customer: str) -> str | None:
+    return client.v1.customers.retrieve(customer).invoice_settings.default_payment_method
+
+
+class PageParts(HTMLParser):
+    """What a test checks of a page's structure: its lang, headings, radios, labels and links."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.lang: str | None = None
+        self.h1: list[str] = []
+        self.radios: list[dict[str, str | None]] = []
+        self.labels: list[str | None] = []
+        self.links: dict[str, str] = {}  # href: text
+        self._in: str | None = None
+        self._href = ""
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "html":
+            self.lang = attributes.get("lang")
+        elif tag == "input" and attributes.get("type") == "radio":
+            self.radios.append(attributes)
+        elif tag == "label":
+            self.labels.append(attributes.get("for"))
+        elif tag in ("h1", "a"):
+            self._in, self._href = tag, attributes.get("href") or ""
+            if tag == "h1":
+                self.h1.append("")
+            else:
+                self.links[self._href] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "h1":
+            self.h1[-1] += data
+        elif self._in == "a":
+            self.links[self._href] += data
+
+
+def test_a_portal_session_is_stripes_object_with_its_flow_and_a_page_at_the_sandbox(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    seen = hook.count(http, sandbox)
+    before = int(time.time())
+    session = portal_session(client, subscription.customer, locale="fr")
+    after = int(time.time()) + 1
+
+    assert session.id.startswith("bps_") and session.configuration.startswith("bpc_")
+    assert before <= session.created <= after
+    assert session.to_dict() == {
+        "id": session.id,
+        "object": "billing_portal.session",
+        "after_expiration": None,
+        "configuration": session.configuration,
+        "created": session.created,
+        "customer": subscription.customer,
+        "customer_account": None,
+        "flow": {
+            "after_completion": {"hosted_confirmation": None, "redirect": {"return_url": DONE_URL}, "type": "redirect"},
+            "customer_update": None,
+            "subscription_cancel": None,
+            "subscription_pause": None,
+            "subscription_update": None,
+            "subscription_update_confirm": None,
+            "type": "payment_method_update",
+        },
+        "livemode": False,
+        "locale": "fr",
+        "on_behalf_of": None,
+        "return_url": RETURN_URL,
+        "url": f"{sandbox.url}/billing_portal/{session.id}",
+    }
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["billing_portal.session.created"]
+    assert events[0].data.object.id == session.id
+    # The page answers the session itself to a JSON client.
+    shown = http.get(session.url, headers={"Accept": "application/json"})
+    assert shown.status_code == 200 and shown.json() == session.to_dict()
+
+    # The bare portal: the default configuration named, no flow, no locale nor return_url.
+    bare = client.v1.billing_portal.sessions.create(
+        params={"customer": subscription.customer, "configuration": session.configuration}
+    )
+    assert (bare.configuration, bare.flow, bare.locale, bare.return_url) == (session.configuration, None, None, None)
+    confirmed = portal_session(
+        client,
+        subscription.customer,
+        flow_data={
+            "type": "payment_method_update",
+            "after_completion": {"type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "Thanks!"}},
+        },
+    )
+    assert confirmed.flow.after_completion.to_dict() == {
+        "hosted_confirmation": {"custom_message": "Thanks!"},
+        "redirect": None,
+        "type": "hosted_confirmation",
+    }
+    homepage = portal_session(client, subscription.customer, flow_data={"type": "payment_method_update"})
+    assert homepage.flow.after_completion.type == "portal_homepage"
+
+
+@pytest.mark.parametrize(
+    ("case", "message", "param"),
+    [
+        ("unknown_customer", "No such customer: 'cus_missing'", "customer"),
+        ("no_customer", "Missing required param: customer.", "customer"),
+        ("unsupported_flow", "does not support the customer portal flow subscription_cancel yet", "flow_data[type]"),
+        ("unknown_flow", "Invalid flow_data[type]", "flow_data[type]"),
+        (
+            "redirect_without_url",
+            "Missing required param: flow_data[after_completion][redirect][return_url].",
+            "flow_data[after_completion][redirect][return_url]",
+        ),
+        ("unknown_param", "Received unknown parameter: colour", "colour"),
+        ("unknown_configuration", "No such configuration: 'bpc_missing'", "configuration"),
+        ("locale", "Invalid locale", "locale"),
+        ("return_url", "Not a valid URL: return_url", "return_url"),
+    ],
+)
+def test_a_refused_portal_session_answers_stripes_error(
+    client: stripe.StripeClient,
+    hook: Endpoint,
+    http: httpx.Client,
+    sandbox: SandboxServer,
+    case: str,
+    message: str,
+    param: str,
+) -> None:
+    customer = client.v1.customers.create(params={"email": "owner@chez-ada.example"})
+    seen = hook.count(http, sandbox)
+    params: dict = {"customer": customer.id, "return_url": RETURN_URL}
+    match case:
+        case "unknown_customer":
+            params["customer"] = "cus_missing"
+        case "no_customer":
+            del params["customer"]
+        case "unsupported_flow":
+            params["flow_data"] = {"type": "subscription_cancel", "subscription_cancel": {"subscription": "sub_1"}}
+        case "unknown_flow":
+            params["flow_data"] = {"type": "card_swap"}
+        case "redirect_without_url":
+            params["flow_data"] = {"type": "payment_method_update", "after_completion": {"type": "redirect"}}
+        case "unknown_param":
+            params["colour"] = "blue"
+        case "unknown_configuration":
+            params["configuration"] = "bpc_missing"
+        case "locale":
+            params["locale"] = "xx"
+        case "return_url":
+            params["return_url"] = "billing"
+
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.billing_portal.sessions.create(params=params)
+    assert error.value.http_status == 400 and error.value.param == param
+    assert message in str(error.value.user_message)
+    if case in ("unknown_customer", "unknown_configuration"):
+        assert error.value.code == "resource_missing"
+    assert hook.events_since(seen, http, sandbox) == []
+
+
+def test_the_portal_page_speaks_the_sessions_language_names_the_card_and_offers_the_test_cards(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+
+    english = http.get(portal_session(client, subscription.customer).url)
+    assert english.status_code == 200 and english.headers["content-type"].startswith("text/html")
+    page = PageParts(english.text)
+    assert page.lang == "en" and page.h1 == ["Update your payment method"]
+    assert "<title>Update your payment method</title>" in english.text
+    assert 'name="viewport"' in english.text  # readable on a phone
+    assert "Customer: owner@chez-ada.example" in english.text
+    assert "Current card: Visa ending in 4242" in english.text  # the card Checkout saved
+    assert [radio["value"] for radio in page.radios] == list(TEST_CARDS)
+    assert all(radio["name"] == "card" for radio in page.radios)
+    assert ["checked" in radio for radio in page.radios] == [True, False, False]
+    assert sorted(page.labels) == sorted(radio["id"] for radio in page.radios)  # each radio has its label
+    assert "4000 0000 0000 0341" in english.text and "4000 0027 6000 3184" in english.text
+    assert 'action="/billing_portal/' in english.text and ">Save</button>" in english.text
+    assert page.links == {RETURN_URL: "Return to Caisse (local platform)"}
+
+    french = http.get(portal_session(client, subscription.customer, locale="fr").url)
+    page = PageParts(french.text)
+    assert page.lang == "fr" and page.h1 == ["Mettre à jour votre moyen de paiement"]
+    assert "Carte actuelle\u00a0: Visa se terminant par 4242" in french.text
+    assert ">Enregistrer</button>" in french.text and len(page.radios) == 3
+    assert page.links == {RETURN_URL: "Retour à Caisse (local platform)"}
+
+    german = PageParts(http.get(portal_session(client, subscription.customer, locale="de").url).text)
+    assert german.lang == "en" and german.h1 == ["Update your payment method"]  # shown in English
+
+    # "auto" (or none): the customer's preferred_locales, else the browser's language.
+    auto = portal_session(client, subscription.customer, locale="auto").url
+    assert PageParts(http.get(auto).text).lang == "en"
+    french_browser = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.8"}
+    assert PageParts(http.get(auto, headers=french_browser).text).h1 == ["Mettre à jour votre moyen de paiement"]
+    bare = client.v1.billing_portal.sessions.create(params={"customer": subscription.customer}).url
+    assert PageParts(http.get(bare, headers=french_browser).text).lang == "fr"
+    francophone = client.v1.customers.create(params={"name": "Awa", "preferred_locales": ["fr-CA", "en"]})
+    assert francophone.preferred_locales == ["fr-CA", "en"]
+    page = PageParts(http.get(portal_session(client, francophone.id, locale="auto").url).text)
+    assert page.lang == "fr-CA" and page.h1 == ["Mettre à jour votre moyen de paiement"]
+
+    missing = http.get(f"{sandbox.url}/billing_portal/bps_missing")
+    assert missing.status_code == 404 and "There is no customer portal session bps_missing" in missing.text
+    missing_json = http.get(f"{sandbox.url}/billing_portal/bps_missing", headers={"Accept": "application/json"})
+    assert missing_json.status_code == 404 and missing_json.json()["error"]["code"] == "resource_missing"
+
+
+def test_saving_a_card_in_the_portal_makes_it_the_customers_invoice_default_and_redirects(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    old = invoice_default(client, subscription.customer)
+    assert old == subscription.default_payment_method  # Checkout set both
+    session = portal_session(client, subscription.customer)
+    seen = hook.count(http, sandbox)
+
+    saved = save_card(http, session, CARD_PAYS)
+    assert saved.status_code == 303 and saved.headers["location"] == DONE_URL
+
+    new = invoice_default(client, subscription.customer)
+    assert new is not None and new != old
+    card = client.v1.payment_methods.retrieve(new)
+    assert (card.customer, card.type, card.card.last4, card.card.brand) == (
+        subscription.customer,
+        "card",
+        "4242",
+        "visa",
+    )
+    # Only the customer's invoice default moves: the subscription keeps its own card, which still wins.
+    assert client.v1.subscriptions.retrieve(subscription.id).default_payment_method == old
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["payment_method.attached", "customer.updated"]
+    [attached] = [
+        e for e in sandbox_events(http, sandbox, "payment_method.attached") if e["data"]["object"]["id"] == new
+    ]
+    assert attached["data"]["object"]["customer"] == subscription.customer
+    [updated] = [
+        e
+        for e in sandbox_events(http, sandbox, "customer.updated")
+        if e["data"]["object"]["id"] == subscription.customer
+    ]
+    assert updated["data"]["object"]["invoice_settings"]["default_payment_method"] == new
+    assert updated["data"]["previous_attributes"] == {"invoice_settings": {"default_payment_method": old}}
+
+    # The page now names the new card; a JSON client gets the customer back; a number not offered is refused.
+    assert "Visa ending in 4242" in http.get(session.url).text
+    as_json = http.post(
+        f"{session.url}/payment_method", data={"card": CARD_DECLINES}, headers={"Accept": "application/json"}
+    )
+    assert as_json.status_code == 200 and as_json.json()["id"] == subscription.customer
+    declining = client.v1.payment_methods.retrieve(as_json.json()["invoice_settings"]["default_payment_method"])
+    assert declining.card.last4 == "0341"
+    for card_number in ("4111111111111111", ""):
+        wrong = save_card(http, session, card_number)
+        assert wrong.status_code == 400 and "Choose one of the test cards below." in wrong.text
+    assert invoice_default(client, subscription.customer) == declining.id
+
+
+def test_without_a_redirect_the_portal_confirms_on_its_own_page_in_the_sessions_language(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    customer = client.v1.customers.create(params={"name": "Ada Lovelace"})
+    flow = {
+        "type": "payment_method_update",
+        "after_completion": {"type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "Merci !"}},
+    }
+    session = portal_session(client, customer.id, locale="fr", flow_data=flow)
+    page = http.get(session.url)
+    assert "Client\u00a0: Ada Lovelace" in page.text and "Aucun moyen de paiement par défaut" in page.text
+
+    done = save_card(http, session, CARD_NEEDS_AUTHENTICATION)
+    assert done.status_code == 200
+    parts = PageParts(done.text)
+    assert parts.lang == "fr" and parts.h1 == ["Votre moyen de paiement a été mis à jour"]
+    assert "Visa se terminant par 3184" in done.text and "Merci !" in done.text
+    assert parts.links == {RETURN_URL: "Retour à Caisse (local platform)"}
+
+
+def test_a_portal_session_expires_an_hour_after_its_creation(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    customer = client.v1.customers.create(params={"email": "owner@chez-ada.example"})
+    session = portal_session(client, customer.id)
+    config = http.post(f"{sandbox.url}/_sandbox/config", json={"clock_offset_seconds": 3600})
+    assert config.status_code == 200, config.text
+
+    gone = http.get(session.url)
+    assert gone.status_code == 410
+    assert PageParts(gone.text).h1 == ["This link has expired"]
+    assert save_card(http, session, CARD_PAYS).status_code == 410
+    as_json = http.get(session.url, headers={"Accept": "application/json"})
+    assert as_json.status_code == 410 and "expired" in as_json.json()["error"]["message"]
+    assert invoice_default(client, customer.id) is None  # nothing saved
+
+
+def move_to(
+    client: stripe.StripeClient, subscription: stripe.Subscription, product: str, amount: int
+) -> stripe.Subscription:
+    """An upgrade charged at once, refused unless its invoice is paid (the update Caisse sends)."""
+    current = client.v1.subscriptions.retrieve(subscription.id)
+    params = change_params(current, product, amount, "always_invoice", payment_behavior="error_if_incomplete")
+    return client.v1.subscriptions.update(subscription.id, params=params)
+
+
+def test_an_upgrade_charges_the_customers_default_card_once_the_subscription_has_none_of_its_own(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, seen = ready_to_change(client, hook, http, sandbox)
+    decline_card(http, sandbox, subscription)  # the card Checkout saved, the subscription's and the customer's
+    with pytest.raises(stripe.CardError) as declined:
+        move_to(client, subscription, product.id, PRO)
+    assert declined.value.http_status == 402 and declined.value.code == "card_declined"
+
+    unset = client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    assert unset.default_payment_method is None
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["customer.subscription.updated"]
+    assert events[0].data.previous_attributes.to_dict() == {
+        "default_payment_method": subscription.default_payment_method
+    }
+    with pytest.raises(stripe.CardError):  # the customer's default is the same declining card
+        move_to(client, subscription, product.id, PRO)
+
+    assert save_card(http, portal_session(client, subscription.customer), CARD_PAYS).status_code == 303
+    moved = move_to(client, subscription, product.id, PRO)
+    assert moved.status == "active" and moved["items"].data[0].price.unit_amount == PRO
+    assert client.v1.invoices.retrieve(moved.latest_invoice).status == "paid"
+
+    # A card that declines once attached, saved instead: the next upgrade is refused again.
+    business = client.v1.products.create(params={"name": "Business plan"})
+    assert save_card(http, portal_session(client, subscription.customer), CARD_DECLINES).status_code == 303
+    with pytest.raises(stripe.CardError) as again:
+        move_to(client, subscription, business.id, 9900)
+    assert again.value.http_status == 402 and again.value.code == "card_declined"
+    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == moved.to_dict()
+    # And one that needs authentication cannot be charged while the customer is away.
+    assert save_card(http, portal_session(client, subscription.customer), CARD_NEEDS_AUTHENTICATION).status_code == 303
+    with pytest.raises(stripe.CardError) as authentication:
+        move_to(client, subscription, business.id, 9900)
+    assert authentication.value.code == "authentication_required"
+    # The renewal charges that card too (unless the renew control forces the outcome).
+    renewal = renew(http, sandbox, subscription.id)
+    assert renewal["invoice"]["status"] == "open" and renewal["subscription"]["status"] == "past_due"
+
+
+def test_with_no_card_at_all_an_upgrade_is_refused_and_a_renewal_stays_open(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, product, _ = ready_to_change(client, hook, http, sandbox)
+    client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    client.v1.customers.update(subscription.customer, params={"invoice_settings": {"default_payment_method": ""}})
+    before = client.v1.subscriptions.retrieve(subscription.id)
+
+    with pytest.raises(stripe.InvalidRequestError) as refused_move:
+        move_to(client, subscription, product.id, PRO)
+    assert refused_move.value.http_status == 400 and NO_PAYMENT_METHOD in str(refused_move.value.user_message)
+    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == before.to_dict()
+
+    renewal = renew(http, sandbox, subscription.id)
+    assert renewal["invoice"]["status"] == "open" and renewal["subscription"]["status"] == "past_due"
+
+
+def test_a_subscriptions_default_payment_method_must_be_its_customers_and_an_empty_value_unsets_it(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    other = subscribed(client, http, sandbox)  # another customer, with a card of its own
+    seen = hook.count(http, sandbox)
+
+    error = refused(client, subscription, {"default_payment_method": other.default_payment_method})
+    assert error.http_status == 400 and error.param == "default_payment_method"
+    assert error.user_message == (
+        f"The customer does not have a payment method with the ID {other.default_payment_method}. "
+        "The payment method must be attached to the customer."
+    )
+    missing = refused(client, subscription, {"default_payment_method": "pm_missing"})
+    assert (missing.http_status, missing.code, missing.param) == (400, "resource_missing", "default_payment_method")
+    assert client.v1.subscriptions.retrieve(subscription.id).to_dict() == subscription.to_dict()
+    assert hook.events_since(seen, http, sandbox) == []
+
+    unset = client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    assert unset.default_payment_method is None
+    again = client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    assert again.to_dict() == unset.to_dict()
+    restored = client.v1.subscriptions.update(
+        subscription.id, params={"default_payment_method": subscription.default_payment_method}
+    )
+    assert restored.default_payment_method == subscription.default_payment_method
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["customer.subscription.updated"] * 2  # the repeat changed nothing
+    assert [event.data.previous_attributes.to_dict() for event in events] == [
+        {"default_payment_method": subscription.default_payment_method},
+        {"default_payment_method": None},
+    ]
+    assert events[0].data.object.default_payment_method is None
+
+
+def test_customers_update_sets_the_invoice_default_card_and_refuses_another_customers(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription = subscribed(client, http, sandbox)
+    other = subscribed(client, http, sandbox)
+    card = subscription.default_payment_method
+    seen = hook.count(http, sandbox)
+
+    cleared = client.v1.customers.update(
+        subscription.customer,
+        params={"invoice_settings": {"default_payment_method": ""}, "name": "Ada", "metadata": {"merchant": "m1"}},
+    )
+    assert cleared.invoice_settings.default_payment_method is None
+    assert (cleared.name, cleared.email, cleared.metadata.to_dict()) == (
+        "Ada",
+        "owner@chez-ada.example",
+        {"merchant": "m1"},
+    )
+    restored = client.v1.customers.update(
+        subscription.customer, params={"invoice_settings": {"default_payment_method": card}}
+    )
+    assert restored.invoice_settings.default_payment_method == card
+    assert client.v1.customers.update(subscription.customer, params={"name": "Ada"}).to_dict() == restored.to_dict()
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["customer.updated"] * 2  # the same name again: no event
+    assert events[0].data.previous_attributes.to_dict() == {
+        "invoice_settings": {"default_payment_method": card},
+        "metadata": {"merchant": None},
+        "name": None,
+    }
+    assert events[1].data.previous_attributes.to_dict() == {"invoice_settings": {"default_payment_method": None}}
+
+    for params, param, message in (
+        (
+            {"invoice_settings": {"default_payment_method": other.default_payment_method}},
+            "invoice_settings[default_payment_method]",
+            f"The customer does not have a payment method with the ID {other.default_payment_method}.",
+        ),
+        (
+            {"invoice_settings": {"default_payment_method": "pm_missing"}},
+            "invoice_settings[default_payment_method]",
+            "No such PaymentMethod: 'pm_missing'",
+        ),
+        ({"invoice_settings": {"footer": "Thanks"}}, "invoice_settings[footer]", "Received unknown parameter"),
+        ({"phone": "+61 400 000 000"}, "phone", "Received unknown parameter: phone"),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as error:
+            client.v1.customers.update(subscription.customer, params=params)
+        assert error.value.http_status == 400 and error.value.param == param
+        assert message in str(error.value.user_message)
+    assert client.v1.customers.retrieve(subscription.customer).to_dict() == restored.to_dict()
+    assert hook.events_since(seen + 2, http, sandbox) == []
