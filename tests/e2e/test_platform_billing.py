@@ -45,6 +45,7 @@ from signup_support import (
 FIXIT = "fixit-plumbing"
 WAIT_MS = 30_000  # API calls and stream-driven changes on a loaded 2-core machine
 STARTER_FEE_BPS = 300  # data/catalog.json: the Starter plan takes 3 %, AUD 29.00 a month
+WORKING_CARD = "4242 4242 4242 4242"  # Stripe's test card that pays, on the sandbox's portal page
 
 
 def staff(merchant: str) -> dict[str, str]:
@@ -208,7 +209,7 @@ def card_answers(stack, subscription: str, behaviour: str) -> None:
     sandbox_post(stack, f"/_sandbox/stripe/payment_methods/{card}/behaviour", {"off_session": behaviour})
 
 
-def test_a_move_whose_difference_the_card_declines_is_refused_and_leaves_the_plan_as_it_was(api, stack, browser):
+def test_a_move_the_card_declines_is_refused_until_the_merchant_gives_another_card_on_stripes_page(api, stack, browser):
     tradie = signed_up_tradie(api, stack)
     subscription = subscribe(api, stack, tradie)  # Starter, AUD 29.00 a month, 3 %
     before = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
@@ -230,23 +231,45 @@ def test_a_move_whose_difference_the_card_declines_is_refused_and_leaves_the_pla
     view = billing(api, tradie, staff(tradie))
     assert (view["plan"], view["status"], view["fee_bps"]) == ("starter", "active", STARTER_FEE_BPS), view
     assert emails(stack, tradie, "plan_changed") == []
-    # The console says so in the merchant's language, and the plan stays the one it shows.
+    # The console says so in the merchant's language; the merchant gives another card on Stripe's
+    # page (its customer portal, the sandbox's here) and comes back to the console.
     phone = billing_on_a_phone_in_french(browser, stack, tradie)
     try:
         pro = phone.locator("article.plan", has=phone.get_by_role("heading", name="Pro"))
         pro.get_by_role("button", name="Passer à cette formule").click()
         expect(pro.get_by_role("alert")).to_have_text(
             "La carte qui paie votre formule a été refusée : la formule Pro n’a pas été activée, "
-            "rien n’a été débité et votre formule reste la même.",
+            "rien n’a été débité et votre formule reste la même. Donnez une autre carte sous Votre formule, "
+            "puis réessayez.",
             timeout=WAIT_MS,
         )
         expect(phone.locator(".facts")).to_contain_text("3 %")
         assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
         screenshot(phone, "console-billing-declined-phone-fr")
+
+        phone.get_by_role("button", name="Donner une autre carte").click()
+        expect(phone.get_by_role("heading", level=1)).to_have_text(
+            "Mettre à jour votre moyen de paiement", timeout=WAIT_MS
+        )
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "sandbox-card-portal-phone-fr")
+        phone.get_by_label(WORKING_CARD).check()
+        phone.get_by_role("button", name="Enregistrer").click()
+        expect(phone.get_by_role("heading", level=1)).to_have_text("Formule et facturation", timeout=WAIT_MS)
+        expect(phone.get_by_role("status").filter(has_text="nouvelle carte")).to_have_text(
+            "Votre nouvelle carte est enregistrée : Stripe l’utilise pour le prochain paiement de votre formule.",
+            timeout=WAIT_MS,
+        )
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-billing-card-saved-phone-fr")
     finally:
         phone.context.close()
 
-    card_answers(stack, subscription, "succeeds")  # the merchant's card works again: the same move goes through
+    # The plan now pays with the Customer's default, the card just saved, and the same move goes through.
+    now = sandbox_get(stack, f"/v1/subscriptions/{subscription}")
+    saved = sandbox_get(stack, f"/v1/customers/{now['customer']}")["invoice_settings"]["default_payment_method"]
+    assert now["default_payment_method"] is None
+    assert sandbox_get(stack, f"/v1/payment_methods/{saved}")["card"]["last4"] == "4242"
     again = api.post(path, headers=staff(tradie), json={"plan": "pro", "currency": "AUD"})
     assert again.status_code == 200 and again.json()["changing_from"] == "starter", again.text
     wait_for(lambda: billing(api, tradie, staff(tradie))["plan"] == "pro", what="the move to Pro")

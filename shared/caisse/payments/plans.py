@@ -63,6 +63,12 @@ class PlanChangeRefused(Conflict):
     code = "plan_change_refused"
 
 
+class CardPageRefused(Conflict):
+    """Stripe refused to open its page for another card (e.g. the customer portal is not set up)."""
+
+    code = "card_page_refused"
+
+
 def _plan(plan_id: str) -> Plan:
     plan = find_plan(plan_id)
     if plan is not None:
@@ -154,7 +160,7 @@ def _monthly_price(plan: Plan, currency: str, **product: Any) -> Any:
 
 
 @contextmanager
-def _asking_stripe(what: str) -> Iterator[None]:
+def _asking_stripe(what: str, refused: type[Conflict] = PlanChangeRefused) -> Iterator[None]:
     """Stripe's refusal of a request, or of the card it charges, is the merchant's 409; Stripe not
     answering, a 503."""
     try:
@@ -166,7 +172,7 @@ def _asking_stripe(what: str) -> Iterator[None]:
             reason="card_declined",  # the console says it in the merchant's language
         ) from error
     except stripe.InvalidRequestError as error:
-        raise PlanChangeRefused(f"Stripe refused {what}: {error.user_message or error}") from error
+        raise refused(f"Stripe refused {what}: {error.user_message or error}") from error
     except stripe.StripeError as error:
         raise ProviderUnavailable("Stripe did not answer; try again") from error
 
@@ -270,6 +276,52 @@ def _end_at_period_end(merchant: Merchant, end: bool) -> dict[str, Any]:
     return {"ends_at": updated.cancel_at if updated.cancel_at_period_end else None}
 
 
+def card_page(merchant_id: str, staff: Staff, done_url: str, back_url: str) -> dict[str, Any]:
+    """Where the merchant's staff give Stripe another card for the plan: Stripe's customer portal,
+    opened at its payment-method update (the `payment_method_update` flow,
+    https://docs.stripe.com/customer-management/portal-deep-links), which comes back to `done_url`
+    once the card is saved; `back_url` is its way back without one. The portal sets the card as
+    the Customer's invoice default, so the subscription is first made to pay with that default
+    (`_follow_customer_card`). The card then pays the next charge: a renewal, a move to a dearer
+    plan, or Stripe's next retry of a failed invoice. Each click opens a new session: Stripe's are
+    short-lived and for one visit."""
+    merchant = _platform_merchant(merchant_id, staff)
+    if not merchant.stripe_customer:
+        raise NoRunningPlan(f"{merchant.name} has no card with Stripe yet: choose a plan first")
+    with _asking_stripe("to open its card page", refused=CardPageRefused):
+        if merchant.stripe_subscription:
+            _follow_customer_card(merchant.stripe_customer, merchant.stripe_subscription)
+        session = client().v1.billing_portal.sessions.create(
+            params={
+                "customer": merchant.stripe_customer,
+                "return_url": back_url,
+                "locale": "auto",  # the staff's browser's language, as the console uses
+                "flow_data": {
+                    "type": "payment_method_update",
+                    "after_completion": {"type": "redirect", "redirect": {"return_url": done_url}},
+                },
+            }
+        )
+    return {"merchant": merchant_id, "url": session.url}
+
+
+def _follow_customer_card(customer_id: str, subscription_id: str) -> None:
+    """Checkout keeps the card it took on the subscription (`default_payment_method`), and that card
+    wins over the Customer's invoice default, the one the portal changes
+    (https://docs.stripe.com/api/invoices/object#invoice_object-default_payment_method). The
+    subscription's own is unset (an empty string, docs.stripe.com/api/subscriptions/update), after
+    making that same card the Customer's default if it has none: the same card pays until another
+    is saved. Done once; later calls find nothing kept on the subscription."""
+    kept = client().v1.subscriptions.retrieve(subscription_id).default_payment_method
+    if not kept:
+        return
+    kept_id = kept if isinstance(kept, str) else kept.id
+    customer = client().v1.customers.retrieve(customer_id)
+    if not (customer.invoice_settings and customer.invoice_settings.default_payment_method):
+        client().v1.customers.update(customer_id, params={"invoice_settings": {"default_payment_method": kept_id}})
+    client().v1.subscriptions.update(subscription_id, params={"default_payment_method": ""})
+
+
 def _expire_open_checkouts(customer: str) -> None:
     """One plan Checkout open at a time: an older one (another tab, an earlier click) could
     otherwise be paid too and start a second subscription (expiring: docs.stripe.com/api/checkout/sessions/expire)."""
@@ -317,7 +369,7 @@ def _next_step(merchant: Merchant) -> dict[str, str] | None:
         return {
             "action": "update_card",
             "message": "Your last payment failed. Stripe will try again; until it gives up you keep taking "
-            "orders. Check the card your plan is paid with.",
+            "orders. If the card no longer works, give Stripe another.",
         }
     if status == "incomplete":
         return {"action": "wait", "message": "Your first payment is being confirmed."}

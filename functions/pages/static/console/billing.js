@@ -1,8 +1,8 @@
 // A signed-up merchant's plan on the platform: the plans side by side (price per currency, fee,
 // limits), subscribing through Stripe Checkout, moving a running plan to another one (Stripe
 // prorates the rest of the period), ending it with the period paid for (or keeping it after all),
-// the current plan and its last invoice, and a banner when the plan ends, a payment failed or the
-// plan ended.
+// the current plan and its last invoice, giving Stripe another card (its customer portal), and a
+// banner when the plan ends, a payment failed or the plan ended.
 import { el } from './shared/dom.js';
 import { day, money, t } from './shared/i18n.js';
 import * as api from './api.js';
@@ -70,6 +70,25 @@ function endControl(context, billing) {
   return box;
 }
 
+// Another card for the plan, given on Stripe's own page (its customer portal), which comes back here.
+function cardControl(context, billing) {
+  if (!RUNNING.includes(billing.status)) return null;
+  const problem = el('div', { 'aria-live': 'polite' });
+  const open = el('button', { type: 'button' }, t('billing.card_change'));
+  open.addEventListener('click', async () => {
+    problem.replaceChildren();
+    open.disabled = true;
+    try {
+      const answer = await api.post(`/admin/merchants/${encodeURIComponent(context.merchant)}/billing/card`, {});
+      location.assign(answer.url);
+    } catch (error) {
+      open.disabled = false;
+      problem.replaceChildren(notice(errorText(error), 'error'));
+    }
+  });
+  return el('div', { class: 'card-change' }, el('p', { class: 'muted' }, t('billing.card_explain')), open, problem);
+}
+
 function current(context, billing) {
   if (!billing.plan) return null;
   const invoice = billing.last_invoice;
@@ -87,6 +106,7 @@ function current(context, billing) {
     t('billing.current'),
     el('dl', { class: 'facts' }, rows.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, value)])),
     limits(billing.limits),
+    cardControl(context, billing),
     endControl(context, billing),
   );
 }
@@ -181,6 +201,7 @@ export async function billingView(context, parameters) {
   return [
     heading,
     back === 'subscribed' && !RUNNING.includes(billing.status) ? notice(t('billing.confirming')) : null,
+    back === 'card_saved' ? notice(t('billing.card_saved'), 'ok') : null,
     afterRequest(back, billing, offered, parameters.get('plan')),
     banner(billing),
     current(context, billing),
