@@ -80,6 +80,7 @@ API_ROUTES = [
     ("POST", "/v1/subscriptions/<subscription_id>", "update_subscription"),
     ("DELETE", "/v1/subscriptions/<subscription_id>", "cancel_subscription"),
     ("GET", "/v1/invoices/<invoice_id>", "retrieve_invoice"),
+    ("POST", "/v1/invoices/<invoice_id>/pay", "pay_invoice"),
     ("GET", "/v1/payment_methods/<payment_method_id>", "retrieve_payment_method"),
     ("POST", "/v1/accounts", "create_account"),
     ("GET", "/v1/accounts/<account_id>", "retrieve_account"),

@@ -329,6 +329,7 @@ EXPANDABLE = {
     "application_fee": {"account", "charge"},
     "dispute": {"charge", "payment_intent"},
     "subscription": {"customer", "latest_invoice", "default_payment_method"},
+    "invoice": {"customer"},
 }
 
 SESSION_PARAMS = {

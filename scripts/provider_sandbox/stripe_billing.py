@@ -71,7 +71,8 @@ Behaviour, each as Stripe documents it:
   "If not set, defaults to the subscription's default payment method, if any, or to the default
   payment method in the customer's invoice settings"): the subscription's `default_payment_method`,
   else the customer's `invoice_settings.default_payment_method`. Renewals (unless the renew control
-  forces the outcome), `always_invoice` prorations and `error_if_incomplete` all charge that card.
+  forces the outcome), `always_invoice` prorations, `error_if_incomplete` and an invoice's pay
+  without `payment_method` all charge that card.
   With neither set the charge fails as Stripe's does for a charge_automatically invoice with no
   payment method: the invoice stays open, and `error_if_incomplete` answers Stripe's 400 "This
   customer has no attached payment source or default payment method. ...".
@@ -104,6 +105,28 @@ Behaviour, each as Stripe documents it:
   payment method is set as the customer.invoice_settings.default_payment_method", portal deep links):
   payment_method.attached, then customer.updated; a subscription's own `default_payment_method` is
   left as it is, and still wins over the customer's.
+- POST /v1/invoices/{id}/pay (https://docs.stripe.com/api/invoices/pay: "if you'd like to attempt
+  payment on an invoice out of the normal collection schedule or for some other reason, you can do
+  so") charges an open invoice now: `payment_method` (attached to the invoice's customer, else
+  Stripe's "The customer does not have a payment method with the ID ..."), otherwise the card the
+  invoice would use (see "Which card an invoice charges"). Paid: status paid, `amount_paid` the
+  amount due, `amount_remaining` 0, `status_transitions.paid_at` now, `next_payment_attempt` null;
+  invoice.paid, invoice.payment_succeeded, and a past_due subscription whose latest invoice it is
+  becomes active again (the subscription lifecycle,
+  https://docs.stripe.com/billing/subscriptions/overview#payment-status): customer.subscription.updated
+  with `previous_attributes.status` past_due. Declined (or authentication needed: the sandbox's
+  charges are all off-session, whatever `off_session` says): Stripe's 402 card_error (`code`,
+  `decline_code`, message), the invoice still open, invoice.payment_failed, the subscription still
+  past_due. `attempt_count` is left as it is ("Any payment attempt counts as the first attempt, and
+  subsequently only automatic retries increment the attempt count",
+  https://docs.stripe.com/api/invoices/object#invoice_object-attempt_count). No card at all: Stripe's
+  400 NO_PAYMENT_METHOD, nothing changed. `paid_out_of_band` marks it paid without a charge, the same
+  fields and events (the Invoice object has no `paid` nor `paid_out_of_band` since 2025-03-31.basil,
+  whose `amount_paid` counts out-of-band payments:
+  https://docs.stripe.com/changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices).
+  `forgive` is accepted and changes nothing (it only matters for pre-funded sources). A paid invoice
+  answers Stripe's 400 "Invoice is already paid", any other not open one a 400 too; `mandate` and
+  `source` are refused with a clear message (the sandbox has neither).
 """
 
 from __future__ import annotations
@@ -189,6 +212,14 @@ NO_PAYMENT_METHOD = (
     "payment method. For more information, visit "
     "https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority."
 )
+# POST /v1/invoices/{id}/pay (https://docs.stripe.com/api/invoices/pay); mandate and source are Stripe's
+# too but the sandbox has neither mandates nor sources: refused with a clear message, not as unknown.
+PAY_PARAMS = {"payment_method", "off_session", "paid_out_of_band", "forgive", "expand"}
+PAY_UNSUPPORTED_PARAMS = ("mandate", "source")
+# Stripe's 400 invalid_request_error to paying a paid invoice again (quoted in mozilla/fxa#11409 and
+# twentyhq/twenty#22705); the sandbox's own words for a draft or void one.
+INVOICE_ALREADY_PAID = "Invoice is already paid"
+INVOICE_NOT_OPEN = "This invoice can only be paid if it is open"
 # Stands for "no card to charge" where _card_failure answers how the card answers.
 NO_CARD = CardFailure("no_payment_method", "no_payment_method", NO_PAYMENT_METHOD)
 
@@ -248,6 +279,21 @@ class PortalSessionExpired(StripeError):
     def __init__(self, view: dict):
         super().__init__(410, "This customer portal session has expired: create a new one.")
         self.view = view
+
+
+def payment_error(failure: CardFailure) -> StripeError:
+    """Stripe's answer to a charge that failed: with no card to charge, its 400 (NO_PAYMENT_METHOD);
+    otherwise the 402 card error with the card's ``code``, ``decline_code`` and message
+    (https://docs.stripe.com/error-codes, https://docs.stripe.com/declines/codes)."""
+    if failure is NO_CARD:
+        return invalid(NO_PAYMENT_METHOD)
+    return StripeError(
+        402,
+        failure.message,
+        type="card_error",
+        code=failure.code,
+        details={"decline_code": failure.decline_code},
+    )
 
 
 def add_month(timestamp: int, months: int = 1) -> int:
@@ -896,16 +942,8 @@ class BillingState(ConnectState):
         if due < max(1, MINIMUM_AMOUNTS.get(sub["currency"], 0)):
             return
         failure = self._card_failure(sub)
-        if failure is NO_CARD:
-            raise invalid(NO_PAYMENT_METHOD)
         if failure is not None:
-            raise StripeError(
-                402,
-                failure.message,
-                type="card_error",
-                code=failure.code,
-                details={"decline_code": failure.decline_code},
-            )
+            raise payment_error(failure)
 
     def _invoice_update(self, record: _Record, previous: dict) -> list[Change]:
         """``always_invoice``: the pending prorations invoiced now and charged to the default payment
@@ -916,17 +954,71 @@ class BillingState(ConnectState):
         )
         previous.setdefault("latest_invoice", sub["latest_invoice"])
         sub["latest_invoice"] = invoice.obj["id"]
-        outcome: list[Change] = [("invoice.paid", invoice), ("invoice.payment_succeeded", invoice)]
-        if invoice.obj["status"] == "open":
-            outcome = [("invoice.payment_failed", invoice)]
-            if sub["status"] != "past_due":
-                previous.setdefault("status", sub["status"])
-                sub["status"] = "past_due"
-        return [("invoice.created", invoice), ("invoice.finalized", invoice), *outcome]
+        if invoice.obj["status"] == "open" and sub["status"] != "past_due":
+            previous.setdefault("status", sub["status"])
+            sub["status"] = "past_due"
+        return [("invoice.created", invoice), ("invoice.finalized", invoice), *self._payment_events(invoice)]
 
     def retrieve_invoice(self, ctx: RequestContext, params: dict, invoice_id: str) -> dict:
         check_known(params, {"expand"})
         return copy.deepcopy(self._get("invoice", invoice_id, ctx).obj)
+
+    def pay_invoice(self, ctx: RequestContext, params: dict, invoice_id: str) -> dict:
+        """``POST /v1/invoices/{id}/pay`` (https://docs.stripe.com/api/invoices/pay): "if you'd like to
+        attempt payment on an invoice out of the normal collection schedule or for some other reason,
+        you can do so". An open invoice is charged now to ``payment_method`` (attached to the invoice's
+        customer) or else the card it would use (_card_failure); ``paid_out_of_band`` marks it paid
+        with no charge. Paid: invoice.paid, invoice.payment_succeeded, and its past_due subscription,
+        whose latest invoice it is, active again (customer.subscription.updated). Declined: the 402
+        card error, the invoice left open, invoice.payment_failed. No card at all: Stripe's 400
+        NO_PAYMENT_METHOD and nothing changes."""
+        for name in PAY_UNSUPPORTED_PARAMS:
+            if name in params:
+                raise invalid(f"The local sandbox does not support {name} on invoice payments.", param=name)
+        check_known(params, PAY_PARAMS)
+        record = self._get("invoice", invoice_id, ctx)
+        invoice = record.obj
+        expand = as_expand(params)
+        self._check_expand("invoice", expand)
+        out_of_band = as_bool(params["paid_out_of_band"], "paid_out_of_band") if "paid_out_of_band" in params else False
+        for name in ("off_session", "forgive"):
+            if name in params:
+                as_bool(params[name], name)
+        payment_method = None
+        if "payment_method" in params:
+            payment_method = self._customer_payment_method(
+                ctx, invoice["customer"], params["payment_method"], "payment_method"
+            )
+            if payment_method is None:
+                raise invalid("Invalid payment_method: pass the id of a PaymentMethod.", param="payment_method")
+        if invoice["status"] == "paid":
+            raise invalid(INVOICE_ALREADY_PAID)
+        if invoice["status"] != "open":
+            raise invalid(INVOICE_NOT_OPEN)
+        subscription = self._records[invoice["parent"]["subscription_details"]["subscription"]]
+        sub = subscription.obj
+        failure = None
+        if not out_of_band:
+            failure = self._card_failure(
+                {**sub, "default_payment_method": payment_method or sub["default_payment_method"]}
+            )
+            if failure is NO_CARD:  # refused before any attempt
+                raise payment_error(failure)
+        # "Any payment attempt counts as the first attempt, and subsequently only automatic retries
+        # increment the attempt count" (https://docs.stripe.com/api/invoices/object#invoice_object-attempt_count).
+        invoice.update(attempted=True, attempt_count=max(invoice["attempt_count"], 1))
+        if failure is not None:
+            self._emit(self._payment_events(record), ctx)
+            raise payment_error(failure)
+        self._mark_paid(invoice, invoice["amount_due"])
+        emitted = self._payment_events(record)
+        if sub["status"] == "past_due" and sub["latest_invoice"] == invoice_id:
+            sub["status"] = "active"
+            emitted.append(
+                ("customer.subscription.updated", subscription, {"previous_attributes": {"status": "past_due"}})
+            )
+        self._emit(emitted, ctx)
+        return self._render(record, expand)
 
     def _pay_subscription(self, session: _Record, email: str | None) -> dict:
         """The hosted page's Pay in subscription mode: the card is saved as the customer's default,
@@ -957,8 +1049,7 @@ class BillingState(ConnectState):
                 ("customer.subscription.created", subscription),
                 ("invoice.created", invoice),
                 ("invoice.finalized", invoice),
-                ("invoice.paid", invoice),
-                ("invoice.payment_succeeded", invoice),
+                *self._payment_events(invoice),
             ],
             None,
         )
@@ -1056,11 +1147,11 @@ class BillingState(ConnectState):
             "object": "invoice",
             "account_country": "US",
             "amount_due": amount_due,
-            "amount_paid": amount_due if paid and not too_small else 0,
-            "amount_remaining": 0 if paid else amount_due,
+            "amount_paid": 0,
+            "amount_remaining": amount_due,
             "attempt_count": 1 if amount_due else 0,
             "attempted": True,
-            "auto_advance": not paid,
+            "auto_advance": True,
             "billing_reason": reason,
             "collection_method": "charge_automatically",
             "created": now,
@@ -1077,7 +1168,7 @@ class BillingState(ConnectState):
             },
             "livemode": False,
             "metadata": {},
-            "next_payment_attempt": None if paid else now + RETRY_DAYS * 86400,
+            "next_payment_attempt": now + RETRY_DAYS * 86400,
             "number": f"{customer.obj['invoice_prefix']}-{number:04d}",
             "parent": {
                 "type": "subscription_details",
@@ -1087,19 +1178,46 @@ class BillingState(ConnectState):
             "period_end": now if reason == "subscription_update" else first["current_period_start"],
             "period_start": now if reason == "subscription_update" else first["current_period_start"],
             "starting_balance": starting_balance,
-            "status": "paid" if paid else "open",
+            "status": "open",
             "status_transitions": {
                 "finalized_at": now,
                 "marked_uncollectible_at": None,
-                "paid_at": now if paid else None,
+                "paid_at": None,
                 "voided_at": None,
             },
             "subtotal": total,
             "total": total,
         }
+        if paid:
+            self._mark_paid(invoice, 0 if too_small else amount_due)
         record = _Record(invoice, subscription.account)
         self._records[invoice_id] = record
         return record
+
+    def _mark_paid(self, invoice: dict, amount_paid: int) -> None:
+        """An invoice paid now (https://docs.stripe.com/api/invoices/object): status paid, nothing
+        remaining, ``status_transitions.paid_at`` now, no further attempt scheduled, and no more
+        automatic collection. ``amount_paid`` is what was collected: the amount due when a card paid it
+        or it was paid out of band (since 2025-03-31.basil ``amount_paid`` counts out-of-band payments:
+        https://docs.stripe.com/changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices),
+        0 when nothing was due or it was too small to charge."""
+        invoice.update(
+            status="paid",
+            amount_paid=amount_paid,
+            amount_remaining=0,
+            auto_advance=False,
+            next_payment_attempt=None,
+        )
+        invoice["status_transitions"]["paid_at"] = self.now()
+
+    @staticmethod
+    def _payment_events(invoice: _Record) -> list[Change]:
+        """The events of an invoice's payment attempt: invoice.paid then invoice.payment_succeeded when
+        it is paid, invoice.payment_failed when it is left open
+        (https://docs.stripe.com/billing/subscriptions/webhooks)."""
+        if invoice.obj["status"] == "paid":
+            return [("invoice.paid", invoice), ("invoice.payment_succeeded", invoice)]
+        return [("invoice.payment_failed", invoice)]
 
     def _period_line(self, sub: dict, item: dict, invoice_id: str) -> dict:
         """An item's line for its (new) period, at its price."""

@@ -3,7 +3,8 @@
 prorations, invoiced at once, left pending for the renewal, or none, and is set to end at its
 period's end (``cancel_at_period_end``) or kept; the refusals change nothing. The card its invoices
 charge is the subscription's default payment method, else the customer's invoice default, which the
-customer portal (``billing_portal.sessions``, its hosted page driven with httpx) sets.
+customer portal (``billing_portal.sessions``, its hosted page driven with httpx) sets; a failed
+renewal's open invoice is paid now (``invoices.pay``) with that card, or marked paid out of band.
 Webhooks are checked with ``construct_event``, in the order one endpoint receives them."""
 
 from __future__ import annotations
@@ -1142,3 +1143,177 @@ def test_customers_update_sets_the_invoice_default_card_and_refuses_another_cust
         assert message in str(error.value.user_message)
     assert client.v1.customers.retrieve(subscription.customer).to_dict() == restored.to_dict()
     assert hook.events_since(seen + 2, http, sandbox) == []
+
+
+# ---------------------------------------------------------------------------------------------------
+# Paying an open invoice now (POST /v1/invoices/{id}/pay)
+
+
+def failed_renewal(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer
+) -> tuple[stripe.Subscription, stripe.Invoice]:
+    """A subscription whose card (the subscription's and the customer's default) now declines, renewed:
+    past_due, with its renewal invoice open."""
+    subscription = subscribed(client, http, sandbox)
+    decline_card(http, sandbox, subscription)
+    renewal = renew(http, sandbox, subscription.id)
+    assert renewal["subscription"]["status"] == "past_due" and renewal["invoice"]["status"] == "open"
+    return client.v1.subscriptions.retrieve(subscription.id), client.v1.invoices.retrieve(renewal["invoice"]["id"])
+
+
+def test_a_failed_renewal_is_paid_now_once_the_customer_saves_a_card_that_works(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, invoice = failed_renewal(client, http, sandbox)
+    assert (invoice.attempt_count, invoice.amount_due, invoice.amount_paid) == (1, STARTER, 0)
+    seen = hook.count(http, sandbox)
+
+    with pytest.raises(stripe.CardError) as declined:  # the same card: declined again
+        client.v1.invoices.pay(invoice.id)
+    error = declined.value
+    assert (error.http_status, error.code, error.user_message) == (402, "card_declined", "Your card was declined.")
+    assert error.error.type == "card_error" and error.error.decline_code == "generic_decline"
+    still = client.v1.invoices.retrieve(invoice.id)
+    assert still.to_dict() == invoice.to_dict()  # open; a manual attempt leaves attempt_count as it is
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "past_due"
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["invoice.payment_failed"]
+    assert events[0].data.object.id == invoice.id and events[0].data.object.status == "open"
+
+    # The customer saves other cards in the portal; the subscription gives up its own so theirs is used.
+    client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    assert save_card(http, portal_session(client, subscription.customer), CARD_NEEDS_AUTHENTICATION).status_code == 303
+    with pytest.raises(stripe.CardError) as authentication:  # no customer there to authenticate
+        client.v1.invoices.pay(invoice.id)
+    assert authentication.value.code == "authentication_required"
+    assert authentication.value.error.decline_code == "authentication_required"
+    assert save_card(http, portal_session(client, subscription.customer), CARD_PAYS).status_code == 303
+    with pytest.raises(stripe.CardError):  # payment_method names the card to charge: the declining one
+        client.v1.invoices.pay(invoice.id, params={"payment_method": subscription.default_payment_method})
+    assert client.v1.invoices.retrieve(invoice.id).status == "open"
+    seen = hook.count(http, sandbox)
+
+    before = int(time.time())
+    paid = client.v1.invoices.pay(invoice.id, options={"idempotency_key": "pay-renewal-1"})
+    after = int(time.time()) + 1
+    assert (paid.id, paid.status, paid.amount_paid, paid.amount_remaining) == (invoice.id, "paid", STARTER, 0)
+    assert paid.next_payment_attempt is None and before <= paid.status_transitions.paid_at <= after
+    assert paid.attempt_count == 1 and paid.auto_advance is False
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == paid.to_dict()
+    active = client.v1.subscriptions.retrieve(subscription.id)
+    assert active.status == "active" and active.latest_invoice == invoice.id
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == [
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+    ]
+    assert [event.data.object.status for event in events] == ["paid", "paid", "active"]
+    assert events[2].data.object.id == subscription.id
+    assert events[2].data.previous_attributes.to_dict() == {"status": "past_due"}
+    assert all(event.request.idempotency_key == "pay-renewal-1" for event in events)
+
+    replayed = client.v1.invoices.pay(invoice.id, options={"idempotency_key": "pay-renewal-1"})
+    assert replayed.to_dict() == paid.to_dict()  # the same key answers the same payment
+    with pytest.raises(stripe.InvalidRequestError) as again:  # clicked twice: Stripe refuses to pay it again
+        client.v1.invoices.pay(invoice.id)
+    assert (again.value.http_status, again.value.user_message) == (400, "Invoice is already paid")
+    assert again.value.error.type == "invalid_request_error"
+    assert hook.events_since(seen + 3, http, sandbox) == []
+
+
+def test_paying_an_invoice_refuses_what_stripe_refuses_and_changes_nothing(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, invoice = failed_renewal(client, http, sandbox)
+    other = subscribed(client, http, sandbox)  # another customer, with a card of its own
+    seen = hook.count(http, sandbox)
+
+    with pytest.raises(stripe.InvalidRequestError) as absent:
+        client.v1.invoices.pay("in_missing")
+    assert (absent.value.http_status, absent.value.code) == (404, "resource_missing")
+    assert absent.value.user_message == "No such invoice: 'in_missing'"
+    with pytest.raises(stripe.InvalidRequestError) as elsewhere:  # another account's invoice is not found
+        client.v1.invoices.pay(invoice.id, options={"stripe_account": "acct_1Shop"})
+    assert elsewhere.value.http_status == 404
+    for params, param, message in (
+        ({"colour": "blue"}, "colour", "Received unknown parameter: colour"),
+        (
+            {"payment_method": other.default_payment_method},
+            "payment_method",
+            f"The customer does not have a payment method with the ID {other.default_payment_method}.",
+        ),
+        ({"payment_method": "pm_missing"}, "payment_method", "No such PaymentMethod: 'pm_missing'"),
+        ({"mandate": "mandate_1"}, "mandate", "The local sandbox does not support mandate"),
+        ({"source": "src_1"}, "source", "The local sandbox does not support source"),
+        ({"paid_out_of_band": "yes"}, "paid_out_of_band", "Invalid boolean: yes"),
+        ({"expand": ["lines"]}, "expand", "This property cannot be expanded (lines)."),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as error:
+            client.v1.invoices.pay(invoice.id, params=params)
+        assert error.value.http_status == 400 and error.value.param == param, params
+        assert message in str(error.value.user_message)
+
+    # With no card at all, Stripe refuses before any attempt.
+    client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    client.v1.customers.update(subscription.customer, params={"invoice_settings": {"default_payment_method": ""}})
+    seen = hook.count(http, sandbox)
+    with pytest.raises(stripe.InvalidRequestError) as no_card:
+        client.v1.invoices.pay(invoice.id)
+    assert no_card.value.http_status == 400 and NO_PAYMENT_METHOD in str(no_card.value.user_message)
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == invoice.to_dict()
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "past_due"
+    assert hook.events_since(seen, http, sandbox) == []
+
+    # A card named by payment_method pays; forgive and off_session are accepted; the customer expanded.
+    card = invoice_card(client, http, sandbox, subscription)
+    params = {"payment_method": card, "forgive": True, "off_session": True, "expand": ["customer"]}
+    paid = client.v1.invoices.pay(invoice.id, params=params)
+    assert paid.status == "paid" and paid.customer.id == subscription.customer
+
+
+def invoice_card(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer, subscription: stripe.Subscription
+) -> str:
+    """A working card saved in the portal for the subscription's customer, its id."""
+    assert save_card(http, portal_session(client, subscription.customer), CARD_PAYS).status_code == 303
+    card = invoice_default(client, subscription.customer)
+    assert card is not None
+    return card
+
+
+def test_paid_out_of_band_marks_the_invoice_paid_without_charging_the_declining_card(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, invoice = failed_renewal(client, http, sandbox)
+    seen = hook.count(http, sandbox)
+
+    paid = client.v1.invoices.pay(invoice.id, params={"paid_out_of_band": True})
+    assert (paid.status, paid.amount_paid, paid.amount_remaining) == ("paid", STARTER, 0)
+    assert paid.next_payment_attempt is None and paid.status_transitions.paid_at is not None
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == [
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+    ]
+    assert events[2].data.previous_attributes.to_dict() == {"status": "past_due"}
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        client.v1.invoices.pay(invoice.id, params={"paid_out_of_band": True})
+    assert again.value.user_message == "Invoice is already paid"
+
+
+def test_paying_an_older_open_invoice_leaves_the_subscription_on_its_latest(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, first = failed_renewal(client, http, sandbox)
+    second = renew(http, sandbox, subscription.id)["invoice"]  # declined too: two open invoices
+    assert second["status"] == "open"
+
+    paid = client.v1.invoices.pay(first.id, params={"paid_out_of_band": True})
+    assert paid.status == "paid"
+    current = client.v1.subscriptions.retrieve(subscription.id)
+    assert current.status == "past_due" and current.latest_invoice == second["id"]
+    assert client.v1.invoices.pay(second["id"], params={"paid_out_of_band": True}).status == "paid"
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
