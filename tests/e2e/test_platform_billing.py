@@ -369,6 +369,52 @@ def test_a_failed_renewal_warns_then_a_deleted_plan_stops_new_bookings_but_not_a
     assert balance.json()["fee"] == {"amount": 450, "currency": "AUD"}
 
 
+def test_a_failed_renewal_is_paid_at_once_with_another_card_and_the_plan_is_active_again(api, stack, browser):
+    tradie = signed_up_tradie(api, stack)
+    subscription = subscribe(api, stack, tradie)
+    card_answers(stack, subscription, "card_declined")  # the card expired: the renewal charges it and fails
+    renewal = httpx.post(f"{stack.sandbox}/_sandbox/stripe/subscriptions/{subscription}/renew", json={}, timeout=10)
+    assert renewal.status_code == 200, renewal.text
+    wait_for(lambda: billing(api, tradie, staff(tradie))["status"] == "past_due", what="the plan to be past due")
+    wait_for(lambda: emails(stack, tradie, "plan_payment_failed"), what="the payment-failed email")
+
+    pay = f"/admin/merchants/{tradie}/billing/pay"
+    again = api.post(pay, headers=staff(tradie))  # the same card: declined again, nothing changes
+    assert again.status_code == 409 and again.json()["error"] == "plan_payment_refused", again.text
+    assert again.json()["reason"] == "card_declined"
+    assert api.post(pay, headers=staff(FIXIT)).status_code == 403  # another merchant's staff
+
+    # Another card on Stripe's page (the portal's form, as the browser posts it), back to the console.
+    page = api.post(f"/admin/merchants/{tradie}/billing/card", headers=staff(tradie))
+    assert page.status_code == 200, page.text
+    saved = httpx.post(f"{page.json()['url']}/payment_method", data={"card": "4242424242424242"}, timeout=10)
+    assert saved.status_code == 303 and saved.headers["location"].endswith("/console#/billing?result=card_saved")
+
+    desk = open_page(browser, DESKTOP)
+    try:
+        sign_in_to_console(desk, stack.api, merchant_token(tradie))
+        desk.goto(f"{stack.api}/console#/billing")
+        expect(desk.locator(".facts")).to_contain_text("Payment failed, retrying", timeout=WAIT_MS)
+        desk.get_by_role("button", name="Pay A$29.00 now").click()
+        expect(desk.locator(".notice.ok")).to_have_text("Paid: your plan is active again.", timeout=WAIT_MS)
+        expect(desk.locator(".facts")).to_contain_text("Active")
+        expect(desk.get_by_role("button", name="Pay A$29.00 now")).to_have_count(0)
+        assert axe_violations(desk) == []
+        screenshot(desk, "console-billing-paid-again-desktop")
+    finally:
+        desk.context.close()
+
+    view = billing(api, tradie, staff(tradie))
+    assert view["last_invoice"]["paid"] is True and view["last_invoice"]["amount"] == 2900, view
+    assert view["next_step"] is None
+    # Told once more that the plan is active (the first time was the subscription).
+    wait_for(lambda: len(emails(stack, tradie, "plan_active")) == 2, what="the plan-active-again email")
+    texts = [plain(email["text"]) for email in emails(stack, tradie, "plan_active")]
+    assert all("Starter plan is active" in text and "takes orders" in text for text in texts), texts
+    done = api.post(pay, headers=staff(tradie))
+    assert done.status_code == 409 and done.json()["error"] == "nothing_to_pay", done.text
+
+
 def test_billing_events_apply_once_in_order_and_only_when_authentic(api, stack):
     tradie = signed_up_tradie(api, stack)
     subscription = subscribe(api, stack, tradie)

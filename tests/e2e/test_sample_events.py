@@ -122,6 +122,8 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert no_plan["statusCode"] == 409 and body(no_plan)["error"] == "not_a_platform_merchant"
     no_card = invoke("UpdateCardFunction")
     assert no_card["statusCode"] == 409 and body(no_card)["error"] == "not_a_platform_merchant"
+    no_invoice = invoke("PayPlanInvoiceFunction")
+    assert no_invoice["statusCode"] == 409 and body(no_invoice)["error"] == "not_a_platform_merchant"
     billing = body(invoke("GetBillingFunction"))
     assert billing["merchant"] == "sparky-electrical" and billing["on_platform"] is False and billing["taking_orders"]
     for function in ("ChargeBalanceFunction", "CancelBookingFunction"):

@@ -1,6 +1,7 @@
-"""Another card for a merchant's plan (caisse.payments.plans.card_page), through its handler and the
-Stripe sandbox: Stripe's customer portal at its payment-method update, coming back to the console,
-with the subscription first made to pay with the Customer's default card, the one the portal sets."""
+"""Another card for a merchant's plan (caisse.payments.plans.card_page), and a failed invoice paid now
+(pay_now), through their handlers and the Stripe sandbox: Stripe's customer portal at its
+payment-method update, coming back to the console, with the subscription first made to pay with the
+Customer's default card, the one the portal sets."""
 
 from __future__ import annotations
 
@@ -88,3 +89,9 @@ def test_another_merchants_staff_cannot_open_its_card_page(invoke):
     event = sample("update_card")
     event["requestContext"]["authorizer"]["claims"]["custom:merchant_id"] = "lumen"
     assert invoke("UpdateCardFunction", event)["statusCode"] == 403
+
+
+def test_a_plan_in_good_standing_has_nothing_to_pay_now(invoke, sandbox):
+    subscribed(invoke, sandbox)  # active, its first invoice paid
+    answer = invoke("PayPlanInvoiceFunction", sample("pay_plan_invoice"))
+    assert answer["statusCode"] == 409 and body(answer)["error"] == "nothing_to_pay", answer["body"]

@@ -63,6 +63,16 @@ class PlanChangeRefused(Conflict):
     code = "plan_change_refused"
 
 
+class PaymentRefused(Conflict):
+    """The failed invoice could not be paid now (the card declined again, or Stripe refused)."""
+
+    code = "plan_payment_refused"
+
+
+class NothingToPay(Conflict):
+    code = "nothing_to_pay"
+
+
 class CardPageRefused(Conflict):
     """Stripe refused to open its page for another card (e.g. the customer portal is not set up)."""
 
@@ -166,7 +176,7 @@ def _asking_stripe(what: str, refused: type[Conflict] = PlanChangeRefused) -> It
     try:
         yield
     except stripe.CardError as error:
-        raise PlanChangeRefused(
+        raise refused(
             f"the card your plan is paid with was declined ({error.user_message or error.code}), "
             f"so {what} was not made and your plan is unchanged",
             reason="card_declined",  # the console says it in the merchant's language
@@ -303,6 +313,26 @@ def card_page(merchant_id: str, staff: Staff, done_url: str, back_url: str) -> d
             }
         )
     return {"merchant": merchant_id, "url": session.url}
+
+
+def pay_now(merchant_id: str, staff: Staff) -> dict[str, Any]:
+    """Pay the plan's failed invoice now rather than at Stripe's next retry, typically just after
+    giving another card (https://docs.stripe.com/api/invoices/pay: the card the invoice would use).
+    The plan is active again when Stripe's `invoice.paid` arrives, as after any payment. Clicked
+    twice, the second finds the invoice paid: Stripe refuses to pay it again, and the answer is the
+    same."""
+    merchant = _platform_merchant(merchant_id, staff)
+    invoice = _billing(merchant).get("last_invoice") or {}
+    if merchant.plan_status != "past_due" or invoice.get("paid") or not invoice.get("id"):
+        raise NothingToPay(f"{merchant.name}'s plan has no failed payment to make again")
+    with _asking_stripe("the payment", refused=PaymentRefused):
+        try:
+            paid = client().v1.invoices.pay(invoice["id"])
+        except stripe.InvalidRequestError:
+            paid = client().v1.invoices.retrieve(invoice["id"])
+            if paid.status != "paid":
+                raise
+    return {"merchant": merchant_id, "invoice": {**invoice, "amount": paid.amount_paid, "paid": True}}
 
 
 def _follow_customer_card(customer_id: str, subscription_id: str) -> None:

@@ -1,7 +1,8 @@
 // A signed-up merchant's plan on the platform: the plans side by side (price per currency, fee,
 // limits), subscribing through Stripe Checkout, moving a running plan to another one (Stripe
 // prorates the rest of the period), ending it with the period paid for (or keeping it after all),
-// the current plan and its last invoice, giving Stripe another card (its customer portal), and a
+// the current plan and its last invoice, giving Stripe another card (its customer portal), paying a
+// failed invoice now, and a
 // banner when the plan ends, a payment failed or the plan ended.
 import { el } from './shared/dom.js';
 import { day, money, t } from './shared/i18n.js';
@@ -89,6 +90,27 @@ function cardControl(context, billing) {
   return el('div', { class: 'card-change' }, el('p', { class: 'muted' }, t('billing.card_explain')), open, problem);
 }
 
+// A failed invoice paid now, with the card Stripe has (just given, typically), not at its next retry.
+function payControl(context, billing) {
+  const invoice = billing.last_invoice;
+  if (billing.status !== 'past_due' || !invoice || invoice.paid) return null;
+  const problem = el('div', { 'aria-live': 'polite' });
+  const pay = el('button', { type: 'button', class: 'primary' }, t('billing.pay_now', { amount: money({ amount: invoice.amount, currency: invoice.currency }) }));
+  pay.addEventListener('click', async () => {
+    problem.replaceChildren();
+    pay.disabled = true;
+    try {
+      await api.post(`/admin/merchants/${encodeURIComponent(context.merchant)}/billing/pay`, {});
+      location.hash = '#/billing?result=paid';
+    } catch (error) {
+      pay.disabled = false;
+      const declined = error.body && error.body.reason === 'card_declined';
+      problem.replaceChildren(notice(declined ? t('billing.pay_declined') : errorText(error), 'error'));
+    }
+  });
+  return el('div', { class: 'card-change' }, el('p', { class: 'muted' }, t('billing.pay_explain')), pay, problem);
+}
+
 function current(context, billing) {
   if (!billing.plan) return null;
   const invoice = billing.last_invoice;
@@ -107,6 +129,7 @@ function current(context, billing) {
     el('dl', { class: 'facts' }, rows.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, value)])),
     limits(billing.limits),
     cardControl(context, billing),
+    payControl(context, billing),
     endControl(context, billing),
   );
 }
@@ -186,6 +209,7 @@ function afterRequest(back, billing, offered, wanted) {
   const name = plan ? plan.name : wanted;
   if (back === 'changing') return awaited(billing.plan === wanted, t('billing.changed', { plan: name }), t('billing.changing', { plan: name }));
   if (back === 'kept') return awaited(!billing.ends_at, t('billing.kept', { plan: name }), t('billing.keeping'));
+  if (back === 'paid') return awaited(billing.status === 'active', t('billing.paid_again'), t('billing.paying'));
   if (back === 'ending') return awaited(ending(billing), t('billing.ended_request'), t('billing.ending_wait'));
   return null;
 }
