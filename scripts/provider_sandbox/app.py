@@ -1,5 +1,5 @@
 """The sandbox WSGI app: Stripe's v1 API (with Connect and Billing), the hosted Checkout, customer
-portal and Connect onboarding pages and a small control API for tests,
+portal, hosted invoice and Connect onboarding pages and a small control API for tests,
 plus CamPay (``/campay``, the customer's phone at ``/handset``), PayDunya (``/paydunya``) and PayPal
 (``/paypal``), each in its own module; all providers share one webhook delivery worker and its config.
 
@@ -95,6 +95,9 @@ OTHER_ROUTES = [
     ("POST", "/pay/<session_id>/decline", "page_decline"),
     ("GET", "/billing_portal/<session_id>", "portal_show"),
     ("POST", "/billing_portal/<session_id>/payment_method", "portal_payment_method"),
+    ("GET", "/invoices/<invoice_id>", "invoice_show"),
+    ("POST", "/invoices/<invoice_id>/pay", "invoice_pay"),
+    ("POST", "/invoices/<invoice_id>/authenticate", "invoice_authenticate"),
     ("GET", "/connect/onboarding/<token>", "onboarding_show"),
     ("POST", "/connect/onboarding/<token>/complete", "onboarding_complete"),
     ("GET", "/express/<token>", "express_dashboard_show"),
@@ -381,17 +384,20 @@ class SandboxApp:
     # -- hosted customer portal (behind a billing_portal.session's url) -------------------------------
 
     @staticmethod
-    def _portal_locale(request: Request, view: dict) -> str | None:
-        """The locale the portal's pages are shown in: the session's; for "auto" or none, the
-        customer's preferred_locales, else the browser's (Accept-Language), as Stripe documents
+    def _customer_locale(request: Request, customer: dict, locale: str | None = None) -> str | None:
+        """The locale a hosted page is shown in: ``locale`` (a portal session's); for "auto" or none,
+        the customer's preferred_locales, else the browser's (Accept-Language), as Stripe documents
         (https://docs.stripe.com/api/customer_portal/sessions/create#create_portal_session-locale)."""
-        locale = view["session"]["locale"]
         if locale and locale != "auto":
             return locale
-        preferred = view["customer"].get("preferred_locales") or []
+        preferred = customer.get("preferred_locales") or []
         if preferred:
             return preferred[0]
         return request.accept_languages.best_match(["en", "fr"])
+
+    def _portal_locale(self, request: Request, view: dict) -> str | None:
+        """The locale the portal's pages are shown in: the session's, else as _customer_locale."""
+        return self._customer_locale(request, view["customer"], view["session"]["locale"])
 
     def _portal_error(self, request: Request, exc: StripeError, session_id: str) -> Response:
         if self._wants_json(request):
@@ -431,6 +437,63 @@ class SandboxApp:
             return Response(status=303, headers={"Location": after["redirect"]["return_url"]})
         locale = self._portal_locale(request, view)
         return _html(pages.portal_updated_page(view["session"], view["card"], view["business"], locale))
+
+    # -- the hosted invoice page (behind an invoice's hosted_invoice_url) ------------------------------
+
+    def _invoice_page(self, request: Request, view: dict, notice: str | None = None, status: int = 200) -> Response:
+        """The invoice page, or the bank's challenge when the payment waits for authentication."""
+        locale = self._customer_locale(request, view["customer"])
+        if view["next_action"] == "authenticate":
+            return _html(pages.invoice_authentication_page(view["invoice"], view["card"], view["business"], locale))
+        page = pages.invoice_page(view["invoice"], view["card"], view["business"], locale, notice)
+        return _html(page, status)
+
+    def _invoice_error(self, request: Request, exc: StripeError, invoice_id: str) -> Response:
+        """Stripe's error to a JSON client; otherwise the page again, with what went wrong as a notice
+        (a decline or a failed authentication in the page's words), answered with the error's status."""
+        if self._wants_json(request):
+            return _json(exc.body(), exc.status)
+        if exc.status == 404:
+            return _html(pages.message_page("Not found", f"There is no invoice {invoice_id}."), 404)
+        view = self.state.invoice_page_view(invoice_id)
+        notice = pages.invoice_notice(exc.code, exc.message, self._customer_locale(request, view["customer"]))
+        return self._invoice_page(request, view, notice, exc.status)
+
+    def invoice_show(self, request: Request, invoice_id: str) -> Response:
+        """The hosted invoice page; with ``Accept: application/json``, the invoice."""
+        try:
+            view = self.state.invoice_page_view(invoice_id)
+        except StripeError as exc:
+            return self._invoice_error(request, exc, invoice_id)
+        if self._wants_json(request):
+            return _json(view["invoice"])
+        return self._invoice_page(request, view)
+
+    def invoice_pay(self, request: Request, invoice_id: str) -> Response:
+        """The page's Pay (on-session): the page paid, the bank's challenge when the card asks for it, or
+        the page with the decline. With ``Accept: application/json``: the invoice, or
+        ``{"next_action": "authenticate", "invoice": ...}``, or Stripe's error with its status."""
+        try:
+            view = self.state.invoice_page_pay(invoice_id)
+        except StripeError as exc:
+            return self._invoice_error(request, exc, invoice_id)
+        if self._wants_json(request):
+            if view["next_action"]:
+                return _json({"next_action": view["next_action"], "invoice": view["invoice"]})
+            return _json(view["invoice"])
+        return self._invoice_page(request, view)
+
+    def invoice_authenticate(self, request: Request, invoice_id: str) -> Response:
+        """The challenge's outcome: form field ``outcome`` complete (the page paid) or fail (the page
+        with the failure and Pay again). With ``Accept: application/json``: the invoice, or Stripe's
+        error with its status."""
+        try:
+            view = self.state.invoice_page_authenticate(invoice_id, request.form.get("outcome"))
+        except StripeError as exc:
+            return self._invoice_error(request, exc, invoice_id)
+        if self._wants_json(request):
+            return _json(view["invoice"])
+        return self._invoice_page(request, view)
 
     # -- hosted Connect onboarding (behind an Account Link) -------------------------------------------
 

@@ -1,6 +1,7 @@
-"""HTML for the fake hosted pages: Stripe's Checkout, customer portal and Connect onboarding pages, PayPal's
-approval page, PayDunya's invoice page and the customer's phone (CamPay's USSD prompts). Plain forms, no JavaScript,
-so tests and curl can drive them; each action also answers JSON when asked with ``Accept: application/json``."""
+"""HTML for the fake hosted pages: Stripe's Checkout, customer portal, hosted invoice and Connect onboarding
+pages, PayPal's approval page, PayDunya's invoice page and the customer's phone (CamPay's USSD prompts). Plain
+forms, no JavaScript, so tests and curl can drive them; each action also answers JSON when asked with
+``Accept: application/json``."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ legend { font-weight: bold; padding: 0 .3rem; }
 .choice input { width: 1.25rem; height: 1.25rem; margin: 0; flex: none; }
 .choice label { flex: 1; }
 .number { font-family: ui-monospace, monospace; white-space: nowrap; }
+h1, p { overflow-wrap: anywhere; }
 """
 
 
@@ -171,12 +173,17 @@ PORTAL_TEXT = {
 BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover"}
 
 
-def portal_language(locale: str | None) -> tuple[str, dict[str, str]]:
-    """The page's ``lang`` and words for the locale the portal is shown in (the app resolves "auto"):
-    French for fr, fr-FR, fr-CA..., English for everything else."""
+def page_language(locale: str | None, texts: dict[str, dict[str, str]]) -> tuple[str, dict[str, str]]:
+    """A Stripe page's ``lang`` and words (``texts``, by language) for the locale it is shown in (the
+    app resolves "auto"): French for fr, fr-FR, fr-CA..., English for everything else."""
     if locale and locale.split("-")[0] == "fr":
-        return locale, PORTAL_TEXT["fr"]
-    return "en", PORTAL_TEXT["en"]
+        return locale, texts["fr"]
+    return "en", texts["en"]
+
+
+def portal_language(locale: str | None) -> tuple[str, dict[str, str]]:
+    """The portal page's ``lang`` and words (see page_language)."""
+    return page_language(locale, PORTAL_TEXT)
 
 
 def _brand(brand: str) -> str:
@@ -271,6 +278,150 @@ def portal_expired_page(session: dict, business: str | None, locale: str | None 
         _portal_return(session, business, words),
     ]
     return _portal_document(words["expired"], "\n".join(p for p in parts if p), lang, words)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stripe's hosted invoice page: paying an open invoice, with 3D Secure when the card asks for it
+
+# The hosted invoice page's words, as the portal's (PORTAL_TEXT); draft, open, paid, uncollectible and
+# void name an invoice's status.
+INVOICE_TEXT = {
+    "en": {
+        "badge": "TEST MODE",
+        "label": "Local Stripe sandbox: invoice",
+        "title": "Invoice {number}",
+        "from": "From {name}",
+        "amount_due": "Amount due: {amount}",
+        "amount_paid": "Amount paid: {amount}",
+        "status": "Status: {status}",
+        "draft": "draft",
+        "open": "open",
+        "paid": "paid",
+        "uncollectible": "uncollectible",
+        "void": "void",
+        "card": "Card: {brand} ending in {last4}",
+        "no_card": "There is no card to pay this invoice with yet.",
+        "pay": "Pay {amount}",
+        "is_paid": "This invoice is paid",
+        "not_payable": "This invoice cannot be paid.",
+        "declined": "Your card was declined.",
+        "authentication_failed": "Authentication failed: the payment was not made.",
+        "authenticate": "Confirm this payment with your bank",
+        "authenticate_text": "Your bank asks you to confirm the payment of {amount} with {brand} ending in {last4}.",
+        "authenticate_to": "Payment to {name}.",
+        "authenticate_hint": "Test mode: this page stands for your bank's 3D Secure check. Complete it to pay, "
+        "or fail it to see the payment refused.",
+        "complete": "Complete authentication",
+        "fail": "Fail authentication",
+    },
+    "fr": {
+        "badge": "MODE TEST",
+        "label": "Bac à sable Stripe local\u00a0: facture",
+        "title": "Facture {number}",
+        "from": "Émise par {name}",
+        "amount_due": "Montant dû\u00a0: {amount}",
+        "amount_paid": "Montant payé\u00a0: {amount}",
+        "status": "Statut\u00a0: {status}",
+        "draft": "brouillon",
+        "open": "ouverte",
+        "paid": "payée",
+        "uncollectible": "irrécouvrable",
+        "void": "annulée",
+        "card": "Carte\u00a0: {brand} se terminant par {last4}",
+        "no_card": "Aucune carte ne permet encore de payer cette facture.",
+        "pay": "Payer {amount}",
+        "is_paid": "Cette facture est payée",
+        "not_payable": "Cette facture ne peut pas être payée.",
+        "declined": "Votre carte a été refusée.",
+        "authentication_failed": "L’authentification a échoué\u00a0: le paiement n’a pas été effectué.",
+        "authenticate": "Confirmez ce paiement auprès de votre banque",
+        "authenticate_text": "Votre banque vous demande de confirmer le paiement de {amount} avec la carte {brand} "
+        "se terminant par {last4}.",
+        "authenticate_to": "Paiement à {name}.",
+        "authenticate_hint": "Mode test\u00a0: cette page tient lieu du contrôle 3D Secure de votre banque. "
+        "Validez-le pour payer, ou refusez-le pour voir le paiement refusé.",
+        "complete": "Valider l’authentification",
+        "fail": "Refuser l’authentification",
+    },
+}
+# The page's own words for the errors a payment may end with, by the error's code (others are shown
+# as the error's message): Stripe's hosted pages show a decline in the customer's language.
+INVOICE_NOTICES = {"card_declined": "declined", "payment_intent_authentication_failure": "authentication_failed"}
+
+
+def invoice_notice(code: str | None, message: str, locale: str | None = None) -> str:
+    """What the invoice page says of an error a payment ended with (its ``code`` and ``message``)."""
+    words = page_language(locale, INVOICE_TEXT)[1]
+    key = INVOICE_NOTICES.get(code or "")
+    return words[key] if key else message
+
+
+def _invoice_document(title: str, body: str, lang: str, words: dict[str, str]) -> str:
+    return _document(title, body, lang, label=words["label"], badge=words["badge"])
+
+
+def _card_name(card: dict, words: dict[str, str]) -> str:
+    return words["card"].format(brand=_brand(card["brand"]), last4=card["last4"])
+
+
+def invoice_page(
+    invoice: dict, card: dict | None, business: str | None, locale: str | None = None, notice: str | None = None
+) -> str:
+    """The hosted invoice page, in ``locale`` (see page_language): who bills it, its number, amount
+    and status; while it is open, the card it is paid with and a Pay button for what remains; once
+    paid, "This invoice is paid"."""
+    lang, words = page_language(locale, INVOICE_TEXT)
+    title = words["title"].format(number=invoice.get("number") or invoice["id"])
+    status = invoice["status"]
+    currency = invoice["currency"]
+    if status == "paid":
+        amount = words["amount_paid"].format(amount=format_amount(invoice["amount_paid"], currency))
+    else:
+        amount = words["amount_due"].format(amount=format_amount(invoice["amount_due"], currency))
+    parts = [
+        f"<h1>{escape(title)}</h1>",
+        f'<p id="business">{escape(words["from"].format(name=business))}</p>' if business else "",
+        f'<p class="total" id="amount">{escape(amount)}</p>',
+        f'<p id="status">{escape(words["status"].format(status=words.get(status, status)))}</p>',
+        _notice(notice),
+    ]
+    if status == "paid":
+        parts.append(f'<p id="state" role="status">{escape(words["is_paid"])}</p>')
+    elif status != "open":
+        parts.append(f'<p id="state">{escape(words["not_payable"])}</p>')
+    elif card is None:
+        parts.append(f'<p id="card">{escape(words["no_card"])}</p>')
+    else:
+        pay = words["pay"].format(amount=format_amount(invoice["amount_remaining"], currency))
+        parts.append(f'<p id="card">{escape(_card_name(card, words))}</p>')
+        parts.append(
+            f'<form class="block" method="post" action="/invoices/{escape(invoice["id"])}/pay">'
+            f'<button type="submit">{escape(pay)}</button></form>'
+        )
+    return _invoice_document(title, "\n".join(p for p in parts if p), lang, words)
+
+
+def invoice_authentication_page(invoice: dict, card: dict, business: str | None, locale: str | None = None) -> str:
+    """The bank's 3D Secure challenge the page's Pay leads to when the card asks for it, as Stripe's
+    test page offers it (https://docs.stripe.com/testing#regulatory-cards): the payment to confirm and
+    two forms posting ``outcome`` complete or fail to /invoices/{id}/authenticate."""
+    lang, words = page_language(locale, INVOICE_TEXT)
+    amount = format_amount(invoice["amount_remaining"], invoice["currency"])
+    text = words["authenticate_text"].format(amount=amount, brand=_brand(card["brand"]), last4=card["last4"])
+    action = f"/invoices/{escape(invoice['id'])}/authenticate"
+    buttons = "\n".join(
+        f'<form method="post" action="{action}"><input type="hidden" name="outcome" value="{outcome}">'
+        f'<button type="submit">{escape(words[outcome])}</button></form>'
+        for outcome in ("complete", "fail")
+    )
+    parts = [
+        f"<h1>{escape(words['authenticate'])}</h1>",
+        f'<p id="payment">{escape(text)}</p>',
+        f'<p id="business">{escape(words["authenticate_to"].format(name=business))}</p>' if business else "",
+        f"<p><small>{escape(words['authenticate_hint'])}</small></p>",
+        buttons,
+    ]
+    return _invoice_document(words["authenticate"], "\n".join(p for p in parts if p), lang, words)
 
 
 CONNECT_LABEL = "Local Stripe sandbox: Connect onboarding"

@@ -127,6 +127,28 @@ Behaviour, each as Stripe documents it:
   `forgive` is accepted and changes nothing (it only matters for pre-funded sources). A paid invoice
   answers Stripe's 400 "Invoice is already paid", any other not open one a 400 too; `mandate` and
   `source` are refused with a clear message (the sandbox has neither).
+- The hosted invoice page (https://docs.stripe.com/invoicing/hosted-invoice-page: customers "View the
+  details, amounts, and status of the invoice" and "Pay the invoice"): every invoice's
+  `hosted_invoice_url` is the sandbox's page `/invoices/{id}`, needing no API key. It shows the
+  business name (as the portal does), the invoice's number, amount and status and, while it is open,
+  one Pay button for the card the invoice would use (see "Which card an invoice charges"); it speaks
+  the customer's `preferred_locales` ("You can also set a customer preferred language",
+  https://docs.stripe.com/invoicing/customize), else the browser's, French for fr and English
+  otherwise, as the portal's page does. Its Pay is on-session, so a card that needs authentication
+  gets it rather than the off-session `authentication_required` error ("you need to bring your
+  customer back on-session to complete the payment",
+  https://docs.stripe.com/billing/subscriptions/overview#requires-action,
+  https://docs.stripe.com/payments/3d-secure): the page answers a stand-in for the bank's 3D Secure
+  challenge, with Stripe's test page's two outcomes, complete or fail
+  (https://docs.stripe.com/testing#regulatory-cards); nothing is charged nor emitted until then.
+  Complete, or a card that needs none, pays the invoice as POST /v1/invoices/{id}/pay does (the same
+  fields and events, a past_due subscription active again); fail leaves it open with
+  invoice.payment_failed and Stripe.js's error for a failed challenge (invalid_request_error
+  `payment_intent_authentication_failure`, "We are unable to authenticate your payment method. ...",
+  https://docs.stripe.com/error-codes#payment-intent-authentication-failure); a card that declines
+  leaves it open with invoice.payment_failed and the 402 card error. A paid invoice's Pay pays
+  nothing again and emits nothing. The sandbox does not model the invoice's PaymentIntent, so neither
+  the page nor the 402 of POST /v1/invoices/{id}/pay carries one.
 """
 
 from __future__ import annotations
@@ -137,6 +159,7 @@ import time
 from dataclasses import dataclass
 
 from provider_sandbox.stripe_api import (
+    AUTHENTICATION_REQUIRED,
     MINIMUM_AMOUNTS,
     OFF_SESSION_FAILURES,
     CardFailure,
@@ -222,6 +245,17 @@ INVOICE_ALREADY_PAID = "Invoice is already paid"
 INVOICE_NOT_OPEN = "This invoice can only be paid if it is open"
 # Stands for "no card to charge" where _card_failure answers how the card answers.
 NO_CARD = CardFailure("no_payment_method", "no_payment_method", NO_PAYMENT_METHOD)
+
+# -- the hosted invoice page (https://docs.stripe.com/invoicing/hosted-invoice-page) --
+# The two outcomes of Stripe's test 3D Secure page (https://docs.stripe.com/testing#regulatory-cards).
+AUTHENTICATION_OUTCOMES = ("complete", "fail")
+# What Stripe.js answers when the customer fails the challenge (the page shows its own words for it).
+AUTHENTICATION_FAILED_CODE = "payment_intent_authentication_failure"
+AUTHENTICATION_FAILED_MESSAGE = (
+    "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+)
+# The sandbox's own words for an authentication posted with no payment waiting for it.
+NOT_AWAITING_AUTHENTICATION = "No payment of this invoice is waiting for authentication: press Pay first."
 
 # -- the customer portal (https://docs.stripe.com/api/customer_portal/sessions/create) --
 PORTAL_SESSION_LIFETIME = 60 * 60  # seconds a session's page works after its creation (sandbox's choice)
@@ -644,8 +678,8 @@ class BillingState(ConnectState):
         }
 
     def _business_name(self, account: str | None) -> str | None:
-        """The name the portal's "Return to ..." link shows: the platform's, or the connected account's
-        business_profile.name if the sandbox knows one."""
+        """The name the portal's "Return to ..." link and the hosted invoice page show: the platform's,
+        or the connected account's business_profile.name if the sandbox knows one."""
         record = self._platform() if account is None else self._account(account)
         return (record.obj.get("business_profile") or {}).get("name") if record else None
 
@@ -922,17 +956,25 @@ class BillingState(ConnectState):
         self._records[invoice_item["id"]] = invoice_item_record
         return invoice_item_record
 
-    def _card_failure(self, sub: dict) -> CardFailure | None:
-        """How the card the subscription's invoices charge answers an off-session charge (None: it
-        pays; NO_CARD: there is none). That card is the subscription's ``default_payment_method``,
-        else the customer's ``invoice_settings.default_payment_method``
+    def _invoice_payment_method(self, sub: dict) -> _Record | None:
+        """The card the subscription's invoices charge (None: there is none): the subscription's
+        ``default_payment_method``, else the customer's ``invoice_settings.default_payment_method``
         (https://docs.stripe.com/api/invoices/object#invoice_object-default_payment_method)."""
         customer = self._records[sub["customer"]].obj
         payment_method_id = sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
-        payment_method = self._records.get(payment_method_id or "")
+        return self._records.get(payment_method_id or "")
+
+    @staticmethod
+    def _failure_of(payment_method: _Record | None) -> CardFailure | None:
+        """How a card answers an off-session charge (None: it pays; NO_CARD: there is no card)."""
         if payment_method is None:
             return NO_CARD
         return OFF_SESSION_FAILURES.get(payment_method.extra.get("off_session", ""))
+
+    def _card_failure(self, sub: dict) -> CardFailure | None:
+        """How the card the subscription's invoices charge (_invoice_payment_method) answers an
+        off-session charge (None: it pays; NO_CARD: there is none)."""
+        return self._failure_of(self._invoice_payment_method(sub))
 
     def _check_can_pay(self, sub: dict, due: int) -> None:
         """``error_if_incomplete``: a charge the card declines fails the whole update with Stripe's 402
@@ -995,30 +1037,126 @@ class BillingState(ConnectState):
             raise invalid(INVOICE_ALREADY_PAID)
         if invoice["status"] != "open":
             raise invalid(INVOICE_NOT_OPEN)
-        subscription = self._records[invoice["parent"]["subscription_details"]["subscription"]]
-        sub = subscription.obj
         failure = None
         if not out_of_band:
+            sub = self._invoice_subscription(invoice).obj
             failure = self._card_failure(
                 {**sub, "default_payment_method": payment_method or sub["default_payment_method"]}
             )
             if failure is NO_CARD:  # refused before any attempt
                 raise payment_error(failure)
-        # "Any payment attempt counts as the first attempt, and subsequently only automatic retries
-        # increment the attempt count" (https://docs.stripe.com/api/invoices/object#invoice_object-attempt_count).
+        self._settle_payment(record, ctx, payment_error(failure) if failure is not None else None)
+        return self._render(record, expand)
+
+    def _invoice_subscription(self, invoice: dict) -> _Record:
+        """The subscription an invoice bills (every invoice of the sandbox has one)."""
+        return self._records[invoice["parent"]["subscription_details"]["subscription"]]
+
+    def _settle_payment(self, record: _Record, ctx: RequestContext | None, error: StripeError | None) -> None:
+        """The end of one payment attempt on an open invoice, made by POST /v1/invoices/{id}/pay or the
+        hosted invoice page. ``error`` (the card's error, or a failed authentication): the invoice is
+        left open, invoice.payment_failed, and ``error`` is raised. Otherwise it is paid (_mark_paid):
+        invoice.paid, invoice.payment_succeeded, and a past_due subscription whose latest invoice it is
+        becomes active again, customer.subscription.updated
+        (https://docs.stripe.com/billing/subscriptions/overview#payment-status). Either way it was
+        attempted: "Any payment attempt counts as the first attempt, and subsequently only automatic
+        retries increment the attempt count"
+        (https://docs.stripe.com/api/invoices/object#invoice_object-attempt_count)."""
+        invoice = record.obj
         invoice.update(attempted=True, attempt_count=max(invoice["attempt_count"], 1))
-        if failure is not None:
+        if error is not None:
             self._emit(self._payment_events(record), ctx)
-            raise payment_error(failure)
+            raise error
         self._mark_paid(invoice, invoice["amount_due"])
         emitted = self._payment_events(record)
-        if sub["status"] == "past_due" and sub["latest_invoice"] == invoice_id:
+        subscription = self._invoice_subscription(invoice)
+        sub = subscription.obj
+        if sub["status"] == "past_due" and sub["latest_invoice"] == invoice["id"]:
             sub["status"] = "active"
             emitted.append(
                 ("customer.subscription.updated", subscription, {"previous_attributes": {"status": "past_due"}})
             )
         self._emit(emitted, ctx)
-        return self._render(record, expand)
+
+    # -- the hosted invoice page (https://docs.stripe.com/invoicing/hosted-invoice-page) ---------------
+
+    def invoice_page_view(self, invoice_id: str) -> dict:
+        """What the hosted invoice page shows (it needs no API key, like Stripe's): see _invoice_view."""
+        with self.lock:
+            return self._invoice_view(self._hosted_invoice(invoice_id))
+
+    def invoice_page_pay(self, invoice_id: str) -> dict:
+        """The page's Pay, on-session, with the card the invoice would use (_invoice_payment_method). A
+        paid invoice stays as it is: no second payment, no event. A card that needs authentication
+        (4000002760003184 "requires authentication on all transactions", https://docs.stripe.com/testing)
+        is not charged yet: the customer is asked to authenticate (``next_action`` "authenticate"),
+        and invoice_page_authenticate ends the attempt. Any other card is charged at once as
+        POST /v1/invoices/{id}/pay charges it (_settle_payment): paid, or its card error raised and the
+        invoice left open. No card at all: Stripe's 400 NO_PAYMENT_METHOD, nothing changed."""
+        with self.lock:
+            record = self._hosted_invoice(invoice_id)
+            invoice = record.obj
+            if invoice["status"] == "paid":
+                record.extra.pop("awaiting_authentication", None)
+                return self._invoice_view(record)
+            if invoice["status"] != "open":
+                raise invalid(INVOICE_NOT_OPEN)
+            payment_method = self._invoice_payment_method(self._invoice_subscription(invoice).obj)
+            failure = self._failure_of(payment_method)
+            if failure is NO_CARD:
+                raise payment_error(failure)
+            # On-session the customer is there to authenticate, so the bank asks rather than declines.
+            if failure is AUTHENTICATION_REQUIRED and payment_method is not None:
+                record.extra["awaiting_authentication"] = payment_method.obj["id"]
+                return self._invoice_view(record, payment_method, next_action="authenticate")
+            record.extra.pop("awaiting_authentication", None)
+            self._settle_payment(record, None, payment_error(failure) if failure is not None else None)
+            return self._invoice_view(record)
+
+    def invoice_page_authenticate(self, invoice_id: str, outcome: str | None) -> dict:
+        """The outcome of the 3D Secure challenge invoice_page_pay asked for, as Stripe's test page
+        offers (https://docs.stripe.com/testing#regulatory-cards): complete charges the card the
+        challenge was for and the invoice is paid as POST /v1/invoices/{id}/pay pays it; fail leaves
+        it open, invoice.payment_failed, and raises Stripe.js's error for a failed challenge
+        (AUTHENTICATION_FAILED_CODE). An invoice paid meanwhile answers as it is; with no payment
+        waiting for authentication, a 400 (NOT_AWAITING_AUTHENTICATION)."""
+        with self.lock:
+            record = self._hosted_invoice(invoice_id)
+            if outcome not in AUTHENTICATION_OUTCOMES:
+                raise invalid(f"outcome must be one of {', '.join(AUTHENTICATION_OUTCOMES)}", param="outcome")
+            payment_method_id = record.extra.pop("awaiting_authentication", None)
+            if record.obj["status"] == "paid":
+                return self._invoice_view(record)
+            if payment_method_id is None or record.obj["status"] != "open":
+                raise invalid(NOT_AWAITING_AUTHENTICATION)
+            error = None
+            if outcome == "fail":
+                error = StripeError(400, AUTHENTICATION_FAILED_MESSAGE, code=AUTHENTICATION_FAILED_CODE)
+            self._settle_payment(record, None, error)
+            return self._invoice_view(record)
+
+    def _hosted_invoice(self, invoice_id: str) -> _Record:
+        record = self._records.get(invoice_id)
+        if record is None or record.obj["object"] != "invoice":
+            raise no_such("invoice", invoice_id)
+        return record
+
+    def _invoice_view(
+        self, record: _Record, payment_method: _Record | None = None, next_action: str | None = None
+    ) -> dict:
+        """The invoice, its customer (whose preferred_locales the page speaks), the card it is paid
+        with (``card``: ``payment_method``'s, else the one the invoice would use, or None), the
+        account's business name (or None) and ``next_action`` ("authenticate" or None)."""
+        invoice = record.obj
+        if payment_method is None:
+            payment_method = self._invoice_payment_method(self._invoice_subscription(invoice).obj)
+        return {
+            "invoice": copy.deepcopy(invoice),
+            "customer": copy.deepcopy(self._records[invoice["customer"]].obj),
+            "card": copy.deepcopy(payment_method.obj["card"]) if payment_method else None,
+            "business": self._business_name(record.account),
+            "next_action": next_action,
+        }
 
     def _pay_subscription(self, session: _Record, email: str | None) -> dict:
         """The hosted page's Pay in subscription mode: the card is saved as the customer's default,

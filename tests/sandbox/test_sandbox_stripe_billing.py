@@ -4,8 +4,9 @@ prorations, invoiced at once, left pending for the renewal, or none, and is set 
 period's end (``cancel_at_period_end``) or kept; the refusals change nothing. The card its invoices
 charge is the subscription's default payment method, else the customer's invoice default, which the
 customer portal (``billing_portal.sessions``, its hosted page driven with httpx) sets; a failed
-renewal's open invoice is paid now (``invoices.pay``) with that card, or marked paid out of band.
-Webhooks are checked with ``construct_event``, in the order one endpoint receives them."""
+renewal's open invoice is paid now (``invoices.pay``) with that card, or marked paid out of band, or
+by the customer on its hosted invoice page (driven with httpx), through 3D Secure when the card asks
+for it. Webhooks are checked with ``construct_event``, in the order one endpoint receives them."""
 
 from __future__ import annotations
 
@@ -64,28 +65,33 @@ def hook(request: pytest.FixtureRequest, client: stripe.StripeClient) -> Endpoin
     return Endpoint(receiver, created.secret)
 
 
-def subscribed(client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer) -> stripe.Subscription:
-    """A running monthly Starter subscription, paid on the hosted Checkout page."""
-    session = client.v1.checkout.sessions.create(
-        params={
-            "mode": "subscription",
-            "line_items": [
-                {
-                    "price_data": {
-                        "currency": "usd",
-                        "unit_amount": STARTER,
-                        "product_data": {"name": "Starter plan"},
-                        "recurring": {"interval": "month"},
-                    },
-                    "quantity": 1,
-                }
-            ],
-            "customer_email": "owner@chez-ada.example",
-            "subscription_data": {"metadata": PLAN_METADATA},
-            "success_url": "http://127.0.0.1:3000/billing/done",
-            "cancel_url": "http://127.0.0.1:3000/billing",
-        }
-    )
+def subscribed(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer, customer: str | None = None
+) -> stripe.Subscription:
+    """A running monthly Starter subscription, paid on the hosted Checkout page (by ``customer`` if
+    given, else a new customer of Checkout's)."""
+    params: dict = {
+        "mode": "subscription",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": STARTER,
+                    "product_data": {"name": "Starter plan"},
+                    "recurring": {"interval": "month"},
+                },
+                "quantity": 1,
+            }
+        ],
+        "subscription_data": {"metadata": PLAN_METADATA},
+        "success_url": "http://127.0.0.1:3000/billing/done",
+        "cancel_url": "http://127.0.0.1:3000/billing",
+    }
+    if customer is None:
+        params["customer_email"] = "owner@chez-ada.example"
+    else:
+        params["customer"] = customer
+    session = client.v1.checkout.sessions.create(params=params)
     response = http.post(f"{sandbox.url}/pay/{session.id}/pay")
     assert response.status_code == 303, response.text
     subscription_id = client.v1.checkout.sessions.retrieve(session.id).subscription
@@ -691,7 +697,8 @@ def invoice_default(client: stripe.StripeClient, customer: str) -> str | None:
 
 
 class PageParts(HTMLParser):
-    """What a test checks of a page's structure: its lang, headings, radios, labels and links."""
+    """What a test checks of a page's structure: its lang, headings, radios, labels, links, forms
+    (their actions) and buttons (their text)."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
@@ -700,6 +707,8 @@ class PageParts(HTMLParser):
         self.radios: list[dict[str, str | None]] = []
         self.labels: list[str | None] = []
         self.links: dict[str, str] = {}  # href: text
+        self.forms: list[str | None] = []
+        self.buttons: list[str] = []
         self._in: str | None = None
         self._href = ""
         self.feed(html)
@@ -712,10 +721,14 @@ class PageParts(HTMLParser):
             self.radios.append(attributes)
         elif tag == "label":
             self.labels.append(attributes.get("for"))
-        elif tag in ("h1", "a"):
+        elif tag == "form":
+            self.forms.append(attributes.get("action"))
+        elif tag in ("h1", "a", "button"):
             self._in, self._href = tag, attributes.get("href") or ""
             if tag == "h1":
                 self.h1.append("")
+            elif tag == "button":
+                self.buttons.append("")
             else:
                 self.links[self._href] = ""
 
@@ -726,6 +739,8 @@ class PageParts(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in == "h1":
             self.h1[-1] += data
+        elif self._in == "button":
+            self.buttons[-1] += data
         elif self._in == "a":
             self.links[self._href] += data
 
@@ -1317,3 +1332,281 @@ def test_paying_an_older_open_invoice_leaves_the_subscription_on_its_latest(
     assert current.status == "past_due" and current.latest_invoice == second["id"]
     assert client.v1.invoices.pay(second["id"], params={"paid_out_of_band": True}).status == "paid"
     assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The hosted invoice page (an invoice's hosted_invoice_url): the customer pays, with 3D Secure if asked
+
+FRENCH_BROWSER = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.8"}
+AS_JSON = {"Accept": "application/json"}
+PAID_FIELDS = {
+    "status",
+    "amount_paid",
+    "amount_remaining",
+    "auto_advance",
+    "next_payment_attempt",
+    "status_transitions",
+}
+
+
+def renewal_needing_authentication(
+    client: stripe.StripeClient, http: httpx.Client, sandbox: SandboxServer, customer: str | None = None
+) -> tuple[stripe.Subscription, stripe.Invoice]:
+    """A renewal that failed because the card paying it needs authentication: the customer saved
+    4000002760003184 in the portal and the subscription gave up its own card, so the customer's is
+    charged, off-session. Past_due, with its renewal invoice open."""
+    subscription = subscribed(client, http, sandbox, customer)
+    client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    assert save_card(http, portal_session(client, subscription.customer), CARD_NEEDS_AUTHENTICATION).status_code == 303
+    renewal = renew(http, sandbox, subscription.id)
+    assert renewal["subscription"]["status"] == "past_due" and renewal["invoice"]["status"] == "open"
+    return client.v1.subscriptions.retrieve(subscription.id), client.v1.invoices.retrieve(renewal["invoice"]["id"])
+
+
+def invoice_json(http: httpx.Client, sandbox: SandboxServer, invoice: str) -> dict:
+    """The invoice as the API answers it (the SDK's objects read some fields, unit_amount_decimal, as Decimal)."""
+    response = http.get(f"{sandbox.url}/v1/invoices/{invoice}", headers={"Authorization": f"Bearer {API_KEY}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def changed_fields(after: stripe.Invoice, before: stripe.Invoice) -> set[str]:
+    new, old = after.to_dict(), before.to_dict()
+    return {name for name in new if new[name] != old[name]}
+
+
+def test_a_renewal_needing_authentication_is_paid_on_the_hosted_invoice_page_after_3d_secure(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, invoice = renewal_needing_authentication(client, http, sandbox)
+    seen = hook.count(http, sandbox)
+
+    # Off-session (the API, as Caisse calls it) the bank's answer is authentication_required.
+    with pytest.raises(stripe.CardError) as off_session:
+        client.v1.invoices.pay(invoice.id)
+    error = off_session.value
+    assert (error.http_status, error.code, error.error.decline_code) == (
+        402,
+        "authentication_required",
+        "authentication_required",
+    )
+    assert error.user_message == "Your card was declined. This transaction requires authentication."
+    assert "payment_intent" not in error.json_body["error"]  # the sandbox does not model the invoice's
+    assert [event.type for event in hook.events_since(seen, http, sandbox)] == ["invoice.payment_failed"]
+    open_invoice = client.v1.invoices.retrieve(invoice.id)
+    assert open_invoice.to_dict() == invoice.to_dict()
+
+    # The customer opens the invoice's page: the amount, the card and one Pay button.
+    assert invoice.hosted_invoice_url == f"{sandbox.url}/invoices/{invoice.id}"
+    page = http.get(invoice.hosted_invoice_url)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    parts = PageParts(page.text)
+    assert parts.lang == "en" and parts.h1 == [f"Invoice {invoice.number}"]
+    assert f"<title>Invoice {invoice.number}</title>" in page.text and 'name="viewport"' in page.text
+    assert "From Caisse (local platform)" in page.text
+    assert "Amount due: USD 19.00" in page.text and "Status: open" in page.text
+    assert "Card: Visa ending in 3184" in page.text
+    assert parts.forms == [f"/invoices/{invoice.id}/pay"] and parts.buttons == ["Pay USD 19.00"]
+    french = http.get(invoice.hosted_invoice_url, headers=FRENCH_BROWSER)
+    parts = PageParts(french.text)
+    assert parts.lang == "fr" and parts.h1 == [f"Facture {invoice.number}"]
+    assert "Montant dû\u00a0: USD 19.00" in french.text and "Statut\u00a0: ouverte" in french.text
+    assert (
+        "Carte\u00a0: Visa se terminant par 3184" in french.text and "Émise par Caisse (local platform)" in french.text
+    )
+    assert parts.buttons == ["Payer USD 19.00"]
+    seen = hook.count(http, sandbox)
+
+    # On-session, Pay asks for 3D Secure: nothing is charged nor sent yet.
+    challenge = http.post(f"{invoice.hosted_invoice_url}/pay")
+    assert challenge.status_code == 200
+    parts = PageParts(challenge.text)
+    assert parts.lang == "en" and parts.h1 == ["Confirm this payment with your bank"]
+    assert "the payment of USD 19.00 with Visa ending in 3184" in challenge.text
+    assert parts.forms == [f"/invoices/{invoice.id}/authenticate"] * 2
+    assert parts.buttons == ["Complete authentication", "Fail authentication"]
+    assert 'name="outcome" value="complete"' in challenge.text and 'name="outcome" value="fail"' in challenge.text
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == open_invoice.to_dict()
+    assert hook.events_since(seen, http, sandbox) == []
+
+    # The customer fails it: still open, invoice.payment_failed, and Pay again.
+    failed = http.post(f"{invoice.hosted_invoice_url}/authenticate", data={"outcome": "fail"})
+    assert failed.status_code == 400
+    parts = PageParts(failed.text)
+    assert parts.h1 == [f"Invoice {invoice.number}"]
+    assert '<p class="notice" role="alert">Authentication failed: the payment was not made.</p>' in failed.text
+    assert parts.buttons == ["Pay USD 19.00"]
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == open_invoice.to_dict()
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "past_due"
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["invoice.payment_failed"]
+    assert events[0].data.object.id == invoice.id and events[0].data.object.status == "open"
+    seen += 1
+
+    # Pay again, and complete it: paid as invoices.pay pays it, the subscription active again.
+    assert PageParts(http.post(f"{invoice.hosted_invoice_url}/pay").text).buttons == [
+        "Complete authentication",
+        "Fail authentication",
+    ]
+    before = int(time.time())
+    completed = http.post(f"{invoice.hosted_invoice_url}/authenticate", data={"outcome": "complete"})
+    after = int(time.time()) + 1
+    assert completed.status_code == 200
+    parts = PageParts(completed.text)
+    assert parts.h1 == [f"Invoice {invoice.number}"] and parts.forms == [] and parts.buttons == []
+    assert '<p id="state" role="status">This invoice is paid</p>' in completed.text
+    assert "Amount paid: USD 19.00" in completed.text and "Status: paid" in completed.text
+    paid = client.v1.invoices.retrieve(invoice.id)
+    assert (paid.status, paid.amount_paid, paid.amount_remaining) == ("paid", STARTER, 0)
+    assert paid.next_payment_attempt is None and before <= paid.status_transitions.paid_at <= after
+    assert paid.attempt_count == open_invoice.attempt_count and paid.auto_advance is False
+    assert changed_fields(paid, open_invoice) == PAID_FIELDS
+    active = client.v1.subscriptions.retrieve(subscription.id)
+    assert active.status == "active" and active.latest_invoice == invoice.id
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == [
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+    ]
+    assert [event.data.object.status for event in events] == ["paid", "paid", "active"]
+    assert events[2].data.previous_attributes.to_dict() == {"status": "past_due"}
+    seen += 3
+
+    # Paid: the page says so, in French too; Pay and the challenge pay nothing again and send nothing.
+    shown = http.get(invoice.hosted_invoice_url)
+    assert 'role="status">This invoice is paid</p>' in shown.text and PageParts(shown.text).forms == []
+    shown_fr = http.get(invoice.hosted_invoice_url, headers=FRENCH_BROWSER)
+    assert (
+        'role="status">Cette facture est payée</p>' in shown_fr.text
+        and "Montant payé\u00a0: USD 19.00" in shown_fr.text
+    )
+    again = http.post(f"{invoice.hosted_invoice_url}/pay")
+    assert again.status_code == 200 and 'role="status">This invoice is paid</p>' in again.text
+    late = http.post(f"{invoice.hosted_invoice_url}/authenticate", data={"outcome": "complete"})
+    assert late.status_code == 200 and 'role="status">This invoice is paid</p>' in late.text
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == paid.to_dict()
+    assert hook.events_since(seen, http, sandbox) == []
+    with pytest.raises(stripe.InvalidRequestError) as already:
+        client.v1.invoices.pay(invoice.id)
+    assert already.value.user_message == "Invoice is already paid"
+
+
+def test_a_card_declined_on_the_hosted_invoice_page_leaves_the_invoice_open_with_the_decline(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    subscription, invoice = failed_renewal(client, http, sandbox)  # its own card, Checkout's 4242, now declines
+    seen = hook.count(http, sandbox)
+    page = http.get(invoice.hosted_invoice_url)
+    assert "Card: Visa ending in 4242" in page.text and PageParts(page.text).buttons == ["Pay USD 19.00"]
+
+    declined = http.post(f"{invoice.hosted_invoice_url}/pay")
+    assert declined.status_code == 402
+    parts = PageParts(declined.text)
+    assert parts.h1 == [f"Invoice {invoice.number}"]
+    assert '<p class="notice" role="alert">Your card was declined.</p>' in declined.text
+    assert parts.forms == [f"/invoices/{invoice.id}/pay"] and parts.buttons == ["Pay USD 19.00"]
+    assert client.v1.invoices.retrieve(invoice.id).to_dict() == invoice.to_dict()
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "past_due"
+    events = hook.events_since(seen, http, sandbox)
+    assert [event.type for event in events] == ["invoice.payment_failed"]
+    assert events[0].data.object.id == invoice.id
+
+    french = http.post(f"{invoice.hosted_invoice_url}/pay", headers=FRENCH_BROWSER)
+    assert french.status_code == 402 and PageParts(french.text).lang == "fr"
+    assert '<p class="notice" role="alert">Votre carte a été refusée.</p>' in french.text
+    assert PageParts(french.text).buttons == ["Payer USD 19.00"]
+
+    # An authentication with no payment waiting for one is refused, and changes nothing.
+    stray = http.post(f"{invoice.hosted_invoice_url}/authenticate", data={"outcome": "complete"})
+    assert stray.status_code == 400 and "No payment of this invoice is waiting for authentication" in stray.text
+    assert client.v1.invoices.retrieve(invoice.id).status == "open"
+
+    # A card that works, saved in the portal and named by nothing else, pays it from the page.
+    client.v1.subscriptions.update(subscription.id, params={"default_payment_method": ""})
+    invoice_card(client, http, sandbox, subscription)
+    paid = http.post(f"{invoice.hosted_invoice_url}/pay")
+    assert paid.status_code == 200 and 'role="status">This invoice is paid</p>' in paid.text
+    assert client.v1.invoices.retrieve(invoice.id).status == "paid"
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+
+
+def test_the_hosted_invoice_page_answers_json_speaks_the_customers_language_and_knows_no_other_invoice(
+    client: stripe.StripeClient, hook: Endpoint, http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    francophone = client.v1.customers.create(
+        params={"email": "awa@chez-awa.example", "preferred_locales": ["fr-CA", "en"]}
+    )
+    subscription, invoice = renewal_needing_authentication(client, http, sandbox, francophone.id)
+    url = invoice.hosted_invoice_url
+
+    shown = http.get(url, headers=AS_JSON)
+    open_invoice = invoice_json(http, sandbox, invoice.id)
+    assert shown.status_code == 200 and shown.json() == open_invoice
+    # The customer's preferred_locales win over the browser's language.
+    page = PageParts(http.get(url, headers={"Accept-Language": "en-US,en"}).text)
+    assert page.lang == "fr-CA" and page.h1 == [f"Facture {invoice.number}"]
+    seen = hook.count(http, sandbox)
+
+    challenge = http.post(f"{url}/pay", headers=AS_JSON)
+    assert challenge.status_code == 200
+    assert challenge.json() == {"next_action": "authenticate", "invoice": open_invoice}
+    french_challenge = PageParts(http.post(f"{url}/pay").text)
+    assert french_challenge.h1 == ["Confirmez ce paiement auprès de votre banque"]
+    assert french_challenge.buttons == ["Valider l\u2019authentification", "Refuser l\u2019authentification"]
+    assert hook.events_since(seen, http, sandbox) == []
+
+    failed = http.post(f"{url}/authenticate", data={"outcome": "fail"}, headers=AS_JSON)
+    assert failed.status_code == 400
+    assert failed.json() == {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "payment_intent_authentication_failure",
+            "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+            "message": "We are unable to authenticate your payment method. "
+            "Please choose a different payment method and try again.",
+        }
+    }
+    http.post(f"{url}/pay")
+    failed_fr = http.post(f"{url}/authenticate", data={"outcome": "fail"})
+    assert (
+        '<p class="notice" role="alert">L\u2019authentification a échoué\u00a0: '
+        "le paiement n\u2019a pas été effectué.</p>"
+    ) in failed_fr.text
+    assert PageParts(failed_fr.text).buttons == ["Payer USD 19.00"]
+    assert [event.type for event in hook.events_since(seen, http, sandbox)] == ["invoice.payment_failed"] * 2
+
+    assert http.post(f"{url}/pay", headers=AS_JSON).json()["next_action"] == "authenticate"
+    wrong = http.post(f"{url}/authenticate", data={"outcome": "maybe"}, headers=AS_JSON)
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "outcome"
+    completed = http.post(f"{url}/authenticate", data={"outcome": "complete"}, headers=AS_JSON)
+    assert completed.status_code == 200
+    paid = invoice_json(http, sandbox, invoice.id)
+    assert completed.json() == paid and paid["status"] == "paid"
+    again = http.post(f"{url}/pay", headers=AS_JSON)
+    assert again.status_code == 200 and again.json() == paid
+    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+
+    # A declining card: Stripe's 402 card error.
+    _, other = failed_renewal(client, http, sandbox)
+    declined = http.post(f"{other.hosted_invoice_url}/pay", headers=AS_JSON)
+    assert declined.status_code == 402
+    assert declined.json()["error"] == {
+        "type": "card_error",
+        "code": "card_declined",
+        "decline_code": "generic_decline",
+        "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+        "message": "Your card was declined.",
+    }
+
+    # No such invoice: a 404 page, or Stripe's error.
+    missing = http.get(f"{sandbox.url}/invoices/in_missing")
+    assert missing.status_code == 404 and "There is no invoice in_missing" in missing.text
+    for response in (
+        http.get(f"{sandbox.url}/invoices/in_missing", headers=AS_JSON),
+        http.post(f"{sandbox.url}/invoices/in_missing/pay", headers=AS_JSON),
+        http.post(f"{sandbox.url}/invoices/in_missing/authenticate", data={"outcome": "complete"}, headers=AS_JSON),
+    ):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "resource_missing"
+        assert response.json()["error"]["message"] == "No such invoice: 'in_missing'"
