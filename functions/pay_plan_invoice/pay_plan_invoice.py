@@ -26,8 +26,9 @@ app = resolver(logger)
             {
                 403: "forbidden: another merchant",
                 404: "not_found: no such merchant",
-                409: "nothing_to_pay (no failed payment); plan_payment_refused (the card declined again: "
-                "`reason` card_declined; or Stripe refused); not_a_platform_merchant",
+                409: "nothing_to_pay (no failed payment); plan_payment_refused (`reason` card_declined: the "
+                "card declined again; `reason` authentication_required: the bank asks to confirm, on the "
+                "invoice's page at Stripe, `confirm_url`; or Stripe refused); not_a_platform_merchant",
                 503: "provider_unavailable: Stripe did not answer; try again",
             }
         ),

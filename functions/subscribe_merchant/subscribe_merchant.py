@@ -29,7 +29,8 @@ app = resolver(logger)
             {
                 403: "forbidden: another merchant",
                 404: "not_found: no such merchant",
-                409: "already_on_plan; plan_change_refused (first payment pending, the card declined the difference, "
+                409: "already_on_plan; plan_change_refused (first payment pending, the card declined the difference "
+                "(`reason` card_declined) or its bank asks to confirm it (`reason` authentication_required), "
                 "or Stripe refused); "
                 "not_a_platform_merchant",
                 422: "unknown_plan, currency_not_offered, currency_not_changeable (a running plan keeps its currency)",

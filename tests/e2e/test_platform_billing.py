@@ -415,6 +415,61 @@ def test_a_failed_renewal_is_paid_at_once_with_another_card_and_the_plan_is_acti
     assert done.status_code == 409 and done.json()["error"] == "nothing_to_pay", done.text
 
 
+def test_a_card_whose_bank_asks_to_confirm_is_paid_on_stripes_invoice_page_not_moved(api, stack, browser):
+    tradie = signed_up_tradie(api, stack)
+    subscribe(api, stack, tradie)
+    page = api.post(f"/admin/merchants/{tradie}/billing/card", headers=staff(tradie))
+    assert page.status_code == 200, page.text
+    confirms = "4000002760003184"  # Stripe's test card whose bank asks for 3D Secure on every charge
+    saved = httpx.post(f"{page.json()['url']}/payment_method", data={"card": confirms}, timeout=10)
+    assert saved.status_code == 303, saved.text
+
+    # A move cannot ask the bank: refused as such, not as a decline, and nothing changes.
+    up = api.post(
+        f"/admin/merchants/{tradie}/subscription", headers=staff(tradie), json={"plan": "pro", "currency": "AUD"}
+    )
+    assert up.status_code == 409 and up.json()["reason"] == "authentication_required", up.text
+    assert "asks to confirm" in up.json()["message"] and "unchanged" in up.json()["message"]
+
+    subscription = merchant_item(stack, tradie)["stripe_subscription"]
+    renewal = httpx.post(f"{stack.sandbox}/_sandbox/stripe/subscriptions/{subscription}/renew", json={}, timeout=10)
+    assert renewal.status_code == 200, renewal.text
+    wait_for(lambda: billing(api, tradie, staff(tradie))["status"] == "past_due", what="the plan to be past due")
+    # The email links the invoice's page at Stripe, where the bank can ask its question.
+    page_url = sandbox_get(stack, f"/v1/subscriptions/{subscription}?expand[]=latest_invoice")["latest_invoice"][
+        "hosted_invoice_url"
+    ]
+    [failed] = wait_for(lambda: emails(stack, tradie, "plan_payment_failed"), what="the payment-failed email")
+    assert f"where your bank can ask you to confirm the payment: {page_url}" in plain(failed["text"])
+
+    desk = open_page(browser, DESKTOP)
+    try:
+        sign_in_to_console(desk, stack.api, merchant_token(tradie))
+        desk.goto(f"{stack.api}/console#/billing")
+        desk.get_by_role("button", name="Pay A$29.00 now").click()
+        alert = desk.get_by_role("alert").filter(has_text="Your bank asks you to confirm this payment")
+        expect(alert).to_be_visible(timeout=WAIT_MS)
+        assert axe_violations(desk) == []
+        screenshot(desk, "console-billing-confirm-payment-desktop")
+        with desk.expect_popup() as opened:
+            alert.get_by_role("link", name="Confirm the payment on Stripe’s page").click()
+        invoice = opened.value  # Stripe's page for the invoice (the sandbox's), in a tab of its own
+        expect(invoice.get_by_text("Card: Visa ending in 3184")).to_be_visible(timeout=WAIT_MS)
+        invoice.get_by_role("button", name="Pay AUD 29.00").click()
+        expect(invoice.get_by_role("heading", level=1)).to_have_text("Confirm this payment with your bank")
+        assert axe_violations(invoice) == []
+        screenshot(invoice, "sandbox-invoice-3ds-desktop")
+        invoice.get_by_role("button", name="Complete authentication").click()
+        expect(invoice.get_by_role("status")).to_have_text("This invoice is paid", timeout=WAIT_MS)
+        invoice.close()
+        # The console's tab waits for Stripe's event and then says so.
+        expect(desk.locator(".notice.ok")).to_have_text("Paid: your plan is active again.", timeout=WAIT_MS)
+        expect(desk.locator(".facts")).to_contain_text("Active")
+    finally:
+        desk.context.close()
+    assert billing(api, tradie, staff(tradie))["last_invoice"]["paid"] is True
+
+
 def test_billing_events_apply_once_in_order_and_only_when_authentic(api, stack):
     tradie = signed_up_tradie(api, stack)
     subscription = subscribe(api, stack, tradie)

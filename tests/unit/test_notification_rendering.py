@@ -122,6 +122,11 @@ def test_optional_parts_show_only_when_present(kind):
             assert "de la formule Starter à la formule Pro" in french and "prend 1,5 % de chaque paiement" in french
         if kind is Kind.PLAN_PAYMENT_FAILED:
             assert "AUD 29.00" in told and "next try on 2026-12-04" in told and "keep taking orders" in told
+            assert "Stripe's page" not in told  # no invoice page known: no link
+            page = "https://invoice.stripe.com/i/acct_1/test_in_1"
+            linked = render(kind, "fr", {**FULL, "plan": {**plan, "invoice": {**plan["invoice"], "page": page}}})
+            assert f"votre banque peut vous demander de confirmer le paiement : {page}" in plain(linked.text)
+            assert f'href="{page}"' in linked.html
         if kind is Kind.PLAN_LAPSED:
             assert "no new orders" in told and "already taken continue" in told
         return

@@ -41,6 +41,9 @@ from caisse.staff import Staff
 RUNNING = GOOD_STANDING | {"incomplete"}
 # Stripe gave up on the subscription: new orders stop (caisse.catalog.platform.check_taking_orders).
 LAPSED = frozenset({"canceled", "unpaid", "incomplete_expired", "paused"})
+# A card's answer to an off-session charge its bank wants confirmed (3D Secure): Stripe's card error code
+# (https://docs.stripe.com/declines/codes, https://docs.stripe.com/billing/subscriptions/overview#requires-action).
+AUTHENTICATION_REQUIRED = "authentication_required"
 APPLY_ATTEMPTS = 3  # reads of the merchant when other events of the same change move it meanwhile
 MOVED_MEANWHILE = "moved_meanwhile"
 
@@ -176,6 +179,12 @@ def _asking_stripe(what: str, refused: type[Conflict] = PlanChangeRefused) -> It
     try:
         yield
     except stripe.CardError as error:
+        if error.code == AUTHENTICATION_REQUIRED:  # 3D Secure: only the card holder, on a page, can answer
+            raise refused(
+                f"the bank of the card your plan is paid with asks to confirm the payment, "
+                f"so {what} was not made and your plan is unchanged",
+                reason=AUTHENTICATION_REQUIRED,
+            ) from error
         raise refused(
             f"the card your plan is paid with was declined ({error.user_message or error.code}), "
             f"so {what} was not made and your plan is unchanged",
@@ -320,19 +329,38 @@ def pay_now(merchant_id: str, staff: Staff) -> dict[str, Any]:
     giving another card (https://docs.stripe.com/api/invoices/pay: the card the invoice would use).
     The plan is active again when Stripe's `invoice.paid` arrives, as after any payment. Clicked
     twice, the second finds the invoice paid: Stripe refuses to pay it again, and the answer is the
-    same."""
+    same. A card whose bank asks to confirm the payment (3D Secure) cannot be charged from here:
+    the refusal carries the invoice's page at Stripe (`confirm_url`), where the card holder pays it
+    and confirms."""
     merchant = _platform_merchant(merchant_id, staff)
     invoice = _billing(merchant).get("last_invoice") or {}
     if merchant.plan_status != "past_due" or invoice.get("paid") or not invoice.get("id"):
         raise NothingToPay(f"{merchant.name}'s plan has no failed payment to make again")
-    with _asking_stripe("the payment", refused=PaymentRefused):
-        try:
-            paid = client().v1.invoices.pay(invoice["id"])
-        except stripe.InvalidRequestError:
-            paid = client().v1.invoices.retrieve(invoice["id"])
-            if paid.status != "paid":
-                raise
-    return {"merchant": merchant_id, "invoice": {**invoice, "amount": paid.amount_paid, "paid": True}}
+    try:
+        with _asking_stripe("the payment", refused=PaymentRefused):
+            try:
+                paid = client().v1.invoices.pay(invoice["id"])
+            except stripe.InvalidRequestError:
+                paid = client().v1.invoices.retrieve(invoice["id"])
+                if paid.status != "paid":
+                    raise
+    except PaymentRefused as refused:
+        if refused.details.get("reason") == AUTHENTICATION_REQUIRED:  # the card holder confirms on Stripe's page
+            refused.details["confirm_url"] = invoice.get("page") or _invoice_page(invoice["id"])
+        raise
+    return {
+        "merchant": merchant_id,
+        "invoice": {**invoice, "amount": paid.amount_paid, "paid": True, "next_attempt": None},
+    }
+
+
+def _invoice_page(invoice_id: str) -> str | None:
+    """The invoice's own page at Stripe (`hosted_invoice_url`), where the card holder pays it and
+    confirms with the bank when it asks (https://docs.stripe.com/invoicing/hosted-invoice-page)."""
+    try:
+        return client().v1.invoices.retrieve(invoice_id).hosted_invoice_url
+    except stripe.StripeError:
+        return None  # the refusal is told anyway, without the link
 
 
 def _follow_customer_card(customer_id: str, subscription_id: str) -> None:

@@ -90,6 +90,16 @@ function cardControl(context, billing) {
   return el('div', { class: 'card-change' }, el('p', { class: 'muted' }, t('billing.card_explain')), open, problem);
 }
 
+// A card whose bank asks to confirm the payment (3D Secure): the card holder does it on the invoice's
+// page at Stripe, in a new tab; this page then waits for the plan to be active again.
+function confirmNotice(url) {
+  const link = el('a', { href: url, target: '_blank', rel: 'noopener' }, t('billing.pay_confirm_link'));
+  link.addEventListener('click', () => {
+    location.hash = '#/billing?result=paid';
+  });
+  return el('p', { class: 'notice warning', role: 'alert' }, t('billing.pay_confirm'), ' ', link);
+}
+
 // A failed invoice paid now, with the card Stripe has (just given, typically), not at its next retry.
 function payControl(context, billing) {
   const invoice = billing.last_invoice;
@@ -104,8 +114,12 @@ function payControl(context, billing) {
       location.hash = '#/billing?result=paid';
     } catch (error) {
       pay.disabled = false;
-      const declined = error.body && error.body.reason === 'card_declined';
-      problem.replaceChildren(notice(declined ? t('billing.pay_declined') : errorText(error), 'error'));
+      const reason = error.body && error.body.reason;
+      if (reason === 'authentication_required' && error.body.confirm_url) {
+        problem.replaceChildren(confirmNotice(error.body.confirm_url));
+      } else {
+        problem.replaceChildren(notice(reason === 'card_declined' ? t('billing.pay_declined') : errorText(error), 'error'));
+      }
     }
   });
   return el('div', { class: 'card-change' }, el('p', { class: 'muted' }, t('billing.pay_explain')), pay, problem);
@@ -168,8 +182,9 @@ function planCard(context, plan, billing) {
       if (answer.checkout_url) location.assign(answer.checkout_url);
       else location.hash = `#/billing?result=${answer.kept ? 'kept' : 'changing'}&plan=${encodeURIComponent(plan.id)}`;
     } catch (error) {
-      const declined = error.body && error.body.reason === 'card_declined';
-      problem.replaceChildren(notice(declined ? t('billing.card_declined', { plan: plan.name }) : errorText(error), 'error'));
+      const reason = error.body && error.body.reason;
+      const words = { card_declined: 'billing.card_declined', authentication_required: 'billing.card_authentication' }[reason];
+      problem.replaceChildren(notice(words ? t(words, { plan: plan.name }) : errorText(error), 'error'));
     }
   });
   return el(

@@ -266,6 +266,9 @@ def plan_notice(event: dict[str, Any]) -> PlanNotice:
             "paid": paid,
             "next_attempt": obj.get("next_payment_attempt"),
             "at": int(event.get("created") or 0),
+            # Where the card holder pays it, confirming with the bank if it asks (3D Secure):
+            # https://docs.stripe.com/invoicing/hosted-invoice-page
+            "page": obj.get("hosted_invoice_url"),
         }
     return PlanNotice(
         "stripe",
