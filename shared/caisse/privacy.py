@@ -65,7 +65,8 @@ def find(merchant: str, email: str) -> Found:
         bundle = load(link.order_id)
         if bundle is not None and bundle.order.merchant == merchant:
             found.orders.append(bundle)
-    found.orders.sort(key=lambda b: b.order.created_at)
+    # created_at is to the second; listed_at, to the microsecond, orders two made in the same second
+    found.orders.sort(key=lambda b: (b.order.created_at, b.order.listed_at or ""))
     found.emails = [r for r in NotificationRecord.by_customer.query(ref) if isinstance(r, EmailRecord)]
     for key in (Suppression.key(email), Suppression.erased_key(email)):
         try:
