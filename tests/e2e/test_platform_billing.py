@@ -501,10 +501,12 @@ def test_billing_events_apply_once_in_order_and_only_when_authentic(api, stack):
     assert billing(api, tradie, staff(tradie))["status"] == "active"
 
     # A newer one applies, once: delivered again, it is a duplicate and emails nobody twice.
-    newer = stripe_event("customer.subscription.deleted", {**base, "status": "canceled"})
-    first, second = deliver(newer), deliver(newer)
-    assert first.json()["result"] == "plan_updated" and second.json()["result"] == "duplicate"
+    cancelled = httpx.delete(f"{stack.sandbox}/v1/subscriptions/{subscription}", headers=PLATFORM_KEY, timeout=10)
+    assert cancelled.status_code == 200, cancelled.text
+    stack.flush_deliveries()  # Stripe's customer.subscription.deleted
     assert billing(api, tradie, staff(tradie))["status"] == "canceled"
+    [deleted] = subscription_events(stack, subscription, "customer.subscription.deleted")
+    assert deliver(json.dumps(deleted).encode()).json()["result"] == "duplicate"
     wait_for(lambda: emails(stack, tradie, "plan_lapsed"), what="the plan-lapsed email")
     stack.flush_deliveries()
     assert len(emails(stack, tradie, "plan_lapsed")) == 1
@@ -513,6 +515,40 @@ def test_billing_events_apply_once_in_order_and_only_when_authentic(api, stack):
     stranger = stripe_event("invoice.paid", {"id": "in_x", "object": "invoice", "customer": "cus_someone_else"})
     answer = deliver(stranger)
     assert answer.json()["result"] == "unknown_merchant"
+
+
+def subscription_events(stack, subscription: str, kind: str) -> list[dict]:
+    """The events of that type Stripe (the sandbox) sent about the subscription, oldest first."""
+    answer = httpx.get(f"{stack.sandbox}/_sandbox/events", params={"type": kind}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return [event for event in answer.json() if event["data"]["object"]["id"] == subscription]
+
+
+def test_two_changes_in_one_second_leave_the_plan_as_stripe_has_it_whatever_order_they_arrive_in(api, stack):
+    tradie = signed_up_tradie(api, stack)
+    subscription = subscribe(api, stack, tradie)
+    path = f"/admin/merchants/{tradie}/subscription"
+    assert api.delete(path, headers=staff(tradie)).status_code == 200  # set to end...
+    stack.flush_deliveries()
+    assert billing(api, tradie, staff(tradie))["ends_at"]
+    kept = api.post(path, headers=staff(tradie), json={"plan": "starter", "currency": "AUD"})  # ...and kept after all
+    assert kept.status_code == 200 and kept.json()["kept"] is True, kept.text
+    stack.flush_deliveries()
+    assert billing(api, tradie, staff(tradie))["ends_at"] is None
+
+    # The first change's event arrives again after the second, within its second (a new delivery
+    # id, the second's `created`): `created` cannot order them, so the plan is read from Stripe.
+    ending, keeping = subscription_events(stack, subscription, "customer.subscription.updated")[-2:]
+    assert ending["data"]["object"]["cancel_at"] and keeping["data"]["object"]["cancel_at"] is None
+    late = {**ending, "id": f"evt_late_{uuid.uuid4().hex[:12]}", "created": keeping["created"]}
+    body = json.dumps(late).encode()
+    headers = {"Stripe-Signature": stack.sign_stripe(body), "Content-Type": "application/json"}
+    answer = api.post("/webhooks/stripe", content=body, headers=headers)
+    assert answer.status_code == 200 and answer.json()["result"] == "plan_updated", answer.text
+    view = billing(api, tradie, staff(tradie))
+    assert (view["status"], view["ends_at"], view["next_step"]) == ("active", None, None), view
+    stack.drain()
+    assert len(emails(stack, tradie, "plan_ending")) == 1  # the first change's, not a second
 
 
 def test_a_merchant_from_the_catalog_file_has_no_plan_to_buy(api):

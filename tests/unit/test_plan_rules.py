@@ -4,6 +4,7 @@ the sandbox's monthly billing cycle."""
 from __future__ import annotations
 
 import calendar
+from dataclasses import replace
 
 import pytest
 
@@ -40,6 +41,14 @@ def notice(kind: str, status: str | None) -> PlanNotice:
 )
 def test_a_plan_change_emails_the_merchant_only_when_there_is_news(kind, old, new, email):
     assert email_for(old, new, notice(kind, new)) == email
+
+
+def test_a_failed_payment_paid_by_the_time_its_event_is_applied_is_not_told_as_failed():
+    # as_stripe_has_it reads the invoice from Stripe: paid since (Pay now, a retry), nothing failed to tell
+    failed = replace(notice("invoice.payment_failed", "past_due"), invoice={"id": "in_1", "paid": False})
+    paid_since = replace(notice("invoice.payment_failed", "active"), invoice={"id": "in_1", "paid": True})
+    assert email_for("past_due", "past_due", failed) == "plan_payment_failed"
+    assert email_for("past_due", "active", paid_since) == "plan_active"
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -460,8 +461,8 @@ def email_for(
 ) -> str | None:
     """Which email (a Kind value) this change calls for, if any. `other_plan`: the event moves a
     running subscription to another plan; `ending`: the subscription is now set to end."""
-    if notice.event_type == "invoice.payment_failed":
-        return "plan_payment_failed"
+    if notice.event_type == "invoice.payment_failed" and not (notice.invoice or {}).get("paid"):
+        return "plan_payment_failed"  # unless it has been paid since (as_stripe_has_it)
     if new in LAPSED and old not in LAPSED:
         return "plan_lapsed"
     if new in ("active", "trialing") and old not in ("active", "trialing"):
@@ -471,6 +472,49 @@ def email_for(
     if ending and new in RUNNING:
         return "plan_ending"
     return None
+
+
+def as_stripe_has_it(notice: PlanNotice) -> PlanNotice:
+    """The event's subscription (and invoice) as Stripe has them now, rather than as the event
+    showed them. Stripe does not deliver events in order (https://docs.stripe.com/webhooks#event-ordering)
+    and `created` is to the second, so two changes in one second cannot be told apart by it: with
+    each event applying the latest state, the last one applied leaves the merchant as Stripe has
+    it, whatever the order. Stripe's own advice for ordering is this read. A subscription Stripe
+    does not know (a test's own event) is taken as the event shows it; Stripe not answering is a
+    503, and Stripe delivers the event again."""
+    if not notice.subscription:
+        return notice
+    invoice_id = (notice.invoice or {}).get("id")
+    try:
+        current = client().v1.subscriptions.retrieve(notice.subscription)
+        invoice = client().v1.invoices.retrieve(invoice_id) if invoice_id else None
+    except stripe.InvalidRequestError as error:
+        if error.code == "resource_missing":
+            return notice
+        raise ProviderUnavailable("Stripe refused to show the event's subscription; try again") from error
+    except stripe.StripeError as error:
+        raise ProviderUnavailable(
+            "Stripe did not answer; its event is applied when Stripe delivers it again"
+        ) from error
+    items = current["items"].data  # `items` alone is the dict method
+    fresh = replace(
+        notice,
+        status=current.status,
+        plan=(current.metadata.to_dict() if current.metadata else {}).get("plan") or notice.plan,
+        period_end=items[0].current_period_end if items else notice.period_end,
+        tells_end=True,
+        ends_at=None if current.status in LAPSED else current.cancel_at,
+    )
+    if invoice is None or notice.invoice is None:
+        return fresh
+    paid = invoice.status == "paid"
+    summary = {
+        **notice.invoice,
+        "paid": paid,
+        "amount": invoice.amount_paid if paid else invoice.amount_due,
+        "next_attempt": invoice.next_payment_attempt,
+    }
+    return replace(fresh, invoice=summary)
 
 
 def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> str:

@@ -434,11 +434,12 @@ def _settle_account(notice: AccountNotice) -> Settlement:
 
 def _settle_plan(notice: PlanNotice) -> Settlement:
     """A merchant's platform plan (caisse.payments.plans): recorded once, applied conditionally."""
-    from caisse.payments.plans import apply
+    from caisse.payments.plans import apply, as_stripe_has_it
 
     delivery = deliveries.record(notice.provider, notice.event_id, notice.event_type, None)
     if delivery is None:
         return Settlement("duplicate")
+    notice = as_stripe_has_it(notice)
     result = apply(notice, lambda tx, outcome: _processed(tx, delivery, outcome))
     if result not in ("plan_updated", "duplicate"):
         deliveries.finish(delivery, result)
