@@ -2,8 +2,7 @@
 // limits), subscribing through Stripe Checkout, moving a running plan to another one (Stripe
 // prorates the rest of the period), ending it with the period paid for (or keeping it after all),
 // the current plan and its last invoice, giving Stripe another card (its customer portal), paying a
-// failed invoice now, and a
-// banner when the plan ends, a payment failed or the plan ended.
+// failed invoice now, and a banner when the plan ends, a payment failed or the plan ended.
 import { el } from './shared/dom.js';
 import { day, money, t } from './shared/i18n.js';
 import * as api from './api.js';
@@ -87,7 +86,7 @@ function cardControl(context, billing) {
       problem.replaceChildren(notice(errorText(error), 'error'));
     }
   });
-  return el('div', { class: 'card-change' }, el('p', { class: 'muted' }, t('billing.card_explain')), open, problem);
+  return el('div', { class: 'plan-action' }, el('p', { class: 'muted' }, t('billing.card_explain')), open, problem);
 }
 
 // A card whose bank asks to confirm the payment (3D Secure): the card holder does it on the invoice's
@@ -122,7 +121,7 @@ function payControl(context, billing) {
       }
     }
   });
-  return el('div', { class: 'card-change' }, el('p', { class: 'muted' }, t('billing.pay_explain')), pay, problem);
+  return el('div', { class: 'plan-action' }, el('p', { class: 'muted' }, t('billing.pay_explain')), pay, problem);
 }
 
 function current(context, billing) {
