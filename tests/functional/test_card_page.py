@@ -95,3 +95,13 @@ def test_a_plan_in_good_standing_has_nothing_to_pay_now(invoke, sandbox):
     subscribed(invoke, sandbox)  # active, its first invoice paid
     answer = invoke("PayPlanInvoiceFunction", sample("pay_plan_invoice"))
     assert answer["statusCode"] == 409 and body(answer)["error"] == "nothing_to_pay", answer["body"]
+
+
+def test_a_merchant_whose_plan_ended_still_gets_the_card_page_and_the_ended_subscription_is_left_alone(invoke, sandbox):
+    subscription = subscribed(invoke, sandbox)
+    ended = httpx.delete(f"{sandbox.url}/v1/subscriptions/{subscription['id']}", headers=STRIPE, timeout=10)
+    assert ended.status_code == 200 and ended.json()["status"] == "canceled", ended.text
+    get_merchant(MERCHANT).update(actions=[Merchant.plan_status.set("canceled")])
+    answer = invoke("UpdateCardFunction", sample("update_card"))
+    assert answer["statusCode"] == 200, answer["body"]  # Stripe refuses changes to an ended subscription
+    assert stripe_object(sandbox, f"/v1/subscriptions/{subscription['id']}")["default_payment_method"]

@@ -309,7 +309,7 @@ def card_page(merchant_id: str, staff: Staff, done_url: str, back_url: str) -> d
     if not merchant.stripe_customer:
         raise NoRunningPlan(f"{merchant.name} has no card with Stripe yet: choose a plan first")
     with _asking_stripe("to open its card page", refused=CardPageRefused):
-        if merchant.stripe_subscription:
+        if _running(merchant):  # an ended subscription takes no changes, and charges nothing more
             _follow_customer_card(merchant.stripe_customer, merchant.stripe_subscription)
         session = client().v1.billing_portal.sessions.create(
             params={
