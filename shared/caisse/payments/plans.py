@@ -35,6 +35,7 @@ from caisse.money import Money, display
 from caisse.orders.models import PLAN_CHANGE_SK, MerchantNotice, OrderRecord
 from caisse.payments.base import PlanNotice
 from caisse.payments.stripe.client import client
+from caisse.payments.stripe.events import invoice_summary, subscription_state
 from caisse.staff import Staff
 
 # Statuses with a subscription still running: choosing a plan then moves it, never starts a second one.
@@ -496,25 +497,18 @@ def as_stripe_has_it(notice: PlanNotice) -> PlanNotice:
         raise ProviderUnavailable(
             "Stripe did not answer; its event is applied when Stripe delivers it again"
         ) from error
-    items = current["items"].data  # `items` alone is the dict method
+    status, metadata, period_end = subscription_state(current.to_dict())
     fresh = replace(
         notice,
-        status=current.status,
-        plan=(current.metadata.to_dict() if current.metadata else {}).get("plan") or notice.plan,
-        period_end=items[0].current_period_end if items else notice.period_end,
+        status=status,
+        plan=metadata.get("plan") or notice.plan,
+        period_end=int(period_end) if period_end else notice.period_end,
         tells_end=True,
-        ends_at=None if current.status in LAPSED else current.cancel_at,
+        ends_at=None if status in LAPSED else current.cancel_at,
     )
     if invoice is None or notice.invoice is None:
         return fresh
-    paid = invoice.status == "paid"
-    summary = {
-        **notice.invoice,
-        "paid": paid,
-        "amount": invoice.amount_paid if paid else invoice.amount_due,
-        "next_attempt": invoice.next_payment_attempt,
-    }
-    return replace(fresh, invoice=summary)
+    return replace(fresh, invoice=invoice_summary(invoice.to_dict(), invoice.status == "paid", notice.invoice["at"]))
 
 
 def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> str:

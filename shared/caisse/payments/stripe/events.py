@@ -223,6 +223,29 @@ def notice(event: dict[str, Any]) -> Notice:
     return ignored(event)
 
 
+def subscription_state(obj: dict[str, Any]) -> tuple[str | None, dict[str, Any], int | None]:
+    """A Subscription's status, metadata and the end of its current period (on its items, API
+    2025-03-31 and later), as an event or Stripe's API shows it."""
+    items = (obj.get("items") or {}).get("data") or [{}]
+    return obj.get("status"), obj.get("metadata") or {}, items[0].get("current_period_end")
+
+
+def invoice_summary(obj: dict[str, Any], paid: bool, at: int) -> dict[str, Any]:
+    """What the merchant's billing keeps of an Invoice (`billing.last_invoice`): `at` is when the
+    event about it was made."""
+    return {
+        "id": obj.get("id"),
+        "amount": int((obj.get("amount_paid") if paid else obj.get("amount_due")) or 0),
+        "currency": (obj.get("currency") or "").upper(),
+        "paid": paid,
+        "next_attempt": obj.get("next_payment_attempt"),
+        "at": at,
+        # Where the card holder pays it, confirming with the bank if it asks (3D Secure):
+        # https://docs.stripe.com/invoicing/hosted-invoice-page
+        "page": obj.get("hosted_invoice_url"),
+    }
+
+
 def plan_notice(event: dict[str, Any]) -> PlanNotice:
     """A billing event about a merchant's plan. Which merchant and plan: the metadata we put on the
     session and the subscription (an invoice carries its subscription's under
@@ -232,16 +255,14 @@ def plan_notice(event: dict[str, Any]) -> PlanNotice:
     invoice = None
     period_end = None
     ends_at = None
+    status: str | None
     if kind == "checkout.session.completed":
         metadata = obj.get("metadata") or {}
         subscription = _id(obj.get("subscription"))
         status = "active" if obj.get("payment_status") in ("paid", "no_payment_required") else "incomplete"
     elif kind in _SUBSCRIPTION_EVENTS:
-        metadata = obj.get("metadata") or {}
         subscription = obj.get("id")
-        status = obj.get("status")
-        items = (obj.get("items") or {}).get("data") or [{}]
-        period_end = items[0].get("current_period_end")
+        status, metadata, period_end = subscription_state(obj)
         # Set to end when its period does (https://docs.stripe.com/billing/subscriptions/cancel); a
         # deleted one has ended: nothing is left to come.
         ends_at = obj.get("cancel_at") if kind == "customer.subscription.updated" else None
@@ -259,17 +280,7 @@ def plan_notice(event: dict[str, Any]) -> PlanNotice:
         # The period it pays for ends with its lines' (https://docs.stripe.com/api/invoices/line_item).
         ends = [(line.get("period") or {}).get("end") for line in (obj.get("lines") or {}).get("data") or []]
         period_end = max((end for end in ends if end), default=None)
-        invoice = {
-            "id": obj.get("id"),
-            "amount": int((obj.get("amount_paid") if paid else obj.get("amount_due")) or 0),
-            "currency": (obj.get("currency") or "").upper(),
-            "paid": paid,
-            "next_attempt": obj.get("next_payment_attempt"),
-            "at": int(event.get("created") or 0),
-            # Where the card holder pays it, confirming with the bank if it asks (3D Secure):
-            # https://docs.stripe.com/invoicing/hosted-invoice-page
-            "page": obj.get("hosted_invoice_url"),
-        }
+        invoice = invoice_summary(obj, paid, int(event.get("created") or 0))
     return PlanNotice(
         "stripe",
         event["id"],
