@@ -22,7 +22,18 @@ from browser_support import (
     screenshot,
     sign_in_to_console,
 )
-from e2e_support import admin_view, jpeg, made_to_order, merchant_token, order_status, pay, wait_for
+from e2e_support import (
+    admin_view,
+    customer,
+    jpeg,
+    made_to_order,
+    merchant_token,
+    order_status,
+    pay,
+    remaining_stock,
+    start,
+    wait_for,
+)
 from playwright.sync_api import Page, expect
 
 WAIT_MS = 30_000  # API calls and stream-driven emails on a loaded 2-core machine
@@ -383,3 +394,102 @@ def test_a_photographer_uploads_a_gallery_from_the_console_and_sees_the_clients_
     assert api.get(f"/admin/galleries/{gallery_id}", headers=staff).status_code == 404
     expect(desk.locator("table.data")).not_to_contain_text(title)
     assert desk.errors == []
+
+
+def public_product(api, sku: str) -> dict | None:
+    """The product as GET /catalog shows it to customers, or None when it is not on sale."""
+    return next((p for p in api.get("/catalog").json()["products"] if p["sku"] == sku), None)
+
+
+def test_staff_add_a_product_change_its_prices_count_its_stock_and_take_it_off_sale_from_the_console(
+    api, stack, desk, browser
+):
+    sku = f"PRINT-A2-{uuid.uuid4().hex[:6].upper()}"
+    sign_in(desk, stack, "lumen")
+    desk.goto(f"{stack.api}/console#/catalog")
+    desk.get_by_role("link", name="New product").click()
+    form = desk.get_by_role("form", name="New product")
+    form.get_by_label("Product").fill("Fine-art print, A2")
+    form.get_by_label("SKU").fill(sku)
+    form.get_by_label("Kind").fill("print")
+    form.get_by_label("Price in USD").fill("80")
+    form.get_by_label("Price in EUR").fill("72,50")  # typed the French way: still 72.50
+    form.get_by_label("Stock").fill("5")
+    form.get_by_label("Most in one order").fill("3")
+    form.get_by_role("button", name="Create the product").click()
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("Fine-art print, A2", timeout=WAIT_MS)
+    expect(desk.get_by_text("Fine-art print, A2 is in the catalog.")).to_be_visible()
+    expect(desk.get_by_text("5 left")).to_be_visible()
+    expect(desk.get_by_role("table", name="Stock changes")).to_contain_text("initial stock")
+    assert public_product(api, sku)["prices"] == {"USD": 8000, "EUR": 7250}
+
+    # A price that is not money in its currency is refused in the form; nothing is sent.
+    details = desk.get_by_role("form", name="What it is and its price")
+    details.get_by_label("Price in USD").fill("85.005")
+    details.get_by_role("button", name="Save").click()
+    expect(details.get_by_role("alert")).to_contain_text("USD: “85.005” is not a price")
+    assert public_product(api, sku)["prices"] == {"USD": 8000, "EUR": 7250}
+
+    # The new price, and no longer sold in euros: what the next checkout charges.
+    details.get_by_label("Price in USD").fill("85.00")
+    details.get_by_label("Price in EUR").fill("")
+    details.get_by_role("button", name="Save").click()
+    expect(desk.get_by_text("Saved: customers see the change at once.")).to_be_visible(timeout=WAIT_MS)
+    assert public_product(api, sku)["prices"] == {"USD": 8500}
+    order = start(api, sku=sku, quantity=2)
+    assert order["total"] == {"amount": 17000, "currency": "USD"}
+    euros = api.post(
+        "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "EUR", "customer": customer()}
+    )
+    assert euros.status_code in (409, 422) and "EUR" in euros.text, euros.text
+
+    # Two held by that checkout; one damaged, counted out with its reason.
+    desk.reload()
+    expect(desk.get_by_text("3 left")).to_be_visible(timeout=WAIT_MS)
+    adjust = desk.get_by_role("form", name="Adjust Fine-art print, A2")
+    adjust.get_by_label("Change (+ or −)").fill("-1")
+    adjust.get_by_label("Reason").fill("corner bent in the frame shop")
+    adjust.get_by_role("button", name="Adjust").click()
+    expect(desk.get_by_text("2 left")).to_be_visible(timeout=WAIT_MS)
+    changes = desk.get_by_role("table", name="Stock changes")
+    expect(changes.get_by_role("row", name=re.compile("corner bent in the frame shop"))).to_contain_text("you")
+    assert remaining_stock(api, sku) == 2
+
+    # Off sale: customers no longer see it or buy it; back on sale, they do again.
+    desk.get_by_role("button", name="Take off sale").click()
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("Off sale", timeout=WAIT_MS)
+    assert public_product(api, sku) is None
+    refused = api.post(
+        "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "USD", "customer": customer()}
+    )
+    assert refused.status_code in (404, 409, 422), refused.text
+    desk.get_by_role("link", name="Back to the catalog").click()
+    expect(desk.get_by_role("row", name=re.compile(sku))).to_contain_text("Off sale", timeout=WAIT_MS)
+    desk.get_by_role("link", name="Fine-art print, A2").click()
+    desk.get_by_role("button", name="Put back on sale").click()
+    expect(desk.get_by_text("Back on sale.")).to_be_visible(timeout=WAIT_MS)
+    assert public_product(api, sku)["prices"] == {"USD": 8500}
+    assert desk.errors == []
+
+    phone = open_page(browser, PHONE)
+    try:
+        sign_in(phone, stack, "lumen")
+        phone.get_by_role("button", name="Français").click()
+        phone.goto(f"{stack.api}/console#/catalog/{sku}")
+        expect(phone.get_by_role("heading", name="Mouvements de stock")).to_be_visible(timeout=WAIT_MS)
+        row = phone.get_by_role("table", name="Mouvements de stock").get_by_role("row", name=re.compile("corner bent"))
+        expect(row).to_contain_text("staff:")  # signed in with another token: another member of staff
+        expect(row).not_to_contain_text("vous")
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-product-phone-fr")
+        phone.get_by_role("link", name="Retour au catalogue").click()
+        phone.get_by_role("link", name="Nouveau produit").click()
+        expect(phone.get_by_label("Prix en USD")).to_be_visible(timeout=WAIT_MS)
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-new-product-phone-fr")
+        assert phone.errors == []
+    finally:
+        phone.context.close()
+    desk.goto(f"{stack.api}/console#/catalog/{sku}")
+    expect(desk.get_by_text("2 left")).to_be_visible(timeout=WAIT_MS)
+    screenshot(desk, "console-product-desktop")

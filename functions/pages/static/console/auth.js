@@ -28,6 +28,7 @@ export function staff() {
   if (!found || !found.sub || (found.exp && found.exp * 1000 < Date.now())) return null;
   const groups = [].concat(found['cognito:groups'] || []);
   return {
+    subject: found.sub,
     email: found.email || found['cognito:username'] || found.sub,
     merchant: found['custom:merchant_id'] || null,
     platform: groups.includes('platform-admin'),

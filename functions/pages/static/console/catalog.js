@@ -1,15 +1,23 @@
-// The shop's products with their prices and stock, and a form per product to adjust stock (a
-// delivery came in, a pass was damaged). Every change is recorded with who and why.
+// The shop's products with their prices and stock; one product's page to change its name, text,
+// prices and per-order limit, take it off sale or put it back, and adjust its stock with the
+// history of every adjustment; and a form for a new product. Prices are typed in the currency's
+// own units ("12.50", "5000" for XAF) and sent as integers in its minor unit.
 import { el } from './shared/dom.js';
-import { money, t } from './shared/i18n.js';
+import { dateTime, money, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { actionForm, field, notice, section, table } from './ui.js';
+import { actionForm, actorName, field, majorUnits, minorUnits, notice, section, table } from './ui.js';
+
+const MAX_PER_ORDER = 20; // what the API gives a product when the form leaves it out
 
 function prices(product) {
   return Object.entries(product.prices || {}).map(([currency, amount]) => money({ amount, currency })).join(' · ');
 }
 
-function stockForm(context, product) {
+function productLink(product) {
+  return el('a', { href: `#/catalog/${encodeURIComponent(product.sku)}` }, product.name);
+}
+
+function stockForm(context, product, done = () => context.refresh()) {
   return actionForm(
     { class: 'inline', 'aria-label': `${t('catalog.adjust')} ${product.name}` },
     [
@@ -21,7 +29,7 @@ function stockForm(context, product) {
       delta: Number.parseInt(form.elements.delta.value, 10),
       reason: form.elements.reason.value.trim(),
     }),
-    () => context.refresh(),
+    done,
   );
 }
 
@@ -30,9 +38,10 @@ export async function catalogView(context) {
   const found = await api.get(`/admin/products${api.query({ merchant: context.merchant })}`);
   return [
     el('h1', {}, t('catalog.title')),
+    el('div', { class: 'buttons' }, el('a', { class: 'button', href: '#/catalog/new' }, t('catalog.new'))),
     table([
       { label: t('catalog.sku'), cell: (p) => el('code', {}, p.sku) },
-      { label: t('catalog.name'), cell: (p) => el('span', {}, p.name, p.active ? null : el('small', {}, ` (${t('catalog.inactive')})`)) },
+      { label: t('catalog.name'), cell: (p) => el('span', {}, productLink(p), p.active ? null : el('small', {}, ` (${t('catalog.inactive')})`)) },
       { label: t('catalog.price'), cell: prices },
       { label: t('catalog.stock'), cell: (p) => (p.stock === null ? t('catalog.unlimited') : String(p.stock)) },
       { label: t('catalog.adjust'), cell: (p) => (p.stock === null ? '' : stockForm(context, p)) },
@@ -42,5 +51,194 @@ export async function catalogView(context) {
       { label: t('bookings.when'), cell: (s) => t('catalog.duration', { minutes: s.duration_minutes }) },
       { label: t('catalog.price'), cell: (s) => money(s.full_price) },
     ], found.services)) : null,
+  ];
+}
+
+// One amount field per currency (the product's, or for a new one the shop's; emptied: not sold
+// in it), and one more to add a currency, its list suggesting the ones the shop's products use.
+function priceFields(currencies, table, suggested) {
+  const listId = 'catalog-currencies';
+  return el('fieldset', { class: 'prices' },
+    el('legend', {}, t('catalog.prices')),
+    currencies.map((currency) => field(
+      t('catalog.price_in', { currency }),
+      el('input', { name: `price-${currency}`, inputmode: 'decimal', autocomplete: 'off', class: 'short', value: currency in table ? majorUnits(table[currency], currency) : '' }),
+    )),
+    el('div', { class: 'inline-fields' },
+      field(t('catalog.other_currency'), el('input', { name: 'new_currency', list: listId, maxlength: '3', autocomplete: 'off', class: 'short' })),
+      field(t('catalog.other_amount'), el('input', { name: 'new_amount', inputmode: 'decimal', autocomplete: 'off', class: 'short' }))),
+    el('datalist', { id: listId }, suggested.map((currency) => el('option', { value: currency }))),
+    el('small', {}, t('catalog.prices_help')));
+}
+
+// The price table the form says: every amount checked as money in its currency before sending.
+function typedPrices(form, currencies) {
+  const found = {};
+  const take = (currency, text) => {
+    if (!text.trim()) return;
+    const amount = minorUnits(text, currency);
+    if (amount === null || amount <= 0) throw new Error(t('catalog.bad_price', { currency, text }));
+    found[currency] = amount;
+  };
+  for (const currency of currencies) take(currency, form.elements[`price-${currency}`].value);
+  const currency = form.elements.new_currency.value.trim().toUpperCase();
+  const amount = form.elements.new_amount.value;
+  if (currency || amount.trim()) {
+    if (!/^[A-Z]{3}$/.test(currency)) throw new Error(t('catalog.bad_currency', { currency }));
+    if (!amount.trim()) throw new Error(t('catalog.bad_price', { currency, text: '' }));
+    take(currency, amount);
+  }
+  if (!Object.keys(found).length) throw new Error(t('catalog.no_price'));
+  return found;
+}
+
+function limitField(value) {
+  return field(t('catalog.max_per_order'), el('input', { name: 'max_per_order', type: 'number', min: '1', max: '100', step: '1', required: true, class: 'short', value: String(value) }));
+}
+
+function typedLimit(form) {
+  const limit = Number(form.elements.max_per_order.value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new Error(t('catalog.bad_limit'));
+  return limit;
+}
+
+async function shopProducts(context) {
+  return (await api.get(`/admin/products${api.query({ merchant: context.merchant })}`)).products;
+}
+
+function currenciesOf(products) {
+  return [...new Set(products.flatMap((p) => Object.keys(p.prices || {})))].sort();
+}
+
+function backLink() {
+  return el('p', {}, el('a', { href: '#/catalog' }, t('catalog.back')));
+}
+
+async function newProductView(context) {
+  if (!context.merchant) return [el('h1', {}, t('catalog.new')), notice(t('bookings.pick_merchant'))];
+  const products = await shopProducts(context);
+  const kinds = [...new Set(products.map((p) => p.kind))].sort();
+  const currencies = currenciesOf(products);
+  const form = actionForm(
+    { class: 'action', 'aria-label': t('catalog.new') },
+    [
+      el('div', { class: 'gallery-fields' },
+        field(t('catalog.name'), el('input', { name: 'name', maxlength: '120', required: true, autocomplete: 'off' })),
+        field(t('catalog.sku'), el('input', { name: 'sku', maxlength: '64', required: true, pattern: '[A-Za-z0-9._\\-]+', autocomplete: 'off' }), t('catalog.sku_help')),
+        field(t('catalog.kind'), el('input', { name: 'kind', maxlength: '40', required: true, list: 'catalog-kinds', autocomplete: 'off', value: kinds.length === 1 ? kinds[0] : '' }), t('catalog.kind_help')),
+        el('datalist', { id: 'catalog-kinds' }, kinds.map((kind) => el('option', { value: kind })))),
+      field(t('catalog.description'), el('textarea', { name: 'description', maxlength: '1000', rows: '3' })),
+      priceFields(currencies, {}, currencies),
+      el('div', { class: 'inline-fields' },
+        field(t('catalog.stock'), el('input', { name: 'stock', type: 'number', min: '0', step: '1', class: 'short' }), t('catalog.stock_help')),
+        limitField(MAX_PER_ORDER)),
+      el('button', { type: 'submit', class: 'primary' }, t('catalog.create')),
+    ],
+    (sent) => {
+      const value = (name) => sent.elements[name].value.trim();
+      if (!value('name') || !value('kind')) throw new Error(t('catalog.fill_in'));
+      if (!/^[A-Za-z0-9._-]+$/.test(value('sku'))) throw new Error(t('catalog.bad_sku'));
+      const stock = value('stock');
+      if (stock && !/^\d+$/.test(stock)) throw new Error(t('catalog.bad_stock'));
+      return api.post('/admin/products', {
+        merchant: context.merchant,
+        sku: value('sku'),
+        name: value('name'),
+        kind: value('kind').toLowerCase(),
+        ...(value('description') ? { description: value('description') } : {}),
+        prices: typedPrices(sent, currencies),
+        ...(stock ? { stock: Number(stock) } : {}),
+        max_per_order: typedLimit(sent),
+      });
+    },
+    (created) => {
+      context.flash = t('catalog.created', { name: created.name });
+      context.go(`#/catalog/${encodeURIComponent(created.sku)}`);
+    },
+  );
+  return [el('h1', {}, t('catalog.new')), backLink(), section(t('catalog.details'), form)];
+}
+
+function detailsForm(context, product, suggested) {
+  const table = product.prices || {};
+  const currencies = Object.keys(table).sort();
+  return actionForm(
+    { class: 'action', 'aria-label': t('catalog.details') },
+    [
+      field(t('catalog.name'), el('input', { name: 'name', maxlength: '120', required: true, autocomplete: 'off', value: product.name })),
+      field(t('catalog.description'), el('textarea', { name: 'description', maxlength: '1000', rows: '3' }, product.description || '')),
+      priceFields(currencies, table, suggested),
+      limitField(product.max_per_order),
+      el('button', { type: 'submit', class: 'primary' }, t('catalog.save')),
+    ],
+    (form) => {
+      const name = form.elements.name.value.trim();
+      if (!name) throw new Error(t('catalog.fill_in'));
+      return api.patch(`/admin/products/${encodeURIComponent(product.sku)}`, {
+        name,
+        description: form.elements.description.value.trim() || null,
+        prices: typedPrices(form, currencies),
+        max_per_order: typedLimit(form),
+      });
+    },
+    () => {
+      context.flash = t('catalog.changed');
+      context.refresh();
+    },
+  );
+}
+
+function saleForm(context, product) {
+  const on = product.active;
+  return actionForm(
+    { class: 'action', 'aria-label': t('catalog.sale') },
+    [
+      el('p', {}, t(on ? 'catalog.on_sale_now' : 'catalog.off_sale_now')),
+      el('button', { type: 'submit', class: on ? 'danger' : 'primary' }, t(on ? 'catalog.take_off' : 'catalog.put_back')),
+    ],
+    () => api.patch(`/admin/products/${encodeURIComponent(product.sku)}`, { active: !on }),
+    () => {
+      context.flash = t(on ? 'catalog.taken_off' : 'catalog.put_back_done');
+      context.refresh();
+    },
+  );
+}
+
+function stockSection(context, product) {
+  const zone = context.timezone(product.merchant);
+  if (product.stock === null) return section(t('catalog.stock'), el('p', {}, t('catalog.not_counted')));
+  return section(t('catalog.stock'),
+    el('p', { class: 'policy' }, t('catalog.left', { n: product.stock })),
+    stockForm(context, product, () => {
+      context.flash = t('catalog.adjusted');
+      context.refresh();
+    }),
+    el('h3', {}, t('catalog.movements')),
+    table([
+      { label: t('catalog.movement_at'), cell: (m) => el('time', { datetime: m.at }, dateTime(m.at, zone)) },
+      { label: t('catalog.delta'), cell: (m) => (m.delta > 0 ? `+${m.delta}` : String(m.delta)) },
+      { label: t('catalog.reason'), cell: (m) => m.reason },
+      { label: t('catalog.by'), cell: (m) => actorName(m.by, context.staff) },
+    ], product.stock_movements || [], { caption: t('catalog.movements') }));
+}
+
+export async function productView(context, sku) {
+  if (sku === 'new') return newProductView(context);
+  const product = await api.get(`/admin/products/${encodeURIComponent(sku)}`);
+  const suggested = currenciesOf(await shopProducts({ merchant: product.merchant }));
+  const flash = context.flash;
+  context.flash = null;
+  return [
+    el('h1', {}, `${product.name} `, el('span', { class: `badge ${product.active ? 'status-paid' : 'status-cancelled'}` }, t(product.active ? 'catalog.active' : 'catalog.inactive'))),
+    backLink(),
+    flash ? notice(flash, 'ok') : null,
+    el('dl', { class: 'facts' },
+      el('dt', {}, t('catalog.sku')), el('dd', {}, el('code', {}, product.sku)),
+      el('dt', {}, t('catalog.kind')), el('dd', {}, product.kind),
+      el('dt', {}, t('catalog.price')), el('dd', {}, prices(product)),
+      product.updated_at ? [el('dt', {}, t('catalog.updated')), el('dd', {}, `${dateTime(product.updated_at, context.timezone(product.merchant))} · ${actorName(product.updated_by, context.staff) || ''}`)] : null),
+    el('div', { class: 'columns' },
+      section(t('catalog.details'), detailsForm(context, product, suggested)),
+      el('div', {}, section(t('catalog.sale'), saleForm(context, product)), stockSection(context, product))),
   ];
 }

@@ -10,7 +10,7 @@ import * as api from './api.js';
 import { errorText, field, loading, notice } from './ui.js';
 import { orderView, ordersView } from './orders.js';
 import { workView } from './work.js';
-import { catalogView } from './catalog.js';
+import { catalogView, productView } from './catalog.js';
 import { bookingsView } from './bookings.js';
 import { figuresView } from './figures.js';
 import { checkinView } from './checkin.js';
@@ -28,7 +28,7 @@ const root = document.getElementById('console');
 const SECTIONS = [
   ['orders', ordersView, orderView],
   ['work', workView],
-  ['catalog', catalogView],
+  ['catalog', catalogView, productView],
   ['bookings', bookingsView],
   ['galleries', galleriesView, galleryView],
   ['figures', figuresView],

@@ -4,7 +4,7 @@ import { el } from './shared/dom.js';
 import { dateTime, language, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
 import {
-  actionForm, badge, field, majorUnits, minorUnits, notice, section, select, table,
+  actionForm, actorName, badge, field, majorUnits, minorUnits, notice, section, select, table,
 } from './ui.js';
 
 const FILTERS = ['q', 'status', 'money_state', 'provider', 'created_from', 'created_to'];
@@ -125,7 +125,7 @@ function answer(context, name, value) {
   return [label, choices[value] || String(value)];
 }
 
-function timeline(order, zone) {
+function timeline(order, zone, staff) {
   return el('ol', { class: 'timeline' }, order.history.map((entry) => el(
     'li',
     {},
@@ -133,7 +133,7 @@ function timeline(order, zone) {
     ' ',
     el('strong', {}, entry.to ? statusName(entry.to) : entry.money ? moneyName(entry.money.to) : entry.action ? humanize(entry.action) : t('order.placed')),
     entry.money && entry.money.amount !== undefined ? ` · ${money({ amount: entry.money.amount, currency: order.total.currency })}` : null,
-    entry.by ? el('small', {}, ` ${t('order.by', { who: entry.by })}`) : null,
+    entry.by ? el('small', {}, ` ${t('order.by', { who: actorName(entry.by, staff) })}`) : null,
     entry.message ? el('p', { class: 'message' }, entry.message) : null,
     entry.note ? el('p', { class: 'note' }, entry.note) : null,
   )));
@@ -328,8 +328,8 @@ export async function orderView(context, orderId) {
       { label: t('order.amount'), cell: (p) => (p.amount !== null && p.amount !== undefined ? money({ amount: p.amount, currency: p.currency || order.total.currency }) : '') },
     ], order.payments || [])),
     section(t('order.notes'), el('p', { class: 'muted' }, t('order.notes_help')),
-      el('ul', { class: 'notes' }, (order.notes || []).map((n) => el('li', {}, el('p', {}, n.note), el('small', {}, `${dateTime(n.at, zone)} · ${n.by}`)))),
+      el('ul', { class: 'notes' }, (order.notes || []).map((n) => el('li', {}, el('p', {}, n.note), el('small', {}, `${dateTime(n.at, zone)} · ${actorName(n.by, context.staff)}`)))),
       noteForm(context, order)),
-    section(t('order.history'), timeline(order, zone)),
+    section(t('order.history'), timeline(order, zone, context.staff)),
   ];
 }

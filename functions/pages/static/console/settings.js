@@ -6,7 +6,7 @@ import { el } from './shared/dom.js';
 import { LANGUAGES, dateTime, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
 import { ApiError } from './api.js';
-import { actionForm, checkbox, field, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
+import { actionForm, actorName, checkbox, field, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
 
 const PAGE = 10;
 const CODES = Object.keys(LANGUAGES); // en, fr: what emails, pages and this console are written in
@@ -262,7 +262,7 @@ async function history(context, parameters) {
   return section(t('settings.history'),
     table([
       { label: t('settings.when'), cell: (c) => dateTime(c.at, zone) },
-      { label: t('settings.who'), cell: (c) => c.by },
+      { label: t('settings.who'), cell: (c) => actorName(c.by, context.staff) },
       { label: t('settings.what'), cell: change },
     ], found.changes, { caption: t('settings.history') }),
     el('div', { class: 'buttons' },

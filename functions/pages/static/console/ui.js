@@ -116,6 +116,11 @@ export function majorUnits(amount, currency) {
   return language() === 'fr' ? major.replace('.', ',') : major;
 }
 
+// Who did something, as the API records staff ("staff:<id>"): "you" when it was the one signed in.
+export function actorName(actor, staff) {
+  return staff && actor === `staff:${staff.subject}` ? t('console.you') : actor;
+}
+
 export function loading() {
   return el('p', { class: 'muted', role: 'status' }, t('console.loading'));
 }
