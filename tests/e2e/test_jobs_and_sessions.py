@@ -10,7 +10,7 @@ import json
 import uuid
 
 import httpx
-from e2e_support import admin_view, emails_for, merchant_token, order_status, pay, plain, wait_for
+from e2e_support import admin_view, emails_for, merchant_token, order_status, pay, plain, sandbox_post, wait_for
 from signup_support import PLATFORM_KEY, sandbox_get
 from test_bookings import FIXIT, account_of, free, next_weekday, onboard, paid_booking, staff
 
@@ -177,6 +177,64 @@ def test_the_balance_charged_after_the_job_is_receipted_written_in_the_history_a
         len([e for e in admin_view(api, booking["order_id"], FIXIT)["history"] if e.get("action") == "balance_charged"])
         == 1
     )
+
+
+def test_refunds_and_a_dispute_of_the_balance_made_in_the_tradies_stripe_dashboard_are_recorded_on_the_job(api, stack):
+    """The balance is a payment of its own on the tradie's account: what they refund or lose on it
+    in their Stripe dashboard is the order's money too, and the deposit stays refundable whole."""
+    booking = paid_booking(api, stack, weeks_ahead=15)
+    order_id = booking["order_id"]
+    charged = api.post(f"/admin/bookings/{order_id}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT))
+    assert charged.status_code == 200, charged.text
+    balance_payment = charged.json()["payment_ref"]
+    account = account_of(stack)
+
+    sandbox_post(stack, "/_sandbox/stripe/refunds", {"payment_intent": balance_payment, "amount": 5000})
+    view = wait_for(
+        lambda: (found := admin_view(api, order_id, FIXIT))["refunds"] and found, what="the dashboard refund recorded"
+    )
+    assert view["money_state"] == "partially_refunded"
+    assert view["refunded"] == {"amount": 5000, "currency": "AUD"}
+    [refund] = view["refunds"]
+    assert refund["origin"] == "provider" and refund["of_balance"] is True and refund["status"] == "succeeded"
+    [email] = wait_for(lambda: emails_for(stack, order_id, "refund_processed"), what="the customer's refund email")
+    assert "AUD 50.00" in plain(email["text"])
+
+    # The deposit is still the customer's to get back whole, through Caisse, on the deposit's payment.
+    terms = api.get(f"/admin/orders/{order_id}", headers=staff(FIXIT)).json()["refund_terms"]
+    assert terms["refundable"] == {"amount": 3000, "currency": "AUD"}
+    deposit = api.post(f"/admin/orders/{order_id}/refunds", json={"reason": "job redone"}, headers=staff(FIXIT))
+    assert deposit.status_code == 201, deposit.text
+    assert deposit.json()["amount"] == {"amount": 3000, "currency": "AUD"}
+    deposit_payment = admin_view(api, order_id, FIXIT)["payment_ref"]
+    assert sandbox_get(stack, f"/v1/refunds?payment_intent={deposit_payment}", account)["data"][0]["amount"] == 3000
+    assert sandbox_get(stack, f"/v1/refunds?payment_intent={balance_payment}", account)["data"][0]["amount"] == 5000
+
+    # The rest of the balance back in the dashboard: everything received went back.
+    sandbox_post(stack, "/_sandbox/stripe/refunds", {"payment_intent": balance_payment})
+    view = wait_for(
+        lambda: (found := admin_view(api, order_id, FIXIT))["money_state"] == "refunded" and found,
+        what="the whole balance refunded",
+    )
+    assert view["refunded"] == {"amount": 18000, "currency": "AUD"}
+    assert [r["of_balance"] for r in sorted(view["refunds"], key=lambda r: r["amount"]["amount"])] == [
+        False,
+        True,
+        True,
+    ]
+
+
+def test_a_chargeback_on_the_balance_puts_the_job_in_dispute(api, stack):
+    booking = paid_booking(api, stack, weeks_ahead=16)
+    order_id = booking["order_id"]
+    charged = api.post(f"/admin/bookings/{order_id}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT))
+    assert charged.status_code == 200, charged.text
+    sandbox_post(
+        stack, "/_sandbox/stripe/disputes", {"payment_intent": charged.json()["payment_ref"], "reason": "fraudulent"}
+    )
+    wait_for(lambda: admin_view(api, order_id, FIXIT)["money_state"] == "disputed", what="the dispute on the job")
+    refused = api.post(f"/admin/orders/{order_id}/refunds", json={"reason": "goodwill"}, headers=staff(FIXIT))
+    assert refused.status_code == 409 and refused.json()["error"] == "payment_disputed", refused.text
 
 
 def booking_email(stack, order_id: str) -> str:

@@ -168,6 +168,7 @@ def order(
     reserved: int = 0,
     paid: int | None = None,
     history: list[HistoryEntry] | None = None,
+    balance: dict | None = None,
 ) -> OrderBundle:
     now = datetime.now(UTC)
     return OrderBundle(
@@ -194,6 +195,7 @@ def order(
             refunded_amount=refunded,
             refund_reserved=reserved,
             refund_policy=policy,
+            balance=balance,
         ),
         history=history or [],
     )
@@ -242,6 +244,25 @@ def test_without_a_policy_everything_paid_is_refundable():
 
 def test_the_cap_is_a_share_of_what_was_received():
     assert refund_cap(order("production", policy=SONG_POLICY, paid=8000)) == Money(4000, "USD")
+
+
+BALANCE_PAID = {"status": "paid", "amount": {"amount": 15000, "currency": "USD"}, "payment_ref": "pi_balance"}
+
+
+def test_a_booking_received_its_deposit_and_its_balance_and_refunds_of_the_balance_leave_the_deposit_whole():
+    job = order("paid", refunded=5000, money="partially_refunded", balance={**BALANCE_PAID, "refunded": 5000})
+    assert job.order.received == Money(9900 + 15000, "USD")
+    assert refundable(job) == Money(9900, "USD")  # staff refunds go on the deposit's payment
+    refunded_in_part = order(
+        "paid", refunded=5000 + 2000, money="partially_refunded", balance={**BALANCE_PAID, "refunded": 5000}
+    )
+    assert refundable(refunded_in_part) == Money(7900, "USD")
+
+
+def test_a_balance_still_due_or_in_another_currency_is_not_money_received():
+    assert order("paid", balance={**BALANCE_PAID, "status": "due"}).order.received == Money(9900, "USD")
+    other = {**BALANCE_PAID, "amount": {"amount": 15000, "currency": "EUR"}}
+    assert order("paid", balance=other).order.received == Money(9900, "USD")
 
 
 def test_cancelling_in_production_does_not_make_the_whole_price_refundable():

@@ -72,11 +72,7 @@ def _received(order: Order) -> int:
     """What was received: the payment (and a booking's balance paid after the job)."""
     if (order.money_state or states.UNPAID) == states.UNPAID:
         return 0
-    balance = order.balance.as_dict() if order.balance else {}
-    extra = 0
-    if balance.get("status") == "paid" and (balance.get("amount") or {}).get("currency") == order.currency:
-        extra = int(balance["amount"].get("amount") or 0)
-    return order.paid.amount + extra
+    return order.received.amount
 
 
 def row(order: Order) -> list[str]:

@@ -183,9 +183,30 @@ class Order(OrderRecord, discriminator="order"):
 
     @property
     def paid(self) -> Money:
-        """What was received: the provider's figure when it reported one, else the total."""
+        """What the order's own payment brought: the provider's figure when it reported one, else
+        the total (a booking's deposit: its balance is a payment of its own, `balance_paid`)."""
         amount = self.paid_amount if self.paid_amount is not None else self.total_amount
         return Money(int(amount), self.currency)
+
+    @property
+    def balance_paid(self) -> Money:
+        """A booking's balance paid after the job (zero until then, and for every other order)."""
+        balance = self.balance.as_dict() if self.balance else {}
+        amount = balance.get("amount") or {}
+        if balance.get("status") != "paid" or amount.get("currency") != self.currency:
+            return Money.zero(self.currency)
+        return Money(int(amount.get("amount") or 0), self.currency)
+
+    @property
+    def balance_refunded(self) -> int:
+        """How much of the balance's payment went back (refunded in the provider's dashboard)."""
+        return int((self.balance.as_dict() if self.balance else {}).get("refunded") or 0)
+
+    @property
+    def received(self) -> Money:
+        """Everything received for the order: its payment, and a booking's balance once paid. What
+        refunds and chargebacks are measured against (all of it back: refunded)."""
+        return self.paid + self.balance_paid
 
 
 class HistoryEntry(OrderRecord, discriminator="history"):
@@ -275,6 +296,7 @@ class Refund(OrderRecord, discriminator="refund"):
     # codes of the tickets this refund voids (caisse.orders.tickets)
     tickets: ListAttribute[str] = ListAttribute(null=True)
     origin = UnicodeAttribute(default="caisse")  # caisse | provider (made in the provider's dashboard)
+    payment_ref = UnicodeAttribute(null=True)  # the payment it gave back, when not the order's own (a balance)
     requested_by = UnicodeAttribute()
     requested_at = UTCDateTimeAttribute()
     provider = UnicodeAttribute()

@@ -77,9 +77,10 @@ def refund_cap(bundle: OrderBundle) -> Money:
 
 
 def refundable(bundle: OrderBundle) -> Money:
-    """What may still be refunded now: the cap minus what was refunded or is being refunded."""
+    """What may still be refunded now: the cap minus what was refunded or is being refunded of the
+    order's payment (a refund of a booking's balance went back on that payment, not this one)."""
     order = bundle.order
-    spent = int(order.refunded_amount or 0) + int(order.refund_reserved or 0)
+    spent = int(order.refunded_amount or 0) - order.balance_refunded + int(order.refund_reserved or 0)
     left = refund_cap(bundle).amount - spent
     return Money(max(left, 0), order.currency)
 
@@ -237,7 +238,7 @@ def _apply(
     order = bundle.order
     amount = int(refund.amount)
     refunded = int(order.refunded_amount or 0) + amount
-    actions: list[Action] = [Order.refunded_amount.add(amount)]
+    actions: list[Action] = [Order.refunded_amount.add(amount), *_on_balance(order, refund, amount)]
     if reserved:
         actions.append(Order.refund_reserved.add(-amount))
     manual = outcome.status == "owed"
@@ -258,12 +259,12 @@ def _apply(
     # The tickets it gives back are voided in this transaction (each once: only a valid one is),
     # all of them when the whole payment goes back.
     valid = [entry["code"] for entry in tickets.entries(order) if entry["state"] == tickets.VALID]
-    codes = valid if refunded >= order.paid.amount else [code for code in refund.tickets or [] if code in valid]
+    codes = valid if refunded >= order.received.amount else [code for code in refund.tickets or [] if code in valid]
     if codes:
         tickets.void(tx, codes, f"refunded ({refund.reason})" if refund.reason else "refunded", utcnow())
         actions.append(Order.tickets.set(tickets.after_voiding(order, set(codes))))
     current = order.money_state or states.UNPAID
-    target = states.money_after_refunds(refunded, order.paid.amount)
+    target = states.money_after_refunds(refunded, order.received.amount)
     money = target if states.can_move_money(current, target, states.Actor(actor)) else None
     add_move(
         tx,
@@ -276,7 +277,7 @@ def _apply(
         extra=actions,
     )
     give_back = {i["sku"]: int(i["quantity"]) for i in refund.items or []}
-    if refunded >= order.paid.amount:
+    if refunded >= order.received.amount:
         give_back = returnable(bundle)  # a full refund gives everything back
     for hold in bundle.holds:
         quantity = give_back.get(hold.sku, 0)
@@ -293,6 +294,15 @@ def _apply(
             label=f"hold:{hold.sku}",
         )
         tx.update(Product(Product.key(hold.sku)), actions=[Product.stock.add(quantity)], label=f"stock:{hold.sku}")
+
+
+def _on_balance(order: Order, refund: Refund, amount: int) -> list[Action]:
+    """A refund of a booking's balance payment (negative: one undone) counted on the balance too,
+    so the deposit's refunds stay within the deposit."""
+    balance = order.balance.as_dict() if order.balance else {}
+    if not refund.payment_ref or refund.payment_ref != balance.get("payment_ref"):
+        return []
+    return [Order.balance.set({**balance, "refunded": max(order.balance_refunded + amount, 0)})]
 
 
 def release(order: Order, refund: Refund) -> None:
@@ -317,9 +327,11 @@ def record_provider_refund(
     amount: Money,
     status: str,
     actor_id: str,
+    payment_ref: str | None = None,
 ) -> str:
     """Apply what a provider says about one refund (a webhook or reconciliation): finish a refund we
-    asked for, record one made in its dashboard, or give back one that failed. Returns what it did."""
+    asked for, record one made in its dashboard (of the order's payment, or of a booking's balance:
+    `payment_ref` says which), or give back one that failed. Returns what it did."""
     for _ in range(MAX_ATTEMPTS):
         bundle = load(order_id)
         if bundle is None:
@@ -362,6 +374,7 @@ def record_provider_refund(
             provider_refund_id=provider_refund,
             provider_status=status,
             origin="provider",
+            payment_ref=payment_ref if payment_ref and payment_ref != bundle.order.payment_ref else None,
         )
         tx = Transaction()
         tx.put(refund, condition=Refund.sk.does_not_exist(), label="refund")
@@ -389,7 +402,7 @@ def _undo(bundle: OrderBundle, refund: Refund, actor_id: str) -> bool:
     amount = int(refund.amount)
     refunded = max(int(order.refunded_amount or 0) - amount, 0)
     current = order.money_state or states.UNPAID
-    target = states.money_after_refunds(refunded, order.paid.amount)
+    target = states.money_after_refunds(refunded, order.received.amount)
     money = target if states.can_move_money(current, target, states.Actor.PROVIDER) else None
     tx = Transaction()
     tx.update(
@@ -406,7 +419,7 @@ def _undo(bundle: OrderBundle, refund: Refund, actor_id: str) -> bool:
         actor=states.Actor.PROVIDER,
         actor_id=actor_id,
         note=f"refund of {display(Money(amount, order.currency))} failed at the provider",
-        extra=[Order.refunded_amount.add(-amount)],
+        extra=[Order.refunded_amount.add(-amount), *_on_balance(order, refund, -amount)],
     )
     try:
         tx.commit()

@@ -365,8 +365,11 @@ def add_balance_paid(
 ) -> None:
     """A booking's balance paid after the job (on the saved card, or on the page the customer was
     sent): one version of the order with the money received in its history and the balance kept on
-    the order, whose change emails the customer their receipt (balance_paid)."""
+    the order, whose change emails the customer their receipt (balance_paid). Its payment is named
+    as the order's, so a refund or dispute of it made in the provider's dashboard finds the order."""
     order = bundle.order
+    if balance.get("payment_ref"):
+        put_reference(tx, order.provider, balance["payment_ref"], order.order_id)
     add_move(
         tx,
         bundle,
@@ -580,6 +583,7 @@ def refund_view(refund: Refund, *, staff: bool = True) -> dict[str, Any]:
         view.update(
             {
                 "origin": refund.origin or "caisse",
+                "of_balance": bool(refund.payment_ref),  # a booking's balance, not the order's own payment
                 "provider": refund.provider,
                 "provider_refund_id": refund.provider_refund_id,
                 "provider_status": refund.provider_status,

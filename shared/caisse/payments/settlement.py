@@ -358,6 +358,7 @@ def _settle_refund(bundle: OrderBundle, notice: RefundNotice, delivery: WebhookD
         amount=amount,
         status=notice.status,
         actor_id=f"{notice.provider}:{notice.event_id}",
+        payment_ref=notice.payment_ref,
     )
     deliveries.finish(delivery, result)
     return Settlement(result, order.order_id, order.status)
@@ -370,7 +371,7 @@ def _dispute_target(order: Order, notice: DisputeNotice) -> str | None:
     elif notice.outcome == "lost":
         target = states.CHARGED_BACK
     elif current == states.DISPUTED:
-        target = states.money_after_refunds(int(order.refunded_amount or 0), order.paid.amount)
+        target = states.money_after_refunds(int(order.refunded_amount or 0), order.received.amount)
     else:
         return None
     return target if states.can_move_money(current, target, states.Actor.PROVIDER) else None

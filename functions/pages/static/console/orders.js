@@ -317,7 +317,7 @@ export async function orderView(context, orderId) {
     section(t('order.refunds'), table([
       { label: t('order.amount'), cell: (r) => money(r.amount) },
       { label: t('orders.status'), cell: (r) => (r.confirmed_at ? t('refund.paid_out') : t(`refund.${r.status}`)) },
-      { label: t('order.refund_reason'), cell: (r) => r.reason || '' },
+      { label: t('order.refund_reason'), cell: (r) => [r.reason || '', r.of_balance ? el('small', {}, ` (${t('order.of_balance')})`) : null] },
       { label: t('order.reference'), cell: (r) => r.provider_refund_id || '' },
       { label: t('orders.created'), cell: (r) => dateTime(r.requested_at, zone) },
     ], order.refunds || [])),
