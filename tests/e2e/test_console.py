@@ -31,6 +31,7 @@ from e2e_support import (
     order_status,
     pay,
     remaining_stock,
+    sandbox_post,
     start,
     wait_for,
 )
@@ -493,3 +494,30 @@ def test_staff_add_a_product_change_its_prices_count_its_stock_and_take_it_off_s
     desk.goto(f"{stack.api}/console#/catalog/{sku}")
     expect(desk.get_by_text("2 left")).to_be_visible(timeout=WAIT_MS)
     screenshot(desk, "console-product-desktop")
+
+
+def test_a_jobs_balance_and_its_dashboard_refund_read_plainly_on_the_order(api, stack, desk):
+    from test_bookings import FIXIT, paid_booking, staff
+
+    booking = paid_booking(api, stack, weeks_ahead=17)
+    order_id = booking["order_id"]
+    charged = api.post(f"/admin/bookings/{order_id}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT))
+    assert charged.status_code == 200, charged.text
+    sandbox_post(stack, "/_sandbox/stripe/refunds", {"payment_intent": charged.json()["payment_ref"], "amount": 5000})
+    wait_for(lambda: admin_view(api, order_id, FIXIT)["refunds"], what="the dashboard refund recorded")
+
+    sign_in(desk, stack, FIXIT)
+    open_order(desk, stack, booking)
+
+    def panel(title: str):
+        return desk.locator("section.panel").filter(has=desk.get_by_role("heading", name=title, exact=True))
+
+    amounts = panel("Amount")
+    expect(amounts).to_contain_text("BalanceA$150.00 · paid")
+    expect(amounts).to_contain_text("RefundedA$50.00")
+    refunds = panel("Refunds")
+    expect(refunds).to_contain_text("Refunded in the payment provider’s dashboard (of the balance)")
+    history = panel("History")
+    expect(history).to_contain_text("Balance charged · A$150.00")
+    expect(history).to_contain_text("Partly refunded · A$50.00")  # a refund, not another "Paid"
+    assert desk.errors == []

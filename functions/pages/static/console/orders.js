@@ -110,6 +110,11 @@ function definition(pairs) {
     .map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]));
 }
 
+function actionName(action) {
+  const key = `action.${action}`;
+  return t(key) === key ? humanize(action) : t(key);
+}
+
 function humanize(name) {
   const words = String(name).replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
@@ -125,13 +130,24 @@ function answer(context, name, value) {
   return [label, choices[value] || String(value)];
 }
 
+// What a version of the order did: its move of status; else the staff action (a balance charged, a
+// note); else its move of money (a refund: "Partly refunded"); else its placing.
+function entryTitle(entry) {
+  if (entry.to && entry.to !== entry.from) return statusName(entry.to);
+  if (entry.action) return actionName(entry.action);
+  if (entry.money && entry.money.to !== entry.money.from) return moneyName(entry.money.to);
+  if (entry.money && entry.money.amount < 0) return t('order.refund_failed_back');
+  if (entry.money) return t('order.money_received');
+  return entry.to ? statusName(entry.to) : t('order.placed');
+}
+
 function timeline(order, zone, staff) {
   return el('ol', { class: 'timeline' }, order.history.map((entry) => el(
     'li',
     {},
     el('time', { datetime: entry.at }, dateTime(entry.at, zone)),
     ' ',
-    el('strong', {}, entry.to ? statusName(entry.to) : entry.money ? moneyName(entry.money.to) : entry.action ? humanize(entry.action) : t('order.placed')),
+    el('strong', {}, entryTitle(entry)),
     entry.money && entry.money.amount !== undefined ? ` · ${money({ amount: entry.money.amount, currency: order.total.currency })}` : null,
     entry.by ? el('small', {}, ` ${t('order.by', { who: actorName(entry.by, staff) })}`) : null,
     entry.message ? el('p', { class: 'message' }, entry.message) : null,
@@ -292,6 +308,7 @@ export async function orderView(context, orderId) {
       section(t('order.amount'), definition([
         [t('order.total'), money(order.total)],
         [t('order.paid'), order.paid ? money(order.paid) : null],
+        [t('bookings.balance'), order.balance?.amount ? `${money(order.balance.amount)} · ${t(order.balance.status === 'paid' ? 'order.balance_paid' : 'order.balance_due')}` : null],
         [t('order.refunded'), order.refunded?.amount ? money(order.refunded) : null],
         [t('order.refund_in_progress'), order.refund_in_progress?.amount ? money(order.refund_in_progress) : null],
         [t('order.revisions'), order.revisions ? `${order.revisions.used} / ${order.revisions.included}` : null],
@@ -315,9 +332,9 @@ export async function orderView(context, orderId) {
       section(t('order.deliverable'), deliverableForm(context, order)),
       section(t('order.resend'), resendForm(order))),
     section(t('order.refunds'), table([
-      { label: t('order.amount'), cell: (r) => money(r.amount) },
-      { label: t('orders.status'), cell: (r) => (r.confirmed_at ? t('refund.paid_out') : t(`refund.${r.status}`)) },
-      { label: t('order.refund_reason'), cell: (r) => [r.reason || '', r.of_balance ? el('small', {}, ` (${t('order.of_balance')})`) : null] },
+      { label: t('order.amount'), cell: (r) => el('span', { class: 'nowrap' }, money(r.amount)) },
+      { label: t('orders.status'), cell: (r) => el('span', { class: 'nowrap' }, r.confirmed_at ? t('refund.paid_out') : t(`refund.${r.status}`)) },
+      { label: t('order.refund_reason'), cell: (r) => el('span', {}, r.origin === 'provider' ? t('order.refund_at_provider') : r.reason || '', r.of_balance ? el('small', {}, ` (${t('order.of_balance')})`) : null) },
       { label: t('order.reference'), cell: (r) => r.provider_refund_id || '' },
       { label: t('orders.created'), cell: (r) => dateTime(r.requested_at, zone) },
     ], order.refunds || [])),
