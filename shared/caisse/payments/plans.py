@@ -480,15 +480,20 @@ def as_stripe_has_it(notice: PlanNotice) -> PlanNotice:
     showed them. Stripe does not deliver events in order (https://docs.stripe.com/webhooks#event-ordering)
     and `created` is to the second, so two changes in one second cannot be told apart by it: with
     each event applying the latest state, the last one applied leaves the merchant as Stripe has
-    it, whatever the order. Stripe's own advice for ordering is this read. A subscription Stripe
-    does not know (a test's own event) is taken as the event shows it; Stripe not answering is a
-    503, and Stripe delivers the event again."""
+    it, whatever the order. Stripe's own advice for ordering is this read. A subscription's event
+    gets the subscription's latest invoice once it is paid, so "active again" says what was paid
+    even when it is applied before that invoice's own event. A subscription Stripe does not know (a
+    test's own event) is taken as the event shows it; Stripe not answering is a 503, and Stripe
+    delivers the event again."""
     if not notice.subscription:
         return notice
     invoice_id = (notice.invoice or {}).get("id")
     try:
-        current = client().v1.subscriptions.retrieve(notice.subscription)
-        invoice = client().v1.invoices.retrieve(invoice_id) if invoice_id else None
+        current = client().v1.subscriptions.retrieve(notice.subscription, params={"expand": ["latest_invoice"]})
+        latest = current.latest_invoice if not isinstance(current.latest_invoice, str) else None
+        if invoice_id and (latest is None or latest.id != invoice_id):
+            latest = client().v1.invoices.retrieve(invoice_id)
+        invoice = latest if invoice_id or (latest is not None and latest.status == "paid") else None
     except stripe.InvalidRequestError as error:
         if error.code == "resource_missing":
             return notice
@@ -506,9 +511,10 @@ def as_stripe_has_it(notice: PlanNotice) -> PlanNotice:
         tells_end=True,
         ends_at=None if status in LAPSED else current.cancel_at,
     )
-    if invoice is None or notice.invoice is None:
+    if invoice is None:
         return fresh
-    return replace(fresh, invoice=invoice_summary(invoice.to_dict(), invoice.status == "paid", notice.invoice["at"]))
+    at = notice.invoice["at"] if notice.invoice else notice.created
+    return replace(fresh, invoice=invoice_summary(invoice.to_dict(), invoice.status == "paid", at))
 
 
 def apply(notice: PlanNotice, processed: Callable[[Transaction, str], None]) -> str:
