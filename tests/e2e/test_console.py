@@ -29,6 +29,7 @@ from e2e_support import (
     made_to_order,
     merchant_token,
     order_status,
+    order_view,
     pay,
     remaining_stock,
     sandbox_post,
@@ -521,3 +522,39 @@ def test_a_jobs_balance_and_its_dashboard_refund_read_plainly_on_the_order(api, 
     expect(history).to_contain_text("Balance charged · A$150.00")
     expect(history).to_contain_text("Partly refunded · A$50.00")  # a refund, not another "Paid"
     assert desk.errors == []
+
+
+def test_a_festival_adds_a_ticket_type_for_its_event_from_the_console_and_its_buyers_get_tickets(api, stack, desk):
+    from test_tickets import buy
+
+    sku = f"FEST-VIP-DUO-{uuid.uuid4().hex[:6].upper()}"
+    sign_in(desk, stack, "festival")
+    desk.goto(f"{stack.api}/console#/catalog/new")
+    form = desk.get_by_role("form", name="New product")
+    form.get_by_label("Product").fill("VIP day pass for two")
+    form.get_by_label("SKU").fill(sku)
+    form.get_by_label("Ticket for").select_option(value="sunset-2027")
+    form.get_by_label("People per ticket").fill("2")
+    form.get_by_label("Price in USD").fill("150")
+    form.get_by_label("Stock").fill("10")
+    expect(form.get_by_label("Ticket for")).to_contain_text("Sunset Festival 2027 · ")  # with its day
+    screenshot(desk, "console-new-ticket-desktop")
+    form.get_by_role("button", name="Create the product").click()
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("VIP day pass for two", timeout=WAIT_MS)
+    expect(desk.locator(".facts")).to_contain_text("Sunset Festival 2027")
+    expect(desk.locator(".facts")).to_contain_text("admits 2")
+    assert desk.errors == []
+
+    order = buy(api, [(sku, 1)])
+    tickets = order_view(api, order)["tickets"]
+    assert [(t["count"], t["sku"], t["state"]) for t in tickets] == [(2, sku, "valid"), (2, sku, "valid")]
+    assert tickets[0]["event"]["name"] == "Sunset Festival 2027"
+
+    # An event the festival does not sell tickets for is refused, naming the field; nothing is written.
+    unknown = api.post(
+        "/admin/products",
+        json={"sku": f"{sku}-X", "name": "A pass", "kind": "ticket", "prices": {"USD": 100}, "event": "no-such-event"},
+        headers={"Authorization": f"Bearer {merchant_token('festival')}"},
+    )
+    assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_event", unknown.text
+    assert public_product(api, f"{sku}-X") is None

@@ -65,6 +65,9 @@ def product_admin_view(product: Product) -> dict[str, Any]:
         "stock": int(product.stock) if product.stock is not None else None,
         "max_per_order": int(product.max_per_order),
         "active": bool(product.active),
+        # A ticket: the event it admits to (as the catalog defines it) and how many people.
+        "event": product.event.as_dict() if product.event else None,
+        "admissions": int(product.admissions or 1) if product.event else None,
         "updated_at": product.updated_at,
         "updated_by": product.updated_by,
     }
@@ -124,6 +127,7 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(
             "a bookable service is set up with PUT /admin/merchants/{id}/services/{service_id}", field="kind"
         )
+    event = _event_sold_by(merchant.merchant_id, spec.get("event"), spec.get("admissions"))
     now = utcnow()
     product = Product(
         Product.key(spec["sku"]),
@@ -146,6 +150,8 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
         ),
         updated_at=moment(now),
         updated_by=staff.actor_id,
+        event=event,
+        admissions=(spec.get("admissions") or 1) if event else None,
     )
     tx = Transaction()
     tx.put(product, condition=Product.pk.does_not_exist(), label="product")
@@ -158,6 +164,25 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
             raise Conflict(f"a product {spec['sku']} exists already", code="sku_taken") from cancelled
         raise
     return product_admin_view(product)
+
+
+def _event_sold_by(merchant_id: str, event_id: str | None, admissions: int | None) -> dict[str, Any] | None:
+    """The event a new ticket admits to: one the merchant already sells tickets for, copied from
+    such a ticket (events themselves are defined in the catalog document, with their times)."""
+    if event_id is None:
+        if admissions is not None:
+            raise InvalidRequest(
+                "admissions: only a ticket (a product with an event) admits people", field="admissions"
+            )
+        return None
+    products, _ = catalog_records(merchant_id)
+    for product in products:
+        event = product.event.as_dict() if product.event else {}
+        if event.get("id") == event_id:
+            return event
+    raise InvalidRequest(
+        f"event: {event_id} is not an event this merchant sells tickets for", code="unknown_event", field="event"
+    )
 
 
 def update_product(sku: str, staff: Staff, changes: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,13 @@ class ProductIn(BaseModel):
     )
     max_per_order: int | None = Field(default=None, ge=1, le=100, strict=True)
     active: bool = True
+    event: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="A ticket: the id of an event the merchant already sells tickets for (GET /admin/products)",
+    )
+    admissions: int | None = Field(default=None, ge=1, le=20, strict=True, description="People one ticket admits")
 
 
 class ProductUpdate(BaseModel):

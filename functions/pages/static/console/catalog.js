@@ -3,9 +3,9 @@
 // history of every adjustment; and a form for a new product. Prices are typed in the currency's
 // own units ("12.50", "5000" for XAF) and sent as integers in its minor unit.
 import { el } from './shared/dom.js';
-import { dateTime, money, t } from './shared/i18n.js';
+import { dateTime, day, money, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { actionForm, actorName, field, majorUnits, minorUnits, notice, section, table } from './ui.js';
+import { actionForm, actorName, field, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
 
 const MAX_PER_ORDER = 20; // what the API gives a product when the form leaves it out
 
@@ -110,6 +110,25 @@ function currenciesOf(products) {
   return [...new Set(products.flatMap((p) => Object.keys(p.prices || {})))].sort();
 }
 
+// The events the shop sells tickets for (defined in its catalog, with their times): a new
+// ticket type can admit to one of them.
+function eventsOf(products) {
+  const found = new Map();
+  for (const product of products) if (product.event && !found.has(product.event.id)) found.set(product.event.id, product.event);
+  return [...found.values()].sort((a, b) => String(a.start).localeCompare(String(b.start)));
+}
+
+function eventLabel(event) {
+  return event.start ? `${event.name} · ${day(String(event.start).slice(0, 10))}` : event.name;
+}
+
+function ticketFields(events) {
+  if (!events.length) return null;
+  return el('div', { class: 'inline-fields' },
+    field(t('catalog.event'), select('event', [['', t('catalog.no_event')], ...events.map((e) => [e.id, eventLabel(e)])], ''), t('catalog.event_help')),
+    field(t('catalog.admissions'), el('input', { name: 'admissions', type: 'number', min: '1', max: '20', step: '1', class: 'short', value: '1' })));
+}
+
 function backLink() {
   return el('p', {}, el('a', { href: '#/catalog' }, t('catalog.back')));
 }
@@ -119,6 +138,7 @@ async function newProductView(context) {
   const products = await shopProducts(context);
   const kinds = [...new Set(products.map((p) => p.kind))].sort();
   const currencies = currenciesOf(products);
+  const events = eventsOf(products);
   const form = actionForm(
     { class: 'action', 'aria-label': t('catalog.new') },
     [
@@ -127,6 +147,7 @@ async function newProductView(context) {
         field(t('catalog.sku'), el('input', { name: 'sku', maxlength: '64', required: true, pattern: '[A-Za-z0-9._\\-]+', autocomplete: 'off' }), t('catalog.sku_help')),
         field(t('catalog.kind'), el('input', { name: 'kind', maxlength: '40', required: true, list: 'catalog-kinds', autocomplete: 'off', value: kinds.length === 1 ? kinds[0] : '' }), t('catalog.kind_help')),
         el('datalist', { id: 'catalog-kinds' }, kinds.map((kind) => el('option', { value: kind })))),
+      ticketFields(events),
       field(t('catalog.description'), el('textarea', { name: 'description', maxlength: '1000', rows: '3' })),
       priceFields(currencies, {}, currencies),
       el('div', { class: 'inline-fields' },
@@ -135,8 +156,11 @@ async function newProductView(context) {
       el('button', { type: 'submit', class: 'primary' }, t('catalog.create')),
     ],
     (sent) => {
-      const value = (name) => sent.elements[name].value.trim();
-      if (!value('name') || !value('kind')) throw new Error(t('catalog.fill_in'));
+      const value = (name) => (sent.elements[name] ? sent.elements[name].value.trim() : '');
+      const event = value('event');
+      const admissions = Number(value('admissions') || 1);
+      if (event && (!Number.isInteger(admissions) || admissions < 1 || admissions > 20)) throw new Error(t('catalog.bad_admissions'));
+      if (!value('name') || !(value('kind') || event)) throw new Error(t('catalog.fill_in'));
       if (!/^[A-Za-z0-9._-]+$/.test(value('sku'))) throw new Error(t('catalog.bad_sku'));
       const stock = value('stock');
       if (stock && !/^\d+$/.test(stock)) throw new Error(t('catalog.bad_stock'));
@@ -144,7 +168,8 @@ async function newProductView(context) {
         merchant: context.merchant,
         sku: value('sku'),
         name: value('name'),
-        kind: value('kind').toLowerCase(),
+        kind: (value('kind') || 'ticket').toLowerCase(),
+        ...(event ? { event, admissions } : {}),
         ...(value('description') ? { description: value('description') } : {}),
         prices: typedPrices(sent, currencies),
         ...(stock ? { stock: Number(stock) } : {}),
@@ -235,6 +260,7 @@ export async function productView(context, sku) {
     el('dl', { class: 'facts' },
       el('dt', {}, t('catalog.sku')), el('dd', {}, el('code', {}, product.sku)),
       el('dt', {}, t('catalog.kind')), el('dd', {}, product.kind),
+      product.event ? [el('dt', {}, t('catalog.event')), el('dd', {}, `${eventLabel(product.event)} · ${t('catalog.admits', { n: product.admissions })}`)] : null,
       el('dt', {}, t('catalog.price')), el('dd', {}, prices(product)),
       product.updated_at ? [el('dt', {}, t('catalog.updated')), el('dd', {}, `${dateTime(product.updated_at, context.timezone(product.merchant))} · ${actorName(product.updated_by, context.staff) || ''}`)] : null),
     el('div', { class: 'columns' },
