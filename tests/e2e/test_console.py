@@ -524,33 +524,52 @@ def test_a_jobs_balance_and_its_dashboard_refund_read_plainly_on_the_order(api, 
     assert desk.errors == []
 
 
-def test_a_festival_adds_a_ticket_type_for_its_event_from_the_console_and_its_buyers_get_tickets(api, stack, desk):
+def test_a_festival_adds_an_event_then_its_ticket_type_from_the_console_and_its_buyers_get_tickets(
+    api, stack, desk, browser
+):
     from test_tickets import buy
 
-    sku = f"FEST-VIP-DUO-{uuid.uuid4().hex[:6].upper()}"
+    night = f"Closing night {uuid.uuid4().hex[:4]}"
+    sku = f"FEST-CLOSING-DUO-{uuid.uuid4().hex[:6].upper()}"
     sign_in(desk, stack, "festival")
-    desk.goto(f"{stack.api}/console#/catalog/new")
+    desk.goto(f"{stack.api}/console#/catalog")
+    event_form = desk.get_by_role("form", name="New event")
+    event_form.get_by_label("Event").fill(night)
+    event_form.get_by_label("Starts").fill("2027-07-12T20:00")
+    event_form.get_by_label("Ends").fill("2027-07-12T18:00")  # before it starts: refused, nothing written
+    event_form.get_by_label("Venue").fill("La Rotonde")
+    event_form.get_by_role("button", name="Add the event").click()
+    expect(event_form.get_by_role("alert")).to_contain_text("an event ends after it starts", timeout=WAIT_MS)
+    event_form.get_by_label("Ends").fill("2027-07-13T02:00")
+    event_form.get_by_role("button", name="Add the event").click()
+    expect(desk.get_by_text(f"{night} is added")).to_be_visible(timeout=WAIT_MS)
+    events = desk.get_by_role("table", name="Events")
+    expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("20:00 – ")
+    expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("02:00")
+
+    desk.get_by_role("link", name="New product").click()
     form = desk.get_by_role("form", name="New product")
-    form.get_by_label("Product").fill("VIP day pass for two")
+    form.get_by_label("Product").fill("Closing night for two")
     form.get_by_label("SKU").fill(sku)
-    form.get_by_label("Ticket for").select_option(value="sunset-2027")
+    form.get_by_label("Ticket for").select_option(value=f"{night.lower().replace(' ', '-')}-2027-07-12")
     form.get_by_label("People per ticket").fill("2")
     form.get_by_label("Price in USD").fill("150")
     form.get_by_label("Stock").fill("10")
-    expect(form.get_by_label("Ticket for")).to_contain_text("Sunset Festival 2027 · ")  # with its day
+    expect(form.get_by_label("Ticket for")).to_contain_text(f"{night} · ")  # with its day
     screenshot(desk, "console-new-ticket-desktop")
     form.get_by_role("button", name="Create the product").click()
-    expect(desk.get_by_role("heading", level=1)).to_contain_text("VIP day pass for two", timeout=WAIT_MS)
-    expect(desk.locator(".facts")).to_contain_text("Sunset Festival 2027")
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("Closing night for two", timeout=WAIT_MS)
+    expect(desk.locator(".facts")).to_contain_text(night)
     expect(desk.locator(".facts")).to_contain_text("admits 2")
     assert desk.errors == []
 
     order = buy(api, [(sku, 1)])
     tickets = order_view(api, order)["tickets"]
     assert [(t["count"], t["sku"], t["state"]) for t in tickets] == [(2, sku, "valid"), (2, sku, "valid")]
-    assert tickets[0]["event"]["name"] == "Sunset Festival 2027"
+    assert tickets[0]["event"]["name"] == night
+    assert tickets[0]["event"]["start"] == "2027-07-12T20:00:00+02:00"  # the festival's local time, Paris
 
-    # An event the festival does not sell tickets for is refused, naming the field; nothing is written.
+    # An event that is not the festival's is refused, naming the field; nothing is written.
     unknown = api.post(
         "/admin/products",
         json={"sku": f"{sku}-X", "name": "A pass", "kind": "ticket", "prices": {"USD": 100}, "event": "no-such-event"},
@@ -558,3 +577,16 @@ def test_a_festival_adds_a_ticket_type_for_its_event_from_the_console_and_its_bu
     )
     assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_event", unknown.text
     assert public_product(api, f"{sku}-X") is None
+
+    phone = open_page(browser, PHONE)
+    try:
+        sign_in(phone, stack, "ouaga-live")
+        phone.get_by_role("button", name="Français").click()
+        phone.goto(f"{stack.api}/console#/catalog")
+        expect(phone.get_by_role("heading", name="Événements")).to_be_visible(timeout=WAIT_MS)
+        expect(phone.get_by_role("table", name="Événements")).to_contain_text("Stade du 4-Août")
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-events-phone-fr")
+        assert phone.errors == []
+    finally:
+        phone.context.close()

@@ -184,6 +184,11 @@ def test_staff_operations_samples_answer_as_the_api_does(invoke, stack):
     assert body(invoke("AdminGetProductFunction"))["sku"] == "FEST-DAY-PASS"
     created = invoke("AdminCreateProductFunction")  # FEST-PARKING: created once, then it exists
     assert created["statusCode"] in (201, 409)
+    added = invoke("AdminAddEventFunction")  # the after-party: added once, then it exists
+    assert (added["statusCode"], body(added).get("id", body(added).get("event"))) in (
+        (201, "sunset-festival-after-party-2027-07-11"),
+        (409, "sunset-festival-after-party-2027-07-11"),
+    )
     assert body(invoke("AdminUpdateProductFunction"))["description"] == "Ten dollars for the volunteers' kitchen"
     adjusted = body(invoke("AdminAdjustStockFunction"))
     assert adjusted["stock_movements"][0]["reason"] == "five passes returned by a sponsor"

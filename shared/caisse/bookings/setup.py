@@ -144,7 +144,7 @@ def merchant_settings(merchant_id: str, staff: Staff) -> dict[str, Any]:
     onboarding, working hours and dates off, and its services."""
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
-    _, services = catalog_records(merchant_id)
+    services = catalog_records(merchant_id).services
     return {
         "merchant": merchant_id,
         **settings_view(merchant),

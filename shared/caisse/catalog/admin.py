@@ -10,18 +10,20 @@ Prices are checked as money (integers in the currency's minor unit) before anyth
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from caisse.catalog.models import (
     CatalogRecord,
+    Event,
+    Merchant,
     Product,
     Service,
     StockMovement,
     merchant_parent,
 )
-from caisse.catalog.service import BOOKABLE_KIND, get_merchant, merchant_rules
+from caisse.catalog.service import BOOKABLE_KIND, event_copy, get_merchant, merchant_rules
 from caisse.clock import moment, utcnow
 from caisse.db import Transaction, TransactionCancelled
 from caisse.errors import Conflict, InvalidRequest, NotFound
@@ -86,14 +88,20 @@ def service_view(service: Service) -> dict[str, Any]:
     }
 
 
+def event_view(event: Event) -> dict[str, Any]:
+    return {**event.fields(), "added_by": event.added_by}
+
+
 def list_catalog(staff: Staff, merchant: str | None) -> dict[str, Any]:
-    """A merchant's products (on sale or not, stock left) and bookable services, one Query."""
+    """A merchant's products (on sale or not, stock left), bookable services and the events it
+    sells tickets for, one Query."""
     merchant = _merchant_of(staff, merchant)
-    products, services = catalog_records(merchant)
+    found = catalog_records(merchant)
     return {
         "merchant": merchant,
-        "products": [product_admin_view(p) for p in sorted(products, key=lambda p: p.sku)],
-        "services": [service_view(s) for s in sorted(services, key=lambda s: s.service_id)],
+        "products": [product_admin_view(p) for p in sorted(found.products, key=lambda p: p.sku)],
+        "services": [service_view(s) for s in sorted(found.services, key=lambda s: s.service_id)],
+        "events": [event_view(e) for e in sorted(found.events, key=lambda e: (e.start, e.event_id))],
     }
 
 
@@ -127,7 +135,7 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(
             "a bookable service is set up with PUT /admin/merchants/{id}/services/{service_id}", field="kind"
         )
-    event = _event_sold_by(merchant.merchant_id, spec.get("event"), spec.get("admissions"))
+    event = _event_sold_by(merchant, spec.get("event"), spec.get("admissions"))
     now = utcnow()
     product = Product(
         Product.key(spec["sku"]),
@@ -166,23 +174,21 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
     return product_admin_view(product)
 
 
-def _event_sold_by(merchant_id: str, event_id: str | None, admissions: int | None) -> dict[str, Any] | None:
-    """The event a new ticket admits to: one the merchant already sells tickets for, copied from
-    such a ticket (events themselves are defined in the catalog document, with their times)."""
+def _event_sold_by(merchant: Merchant, event_id: str | None, admissions: int | None) -> dict[str, Any] | None:
+    """The event a new ticket admits to, as the ticket keeps it: one of the merchant's events."""
     if event_id is None:
         if admissions is not None:
             raise InvalidRequest(
                 "admissions: only a ticket (a product with an event) admits people", field="admissions"
             )
         return None
-    products, _ = catalog_records(merchant_id)
-    for product in products:
-        event = product.event.as_dict() if product.event else {}
-        if event.get("id") == event_id:
-            return event
-    raise InvalidRequest(
-        f"event: {event_id} is not an event this merchant sells tickets for", code="unknown_event", field="event"
-    )
+    try:
+        event = Event.get(Event.key(merchant.merchant_id, event_id), consistent_read=True)
+    except DoesNotExist:
+        raise InvalidRequest(
+            f"event: {event_id} is not one of this merchant's events", code="unknown_event", field="event"
+        ) from None
+    return event_copy(event.fields(), merchant.timezone or "UTC")
 
 
 def update_product(sku: str, staff: Staff, changes: dict[str, Any]) -> dict[str, Any]:
@@ -260,12 +266,20 @@ def _movement(sku: str, delta: int, reason: str, staff: Staff) -> StockMovement:
     )
 
 
-def catalog_records(merchant: str) -> tuple[list[Product], list[Service]]:
-    """A merchant's products and services, one Query of the catalog's by_parent index."""
-    products, services = [], []
+class MerchantCatalog(NamedTuple):
+    products: list[Product]
+    services: list[Service]
+    events: list[Event]
+
+
+def catalog_records(merchant: str) -> MerchantCatalog:
+    """A merchant's products, services and events, one Query of the catalog's by_parent index."""
+    found = MerchantCatalog([], [], [])
     for record in CatalogRecord.by_parent.query(merchant_parent(merchant)):
         if isinstance(record, Product):
-            products.append(record)
+            found.products.append(record)
         elif isinstance(record, Service):
-            services.append(record)
-    return products, services
+            found.services.append(record)
+        elif isinstance(record, Event):
+            found.events.append(record)
+    return found

@@ -232,7 +232,7 @@ def record_change(
     for record in also:
         tx.put(record, label="record")
     if copies:
-        products, _ = catalog_records(merchant.merchant_id)
+        products = catalog_records(merchant.merchant_id).products
         if len(products) > MAX_PRODUCTS:
             raise Conflict(
                 f"{merchant.name} has more than {MAX_PRODUCTS} products: their copies cannot change in one step",

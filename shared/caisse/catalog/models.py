@@ -3,8 +3,8 @@
 Products carry a copy of what checkout needs from their merchant (order prefix, fulfilment stages)
 so that pricing a cart is one BatchGetItem.
 
-Staff lists read the table's one index, by_parent (never a Scan): a merchant's products and
-services (parent MERCHANT#<id>), every merchant (parent MERCHANTS), a product's stock movements
+Staff lists read the table's one index, by_parent (never a Scan): a merchant's products,
+services and events (parent MERCHANT#<id>), every merchant (parent MERCHANTS), a product's stock movements
 (parent STOCK#<sku>, oldest first by their key).
 """
 
@@ -209,6 +209,30 @@ class Service(CatalogRecord, discriminator="service"):
     @staticmethod
     def key(merchant: str, service_id: str) -> str:
         return f"SERVICE#{merchant}#{service_id}"
+
+
+class Event(CatalogRecord, discriminator="event"):
+    """Something a merchant sells tickets for: from the catalog document (seeded) or added by its
+    staff. Start and end are local times in the merchant's time zone ("2027-07-09T16:00"); a
+    ticket product carries a copy (`Product.event`, with the zone), as its orders do."""
+
+    merchant = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    start = UnicodeAttribute()
+    end = UnicodeAttribute()
+    venue = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    added_by = UnicodeAttribute(null=True)  # staff who added it (None: from the catalog document)
+
+    @staticmethod
+    def key(merchant: str, event_id: str) -> str:
+        return f"EVENT#{merchant}#{event_id}"
+
+    def fields(self) -> dict[str, Any]:
+        """What the catalog document says of it: id, name, start, end, venue, address."""
+        found = {"id": self.event_id, "name": self.name, "start": self.start, "end": self.end}
+        return {**found, **{key: value for key in ("venue", "address") if (value := getattr(self, key))}}
 
 
 class StockMovement(CatalogRecord, discriminator="stock_movement"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,33 @@ class ProductIn(BaseModel):
         description="A ticket: the id of an event the merchant already sells tickets for (GET /admin/products)",
     )
     admissions: int | None = Field(default=None, ge=1, le=20, strict=True, description="People one ticket admits")
+
+
+def local_time(value: str) -> str:
+    try:
+        datetime.fromisoformat(value)  # 2027-02-30T20:00 has the shape but is no day
+    except ValueError:
+        raise ValueError(f"{value!r} is not a day and time (e.g. 2027-02-14T20:00)") from None
+    return value
+
+
+LocalTime = Annotated[
+    str,
+    Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", description="Local time in the merchant's zone"),
+    AfterValidator(local_time),
+]
+
+
+class EventIn(BaseModel):
+    model_config = _STRICT
+    id: str | None = Field(
+        default=None, max_length=64, pattern=MERCHANT_ID, description="Left out: made from the name and day"
+    )
+    name: str = Field(min_length=1, max_length=120)
+    start: LocalTime = Field(examples=["2027-02-14T20:00"])
+    end: LocalTime = Field(description="After the start", examples=["2027-02-15T01:00"])
+    venue: str | None = Field(default=None, max_length=120)
+    address: str | None = Field(default=None, max_length=300)
 
 
 class ProductUpdate(BaseModel):

@@ -13,6 +13,7 @@ from caisse.catalog import questionnaire
 from caisse.catalog.models import (
     MERCHANTS,
     CatalogRecord,
+    Event,
     Merchant,
     PlatformSettings,
     Product,
@@ -312,8 +313,14 @@ def ticket_event(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, An
     if not item.get("event"):
         return None
     event = next(event for event in merchant.get("events", []) if event["id"] == item["event"])
+    return event_copy(event, merchant.get("timezone", "UTC"))
+
+
+def event_copy(event: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """What a ticket product (and its orders) keep of its event: id, name, start and end (local
+    times), venue, address, and the merchant's time zone they are in."""
     fields = ("id", "name", "start", "end", "venue", "address")
-    return {**{key: event[key] for key in fields if event.get(key)}, "timezone": merchant.get("timezone", "UTC")}
+    return {**{key: event[key] for key in fields if event.get(key)}, "timezone": timezone}
 
 
 def seed(catalog: dict[str, Any]) -> int:
@@ -351,6 +358,22 @@ def seed(catalog: dict[str, Any]) -> int:
                 active=offer.get("active", True),
             )
             _upsert(service, kept=() if "active" in offer else ("active",))
+            written += 1
+        for event in document.get("events", []):
+            _upsert(
+                Event(
+                    Event.key(merchant.merchant_id, event["id"]),
+                    parent=merchant_parent(merchant.merchant_id),
+                    merchant=merchant.merchant_id,
+                    event_id=event["id"],
+                    name=event["name"],
+                    start=event["start"],
+                    end=event["end"],
+                    venue=event.get("venue"),
+                    address=event.get("address"),
+                ),
+                kept=(),
+            )
             written += 1
     for item in catalog["products"]:
         merchant = merchants[item["merchant"]]

@@ -35,9 +35,12 @@ function stockForm(context, product, done = () => context.refresh()) {
 
 export async function catalogView(context) {
   if (!context.merchant) return [el('h1', {}, t('catalog.title')), notice(t('bookings.pick_merchant'))];
-  const found = await api.get(`/admin/products${api.query({ merchant: context.merchant })}`);
+  const found = await shopCatalog(context.merchant);
+  const flash = context.flash;
+  context.flash = null;
   return [
     el('h1', {}, t('catalog.title')),
+    flash ? notice(flash, 'ok') : null,
     el('div', { class: 'buttons' }, el('a', { class: 'button', href: '#/catalog/new' }, t('catalog.new'))),
     table([
       { label: t('catalog.sku'), cell: (p) => el('code', {}, p.sku) },
@@ -51,6 +54,7 @@ export async function catalogView(context) {
       { label: t('bookings.when'), cell: (s) => t('catalog.duration', { minutes: s.duration_minutes }) },
       { label: t('catalog.price'), cell: (s) => money(s.full_price) },
     ], found.services)) : null,
+    eventsSection(context, found),
   ];
 }
 
@@ -102,24 +106,67 @@ function typedLimit(form) {
   return limit;
 }
 
-async function shopProducts(context) {
-  return (await api.get(`/admin/products${api.query({ merchant: context.merchant })}`)).products;
+async function shopCatalog(merchant) {
+  return api.get(`/admin/products${api.query({ merchant })}`);
 }
 
 function currenciesOf(products) {
   return [...new Set(products.flatMap((p) => Object.keys(p.prices || {})))].sort();
 }
 
-// The events the shop sells tickets for (defined in its catalog, with their times): a new
-// ticket type can admit to one of them.
-function eventsOf(products) {
-  const found = new Map();
-  for (const product of products) if (product.event && !found.has(product.event.id)) found.set(product.event.id, product.event);
-  return [...found.values()].sort((a, b) => String(a.start).localeCompare(String(b.start)));
-}
-
 function eventLabel(event) {
   return event.start ? `${event.name} · ${day(String(event.start).slice(0, 10))}` : event.name;
+}
+
+// "Sat 20 Mar 2027, 20:00 – 01:00": an event's local times, as the shop's clocks say them.
+function eventTimes(event) {
+  const [startDay, startTime] = String(event.start).split('T');
+  const [endDay, endTime] = String(event.end).split('T');
+  return `${day(startDay)}, ${startTime} – ${endDay === startDay ? '' : `${day(endDay)}, `}${endTime}`;
+}
+
+function eventForm(context) {
+  return actionForm(
+    { class: 'action', 'aria-label': t('catalog.new_event') },
+    [
+      el('div', { class: 'gallery-fields' },
+        field(t('catalog.event_name'), el('input', { name: 'name', maxlength: '120', required: true, autocomplete: 'off' })),
+        field(t('catalog.event_start'), el('input', { name: 'start', type: 'datetime-local', required: true })),
+        field(t('catalog.event_end'), el('input', { name: 'end', type: 'datetime-local', required: true })),
+        field(t('catalog.venue'), el('input', { name: 'venue', maxlength: '120', autocomplete: 'off' })),
+        field(t('catalog.address'), el('input', { name: 'address', maxlength: '300', autocomplete: 'off' }))),
+      el('p', { class: 'muted' }, t('catalog.event_zone', { zone: context.timezone() })),
+      el('button', { type: 'submit', class: 'primary' }, t('catalog.add_event')),
+    ],
+    (form) => {
+      const value = (name) => form.elements[name].value.trim();
+      if (!value('name') || !value('start') || !value('end')) throw new Error(t('catalog.event_fill_in'));
+      return api.post(`/admin/merchants/${encodeURIComponent(context.merchant)}/events`, {
+        name: value('name'),
+        start: value('start').slice(0, 16),
+        end: value('end').slice(0, 16),
+        ...(value('venue') ? { venue: value('venue') } : {}),
+        ...(value('address') ? { address: value('address') } : {}),
+      });
+    },
+    (added) => {
+      context.flash = t('catalog.event_added', { name: added.name });
+      context.refresh();
+    },
+  );
+}
+
+function eventsSection(context, found) {
+  const sellsTickets = found.events.length || found.products.some((p) => p.kind === 'ticket');
+  if (!sellsTickets) return null;
+  return section(t('catalog.events'),
+    table([
+      { label: t('catalog.event_name'), cell: (e) => e.name },
+      { label: t('bookings.when'), cell: eventTimes },
+      { label: t('catalog.venue'), cell: (e) => el('span', {}, e.venue || '', e.address ? el('small', {}, ` ${e.address}`) : null) },
+    ], found.events, { caption: t('catalog.events') }),
+    el('h3', {}, t('catalog.new_event')),
+    eventForm(context));
 }
 
 function ticketFields(events) {
@@ -135,10 +182,9 @@ function backLink() {
 
 async function newProductView(context) {
   if (!context.merchant) return [el('h1', {}, t('catalog.new')), notice(t('bookings.pick_merchant'))];
-  const products = await shopProducts(context);
+  const { products, events } = await shopCatalog(context.merchant);
   const kinds = [...new Set(products.map((p) => p.kind))].sort();
   const currencies = currenciesOf(products);
-  const events = eventsOf(products);
   const form = actionForm(
     { class: 'action', 'aria-label': t('catalog.new') },
     [
@@ -250,7 +296,7 @@ function stockSection(context, product) {
 export async function productView(context, sku) {
   if (sku === 'new') return newProductView(context);
   const product = await api.get(`/admin/products/${encodeURIComponent(sku)}`);
-  const suggested = currenciesOf(await shopProducts({ merchant: product.merchant }));
+  const suggested = currenciesOf((await shopCatalog(product.merchant)).products);
   const flash = context.flash;
   context.flash = null;
   return [
