@@ -33,7 +33,7 @@ class ProductIn(BaseModel):
         default=None,
         max_length=64,
         pattern=r"^[A-Za-z0-9._-]+$",
-        description="A ticket: the id of an event the merchant already sells tickets for (GET /admin/products)",
+        description="A ticket: the id of one of the merchant's events (GET /admin/products lists them)",
     )
     admissions: int | None = Field(default=None, ge=1, le=20, strict=True, description="People one ticket admits")
 
