@@ -412,6 +412,8 @@ def test_a_failed_renewal_is_paid_at_once_with_another_card_and_the_plan_is_acti
     texts = [plain(email["text"]) for email in emails(stack, tradie, "plan_active")]
     # Each says what was paid, whichever of the subscription's and the invoice's events came first.
     assert all("Starter plan is active: we received" in text and "takes orders" in text for text in texts), texts
+    # Told once that the invoice failed: not again when Pay now was declined (the console said so).
+    assert len(emails(stack, tradie, "plan_payment_failed")) == 1
     done = api.post(pay, headers=staff(tradie))
     assert done.status_code == 409 and done.json()["error"] == "nothing_to_pay", done.text
 

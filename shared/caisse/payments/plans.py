@@ -554,6 +554,7 @@ def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Trans
     old_status = merchant.plan_status
     status = notice.status or old_status
     billing = _billing(merchant)
+    told = billing.get("last_invoice") or {}
     if notice.period_end:
         billing["period_end"] = notice.period_end
     if notice.invoice:
@@ -586,6 +587,8 @@ def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Trans
     tx.update(merchant, actions=actions, condition=condition, label="merchant")
     ending = bool(billing.get("ends_at")) and not was_ending
     kind = email_for(old_status, status, notice, other_plan=other_plan, ending=ending)
+    if kind == "plan_payment_failed" and told.get("id") == (notice.invoice or {}).get("id") and not told.get("paid"):
+        kind = None  # told when it first failed: Stripe's retries and a declined Pay now fail it again
     if kind and (merchant.staff_email or merchant.reply_to):
         plan_name = plan.name if plan else merchant.plan
         before = find_plan(merchant.plan) if other_plan else None
