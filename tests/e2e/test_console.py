@@ -546,12 +546,25 @@ def test_a_festival_adds_an_event_then_its_ticket_type_from_the_console_and_its_
     events = desk.get_by_role("table", name="Events")
     expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("20:00 – ")
     expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("02:00")
+    event_id = f"{night.lower().replace(' ', '-')}-2027-07-12"
+
+    # Corrected before any ticket is out: an hour later, the venue's full name.
+    events.get_by_role("link", name=f"Correct {night}").click()
+    correction = desk.get_by_role("form", name=f"Correct {night}")
+    expect(correction.get_by_label("Venue")).to_have_value("La Rotonde", timeout=WAIT_MS)
+    screenshot(desk, "console-event-correction-desktop")
+    correction.get_by_label("Venue").fill("La Rotonde Stalingrad")
+    correction.get_by_label("Starts").fill("2027-07-12T21:00")
+    correction.get_by_role("button", name="Save").click()
+    expect(desk.get_by_text(f"{night} is corrected")).to_be_visible(timeout=WAIT_MS)
+    expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("La Rotonde Stalingrad")
+    expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("21:00 – ")
 
     desk.get_by_role("link", name="New product").click()
     form = desk.get_by_role("form", name="New product")
     form.get_by_label("Product").fill("Closing night for two")
     form.get_by_label("SKU").fill(sku)
-    form.get_by_label("Ticket for").select_option(value=f"{night.lower().replace(' ', '-')}-2027-07-12")
+    form.get_by_label("Ticket for").select_option(value=event_id)
     form.get_by_label("People per ticket").fill("2")
     form.get_by_label("Price in USD").fill("150")
     form.get_by_label("Stock").fill("10")
@@ -567,7 +580,17 @@ def test_a_festival_adds_an_event_then_its_ticket_type_from_the_console_and_its_
     tickets = order_view(api, order)["tickets"]
     assert [(t["count"], t["sku"], t["state"]) for t in tickets] == [(2, sku, "valid"), (2, sku, "valid")]
     assert tickets[0]["event"]["name"] == night
-    assert tickets[0]["event"]["start"] == "2027-07-12T20:00:00+02:00"  # the festival's local time, Paris
+    assert tickets[0]["event"]["start"] == "2027-07-12T21:00:00+02:00"  # as corrected, the festival's local time
+    assert tickets[0]["event"]["venue"] == "La Rotonde Stalingrad"
+
+    # Its tickets are out with these details: no more corrections.
+    desk.goto(f"{stack.api}/console#/catalog?event={event_id}")
+    correction = desk.get_by_role("form", name=f"Correct {night}")
+    correction.get_by_label("Venue").fill("Somewhere else")
+    correction.get_by_role("button", name="Save").click()
+    expect(correction.get_by_role("alert")).to_contain_text("can no longer be changed", timeout=WAIT_MS)
+    listed = api.get("/admin/products", headers={"Authorization": f"Bearer {merchant_token('festival')}"}).json()
+    assert next(e for e in listed["events"] if e["id"] == event_id)["venue"] == "La Rotonde Stalingrad"
 
     # An event that is not the festival's is refused, naming the field; nothing is written.
     unknown = api.post(

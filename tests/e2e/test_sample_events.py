@@ -189,6 +189,8 @@ def test_staff_operations_samples_answer_as_the_api_does(invoke, stack):
         (201, "sunset-festival-after-party-2027-07-11"),
         (409, "sunset-festival-after-party-2027-07-11"),
     )
+    moved = body(invoke("AdminUpdateEventFunction"))  # no ticket admits to it yet: corrected
+    assert (moved["id"], moved["venue"]) == ("sunset-festival-after-party-2027-07-11", "Le Trabendo")
     assert body(invoke("AdminUpdateProductFunction"))["description"] == "Ten dollars for the volunteers' kitchen"
     adjusted = body(invoke("AdminAdjustStockFunction"))
     assert adjusted["stock_movements"][0]["reason"] == "five passes returned by a sponsor"

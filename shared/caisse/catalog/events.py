@@ -1,24 +1,26 @@
 """Events a merchant sells tickets for, added by its staff (the catalog document seeds the others):
 a concert promoter's next concert, then its ticket types (caisse.catalog.admin.create_product
 naming the event). Times are local to the merchant's time zone, as the door and the emails show
-them."""
+them. An event can be corrected until its first ticket is issued; its ticket types' copies change
+with it in the same transaction."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist
 
-from caisse.catalog.admin import event_view
+from caisse.catalog.admin import catalog_records, event_view
 from caisse.catalog.merchant_settings import record_change
-from caisse.catalog.models import Event, merchant_parent
-from caisse.catalog.service import get_merchant
+from caisse.catalog.models import Event, Merchant, Product, merchant_parent
+from caisse.catalog.service import event_copy, get_merchant
 from caisse.clock import utcnow
-from caisse.errors import Conflict, InvalidRequest
+from caisse.errors import Conflict, InvalidRequest, NotFound
 from caisse.staff import Staff
 
 
@@ -28,12 +30,7 @@ def add_event(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str,
     came in between, or the id is taken)."""
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
-    zone = ZoneInfo(merchant.timezone or "UTC")
-    start, end = (datetime.fromisoformat(spec[key]).replace(tzinfo=zone) for key in ("start", "end"))
-    if end <= start:
-        raise InvalidRequest("end: an event ends after it starts", code="invalid_event_times", field="end")
-    if end <= utcnow():
-        raise InvalidRequest("end: this event is over already", code="invalid_event_times", field="end")
+    start, end = _times(merchant, spec["start"], spec["end"])
     event_id = spec.get("id") or event_slug(spec["name"], spec["start"])
     try:
         Event.get(Event.key(merchant_id, event_id), consistent_read=True)
@@ -47,8 +44,8 @@ def add_event(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str,
         merchant=merchant_id,
         event_id=event_id,
         name=spec["name"],
-        start=f"{start:%Y-%m-%dT%H:%M}",
-        end=f"{end:%Y-%m-%dT%H:%M}",
+        start=start,
+        end=end,
         venue=spec.get("venue") or None,
         address=spec.get("address") or None,
         added_by=staff.actor_id,
@@ -63,3 +60,67 @@ def event_slug(name: str, start: str) -> str:
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     words = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:50].strip("-")
     return f"{words or 'event'}-{start[:10]}"
+
+
+def change_event(
+    merchant_id: str,
+    event_id: str,
+    staff: Staff,
+    changes: dict[str, Any],
+    issued: Callable[[str, str], bool],
+) -> dict[str, Any]:
+    """Correct an event (its name, times, venue, address: an empty venue or address removes it)
+    while no ticket admits to it yet (`issued`: caisse.orders.tickets.issued_for); its ticket types
+    carry the corrected copy. Once tickets are out, their holders have the old details: 409."""
+    staff.require(merchant_id, "this merchant")
+    merchant = get_merchant(merchant_id)
+    try:
+        event = Event.get(Event.key(merchant_id, event_id), consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("no such event") from None
+    before = event.fields()
+    after = {**before, **{key: value for key, value in changes.items() if value is not None}}
+    for key in ("venue", "address"):
+        if changes.get(key) == "":
+            after.pop(key, None)
+    after["start"], after["end"] = _times(merchant, after["start"], after["end"])
+    if after == before:
+        return {**event_view(event), "timezone": merchant.timezone or "UTC"}
+    if issued(merchant_id, event_id):
+        raise Conflict(
+            f"tickets for {event.name} have been issued with these details: it can no longer be changed",
+            code="tickets_issued",
+        )
+    corrected = Event(
+        event.pk,
+        parent=event.parent,
+        merchant=merchant_id,
+        event_id=event_id,
+        name=after["name"],
+        start=after["start"],
+        end=after["end"],
+        venue=after.get("venue"),
+        address=after.get("address"),
+        added_by=event.added_by,
+    )
+    copy = event_copy(after, merchant.timezone or "UTC")
+    tickets = [
+        (Product(product.pk), [Product.event.set(copy)])
+        for product in catalog_records(merchant_id).products
+        if product.event and product.event.as_dict().get("id") == event_id
+    ]
+    record_change(
+        merchant, staff, {f"event:{event_id}": (before, after)}, [], also=(corrected,), updates=tuple(tickets)
+    )
+    return {**event_view(corrected), "timezone": merchant.timezone or "UTC"}
+
+
+def _times(merchant: Merchant, start: str, end: str) -> tuple[str, str]:
+    """An event's local start and end, checked: it ends after it starts, and is not over."""
+    zone = ZoneInfo(merchant.timezone or "UTC")
+    starts, ends = (datetime.fromisoformat(value).replace(tzinfo=zone) for value in (start, end))
+    if ends <= starts:
+        raise InvalidRequest("end: an event ends after it starts", code="invalid_event_times", field="end")
+    if ends <= utcnow():
+        raise InvalidRequest("end: this event is over already", code="invalid_event_times", field="end")
+    return f"{starts:%Y-%m-%dT%H:%M}", f"{ends:%Y-%m-%dT%H:%M}"

@@ -213,9 +213,11 @@ def record_change(
     *,
     copies: bool = False,
     also: tuple[Model, ...] = (),
+    updates: tuple[tuple[Model, list[Action]], ...] = (),
 ) -> None:
     """One transaction: the merchant updated with `actions`, the records in `also` put (in their
-    own tables: a suspension's email notice goes to the orders table), its
+    own tables: a suspension's email notice goes to the orders table), the records in `updates`
+    updated with their actions (each must still exist), its
     products' copies rewritten (`copies`: from the merchant as changed in memory), and the change
     recorded with who and when. The merchant's settings version must still be the one read (else
     409: another change came in between, and the old values recorded would not be true)."""
@@ -231,6 +233,8 @@ def record_change(
     )
     for record in also:
         tx.put(record, label="record")
+    for record, changed in updates:
+        tx.update(record, actions=changed, condition=type(record).pk.exists(), label="record")
     if copies:
         products = catalog_records(merchant.merchant_id).products
         if len(products) > MAX_PRODUCTS:

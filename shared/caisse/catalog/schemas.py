@@ -65,6 +65,15 @@ class EventIn(BaseModel):
     address: str | None = Field(default=None, max_length=300)
 
 
+class EventUpdate(BaseModel):
+    model_config = _STRICT
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    start: LocalTime | None = None
+    end: LocalTime | None = None
+    venue: str | None = Field(default=None, max_length=120, description="Empty: none")
+    address: str | None = Field(default=None, max_length=300, description="Empty: none")
+
+
 class ProductUpdate(BaseModel):
     model_config = _STRICT
     name: str | None = Field(default=None, min_length=1, max_length=120)

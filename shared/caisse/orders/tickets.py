@@ -374,6 +374,11 @@ ATTENDEE_COLUMNS = [
 ]
 
 
+def issued_for(merchant: str, event_id: str) -> bool:
+    """Whether any ticket admits to the event yet (valid, used or voided): one Query of by_event."""
+    return next(iter(Ticket.by_event.query(event_key(merchant, event_id), limit=1)), None) is not None
+
+
 def attendees_csv(merchant: str, event_id: str) -> str:
     """An event's tickets for the door when the network is down (one Query of the by_event index):
         every code with its holder and state, times in the event's zone. Voided tickets are listed so

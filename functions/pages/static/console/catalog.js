@@ -33,7 +33,7 @@ function stockForm(context, product, done = () => context.refresh()) {
   );
 }
 
-export async function catalogView(context) {
+export async function catalogView(context, parameters = new URLSearchParams()) {
   if (!context.merchant) return [el('h1', {}, t('catalog.title')), notice(t('bookings.pick_merchant'))];
   const found = await shopCatalog(context.merchant);
   const flash = context.flash;
@@ -54,7 +54,7 @@ export async function catalogView(context) {
       { label: t('bookings.when'), cell: (s) => t('catalog.duration', { minutes: s.duration_minutes }) },
       { label: t('catalog.price'), cell: (s) => money(s.full_price) },
     ], found.services)) : null,
-    eventsSection(context, found),
+    eventsSection(context, found, parameters.get('event')),
   ];
 }
 
@@ -125,48 +125,51 @@ function eventTimes(event) {
   return `${day(startDay)}, ${startTime} – ${endDay === startDay ? '' : `${day(endDay)}, `}${endTime}`;
 }
 
-function eventForm(context) {
+// A new event, or (`event` given) the correction of one whose tickets are not issued yet.
+function eventForm(context, event = null) {
+  const title = event ? t('catalog.edit_event', { name: event.name }) : t('catalog.new_event');
+  const base = `/admin/merchants/${encodeURIComponent(context.merchant)}/events`;
   return actionForm(
-    { class: 'action', 'aria-label': t('catalog.new_event') },
+    { class: 'action', 'aria-label': title },
     [
       el('div', { class: 'gallery-fields' },
-        field(t('catalog.event_name'), el('input', { name: 'name', maxlength: '120', required: true, autocomplete: 'off' })),
-        field(t('catalog.event_start'), el('input', { name: 'start', type: 'datetime-local', required: true })),
-        field(t('catalog.event_end'), el('input', { name: 'end', type: 'datetime-local', required: true })),
-        field(t('catalog.venue'), el('input', { name: 'venue', maxlength: '120', autocomplete: 'off' })),
-        field(t('catalog.address'), el('input', { name: 'address', maxlength: '300', autocomplete: 'off' }))),
-      el('p', { class: 'muted' }, t('catalog.event_zone', { zone: context.timezone() })),
-      el('button', { type: 'submit', class: 'primary' }, t('catalog.add_event')),
+        field(t('catalog.event_name'), el('input', { name: 'name', maxlength: '120', required: true, autocomplete: 'off', value: event?.name || '' })),
+        field(t('catalog.event_start'), el('input', { name: 'start', type: 'datetime-local', required: true, value: event?.start || '' })),
+        field(t('catalog.event_end'), el('input', { name: 'end', type: 'datetime-local', required: true, value: event?.end || '' })),
+        field(t('catalog.venue'), el('input', { name: 'venue', maxlength: '120', autocomplete: 'off', value: event?.venue || '' })),
+        field(t('catalog.address'), el('input', { name: 'address', maxlength: '300', autocomplete: 'off', value: event?.address || '' }))),
+      el('p', { class: 'muted' }, t(event ? 'catalog.event_edit_help' : 'catalog.event_zone', { zone: context.timezone() })),
+      el('div', { class: 'buttons' },
+        el('button', { type: 'submit', class: 'primary' }, t(event ? 'catalog.save' : 'catalog.add_event')),
+        event ? el('a', { class: 'button', href: '#/catalog' }, t('catalog.cancel_edit')) : null),
     ],
     (form) => {
       const value = (name) => form.elements[name].value.trim();
       if (!value('name') || !value('start') || !value('end')) throw new Error(t('catalog.event_fill_in'));
-      return api.post(`/admin/merchants/${encodeURIComponent(context.merchant)}/events`, {
-        name: value('name'),
-        start: value('start').slice(0, 16),
-        end: value('end').slice(0, 16),
-        ...(value('venue') ? { venue: value('venue') } : {}),
-        ...(value('address') ? { address: value('address') } : {}),
-      });
+      const body = { name: value('name'), start: value('start').slice(0, 16), end: value('end').slice(0, 16) };
+      if (event) return api.patch(`${base}/${encodeURIComponent(event.id)}`, { ...body, venue: value('venue'), address: value('address') });
+      return api.post(base, { ...body, ...(value('venue') ? { venue: value('venue') } : {}), ...(value('address') ? { address: value('address') } : {}) });
     },
-    (added) => {
-      context.flash = t('catalog.event_added', { name: added.name });
-      context.refresh();
+    (saved) => {
+      context.flash = t(event ? 'catalog.event_changed' : 'catalog.event_added', { name: saved.name });
+      context.go('#/catalog');
     },
   );
 }
 
-function eventsSection(context, found) {
+function eventsSection(context, found, editing) {
   const sellsTickets = found.events.length || found.products.some((p) => p.kind === 'ticket');
   if (!sellsTickets) return null;
+  const chosen = found.events.find((e) => e.id === editing);
   return section(t('catalog.events'),
     table([
       { label: t('catalog.event_name'), cell: (e) => e.name },
       { label: t('bookings.when'), cell: eventTimes },
       { label: t('catalog.venue'), cell: (e) => el('span', {}, e.venue || '', e.address ? el('small', {}, ` ${e.address}`) : null) },
+      { label: t('catalog.correct'), cell: (e) => el('a', { href: `#/catalog?${new URLSearchParams({ event: e.id })}`, 'aria-label': t('catalog.edit_event', { name: e.name }) }, t('catalog.correct')) },
     ], found.events, { caption: t('catalog.events') }),
-    el('h3', {}, t('catalog.new_event')),
-    eventForm(context));
+    el('h3', {}, chosen ? t('catalog.edit_event', { name: chosen.name }) : t('catalog.new_event')),
+    eventForm(context, chosen || null));
 }
 
 function ticketFields(events) {
