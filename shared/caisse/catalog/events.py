@@ -14,10 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
 from caisse.catalog.admin import catalog_records, event_view
 from caisse.catalog.merchant_settings import record_change
-from caisse.catalog.models import Event, Merchant, Product, merchant_parent
+from caisse.catalog.models import CatalogRecord, Event, Merchant, Product, merchant_parent
 from caisse.catalog.service import event_copy, get_merchant
 from caisse.clock import utcnow
 from caisse.errors import Conflict, InvalidRequest, NotFound
@@ -104,7 +105,7 @@ def change_event(
         added_by=event.added_by,
     )
     copy = event_copy(after, merchant.timezone or "UTC")
-    tickets = [
+    tickets: list[tuple[CatalogRecord, list[Action]]] = [
         (Product(product.pk), [Product.event.set(copy)])
         for product in catalog_records(merchant_id).products
         if product.event and product.event.as_dict().get("id") == event_id

@@ -19,7 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from caisse.catalog.admin import catalog_records
-from caisse.catalog.models import Merchant, MerchantChange, Product
+from caisse.catalog.models import CatalogRecord, Merchant, MerchantChange, Product
 from caisse.catalog.platform import platform_config
 from caisse.catalog.schemas import MerchantSettingsUpdate
 from caisse.catalog.service import get_merchant, listed_page, merchant_rules
@@ -213,7 +213,7 @@ def record_change(
     *,
     copies: bool = False,
     also: tuple[Model, ...] = (),
-    updates: tuple[tuple[Model, list[Action]], ...] = (),
+    updates: tuple[tuple[CatalogRecord, list[Action]], ...] = (),
 ) -> None:
     """One transaction: the merchant updated with `actions`, the records in `also` put (in their
     own tables: a suspension's email notice goes to the orders table), the records in `updates`
