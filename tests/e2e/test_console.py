@@ -521,6 +521,20 @@ def test_a_jobs_balance_and_its_dashboard_refund_read_plainly_on_the_order(api, 
     history = panel("History")
     expect(history).to_contain_text("Balance charged · A$150.00")
     expect(history).to_contain_text("Partly refunded · A$50.00")  # a refund, not another "Paid"
+
+    # A$130.00 is left to refund, in two payments: the form offers what one refund can give back.
+    refund = desk.get_by_role("form", name="Refund")
+    expect(refund).to_contain_text("The refund policy allows A$130.00 now")
+    expect(refund).to_contain_text("At most A$100.00 in one refund")
+    expect(refund.get_by_label("Amount to refund (AUD)")).to_have_value("100.00")
+    refund.get_by_label("Reason").fill("a pipe fitted twice")
+    desk.on("dialog", lambda dialog: dialog.accept())  # "Refund A$100.00 to the customer?"
+    refund.get_by_role("button", name="Refund A$100.00").click()
+    expect(panel("Amount")).to_contain_text("RefundedA$150.00", timeout=WAIT_MS)
+    expect(panel("Refunds").get_by_role("row", name=re.compile("a pipe fitted twice"))).to_contain_text(
+        "of the balance"
+    )
+    expect(desk.get_by_role("form", name="Refund")).to_contain_text("The refund policy allows A$30.00 now")
     assert desk.errors == []
 
 

@@ -179,15 +179,20 @@ def test_the_balance_charged_after_the_job_is_receipted_written_in_the_history_a
     )
 
 
-def test_refunds_and_a_dispute_of_the_balance_made_in_the_tradies_stripe_dashboard_are_recorded_on_the_job(api, stack):
-    """The balance is a payment of its own on the tradie's account: what they refund or lose on it
-    in their Stripe dashboard is the order's money too, and the deposit stays refundable whole."""
+def test_the_balance_is_refunded_on_its_own_payment_from_caisse_or_the_tradies_stripe_dashboard(api, stack):
+    """The balance is a payment of its own on the tradie's account: what they refund on it in their
+    Stripe dashboard is recorded on the job, and staff refund it through Caisse on that payment,
+    the deposit on the deposit's (a provider refunds a payment, never more than it brought)."""
     booking = paid_booking(api, stack, weeks_ahead=15)
     order_id = booking["order_id"]
     charged = api.post(f"/admin/bookings/{order_id}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT))
     assert charged.status_code == 200, charged.text
     balance_payment = charged.json()["payment_ref"]
+    deposit_payment = admin_view(api, order_id, FIXIT)["payment_ref"]
     account = account_of(stack)
+
+    def refunded_at_stripe(payment: str) -> int:
+        return sum(r["amount"] for r in sandbox_get(stack, f"/v1/refunds?payment_intent={payment}", account)["data"])
 
     sandbox_post(stack, "/_sandbox/stripe/refunds", {"payment_intent": balance_payment, "amount": 5000})
     view = wait_for(
@@ -200,28 +205,31 @@ def test_refunds_and_a_dispute_of_the_balance_made_in_the_tradies_stripe_dashboa
     [email] = wait_for(lambda: emails_for(stack, order_id, "refund_processed"), what="the customer's refund email")
     assert "AUD 50.00" in plain(email["text"])
 
-    # The deposit is still the customer's to get back whole, through Caisse, on the deposit's payment.
+    # What is left to refund is what was received less that: AUD 130.00, but no payment holds it all.
     terms = api.get(f"/admin/orders/{order_id}", headers=staff(FIXIT)).json()["refund_terms"]
-    assert terms["refundable"] == {"amount": 3000, "currency": "AUD"}
-    deposit = api.post(f"/admin/orders/{order_id}/refunds", json={"reason": "job redone"}, headers=staff(FIXIT))
-    assert deposit.status_code == 201, deposit.text
-    assert deposit.json()["amount"] == {"amount": 3000, "currency": "AUD"}
-    deposit_payment = admin_view(api, order_id, FIXIT)["payment_ref"]
-    assert sandbox_get(stack, f"/v1/refunds?payment_intent={deposit_payment}", account)["data"][0]["amount"] == 3000
-    assert sandbox_get(stack, f"/v1/refunds?payment_intent={balance_payment}", account)["data"][0]["amount"] == 5000
+    assert terms["refundable"] == {"amount": 13000, "currency": "AUD"}
+    whole = api.post(f"/admin/orders/{order_id}/refunds", json={"reason": "job redone"}, headers=staff(FIXIT))
+    assert whole.status_code == 422 and whole.json()["error"] == "refund_too_large", whole.text
+    assert whole.json()["per_refund"] == {"amount": 10000, "currency": "AUD"}
+    assert admin_view(api, order_id, FIXIT)["refunded"]["amount"] == 5000  # nothing reserved, nothing refunded
 
-    # The rest of the balance back in the dashboard: everything received went back.
-    sandbox_post(stack, "/_sandbox/stripe/refunds", {"payment_intent": balance_payment})
+    balance = api.post(
+        f"/admin/orders/{order_id}/refunds", json={"amount": 10000, "reason": "job redone"}, headers=staff(FIXIT)
+    )
+    assert balance.status_code == 201 and balance.json()["of_balance"] is True, balance.text
+    deposit = api.post(
+        f"/admin/orders/{order_id}/refunds", json={"amount": 3000, "reason": "job redone"}, headers=staff(FIXIT)
+    )
+    assert deposit.status_code == 201 and deposit.json()["of_balance"] is False, deposit.text
+    assert (refunded_at_stripe(balance_payment), refunded_at_stripe(deposit_payment)) == (15000, 3000)
+
     view = wait_for(
         lambda: (found := admin_view(api, order_id, FIXIT))["money_state"] == "refunded" and found,
-        what="the whole balance refunded",
+        what="everything received refunded",
     )
     assert view["refunded"] == {"amount": 18000, "currency": "AUD"}
-    assert [r["of_balance"] for r in sorted(view["refunds"], key=lambda r: r["amount"]["amount"])] == [
-        False,
-        True,
-        True,
-    ]
+    nothing = api.post(f"/admin/orders/{order_id}/refunds", json={"reason": "again"}, headers=staff(FIXIT))
+    assert nothing.status_code == 409 and nothing.json()["error"] == "nothing_to_refund", nothing.text
 
 
 def test_a_chargeback_on_the_balance_puts_the_job_in_dispute(api, stack):

@@ -12,8 +12,8 @@ import pytest
 
 from caisse.errors import InvalidRequest
 from caisse.money import Money
-from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, Order, order_pk
-from caisse.orders.refunds import refund_cap, refundable, terms
+from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, Order, Refund, order_pk
+from caisse.orders.refunds import payment_for, payments_left, refund_cap, refundable, terms
 from caisse.orders.service import OrderBundle
 from caisse.payments.base import CheckoutSpec, InvalidWebhook, Outcome
 from caisse.payments.campay.provider import CamPay, normalise_phone, verify_callback
@@ -249,14 +249,40 @@ def test_the_cap_is_a_share_of_what_was_received():
 BALANCE_PAID = {"status": "paid", "amount": {"amount": 15000, "currency": "USD"}, "payment_ref": "pi_balance"}
 
 
-def test_a_booking_received_its_deposit_and_its_balance_and_refunds_of_the_balance_leave_the_deposit_whole():
-    job = order("paid", refunded=5000, money="partially_refunded", balance={**BALANCE_PAID, "refunded": 5000})
-    assert job.order.received == Money(9900 + 15000, "USD")
-    assert refundable(job) == Money(9900, "USD")  # staff refunds go on the deposit's payment
-    refunded_in_part = order(
-        "paid", refunded=5000 + 2000, money="partially_refunded", balance={**BALANCE_PAID, "refunded": 5000}
+def refund_record(amount: int, status: str = "succeeded", payment_ref: str | None = None) -> Refund:
+    return Refund(
+        order_pk("o1"),
+        Refund.key(f"r{amount}{status}{payment_ref}"),
+        refund_id="r",
+        amount=amount,
+        currency="USD",
+        status=status,
+        requested_by="staff:x",
+        requested_at=datetime.now(UTC),
+        provider="stripe",
+        payment_ref=payment_ref,
     )
-    assert refundable(refunded_in_part) == Money(7900, "USD")
+
+
+def test_a_bookings_deposit_and_balance_are_received_and_refunded_each_on_its_own_payment():
+    job = order("paid", refunded=5000, money="partially_refunded", balance=BALANCE_PAID)
+    job.refunds.append(refund_record(5000, payment_ref="pi_balance"))  # made in the tradie's dashboard
+    assert job.order.received == Money(9900 + 15000, "USD")
+    assert refundable(job) == Money(24900 - 5000, "USD")  # the policy's cap is on everything received
+    assert [(p.ref, p.amount) for p in payments_left(job)] == [("pi_balance", 10000), (None, 9900)]
+    assert payment_for(job, Money(10000, "USD")) == "pi_balance"  # the last money in goes back first
+    assert payment_for(job, Money(9900, "USD")) == "pi_balance"
+    with pytest.raises(InvalidRequest, match="at most USD.100.00 in one refund") as refused:
+        payment_for(job, Money(10001, "USD"))
+    assert refused.value.code == "refund_too_large"
+    # A refund waiting for the provider holds its payment's money; a failed one gave it back.
+    job.refunds += [refund_record(4000, "requested", "pi_balance"), refund_record(9900, "failed")]
+    assert [(p.ref, p.amount) for p in payments_left(job)] == [("pi_balance", 6000), (None, 9900)]
+    assert payment_for(job, Money(9000, "USD")) is None  # the deposit's
+
+
+def test_an_order_with_one_payment_refunds_on_it_as_before():
+    assert payment_for(order("paid"), Money(9900, "USD")) is None
 
 
 def test_a_balance_still_due_or_in_another_currency_is_not_money_received():

@@ -198,11 +198,6 @@ class Order(OrderRecord, discriminator="order"):
         return Money(int(amount.get("amount") or 0), self.currency)
 
     @property
-    def balance_refunded(self) -> int:
-        """How much of the balance's payment went back (refunded in the provider's dashboard)."""
-        return int((self.balance.as_dict() if self.balance else {}).get("refunded") or 0)
-
-    @property
     def received(self) -> Money:
         """Everything received for the order: its payment, and a booking's balance once paid. What
         refunds and chargebacks are measured against (all of it back: refunded)."""

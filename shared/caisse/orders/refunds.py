@@ -69,31 +69,81 @@ def policy_percent(bundle: OrderBundle) -> int:
 
 
 def refund_cap(bundle: OrderBundle) -> Money:
-    """The most that may be refunded in total at the order's current stage."""
+    """The most that may be refunded in total at the order's current stage: the policy's share of
+    everything received (a booking's deposit and, once paid, its balance)."""
     order = bundle.order
     if (order.money_state or states.UNPAID) not in states.REFUNDABLE:
         return Money.zero(order.currency)
-    return order.paid.fraction(policy_percent(bundle), 100)
+    return order.received.fraction(policy_percent(bundle), 100)
 
 
 def refundable(bundle: OrderBundle) -> Money:
-    """What may still be refunded now: the cap minus what was refunded or is being refunded of the
-    order's payment (a refund of a booking's balance went back on that payment, not this one)."""
+    """What may still be refunded now: the cap minus what was refunded or is being refunded."""
     order = bundle.order
-    spent = int(order.refunded_amount or 0) - order.balance_refunded + int(order.refund_reserved or 0)
+    spent = int(order.refunded_amount or 0) + int(order.refund_reserved or 0)
     left = refund_cap(bundle).amount - spent
     return Money(max(left, 0), order.currency)
 
 
+@dataclass(frozen=True)
+class PaymentLeft:
+    """One payment of the order and what it can still give back: a provider refunds a payment,
+    never more than it brought. `ref` None: the order's own payment."""
+
+    ref: str | None
+    amount: int
+    balance: bool = False
+
+
+def payments_left(bundle: OrderBundle) -> list[PaymentLeft]:
+    """The order's payments, a booking's balance first (the last money in goes back first), each
+    with what its refunds (made, waiting for the provider, or owed) have not taken yet."""
+    order = bundle.order
+    taken: dict[str | None, int] = {}
+    for refund in bundle.refunds:
+        if refund.status == "requested" or refund.status in DONE_REFUND:
+            taken[refund.payment_ref] = taken.get(refund.payment_ref, 0) + int(refund.amount)
+    found = [PaymentLeft(None, order.paid.amount - taken.get(None, 0))]
+    balance_ref = (order.balance.as_dict() if order.balance else {}).get("payment_ref")
+    if order.balance_paid.amount and balance_ref:
+        found.insert(0, PaymentLeft(balance_ref, order.balance_paid.amount - taken.get(balance_ref, 0), True))
+    return found
+
+
+def payment_for(bundle: OrderBundle, wanted: Money) -> str | None:
+    """Which payment a refund of `wanted` goes back on (None: the order's own): the first that can
+    give it all back. A refund larger than each is refused; staff refund it in two."""
+    payments = payments_left(bundle)
+    if len(payments) == 1:
+        return None
+    chosen = next((payment for payment in payments if payment.amount >= wanted.amount), None)
+    if chosen is None:
+        most = Money(max(payment.amount for payment in payments), wanted.currency)
+        raise InvalidRequest(
+            f"at most {display(most)} in one refund: the deposit and the balance were paid separately, "
+            "and each is refunded on its own payment",
+            code="refund_too_large",
+            per_refund=most.as_dict(),
+        )
+    return chosen.ref
+
+
 def terms(bundle: OrderBundle) -> dict[str, Any]:
     """What staff see before refunding: the stage whose share applies, the share, and what is
-    left to refund now (the refund route decides the same way when they confirm)."""
-    return {
+    left to refund now (the refund route decides the same way when they confirm), and for an
+    order paid in two payments (a booking's deposit and balance) the most one refund can be."""
+    left = refundable(bundle)
+    found = {
         "stage": policy_status(bundle),
         "percent": policy_percent(bundle),
         "cap": refund_cap(bundle).as_dict(),
-        "refundable": refundable(bundle).as_dict(),
+        "refundable": left.as_dict(),
     }
+    payments = payments_left(bundle)
+    if len(payments) > 1:
+        most = max(payment.amount for payment in payments)
+        found["per_refund"] = Money(min(most, left.amount), left.currency).as_dict()
+    return found
 
 
 def returnable(bundle: OrderBundle) -> dict[str, int]:
@@ -134,9 +184,11 @@ def reserve(
     reason: str | None,
     requested_by: str,
     codes: list[str] | None = None,
+    payment_ref: str | None = None,
 ) -> Refund:
     """Record a refund as requested and reserve its amount, only if the order's refunds and stage
-    are still what `bundle` says (the caller re-reads and decides again when they are not)."""
+    are still what `bundle` says (the caller re-reads and decides again when they are not).
+    `payment_ref`: the payment it goes back on, when not the order's own (payment_for)."""
     order = bundle.order
     refund = Refund(
         order.pk,
@@ -151,6 +203,7 @@ def reserve(
         requested_by=requested_by,
         requested_at=utcnow(),
         provider=order.provider,
+        payment_ref=payment_ref,
     )
     tx = Transaction()
     tx.put(refund, condition=Refund.sk.does_not_exist(), label="refund")
@@ -238,7 +291,7 @@ def _apply(
     order = bundle.order
     amount = int(refund.amount)
     refunded = int(order.refunded_amount or 0) + amount
-    actions: list[Action] = [Order.refunded_amount.add(amount), *_on_balance(order, refund, amount)]
+    actions: list[Action] = [Order.refunded_amount.add(amount)]
     if reserved:
         actions.append(Order.refund_reserved.add(-amount))
     manual = outcome.status == "owed"
@@ -294,15 +347,6 @@ def _apply(
             label=f"hold:{hold.sku}",
         )
         tx.update(Product(Product.key(hold.sku)), actions=[Product.stock.add(quantity)], label=f"stock:{hold.sku}")
-
-
-def _on_balance(order: Order, refund: Refund, amount: int) -> list[Action]:
-    """A refund of a booking's balance payment (negative: one undone) counted on the balance too,
-    so the deposit's refunds stay within the deposit."""
-    balance = order.balance.as_dict() if order.balance else {}
-    if not refund.payment_ref or refund.payment_ref != balance.get("payment_ref"):
-        return []
-    return [Order.balance.set({**balance, "refunded": max(order.balance_refunded + amount, 0)})]
 
 
 def release(order: Order, refund: Refund) -> None:
@@ -419,7 +463,7 @@ def _undo(bundle: OrderBundle, refund: Refund, actor_id: str) -> bool:
         actor=states.Actor.PROVIDER,
         actor_id=actor_id,
         note=f"refund of {display(Money(amount, order.currency))} failed at the provider",
-        extra=[Order.refunded_amount.add(-amount), *_on_balance(order, refund, -amount)],
+        extra=[Order.refunded_amount.add(-amount)],
     )
     try:
         tx.commit()

@@ -27,6 +27,7 @@ from caisse.orders.refunds import (
     check_items,
     finish,
     items_amount,
+    payment_for,
     refundable,
     release,
     reserve,
@@ -124,8 +125,9 @@ def _reserve_within_cap(
                 code="refund_too_large",
                 refundable=limit.as_dict(),
             )
+        payment = payment_for(bundle, wanted)
         try:
-            return reserve(bundle, refund_id, wanted, items, reason, staff.actor_id, codes)
+            return reserve(bundle, refund_id, wanted, items, reason, staff.actor_id, codes, payment)
         except TransactionCancelled as cancelled:
             if "refund" in cancelled.failed:  # the same request, retried concurrently, reserved it
                 found = _find(_bundle(order_id), refund_id)
@@ -145,7 +147,7 @@ def _pay_back(order_id: str, refund: Refund, staff: Staff) -> dict[str, Any]:
                 amount=Money(int(refund.amount), refund.currency),
                 reason=refund.reason,
                 provider_ref=order.provider_ref,
-                payment_ref=order.payment_ref,
+                payment_ref=refund.payment_ref or order.payment_ref,  # a booking's balance has its own
                 idempotency_key=f"refund-{refund.refund_id}",
                 customer_phone=None,  # encrypted on the order: shown to staff with the owed refund (_answer)
             )

@@ -178,13 +178,15 @@ function refundForm(context, order) {
   const terms = order.refund_terms;
   if (!terms) return null;
   const currency = order.total.currency;
-  const left = terms.refundable.amount;
-  const policy = left > 0
+  // Paid in two payments (a deposit and a balance), one refund goes back on one of them.
+  const first = terms.per_refund && terms.per_refund.amount < terms.refundable.amount ? terms.per_refund : terms.refundable;
+  const left = first.amount;
+  const policy = terms.refundable.amount > 0
     ? t('order.refund_policy', { amount: money(terms.refundable), percent: `${terms.percent} %`, stage: statusName(terms.stage) })
     : t('order.refund_nothing');
   const amount = el('input', { name: 'amount', inputmode: 'decimal', autocomplete: 'off', value: left > 0 ? majorUnits(left, currency) : '' });
   // Always sendable: when the policy allows nothing, staff still see why from the API's answer.
-  const button = el('button', { type: 'submit', class: 'danger' }, t('order.refund_button', { amount: money(terms.refundable) }));
+  const button = el('button', { type: 'submit', class: 'danger' }, t('order.refund_button', { amount: money(first) }));
   const relabel = () => {
     const minor = minorUnits(amount.value, currency);
     button.textContent = t('order.refund_button', { amount: minor === null ? '…' : money({ amount: minor, currency }) });
@@ -194,6 +196,7 @@ function refundForm(context, order) {
     { class: 'action', 'aria-label': t('order.refund') },
     [
       el('p', { class: 'policy' }, policy),
+      first !== terms.refundable ? el('p', {}, t('order.refund_per_payment', { amount: money(first) })) : null,
       field(t('order.refund_amount', { currency }), amount),
       field(t('order.refund_reason'), el('input', { name: 'reason', maxlength: '300', autocomplete: 'off' })),
       button,
