@@ -232,6 +232,38 @@ def test_the_balance_is_refunded_on_its_own_payment_from_caisse_or_the_tradies_s
     assert nothing.status_code == 409 and nothing.json()["error"] == "nothing_to_refund", nothing.text
 
 
+def test_a_job_cancelled_after_its_balance_was_paid_refunds_both_payments_each_on_its_own(api, stack):
+    booking = paid_booking(api, stack, weeks_ahead=18)
+    order_id = booking["order_id"]
+    charged = api.post(f"/admin/bookings/{order_id}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT))
+    assert charged.status_code == 200, charged.text
+    cancelled = api.post(
+        f"/admin/bookings/{order_id}/cancel",
+        json={"reason": "the customer sold the house"},
+        headers={**staff(FIXIT), "Idempotency-Key": f"cancel-{order_id}"},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    refunds = cancelled.json()["refunds"]
+    assert [(r["amount"]["amount"], r["of_balance"]) for r in refunds] == [(15000, True), (3000, False)]
+    assert cancelled.json()["money_state"] == "refunded" and cancelled.json()["status"] == "cancelled"
+    account = account_of(stack)
+    for payment, amount in (
+        (charged.json()["payment_ref"], 15000),
+        (admin_view(api, order_id, FIXIT)["payment_ref"], 3000),
+    ):
+        assert (
+            sum(r["amount"] for r in sandbox_get(stack, f"/v1/refunds?payment_intent={payment}", account)["data"])
+            == amount
+        )
+    again = api.post(
+        f"/admin/bookings/{order_id}/cancel",
+        json={"reason": "the customer sold the house"},
+        headers={**staff(FIXIT), "Idempotency-Key": f"cancel-{order_id}"},
+    )
+    assert again.status_code in (200, 409), again.text  # nothing more goes back
+    assert admin_view(api, order_id, FIXIT)["refunded"] == {"amount": 18000, "currency": "AUD"}
+
+
 def test_a_chargeback_on_the_balance_puts_the_job_in_dispute(api, stack):
     booking = paid_booking(api, stack, weeks_ahead=16)
     order_id = booking["order_id"]

@@ -34,7 +34,7 @@ from caisse.money import Money, check_maximum
 from caisse.orders import capacity, personal, states
 from caisse.orders.checkout import BookingRequest, CheckoutRequest, new_order_transaction, next_order_number
 from caisse.orders.models import ORDER_SK, LineItem, Order, OrderRecord, Slot, order_pk
-from caisse.orders.refunds import refundable
+from caisse.orders.refunds import payments_left, refundable
 from caisse.orders.service import change_status_by_staff, load, record_action
 from caisse.payments.checkout import Draft, spec_for
 from caisse.payments.refunds import request_refund
@@ -368,12 +368,11 @@ def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_
     order is cancelled (a refund moves the money, the cancellation the lifecycle)."""
     bundle, booking = _paid_booking(order_id, staff)
     order = bundle.order
-    refund = None
+    refunds: list[dict[str, Any]] = []
     if order.status in states.HOLDING:
         change_status_by_staff(order_id, states.CANCELLED, staff, message=reason)  # releases the slots too
     else:
-        if refundable(bundle).amount > 0:
-            refund = request_refund(order_id, staff, None, reason or "booking cancelled", idempotency_key)
+        refunds = _refund_allowed(order_id, staff, reason or "booking cancelled", idempotency_key)
         release_slots(order_id, booking.get("slots", []))
         booking["cancelled_at"] = iso(utcnow())
         order.update(actions=[Order.booking.set(booking)], condition=Order.pk.exists())
@@ -385,9 +384,25 @@ def cancel_booking(order_id: str, staff: Staff, reason: str | None, idempotency_
         "booking_id": order_id,
         "status": reloaded.order.status if reloaded else None,
         "money_state": reloaded.order.money_state if reloaded else None,
-        "refund": refund,
+        "refund": refunds[0] if refunds else None,
+        "refunds": refunds,  # two when the balance was paid: each payment is refunded on its own
         "slots_freed": True,
     }
+
+
+def _refund_allowed(order_id: str, staff: Staff, reason: str, idempotency_key: str | None) -> list[dict[str, Any]]:
+    """What the merchant's rule lets go back, one refund per payment it takes (a deposit, then a
+    balance already paid); the first keeps the request's idempotency key, so a retry replays it."""
+    done = []
+    for part in range(2):
+        bundle = load(order_id)
+        left = refundable(bundle).amount if bundle is not None else 0
+        if bundle is None or left <= 0:
+            break
+        most = max(payment.amount for payment in payments_left(bundle))
+        key = f"{idempotency_key}:{part}" if idempotency_key and part else idempotency_key
+        done.append(request_refund(order_id, staff, min(left, most), reason, key))
+    return done
 
 
 def release_slots(order_id: str, slots: list[list[str]]) -> None:
