@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -398,6 +400,18 @@ def test_a_photographer_uploads_a_gallery_from_the_console_and_sees_the_clients_
     assert desk.errors == []
 
 
+@contextmanager
+def french_phone(browser, stack, merchant: str) -> Iterator[Page]:
+    """A phone signed in to the console as the merchant's staff, switched to French; closed after."""
+    phone = open_page(browser, PHONE)
+    try:
+        sign_in(phone, stack, merchant)
+        phone.get_by_role("button", name="Français").click()
+        yield phone
+    finally:
+        phone.context.close()
+
+
 def public_product(api, sku: str) -> dict | None:
     """The product as GET /catalog shows it to customers, or None when it is not on sale."""
     return next((p for p in api.get("/catalog").json()["products"] if p["sku"] == sku), None)
@@ -443,7 +457,7 @@ def test_staff_add_a_product_change_its_prices_count_its_stock_and_take_it_off_s
     euros = api.post(
         "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "EUR", "customer": customer()}
     )
-    assert euros.status_code in (409, 422) and "EUR" in euros.text, euros.text
+    assert euros.status_code == 422 and euros.json()["error"] == "currency_not_offered", euros.text
 
     # Two held by that checkout; one damaged, counted out with its reason.
     desk.reload()
@@ -464,7 +478,7 @@ def test_staff_add_a_product_change_its_prices_count_its_stock_and_take_it_off_s
     refused = api.post(
         "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "USD", "customer": customer()}
     )
-    assert refused.status_code in (404, 409, 422), refused.text
+    assert refused.status_code == 422 and refused.json()["error"] == "unknown_sku", refused.text
     desk.get_by_role("link", name="Back to the catalog").click()
     expect(desk.get_by_role("row", name=re.compile(sku))).to_contain_text("Off sale", timeout=WAIT_MS)
     desk.get_by_role("link", name="Fine-art print, A2").click()
@@ -473,10 +487,7 @@ def test_staff_add_a_product_change_its_prices_count_its_stock_and_take_it_off_s
     assert public_product(api, sku)["prices"] == {"USD": 8500}
     assert desk.errors == []
 
-    phone = open_page(browser, PHONE)
-    try:
-        sign_in(phone, stack, "lumen")
-        phone.get_by_role("button", name="Français").click()
+    with french_phone(browser, stack, "lumen") as phone:
         phone.goto(f"{stack.api}/console#/catalog/{sku}")
         expect(phone.get_by_role("heading", name="Mouvements de stock")).to_be_visible(timeout=WAIT_MS)
         row = phone.get_by_role("table", name="Mouvements de stock").get_by_role("row", name=re.compile("corner bent"))
@@ -490,8 +501,6 @@ def test_staff_add_a_product_change_its_prices_count_its_stock_and_take_it_off_s
         assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
         screenshot(phone, "console-new-product-phone-fr")
         assert phone.errors == []
-    finally:
-        phone.context.close()
     desk.goto(f"{stack.api}/console#/catalog/{sku}")
     expect(desk.get_by_text("2 left")).to_be_visible(timeout=WAIT_MS)
     screenshot(desk, "console-product-desktop")
@@ -615,15 +624,10 @@ def test_a_festival_adds_an_event_then_its_ticket_type_from_the_console_and_its_
     assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_event", unknown.text
     assert public_product(api, f"{sku}-X") is None
 
-    phone = open_page(browser, PHONE)
-    try:
-        sign_in(phone, stack, "ouaga-live")
-        phone.get_by_role("button", name="Français").click()
+    with french_phone(browser, stack, "ouaga-live") as phone:
         phone.goto(f"{stack.api}/console#/catalog")
         expect(phone.get_by_role("heading", name="Événements")).to_be_visible(timeout=WAIT_MS)
         expect(phone.get_by_role("table", name="Événements")).to_contain_text("Stade du 4-Août")
         assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
         screenshot(phone, "console-events-phone-fr")
         assert phone.errors == []
-    finally:
-        phone.context.close()
