@@ -8,7 +8,7 @@ import re
 
 import httpx
 from browser_support import DESKTOP, PHONE, axe_violations, horizontal_overflow, open_page, screenshot
-from e2e_support import emails_for, merchant_token, order_status, start, wait_for
+from e2e_support import emails_for, merchant_token, order_status, order_view, start, wait_for
 from playwright.sync_api import expect
 
 PAGE_WAIT_MS = 30_000  # the page polls the API; the webhook lands in a second or two
@@ -105,5 +105,43 @@ def test_what_the_shop_writes_shows_as_text_and_a_wrong_token_shows_nothing(api,
         page.reload()
         expect(page.get_by_text("We could not find this order")).to_be_visible()
         assert checkout["order_number"] not in page.locator("main").inner_text()
+    finally:
+        page.context.close()
+
+
+def test_a_jobs_customer_sees_the_balance_due_with_where_to_pay_it_then_paid(api, browser, stack):
+    from signup_support import sandbox_get
+    from test_bookings import FIXIT, account_of, paid_booking, staff
+
+    booking = paid_booking(api, stack, weeks_ahead=19)
+    account = account_of(stack)
+    session = sandbox_get(stack, f"/v1/checkout/sessions/{booking['next_action']['url'].rsplit('/', 1)[1]}", account)
+    card = sandbox_get(stack, f"/v1/payment_intents/{session['payment_intent']}", account)["payment_method"]
+    httpx.post(
+        f"{stack.sandbox}/_sandbox/stripe/payment_methods/{card}/behaviour",
+        json={"off_session": "authentication_required"},  # the bank wants the customer: the balance stays due
+        timeout=10,
+    ).raise_for_status()
+    due = api.post(
+        f"/admin/bookings/{booking['order_id']}/charge-balance", json={"final_amount": 18000}, headers=staff(FIXIT)
+    )
+    assert due.status_code == 200 and due.json()["status"] == "due", due.text
+
+    page = open_page(browser, PHONE)
+    try:
+        page.goto(page_link(stack, booking))
+        sums = page.locator("table.items tfoot")
+        expect(sums).to_contain_text("Balance due", timeout=PAGE_WAIT_MS)
+        expect(sums).to_contain_text("A$150.00")
+        expect(page.get_by_role("link", name="Pay the balance")).to_have_attribute("href", due.json()["link"])
+        assert horizontal_overflow(page) == 0 and axe_violations(page) == []
+        screenshot(page, "order-page-balance-due-phone")
+        httpx.post(f"{due.json()['link']}/pay", timeout=10)  # the customer pays on Stripe's page
+        wait_for(lambda: order_view(api, booking).get("balance", {}).get("status") == "paid", what="the balance paid")
+        page.reload()  # back from Stripe's page, as the customer comes back
+        expect(sums).to_contain_text("Balance paid", timeout=PAGE_WAIT_MS)
+        expect(page.get_by_role("link", name="Pay the balance")).to_have_count(0)
+        expect(page.locator("ol.timeline")).to_contain_text("Balance of A$150.00 paid")
+        assert page.errors == []
     finally:
         page.context.close()

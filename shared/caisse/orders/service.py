@@ -485,6 +485,14 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         view["next_action"] = order.next_action.as_dict()
     if order.tickets:
         view["tickets"] = tickets.views(order)
+    if order.balance:
+        # A booking's balance after the job, as its customer sees it: what, paid or due, where to pay.
+        balance = order.balance.as_dict()
+        view["balance"] = {
+            "status": balance.get("status"),
+            "amount": balance.get("amount"),
+            "link": balance.get("link") if balance.get("status") == "due" else None,
+        }
     workflow = bundle.workflow
     if order.day:
         view["day"] = order.day

@@ -168,13 +168,17 @@ function items() {
     el('td', { class: 'amount' }, money({ amount: item.amount, currency: order.total.currency }))));
   const sums = [[t('order.total'), order.total]];
   if (order.paid && order.paid.amount !== order.total.amount) sums.push([t('order.paid'), order.paid]);
+  if (order.balance && order.balance.amount) {
+    sums.push([t(order.balance.status === 'paid' ? 'order.balance_line_paid' : 'order.balance_line_due'), order.balance.amount]);
+  }
   if (order.refunded && order.refunded.amount) sums.push([t('order.refunded'), order.refunded]);
   if (order.refund_in_progress && order.refund_in_progress.amount) sums.push([t('order.refund_in_progress'), order.refund_in_progress]);
   return el('section', { class: 'card', 'aria-labelledby': 'items-heading' },
     el('h2', { id: 'items-heading' }, t('order.items')),
     el('table', { class: 'items' },
       el('tbody', {}, rows),
-      el('tfoot', {}, sums.map(([label, value]) => el('tr', {}, el('th', { scope: 'row' }, label), el('td', { class: 'amount' }, money(value)))))));
+      el('tfoot', {}, sums.map(([label, value]) => el('tr', {}, el('th', { scope: 'row' }, label), el('td', { class: 'amount' }, money(value)))))),
+    order.balance && order.balance.link ? el('p', {}, el('a', { class: 'button', href: order.balance.link }, t('order.pay_balance'))) : null);
 }
 
 function timeline(timeZone) {
@@ -184,6 +188,9 @@ function timeline(timeZone) {
     else if (entry.money && entry.money.amount && ['partially_refunded', 'refunded'].includes(entry.money.to)) {
       what = t('event.refund', { amount: money({ amount: entry.money.amount, currency: order.total.currency }) });
     } else if (entry.to === 'paid' && entry.from !== 'paid') what = t('order.paid');
+    else if (entry.money && entry.money.amount > 0 && entry.money.from === 'paid' && entry.money.to === 'paid') {
+      what = t('event.balance', { amount: money({ amount: entry.money.amount, currency: order.total.currency }) });
+    }
     else if (entry.from !== entry.to) what = t('event.status', { status: statusName(entry.to) });
     else if (entry.money) what = t('event.money', { state: t(`money.${entry.money.to}`) });
     else what = statusName(entry.to);
