@@ -134,6 +134,7 @@ def test_a_jobs_customer_sees_the_balance_due_with_where_to_pay_it_then_paid(api
         expect(sums).to_contain_text("Balance due", timeout=PAGE_WAIT_MS)
         expect(sums).to_contain_text("A$150.00")
         expect(page.get_by_role("link", name="Pay the balance")).to_have_attribute("href", due.json()["link"])
+        expect(page.locator("section.status")).to_contain_text("The balance of A$150.00 is due")
         assert horizontal_overflow(page) == 0 and axe_violations(page) == []
         screenshot(page, "order-page-balance-due-phone")
         httpx.post(f"{due.json()['link']}/pay", timeout=10)  # the customer pays on Stripe's page

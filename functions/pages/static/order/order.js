@@ -103,7 +103,8 @@ function statusCard(timeZone) {
   const inStages = order.stages.includes(status);
   const last = order.stages[order.stages.length - 1];
   let next;
-  if (inStages) next = t(status === last ? 'next.delivered' : 'next.stage');
+  if (order.balance && order.balance.status === 'due' && order.balance.link) next = t('next.balance_due', { amount: money(order.balance.amount) });
+  else if (inStages) next = t(status === last ? 'next.delivered' : 'next.stage');
   else if (status === 'paid' && order.tickets && order.tickets.length) next = t('next.tickets');
   else next = t(`next.${status}`);
   const card = el('section', { class: `card status status-${WAITING.includes(status) ? 'waiting' : status}`, 'aria-labelledby': 'status-heading' },
