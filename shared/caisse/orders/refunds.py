@@ -92,7 +92,6 @@ class PaymentLeft:
 
     ref: str | None
     amount: int
-    balance: bool = False
 
 
 def payments_left(bundle: OrderBundle) -> list[PaymentLeft]:
@@ -106,7 +105,7 @@ def payments_left(bundle: OrderBundle) -> list[PaymentLeft]:
     found = [PaymentLeft(None, order.paid.amount - taken.get(None, 0))]
     balance_ref = (order.balance.as_dict() if order.balance else {}).get("payment_ref")
     if order.balance_paid.amount and balance_ref:
-        found.insert(0, PaymentLeft(balance_ref, order.balance_paid.amount - taken.get(balance_ref, 0), True))
+        found.insert(0, PaymentLeft(balance_ref, order.balance_paid.amount - taken.get(balance_ref, 0)))
     return found
 
 
