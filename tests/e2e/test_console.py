@@ -544,6 +544,12 @@ def test_a_jobs_balance_and_its_dashboard_refund_read_plainly_on_the_order(api, 
         "of the balance"
     )
     expect(desk.get_by_role("form", name="Refund")).to_contain_text("The refund policy allows A$30.00 now")
+
+    # The tradie's day: the job with its balance, paid.
+    day = admin_view(api, order_id, FIXIT)["booking"]["start"][:10]
+    desk.goto(f"{stack.api}/console#/bookings?date={day}&span=day")
+    row = desk.locator("tr", has=desk.locator(f"a[href='#/orders/{order_id}']"))
+    expect(row).to_contain_text("A$150.00 · paid", timeout=WAIT_MS)
     assert desk.errors == []
 
 

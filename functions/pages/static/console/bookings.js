@@ -1,9 +1,9 @@
 // A tradie's bookings by day or week, in the business's own time zone: who, what, where, and
 // what is still to pay.
 import { el } from './shared/dom.js';
-import { day, money, statusName, t } from './shared/i18n.js';
+import { day, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { notice, shiftDay, shopToday, table } from './ui.js';
+import { balanceText, notice, shiftDay, shopToday, table } from './ui.js';
 
 function localTime(iso, zone) {
   return new Intl.DateTimeFormat(document.documentElement.lang, {
@@ -35,7 +35,7 @@ export async function bookingsView(context, parameters) {
       { label: t('bookings.service'), cell: (b) => b.service || b.service_id || '' },
       { label: t('bookings.address'), cell: (b) => b.address || '' },
       { label: t('orders.status'), cell: (b) => statusName(b.status) },
-      { label: t('bookings.balance'), cell: (b) => (b.balance && b.balance.amount !== undefined ? money({ amount: b.balance.amount, currency: b.balance.currency }) : '') },
+      { label: t('bookings.balance'), cell: (b) => balanceText(b.balance) },
     ], found.bookings),
   ];
 }

@@ -4,7 +4,7 @@ import { el } from './shared/dom.js';
 import { dateTime, language, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
 import {
-  actionForm, actorName, badge, field, majorUnits, minorUnits, notice, section, select, table,
+  actionForm, actorName, badge, balanceText, field, majorUnits, minorUnits, notice, section, select, table,
 } from './ui.js';
 
 const FILTERS = ['q', 'status', 'money_state', 'provider', 'created_from', 'created_to'];
@@ -311,7 +311,7 @@ export async function orderView(context, orderId) {
       section(t('order.amount'), definition([
         [t('order.total'), money(order.total)],
         [t('order.paid'), order.paid ? money(order.paid) : null],
-        [t('bookings.balance'), order.balance?.amount ? `${money(order.balance.amount)} · ${t(order.balance.status === 'paid' ? 'order.balance_paid' : 'order.balance_due')}` : null],
+        [t('bookings.balance'), balanceText(order.balance) || null],
         [t('order.refunded'), order.refunded?.amount ? money(order.refunded) : null],
         [t('order.refund_in_progress'), order.refund_in_progress?.amount ? money(order.refund_in_progress) : null],
         [t('order.revisions'), order.revisions ? `${order.revisions.used} / ${order.revisions.included}` : null],

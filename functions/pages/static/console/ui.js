@@ -1,7 +1,7 @@
 // Small pieces every console view is built from: tables that turn into cards on a phone, forms
 // that show their own errors, status badges, and money typed by staff read without floats.
 import { el } from './shared/dom.js';
-import { language, statusName, t } from './shared/i18n.js';
+import { language, money, statusName, t } from './shared/i18n.js';
 import { ApiError } from './api.js';
 
 export function errorText(error) {
@@ -119,6 +119,12 @@ export function majorUnits(amount, currency) {
 // Who did something, as the API records staff ("staff:<id>"): "you" when it was the one signed in.
 export function actorName(actor, staff) {
   return staff && actor === `staff:${staff.subject}` ? t('console.you') : actor;
+}
+
+// A booking's balance after the job: "A$150.00 · paid" (or due); empty before it is charged.
+export function balanceText(balance) {
+  if (!balance || !balance.amount) return '';
+  return `${money(balance.amount)} · ${t(balance.status === 'paid' ? 'order.balance_paid' : 'order.balance_due')}`;
 }
 
 export function loading() {
