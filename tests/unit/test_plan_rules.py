@@ -51,6 +51,14 @@ def test_a_failed_payment_paid_by_the_time_its_event_is_applied_is_not_told_as_f
     assert email_for("past_due", "active", paid_since) == "plan_active"
 
 
+def test_a_failed_invoice_is_told_once_not_again_for_each_retry():
+    failed = replace(notice("invoice.payment_failed", "past_due"), invoice={"id": "in_1", "paid": False})
+    assert email_for("active", "past_due", failed, told={"id": "in_0", "paid": True}) == "plan_payment_failed"
+    assert email_for("past_due", "past_due", failed, told={"id": "in_1", "paid": False}) is None
+    another = replace(failed, invoice={"id": "in_2", "paid": False})  # next month's renewal failing too
+    assert email_for("past_due", "past_due", another, told={"id": "in_1", "paid": False}) == "plan_payment_failed"
+
+
 @pytest.mark.parametrize(
     ("kind", "old", "new", "email"),
     [

@@ -350,10 +350,7 @@ def pay_now(merchant_id: str, staff: Staff) -> dict[str, Any]:
         if refused.details.get("reason") == AUTHENTICATION_REQUIRED:  # the card holder confirms on Stripe's page
             refused.details["confirm_url"] = invoice.get("page") or _invoice_page(invoice["id"])
         raise
-    return {
-        "merchant": merchant_id,
-        "invoice": {**invoice, "amount": paid.amount_paid, "paid": True, "next_attempt": None},
-    }
+    return {"merchant": merchant_id, "invoice": invoice_summary(paid.to_dict(), True, invoice["at"])}
 
 
 def _invoice_page(invoice_id: str) -> str | None:
@@ -458,12 +455,22 @@ def _merchant_context(merchant: Merchant) -> dict[str, Any]:
 
 
 def email_for(
-    old: str | None, new: str | None, notice: PlanNotice, *, other_plan: bool = False, ending: bool = False
+    old: str | None,
+    new: str | None,
+    notice: PlanNotice,
+    *,
+    other_plan: bool = False,
+    ending: bool = False,
+    told: dict[str, Any] | None = None,
 ) -> str | None:
     """Which email (a Kind value) this change calls for, if any. `other_plan`: the event moves a
-    running subscription to another plan; `ending`: the subscription is now set to end."""
-    if notice.event_type == "invoice.payment_failed" and not (notice.invoice or {}).get("paid"):
-        return "plan_payment_failed"  # unless it has been paid since (as_stripe_has_it)
+    running subscription to another plan; `ending`: the subscription is now set to end; `told`:
+    the last invoice the merchant's billing kept before this event."""
+    invoice = notice.invoice or {}
+    if notice.event_type == "invoice.payment_failed" and not invoice.get("paid"):  # paid since: as_stripe_has_it
+        if told and told.get("id") == invoice.get("id") and not told.get("paid"):
+            return None  # told when it first failed: Stripe's retries and a declined Pay now fail it again
+        return "plan_payment_failed"
     if new in LAPSED and old not in LAPSED:
         return "plan_lapsed"
     if new in ("active", "trialing") and old not in ("active", "trialing"):
@@ -586,9 +593,7 @@ def _apply_once(merchant_id: str, notice: PlanNotice, processed: Callable[[Trans
     tx = Transaction()
     tx.update(merchant, actions=actions, condition=condition, label="merchant")
     ending = bool(billing.get("ends_at")) and not was_ending
-    kind = email_for(old_status, status, notice, other_plan=other_plan, ending=ending)
-    if kind == "plan_payment_failed" and told.get("id") == (notice.invoice or {}).get("id") and not told.get("paid"):
-        kind = None  # told when it first failed: Stripe's retries and a declined Pay now fail it again
+    kind = email_for(old_status, status, notice, other_plan=other_plan, ending=ending, told=told)
     if kind and (merchant.staff_email or merchant.reply_to):
         plan_name = plan.name if plan else merchant.plan
         before = find_plan(merchant.plan) if other_plan else None
