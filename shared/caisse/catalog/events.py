@@ -18,7 +18,7 @@ from pynamodb.expressions.update import Action
 
 from caisse.catalog.admin import catalog_records, event_view
 from caisse.catalog.merchant_settings import record_change
-from caisse.catalog.models import CatalogRecord, Event, Merchant, Product, merchant_parent
+from caisse.catalog.models import CatalogRecord, Event, Merchant, Product
 from caisse.catalog.service import event_copy, get_merchant
 from caisse.clock import utcnow
 from caisse.errors import Conflict, InvalidRequest, NotFound
@@ -39,18 +39,7 @@ def add_event(merchant_id: str, staff: Staff, spec: dict[str, Any]) -> dict[str,
         pass
     else:
         raise Conflict(f"{merchant.name} has an event {event_id} already", code="event_exists", event=event_id)
-    event = Event(
-        Event.key(merchant_id, event_id),
-        parent=merchant_parent(merchant_id),
-        merchant=merchant_id,
-        event_id=event_id,
-        name=spec["name"],
-        start=start,
-        end=end,
-        venue=spec.get("venue") or None,
-        address=spec.get("address") or None,
-        added_by=staff.actor_id,
-    )
+    event = Event.of(merchant_id, {**spec, "id": event_id, "start": start, "end": end}, added_by=staff.actor_id)
     record_change(merchant, staff, {f"event:{event_id}": (None, event.fields())}, [], also=(event,))
     return {**event_view(event), "timezone": merchant.timezone or "UTC"}
 
@@ -92,18 +81,7 @@ def change_event(
             f"tickets for {event.name} have been issued with these details: it can no longer be changed",
             code="tickets_issued",
         )
-    corrected = Event(
-        event.pk,
-        parent=event.parent,
-        merchant=merchant_id,
-        event_id=event_id,
-        name=after["name"],
-        start=after["start"],
-        end=after["end"],
-        venue=after.get("venue"),
-        address=after.get("address"),
-        added_by=event.added_by,
-    )
+    corrected = Event.of(merchant_id, after, added_by=event.added_by)
     copy = event_copy(after, merchant.timezone or "UTC")
     tickets: list[tuple[CatalogRecord, list[Action]]] = [
         (Product(product.pk), [Product.event.set(copy)])

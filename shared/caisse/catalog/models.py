@@ -229,6 +229,22 @@ class Event(CatalogRecord, discriminator="event"):
     def key(merchant: str, event_id: str) -> str:
         return f"EVENT#{merchant}#{event_id}"
 
+    @classmethod
+    def of(cls, merchant: str, fields: dict[str, Any], added_by: str | None = None) -> Event:
+        """The record of an event as the catalog document (or `fields()`) says it."""
+        return cls(
+            cls.key(merchant, fields["id"]),
+            parent=merchant_parent(merchant),
+            merchant=merchant,
+            event_id=fields["id"],
+            name=fields["name"],
+            start=fields["start"],
+            end=fields["end"],
+            venue=fields.get("venue") or None,
+            address=fields.get("address") or None,
+            added_by=added_by,
+        )
+
     def fields(self) -> dict[str, Any]:
         """What the catalog document says of it: id, name, start, end, venue, address."""
         found = {"id": self.event_id, "name": self.name, "start": self.start, "end": self.end}

@@ -360,20 +360,7 @@ def seed(catalog: dict[str, Any]) -> int:
             _upsert(service, kept=() if "active" in offer else ("active",))
             written += 1
         for event in document.get("events", []):
-            _upsert(
-                Event(
-                    Event.key(merchant.merchant_id, event["id"]),
-                    parent=merchant_parent(merchant.merchant_id),
-                    merchant=merchant.merchant_id,
-                    event_id=event["id"],
-                    name=event["name"],
-                    start=event["start"],
-                    end=event["end"],
-                    venue=event.get("venue"),
-                    address=event.get("address"),
-                ),
-                kept=(),
-            )
+            _upsert(Event.of(merchant.merchant_id, event), kept=())
             written += 1
     for item in catalog["products"]:
         merchant = merchants[item["merchant"]]

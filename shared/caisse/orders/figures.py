@@ -116,7 +116,7 @@ def contribution(old: Order | None, new: Order) -> Contribution:
     balance = new.balance.as_dict() if new.balance else {}
     if balance.get("status") == "paid" and old_balance.get("status") != "paid":
         day = _day(new, new.updated_at)
-        found.add(day, currency, "revenue", _fee(balance.get("amount"), currency))
+        found.add(day, currency, "revenue", new.balance_paid.amount)
         found.add(day, currency, "fees", _fee(balance.get("fee"), currency))
     return found
 
