@@ -5,7 +5,7 @@
 import { el } from './shared/dom.js';
 import { dateTime, day, money, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { actionForm, actorName, field, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
+import { actionForm, actorName, field, flashNotice, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
 
 const MAX_PER_ORDER = 20; // what the API gives a product when the form leaves it out
 
@@ -36,11 +36,9 @@ function stockForm(context, product, done = () => context.refresh()) {
 export async function catalogView(context, parameters = new URLSearchParams()) {
   if (!context.merchant) return [el('h1', {}, t('catalog.title')), notice(t('bookings.pick_merchant'))];
   const found = await shopCatalog(context.merchant);
-  const flash = context.flash;
-  context.flash = null;
   return [
     el('h1', {}, t('catalog.title')),
-    flash ? notice(flash, 'ok') : null,
+    flashNotice(context),
     el('div', { class: 'buttons' }, el('a', { class: 'button', href: '#/catalog/new' }, t('catalog.new'))),
     table([
       { label: t('catalog.sku'), cell: (p) => el('code', {}, p.sku) },
@@ -300,12 +298,10 @@ export async function productView(context, sku) {
   if (sku === 'new') return newProductView(context);
   const product = await api.get(`/admin/products/${encodeURIComponent(sku)}`);
   const suggested = currenciesOf((await shopCatalog(product.merchant)).products);
-  const flash = context.flash;
-  context.flash = null;
   return [
     el('h1', {}, `${product.name} `, el('span', { class: `badge ${product.active ? 'status-paid' : 'status-cancelled'}` }, t(product.active ? 'catalog.active' : 'catalog.inactive'))),
     backLink(),
-    flash ? notice(flash, 'ok') : null,
+    flashNotice(context),
     el('dl', { class: 'facts' },
       el('dt', {}, t('catalog.sku')), el('dd', {}, el('code', {}, product.sku)),
       el('dt', {}, t('catalog.kind')), el('dd', {}, product.kind),

@@ -4,7 +4,7 @@
 import { el } from './shared/dom.js';
 import { dateTime, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { actionForm, checkbox, field, notice, section, select, shiftDay, shopDay, shopEndOfDay, shopToday, table } from './ui.js';
+import { actionForm, checkbox, field, flashNotice, notice, section, select, shiftDay, shopDay, shopEndOfDay, shopToday, table } from './ui.js';
 
 const DEFAULT_DAYS = 30; // a new gallery stays open this long unless staff choose otherwise
 const POLL_MS = 2500; // while photos are being processed, the list of photos refreshes itself
@@ -64,11 +64,9 @@ export async function galleriesView(context, parameters) {
   const zone = context.timezone();
   const cursor = parameters.get('cursor');
   const found = await api.get(`/admin/galleries${api.query({ merchant: context.merchant, cursor })}`);
-  const flash = context.flash;
-  context.flash = null;
   return [
     heading,
-    flash ? notice(flash, 'ok') : null,
+    flashNotice(context),
     table([
       { label: t('galleries.title_field'), cell: (g) => el('a', { href: `#/galleries/${encodeURIComponent(g.gallery_id)}` }, g.title) },
       { label: t('galleries.client'), cell: (g) => el('span', {}, g.client.name, el('br'), el('small', {}, g.client.email)) },
@@ -244,14 +242,12 @@ export async function galleryView(context, galleryId, parameters) {
     cursor: parameters.get('cursor'),
   })}`);
   const zone = context.timezone(gallery.merchant);
-  const flash = context.flash;
-  context.flash = null;
   document.title = `${gallery.title} · ${t('console.title')}`;
   const photos = photosPanel(gallery, parameters);
   return [
     el('p', {}, el('a', { href: '#/galleries' }, `← ${t('gallery.back')}`)),
     el('h1', {}, gallery.title, ' ', stateBadge(gallery)),
-    flash ? notice(flash, 'ok') : null,
+    flashNotice(context),
     el('dl', { class: 'facts' },
       el('dt', {}, t('galleries.client')), el('dd', {}, `${gallery.client.name} · ${gallery.client.email}`),
       el('dt', {}, t('galleries.expires_at')), el('dd', {}, dateTime(gallery.expires_at, zone)),

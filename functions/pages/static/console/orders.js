@@ -4,7 +4,7 @@ import { el } from './shared/dom.js';
 import { dateTime, language, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
 import {
-  actionForm, actorName, badge, balanceText, field, majorUnits, minorUnits, notice, section, select, table,
+  actionForm, actorName, badge, balanceText, field, flashNotice, majorUnits, minorUnits, notice, section, select, table,
 } from './ui.js';
 
 const FILTERS = ['q', 'status', 'money_state', 'provider', 'created_from', 'created_to'];
@@ -291,14 +291,12 @@ export async function orderView(context, orderId) {
   const order = await api.get(`/admin/orders/${encodeURIComponent(orderId)}`);
   const zone = order.shop?.timezone || context.timezone(order.merchant);
   const customer = order.customer || {};
-  const flash = context.flash;
-  context.flash = null;
   const owed = (order.refunds || []).filter((r) => r.status === 'owed');
   document.title = `${order.order_number} · ${t('console.title')}`;
   return [
     el('p', {}, el('a', { href: '#/orders' }, `← ${t('order.back')}`)),
     el('h1', {}, order.order_number, ' ', badge(order.status), ' ', statusName(order.status) === moneyName(order.money_state) ? null : badge(order.money_state, 'money')),
-    flash ? notice(flash, 'ok') : null,
+    flashNotice(context),
     el('div', { class: 'columns' },
       section(t('order.customer'), definition([
         [t('orders.customer'), customer.name],

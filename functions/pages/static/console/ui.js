@@ -17,6 +17,13 @@ export function notice(text, kind = 'info') {
   return el('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
 }
 
+// What the last action wants said on the page it led to (`context.flash`), said once.
+export function flashNotice(context) {
+  const flash = context.flash;
+  context.flash = null;
+  return flash ? notice(flash, 'ok') : null;
+}
+
 export function heading(text, level = 2) {
   return el(`h${level}`, {}, text);
 }
