@@ -34,7 +34,7 @@ from caisse.money import Money, check_maximum
 from caisse.orders import capacity, personal, states
 from caisse.orders.checkout import BookingRequest, CheckoutRequest, new_order_transaction, next_order_number
 from caisse.orders.models import ORDER_SK, LineItem, Order, OrderRecord, Slot, order_pk
-from caisse.orders.refunds import payments_left, refundable
+from caisse.orders.refunds import most_in_one_refund
 from caisse.orders.service import change_status_by_staff, load, record_action
 from caisse.payments.checkout import Draft, spec_for
 from caisse.payments.refunds import request_refund
@@ -396,12 +396,11 @@ def _refund_allowed(order_id: str, staff: Staff, reason: str, idempotency_key: s
     done = []
     for part in range(2):
         bundle = load(order_id)
-        left = refundable(bundle).amount if bundle is not None else 0
-        if bundle is None or left <= 0:
+        amount = most_in_one_refund(bundle).amount if bundle is not None else 0
+        if amount <= 0:
             break
-        most = max(payment.amount for payment in payments_left(bundle))
         key = f"{idempotency_key}:{part}" if idempotency_key and part else idempotency_key
-        done.append(request_refund(order_id, staff, min(left, most), reason, key))
+        done.append(request_refund(order_id, staff, amount, reason, key))
     return done
 
 

@@ -109,6 +109,12 @@ def payments_left(bundle: OrderBundle) -> list[PaymentLeft]:
     return found
 
 
+def most_in_one_refund(bundle: OrderBundle) -> Money:
+    """What one refund can give back now: what may be refunded, within the payment with most left."""
+    left = refundable(bundle)
+    return Money(min(left.amount, max(payment.amount for payment in payments_left(bundle))), left.currency)
+
+
 def payment_for(bundle: OrderBundle, wanted: Money) -> str | None:
     """Which payment a refund of `wanted` goes back on (None: the order's own): the first that can
     give it all back. A refund larger than each is refused; staff refund it in two."""
@@ -138,10 +144,8 @@ def terms(bundle: OrderBundle) -> dict[str, Any]:
         "cap": refund_cap(bundle).as_dict(),
         "refundable": left.as_dict(),
     }
-    payments = payments_left(bundle)
-    if len(payments) > 1:
-        most = max(payment.amount for payment in payments)
-        found["per_refund"] = Money(min(most, left.amount), left.currency).as_dict()
+    if len(payments_left(bundle)) > 1:
+        found["per_refund"] = most_in_one_refund(bundle).as_dict()
     return found
 
 
