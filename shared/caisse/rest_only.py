@@ -31,6 +31,9 @@ DEFINED_IN = {
         "APIGatewayProxyEventV2": "api_gateway_proxy_event",
         "BedrockAgentEvent": "bedrock_agent_event",
         "LambdaFunctionUrlEvent": "lambda_function_url_event",
+        # Imported by sqs_event, which the batch utility imports: a stream or queue function loaded
+        # in a process where an API function came first (the local stack runs them all in one).
+        "S3Event": "s3_event",
         "VPCLatticeEvent": "vpc_lattice",
         "VPCLatticeEventV2": "vpc_lattice",
     },
