@@ -1,5 +1,6 @@
-"""PATCH /admin/merchants/{merchant_id}/events/{event_id}: correct an event (name, times, venue,
-address) until its first ticket is issued; its ticket types carry the correction."""
+"""PATCH /admin/merchants/{merchant_id}/events/{event_id}: change an event (name, times, venue,
+address); its ticket types carry the change. Once its tickets are issued, only with tell_holders:
+then its holders are told, through the ticket holders queue (caisse.orders.ticket_holders)."""
 
 from typing import Annotated
 
@@ -8,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from caisse.catalog.events import change_event
 from caisse.catalog.schemas import EventUpdate
 from caisse.observability import observability
+from caisse.orders import ticket_holders
 from caisse.orders.tickets import issued_for
 from caisse.web import Path, current_staff, error_responses, resolver
 
@@ -17,14 +19,14 @@ app = resolver(logger)
 
 @app.patch(
     "/admin/merchants/<merchant_id>/events/<event_id>",
-    summary="Correct an event before its tickets are issued",
+    summary="Change an event (once its tickets are issued: and tell every holder)",
     responses={
-        200: {"description": "The event as stored, with the merchant's time zone"},
+        200: {"description": "The event as stored, its time zone, and telling_holders while its holders are told"},
         **error_responses(
             {
                 403: "forbidden: another merchant",
                 404: "not_found: no such merchant or event",
-                409: "tickets_issued or settings_changed: its tickets are out, or another change came in between",
+                409: "tickets_issued or settings_changed: tickets are out (send tell_holders), or a change came first",
                 422: "invalid_request or invalid_event_times: the body names the field",
             }
         ),
@@ -35,10 +37,16 @@ def update(
     event_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
     changes: EventUpdate,
 ) -> dict:
+    fields = changes.model_dump(exclude_unset=True, exclude={"tell_holders"})
     answer = change_event(
-        merchant_id, event_id, current_staff(app), changes.model_dump(exclude_unset=True), issued=issued_for
+        merchant_id, event_id, current_staff(app), fields, issued=issued_for, tell_holders=changes.tell_holders
     )
-    logger.info("event changed", extra={"merchant": merchant_id, "event": event_id})
+    if answer["telling_holders"]:  # queued again if staff save again while it is under way: each holder is told once
+        ticket_holders.start(merchant_id, event_id, answer["revision"])
+    logger.info(
+        "event changed",
+        extra={"merchant": merchant_id, "event": event_id, "revision": answer["revision"]},
+    )
     return answer
 
 

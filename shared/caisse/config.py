@@ -32,6 +32,7 @@ class Settings:
     originals_bucket: str = "caisse-originals"
     notifications_table: str = "caisse-notifications"
     notifications_queue_url: str = ""
+    ticket_holders_queue_url: str = ""  # an event's changes on their way to its ticket holders
     sender_email: str = "no-reply@caisse.example"
     email_configuration_set: str | None = None
     public_api_url: str = "http://127.0.0.1:3000"

@@ -16,11 +16,13 @@ import zxingcpp
 from browser_support import PHONE, axe_violations, horizontal_overflow, open_page, screenshot, sign_in_to_console
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from e2e_support import (
+    customer,
     customer_client,
     emails_for,
     merchant_token,
     order_status,
     order_view,
+    plain,
     remaining_stock,
     wait_for,
 )
@@ -333,3 +335,82 @@ def test_erasing_a_buyer_erases_their_name_from_the_door_list_and_keeps_the_tick
     assert row["holder"] != "Awa Ndiaye" and row["state"] == "valid"
     admitted = check_in(api, ticket["code"])
     assert admitted.status_code == 200 and "Awa Ndiaye" not in admitted.text  # still admits, naming nobody
+
+
+def test_a_night_moved_once_its_tickets_are_out_is_told_to_every_holder_once_with_tickets_that_still_admit(api, stack):
+    """A concert put back a week and moved to a bigger room after tickets were sold: staff must say
+    the holders are to be told; each paid order is emailed once (in its language, the new and the
+    old details, its tickets again with the same codes), its order and tickets carry the change,
+    a checkout still waiting for payment gets tickets with the new details, and saving again tells
+    nobody twice."""
+    staff = {"Authorization": f"Bearer {merchant_token('festival')}"}
+    tag = uuid.uuid4().hex[:6]
+    night = {"name": f"Late set {tag}", "start": "2027-07-14T21:00", "end": "2027-07-15T01:00", "venue": "Le Trabendo"}
+    added = api.post("/admin/merchants/festival/events", json=night, headers=staff)
+    assert added.status_code == 201, added.text
+    event_id = added.json()["id"]
+    sku = f"FEST-LATE-{tag.upper()}"
+    product = {"sku": sku, "name": "Late set pass", "kind": "ticket", "prices": {"USD": 3000}, "event": event_id}
+    assert api.post("/admin/products", json=product, headers=staff).status_code == 201
+
+    english = buy(api, [(sku, 2)])
+    french = buy(api, [(sku, 1)], locale="fr")
+    codes = {order["order_id"]: [t["code"] for t in order_view(api, order)["tickets"]] for order in (english, french)}
+    with customer_client(api) as own:  # a buyer still on the payment page when the night moves
+        waiting = own.post(
+            "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "USD", "customer": customer()}
+        ).json()
+    url = f"/admin/merchants/festival/events/{event_id}"
+    moved = {"start": "2027-07-21T22:00", "end": "2027-07-22T02:00", "venue": "Le Zénith"}
+
+    refused = api.patch(url, json=moved, headers=staff)
+    assert refused.status_code == 409 and refused.json()["error"] == "tickets_issued", refused.text
+    listed = api.get("/admin/products", headers=staff).json()["events"]
+    assert next(e for e in listed if e["id"] == event_id)["venue"] == "Le Trabendo"  # nothing written
+
+    changed = api.patch(url, json={**moved, "tell_holders": True}, headers=staff)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["revision"] == 1 and changed.json()["venue"] == "Le Zénith"
+
+    for order in (english, french):
+        [mail] = wait_for(
+            lambda order=order: emails_for(stack, order["order_id"], "event_changed"), what="the holder's email"
+        )
+        text = plain(mail["text"])
+        if order is english:
+            assert mail["subject"].startswith(f"Late set {tag} has changed")
+            assert "When: 2027-07-21 22:00 to 2027-07-22 02:00 (Europe/Paris), was 2027-07-14 21:00" in text
+            assert "Where: Le Zénith, was Le Trabendo" in text and "tickets stay valid" in text
+        else:
+            assert "Quand : 2027-07-21 22:00 au 2027-07-22 02:00 (Europe/Paris), au lieu du 2027-07-14" in text
+            assert "Où : Le Zénith, au lieu de Le Trabendo" in text and "Votre billet reste valable" in text
+        assert all(code in text for code in codes[order["order_id"]])  # the same tickets: they still admit
+        pages = pdf_of(mail).pages
+        assert len(pages) == len(codes[order["order_id"]])
+        assert all("2027-07-21 22:00" in page.extract_text() and "Le Zénith" in page.extract_text() for page in pages)
+        view = order_view(api, order)
+        assert {t["event"]["venue"] for t in view["tickets"]} == {"Le Zénith"}
+        assert view["tickets"][0]["event"]["start"] == "2027-07-21T22:00:00+02:00"
+        [told] = [entry for entry in view["history"] if entry.get("event")]
+        assert told["event"]["venue"] == "Le Zénith" and told["event"]["start"] == "2027-07-21T22:00:00+02:00"
+
+    wait_for(
+        lambda: (
+            not next(e for e in api.get("/admin/products", headers=staff).json()["events"] if e["id"] == event_id)[
+                "telling_holders"
+            ]
+        ),
+        what="every holder told",
+    )
+    admitted = check_in(api, codes[english["order_id"]][0])
+    assert admitted.status_code == 200 and admitted.json()["ticket"]["event"]["venue"] == "Le Zénith"
+
+    httpx.post(f"{waiting['next_action']['url']}/pay", timeout=10)  # paid after the move: its tickets say so
+    mail = confirmation(stack, waiting)
+    assert "2027-07-21 22:00" in mail["text"] and "Le Zénith" in mail["text"] and "Le Trabendo" not in mail["text"]
+
+    again = api.patch(url, json={**moved, "tell_holders": True}, headers=staff)  # saved again: nothing new
+    assert again.status_code == 200 and again.json()["revision"] == 1
+    stack.drain()
+    for order in (english, french, waiting):
+        assert len(emails_for(stack, order["order_id"], "event_changed")) == (0 if order is waiting else 1)

@@ -314,3 +314,73 @@ def test_the_sweep_owes_a_delivery_email_sent_again_as_the_stream_named_it():
     streamed = {n.id for n in changes.for_order_change(delivered, again)}
     owed = {n.id for n in changes.for_history(again, [], [])}
     assert streamed and streamed <= owed  # the sweep queues it again under the same id: sent once
+
+
+# --------------------------------------------------------------------------- an event changed (tickets out)
+
+NIGHT = {
+    "id": "late-set",
+    "name": "Late set",
+    "start": "2027-07-14T21:00",
+    "end": "2027-07-15T01:00",
+    "venue": "Le Trabendo",
+    "timezone": "Europe/Paris",
+}
+MOVED = {**NIGHT, "start": "2027-07-21T22:00", "end": "2027-07-22T02:00", "venue": "Le Zénith", "revision": 1}
+
+
+def ticket_order(event: dict, version: int, states: tuple[str, ...] = ("valid", "valid"), status: str = "paid"):
+    held = order(status, version)
+    held.items = [LineItem(sku="PASS", name="Late set pass", quantity=2, unit_amount=3000, event=event)]
+    held.tickets = (
+        [{"code": f"{n}" * 16, "sku": "PASS", "unit": n - 1, "number": n, "state": s} for n, s in enumerate(states, 1)]
+        if status == "paid"
+        else None
+    )
+    return held
+
+
+def test_a_holder_is_told_an_event_changed_once_per_revision_with_the_tickets_that_still_admit():
+    [told] = changes.for_order_change(ticket_order(NIGHT, 3), ticket_order(MOVED, 4))
+    assert (told.kind, told.to, told.occasion) == (Kind.EVENT_CHANGED, "ada@example.test", "event-late-set-1")
+    assert told.context["event_change"]["before"]["when"] == "2027-07-14 21:00 to 2027-07-15 01:00"
+    assert told.context["event_change"]["after"] == {
+        "name": "Late set",
+        "when": "2027-07-21 22:00 to 2027-07-22 02:00",
+        "venue": "Le Zénith",
+        "address": None,
+        "timezone": "Europe/Paris",
+    }
+    assert [t["event"]["venue"] for t in told.context["tickets"]] == ["Le Zénith", "Le Zénith"]
+
+    assert changes.for_order_change(ticket_order(MOVED, 4), ticket_order(MOVED, 5)) == []  # the same revision
+    given_back = changes.for_order_change(
+        ticket_order(NIGHT, 3, ("voided", "voided")), ticket_order(MOVED, 4, ("voided", "voided"))
+    )
+    assert given_back == []  # no ticket of it admits any more: nothing to tell
+    waiting = changes.for_order_change(
+        ticket_order(NIGHT, 1, status="pending_payment"), ticket_order(MOVED, 2, status="pending_payment")
+    )
+    assert waiting == []  # its tickets, issued when paid, will carry the new details
+
+
+def test_the_sweep_owes_an_event_change_as_the_stream_named_it():
+    from caisse.orders.models import HistoryEntry
+
+    details = {key: NIGHT.get(key) for key in ("id", "name", "start", "end", "venue", "address", "timezone")}
+    moved = {**details, "start": MOVED["start"], "end": MOVED["end"], "venue": MOVED["venue"]}
+    entry = HistoryEntry(
+        order_pk("o1"),
+        HistoryEntry.key(4),
+        version=4,
+        from_status="paid",
+        to_status="paid",
+        at=datetime(2026, 11, 24, tzinfo=UTC),
+        actor="system",
+        actor_id="event-change",
+        action="event_changed",
+        changes={"event": "late-set", "revision": 1, "before": details, "after": moved},
+    )
+    [owed] = changes.for_history(ticket_order(MOVED, 4), [entry], [])
+    [streamed] = changes.for_order_change(ticket_order(NIGHT, 3), ticket_order(MOVED, 4))
+    assert owed.id == streamed.id and owed.context["event_change"] == streamed.context["event_change"]

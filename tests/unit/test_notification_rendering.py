@@ -51,6 +51,22 @@ FULL = {
     "event_type": "collect.successful",
     "provider_ref": "8d7c0f3e-campay-ref",
     "amount": {"amount": 60000, "currency": "XAF"},
+    "event_change": {
+        "before": {
+            "name": "Nuit du Jazz",
+            "when": "2027-02-14 20:00 to 2027-02-14 23:30",
+            "venue": "Maison du Peuple",
+            "address": None,
+            "timezone": "Africa/Ouagadougou",
+        },
+        "after": {
+            "name": "Nuit du Jazz",
+            "when": "2027-02-21 21:00 to 2027-02-22 00:30",
+            "venue": "Institut Français",
+            "address": "Avenue de la Nation",
+            "timezone": "Africa/Ouagadougou",
+        },
+    },
 }
 MINIMAL = {
     "order_id": "5b8f0c1e-0000-4000-8000-000000000002",
@@ -64,6 +80,22 @@ MINIMAL = {
     "stage_number": 1,
     "booking": {"service": "Call-out", "start": "2026-12-03 09:00", "balance": {"amount": 1000, "currency": "AUD"}},
     "gallery": {"name": "Portraits", "count": 1},
+    "event_change": {
+        "before": {
+            "name": "Sunset Day",
+            "when": "2027-07-09 16:00",
+            "venue": "Beach",
+            "address": None,
+            "timezone": "UTC",
+        },
+        "after": {
+            "name": "Sunset Day",
+            "when": "2027-07-10 16:00",
+            "venue": "Beach",
+            "address": None,
+            "timezone": "UTC",
+        },
+    },
 }
 
 CASES = list(itertools.product(list(Kind), ("en", "fr"), (FULL, MINIMAL)))
@@ -103,6 +135,14 @@ def test_optional_parts_show_only_when_present(kind):
     if kind is Kind.PAYMENT_FAILED:
         assert "Try again: https://pay.example/cs_1" in full.text
         assert "Try again" not in minimal.text
+    if kind is Kind.EVENT_CHANGED:
+        told = plain(full.text)
+        assert "When: 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), was 2027-02-14 20:00" in told
+        assert "Where: Institut Français, Avenue de la Nation, was Maison du Peuple" in told
+        assert "ask Custom Song Studio for a refund" in told
+        assert "When: 2027-07-10 16:00" in minimal.text and "Where" not in minimal.text  # the place did not change
+        french = plain(render(kind, "fr", FULL).text)
+        assert "Quand : 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), au lieu du 2027-02-14" in french
     if kind in (Kind.STAGE_CHANGED, Kind.DELIVERY):
         assert "We loved your story" in full.text
         assert "Note from" not in minimal.text

@@ -89,7 +89,12 @@ def service_view(service: Service) -> dict[str, Any]:
 
 
 def event_view(event: Event) -> dict[str, Any]:
-    return {**event.fields(), "added_by": event.added_by}
+    return {
+        **event.fields(),
+        "added_by": event.added_by,
+        "revision": int(event.revision or 0),
+        "telling_holders": event.telling_holders,
+    }
 
 
 def list_catalog(staff: Staff, merchant: str | None) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Events a merchant sells tickets for, added by its staff (the catalog document seeds the others):
 a concert promoter's next concert, then its ticket types (caisse.catalog.admin.create_product
 naming the event). Times are local to the merchant's time zone, as the door and the emails show
-them. An event can be corrected until its first ticket is issued; its ticket types' copies change
-with it in the same transaction."""
+them. An event can be corrected freely until its first ticket is issued; its ticket types' copies
+change with it in the same transaction. After that, a change (a postponement, a new venue) is made
+only when staff confirm that every holder is to be told: it is a new revision of the event, which
+caisse.orders.ticket_holders carries to each order holding its tickets, whose change emails the
+holder."""
 
 from __future__ import annotations
 
@@ -58,10 +61,13 @@ def change_event(
     staff: Staff,
     changes: dict[str, Any],
     issued: Callable[[str, str], bool],
+    tell_holders: bool = False,
 ) -> dict[str, Any]:
-    """Correct an event (its name, times, venue, address: an empty venue or address removes it)
-    while no ticket admits to it yet (`issued`: caisse.orders.tickets.issued_for); its ticket types
-    carry the corrected copy. Once tickets are out, their holders have the old details: 409."""
+    """Change an event (its name, times, venue, address: an empty venue or address removes it);
+    its ticket types carry the new copy. Once tickets are out (`issued`:
+    caisse.orders.tickets.issued_for) their holders have the old details: the change is refused
+    (409) unless `tell_holders`, and then it is a new revision whose holders are still to be told
+    (the answer's `telling_holders`; the caller starts the telling)."""
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
     try:
@@ -76,13 +82,17 @@ def change_event(
     after["start"], after["end"] = _times(merchant, after["start"], after["end"])
     if after == before:
         return {**event_view(event), "timezone": merchant.timezone or "UTC"}
+    revision = int(event.revision or 0)
     if issued(merchant_id, event_id):
-        raise Conflict(
-            f"tickets for {event.name} have been issued with these details: it can no longer be changed",
-            code="tickets_issued",
-        )
-    corrected = Event.of(merchant_id, after, added_by=event.added_by)
-    copy = event_copy(after, merchant.timezone or "UTC")
+        if not tell_holders:
+            raise Conflict(
+                f"tickets for {event.name} have been issued with these details: change it only to tell"
+                " every holder (tell_holders: true emails each of them the new details and their tickets)",
+                code="tickets_issued",
+            )
+        revision += 1
+    corrected = Event.of(merchant_id, after, added_by=event.added_by, revision=revision, told=int(event.told or 0))
+    copy = event_copy({**after, "revision": revision}, merchant.timezone or "UTC")
     tickets: list[tuple[CatalogRecord, list[Action]]] = [
         (Product(product.pk), [Product.event.set(copy)])
         for product in catalog_records(merchant_id).products

@@ -214,7 +214,9 @@ class Service(CatalogRecord, discriminator="service"):
 class Event(CatalogRecord, discriminator="event"):
     """Something a merchant sells tickets for: from the catalog document (seeded) or added by its
     staff. Start and end are local times in the merchant's time zone ("2027-07-09T16:00"); a
-    ticket product carries a copy (`Product.event`, with the zone), as its orders do."""
+    ticket product carries a copy (`Product.event`, with the zone), as its orders do. `revision`
+    counts the changes made after its tickets were issued (each one tells every holder);
+    `told` is the last revision every holder has been told of."""
 
     merchant = UnicodeAttribute()
     event_id = UnicodeAttribute()
@@ -224,13 +226,17 @@ class Event(CatalogRecord, discriminator="event"):
     venue = UnicodeAttribute(null=True)
     address = UnicodeAttribute(null=True)
     added_by = UnicodeAttribute(null=True)  # staff who added it (None: from the catalog document)
+    revision = NumberAttribute(default=0)
+    told = NumberAttribute(default=0)
 
     @staticmethod
     def key(merchant: str, event_id: str) -> str:
         return f"EVENT#{merchant}#{event_id}"
 
     @classmethod
-    def of(cls, merchant: str, fields: dict[str, Any], added_by: str | None = None) -> Event:
+    def of(
+        cls, merchant: str, fields: dict[str, Any], added_by: str | None = None, revision: int = 0, told: int = 0
+    ) -> Event:
         """The record of an event as the catalog document (or `fields()`) says it."""
         return cls(
             cls.key(merchant, fields["id"]),
@@ -243,12 +249,19 @@ class Event(CatalogRecord, discriminator="event"):
             venue=fields.get("venue") or None,
             address=fields.get("address") or None,
             added_by=added_by,
+            revision=revision,
+            told=told,
         )
 
     def fields(self) -> dict[str, Any]:
         """What the catalog document says of it: id, name, start, end, venue, address."""
         found = {"id": self.event_id, "name": self.name, "start": self.start, "end": self.end}
         return {**found, **{key: value for key in ("venue", "address") if (value := getattr(self, key))}}
+
+    @property
+    def telling_holders(self) -> bool:
+        """Whether some ticket holders have still to be told of its last change."""
+        return int(self.told or 0) < int(self.revision or 0)
 
 
 class StockMovement(CatalogRecord, discriminator="stock_movement"):

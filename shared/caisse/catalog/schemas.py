@@ -72,6 +72,10 @@ class EventUpdate(BaseModel):
     end: LocalTime | None = None
     venue: str | None = Field(default=None, max_length=120, description="Empty: none")
     address: str | None = Field(default=None, max_length=300, description="Empty: none")
+    tell_holders: bool = Field(
+        default=False,
+        description="Once tickets are issued: make the change and email every holder the new details and their tickets",
+    )
 
 
 class ProductUpdate(BaseModel):

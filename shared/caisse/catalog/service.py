@@ -318,8 +318,9 @@ def ticket_event(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, An
 
 def event_copy(event: dict[str, Any], timezone: str) -> dict[str, Any]:
     """What a ticket product (and its orders) keep of its event: id, name, start and end (local
-    times), venue, address, and the merchant's time zone they are in."""
-    fields = ("id", "name", "start", "end", "venue", "address")
+    times), venue, address, the merchant's time zone they are in, and the event's revision once
+    it changed after its tickets were issued (which change its holders were told of)."""
+    fields = ("id", "name", "start", "end", "venue", "address", "revision")
     return {**{key: event[key] for key in fields if event.get(key)}, "timezone": timezone}
 
 

@@ -205,7 +205,45 @@ def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> 
     if _balance_paid(new) and not (old is not None and _balance_paid(old)):
         wanted.append((Kind.BALANCE_PAID, version, BALANCE_RECEIPT))
     reviewed = old is not None and old.status == states.NEEDS_REVIEW and new.status == states.PAID
-    return _addressed(new, wanted, reviewed=reviewed)
+    return _addressed(new, wanted, reviewed=reviewed) + _events_changed(old, new)
+
+
+def _events_changed(old: Order | None, new: Order) -> list[Notification]:
+    """An event the order's tickets admit to changed once they were issued
+    (caisse.orders.ticket_holders carried its new revision to the order): the holder is told."""
+    if old is None or not new.tickets:
+        return []
+    before = tickets.events_of(old)
+    found = []
+    for event_id, event in tickets.events_of(new).items():
+        revision = int(event.get("revision") or 0)
+        if revision > int((before.get(event_id) or {}).get("revision") or 0):
+            found += _event_changed(new, event_id, revision, before.get(event_id) or {}, event, int(new.version))
+    return found
+
+
+def _event_changed(
+    order: Order, event_id: str, revision: int, before: dict[str, Any], after: dict[str, Any], version: int
+) -> list[Notification]:
+    """The email telling a holder an event's new details (what it was, what it is), with their
+    tickets for it again; none if every ticket for it was given back."""
+    held = [ticket for ticket in _tickets_context(order) if ticket["event"]["id"] == event_id]
+    if not held:
+        return []
+    locale = order.customer.locale or "en"
+    change = {"before": _event_told(before, locale), "after": _event_told(after, locale)}
+    occasion = f"event-{event_id}-{revision}"
+    return _addressed(order, [(Kind.EVENT_CHANGED, version, occasion)], event_change=change, tickets=held)
+
+
+def _event_told(event: dict[str, Any], locale: str) -> dict[str, Any]:
+    return {
+        "name": event.get("name"),
+        "when": tickets.when(event, locale) if event.get("start") else None,
+        "venue": event.get("venue"),
+        "address": event.get("address"),
+        "timezone": event.get("timezone"),
+    }
 
 
 BALANCE_RECEIPT = "balance-paid"  # the occasion naming a booking's balance receipt: one per order
@@ -259,8 +297,8 @@ def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_o
     """Every email an order's committed history called for, named as the stream consumer named it
     (the same ids, so the ledger and the queue's deduplication recognise what was already sent):
     each status move of the history, the shop's new-order email, the last email staff asked to
-    send again, and each refund applied. Used by the sweep that finds emails a lost stream batch
-    never queued."""
+    send again, each event change told to the holder, and each refund applied. Used by the sweep
+    that finds emails a lost stream batch never queued."""
     wanted: list[tuple[Kind, int, str | None]] = []
     for entry in sorted(history, key=lambda e: int(e.version)):
         if entry.from_status == entry.to_status:
@@ -280,6 +318,11 @@ def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_o
         wanted.append((Kind.DELIVERY, int(order.version), f"delivery-{resent}"))
     reviewed = any(e.from_status == states.NEEDS_REVIEW and e.to_status == states.PAID for e in history)
     found = _addressed(order, wanted, reviewed=reviewed)
+    for entry in history:
+        if entry.action == tickets.EVENT_CHANGED and entry.changes:
+            change = entry.changes.as_dict()
+            event_id, revision = change["event"], int(change["revision"])
+            found += _event_changed(order, event_id, revision, change["before"], change["after"], int(entry.version))
     for refund in refunds:
         if refund.status not in _REFUNDS_TOLD:
             continue

@@ -180,11 +180,12 @@ def _not_claimed(
 
 
 def _ticket_documents(notification: Notification, context: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """A confirmation with tickets carries each ticket's QR inline (its `qr_cid` set for the
-    template) and the PDF of them all, signed with the key from SSM. Built here, at sending time:
-    the queue carries the codes, never an image or a signature."""
+    """A confirmation with tickets, or an event's new details told to its holders, carries each
+    ticket's QR inline (its `qr_cid` set for the template) and the PDF of them all, signed with
+    the key from SSM. Built here, at sending time: the queue carries the codes, never an image or
+    a signature."""
     tickets = context.get("tickets") or []
-    if notification.kind is not Kind.ORDER_CONFIRMED or not tickets:
+    if notification.kind not in (Kind.ORDER_CONFIRMED, Kind.EVENT_CHANGED) or not tickets:
         return [], []
     from caisse.orders import ticket_documents
 

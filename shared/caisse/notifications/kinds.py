@@ -22,6 +22,7 @@ class Kind(StrEnum):
     BALANCE_PAID = "balance_paid"  # to the customer: the receipt of a booking's balance
     PAYMENT_UNDER_REVIEW = "payment_under_review"  # to the customer: a person checks the payment
     PAYMENT_REFUSED = "payment_refused"  # to the customer: the checked payment was not accepted
+    EVENT_CHANGED = "event_changed"  # to a ticket holder: the event's new date, time or place, the tickets again
     EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
     NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
     MERCHANT_SUSPENDED = "merchant_suspended"  # to the merchant's staff: the platform stopped its new orders
@@ -56,6 +57,7 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.BALANCE_PAID: Recipient.CUSTOMER,
     Kind.PAYMENT_UNDER_REVIEW: Recipient.CUSTOMER,
     Kind.PAYMENT_REFUSED: Recipient.CUSTOMER,
+    Kind.EVENT_CHANGED: Recipient.CUSTOMER,
     Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
     Kind.NEW_ORDER: Recipient.MERCHANT,
     Kind.MERCHANT_SUSPENDED: Recipient.STAFF,

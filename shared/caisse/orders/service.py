@@ -307,40 +307,46 @@ ACTION_ATTEMPTS = 5
 
 def record_action(
     order_id: str,
-    staff: Staff,
+    staff: Staff | None,
     action: str,
     *,
     note: str | None = None,
-    changes: dict[str, Any] | None = None,
+    changes: dict[str, Any] | Callable[[OrderBundle], dict[str, Any]] | None = None,
     writes: Callable[[OrderBundle, Transaction], list[Any]] | None = None,
     balance: dict[str, Any] | None = None,
+    system: str | None = None,
 ) -> OrderBundle:
-    """A staff action on an order that moves neither its status nor its money (an internal note, a
-    file attached, an email sent again, a payout confirmed): one new version with its history
-    entry (who, when, what changed), in one transaction with the action's own writes. `writes`
-    decides on the order as read (raising what the caller answers), adds its items to the
-    transaction and returns its updates of the order. If anything moved meanwhile (a webhook), the
-    order is read again and the action decided again. A booking's `balance` paid by the action is
-    recorded as money received instead (add_balance_paid), in place of `writes`."""
+    """An action on an order that moves neither its status nor its money (an internal note, a file
+    attached, an email sent again, a payout confirmed; by the system, named by `system` with no
+    `staff`: an event's new details carried to its tickets): one new version with its history
+    entry (who, when, what changed: `changes`, or made from the order as read), in one transaction
+    with the action's own writes. `writes` decides on the order as read (raising what the caller
+    answers), adds its items to the transaction and returns its updates of the order. If anything
+    moved meanwhile (a webhook), the order is read again and the action decided again. A booking's
+    `balance` paid by the action is recorded as money received instead (add_balance_paid), in
+    place of `writes`."""
+    actor, actor_id = (states.Actor.STAFF, staff.actor_id) if staff is not None else (states.Actor.SYSTEM, system)
+    if not actor_id:
+        raise ValueError("an action is made by staff or named by the system")
     for _ in range(ACTION_ATTEMPTS):
         bundle = load(order_id)
         if bundle is None:
             raise NotFound("no such order")
-        staff.require(bundle.order.merchant)
+        if staff is not None:
+            staff.require(bundle.order.merchant)
         tx = Transaction()
+        changed = changes(bundle) if callable(changes) else changes
         if balance is not None:
-            add_balance_paid(
-                tx, bundle, balance, actor=states.Actor.STAFF, actor_id=staff.actor_id, action=action, changes=changes
-            )
+            add_balance_paid(tx, bundle, balance, actor=actor, actor_id=actor_id, action=action, changes=changed)
         else:
             add_move(
                 tx,
                 bundle,
-                actor=states.Actor.STAFF,
-                actor_id=staff.actor_id,
+                actor=actor,
+                actor_id=actor_id,
                 note=note,
                 action=action,
-                changes=changes,
+                changes=changed,
                 extra=writes(bundle, tx) if writes else None,
             )
         try:
@@ -431,6 +437,8 @@ def history_view(entry: HistoryEntry, *, staff: bool) -> dict[str, Any]:
         view["note"] = entry.note
         view["action"] = entry.action
         view["changes"] = entry.changes.as_dict() if entry.changes else None
+    elif entry.action == tickets.EVENT_CHANGED and entry.changes:
+        view["event"] = tickets.event_view(entry.changes.as_dict()["after"])  # what the holder was told
     return view
 
 
@@ -473,7 +481,7 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         "history": [
             history_view(entry, staff=staff)
             for entry in sorted(bundle.history, key=lambda e: int(e.version))
-            if staff or entry.moved
+            if staff or entry.moved or entry.action == tickets.EVENT_CHANGED
         ],
         "refunds": [
             refund_view(r, staff=staff)

@@ -42,6 +42,7 @@ MAX_TICKETS_PER_ORDER = 40
 TICKET_SK = "TICKET"
 VALID = "valid"
 VOIDED = "voided"
+EVENT_CHANGED = "event_changed"  # the history action of an event's new details carried to an order
 
 
 class TicketsByEvent(GlobalSecondaryIndex[Any]):
@@ -157,6 +158,11 @@ def issue(tx: Transaction, order: Order, at: datetime) -> list[dict[str, Any]]:
                     label=f"ticket:{len(entries)}",
                 )
     return entries
+
+
+def events_of(order: Order) -> dict[str, dict[str, Any]]:
+    """The events the order's items admit to, by id, as the order keeps them."""
+    return {item.event.as_dict()["id"]: item.event.as_dict() for item in order.items if item.event}
 
 
 def entries(order: Order) -> list[dict[str, Any]]:

@@ -1,0 +1,73 @@
+"""An event's change carried to its ticket holders (caisse.orders.ticket_holders) page by page,
+against moto in-process: every order once, whatever the page size and however often a page is
+delivered; its tickets carry the change; the event records who was told."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import sample, set_header
+
+from caisse.catalog.models import Event
+from caisse.db import Transaction
+from caisse.orders import service, states, ticket_holders, tickets
+from caisse.orders.models import HistoryEntry
+
+
+def paid_passes(invoke, quantity: int, client: str) -> str:
+    """An order of festival weekend passes, paid (its tickets issued by the payment's own write)."""
+    event = sample("create_checkout")
+    set_header(event, "Idempotency-Key", None)
+    set_header(event, "X-Forwarded-For", client)
+    body = json.loads(event["body"])
+    event["body"] = json.dumps(
+        {**body, "items": [{"sku": "FEST-WEEKEND-PASS", "quantity": quantity}], "currency": "USD"}
+    )
+    answer = invoke("CreateCheckoutFunction", event)
+    assert answer["statusCode"] == 201, answer["body"]
+    order_id = json.loads(answer["body"])["order_id"]
+    bundle = service.load(order_id)
+    assert bundle is not None
+    tx = Transaction()
+    service.add_move(tx, bundle, states.PAID, money=states.PAID, actor="provider", actor_id="evt_test")
+    tx.commit()
+    return order_id
+
+
+def told_entries(order_id: str) -> list[HistoryEntry]:
+    bundle = service.load(order_id)
+    assert bundle is not None
+    return [entry for entry in bundle.history if entry.action == tickets.EVENT_CHANGED]
+
+
+def test_every_order_is_told_once_across_pages_even_when_a_page_comes_twice(invoke, monkeypatch):
+    orders = [paid_passes(invoke, n, f"198.51.100.{n}") for n in (2, 1, 2)]  # 5 tickets
+    festival = Event.get(Event.key("festival", "sunset-2027"))
+    festival.update(actions=[Event.start.set("2027-07-10T16:00"), Event.revision.set(1)])
+    assert festival.telling_holders
+    monkeypatch.setattr(ticket_holders, "PAGE", 2)  # an order's tickets straddle pages
+
+    message: dict | None = {"merchant": "festival", "event": "sunset-2027", "revision": 1}
+    pages = 0
+    while message is not None:
+        again = ticket_holders.tell(message)  # SQS delivers at least once: every page twice here
+        assert ticket_holders.tell(message) == again
+        message, pages = again, pages + 1
+
+    assert pages == 3  # 5 tickets, 2 a page
+    for order_id in orders:
+        [entry] = told_entries(order_id)
+        changes = entry.changes.as_dict()
+        assert (changes["before"]["start"], changes["after"]["start"]) == ("2027-07-09T16:00", "2027-07-10T16:00")
+        order = service.load(order_id).order
+        assert {event["start"] for event in tickets.events_of(order).values()} == {"2027-07-10T16:00"}
+        for entry in tickets.entries(order):
+            record = tickets.Ticket.get(tickets.Ticket.key(entry["code"]), tickets.TICKET_SK)
+            assert record.event.as_dict()["start"] == "2027-07-10T16:00" and record.state == tickets.VALID
+    festival.refresh(consistent_read=True)
+    assert not festival.telling_holders
+
+    # A later change overtakes a telling still queued: the old message stops, the new one tells all.
+    festival.update(actions=[Event.venue.set("Parc des Expositions"), Event.revision.set(2)])
+    assert ticket_holders.tell({"merchant": "festival", "event": "sunset-2027", "revision": 1}) is None
+    assert all(len(told_entries(order_id)) == 1 for order_id in orders)
