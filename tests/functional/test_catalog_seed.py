@@ -71,3 +71,21 @@ def test_a_seed_keeps_what_staff_set_and_products_carry_it(aws):
     change_settings("fixit-plumbing", fixit, MerchantSettingsUpdate(refund_policy={"paid": 60}))
     seed(copy.deepcopy(CATALOG))
     assert refund_policy(get_merchant("fixit-plumbing")) == {"paid": 60, "scheduled": 100, "job_done": 0}
+
+
+def test_a_seed_keeps_an_event_staff_changed_and_its_tickets_carry_the_change(aws):
+    """A festival put back a day by staff (its holders told) is not put back again by the next
+    seed of the file: the event, and the copy its ticket products give new buyers, keep the change."""
+    from caisse.catalog.events import change_event
+    from caisse.catalog.models import Event, Product
+    from caisse.staff import Staff
+
+    staff = Staff(subject="s-3", email=None, merchant="festival", platform=False)
+    change_event(
+        "festival", "sunset-2027", staff, {"start": "2027-07-10T16:00"}, issued=lambda *_: True, tell_holders=True
+    )
+    seed(copy.deepcopy(CATALOG))
+    event = Event.get(Event.key("festival", "sunset-2027"), consistent_read=True)
+    assert (event.start, int(event.revision), int(event.told)) == ("2027-07-10T16:00", 1, 0)
+    copied = Product.get(Product.key("FEST-WEEKEND-PASS"), consistent_read=True).event.as_dict()
+    assert (copied["start"], copied["venue"], copied["revision"]) == ("2027-07-10T16:00", "Parc de la Villette", 1)

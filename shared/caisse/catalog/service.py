@@ -273,6 +273,9 @@ _KEPT_MERCHANT = (
     "watermark",
     "booking_rules",  # a booking merchant's refund policy
 )
+# And an event's details once staff changed them (caisse.catalog.events: its holders may have been
+# told), and how many changes its holders were told of.
+_KEPT_EVENT = ("name", "start", "end", "venue", "address", "revision", "told")
 
 
 def product_workflow(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
@@ -306,14 +309,14 @@ def merchant_rules(rules: dict[str, Any] | None, timezone: str) -> dict[str, Any
     return rules
 
 
-def ticket_event(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
-    """The event a ticket product admits to, from its merchant's `events`, with the merchant's time
-    zone (start and end are local times there); None for products that are not tickets. The
-    catalog's schema (caisse.catalog.document) has checked the event exists and its times read."""
+def ticket_event(events: dict[str, Event], item: dict[str, Any], timezone: str) -> dict[str, Any] | None:
+    """The event a ticket product admits to, as stored (staff may have changed it), with the
+    merchant's time zone (start and end are local times there); None for products that are not
+    tickets. The catalog's schema (caisse.catalog.document) has checked the event exists."""
     if not item.get("event"):
         return None
-    event = next(event for event in merchant.get("events", []) if event["id"] == item["event"])
-    return event_copy(event, merchant.get("timezone", "UTC"))
+    event = events[item["event"]]
+    return event_copy({**event.fields(), "revision": int(event.revision or 0)}, timezone)
 
 
 def event_copy(event: dict[str, Any], timezone: str) -> dict[str, Any]:
@@ -328,10 +331,11 @@ def seed(catalog: dict[str, Any]) -> int:
     """Write merchants, their services and products from a catalog document (data/catalog.json's
     shape), as an upsert: what the file defines (names, prices, rules, stages) is written over
     what is there; live state is never reset: stock, Stripe onboarding (account, charges and
-    payouts enabled), order counters, and what staff set through the API (_KEPT_MERCHANT, a
-    product's active flag unless the file gives one). Merchant settings that checkout needs are
-    copied onto each product. Returns how many records were written; a document that does not
-    follow the schema (caisse.catalog.document) raises CatalogError before anything is written.
+    payouts enabled), order counters, and what staff set through the API (_KEPT_MERCHANT, an
+    event's details (_KEPT_EVENT), a product's active flag unless the file gives one). Merchant
+    settings that checkout needs, and a ticket's event as stored, are copied onto each product.
+    Returns how many records were written; a document that does not follow the schema
+    (caisse.catalog.document) raises CatalogError before anything is written.
     """
     from caisse.catalog.document import check  # only the seed needs the schema: no cost at checkout's cold start
 
@@ -339,6 +343,7 @@ def seed(catalog: dict[str, Any]) -> int:
     merchants = {m["id"]: m for m in catalog["merchants"]}
     written = 0
     stored = {}
+    events: dict[tuple[str, str], Event] = {}
     for document in merchants.values():
         merchant = _merchant_from(document)
         _upsert(merchant, kept=_KEPT_MERCHANT)  # the merchant as stored now (what staff kept included)
@@ -361,7 +366,9 @@ def seed(catalog: dict[str, Any]) -> int:
             _upsert(service, kept=() if "active" in offer else ("active",))
             written += 1
         for event in document.get("events", []):
-            _upsert(Event.of(merchant.merchant_id, event), kept=())
+            record = Event.of(merchant.merchant_id, event)
+            _upsert(record, kept=_KEPT_EVENT)
+            events[merchant.merchant_id, event["id"]] = record
             written += 1
     for item in catalog["products"]:
         merchant = merchants[item["merchant"]]
@@ -383,7 +390,11 @@ def seed(catalog: dict[str, Any]) -> int:
             merchant_rules=merchant_rules(merchant.get("rules"), stored[item["merchant"]].timezone or "UTC"),
             questionnaire=product_questionnaire(merchant, item),
             workflow=product_workflow(merchant, item),
-            event=ticket_event(merchant, item),
+            event=ticket_event(
+                {event_id: e for (owner, event_id), e in events.items() if owner == item["merchant"]},
+                item,
+                stored[item["merchant"]].timezone or "UTC",
+            ),
             admissions=item.get("admissions", 1) if item.get("event") else None,
         )
         _upsert(product, kept=("stock",) + (() if "active" in item else ("active",)))
