@@ -27,6 +27,7 @@ from browser_support import (
 from e2e_support import (
     admin_view,
     customer,
+    emails_for,
     jpeg,
     made_to_order,
     merchant_token,
@@ -612,14 +613,62 @@ def test_a_festival_adds_an_event_then_its_ticket_type_from_the_console_and_its_
     assert tickets[0]["event"]["start"] == "2027-07-12T21:00:00+02:00"  # as corrected, the festival's local time
     assert tickets[0]["event"]["venue"] == "La Rotonde Stalingrad"
 
-    # Its tickets are out with these details: no more corrections.
+    # Its tickets are out with these details: a change now tells every holder, once staff say so.
+    def listed_event() -> dict:
+        listed = api.get("/admin/products", headers={"Authorization": f"Bearer {merchant_token('festival')}"}).json()
+        return next(e for e in listed["events"] if e["id"] == event_id)
+
     desk.goto(f"{stack.api}/console#/catalog?event={event_id}")
     correction = desk.get_by_role("form", name=f"Correct {night}")
-    correction.get_by_label("Venue").fill("Somewhere else")
-    correction.get_by_role("button", name="Save").click()
-    expect(correction.get_by_role("alert")).to_contain_text("can no longer be changed", timeout=WAIT_MS)
-    listed = api.get("/admin/products", headers={"Authorization": f"Bearer {merchant_token('festival')}"}).json()
-    assert next(e for e in listed["events"] if e["id"] == event_id)["venue"] == "La Rotonde Stalingrad"
+    correction.get_by_label("Venue").fill("Le Trabendo")
+    correction.get_by_label("Starts").fill("2027-07-12T21:30")  # and half an hour later
+    correction.get_by_role("button", name="Save", exact=True).click()
+    warning = correction.get_by_role("alert")
+    expect(warning).to_contain_text(f"Tickets for {night} are out", timeout=WAIT_MS)
+    expect(warning).to_contain_text("Changing it emails every ticket holder the new details and their tickets")
+    expect(warning).not_to_contain_text("can no longer be changed")
+    assert listed_event()["venue"] == "La Rotonde Stalingrad"  # nothing written
+    assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+    screenshot(desk, "console-event-tell-holders-desktop")
+    warning.get_by_role("button", name="Save and tell every holder").click()
+    expect(desk.get_by_text(f"{night} is changed; its ticket holders are being emailed")).to_be_visible(timeout=WAIT_MS)
+    expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("Le Trabendo")
+    wait_for(
+        lambda: order_view(api, order)["tickets"][0]["event"]["venue"] == "Le Trabendo",
+        timeout=30,
+        what="the new venue on the buyer's tickets",
+    )
+    assert order_view(api, order)["tickets"][1]["event"]["start"] == "2027-07-12T21:30:00+02:00"
+    [told] = wait_for(lambda: emails_for(stack, order["order_id"], "event_changed"), timeout=30, what="the email")
+    assert "Le Trabendo" in told["text"]
+    wait_for(lambda: not listed_event()["telling_holders"], timeout=30, what="every holder told")
+    assert listed_event()["revision"] == 1
+    desk.reload()
+    expect(events.get_by_role("row", name=re.compile(night))).to_contain_text("Holders told", timeout=WAIT_MS)
+    assert len(emails_for(stack, order["order_id"], "event_changed")) == 1  # told once
+
+    # The order's history says what changed; the buyer's page says what it is now.
+    open_order(desk, stack, order)
+    changed = desk.locator(".timeline li", has_text=f"Event changed: {night}")
+    expect(changed).to_contain_text("Venue: La Rotonde Stalingrad → Le Trabendo")
+    expect(changed).to_contain_text(re.compile(r"When: Mon, Jul 12, 2027, 21:00 – .* → Mon, Jul 12, 2027, 21:30 – "))
+    expect(changed).to_contain_text("emailed to the customer")
+    assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+    assert desk.errors == []
+    buyer = open_page(browser, PHONE)
+    try:
+        buyer.goto(f"{stack.api}/order/{order['order_id']}#token={order['order_token']}")
+        history = buyer.locator("ol.timeline")
+        expect(history).to_contain_text(f"{night} changed: now ", timeout=WAIT_MS)
+        expect(history).to_contain_text("Le Trabendo")
+        expect(buyer.locator("ul.tickets")).to_contain_text("Le Trabendo")
+        assert axe_violations(buyer) == [] and horizontal_overflow(buyer) == 0
+        screenshot(buyer, "order-page-event-changed-phone")
+        buyer.get_by_role("button", name="Français").click()
+        expect(history).to_contain_text(f"Changement pour {night} : désormais 12 juil. 2027, 21:30")
+        assert buyer.errors == []
+    finally:
+        buyer.context.close()
 
     # An event that is not the festival's is refused, naming the field; nothing is written.
     unknown = api.post(

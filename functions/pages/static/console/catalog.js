@@ -117,16 +117,26 @@ function eventLabel(event) {
 }
 
 // "Sat 20 Mar 2027, 20:00 – 01:00": an event's local times, as the shop's clocks say them.
-function eventTimes(event) {
+export function eventTimes(event) {
   const [startDay, startTime] = String(event.start).split('T');
   const [endDay, endTime] = String(event.end).split('T');
   return `${day(startDay)}, ${startTime} – ${endDay === startDay ? '' : `${day(endDay)}, `}${endTime}`;
 }
 
-// A new event, or (`event` given) the correction of one whose tickets are not issued yet.
+// Once its tickets are out, an event changes only with every holder told: the API refuses the
+// change (409 tickets_issued) until staff confirm with the button this warning brings.
+function tellHoldersWarning(event) {
+  return el('div', { class: 'notice', role: 'alert' },
+    el('p', {}, t('catalog.tickets_out', { name: event.name })),
+    el('button', { type: 'submit', name: 'tell_holders', class: 'primary' }, t('catalog.tell_holders')));
+}
+
+// A new event, or (`event` given) the change of one: freely until its tickets are issued, then
+// telling each holder the new details.
 function eventForm(context, event = null) {
   const title = event ? t('catalog.edit_event', { name: event.name }) : t('catalog.new_event');
   const base = `/admin/merchants/${encodeURIComponent(context.merchant)}/events`;
+  const warning = el('div', {});
   return actionForm(
     { class: 'action', 'aria-label': title },
     [
@@ -140,19 +150,35 @@ function eventForm(context, event = null) {
       el('div', { class: 'buttons' },
         el('button', { type: 'submit', class: 'primary' }, t(event ? 'catalog.save' : 'catalog.add_event')),
         event ? el('a', { class: 'button', href: '#/catalog' }, t('catalog.cancel_edit')) : null),
+      warning, // after Save: Enter in a field submits with the first button, never the one that emails
     ],
-    (form) => {
+    async (form, submitter) => {
       const value = (name) => form.elements[name].value.trim();
       if (!value('name') || !value('start') || !value('end')) throw new Error(t('catalog.event_fill_in'));
       const body = { name: value('name'), start: value('start').slice(0, 16), end: value('end').slice(0, 16) };
-      if (event) return api.patch(`${base}/${encodeURIComponent(event.id)}`, { ...body, venue: value('venue'), address: value('address') });
-      return api.post(base, { ...body, ...(value('venue') ? { venue: value('venue') } : {}), ...(value('address') ? { address: value('address') } : {}) });
+      if (!event) return api.post(base, { ...body, ...(value('venue') ? { venue: value('venue') } : {}), ...(value('address') ? { address: value('address') } : {}) });
+      const tell = submitter?.name === 'tell_holders';
+      try {
+        return await api.patch(`${base}/${encodeURIComponent(event.id)}`, { ...body, venue: value('venue'), address: value('address'), ...(tell ? { tell_holders: true } : {}) });
+      } catch (error) {
+        if (tell || !(error instanceof api.ApiError) || error.status !== 409 || error.body.error !== 'tickets_issued') throw error;
+        warning.replaceChildren(tellHoldersWarning(event));
+        return false;
+      }
     },
     (saved) => {
-      context.flash = t(event ? 'catalog.event_changed' : 'catalog.event_added', { name: saved.name });
+      if (saved.telling_holders) context.flash = t('catalog.event_telling', { name: saved.name });
+      else context.flash = t(event ? 'catalog.event_changed' : 'catalog.event_added', { name: saved.name });
       context.go('#/catalog');
     },
   );
+}
+
+// Where the change of an event is in telling its holders: under way, or done.
+function holdersState(event) {
+  if (event.telling_holders) return el('small', {}, ` (${t('catalog.telling_holders')})`);
+  if (event.revision > 0) return el('small', {}, ` (${t('catalog.holders_told')})`);
+  return null;
 }
 
 function eventsSection(context, found, editing) {
@@ -161,7 +187,7 @@ function eventsSection(context, found, editing) {
   const chosen = found.events.find((e) => e.id === editing);
   return section(t('catalog.events'),
     table([
-      { label: t('catalog.event_name'), cell: (e) => e.name },
+      { label: t('catalog.event_name'), cell: (e) => el('span', {}, e.name, holdersState(e)) },
       { label: t('bookings.when'), cell: eventTimes },
       { label: t('catalog.venue'), cell: (e) => el('span', {}, e.venue || '', e.address ? el('small', {}, ` ${e.address}`) : null) },
       { label: t('catalog.correct'), cell: (e) => el('a', { href: `#/catalog?${new URLSearchParams({ event: e.id })}`, 'aria-label': t('catalog.edit_event', { name: e.name }) }, t('catalog.correct')) },

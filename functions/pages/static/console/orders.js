@@ -3,6 +3,7 @@
 import { el } from './shared/dom.js';
 import { dateTime, language, money, statusName, t } from './shared/i18n.js';
 import * as api from './api.js';
+import { eventTimes } from './catalog.js';
 import {
   actionForm, actorName, badge, balanceText, field, flashNotice, majorUnits, minorUnits, notice, section, select, table,
 } from './ui.js';
@@ -134,11 +135,29 @@ function answer(context, name, value) {
 // note); else its move of money (a refund: "Partly refunded"); else its placing.
 function entryTitle(entry) {
   if (entry.to && entry.to !== entry.from) return statusName(entry.to);
+  if (entry.action === 'event_changed' && entry.changes?.after) return t('order.event_changed', { name: entry.changes.after.name });
   if (entry.action) return actionName(entry.action);
   if (entry.money && entry.money.to !== entry.money.from) return moneyName(entry.money.to);
   if (entry.money && entry.money.amount < 0) return t('order.refund_failed_back');
   if (entry.money) return t('order.money_received');
   return entry.to ? statusName(entry.to) : t('order.placed');
+}
+
+// What an event's change carried to the order: each detail that moved, old → new, as the catalog
+// shows events (the shop's local times), and that the holder is told.
+function eventChange(changes) {
+  const before = changes.before || {};
+  const after = changes.after || {};
+  const when = (e) => (e.start && e.end ? eventTimes(e) : '—');
+  const place = (e) => [e.venue, e.address].filter(Boolean).join(', ') || '—';
+  const moved = [
+    [t('catalog.event_name'), before.name || '—', after.name || '—'],
+    [t('bookings.when'), when(before), when(after)],
+    [t('catalog.venue'), place(before), place(after)],
+  ].filter(([, was, now]) => was !== now);
+  return el('div', { class: 'message' },
+    el('ul', { class: 'plain' }, moved.map(([label, was, now]) => el('li', {}, t('order.event_detail', { what: label, was, now })))),
+    el('small', {}, t('order.event_told')));
 }
 
 function timeline(order, zone, staff) {
@@ -149,7 +168,8 @@ function timeline(order, zone, staff) {
     ' ',
     el('strong', {}, entryTitle(entry)),
     entry.money && entry.money.amount !== undefined ? ` · ${money({ amount: entry.money.amount, currency: order.total.currency })}` : null,
-    entry.by ? el('small', {}, ` ${t('order.by', { who: actorName(entry.by, staff) })}`) : null,
+    entry.by && entry.action !== 'event_changed' ? el('small', {}, ` ${t('order.by', { who: actorName(entry.by, staff) })}`) : null,
+    entry.action === 'event_changed' && entry.changes ? eventChange(entry.changes) : null,
     entry.message ? el('p', { class: 'message' }, entry.message) : null,
     entry.note ? el('p', { class: 'note' }, entry.note) : null,
   )));

@@ -182,10 +182,17 @@ function items() {
     order.balance && order.balance.link ? el('p', {}, el('a', { class: 'button', href: order.balance.link }, t('order.pay_balance'))) : null);
 }
 
+// An event of the order's tickets changed (a new date, a new venue): what it is now.
+function eventChanged(event, timeZone) {
+  const details = [dateTime(event.start, event.timezone || timeZone), event.venue, event.address].filter(Boolean).join(', ');
+  return t('event.details_changed', { name: event.name, details });
+}
+
 function timeline(timeZone) {
   const entries = order.history.map((entry) => {
     let what;
     if (entry.from === null || entry.from === undefined) what = t('event.placed');
+    else if (entry.event) what = eventChanged(entry.event, timeZone);
     else if (entry.money && entry.money.amount && ['partially_refunded', 'refunded'].includes(entry.money.to)) {
       what = t('event.refund', { amount: money({ amount: entry.money.amount, currency: order.total.currency }) });
     } else if (entry.to === 'paid' && entry.from !== 'paid') what = t('order.paid');
