@@ -1,6 +1,7 @@
 """PATCH /admin/merchants/{merchant_id}/events/{event_id}: change an event (name, times, venue,
-address); its ticket types carry the change. Once its tickets are issued, only with tell_holders:
-then its holders are told, through the ticket holders queue (caisse.orders.ticket_holders)."""
+address) or cancel it; its ticket types carry the change. Once its tickets are issued, only with
+tell_holders (or a cancellation): then its holders are told, and for a cancellation refunded,
+through the ticket holders queue (caisse.orders.ticket_holders)."""
 
 from typing import Annotated
 
@@ -19,14 +20,14 @@ app = resolver(logger)
 
 @app.patch(
     "/admin/merchants/<merchant_id>/events/<event_id>",
-    summary="Change an event (once its tickets are issued: and tell every holder)",
+    summary="Change or cancel an event (once its tickets are issued: and tell every holder)",
     responses={
         200: {"description": "The event as stored, its time zone, and telling_holders while its holders are told"},
         **error_responses(
             {
                 403: "forbidden: another merchant",
                 404: "not_found: no such merchant or event",
-                409: "tickets_issued or settings_changed: tickets are out (send tell_holders), or a change came first",
+                409: "tickets_issued (send tell_holders), event_cancelled, or settings_changed: a change came first",
                 422: "invalid_request or invalid_event_times: the body names the field",
             }
         ),
@@ -38,11 +39,10 @@ def update(
     changes: EventUpdate,
 ) -> dict:
     fields = changes.model_dump(exclude_unset=True, exclude={"tell_holders"})
-    answer = change_event(
-        merchant_id, event_id, current_staff(app), fields, issued=issued_for, tell_holders=changes.tell_holders
-    )
+    staff = current_staff(app)
+    answer = change_event(merchant_id, event_id, staff, fields, issued=issued_for, tell_holders=changes.tell_holders)
     if answer["telling_holders"]:  # queued again if staff save again while it is under way: each holder is told once
-        ticket_holders.start(merchant_id, event_id, answer["revision"])
+        ticket_holders.start(merchant_id, event_id, answer["revision"], staff)
     logger.info(
         "event changed",
         extra={"merchant": merchant_id, "event": event_id, "revision": answer["revision"]},

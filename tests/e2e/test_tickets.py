@@ -20,6 +20,7 @@ from e2e_support import (
     customer_client,
     emails_for,
     merchant_token,
+    money_state,
     order_status,
     order_view,
     plain,
@@ -414,3 +415,77 @@ def test_a_night_moved_once_its_tickets_are_out_is_told_to_every_holder_once_wit
     stack.drain()
     for order in (english, french, waiting):
         assert len(emails_for(stack, order["order_id"], "event_changed")) == (0 if order is waiting else 1)
+
+
+def test_a_cancelled_night_refunds_every_holder_in_full_voids_their_tickets_and_closes_open_checkouts(api, stack):
+    """A storm warning cancels an open-air night: staff say why; its tickets go off sale; each
+    holder is told (in their language) and refunded everything they paid for it, whatever the
+    refund policy; their tickets are refused at the door; a buyer still on the payment page can no
+    longer pay; the event changes no more."""
+    staff = {"Authorization": f"Bearer {merchant_token('festival')}"}
+    tag = uuid.uuid4().hex[:6]
+    night = {"name": f"Open-air set {tag}", "start": "2027-07-13T21:00", "end": "2027-07-14T00:30", "venue": "Prairie"}
+    event_id = api.post("/admin/merchants/festival/events", json=night, headers=staff).json()["id"]
+    sku = f"FEST-OPEN-AIR-{tag.upper()}"
+    product = {"sku": sku, "name": "Open-air pass", "kind": "ticket", "prices": {"USD": 2500}, "event": event_id}
+    product["stock"] = 20
+    assert api.post("/admin/products", json=product, headers=staff).status_code == 201
+    english = buy(api, [(sku, 2), ("FEST-DONATION-10", 1)])  # the donation is not part of the night
+    french = buy(api, [(sku, 1)], locale="fr")
+    with customer_client(api) as own:
+        waiting = own.post(
+            "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "USD", "customer": customer()}
+        ).json()
+
+    url = f"/admin/merchants/festival/events/{event_id}"
+    reason = "A storm warning: the prefecture closed the park for the night."
+    cancelled = api.patch(url, json={"cancelled": reason}, headers=staff)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["cancelled"] == reason and cancelled.json()["revision"] == 1
+    with customer_client(api) as own:  # off sale at once
+        refused = own.post(
+            "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "USD", "customer": customer()}
+        )
+    assert refused.status_code == 422 and refused.json()["error"] == "unknown_sku", refused.text
+
+    for order, paid in ((english, 5000), (french, 2500)):
+        wait_for(
+            lambda order=order: money_state(api, order) == ("partially_refunded" if order is english else "refunded"),
+            what="the holder's refund",
+        )
+        view = order_view(api, order)
+        assert [t["state"] for t in view["tickets"]] == ["voided"] * len(view["tickets"])
+        [refund] = view["refunds"]
+        assert refund["amount"] == {"amount": paid, "currency": "USD"} and refund["status"] == "succeeded"
+        [told] = wait_for(lambda order=order: emails_for(stack, order["order_id"], "event_cancelled"), what="the email")
+        [refunded] = wait_for(lambda order=order: emails_for(stack, order["order_id"], "refund_processed"), what="it")
+        text = plain(told["text"])
+        if order is english:
+            assert told["subject"].startswith(f"Open-air set {tag} is cancelled: your tickets are refunded")
+            assert reason in text and "refunded in full, whatever the shop's refund policy" in text
+            assert "We refunded USD 50.00" in plain(refunded["text"])
+        else:
+            assert told["subject"].startswith(f"Open-air set {tag} est annulé")
+            assert "vous est remboursé en totalité" in text and "prévu du 2027-07-13 21:00 au 2027-07-14 00:30" in text
+        refused_at_door = check_in(api, view["tickets"][0]["code"])
+        assert refused_at_door.status_code == 409 and refused_at_door.json()["error"] == "ticket_voided"
+        assert "cancelled" in refused_at_door.json()["message"]
+
+    wait_for(lambda: order_status(api, waiting) == "expired", what="the open checkout closed")
+    stock = api.get(f"/admin/products/{sku}", headers=staff).json()
+    assert stock["stock"] == 20 and stock["active"] is False  # every admission back, nothing on sale
+    events = api.get("/admin/products", headers=staff).json()["events"]
+    assert next(e for e in events if e["id"] == event_id)["cancelled"] == reason
+    wait_for(
+        lambda: (
+            not next(e for e in api.get("/admin/products", headers=staff).json()["events"] if e["id"] == event_id)[
+                "telling_holders"
+            ]
+        ),
+        what="every holder told",
+    )
+    again = api.patch(url, json={"venue": "Somewhere dry"}, headers=staff)
+    assert again.status_code == 409 and again.json()["error"] == "event_cancelled"
+    stack.drain()
+    assert len(emails_for(stack, english["order_id"], "event_cancelled")) == 1
+    assert len(emails_for(stack, english["order_id"], "refund_processed")) == 1

@@ -329,3 +329,13 @@ def test_cancelling_in_production_does_not_make_the_whole_price_refundable():
         ),
     ]
     assert refundable(order("cancelled", policy=SONG_POLICY, history=flagged_then_cancelled)) == Money(9900, "USD")
+
+
+def test_a_cancelled_event_sets_the_policy_aside_but_not_what_was_refunded_or_a_dispute():
+    """Its tickets go back whole (refundable(whole=True)): everything received, less what went back."""
+    no_refunds = {"paid": 0}
+    assert refundable(order("paid", policy=no_refunds)) == Money(0, "USD")
+    assert refundable(order("paid", policy=no_refunds), whole=True) == Money(9900, "USD")
+    partly = order("paid", 2000, no_refunds, money="partially_refunded", reserved=500)
+    assert refundable(partly, whole=True) == Money(7400, "USD")
+    assert refundable(order("paid", policy=no_refunds, money="disputed"), whole=True) == Money(0, "USD")

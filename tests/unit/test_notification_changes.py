@@ -350,6 +350,7 @@ def test_a_holder_is_told_an_event_changed_once_per_revision_with_the_tickets_th
         "venue": "Le Zénith",
         "address": None,
         "timezone": "Europe/Paris",
+        "cancelled": None,
     }
     assert [t["event"]["venue"] for t in told.context["tickets"]] == ["Le Zénith", "Le Zénith"]
 
@@ -384,3 +385,10 @@ def test_the_sweep_owes_an_event_change_as_the_stream_named_it():
     [owed] = changes.for_history(ticket_order(MOVED, 4), [entry], [])
     [streamed] = changes.for_order_change(ticket_order(NIGHT, 3), ticket_order(MOVED, 4))
     assert owed.id == streamed.id and owed.context["event_change"] == streamed.context["event_change"]
+
+
+def test_a_cancelled_event_is_told_as_cancelled_with_its_reason_not_as_a_change():
+    cancelled = {**NIGHT, "revision": 1, "cancelled": "A storm warning closed the park"}
+    [told] = changes.for_order_change(ticket_order(NIGHT, 3), ticket_order(cancelled, 4))
+    assert (told.kind, told.occasion) == (Kind.EVENT_CANCELLED, "event-late-set-1")
+    assert told.context["event_change"]["after"]["cancelled"] == "A storm warning closed the park"

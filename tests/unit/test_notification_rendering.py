@@ -65,6 +65,7 @@ FULL = {
             "venue": "Institut Français",
             "address": "Avenue de la Nation",
             "timezone": "Africa/Ouagadougou",
+            "cancelled": "A storm warning closed the Institut for the night",
         },
     },
 }
@@ -94,6 +95,7 @@ MINIMAL = {
             "venue": "Beach",
             "address": None,
             "timezone": "UTC",
+            "cancelled": "The beach is closed",
         },
     },
 }
@@ -143,6 +145,12 @@ def test_optional_parts_show_only_when_present(kind):
         assert "When: 2027-07-10 16:00" in minimal.text and "Where" not in minimal.text  # the place did not change
         french = plain(render(kind, "fr", FULL).text)
         assert "Quand : 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), au lieu du 2027-02-14" in french
+    if kind is Kind.EVENT_CANCELLED:
+        told = plain(full.text)
+        assert "has cancelled Nuit du Jazz, planned for 2027-02-21 21:00" in told and "A storm warning" in told
+        assert "refunded in full, whatever the shop's refund policy" in told
+        french = plain(render(kind, "fr", FULL).text)
+        assert "a annulé Nuit du Jazz, prévu du 2027-02-21 21:00 to" in french and "à Institut Français" in french
     if kind in (Kind.STAGE_CHANGED, Kind.DELIVERY):
         assert "We loved your story" in full.text
         assert "Note from" not in minimal.text

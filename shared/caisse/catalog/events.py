@@ -5,7 +5,8 @@ them. An event can be corrected freely until its first ticket is issued; its tic
 change with it in the same transaction. After that, a change (a postponement, a new venue) is made
 only when staff confirm that every holder is to be told: it is a new revision of the event, which
 caisse.orders.ticket_holders carries to each order holding its tickets, whose change emails the
-holder."""
+holder. Cancelling an event (saying why) is such a change, and the last: its ticket types go off
+sale in the same transaction, and each holder is refunded (caisse.payments.cancelled_events)."""
 
 from __future__ import annotations
 
@@ -63,11 +64,12 @@ def change_event(
     issued: Callable[[str, str], bool],
     tell_holders: bool = False,
 ) -> dict[str, Any]:
-    """Change an event (its name, times, venue, address: an empty venue or address removes it);
-    its ticket types carry the new copy. Once tickets are out (`issued`:
-    caisse.orders.tickets.issued_for) their holders have the old details: the change is refused
-    (409) unless `tell_holders`, and then it is a new revision whose holders are still to be told
-    (the answer's `telling_holders`; the caller starts the telling)."""
+    """Change an event (its name, times, venue, address: an empty venue or address removes it; or
+    `cancelled`, saying why: its ticket types go off sale); its ticket types carry the new copy.
+    Once tickets are out (`issued`: caisse.orders.tickets.issued_for) their holders have the old
+    details: a change is refused (409) unless `tell_holders` (a cancellation tells them anyway),
+    and then it is a new revision whose holders are still to be told (the answer's
+    `telling_holders`; the caller starts the telling). A cancelled event changes no more (409)."""
     staff.require(merchant_id, "this merchant")
     merchant = get_merchant(merchant_id)
     try:
@@ -76,15 +78,18 @@ def change_event(
         raise NotFound("no such event") from None
     before = event.fields()
     after = {**before, **{key: value for key, value in changes.items() if value is not None}}
+    cancelling = bool(after.get("cancelled"))
     for key in ("venue", "address"):
         if changes.get(key) == "":
             after.pop(key, None)
     after["start"], after["end"] = _times(merchant, after["start"], after["end"])
-    if after == before:
+    if after == before:  # saved again: the caller restarts a telling that stalled
         return {**event_view(event), "timezone": merchant.timezone or "UTC"}
+    if event.cancelled:
+        raise Conflict(f"{event.name} is cancelled: it can no longer be changed", code="event_cancelled")
     revision = int(event.revision or 0)
     if issued(merchant_id, event_id):
-        if not tell_holders:
+        if not (tell_holders or cancelling):
             raise Conflict(
                 f"tickets for {event.name} have been issued with these details: change it only to tell"
                 " every holder (tell_holders: true emails each of them the new details and their tickets)",
@@ -93,8 +98,9 @@ def change_event(
         revision += 1
     corrected = Event.of(merchant_id, after, added_by=event.added_by, revision=revision, told=int(event.told or 0))
     copy = event_copy({**after, "revision": revision}, merchant.timezone or "UTC")
+    off_sale = [Product.active.set(False)] if cancelling else []
     tickets: list[tuple[CatalogRecord, list[Action]]] = [
-        (Product(product.pk), [Product.event.set(copy)])
+        (Product(product.pk), [Product.event.set(copy), *off_sale])
         for product in catalog_records(merchant_id).products
         if product.event and product.event.as_dict().get("id") == event_id
     ]

@@ -228,6 +228,7 @@ class Event(CatalogRecord, discriminator="event"):
     added_by = UnicodeAttribute(null=True)  # staff who added it (None: from the catalog document)
     revision = NumberAttribute(default=0)
     told = NumberAttribute(default=0)
+    cancelled = UnicodeAttribute(null=True)  # why it was cancelled, as its holders were told (None: it goes ahead)
 
     @staticmethod
     def key(merchant: str, event_id: str) -> str:
@@ -251,12 +252,14 @@ class Event(CatalogRecord, discriminator="event"):
             added_by=added_by,
             revision=revision,
             told=told,
+            cancelled=fields.get("cancelled") or None,
         )
 
     def fields(self) -> dict[str, Any]:
-        """What the catalog document says of it: id, name, start, end, venue, address."""
+        """What the catalog document says of it: id, name, start, end, venue, address; and why it
+        was cancelled, if it was."""
         found = {"id": self.event_id, "name": self.name, "start": self.start, "end": self.end}
-        return {**found, **{key: value for key in ("venue", "address") if (value := getattr(self, key))}}
+        return {**found, **{key: value for key in ("venue", "address", "cancelled") if (value := getattr(self, key))}}
 
     @property
     def telling_holders(self) -> bool:

@@ -76,6 +76,13 @@ class EventUpdate(BaseModel):
         default=False,
         description="Once tickets are issued: make the change and email every holder the new details and their tickets",
     )
+    cancelled: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="Cancel the event, saying why (its holders are told): its ticket types go off sale, checkouts"
+        " still open for it are closed, and every holder's tickets are refunded in full and voided",
+    )
 
 
 class ProductUpdate(BaseModel):

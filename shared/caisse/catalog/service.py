@@ -275,7 +275,7 @@ _KEPT_MERCHANT = (
 )
 # And an event's details once staff changed them (caisse.catalog.events: its holders may have been
 # told), and how many changes its holders were told of.
-_KEPT_EVENT = ("name", "start", "end", "venue", "address", "revision", "told")
+_KEPT_EVENT = ("name", "start", "end", "venue", "address", "revision", "told", "cancelled")
 
 
 def product_workflow(merchant: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
@@ -321,9 +321,10 @@ def ticket_event(events: dict[str, Event], item: dict[str, Any], timezone: str) 
 
 def event_copy(event: dict[str, Any], timezone: str) -> dict[str, Any]:
     """What a ticket product (and its orders) keep of its event: id, name, start and end (local
-    times), venue, address, the merchant's time zone they are in, and the event's revision once
-    it changed after its tickets were issued (which change its holders were told of)."""
-    fields = ("id", "name", "start", "end", "venue", "address", "revision")
+    times), venue, address, the merchant's time zone they are in, the event's revision once it
+    changed after its tickets were issued (which change its holders were told of), and why it was
+    cancelled if it was."""
+    fields = ("id", "name", "start", "end", "venue", "address", "revision", "cancelled")
     return {**{key: event[key] for key in fields if event.get(key)}, "timezone": timezone}
 
 

@@ -226,14 +226,16 @@ def _event_changed(
     order: Order, event_id: str, revision: int, before: dict[str, Any], after: dict[str, Any], version: int
 ) -> list[Notification]:
     """The email telling a holder an event's new details (what it was, what it is), with their
-    tickets for it again; none if every ticket for it was given back."""
+    tickets for it again, or that it is cancelled (and why: the refund has its own email); none if
+    every ticket for it was given back."""
     held = [ticket for ticket in _tickets_context(order) if ticket["event"]["id"] == event_id]
     if not held:
         return []
     locale = order.customer.locale or "en"
     change = {"before": _event_told(before, locale), "after": _event_told(after, locale)}
+    kind = Kind.EVENT_CANCELLED if after.get("cancelled") else Kind.EVENT_CHANGED
     occasion = f"event-{event_id}-{revision}"
-    return _addressed(order, [(Kind.EVENT_CHANGED, version, occasion)], event_change=change, tickets=held)
+    return _addressed(order, [(kind, version, occasion)], event_change=change, tickets=held)
 
 
 def _event_told(event: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -243,6 +245,7 @@ def _event_told(event: dict[str, Any], locale: str) -> dict[str, Any]:
         "venue": event.get("venue"),
         "address": event.get("address"),
         "timezone": event.get("timezone"),
+        "cancelled": event.get("cancelled"),
     }
 
 

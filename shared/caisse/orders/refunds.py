@@ -77,11 +77,14 @@ def refund_cap(bundle: OrderBundle) -> Money:
     return order.received.fraction(policy_percent(bundle), 100)
 
 
-def refundable(bundle: OrderBundle) -> Money:
-    """What may still be refunded now: the cap minus what was refunded or is being refunded."""
+def refundable(bundle: OrderBundle, whole: bool = False) -> Money:
+    """What may still be refunded now: the cap minus what was refunded or is being refunded.
+    `whole`: the merchant's policy set aside, everything received is the cap (an event cancelled:
+    there is nothing left to come to)."""
     order = bundle.order
     spent = int(order.refunded_amount or 0) + int(order.refund_reserved or 0)
-    left = refund_cap(bundle).amount - spent
+    cap = order.received if whole and (order.money_state or states.UNPAID) in states.REFUNDABLE else refund_cap(bundle)
+    left = cap.amount - spent
     return Money(max(left, 0), order.currency)
 
 

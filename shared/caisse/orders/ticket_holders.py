@@ -16,6 +16,7 @@ nobody twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,24 +30,40 @@ from caisse.db import Transaction, aws_client
 from caisse.orders import states, tickets
 from caisse.orders.models import Order
 from caisse.orders.service import OrderBundle, record_action
+from caisse.staff import Staff
 
 PAGE = 100  # tickets per message: at most 100 orders, each one transaction
 TELLER = "event-change"  # the system actor named in the orders' history
 WAITING_DAYS = 2  # orders still waiting for payment are younger than this (checkouts expire sooner)
 
 
-def start(merchant: str, event_id: str, revision: int) -> None:
-    """Queue the telling of this revision of the event to its ticket holders."""
-    queue({"merchant": merchant, "event": event_id, "revision": revision})
+def start(merchant: str, event_id: str, revision: int, by: Staff) -> None:
+    """Queue the telling of this revision of the event to its ticket holders, on behalf of `by`
+    (a cancellation's refunds are theirs)."""
+    staff = {"subject": by.subject, "email": by.email, "merchant": by.merchant, "platform": by.platform}
+    queue({"merchant": merchant, "event": event_id, "revision": revision, "by": staff})
+
+
+def staff_of(message: dict[str, Any]) -> Staff:
+    """Who made the change a message tells of."""
+    return Staff(**message["by"])
 
 
 def queue(message: dict[str, Any]) -> None:
     aws_client("sqs").send_message(QueueUrl=settings().ticket_holders_queue_url, MessageBody=json.dumps(message))
 
 
-def tell(message: dict[str, Any]) -> dict[str, Any] | None:
+def tell(
+    message: dict[str, Any],
+    *,
+    holder: Callable[[str, dict[str, Any]], Any] | None = None,
+    waiting: Callable[[str, dict[str, Any]], Any] | None = None,
+) -> dict[str, Any] | None:
     """One page of the telling `message` asks for; the message for the next page, or None when
-    every holder has been told (or a later revision took over)."""
+    every holder has been told (or a later revision took over). `holder(order_id, event)` follows
+    the telling of each order holding tickets, `waiting(order_id, event)` that of each order still
+    waiting for payment (a cancellation refunds the one and closes the other's checkout: they are
+    called again when a page is delivered again, and must do their work once)."""
     merchant_id, event_id, revision = message["merchant"], message["event"], int(message["revision"])
     try:
         event = Event.get(Event.key(merchant_id, event_id), consistent_read=True)
@@ -59,9 +76,13 @@ def tell(message: dict[str, Any]) -> dict[str, Any] | None:
     if cursor is None:
         for order_id in _waiting_for_payment(merchant_id, event_id):
             carry(order_id, copy)
+            if waiting is not None:
+                waiting(order_id, copy)
     order_ids, after = _page(merchant_id, event_id, cursor)
     for order_id in order_ids:
         carry(order_id, copy)
+        if holder is not None:
+            holder(order_id, copy)
     if after is not None:
         return {**message, "after": after}
     try:
@@ -132,4 +153,5 @@ def carry(order_id: str, copy: dict[str, Any]) -> bool:
 
 def _details(event: dict[str, Any]) -> dict[str, Any]:
     """What a holder is told of an event's details (history entries and the email compare them)."""
-    return {key: event.get(key) for key in ("id", "name", "start", "end", "venue", "address", "timezone")}
+    keys = ("id", "name", "start", "end", "venue", "address", "timezone", "cancelled")
+    return {key: event.get(key) for key in keys}

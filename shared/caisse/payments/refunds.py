@@ -49,19 +49,25 @@ def request_refund(
     idempotency_key: str | None,
     items: dict[str, int] | None = None,
     ticket_codes: list[str] | None = None,
+    whole: bool = False,
+    shown: bool = True,
 ) -> dict[str, Any]:
+    """`whole`: the merchant's refund policy set aside (caisse.orders.refunds.refundable). `shown`:
+    the answer is shown to `staff` (the phone an owed refund is paid back to is decrypted for
+    them); False when nobody reads it (a cancelled event's refunds)."""
+    reader = staff if shown else None
     bundle = _bundle(order_id)
     staff.require(bundle.order.merchant)
     refund_id = str(uuid.uuid5(_REFUNDS, f"{order_id}:{idempotency_key}")) if idempotency_key else str(uuid.uuid4())
     existing = _find(bundle, refund_id)
     if existing is not None and existing.status != "requested":
-        return _answer(existing, replayed=True, staff=staff)
+        return _answer(existing, replayed=True, staff=reader)
     refund = existing or _reserve_within_cap(
-        order_id, refund_id, amount, items or {}, reason, staff, ticket_codes or []
+        order_id, refund_id, amount, items or {}, reason, staff, ticket_codes or [], whole
     )
     if refund.status != "requested":
-        return _answer(refund, replayed=True, staff=staff)
-    return _pay_back(order_id, refund, staff)
+        return _answer(refund, replayed=True, staff=reader)
+    return _pay_back(order_id, refund, staff, reader)
 
 
 def _bundle(order_id: str) -> OrderBundle:
@@ -83,6 +89,7 @@ def _reserve_within_cap(
     reason: str | None,
     staff: Staff,
     named_tickets: list[str],
+    whole: bool = False,
 ) -> Refund:
     """Decide the refund against the order as it is now, and reserve it; a concurrent change of
     the order's refunds or stage makes us read again and decide again (bounded)."""
@@ -102,7 +109,7 @@ def _reserve_within_cap(
         # Items of a ticket product are given back as tickets (the codes named, or whole items).
         codes, items, tickets_cost = tickets.for_refund(order, named_tickets, wanted_items)
         check_items(bundle, items)
-        limit = refundable(bundle)
+        limit = refundable(bundle, whole)
         if amount is not None:
             wanted = Money(amount, order.currency)
         elif codes:  # what the tickets cost, and any other items named with them
@@ -136,7 +143,7 @@ def _reserve_within_cap(
     raise Conflict("other refunds of this order kept changing it; reload and try again")
 
 
-def _pay_back(order_id: str, refund: Refund, staff: Staff) -> dict[str, Any]:
+def _pay_back(order_id: str, refund: Refund, staff: Staff, reader: Staff | None) -> dict[str, Any]:
     order = _bundle(order_id).order
     provider = load_provider(order.provider, order.connect_account)
     try:
@@ -160,7 +167,7 @@ def _pay_back(order_id: str, refund: Refund, staff: Staff) -> dict[str, Any]:
     # reconciliation finishes it from the provider's own record if nobody retries.
     outcome = RefundOutcome(result.status, result.provider_refund_id, result.status, result.payout)
     recorded = finish(order_id, refund.refund_id, outcome, actor=states.Actor.STAFF, actor_id=staff.actor_id)
-    return _answer(recorded, replayed=False, staff=staff)
+    return _answer(recorded, replayed=False, staff=reader)
 
 
 def _answer(refund: Refund, *, replayed: bool, staff: Staff | None = None) -> dict[str, Any]:
