@@ -282,6 +282,7 @@ def event_view(event: dict[str, Any]) -> dict[str, Any]:
         "timezone": timezone,
         "venue": event.get("venue"),
         "address": event.get("address"),
+        "cancelled": event.get("cancelled"),  # why, if it was cancelled
     }
 
 
