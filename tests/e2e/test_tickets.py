@@ -489,3 +489,34 @@ def test_a_cancelled_night_refunds_every_holder_in_full_voids_their_tickets_and_
     stack.drain()
     assert len(emails_for(stack, english["order_id"], "event_cancelled")) == 1
     assert len(emails_for(stack, english["order_id"], "refund_processed")) == 1
+
+
+def test_a_cancelled_concert_paid_by_mobile_money_is_owed_back_to_the_phone_and_told_in_french(api, stack):
+    """Ouaga Live's buyers pay by mobile money, which has no refund API: the cancellation owes
+    each of them their money, listed for staff with the phone to pay back to."""
+    staff = {"Authorization": f"Bearer {merchant_token('ouaga-live')}"}
+    tag = uuid.uuid4().hex[:6]
+    night = {"name": f"Nuit {tag}", "start": "2027-04-03T20:00", "end": "2027-04-04T01:00", "venue": "Stade du 4-Août"}
+    event_id = api.post("/admin/merchants/ouaga-live/events", json=night, headers=staff).json()["id"]
+    sku = f"OL-NUIT-{tag.upper()}"
+    product = {"sku": sku, "name": "Entrée", "kind": "ticket", "prices": {"XOF": 5000}, "event": event_id}
+    assert api.post("/admin/products", json=product, headers=staff).status_code == 201
+    order = buy(api, [(sku, 2)], currency="XOF", locale=None, phone="+22670000002")
+
+    reason = "Le stade est fermé par la mairie."
+    assert api.patch(
+        f"/admin/merchants/ouaga-live/events/{event_id}", json={"cancelled": reason}, headers=staff
+    ).is_success
+    [told] = wait_for(lambda: emails_for(stack, order["order_id"], "event_cancelled"), what="the email")
+    assert told["subject"].startswith(f"Nuit {tag} est annulé") and reason in plain(told["text"])
+    owed = wait_for(
+        lambda: [
+            r
+            for r in api.get("/admin/refunds/owed", headers=staff).json()["refunds"]
+            if r["order"]["order_number"] == order["order_number"]
+        ],
+        what="the refund owed",
+    )
+    [row] = owed
+    assert row["amount"] == {"amount": 10000, "currency": "XOF"} and row["pay_to"]["phone"].endswith("70000002")
+    assert {t["state"] for t in order_view(api, order)["tickets"]} == {"voided"}
