@@ -338,21 +338,30 @@ def test_erasing_a_buyer_erases_their_name_from_the_door_list_and_keeps_the_tick
     assert admitted.status_code == 200 and "Awa Ndiaye" not in admitted.text  # still admits, naming nobody
 
 
+def night_on_sale(api, merchant: str, name: str, start: str, end: str, venue: str, price: dict, **product) -> tuple:
+    """An event added by the merchant's staff and a ticket type for it, as staff do in the console:
+    (its id, the ticket's SKU, the staff's headers)."""
+    staff = {"Authorization": f"Bearer {merchant_token(merchant)}"}
+    night = {"name": name, "start": start, "end": end, "venue": venue}
+    added = api.post(f"/admin/merchants/{merchant}/events", json=night, headers=staff)
+    assert added.status_code == 201, added.text
+    sku = f"NIGHT-{uuid.uuid4().hex[:8].upper()}"
+    ticket = {"sku": sku, "name": f"{name} pass", "kind": "ticket", "prices": price, "event": added.json()["id"]}
+    created = api.post("/admin/products", json={**ticket, **product}, headers=staff)
+    assert created.status_code == 201, created.text
+    return added.json()["id"], sku, staff
+
+
 def test_a_night_moved_once_its_tickets_are_out_is_told_to_every_holder_once_with_tickets_that_still_admit(api, stack):
     """A concert put back a week and moved to a bigger room after tickets were sold: staff must say
     the holders are to be told; each paid order is emailed once (in its language, the new and the
     old details, its tickets again with the same codes), its order and tickets carry the change,
     a checkout still waiting for payment gets tickets with the new details, and saving again tells
     nobody twice."""
-    staff = {"Authorization": f"Bearer {merchant_token('festival')}"}
     tag = uuid.uuid4().hex[:6]
-    night = {"name": f"Late set {tag}", "start": "2027-07-14T21:00", "end": "2027-07-15T01:00", "venue": "Le Trabendo"}
-    added = api.post("/admin/merchants/festival/events", json=night, headers=staff)
-    assert added.status_code == 201, added.text
-    event_id = added.json()["id"]
-    sku = f"FEST-LATE-{tag.upper()}"
-    product = {"sku": sku, "name": "Late set pass", "kind": "ticket", "prices": {"USD": 3000}, "event": event_id}
-    assert api.post("/admin/products", json=product, headers=staff).status_code == 201
+    event_id, sku, staff = night_on_sale(
+        api, "festival", f"Late set {tag}", "2027-07-14T21:00", "2027-07-15T01:00", "Le Trabendo", {"USD": 3000}
+    )
 
     english = buy(api, [(sku, 2)])
     french = buy(api, [(sku, 1)], locale="fr")
@@ -422,14 +431,17 @@ def test_a_cancelled_night_refunds_every_holder_in_full_voids_their_tickets_and_
     holder is told (in their language) and refunded everything they paid for it, whatever the
     refund policy; their tickets are refused at the door; a buyer still on the payment page can no
     longer pay; the event changes no more."""
-    staff = {"Authorization": f"Bearer {merchant_token('festival')}"}
     tag = uuid.uuid4().hex[:6]
-    night = {"name": f"Open-air set {tag}", "start": "2027-07-13T21:00", "end": "2027-07-14T00:30", "venue": "Prairie"}
-    event_id = api.post("/admin/merchants/festival/events", json=night, headers=staff).json()["id"]
-    sku = f"FEST-OPEN-AIR-{tag.upper()}"
-    product = {"sku": sku, "name": "Open-air pass", "kind": "ticket", "prices": {"USD": 2500}, "event": event_id}
-    product["stock"] = 20
-    assert api.post("/admin/products", json=product, headers=staff).status_code == 201
+    event_id, sku, staff = night_on_sale(
+        api,
+        "festival",
+        f"Open-air set {tag}",
+        "2027-07-13T21:00",
+        "2027-07-14T00:30",
+        "Prairie",
+        {"USD": 2500},
+        stock=20,
+    )
     english = buy(api, [(sku, 2), ("FEST-DONATION-10", 1)])  # the donation is not part of the night
     french = buy(api, [(sku, 1)], locale="fr")
     with customer_client(api) as own:
@@ -494,13 +506,10 @@ def test_a_cancelled_night_refunds_every_holder_in_full_voids_their_tickets_and_
 def test_a_cancelled_concert_paid_by_mobile_money_is_owed_back_to_the_phone_and_told_in_french(api, stack):
     """Ouaga Live's buyers pay by mobile money, which has no refund API: the cancellation owes
     each of them their money, listed for staff with the phone to pay back to."""
-    staff = {"Authorization": f"Bearer {merchant_token('ouaga-live')}"}
     tag = uuid.uuid4().hex[:6]
-    night = {"name": f"Nuit {tag}", "start": "2027-04-03T20:00", "end": "2027-04-04T01:00", "venue": "Stade du 4-Août"}
-    event_id = api.post("/admin/merchants/ouaga-live/events", json=night, headers=staff).json()["id"]
-    sku = f"OL-NUIT-{tag.upper()}"
-    product = {"sku": sku, "name": "Entrée", "kind": "ticket", "prices": {"XOF": 5000}, "event": event_id}
-    assert api.post("/admin/products", json=product, headers=staff).status_code == 201
+    event_id, sku, staff = night_on_sale(
+        api, "ouaga-live", f"Nuit {tag}", "2027-04-03T20:00", "2027-04-04T01:00", "Stade du 4-Août", {"XOF": 5000}
+    )
     order = buy(api, [(sku, 2)], currency="XOF", locale=None, phone="+22670000002")
 
     reason = "Le stade est fermé par la mairie."
