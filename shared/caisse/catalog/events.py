@@ -88,7 +88,7 @@ def change_event(
     if event.cancelled:
         raise Conflict(f"{event.name} is cancelled: it can no longer be changed", code="event_cancelled")
     revision = int(event.revision or 0)
-    if issued(merchant_id, event_id):
+    if cancelling or issued(merchant_id, event_id):  # a cancellation also closes checkouts not paid yet
         if not (tell_holders or cancelling):
             raise Conflict(
                 f"tickets for {event.name} have been issued with these details: change it only to tell"
