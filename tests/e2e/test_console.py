@@ -31,6 +31,7 @@ from e2e_support import (
     jpeg,
     made_to_order,
     merchant_token,
+    money_state,
     order_status,
     order_view,
     pay,
@@ -685,4 +686,80 @@ def test_a_festival_adds_an_event_then_its_ticket_type_from_the_console_and_its_
         expect(phone.get_by_role("table", name="Événements")).to_contain_text("Stade du 4-Août")
         assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
         screenshot(phone, "console-events-phone-fr")
+        assert phone.errors == []
+
+
+def test_staff_cancel_a_night_from_the_console_and_its_holder_is_refunded_and_told(api, stack, desk, browser):
+    from test_tickets import buy
+
+    staff = {"Authorization": f"Bearer {merchant_token('festival')}"}
+    night = f"Garden party {uuid.uuid4().hex[:4]}"
+    added = api.post(
+        "/admin/merchants/festival/events",
+        json={"name": night, "start": "2027-07-15T18:00", "end": "2027-07-15T23:00", "venue": "Jardin du Luxembourg"},
+        headers=staff,
+    )
+    assert added.status_code == 201, added.text
+    event_id = added.json()["id"]
+    sku = f"FEST-GARDEN-{uuid.uuid4().hex[:6].upper()}"
+    ticket = {"sku": sku, "name": "Garden party pass", "kind": "ticket", "prices": {"USD": 4000}, "event": event_id}
+    assert api.post("/admin/products", json={**ticket, "stock": 50}, headers=staff).status_code == 201
+    order = buy(api, [(sku, 1)])
+
+    def listed_event() -> dict:
+        return next(e for e in api.get("/admin/products", headers=staff).json()["events"] if e["id"] == event_id)
+
+    dialogs: list[str] = []
+    desk.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    sign_in(desk, stack, "festival")
+    desk.goto(f"{stack.api}/console#/catalog?event={event_id}")
+    expect(desk.get_by_role("form", name=f"Correct {night}")).to_be_visible(timeout=WAIT_MS)
+    cancelling = desk.get_by_role("form", name="Cancel this event")
+    cancel = cancelling.get_by_role("button", name="Cancel the event and refund every holder")
+    cancel.click()  # no reason given: the form says so, nothing is sent
+    expect(cancelling.get_by_role("alert")).to_contain_text("Say why the event is cancelled", timeout=WAIT_MS)
+    assert dialogs == [] and "cancelled" not in listed_event()
+
+    reason = "The park is closed for a storm warning."
+    cancelling.get_by_label("Why (told to every holder)").fill(reason)
+    expect(cancelling.get_by_role("alert")).to_have_count(0)  # said while it was missing, gone once given
+    assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+    screenshot(desk, "console-event-cancel-desktop")
+    cancel.click()
+    expect(desk.get_by_text(f"{night} is cancelled; its holders are being refunded and told.")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    assert dialogs == [
+        f"Cancel {night}? Its tickets go off sale, and every holder is refunded in full and emailed why."
+        " This cannot be undone."
+    ]
+    assert listed_event()["cancelled"] == reason
+    events = desk.get_by_role("table", name="Events")
+    row = events.get_by_role("row", name=re.compile(night))
+    expect(row).to_contain_text("Cancelled")
+    expect(row).to_contain_text(reason)
+    expect(row.get_by_role("link", name=f"Correct {night}")).to_have_count(0)  # it changes no more
+
+    wait_for(lambda: money_state(api, order) == "refunded", timeout=30, what="the holder's refund")
+    wait_for(lambda: emails_for(stack, order["order_id"], "event_cancelled"), timeout=30, what="the email")
+    wait_for(lambda: not listed_event()["telling_holders"], timeout=30, what="every holder told")
+    assert len(emails_for(stack, order["order_id"], "event_cancelled")) == 1
+
+    open_order(desk, stack, order)
+    entry = desk.locator(".timeline li", has_text=f"Event cancelled: {night}")
+    expect(entry).to_contain_text(reason)
+    expect(entry).not_to_contain_text("→")
+    assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+    desk.goto(f"{stack.api}/order/{order['order_id']}#token={order['order_token']}")  # the buyer's page
+    expect(desk.locator("ol.timeline")).to_contain_text(f"{night} cancelled: {reason}", timeout=WAIT_MS)
+    expect(desk.locator("ul.tickets")).to_contain_text("no longer valid")
+    assert desk.errors == []
+
+    with french_phone(browser, stack, "festival") as phone:
+        phone.goto(f"{stack.api}/console#/catalog")
+        row = phone.get_by_role("table", name="Événements").get_by_role("row", name=re.compile(night))
+        expect(row).to_contain_text("Annulé", timeout=WAIT_MS)
+        expect(row).to_contain_text(reason)
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-event-cancelled-phone-fr")
         assert phone.errors == []

@@ -174,26 +174,63 @@ function eventForm(context, event = null) {
   );
 }
 
-// Where the change of an event is in telling its holders: under way, or done.
+// Cancelling an event, apart from its Save: why (emailed to every holder), then once confirmed its
+// ticket types go off sale and every holder is refunded in full. A cancelled event changes no more.
+function cancelForm(context, event) {
+  // Typing the reason asked for clears what the form said when it was missing.
+  const why = el('input', { name: 'cancelled', maxlength: '300', required: true, autocomplete: 'off', oninput: () => why.form.querySelector('.form-result').replaceChildren() });
+  return actionForm(
+    { class: 'action', 'aria-label': t('catalog.cancel_event') },
+    [
+      field(t('catalog.cancel_why'), why),
+      el('button', { type: 'submit', class: 'danger' }, t('catalog.cancel_button')),
+    ],
+    (form) => {
+      const reason = form.elements.cancelled.value.trim();
+      if (!reason) throw new Error(t('catalog.cancel_why_needed'));
+      // eslint-disable-next-line no-alert
+      if (!window.confirm(t('catalog.cancel_confirm', { name: event.name }))) return false;
+      return api.patch(`/admin/merchants/${encodeURIComponent(context.merchant)}/events/${encodeURIComponent(event.id)}`, { cancelled: reason });
+    },
+    (cancelled) => {
+      context.flash = t('catalog.event_cancelled', { name: cancelled.name });
+      context.go('#/catalog');
+    },
+  );
+}
+
+// Where the change of an event is in telling its holders: under way, or done; or that it is
+// cancelled, and why.
 function holdersState(event) {
+  if (event.cancelled) {
+    return [' ', el('span', { class: 'badge status-cancelled' }, t('catalog.cancelled')),
+      event.telling_holders ? el('small', {}, ` (${t('catalog.refunding_holders')})`) : null,
+      el('br'), el('small', {}, event.cancelled)];
+  }
   if (event.telling_holders) return el('small', {}, ` (${t('catalog.telling_holders')})`);
   if (event.revision > 0) return el('small', {}, ` (${t('catalog.holders_told')})`);
   return null;
 }
 
+function correctLink(event) {
+  if (event.cancelled) return el('span', { class: 'muted' }, '—');
+  return el('a', { class: 'nowrap', href: `#/catalog?${new URLSearchParams({ event: event.id })}`, 'aria-label': t('catalog.edit_event', { name: event.name }) }, t('catalog.correct'));
+}
+
 function eventsSection(context, found, editing) {
   const sellsTickets = found.events.length || found.products.some((p) => p.kind === 'ticket');
   if (!sellsTickets) return null;
-  const chosen = found.events.find((e) => e.id === editing);
+  const chosen = found.events.find((e) => e.id === editing && !e.cancelled);
   return section(t('catalog.events'),
     table([
       { label: t('catalog.event_name'), cell: (e) => el('span', {}, e.name, holdersState(e)) },
       { label: t('bookings.when'), cell: eventTimes },
       { label: t('catalog.venue'), cell: (e) => el('span', {}, e.venue || '', e.address ? el('small', {}, ` ${e.address}`) : null) },
-      { label: t('catalog.correct'), cell: (e) => el('a', { href: `#/catalog?${new URLSearchParams({ event: e.id })}`, 'aria-label': t('catalog.edit_event', { name: e.name }) }, t('catalog.correct')) },
+      { label: t('catalog.correct'), cell: correctLink },
     ], found.events, { caption: t('catalog.events') }),
     el('h3', {}, chosen ? t('catalog.edit_event', { name: chosen.name }) : t('catalog.new_event')),
-    eventForm(context, chosen || null));
+    eventForm(context, chosen || null),
+    chosen ? [el('h3', {}, t('catalog.cancel_event')), cancelForm(context, chosen)] : null);
 }
 
 function ticketFields(events) {

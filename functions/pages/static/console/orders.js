@@ -135,6 +135,7 @@ function answer(context, name, value) {
 // note); else its move of money (a refund: "Partly refunded"); else its placing.
 function entryTitle(entry) {
   if (entry.to && entry.to !== entry.from) return statusName(entry.to);
+  if (entry.action === 'event_changed' && entry.changes?.after?.cancelled) return t('order.event_cancelled', { name: entry.changes.after.name });
   if (entry.action === 'event_changed' && entry.changes?.after) return t('order.event_changed', { name: entry.changes.after.name });
   if (entry.action) return actionName(entry.action);
   if (entry.money && entry.money.to !== entry.money.from) return moneyName(entry.money.to);
@@ -144,10 +145,13 @@ function entryTitle(entry) {
 }
 
 // What an event's change carried to the order: each detail that moved, old → new, as the catalog
-// shows events (the shop's local times), and that the holder is told.
+// shows events (the shop's local times), and that the holder is told; or, cancelled, why.
 function eventChange(changes) {
   const before = changes.before || {};
   const after = changes.after || {};
+  if (after.cancelled) {
+    return el('div', { class: 'message' }, el('p', {}, after.cancelled), el('small', {}, t('order.event_cancelled_told')));
+  }
   const when = (e) => (e.start && e.end ? eventTimes(e) : '—');
   const place = (e) => [e.venue, e.address].filter(Boolean).join(', ') || '—';
   const moved = [

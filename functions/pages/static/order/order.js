@@ -182,8 +182,10 @@ function items() {
     order.balance && order.balance.link ? el('p', {}, el('a', { class: 'button', href: order.balance.link }, t('order.pay_balance'))) : null);
 }
 
-// An event of the order's tickets changed (a new date, a new venue): what it is now.
+// An event of the order's tickets changed (a new date, a new venue): what it is now; or it was
+// cancelled, and why.
 function eventChanged(event, timeZone) {
+  if (event.cancelled) return t('event.cancelled', { name: event.name, reason: event.cancelled });
   const details = [dateTime(event.start, event.timezone || timeZone), event.venue, event.address].filter(Boolean).join(', ');
   return t('event.details_changed', { name: event.name, details });
 }
