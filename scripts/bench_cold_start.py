@@ -16,8 +16,9 @@
    checkout cannot start without (pynamodb and its botocore, pydantic, Powertools' Logger,
    Metrics and REST resolver), none of our code: how close to its goal checkout can come. Every
    round runs every probe once, in a new shuffled order, so load from other work hits all of them
-   alike; ratios are the median of the ratios within each round. CPU time (user + system of the child) is what the goals are judged on:
-   on a shared machine wall time also counts the time spent waiting for a CPU.
+   alike; ratios are the median of the ratios within each round. CPU time (user + system of the
+   child) is what the goals are judged on: on a shared machine wall time also counts the time
+   spent waiting for a CPU.
 2. First request: a fresh process imports the checkout or webhook handler and serves one request,
    then a second, against the local stack (moto + sandbox) - this includes SSM, the boto3 and
    Stripe clients being created.
