@@ -671,6 +671,20 @@ def test_a_festival_adds_an_event_then_its_ticket_type_from_the_console_and_its_
     finally:
         buyer.context.close()
 
+    # The buyer cannot come on the new date and replies: staff give the tickets back in full.
+    open_order(desk, stack, order)
+    offered = desk.get_by_role("form", name="Give back the tickets for the changed event")
+    expect(offered).to_contain_text("Tickets for an event that changed after they were bought: 2", timeout=WAIT_MS)
+    assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+    screenshot(desk, "console-changed-event-refund-desktop")
+    desk.on("dialog", lambda dialog: dialog.accept())  # "Refund $150.00 to the customer?"
+    offered.get_by_role("button", name="Refund these tickets in full: $150.00").click()
+    wait_for(lambda: [t["state"] for t in order_view(api, order)["tickets"]] == ["voided", "voided"], what="voided")
+    expect(desk.get_by_role("form", name="Give back the tickets for the changed event")).to_have_count(
+        0, timeout=WAIT_MS
+    )
+    assert desk.errors == []
+
     # An event that is not the festival's is refused, naming the field; nothing is written.
     unknown = api.post(
         "/admin/products",

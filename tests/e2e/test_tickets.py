@@ -394,6 +394,7 @@ def test_a_night_moved_once_its_tickets_are_out_is_told_to_every_holder_once_wit
         else:
             assert "Quand : 2027-07-21 22:00 au 2027-07-22 02:00 (Europe/Paris), au lieu du 2027-07-14" in text
             assert "Où : Le Zénith, au lieu de Le Trabendo" in text and "Votre billet reste valable" in text
+            assert "vous le rembourse en totalité" in text
         assert all(code in text for code in codes[order["order_id"]])  # the same tickets: they still admit
         pages = pdf_of(mail).pages
         assert len(pages) == len(codes[order["order_id"]])
@@ -414,6 +415,24 @@ def test_a_night_moved_once_its_tickets_are_out_is_told_to_every_holder_once_wit
     )
     admitted = check_in(api, codes[english["order_id"]][0])
     assert admitted.status_code == 200 and admitted.json()["ticket"]["event"]["venue"] == "Le Zénith"
+
+    # The French holder cannot come on the new date and replies: staff see the ticket offered back
+    # in full (the policy set aside: the night they paid for is not the one that will happen).
+    seen = api.get(f"/admin/orders/{french['order_id']}", headers=staff).json()["refund_terms"]
+    assert seen["changed_event_tickets"] == {
+        "tickets": codes[french["order_id"]],
+        "amount": {"amount": 3000, "currency": "USD"},
+    }
+    given_back = api.post(
+        f"/admin/orders/{french['order_id']}/refunds",
+        json={"tickets": codes[french["order_id"]], "reason": "cannot come on the new date"},
+        headers={**staff, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert given_back.status_code == 201 and given_back.json()["amount"] == {"amount": 3000, "currency": "USD"}
+    assert (
+        "changed_event_tickets"
+        not in api.get(f"/admin/orders/{french['order_id']}", headers=staff).json()["refund_terms"]
+    )
 
     httpx.post(f"{waiting['next_action']['url']}/pay", timeout=10)  # paid after the move: its tickets say so
     mail = confirmation(stack, waiting)

@@ -339,3 +339,49 @@ def test_a_cancelled_event_sets_the_policy_aside_but_not_what_was_refunded_or_a_
     partly = order("paid", 2000, no_refunds, money="partially_refunded", reserved=500)
     assert refundable(partly, whole=True) == Money(7400, "USD")
     assert refundable(order("paid", policy=no_refunds, money="disputed"), whole=True) == Money(0, "USD")
+
+
+def test_tickets_for_an_event_that_changed_after_they_were_bought_are_offered_back_in_full():
+    """The festival's policy gives nothing back once paid; a night moved after its tickets were
+    bought is not what its holder paid for: staff are offered those tickets back in full."""
+    from caisse.orders.models import LineItem
+
+    night = {
+        "id": "late-set",
+        "name": "Late set",
+        "start": "2027-07-21T22:00",
+        "end": "2027-07-22T02:00",
+        "revision": 1,
+    }
+    bundle = order("paid", policy={"paid": 0})
+    bundle.order.items = [
+        LineItem(sku="PASS", name="Late set pass", quantity=2, unit_amount=3000, event=night),
+        LineItem(sku="GIFT", name="Donation", quantity=1, unit_amount=3900),
+    ]
+    codes = ["A" * 16, "B" * 16]
+    bundle.order.tickets = [
+        {"code": code, "sku": "PASS", "unit": n, "number": n + 1, "state": "valid"} for n, code in enumerate(codes)
+    ]
+    assert "changed_event_tickets" not in terms(bundle)  # bought after the change: the policy applies
+    bundle.history = [
+        HistoryEntry(
+            order_pk("o1"),
+            HistoryEntry.key(3),
+            version=3,
+            from_status="paid",
+            to_status="paid",
+            at=datetime.now(UTC),
+            actor="system",
+            actor_id="event-change",
+            action="event_changed",
+            changes={"event": "late-set", "revision": 1, "before": {}, "after": {}},
+        )
+    ]
+    offered = terms(bundle)
+    assert offered["refundable"] == {"amount": 0, "currency": "USD"}  # the policy, for anything else
+    assert offered["changed_event_tickets"] == {
+        "tickets": ["AAAA-AAAA-AAAA-AAAA", "BBBB-BBBB-BBBB-BBBB"],
+        "amount": {"amount": 6000, "currency": "USD"},
+    }
+    bundle.order.items[0].event = {**night, "cancelled": "storm"}  # cancelled: refunded by the cancellation
+    assert "changed_event_tickets" not in terms(bundle)

@@ -141,7 +141,7 @@ def test_optional_parts_show_only_when_present(kind):
         told = plain(full.text)
         assert "When: 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), was 2027-02-14 20:00" in told
         assert "Where: Institut Français, Avenue de la Nation, was Maison du Peuple" in told
-        assert "ask Custom Song Studio for a refund" in told
+        assert "reply to this email: Custom Song Studio refunds them in full, whatever its refund policy" in told
         assert "When: 2027-07-10 16:00" in minimal.text and "Where" not in minimal.text  # the place did not change
         french = plain(render(kind, "fr", FULL).text)
         assert "Quand : 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), au lieu du 2027-02-14" in french

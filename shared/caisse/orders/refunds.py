@@ -138,10 +138,11 @@ def payment_for(bundle: OrderBundle, wanted: Money) -> str | None:
 
 def terms(bundle: OrderBundle) -> dict[str, Any]:
     """What staff see before refunding: the stage whose share applies, the share, and what is
-    left to refund now (the refund route decides the same way when they confirm), and for an
-    order paid in two payments (a booking's deposit and balance) the most one refund can be."""
+    left to refund now (the refund route decides the same way when they confirm), for an order
+    paid in two payments (a booking's deposit and balance) the most one refund can be, and the
+    tickets for an event that changed after they were bought, which go back in full."""
     left = refundable(bundle)
-    found = {
+    found: dict[str, Any] = {
         "stage": policy_status(bundle),
         "percent": policy_percent(bundle),
         "cap": refund_cap(bundle).as_dict(),
@@ -149,7 +150,33 @@ def terms(bundle: OrderBundle) -> dict[str, Any]:
     }
     if len(payments_left(bundle)) > 1:
         found["per_refund"] = most_in_one_refund(bundle).as_dict()
+    moved = changed_since_bought(bundle)
+    if moved and (bundle.order.money_state or states.UNPAID) in states.REFUNDABLE:
+        order = bundle.order
+        known = {entry["code"]: entry for entry in tickets.entries(order)}
+        cost = sum(tickets.share(order, known[code]) for code in moved)
+        found["changed_event_tickets"] = {
+            "tickets": [tickets.display(code) for code in moved],
+            "amount": Money(cost, order.currency).as_dict(),
+        }
     return found
+
+
+def changed_since_bought(bundle: OrderBundle) -> list[str]:
+    """The order's valid tickets for an event that changed (a new date, a new place) after they
+    were bought: its holder may give them back in full, whatever the refund policy (the event they
+    paid for is not the one that will happen). A cancelled event's tickets are refunded already."""
+    events = {
+        entry.changes.as_dict()["event"]
+        for entry in bundle.history
+        if entry.action == tickets.EVENT_CHANGED and entry.changes
+    }
+    moved = {
+        item.sku
+        for item in bundle.order.items
+        if item.event and item.event.as_dict()["id"] in events and not item.event.as_dict().get("cancelled")
+    }
+    return [e["code"] for e in tickets.entries(bundle.order) if e["sku"] in moved and e["state"] == tickets.VALID]
 
 
 def returnable(bundle: OrderBundle) -> dict[str, int]:

@@ -24,6 +24,7 @@ from caisse.orders import personal, states, tickets
 from caisse.orders.models import Refund
 from caisse.orders.refunds import (
     RefundOutcome,
+    changed_since_bought,
     check_items,
     finish,
     items_amount,
@@ -109,7 +110,9 @@ def _reserve_within_cap(
         # Items of a ticket product are given back as tickets (the codes named, or whole items).
         codes, items, tickets_cost = tickets.for_refund(order, named_tickets, wanted_items)
         check_items(bundle, items)
-        limit = refundable(bundle, whole)
+        # Tickets alone, for an event that changed after they were bought, go back in full.
+        moved = bool(codes) and set(codes) <= set(changed_since_bought(bundle)) and set(items) <= tickets.skus(order)
+        limit = refundable(bundle, whole or moved)
         if amount is not None:
             wanted = Money(amount, order.currency)
         elif codes:  # what the tickets cost, and any other items named with them

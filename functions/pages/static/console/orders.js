@@ -239,6 +239,30 @@ function refundForm(context, order) {
   );
 }
 
+// Tickets for an event that changed after they were bought: given back in full, whatever the
+// policy (the holder paid for another night), named so the refund voids them at the door.
+function changedEventRefund(context, order) {
+  const offered = order.refund_terms && order.refund_terms.changed_event_tickets;
+  if (!offered) return null;
+  const count = offered.tickets.length;
+  return actionForm(
+    { class: 'action', 'aria-label': t('order.changed_event_refund') },
+    [
+      el('p', { class: 'policy' }, t('order.changed_event_terms', { count, amount: money(offered.amount) })),
+      el('button', { type: 'submit', class: 'danger' }, t('order.changed_event_button', { count, amount: money(offered.amount) })),
+    ],
+    () => {
+      // eslint-disable-next-line no-alert
+      if (!window.confirm(t('order.refund_confirm', { amount: money(offered.amount) }))) return false;
+      return api.post(`/admin/orders/${encodeURIComponent(order.order_id)}/refunds`, {
+        tickets: offered.tickets,
+        reason: t('order.changed_event_reason'),
+      });
+    },
+    () => context.refresh(),
+  );
+}
+
 function payoutForm(context, order, refund) {
   const to = refund.payout || {};
   return actionForm(
@@ -352,7 +376,7 @@ export async function orderView(context, orderId) {
     ], order.items)),
     el('div', { class: 'columns' },
       section(t('order.move'), moveForm(context, order)),
-      section(t('order.refund'), refundForm(context, order), owed.map((r) => payoutForm(context, order, r)))),
+      section(t('order.refund'), changedEventRefund(context, order), refundForm(context, order), owed.map((r) => payoutForm(context, order, r)))),
     el('div', { class: 'columns' },
       section(t('order.deliverable'), deliverableForm(context, order)),
       section(t('order.resend'), resendForm(order))),
