@@ -5,6 +5,11 @@ from the webhook to its tickets (issued in the payment's own write) and to its c
 (stream → queue → email function: 10 signed QR codes inline, a 10-page PDF, SES). Prints the
 median and worst times, the email's size and, measured in this process, what rendering the QR
 codes and the PDF costs alone.
+
+Then (--holders N, default 40) the holders of one night: N orders of a pass for two are paid, the
+night is moved once its tickets are out (PATCH ... tell_holders) and then cancelled, and each is
+timed from staff's answer until every holder has their email (and, cancelled, their refund), with
+the DynamoDB requests the telling made, counted by the local AWS endpoint.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ ORDER = [{"sku": "FEST-DUO-DAY-PASS", "quantity": 5}]  # 5 passes for two: 10 ad
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=5)
+    parser.add_argument("--holders", type=int, default=40)
     args = parser.parse_args()
 
     stack = LocalStack(Ports(free_port(), free_port(), free_port()))
@@ -50,6 +56,7 @@ def main() -> int:
             emailed.append(time.perf_counter() - started)
             sizes.append(mail["size"])
             pdfs.append(next(a["size"] for a in mail["attachments"] if a["content_type"] == "application/pdf"))
+        told = _holders(stack, api, args.holders) if args.holders else []
     finally:
         stack.stop()
     rendering = _rendering()
@@ -59,10 +66,63 @@ def main() -> int:
     print(f"  confirmation email accepted by SES:               median {_ms(emailed)}, worst {_ms([max(emailed)])}")
     size, pdf = statistics.median(sizes) / 1024, statistics.median(pdfs) / 1024
     print(f"  email size: {size:.0f} KB (the PDF attached: {pdf:.0f} KB)")
+    for line in told:
+        print(line)
     print("rendering alone, in this process (median of 5):")
     for what, seconds in rendering.items():
         print(f"  {what:<40} {seconds * 1000:7.1f} ms")
     return 0
+
+
+def _holders(stack: LocalStack, api: httpx.Client, count: int) -> list[str]:
+    """A night with `count` paid orders of 2 tickets, moved then cancelled: how long until every
+    holder is told (and refunded), and the DynamoDB requests the telling made."""
+    from caisse_local.authorizer import issue_token
+
+    staff = {"Authorization": f"Bearer {issue_token(merchant_id='festival')}"}
+    night = {"name": f"Bench night {uuid.uuid4().hex[:4]}", "start": "2027-07-16T21:00", "end": "2027-07-17T02:00"}
+    event_id = api.post(
+        "/admin/merchants/festival/events", json={**night, "venue": "Bench hall"}, headers=staff
+    ).json()["id"]
+    sku = f"BENCH-NIGHT-{uuid.uuid4().hex[:6].upper()}"
+    pass_ = {"sku": sku, "name": "Bench pass for two", "kind": "ticket", "prices": {"USD": 4000}, "event": event_id}
+    api.post("/admin/products", json={**pass_, "admissions": 2, "max_per_order": 1}, headers=staff).raise_for_status()
+    orders = []
+    for n in range(count):
+        person = {"name": f"Holder {n}", "email": f"bench-holder-{uuid.uuid4().hex[:8]}@example.test"}
+        order = api.post(
+            "/checkouts", json={"items": [{"sku": sku, "quantity": 1}], "currency": "USD", "customer": person}
+        ).json()
+        httpx.post(f"{order['next_action']['url']}/pay", timeout=30)  # paid at the sandbox: refundable there
+        orders.append(order)
+    stack.settle(timeout=300)
+    lines = [f"{count} orders of a pass for two (2 tickets each) for one night, then:"]
+    changes = {
+        "moved (tell_holders)": ({"venue": "Bigger hall", "tell_holders": True}, "event_changed"),
+        "cancelled": ({"cancelled": "Bench: the hall is closed"}, "event_cancelled"),
+    }
+    for what, (body, kind) in changes.items():
+        stack.settle(timeout=120)
+        httpx.delete(f"{stack.aws_url}/_caisse/requests", timeout=5)
+        started = time.perf_counter()
+        api.patch(f"/admin/merchants/festival/events/{event_id}", json=body, headers=staff).raise_for_status()
+        stack.settle(timeout=600)
+        took = time.perf_counter() - started
+        sent = httpx.get(f"{stack.aws_url}/_caisse/emails", params={"kind": kind}, timeout=30).json()
+        told = {mail["source"] for mail in sent} & {f"order:{order['order_id']}" for order in orders}
+        requests = httpx.get(f"{stack.aws_url}/_caisse/requests", timeout=5).json().get("dynamodb", {})
+        total = sum(requests.values())
+        by_kind = ", ".join(f"{name} {n}" for name, n in sorted(requests.items()))
+        lines.append(f"  {what}: {len(told)} of {count} holders emailed in {took:.1f} s (staff's answer to the last")
+        lines.append(f"    email); DynamoDB requests {total}, {total / count:.1f} per holder: {by_kind}")
+    refunded = sum(1 for o in orders if _money_state(api, o) == "refunded")
+    lines.append(f"  refunded in full after the cancellation: {refunded} of {count}")
+    return lines
+
+
+def _money_state(api: httpx.Client, order: dict) -> str:
+    view = api.get(f"/orders/{order['order_id']}", headers={"Authorization": f"Bearer {order['order_token']}"})
+    return str(view.json().get("money_state"))
 
 
 def _rendering() -> dict[str, float]:
