@@ -768,6 +768,17 @@ def test_staff_cancel_a_night_from_the_console_and_its_holder_is_refunded_and_to
     expect(desk.locator("ol.timeline")).to_contain_text(f"{night} cancelled: {reason}", timeout=WAIT_MS)
     expect(desk.locator("ul.tickets")).to_contain_text("no longer valid")
     assert desk.errors == []
+    buyer = open_page(browser, PHONE)
+    try:
+        buyer.goto(f"{stack.api}/order/{order['order_id']}#token={order['order_token']}")
+        expect(buyer.locator("ol.timeline")).to_contain_text(f"{night} cancelled: {reason}", timeout=WAIT_MS)
+        status = buyer.locator("section.status")
+        expect(status).to_contain_text(f"{night} is cancelled. “{reason}” Your tickets no longer admit anyone")
+        expect(status).not_to_contain_text("Your tickets are below")
+        assert axe_violations(buyer) == [] and horizontal_overflow(buyer) == 0
+        screenshot(buyer, "order-page-event-cancelled-phone")
+    finally:
+        buyer.context.close()
 
     with french_phone(browser, stack, "festival") as phone:
         phone.goto(f"{stack.api}/console#/catalog")

@@ -102,10 +102,15 @@ function statusCard(timeZone) {
   const status = order.status;
   const inStages = order.stages.includes(status);
   const last = order.stages[order.stages.length - 1];
+  const tickets = order.tickets || [];
+  // An event of the order's tickets was cancelled: that, and why, before anything else.
+  const cancelled = tickets.find((ticket) => ticket.event && ticket.event.cancelled);
   let next;
-  if (order.balance && order.balance.status === 'due' && order.balance.link) next = t('next.balance_due', { amount: money(order.balance.amount) });
+  if (cancelled) next = t('next.event_cancelled', { name: cancelled.event.name, reason: cancelled.event.cancelled });
+  else if (order.balance && order.balance.status === 'due' && order.balance.link) next = t('next.balance_due', { amount: money(order.balance.amount) });
   else if (inStages) next = t(status === last ? 'next.delivered' : 'next.stage');
-  else if (status === 'paid' && order.tickets && order.tickets.length) next = t('next.tickets');
+  else if (status === 'paid' && tickets.length && tickets.every((ticket) => ticket.state === 'voided')) next = t('next.tickets_given_back');
+  else if (status === 'paid' && tickets.length) next = t('next.tickets');
   else next = t(`next.${status}`);
   const card = el('section', { class: `card status status-${WAITING.includes(status) ? 'waiting' : status}`, 'aria-labelledby': 'status-heading' },
     el('h2', { id: 'status-heading' }, statusName(status)),

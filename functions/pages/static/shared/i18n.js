@@ -64,6 +64,8 @@ const WORDS = {
     'ticket.n_of': 'Ticket {n} of {count}',
     'ticket.voided': 'Refunded: no longer valid',
     'next.tickets': 'Your tickets are below and in your confirmation email.',
+    'next.tickets_given_back': 'Your tickets were given back and refunded: they no longer admit anyone.',
+    'next.event_cancelled': '{name} is cancelled. “{reason}” Your tickets no longer admit anyone and are refunded in full.',
     'language': 'Language',
   },
   fr: {
@@ -125,6 +127,8 @@ const WORDS = {
     'ticket.n_of': 'Billet {n} sur {count}',
     'ticket.voided': 'Remboursé : plus valable',
     'next.tickets': 'Vos billets sont ci-dessous et dans votre e-mail de confirmation.',
+    'next.tickets_given_back': 'Vos billets ont été rendus et remboursés : ils n’admettent plus personne.',
+    'next.event_cancelled': '{name} est annulé. « {reason} » Vos billets n’admettent plus personne et vous sont remboursés en totalité.',
     'language': 'Langue',
   },
 };
