@@ -517,6 +517,8 @@ def test_a_cancelled_night_refunds_every_holder_in_full_voids_their_tickets_and_
     )
     again = api.patch(url, json={"venue": "Somewhere dry"}, headers=staff)
     assert again.status_code == 409 and again.json()["error"] == "event_cancelled"
+    restarted = api.patch(url, json={}, headers=staff)  # what the runbook does for a telling stuck in the DLQ
+    assert restarted.status_code == 200 and restarted.json()["cancelled"] == reason
     stack.drain()
     assert len(emails_for(stack, english["order_id"], "event_cancelled")) == 1
     assert len(emails_for(stack, english["order_id"], "refund_processed")) == 1
