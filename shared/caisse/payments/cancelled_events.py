@@ -20,7 +20,7 @@ from caisse.staff import Staff
 
 def refund_holder(order_id: str, event: dict[str, Any], staff: Staff) -> str | None:
     """Refund the tickets for a cancelled event an order still holds: the refund's status, or why
-    not ("disputed" or "nothing_to_refund": staff see it on the order); None when there is no
+    not ("payment_disputed" or "nothing_to_refund": staff see it on the order); None when there is no
     cancellation or no valid ticket left (refunded already)."""
     bundle = load(order_id)
     if not event.get("cancelled") or bundle is None:
