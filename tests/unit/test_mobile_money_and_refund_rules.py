@@ -291,43 +291,25 @@ def test_a_balance_still_due_or_in_another_currency_is_not_money_received():
     assert order("paid", balance=other).order.received == Money(9900, "USD")
 
 
+def moved(version: int, before: str, after: str, actor: str = "staff", **fields) -> HistoryEntry:
+    """One version of the order's history (who and when do not matter here)."""
+    return HistoryEntry(
+        order_pk("o1"),
+        HistoryEntry.key(version),
+        version=version,
+        from_status=before,
+        to_status=after,
+        at=datetime.now(UTC),
+        actor=actor,
+        actor_id="s",
+        **fields,
+    )
+
+
 def test_cancelling_in_production_does_not_make_the_whole_price_refundable():
-    now = datetime.now(UTC)
-    moves = [
-        HistoryEntry(
-            order_pk("o1"),
-            HistoryEntry.key(5),
-            version=5,
-            from_status="discovery",
-            to_status="production",
-            at=now,
-            actor="staff",
-            actor_id="s",
-        ),
-        HistoryEntry(
-            order_pk("o1"),
-            HistoryEntry.key(6),
-            version=6,
-            from_status="production",
-            to_status="cancelled",
-            at=now,
-            actor="staff",
-            actor_id="s",
-        ),
-    ]
+    moves = [moved(5, "discovery", "production"), moved(6, "production", "cancelled")]
     assert refundable(order("cancelled", policy=SONG_POLICY, history=moves)) == Money(4950, "USD")
-    flagged_then_cancelled = [
-        HistoryEntry(
-            order_pk("o1"),
-            HistoryEntry.key(3),
-            version=3,
-            from_status="needs_review",
-            to_status="cancelled",
-            at=now,
-            actor="staff",
-            actor_id="s",
-        ),
-    ]
+    flagged_then_cancelled = [moved(3, "needs_review", "cancelled")]
     assert refundable(order("cancelled", policy=SONG_POLICY, history=flagged_then_cancelled)) == Money(9900, "USD")
 
 
@@ -363,20 +345,8 @@ def test_tickets_for_an_event_that_changed_after_they_were_bought_are_offered_ba
         {"code": code, "sku": "PASS", "unit": n, "number": n + 1, "state": "valid"} for n, code in enumerate(codes)
     ]
     assert "changed_event_tickets" not in terms(bundle)  # bought after the change: the policy applies
-    bundle.history = [
-        HistoryEntry(
-            order_pk("o1"),
-            HistoryEntry.key(3),
-            version=3,
-            from_status="paid",
-            to_status="paid",
-            at=datetime.now(UTC),
-            actor="system",
-            actor_id="event-change",
-            action="event_changed",
-            changes={"event": "late-set", "revision": 1, "before": {}, "after": {}},
-        )
-    ]
+    changed = {"event": "late-set", "revision": 1, "before": {}, "after": {}}
+    bundle.history = [moved(3, "paid", "paid", actor="system", action="event_changed", changes=changed)]
     offered = terms(bundle)
     assert offered["refundable"] == {"amount": 0, "currency": "USD"}  # the policy, for anything else
     assert offered["changed_event_tickets"] == {
