@@ -183,6 +183,8 @@ class LocalStack:
                 # Email retries wait 1 s, 2 s, 4 s... locally instead of 30 s, 60 s...
                 "EmailRetryBaseSeconds": os.environ.get("CAISSE_EMAIL_RETRY_BASE_SECONDS", "1"),
                 "CatalogCacheSeconds": os.environ.get("CAISSE_CATALOG_CACHE_SECONDS", "30"),
+                # A cancelled event's tickets swept again 3 s after its telling, not 15 minutes.
+                "CancellationSweepSeconds": os.environ.get("CAISSE_CANCELLATION_SWEEP_SECONDS", "3"),
             },
         )
         os.environ.update(

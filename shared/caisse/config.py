@@ -40,6 +40,7 @@ class Settings:
     exports_bucket: str = "caisse-exports"
     email_retry_base_seconds: int = 30
     catalog_cache_seconds: int = 30  # how long a warm GET /catalog function keeps what it read
+    cancellation_sweep_seconds: int = 900  # a cancelled event's tickets swept again this much later
     campay_api_base: str = "https://www.campay.net"
     paydunya_api_base: str = "https://app.paydunya.com/api/v1"
     paypal_api_base: str = "https://api-m.paypal.com"

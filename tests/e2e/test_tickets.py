@@ -532,6 +532,15 @@ def test_a_cancelled_concert_paid_by_mobile_money_is_owed_back_to_the_phone_and_
         api, "ouaga-live", f"Nuit {tag}", "2027-04-03T20:00", "2027-04-04T01:00", "Stade du 4-Août", {"XOF": 5000}
     )
     order = buy(api, [(sku, 2)], currency="XOF", locale=None, phone="+22670000002")
+    with customer_client(api) as own:  # a buyer whose mobile-money payment is still on its way
+        late = own.post(
+            "/checkouts",
+            json={
+                "items": [{"sku": sku, "quantity": 1}],
+                "currency": "XOF",
+                "customer": customer("fr") | {"phone": "+22670000003"},
+            },
+        ).json()
 
     reason = "Le stade est fermé par la mairie."
     assert api.patch(
@@ -550,3 +559,15 @@ def test_a_cancelled_concert_paid_by_mobile_money_is_owed_back_to_the_phone_and_
     [row] = owed
     assert row["amount"] == {"amount": 10000, "currency": "XOF"} and row["pay_to"]["phone"].endswith("70000002")
     assert {t["state"] for t in order_view(api, order)["tickets"]} == {"voided"}
+
+    # Its collection cannot be stopped: paid after the cancellation was told, it gets a ticket,
+    # which the cancellation's sweep gives back (the local stack sweeps 3 s after, not 15 min).
+    httpx.post(f"{late['next_action']['url']}/pay", timeout=10)
+    wait_for(lambda: order_status(api, late) == "paid", what="the late payment")
+    wait_for(lambda: [t["state"] for t in order_view(api, late)["tickets"]] == ["voided"], timeout=60, what="the sweep")
+    [swept] = [
+        r
+        for r in api.get("/admin/refunds/owed", headers=staff).json()["refunds"]
+        if r["order"]["order_number"] == late["order_number"]
+    ]
+    assert swept["amount"] == {"amount": 5000, "currency": "XOF"} and reason in swept["reason"]

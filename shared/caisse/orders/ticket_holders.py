@@ -6,7 +6,8 @@ so the tickets they are issued when paid carry the new details.
 
 One message on the ticket holders queue starts the telling of one revision of an event; each
 message handles one page of the event's tickets (the by_event index) and queues the next page, so
-an event of any size is told within the function's time. Every step is idempotent: an order
+an event of any size is told within the function's time. A cancellation's telling is done once
+more, a while later (its sweep), for payments that landed while it was told. Every step is idempotent: an order
 already carrying this revision is left alone, a revision overtaken by a later one stops (the later
 one tells every holder), and the event records the revision told once the last page is done. So a
 message delivered twice, or staff saving the event again to restart a telling that stalled, tells
@@ -53,7 +54,11 @@ def staff_of(message: dict[str, Any]) -> Staff:
 
 
 def queue(message: dict[str, Any]) -> None:
-    aws_client("sqs").send_message(QueueUrl=settings().ticket_holders_queue_url, MessageBody=json.dumps(message))
+    """Send a message of the telling; a cancellation's sweep waits (cancellation_sweep_seconds)."""
+    delay = settings().cancellation_sweep_seconds if message.get("sweep") and "after" not in message else 0
+    aws_client("sqs").send_message(
+        QueueUrl=settings().ticket_holders_queue_url, MessageBody=json.dumps(message), DelaySeconds=delay
+    )
 
 
 def tell(
@@ -62,8 +67,9 @@ def tell(
     holder: Callable[[str, dict[str, Any]], Any] | None = None,
     waiting: Callable[[str, dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any] | None:
-    """One page of the telling `message` asks for; the message for the next page, or None when
-    every holder has been told (or a later revision took over). `holder(order_id, event)` follows
+    """One page of the telling `message` asks for; the message for the next page (or, once a
+    cancellation is told, for its sweep), or None when every holder has been told (or a later
+    revision took over). `holder(order_id, event)` follows
     the telling of each order holding tickets, `waiting(order_id, event)` that of each order still
     waiting for payment (a cancellation refunds the one and closes the other's checkout: they are
     called again when a page is delivered again, and must do their work once)."""
@@ -93,6 +99,10 @@ def tell(
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+    if copy.get("cancelled") and not message.get("sweep"):
+        # Once more, later: a payment that landed meanwhile (a mobile-money collection cannot be
+        # stopped; a card paid in the seconds before its checkout closed) got tickets to refund.
+        return {key: value for key, value in message.items() if key != "after"} | {"sweep": True}
     return None
 
 
