@@ -571,3 +571,8 @@ def test_a_cancelled_concert_paid_by_mobile_money_is_owed_back_to_the_phone_and_
         if r["order"]["order_number"] == late["order_number"]
     ]
     assert swept["amount"] == {"amount": 5000, "currency": "XOF"} and reason in swept["reason"]
+    [told_late] = wait_for(
+        lambda: emails_for(stack, late["order_id"], "event_cancelled"), what="the late buyer's email"
+    )
+    assert reason in plain(told_late["text"])
+    assert emails_for(stack, late["order_id"], "order_confirmed") == []  # no tickets sent for a cancelled night

@@ -392,3 +392,29 @@ def test_a_cancelled_event_is_told_as_cancelled_with_its_reason_not_as_a_change(
     [told] = changes.for_order_change(ticket_order(NIGHT, 3), ticket_order(cancelled, 4))
     assert (told.kind, told.occasion) == (Kind.EVENT_CANCELLED, "event-late-set-1")
     assert told.context["event_change"]["after"]["cancelled"] == "A storm warning closed the park"
+
+
+def test_paid_for_a_night_cancelled_meanwhile_is_told_it_is_cancelled_not_sent_tickets():
+    """A mobile-money payment that lands after the cancellation: the buyer hears that the night is
+    cancelled (the sweep refunds them), not a confirmation with tickets; the shop still hears of
+    the payment. The sweep of lost emails owes the same email."""
+    from caisse.orders.models import HistoryEntry
+
+    cancelled = {**NIGHT, "revision": 1, "cancelled": "A storm warning closed the park"}
+    found = changes.for_order_change(ticket_order(cancelled, 3, status="pending_payment"), ticket_order(cancelled, 4))
+    assert [(n.kind, n.to) for n in found] == [
+        (Kind.NEW_ORDER, "team@x.example"),
+        (Kind.EVENT_CANCELLED, "ada@example.test"),
+    ]
+    paid = HistoryEntry(
+        order_pk("o1"),
+        HistoryEntry.key(4),
+        version=4,
+        from_status="pending_payment",
+        to_status="paid",
+        at=datetime(2026, 11, 24, tzinfo=UTC),
+        actor="provider",
+        actor_id="evt",
+    )
+    owed = changes.for_history(ticket_order(cancelled, 4), [paid], [])
+    assert {n.id for n in owed} == {n.id for n in found}

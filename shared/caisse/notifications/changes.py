@@ -205,7 +205,25 @@ def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> 
     if _balance_paid(new) and not (old is not None and _balance_paid(old)):
         wanted.append((Kind.BALANCE_PAID, version, BALANCE_RECEIPT))
     reviewed = old is not None and old.status == states.NEEDS_REVIEW and new.status == states.PAID
-    return _addressed(new, wanted, reviewed=reviewed) + _events_changed(old, new)
+    paid = new.status == states.PAID and (old is None or old.status != states.PAID)
+    cancelled = _cancelled_when_paid(new, version) if paid else []
+    return _addressed(new, wanted, reviewed=reviewed) + _events_changed(old, new) + cancelled
+
+
+def _cancelled_when_paid(order: Order, version: int) -> list[Notification]:
+    """Paid for tickets to an event cancelled meanwhile (a mobile-money collection cannot be
+    stopped): the buyer is told it is cancelled, not sent tickets; the cancellation's sweep
+    refunds them (caisse.payments.cancelled_events)."""
+    found = []
+    for event_id, event in tickets.events_of(order).items():
+        if event.get("cancelled"):
+            found += _event_changed(order, event_id, int(event.get("revision") or 0), {}, event, version)
+    return found
+
+
+def _only_cancelled_tickets(order: Order) -> bool:
+    """Everything the order bought is a ticket to a cancelled event: there is nothing to confirm."""
+    return bool(order.items) and all(item.event and item.event.as_dict().get("cancelled") for item in order.items)
 
 
 def _events_changed(old: Order | None, new: Order) -> list[Notification]:
@@ -321,6 +339,9 @@ def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_o
         wanted.append((Kind.DELIVERY, int(order.version), f"delivery-{resent}"))
     reviewed = any(e.from_status == states.NEEDS_REVIEW and e.to_status == states.PAID for e in history)
     found = _addressed(order, wanted, reviewed=reviewed)
+    paid = [int(e.version) for e in history if e.to_status == states.PAID and e.from_status != states.PAID]
+    if paid:
+        found += _cancelled_when_paid(order, min(paid))
     for entry in history:
         if entry.action == tickets.EVENT_CHANGED and entry.changes:
             change = entry.changes.as_dict()
@@ -339,7 +360,7 @@ def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_o
         }
         occasion = f"refund-{refund.refund_id}"
         found += _addressed(order, [(Kind.REFUND_PROCESSED, int(order.version), occasion)], refund=told)
-    return found
+    return list({notification.id: notification for notification in found}.values())  # each email once
 
 
 def _tells_new_orders(merchant_id: str, merchant_of: Any) -> bool:
@@ -355,7 +376,7 @@ def _kind_for_status(status: str, order: Order) -> Kind | None:
     """The email a move of `order` into `status` calls for (the order's stages and workflow)."""
     stages = list(order.stages or [])
     if status == states.PAID:
-        return Kind.ORDER_CONFIRMED
+        return None if _only_cancelled_tickets(order) else Kind.ORDER_CONFIRMED
     if status == states.PAYMENT_FAILED:
         return Kind.PAYMENT_FAILED
     if status == states.NEEDS_REVIEW:
