@@ -163,9 +163,10 @@ def _booking_context(order: Order) -> dict[str, Any] | None:
 def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> list[Notification]:
     """The emails a change of `old` into `new` calls for: a status move; a refund (one email per
     refund, named by the refund); a dispute opened or closed; a balance the card could not pay; an
-    email staff asked to send again; and, once per order, the "new order" email (the new-booking
-    email for bookings) to the merchant's staff, unless the merchant (`merchant_of(id)`, read
-    live) switched it off."""
+    email staff asked to send again; an event of its tickets changed or cancelled (or, paid for
+    tickets to an event cancelled meanwhile, that, instead of a confirmation); and, once per
+    order, the "new order" email (the new-booking email for bookings) to the merchant's staff,
+    unless the merchant (`merchant_of(id)`, read live) switched it off."""
     wanted: list[tuple[Kind, int, str | None]] = []
     version = int(new.version)
     if old is None or old.status != new.status:
