@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import jwt
 import pytest
+from order_history import entry
 
 from caisse.errors import InvalidRequest
 from caisse.money import Money
@@ -291,25 +292,10 @@ def test_a_balance_still_due_or_in_another_currency_is_not_money_received():
     assert order("paid", balance=other).order.received == Money(9900, "USD")
 
 
-def moved(version: int, before: str, after: str, actor: str = "staff", **fields) -> HistoryEntry:
-    """One version of the order's history (who and when do not matter here)."""
-    return HistoryEntry(
-        order_pk("o1"),
-        HistoryEntry.key(version),
-        version=version,
-        from_status=before,
-        to_status=after,
-        at=datetime.now(UTC),
-        actor=actor,
-        actor_id="s",
-        **fields,
-    )
-
-
 def test_cancelling_in_production_does_not_make_the_whole_price_refundable():
-    moves = [moved(5, "discovery", "production"), moved(6, "production", "cancelled")]
+    moves = [entry(5, "discovery", "production"), entry(6, "production", "cancelled")]
     assert refundable(order("cancelled", policy=SONG_POLICY, history=moves)) == Money(4950, "USD")
-    flagged_then_cancelled = [moved(3, "needs_review", "cancelled")]
+    flagged_then_cancelled = [entry(3, "needs_review", "cancelled")]
     assert refundable(order("cancelled", policy=SONG_POLICY, history=flagged_then_cancelled)) == Money(9900, "USD")
 
 
@@ -346,7 +332,7 @@ def test_tickets_for_an_event_that_changed_after_they_were_bought_are_offered_ba
     ]
     assert "changed_event_tickets" not in terms(bundle)  # bought after the change: the policy applies
     changed = {"event": "late-set", "revision": 1, "before": {}, "after": {}}
-    bundle.history = [moved(3, "paid", "paid", actor="system", action="event_changed", changes=changed)]
+    bundle.history = [entry(3, "paid", "paid", actor="system", action="event_changed", changes=changed)]
     offered = terms(bundle)
     assert offered["refundable"] == {"amount": 0, "currency": "USD"}  # the policy, for anything else
     assert offered["changed_event_tickets"] == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from order_history import entry
 
 from caisse.notifications import changes, feedback
 from caisse.notifications.kinds import Kind
@@ -85,14 +86,6 @@ def test_the_customer_of_a_payment_under_review_is_told_so_and_told_the_outcome(
 
 
 def test_the_sweep_owes_the_review_emails_as_the_stream_named_them():
-    from caisse.orders.models import HistoryEntry
-
-    def entry(version: int, before: str, after: str) -> HistoryEntry:
-        at = datetime(2026, 11, 24, tzinfo=UTC)
-        return HistoryEntry(
-            order_pk("o1"), HistoryEntry.key(version), version=version, from_status=before, to_status=after, at=at
-        )
-
     history = [entry(2, "pending_payment", "needs_review"), entry(3, "needs_review", "paid")]
     owed = {n.id: n for n in changes.for_history(order("paid", 3), history, [])}
     streamed = changes.for_order_change(order("pending_payment", 1), order("needs_review", 2))
@@ -240,20 +233,6 @@ def test_download_links_expire_and_cannot_be_forged():
 def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
     from types import SimpleNamespace
 
-    from caisse.orders.models import HistoryEntry
-
-    def entry(version: int, before: str | None, after: str) -> HistoryEntry:
-        return HistoryEntry(
-            order_pk("o1"),
-            HistoryEntry.key(version),
-            version=version,
-            from_status=before,
-            to_status=after,
-            at=datetime(2026, 11, 24, tzinfo=UTC),
-            actor="system",
-            actor_id="t",
-        )
-
     history = [
         entry(1, None, "pending_payment"),
         entry(2, "pending_payment", "paid"),
@@ -366,23 +345,11 @@ def test_a_holder_is_told_an_event_changed_once_per_revision_with_the_tickets_th
 
 
 def test_the_sweep_owes_an_event_change_as_the_stream_named_it():
-    from caisse.orders.models import HistoryEntry
-
     details = {key: NIGHT.get(key) for key in ("id", "name", "start", "end", "venue", "address", "timezone")}
     moved = {**details, "start": MOVED["start"], "end": MOVED["end"], "venue": MOVED["venue"]}
-    entry = HistoryEntry(
-        order_pk("o1"),
-        HistoryEntry.key(4),
-        version=4,
-        from_status="paid",
-        to_status="paid",
-        at=datetime(2026, 11, 24, tzinfo=UTC),
-        actor="system",
-        actor_id="event-change",
-        action="event_changed",
-        changes={"event": "late-set", "revision": 1, "before": details, "after": moved},
-    )
-    [owed] = changes.for_history(ticket_order(MOVED, 4), [entry], [])
+    changed = {"event": "late-set", "revision": 1, "before": details, "after": moved}
+    carried = entry(4, "paid", "paid", action="event_changed", changes=changed)
+    [owed] = changes.for_history(ticket_order(MOVED, 4), [carried], [])
     [streamed] = changes.for_order_change(ticket_order(NIGHT, 3), ticket_order(MOVED, 4))
     assert owed.id == streamed.id and owed.context["event_change"] == streamed.context["event_change"]
 
@@ -398,23 +365,11 @@ def test_paid_for_a_night_cancelled_meanwhile_is_told_it_is_cancelled_not_sent_t
     """A mobile-money payment that lands after the cancellation: the buyer hears that the night is
     cancelled (the sweep refunds them), not a confirmation with tickets; the shop still hears of
     the payment. The sweep of lost emails owes the same email."""
-    from caisse.orders.models import HistoryEntry
-
     cancelled = {**NIGHT, "revision": 1, "cancelled": "A storm warning closed the park"}
     found = changes.for_order_change(ticket_order(cancelled, 3, status="pending_payment"), ticket_order(cancelled, 4))
     assert [(n.kind, n.to) for n in found] == [
         (Kind.NEW_ORDER, "team@x.example"),
         (Kind.EVENT_CANCELLED, "ada@example.test"),
     ]
-    paid = HistoryEntry(
-        order_pk("o1"),
-        HistoryEntry.key(4),
-        version=4,
-        from_status="pending_payment",
-        to_status="paid",
-        at=datetime(2026, 11, 24, tzinfo=UTC),
-        actor="provider",
-        actor_id="evt",
-    )
-    owed = changes.for_history(ticket_order(cancelled, 4), [paid], [])
+    owed = changes.for_history(ticket_order(cancelled, 4), [entry(4, "pending_payment", "paid", "provider")], [])
     assert {n.id for n in owed} == {n.id for n in found}
