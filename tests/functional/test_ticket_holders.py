@@ -14,15 +14,14 @@ from caisse.orders import service, states, ticket_holders, tickets
 from caisse.orders.models import HistoryEntry
 
 
-def paid_passes(invoke, quantity: int, client: str) -> str:
-    """An order of festival weekend passes, paid (its tickets issued by the payment's own write)."""
+def paid_passes(invoke, quantity: int, client: str, sku: str = "FEST-WEEKEND-PASS") -> str:
+    """An order of festival passes (weekend passes unless `sku` names another), paid: its tickets
+    issued by the payment's own write."""
     event = sample("create_checkout")
     set_header(event, "Idempotency-Key", None)
     set_header(event, "X-Forwarded-For", client)
     body = json.loads(event["body"])
-    event["body"] = json.dumps(
-        {**body, "items": [{"sku": "FEST-WEEKEND-PASS", "quantity": quantity}], "currency": "USD"}
-    )
+    event["body"] = json.dumps({**body, "items": [{"sku": sku, "quantity": quantity}], "currency": "USD"})
     answer = invoke("CreateCheckoutFunction", event)
     assert answer["statusCode"] == 201, answer["body"]
     order_id = json.loads(answer["body"])["order_id"]
@@ -71,3 +70,23 @@ def test_every_order_is_told_once_across_pages_even_when_a_page_comes_twice(invo
     festival.update(actions=[Event.venue.set("Parc des Expositions"), Event.revision.set(2)])
     assert ticket_holders.tell({"merchant": "festival", "event": "sunset-2027", "revision": 1}) is None
     assert all(len(told_entries(order_id)) == 1 for order_id in orders)
+
+
+def test_a_ticket_type_added_after_a_change_sells_the_changed_night_and_its_buyers_are_not_told_of_it(invoke):
+    """Its copy of the event carries the revision its buyers already know, so the telling of that
+    revision leaves their orders alone."""
+    from caisse.catalog.admin import create_product
+    from caisse.catalog.models import Product
+    from caisse.staff import Staff
+
+    festival = Event.get(Event.key("festival", "sunset-2027"))
+    festival.update(actions=[Event.start.set("2027-07-10T16:00"), Event.revision.set(1)])
+    staff = Staff(subject="s-4", email=None, merchant="festival", platform=False)
+    spec = {"sku": "FEST-LATE-DAY", "name": "Late day pass", "kind": "ticket", "prices": {"USD": 4000}}
+    create_product(staff, {**spec, "event": "sunset-2027", "admissions": 1})
+    copied = Product.get(Product.key("FEST-LATE-DAY"), consistent_read=True).event.as_dict()
+    assert (copied["start"], copied["revision"]) == ("2027-07-10T16:00", 1)
+
+    order_id = paid_passes(invoke, 1, "198.51.100.9", sku="FEST-LATE-DAY")
+    assert ticket_holders.tell({"merchant": "festival", "event": "sunset-2027", "revision": 1}) is None
+    assert told_entries(order_id) == []

@@ -193,7 +193,7 @@ def _event_sold_by(merchant: Merchant, event_id: str | None, admissions: int | N
         raise InvalidRequest(
             f"event: {event_id} is not one of this merchant's events", code="unknown_event", field="event"
         ) from None
-    return event_copy(event.fields(), merchant.timezone or "UTC")
+    return event_copy(event, merchant.timezone or "UTC")
 
 
 def update_product(sku: str, staff: Staff, changes: dict[str, Any]) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def change_event(
             )
         revision += 1
     corrected = Event.of(merchant_id, after, added_by=event.added_by, revision=revision, told=int(event.told or 0))
-    copy = event_copy({**after, "revision": revision}, merchant.timezone or "UTC")
+    copy = event_copy(corrected, merchant.timezone or "UTC")
     off_sale = [Product.active.set(False)] if cancelling else []
     tickets: list[tuple[CatalogRecord, list[Action]]] = [
         (Product(product.pk), [Product.event.set(copy), *off_sale])

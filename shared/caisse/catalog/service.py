@@ -315,17 +315,16 @@ def ticket_event(events: dict[str, Event], item: dict[str, Any], timezone: str) 
     tickets. The catalog's schema (caisse.catalog.document) has checked the event exists."""
     if not item.get("event"):
         return None
-    event = events[item["event"]]
-    return event_copy({**event.fields(), "revision": int(event.revision or 0)}, timezone)
+    return event_copy(events[item["event"]], timezone)
 
 
-def event_copy(event: dict[str, Any], timezone: str) -> dict[str, Any]:
+def event_copy(event: Event, timezone: str) -> dict[str, Any]:
     """What a ticket product (and its orders) keep of its event: id, name, start and end (local
     times), venue, address, the merchant's time zone they are in, the event's revision once it
     changed after its tickets were issued (which change its holders were told of), and why it was
     cancelled if it was."""
-    fields = ("id", "name", "start", "end", "venue", "address", "revision", "cancelled")
-    return {**{key: event[key] for key in fields if event.get(key)}, "timezone": timezone}
+    found = {**event.fields(), "revision": int(event.revision or 0)}
+    return {**{key: value for key, value in found.items() if value}, "timezone": timezone}
 
 
 def seed(catalog: dict[str, Any]) -> int:

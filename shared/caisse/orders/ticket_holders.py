@@ -80,7 +80,7 @@ def tell(
         return None
     if int(event.revision or 0) != revision:
         return None  # a later change was made: its telling carries the latest details to everyone
-    copy = event_copy({**event.fields(), "revision": revision}, get_merchant(merchant_id).timezone or "UTC")
+    copy = event_copy(event, get_merchant(merchant_id).timezone or "UTC")
     cursor = message.get("after")
     if cursor is None:
         for order_id in _waiting_for_payment(merchant_id, event_id):
