@@ -166,17 +166,15 @@ def changed_since_bought(bundle: OrderBundle) -> list[str]:
     """The order's valid tickets for an event that changed (a new date, a new place) after they
     were bought: its holder may give them back in full, whatever the refund policy (the event they
     paid for is not the one that will happen). A cancelled event's tickets are refunded already."""
-    events = {
+    changed = {
         entry.changes.as_dict()["event"]
         for entry in bundle.history
         if entry.action == tickets.EVENT_CHANGED and entry.changes
     }
-    moved = {
-        item.sku
-        for item in bundle.order.items
-        if item.event and item.event.as_dict()["id"] in events and not item.event.as_dict().get("cancelled")
-    }
-    return [e["code"] for e in tickets.entries(bundle.order) if e["sku"] in moved and e["state"] == tickets.VALID]
+    events = tickets.events_of(bundle.order)
+    return tickets.held(
+        bundle.order, {event_id for event_id in changed if not (events.get(event_id) or {}).get("cancelled")}
+    )
 
 
 def returnable(bundle: OrderBundle) -> dict[str, int]:

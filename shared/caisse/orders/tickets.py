@@ -165,6 +165,12 @@ def events_of(order: Order) -> dict[str, dict[str, Any]]:
     return {item.event.as_dict()["id"]: item.event.as_dict() for item in order.items if item.event}
 
 
+def held(order: Order, event_ids: set[str]) -> list[str]:
+    """The codes of the order's valid tickets that admit to these events."""
+    skus = {item.sku for item in order.items if item.event and item.event.as_dict()["id"] in event_ids}
+    return [entry["code"] for entry in entries(order) if entry["sku"] in skus and entry["state"] == VALID]
+
+
 def entries(order: Order) -> list[dict[str, Any]]:
     """The order's tickets as stored on it (numbers as ints)."""
     found = []

@@ -25,9 +25,7 @@ def refund_holder(order_id: str, event: dict[str, Any], staff: Staff) -> str | N
     bundle = load(order_id)
     if not event.get("cancelled") or bundle is None:
         return None
-    order = bundle.order
-    skus = {item.sku for item in order.items if item.event and item.event.as_dict()["id"] == event["id"]}
-    codes = [e["code"] for e in tickets.entries(order) if e["sku"] in skus and e["state"] == tickets.VALID]
+    codes = tickets.held(bundle.order, {event["id"]})
     if not codes:
         return None
     reason = f"{event['name']} is cancelled: {event['cancelled']}"[:300]
