@@ -84,6 +84,9 @@ def test_api_samples_answer_as_the_api_does(invoke):
     assert "signInPage" in console["body"]
     seen = body(invoke("GetOrderFunction"))  # the sample carries this order's token under the local key
     assert (seen["order_id"], seen["status"]) == (SAMPLE_ORDER, "pending_payment")
+    assert seen["ticket_returns"] == []  # nothing paid, no event changed: nothing to give back
+    given_back = invoke("GiveBackTicketsFunction")
+    assert given_back["statusCode"] == 409 and body(given_back)["error"] == "nothing_to_give_back"
     staff_view = body(invoke("AdminGetOrderFunction"))
     assert staff_view["customer"]["email"] == "ada@example.test"
     assert staff_view["refund_terms"]["refundable"] == {"amount": 0, "currency": "USD"}  # nothing paid yet

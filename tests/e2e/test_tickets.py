@@ -416,6 +416,37 @@ def test_a_night_moved_once_its_tickets_are_out_is_told_to_every_holder_once_wit
     admitted = check_in(api, codes[english["order_id"]][0])
     assert admitted.status_code == 200 and admitted.json()["ticket"]["event"]["venue"] == "Le Zénith"
 
+    # The English holder's friend came in early; the holder cannot come on the new date and gives
+    # their own ticket back on the order page: refunded in full, once, the admitted one kept.
+    [offer] = order_view(api, english)["ticket_returns"]  # the ticket used at the door is not offered
+    assert offer["event"]["id"] == event_id and offer["amount"] == {"amount": 3000, "currency": "USD"}
+    assert offer["tickets"] == [codes[english["order_id"]][1]] and offer["event"]["venue"] == "Le Zénith"
+    returns = f"/orders/{english['order_id']}/ticket-returns"
+    own = {"Authorization": f"Bearer {english['order_token']}"}
+    stranger = api.post(
+        returns, json={"event_id": event_id}, headers={"Authorization": f"Bearer {french['order_token']}"}
+    )
+    assert stranger.status_code == 404  # another order's token learns nothing
+    given = api.post(returns, json={"event_id": event_id}, headers=own)
+    assert given.status_code == 201, given.text
+    assert given.json()["amount"] == {"amount": 3000, "currency": "USD"} and given.json()["status"] == "succeeded"
+    assert given.json()["tickets"] == [codes[english["order_id"]][1]] and "provider_refund_id" not in given.json()
+    again = api.post(returns, json={"event_id": event_id}, headers=own)  # a second click: the same refund
+    assert again.status_code == 201 and again.json()["replayed"] is True
+    assert again.json()["refund_id"] == given.json()["refund_id"]
+    view = order_view(api, english)
+    assert view["ticket_returns"] == [] and view["money_state"] == "partially_refunded"
+    assert [t["state"] for t in view["tickets"]] == ["valid", "voided"]
+    assert check_in(api, codes[english["order_id"]][1]).status_code == 409  # no longer admits
+    [refunded] = wait_for(lambda: emails_for(stack, english["order_id"], "refund_processed"), what="the refund email")
+    assert f"We refunded USD 30.00 for order {english['order_number']} (Late set {tag})." in plain(refunded["text"])
+    staff_view = api.get(f"/admin/orders/{english['order_id']}", headers=staff).json()
+    assert [e["by"] for e in staff_view["history"] if e.get("money", {}).get("to") == "partially_refunded"] == [
+        "customer"
+    ]
+    nothing = api.post(returns, json={"event_id": "no-such-night"}, headers=own)
+    assert nothing.status_code == 409 and nothing.json()["error"] == "nothing_to_give_back"
+
     # The French holder cannot come on the new date and replies: staff see the ticket offered back
     # in full (the policy set aside: the night they paid for is not the one that will happen).
     seen = api.get(f"/admin/orders/{french['order_id']}", headers=staff).json()["refund_terms"]

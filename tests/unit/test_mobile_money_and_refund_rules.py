@@ -14,7 +14,14 @@ from order_history import entry
 from caisse.errors import InvalidRequest
 from caisse.money import Money
 from caisse.orders.models import ORDER_SK, Customer, HistoryEntry, Order, Refund, order_pk
-from caisse.orders.refunds import payment_for, payments_left, refund_cap, refundable, terms
+from caisse.orders.refunds import (
+    customer_may_give_back,
+    payment_for,
+    payments_left,
+    refund_cap,
+    refundable,
+    terms,
+)
 from caisse.orders.service import OrderBundle
 from caisse.payments.base import CheckoutSpec, InvalidWebhook, Outcome
 from caisse.payments.campay.provider import CamPay, normalise_phone, verify_callback
@@ -309,35 +316,66 @@ def test_a_cancelled_event_sets_the_policy_aside_but_not_what_was_refunded_or_a_
     assert refundable(order("paid", policy=no_refunds, money="disputed"), whole=True) == Money(0, "USD")
 
 
+NIGHT = {
+    "id": "late-set",
+    "name": "Late set",
+    "start": "2027-07-21T22:00",
+    "end": "2027-07-22T02:00",
+    "timezone": "Europe/Paris",
+    "revision": 1,
+}
+NIGHT_CODES = ["A" * 16, "B" * 16]
+
+
+def night_order(changed: bool = True, **kwargs) -> OrderBundle:
+    """The festival's order of two passes for a night (and a donation), paid under a policy that
+    gives nothing back once paid; the night moved after they were bought unless `changed` is False."""
+    from caisse.orders.models import LineItem
+
+    bundle = order("paid", policy={"paid": 0}, **kwargs)
+    bundle.order.items = [
+        LineItem(sku="PASS", name="Late set pass", quantity=2, unit_amount=3000, event=dict(NIGHT)),
+        LineItem(sku="GIFT", name="Donation", quantity=1, unit_amount=3900),
+    ]
+    bundle.order.tickets = [
+        {"code": code, "sku": "PASS", "unit": n, "number": n + 1, "state": "valid"}
+        for n, code in enumerate(NIGHT_CODES)
+    ]
+    if changed:
+        told = {"event": "late-set", "revision": 1, "before": {}, "after": {}}
+        bundle.history = [entry(3, "paid", "paid", actor="system", action="event_changed", changes=told)]
+    return bundle
+
+
 def test_tickets_for_an_event_that_changed_after_they_were_bought_are_offered_back_in_full():
     """The festival's policy gives nothing back once paid; a night moved after its tickets were
     bought is not what its holder paid for: staff are offered those tickets back in full."""
-    from caisse.orders.models import LineItem
-
-    night = {
-        "id": "late-set",
-        "name": "Late set",
-        "start": "2027-07-21T22:00",
-        "end": "2027-07-22T02:00",
-        "revision": 1,
-    }
-    bundle = order("paid", policy={"paid": 0})
-    bundle.order.items = [
-        LineItem(sku="PASS", name="Late set pass", quantity=2, unit_amount=3000, event=night),
-        LineItem(sku="GIFT", name="Donation", quantity=1, unit_amount=3900),
-    ]
-    codes = ["A" * 16, "B" * 16]
-    bundle.order.tickets = [
-        {"code": code, "sku": "PASS", "unit": n, "number": n + 1, "state": "valid"} for n, code in enumerate(codes)
-    ]
-    assert "changed_event_tickets" not in terms(bundle)  # bought after the change: the policy applies
-    changed = {"event": "late-set", "revision": 1, "before": {}, "after": {}}
-    bundle.history = [entry(3, "paid", "paid", actor="system", action="event_changed", changes=changed)]
+    assert "changed_event_tickets" not in terms(night_order(changed=False))  # bought after: the policy applies
+    bundle = night_order()
     offered = terms(bundle)
     assert offered["refundable"] == {"amount": 0, "currency": "USD"}  # the policy, for anything else
     assert offered["changed_event_tickets"] == {
         "tickets": ["AAAA-AAAA-AAAA-AAAA", "BBBB-BBBB-BBBB-BBBB"],
         "amount": {"amount": 6000, "currency": "USD"},
     }
-    bundle.order.items[0].event = {**night, "cancelled": "storm"}  # cancelled: refunded by the cancellation
+    bundle.order.items[0].event = {**NIGHT, "cancelled": "storm"}  # cancelled: refunded by the cancellation
     assert "changed_event_tickets" not in terms(bundle)
+
+
+def test_the_customer_may_give_back_tickets_for_a_changed_event_themselves_until_it_starts():
+    """What the order page offers (before leaving out tickets used at the door): the night's valid
+    tickets; nothing once it started, once they went back, for a night that did not change, or
+    while a dispute holds refunds."""
+    assert customer_may_give_back(night_order()) == {"late-set": NIGHT_CODES}
+    one_back = night_order()
+    one_back.order.tickets[0]["state"] = "voided"
+    assert customer_may_give_back(one_back) == {"late-set": NIGHT_CODES[1:]}
+    all_back = night_order()
+    for ticket in all_back.order.tickets:
+        ticket["state"] = "voided"
+    assert customer_may_give_back(all_back) == {}
+    started = night_order()
+    started.order.items[0].event = {**NIGHT, "start": "2026-01-10T20:00", "end": "2026-01-11T02:00"}
+    assert customer_may_give_back(started) == {}
+    assert customer_may_give_back(night_order(changed=False)) == {}
+    assert customer_may_give_back(night_order(money="disputed")) == {}

@@ -107,13 +107,14 @@ def test_holding_statuses_are_the_unpaid_ones():
 
 # ------------------------------------------------------------------------------------------ money
 
-P, S, Y = Actor.PROVIDER, Actor.STAFF, Actor.SYSTEM
+P, S, Y, C = Actor.PROVIDER, Actor.STAFF, Actor.SYSTEM, Actor.CUSTOMER
 MONEY_LEGAL = {
     ("unpaid", "paid", P),
-    *{("paid", t, a) for t in ("partially_refunded", "refunded") for a in (S, P)},
+    # a customer only gives back tickets for an event that changed (caisse.payments.refunds)
+    *{("paid", t, a) for t in ("partially_refunded", "refunded") for a in (S, P, C)},
     ("paid", "disputed", P),
     ("paid", "charged_back", P),
-    *{("partially_refunded", t, a) for t in ("partially_refunded", "refunded") for a in (S, P)},
+    *{("partially_refunded", t, a) for t in ("partially_refunded", "refunded") for a in (S, P, C)},
     ("partially_refunded", "paid", P),  # a refund that failed at the provider
     ("partially_refunded", "disputed", P),
     ("partially_refunded", "charged_back", P),

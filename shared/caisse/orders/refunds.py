@@ -152,12 +152,9 @@ def terms(bundle: OrderBundle) -> dict[str, Any]:
         found["per_refund"] = most_in_one_refund(bundle).as_dict()
     moved = changed_since_bought(bundle)
     if moved and (bundle.order.money_state or states.UNPAID) in states.REFUNDABLE:
-        order = bundle.order
-        known = {entry["code"]: entry for entry in tickets.entries(order)}
-        cost = sum(tickets.share(order, known[code]) for code in moved)
         found["changed_event_tickets"] = {
             "tickets": [tickets.display(code) for code in moved],
-            "amount": Money(cost, order.currency).as_dict(),
+            "amount": Money(tickets.cost(bundle.order, moved), bundle.order.currency).as_dict(),
         }
     return found
 
@@ -166,15 +163,64 @@ def changed_since_bought(bundle: OrderBundle) -> list[str]:
     """The order's valid tickets for an event that changed (a new date, a new place) after they
     were bought: its holder may give them back in full, whatever the refund policy (the event they
     paid for is not the one that will happen). A cancelled event's tickets are refunded already."""
+    return [code for codes in changed_events_held(bundle).values() for code in codes]
+
+
+def changed_events_held(bundle: OrderBundle) -> dict[str, list[str]]:
+    """changed_since_bought, by event id (only events some of whose tickets are still valid)."""
     changed = {
         entry.changes.as_dict()["event"]
         for entry in bundle.history
         if entry.action == tickets.EVENT_CHANGED and entry.changes
     }
     events = tickets.events_of(bundle.order)
-    return tickets.held(
-        bundle.order, {event_id for event_id in changed if not (events.get(event_id) or {}).get("cancelled")}
-    )
+    found = {}
+    for event_id in sorted(changed):
+        if not (events.get(event_id) or {}).get("cancelled"):
+            codes = tickets.held(bundle.order, {event_id})
+            if codes:
+                found[event_id] = codes
+    return found
+
+
+def customer_may_give_back(bundle: OrderBundle) -> dict[str, list[str]]:
+    """What the order lets its customer give back themselves, by event id: their valid tickets for
+    an event that changed after they bought them, until it starts, on a payment that can still be
+    refunded. Staff can refund them after. (returns_offered leaves out the ones used at the door.)"""
+    if (bundle.order.money_state or states.UNPAID) not in states.REFUNDABLE:
+        return {}
+    events = tickets.events_of(bundle.order)
+    now = utcnow()
+    return {
+        event_id: codes
+        for event_id, codes in changed_events_held(bundle).items()
+        if tickets.starts_after(events[event_id], now)
+    }
+
+
+def returns_offered(bundle: OrderBundle) -> dict[str, list[str]]:
+    """customer_may_give_back less the tickets scanned at the door already (a friend went in
+    early): what the order page offers, and caisse.payments.refunds.give_back_tickets refunds in
+    full. Reads the tickets' records only when there is something to offer."""
+    offered = customer_may_give_back(bundle)
+    used = tickets.admitted([code for codes in offered.values() for code in codes]) if offered else set()
+    kept = {event_id: [code for code in codes if code not in used] for event_id, codes in offered.items()}
+    return {event_id: codes for event_id, codes in kept.items() if codes}
+
+
+def ticket_returns(bundle: OrderBundle) -> list[dict[str, Any]]:
+    """returns_offered as the order page shows it: the event as it now is, the tickets and what
+    they come to."""
+    order = bundle.order
+    events = tickets.events_of(order)
+    return [
+        {
+            "event": tickets.event_view(events[event_id]),
+            "tickets": [tickets.display(code) for code in codes],
+            "amount": Money(tickets.cost(order, codes), order.currency).as_dict(),
+        }
+        for event_id, codes in returns_offered(bundle).items()
+    ]
 
 
 def returnable(bundle: OrderBundle) -> dict[str, int]:

@@ -25,6 +25,9 @@ class Actor(StrEnum):
     PROVIDER = "provider"
     STAFF = "staff"
     SYSTEM = "system"
+    # The order's own customer, behind its order token: only to give back tickets for an event
+    # that changed after they bought them (caisse.payments.refunds.give_back_tickets).
+    CUSTOMER = "customer"
 
 
 PENDING_PAYMENT = "pending_payment"
@@ -43,7 +46,7 @@ OPEN = frozenset({PENDING_PAYMENT, PAYMENT_FAILED})
 # Statuses no fulfilment follows: a refund of one of them gives everything back.
 CLOSED = frozenset({EXPIRED, CANCELLED})
 
-P, S, Y = Actor.PROVIDER, Actor.STAFF, Actor.SYSTEM
+P, S, Y, C = Actor.PROVIDER, Actor.STAFF, Actor.SYSTEM, Actor.CUSTOMER
 
 _BASE_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
     PENDING_PAYMENT: {
@@ -182,17 +185,18 @@ REFUNDABLE = frozenset({MONEY_PAID, PARTIALLY_REFUNDED})
 
 _MONEY_MOVES: dict[str, dict[str, frozenset[Actor]]] = {
     UNPAID: {MONEY_PAID: frozenset({P})},
-    # Staff refund through Caisse; the provider reports refunds made elsewhere (a dashboard) and
-    # refunds that failed after they were accepted. A partial refund can be followed by another.
+    # Staff refund through Caisse, and a customer gives back tickets for an event that changed;
+    # the provider reports refunds made elsewhere (a dashboard) and refunds that failed after
+    # they were accepted. A partial refund can be followed by another.
     MONEY_PAID: {
-        PARTIALLY_REFUNDED: frozenset({S, P}),
-        REFUNDED: frozenset({S, P}),
+        PARTIALLY_REFUNDED: frozenset({S, P, C}),
+        REFUNDED: frozenset({S, P, C}),
         DISPUTED: frozenset({P}),
         CHARGED_BACK: frozenset({P}),
     },
     PARTIALLY_REFUNDED: {
-        PARTIALLY_REFUNDED: frozenset({S, P}),
-        REFUNDED: frozenset({S, P}),
+        PARTIALLY_REFUNDED: frozenset({S, P, C}),
+        REFUNDED: frozenset({S, P, C}),
         MONEY_PAID: frozenset({P}),
         DISPUTED: frozenset({P}),
         CHARGED_BACK: frozenset({P}),

@@ -32,7 +32,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from caisse.clock import iso
-from caisse.db import Transaction, document
+from caisse.db import Transaction, batch_get, document
 from caisse.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from caisse.orders.models import Order, OrderRecord
 
@@ -191,6 +191,13 @@ def void(tx: Transaction, codes: list[str], reason: str, at: datetime) -> None:
         )
 
 
+def admitted(codes: list[str]) -> set[str]:
+    """Which of these tickets were scanned at the door already (their own records say so: the
+    order's copy of its tickets does not change at check-in)."""
+    records = batch_get([(Ticket, Ticket.key(code), TICKET_SK) for code in codes])
+    return {record.code for record in records if record.checked_in_at}
+
+
 def after_voiding(order: Order, codes: set[str]) -> list[dict[str, Any]]:
     """The order's ticket entries once these codes are voided."""
     return [{**entry, "state": VOIDED} if entry["code"] in codes else entry for entry in entries(order)]
@@ -204,6 +211,12 @@ def share(order: Order, entry: dict[str, Any]) -> int:
     siblings = [e["code"] for e in entries(order) if e["sku"] == entry["sku"] and e["unit"] == entry["unit"]]
     place = siblings.index(entry["code"])
     return price // seats + (1 if place < price % seats else 0)
+
+
+def cost(order: Order, codes: list[str]) -> int:
+    """What these tickets of the order cost together (minor units)."""
+    known = {entry["code"]: entry for entry in entries(order)}
+    return sum(share(order, known[code]) for code in codes)
 
 
 def units_given_back(order: Order, voided: set[str]) -> dict[str, int]:
@@ -261,7 +274,7 @@ def for_refund(order: Order, named: list[str], items: dict[str, int]) -> tuple[l
     after = units_given_back(order, voided_before | set(codes))
     back = {sku: after[sku] - before.get(sku, 0) for sku in after if after[sku] > before.get(sku, 0)}
     others = {sku: quantity for sku, quantity in items.items() if sku not in ticketed}
-    return codes, {**others, **back}, sum(share(order, known[code]) for code in codes)
+    return codes, {**others, **back}, cost(order, codes)
 
 
 def local_iso(moment: str | None, timezone: str) -> str | None:
@@ -269,6 +282,12 @@ def local_iso(moment: str | None, timezone: str) -> str | None:
     if not moment:
         return None
     return datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo(timezone or "UTC")).isoformat()
+
+
+def starts_after(event: dict[str, Any], at: datetime) -> bool:
+    """Whether the event (as an order keeps it: local times and their zone) starts after `at`."""
+    start = local_iso(event.get("start"), event.get("timezone") or "UTC")
+    return start is not None and datetime.fromisoformat(start) > at
 
 
 def when(event: dict[str, Any], locale: str = "en") -> str:

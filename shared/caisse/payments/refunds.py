@@ -1,4 +1,6 @@
-"""Refunds staff ask for: within the merchant's policy, through the provider, safe to retry.
+"""Refunds staff ask for, and the one a customer may ask for themselves (their tickets for an
+event that changed after they bought them): within the merchant's policy, through the provider,
+safe to retry.
 
 1. The refund is reserved on the order (caisse.orders.refunds.reserve): two refunds racing can
    never pass the policy's cap together; a reservation that lost a race is decided again.
@@ -15,6 +17,7 @@ is the answer; if it stopped after step 1, it resumes at step 2 with the same pr
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from caisse.db import TransactionCancelled
@@ -32,6 +35,7 @@ from caisse.orders.refunds import (
     refundable,
     release,
     reserve,
+    returns_offered,
 )
 from caisse.orders.service import OrderBundle, load, refund_view
 from caisse.payments.base import RefundRequest
@@ -40,6 +44,16 @@ from caisse.staff import Staff
 
 _REFUNDS = uuid.UUID("0d3f2a4e-7b1c-4c55-9a2e-3b8f6c1d9e07")
 MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class _By:
+    """Who asks for a refund, as the order's history records them; `reader`: the member of staff
+    the answer is shown to (None: nobody sees a mobile-money payout's phone)."""
+
+    actor: states.Actor
+    actor_id: str
+    reader: Staff | None
 
 
 def request_refund(
@@ -56,19 +70,51 @@ def request_refund(
     """`whole`: the merchant's refund policy set aside (caisse.orders.refunds.refundable). `shown`:
     the answer is shown to `staff` (the phone an owed refund is paid back to is decrypted for
     them); False when nobody reads it (a cancelled event's refunds)."""
-    reader = staff if shown else None
     bundle = _bundle(order_id)
     staff.require(bundle.order.merchant)
     refund_id = str(uuid.uuid5(_REFUNDS, f"{order_id}:{idempotency_key}")) if idempotency_key else str(uuid.uuid4())
+    by = _By(states.Actor.STAFF, staff.actor_id, staff if shown else None)
+    return _refund(bundle, refund_id, by, amount, reason, items or {}, ticket_codes or [], whole)
+
+
+def give_back_tickets(order_id: str, event_id: str) -> dict[str, Any]:
+    """The customer gives back their tickets for an event that changed after they bought them,
+    before it starts (the order page offers them, caisse.orders.refunds.returns_offered):
+    all of them, refunded in full whatever the merchant's policy, once (a second click names the
+    same refund)."""
+    bundle = _bundle(order_id)
+    refund_id = str(uuid.uuid5(_REFUNDS, f"{order_id}:customer-gives-back:{event_id}"))
+    codes = returns_offered(bundle).get(event_id)
+    if not codes and _find(bundle, refund_id) is None:
+        raise Conflict(
+            "there are no tickets for this event that you can give back yourself (the event started, "
+            "or they were used or given back already): contact the shop",
+            code="nothing_to_give_back",
+        )
+    # The event's name is the reason: the refund email shows it as is, in either language.
+    reason = str(tickets.events_of(bundle.order).get(event_id, {}).get("name") or event_id)[:300]
+    by = _By(states.Actor.CUSTOMER, states.Actor.CUSTOMER.value, None)
+    return _refund(bundle, refund_id, by, None, reason, {}, codes or [], False)
+
+
+def _refund(
+    bundle: OrderBundle,
+    refund_id: str,
+    by: _By,
+    amount: int | None,
+    reason: str | None,
+    items: dict[str, int],
+    codes: list[str],
+    whole: bool,
+) -> dict[str, Any]:
+    order_id = bundle.order.order_id
     existing = _find(bundle, refund_id)
     if existing is not None and existing.status != "requested":
-        return _answer(existing, replayed=True, staff=reader)
-    refund = existing or _reserve_within_cap(
-        order_id, refund_id, amount, items or {}, reason, staff, ticket_codes or [], whole
-    )
+        return _answer(existing, by, replayed=True)
+    refund = existing or _reserve_within_cap(order_id, refund_id, amount, items, reason, by.actor_id, codes, whole)
     if refund.status != "requested":
-        return _answer(refund, replayed=True, staff=reader)
-    return _pay_back(order_id, refund, staff, reader)
+        return _answer(refund, by, replayed=True)
+    return _pay_back(order_id, refund, by)
 
 
 def _bundle(order_id: str) -> OrderBundle:
@@ -88,7 +134,7 @@ def _reserve_within_cap(
     amount: int | None,
     wanted_items: dict[str, int],
     reason: str | None,
-    staff: Staff,
+    actor_id: str,
     named_tickets: list[str],
     whole: bool = False,
 ) -> Refund:
@@ -137,7 +183,7 @@ def _reserve_within_cap(
             )
         payment = payment_for(bundle, wanted)
         try:
-            return reserve(bundle, refund_id, wanted, items, reason, staff.actor_id, codes, payment)
+            return reserve(bundle, refund_id, wanted, items, reason, actor_id, codes, payment)
         except TransactionCancelled as cancelled:
             if "refund" in cancelled.failed:  # the same request, retried concurrently, reserved it
                 found = _find(_bundle(order_id), refund_id)
@@ -146,7 +192,7 @@ def _reserve_within_cap(
     raise Conflict("other refunds of this order kept changing it; reload and try again")
 
 
-def _pay_back(order_id: str, refund: Refund, staff: Staff, reader: Staff | None) -> dict[str, Any]:
+def _pay_back(order_id: str, refund: Refund, by: _By) -> dict[str, Any]:
     order = _bundle(order_id).order
     provider = load_provider(order.provider, order.connect_account)
     try:
@@ -169,17 +215,17 @@ def _pay_back(order_id: str, refund: Refund, staff: Staff, reader: Staff | None)
     # with the same Idempotency-Key, resumes here with the same provider idempotency key, and
     # reconciliation finishes it from the provider's own record if nobody retries.
     outcome = RefundOutcome(result.status, result.provider_refund_id, result.status, result.payout)
-    recorded = finish(order_id, refund.refund_id, outcome, actor=states.Actor.STAFF, actor_id=staff.actor_id)
-    return _answer(recorded, replayed=False, staff=reader)
+    recorded = finish(order_id, refund.refund_id, outcome, actor=by.actor, actor_id=by.actor_id)
+    return _answer(recorded, by, replayed=False)
 
 
-def _answer(refund: Refund, *, replayed: bool, staff: Staff | None = None) -> dict[str, Any]:
+def _answer(refund: Refund, by: _By, *, replayed: bool) -> dict[str, Any]:
     bundle = _bundle(refund.pk.split("#", 1)[1])
     order = bundle.order
-    view = refund_view(refund)
-    if staff is not None and refund.status == "owed":
+    view = refund_view(refund, staff=by.actor != states.Actor.CUSTOMER)
+    if by.reader is not None and refund.status == "owed":
         # The person paying it back needs the number: decrypted for them, and the read recorded.
-        personal.reveal_payout(view, order, staff.actor_id, bundle.personal)
+        personal.reveal_payout(view, order, by.reader.actor_id, bundle.personal)
     return {
         **view,
         "order_status": order.status,
