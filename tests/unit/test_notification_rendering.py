@@ -141,10 +141,15 @@ def test_optional_parts_show_only_when_present(kind):
         told = plain(full.text)
         assert "When: 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), was 2027-02-14 20:00" in told
         assert "Where: Institut Français, Avenue de la Nation, was Maison du Peuple" in told
-        assert "reply to this email: Custom Song Studio refunds them in full, whatever its refund policy" in told
+        assert (
+            "If you cannot, give them back on your order page before it starts, or reply to this email: "
+            "Custom Song Studio refunds them in full, whatever its refund policy"
+        ) in told
+        assert "If you cannot, reply to this email" in plain(minimal.text)  # no order page to point to
         assert "When: 2027-07-10 16:00" in minimal.text and "Where" not in minimal.text  # the place did not change
         french = plain(render(kind, "fr", FULL).text)
         assert "Quand : 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), au lieu du 2027-02-14" in french
+        assert "Sinon, rendez-le depuis votre commande avant le début, ou répondez à cet e-mail" in french
     if kind is Kind.EVENT_CANCELLED:
         told = plain(full.text)
         assert "has cancelled Nuit du Jazz, planned for 2027-02-21 21:00" in told and "A storm warning" in told
