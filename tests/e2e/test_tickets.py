@@ -607,3 +607,36 @@ def test_a_cancelled_concert_paid_by_mobile_money_is_owed_back_to_the_phone_and_
     )
     assert reason in plain(told_late["text"])
     assert emails_for(stack, late["order_id"], "order_confirmed") == []  # no tickets sent for a cancelled night
+
+
+def test_a_moved_concert_paid_by_mobile_money_is_given_back_by_its_holder_and_owed_to_the_phone(api, stack):
+    """Ouaga Live moves a concert; a holder who paid by mobile money gives their tickets back on
+    the order page: mobile money has no refund API, so the shop owes it to the phone, which staff
+    see listed, and the holder is told it comes back to their number."""
+    tag = uuid.uuid4().hex[:6]
+    event_id, sku, staff = night_on_sale(
+        api, "ouaga-live", f"Concert {tag}", "2027-05-08T20:00", "2027-05-09T01:00", "Maison du Peuple", {"XOF": 7500}
+    )
+    order = buy(api, [(sku, 2)], currency="XOF", locale=None, phone="+22670000004")
+    moved = {"start": "2027-05-15T20:00", "end": "2027-05-16T01:00", "tell_holders": True}
+    assert api.patch(f"/admin/merchants/ouaga-live/events/{event_id}", json=moved, headers=staff).is_success
+    [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], what="the tickets offered back")
+    assert offer["amount"] == {"amount": 15000, "currency": "XOF"} and len(offer["tickets"]) == 2
+
+    given = api.post(
+        f"/orders/{order['order_id']}/ticket-returns",
+        json={"event_id": event_id},
+        headers={"Authorization": f"Bearer {order['order_token']}"},
+    )
+    assert given.status_code == 201, given.text
+    assert given.json()["status"] == "owed" and given.json()["amount"] == {"amount": 15000, "currency": "XOF"}
+    assert "pay_to" not in given.json()  # the phone is for staff, who pay it back
+    [row] = [
+        r
+        for r in api.get("/admin/refunds/owed", headers=staff).json()["refunds"]
+        if r["order"]["order_number"] == order["order_number"]
+    ]
+    assert row["amount"] == {"amount": 15000, "currency": "XOF"} and row["pay_to"]["phone"].endswith("70000004")
+    assert {t["state"] for t in order_view(api, order)["tickets"]} == {"voided"}
+    [mail] = wait_for(lambda: emails_for(stack, order["order_id"], "refund_processed"), what="the refund email")
+    assert "sur votre numéro mobile money se terminant par 04 nous-mêmes" in plain(mail["text"])  # French by default
