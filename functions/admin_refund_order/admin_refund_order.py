@@ -59,7 +59,7 @@ class RefundIn(BaseModel):
             {
                 404: "not_found: no such order",
                 409: "conflict: nothing left to refund, the money is not taken, or the order kept changing",
-                502: "provider_unavailable: the provider did not answer the refund",
+                503: "provider_unavailable: the provider did not answer the refund",
             }
         ),
     },

@@ -22,7 +22,7 @@ app = resolver(logger)
             {
                 404: "not_found: no such booking",
                 409: "conflict: the booking cannot be cancelled now, or changed meanwhile",
-                502: "provider_unavailable: Stripe did not answer the refund of the deposit",
+                503: "provider_unavailable: Stripe did not answer the refund of the deposit",
             }
         ),
     },

@@ -24,7 +24,7 @@ app = resolver(logger)
             {
                 404: "not_found: no such booking",
                 409: "conflict: charged before with other details, no card saved, or not due",
-                502: "provider_unavailable: Stripe did not answer; nothing was charged",
+                503: "provider_unavailable: Stripe did not answer; nothing was charged",
             }
         ),
     },

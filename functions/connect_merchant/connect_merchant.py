@@ -22,7 +22,7 @@ app = resolver(logger)
         **error_responses(
             {
                 404: "not_found: no such merchant",
-                502: "provider_unavailable: Stripe did not answer; try again",
+                503: "provider_unavailable: Stripe did not answer; try again",
             }
         ),
     },

@@ -26,7 +26,7 @@ app = resolver(logger)
                 404: "not_found: no such merchant or service (a booking)",
                 409: "sold_out, slot_taken or concurrent_update: the stock or slot is gone, or changed meanwhile",
                 429: "too_many_attempts or too_many_open_checkouts: the merchant's limits for one client",
-                502: "provider_unavailable: the payment provider did not answer; nothing was charged",
+                503: "provider_unavailable: the payment provider did not answer; nothing was charged",
             }
         ),
     },

@@ -37,7 +37,7 @@ class TicketReturnIn(BaseModel):
                 404: "not_found: no such order",
                 409: "nothing_to_give_back: no valid ticket for that event changed after it was bought, "
                 "or the event has started; payment_disputed",
-                502: "provider_unavailable: the provider did not answer the refund; try again",
+                503: "provider_unavailable: the provider did not answer the refund; try again",
             }
         ),
     },
