@@ -5,10 +5,19 @@ laptop and a phone, checked with axe-core."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
-from browser_support import DESKTOP, PHONE, axe_violations, horizontal_overflow, open_page, screenshot
-from e2e_support import emails_for, merchant_token, order_status, order_view, start, wait_for
+from browser_support import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    horizontal_overflow,
+    open_page,
+    screenshot,
+    sign_in_to_console,
+)
+from e2e_support import admin_view, emails_for, merchant_token, order_status, order_view, plain, start, wait_for
 from playwright.sync_api import expect
 
 PAGE_WAIT_MS = 30_000  # the page polls the API; the webhook lands in a second or two
@@ -146,3 +155,117 @@ def test_a_jobs_customer_sees_the_balance_due_with_where_to_pay_it_then_paid(api
         assert page.errors == []
     finally:
         page.context.close()
+
+
+def test_a_buyer_gives_back_their_tickets_for_a_night_that_moved_from_the_order_page(api, browser, stack):
+    """A night put back a week and moved after its tickets were sold: the buyer's page offers them
+    back in full until it starts; they say yes on their phone (a first try meets Stripe down and
+    keeps the tickets), the tickets show as refunded, the offer goes, and staff see who did it."""
+    from test_tickets import buy, night_on_sale
+
+    night = f"Rooftop set {uuid.uuid4().hex[:4]}"
+    event_id, sku, staff = night_on_sale(
+        api, "festival", night, "2027-07-16T21:00", "2027-07-17T01:00", "Le Trabendo", {"USD": 3000}
+    )
+    order = buy(api, [(sku, 2)])
+    codes = [ticket["code"] for ticket in order_view(api, order)["tickets"]]
+    moved = api.patch(
+        f"/admin/merchants/festival/events/{event_id}",
+        json={"start": "2027-07-23T22:00", "end": "2027-07-24T02:00", "venue": "Le Zénith", "tell_holders": True},
+        headers=staff,
+    )
+    assert moved.status_code == 200, moved.text
+    [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], timeout=30, what="the tickets offered back")
+    assert offer["event"]["id"] == event_id and offer["tickets"] == codes
+    assert offer["amount"] == {"amount": 6000, "currency": "USD"}
+
+    # On a laptop, in French: the offer and its second step, then kept.
+    desk = open_page(browser, DESKTOP)
+    try:
+        desk.goto(page_link(stack, order))
+        expect(desk.get_by_role("region", name=f"{night} has changed")).to_be_visible(timeout=PAGE_WAIT_MS)
+        desk.get_by_role("button", name="Français").click()
+        card = desk.get_by_role("region", name=f"Changement pour {night}")
+        expect(card).to_contain_text("Désormais : 23 juil. 2027, 22:00 UTC+2, Le Zénith.")
+        expect(card).to_contain_text("Vous ne pouvez pas venir ? Rendez vos 2 billets : la boutique vous rembourse")
+        assert "60,00\u00a0$US en totalité" in card.inner_text()
+        card.get_by_role("button", name="Rendre mes billets").click()
+        expect(card.get_by_role("button", name="Oui, rendre mes 2 billets pour 60,00\u00a0$US")).to_be_focused()
+        expect(card).to_contain_text(f"Les billets {codes[0]}, {codes[1]} n’admettront plus personne.")
+        assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+        screenshot(desk, "order-page-give-back-desktop-fr")
+        card.get_by_role("button", name="Garder mes billets").click()
+        expect(card.get_by_role("button", name="Rendre mes billets")).to_be_focused()
+        assert desk.errors == []
+    finally:
+        desk.context.close()
+
+    phone = open_page(browser, PHONE)
+    try:
+        phone.goto(page_link(stack, order))
+        card = phone.get_by_role("region", name=f"{night} has changed")
+        expect(card).to_contain_text("Now Jul 23, 2027, 10:00 PM GMT+2, Le Zénith.", timeout=PAGE_WAIT_MS)
+        expect(card).to_contain_text("Can’t make it? Give back your 2 tickets and get $60.00 back in full.")
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "order-page-give-back-phone")
+
+        # Stripe does not answer the first time: said, and the tickets are kept.
+        stack.sandbox_config(provider_faults=[{"path": "/v1/refunds", "status": 503, "count": 100}])
+        card.get_by_role("button", name="Give back my tickets").press("Enter")  # from the keyboard
+        confirm = card.get_by_role("button", name="Yes, give back my 2 tickets for $60.00")
+        expect(confirm).to_be_focused()
+        confirm.press("Enter")
+        expect(confirm).to_be_disabled()  # no second refund from a second press while it goes
+        expect(card.get_by_role("button", name="Keep my tickets")).to_be_disabled()
+        alert = card.get_by_role("alert")
+        expect(alert).to_contain_text("Your tickets were not given back: Stripe did not answer", timeout=PAGE_WAIT_MS)
+        expect(confirm).to_be_enabled()
+        assert [ticket["state"] for ticket in order_view(api, order)["tickets"]] == ["valid", "valid"]
+        expect(phone.locator("ul.tickets .ticket-voided")).to_have_count(0)
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+
+        stack.sandbox_config()  # Stripe is back: the same request again
+        confirm.click()
+        said = phone.get_by_role("status").filter(has_text="are given back")
+        expect(said).to_have_text(
+            f"Your tickets for {night} are given back: $60.00 is refunded to your card. "
+            "Your bank may take a few days to show it.",
+            timeout=PAGE_WAIT_MS,
+        )
+        expect(said).to_be_focused()
+        expect(card).to_have_count(0)
+        expect(phone.locator("ul.tickets .ticket-voided")).to_have_count(2)
+        expect(phone.locator("ul.tickets")).to_contain_text("Refunded: no longer valid")
+        expect(phone.locator("section.status")).to_contain_text("Your tickets were given back and refunded")
+        expect(phone.locator("table.items tfoot")).to_contain_text("Refunded")
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "order-page-given-back-phone")
+        phone.get_by_role("button", name="Français").click()
+        expect(phone.get_by_role("status").filter(has_text="sont rendus")).to_contain_text(
+            "60,00\u00a0$US vous sont remboursés sur votre carte"
+        )
+        assert phone.errors == []
+    finally:
+        phone.context.close()
+
+    view = order_view(api, order)
+    assert view["money_state"] == "refunded" and view["refunded"] == {"amount": 6000, "currency": "USD"}
+    assert view["ticket_returns"] == [] and [t["state"] for t in view["tickets"]] == ["voided", "voided"]
+    [refund] = view["refunds"]
+    assert refund["tickets"] == codes and refund["amount"] == {"amount": 6000, "currency": "USD"}
+    history = admin_view(api, order["order_id"], "festival")["history"]
+    [given] = [entry for entry in history if entry.get("by") == "customer"]
+    assert given["money"]["to"] == "refunded" and given["money"]["amount"] == 6000
+    [mail] = wait_for(lambda: emails_for(stack, order["order_id"], "refund_processed"), what="the refund email")
+    assert f"We refunded USD 60.00 for order {order['order_number']} ({night})" in plain(mail["text"])
+
+    # Staff read who gave the tickets back.
+    console = open_page(browser, DESKTOP)
+    try:
+        sign_in_to_console(console, stack.api, merchant_token("festival"))
+        console.goto(f"{stack.api}/console#/orders/{order['order_id']}")
+        entry = console.locator(".timeline li", has_text="by the customer")
+        expect(entry).to_contain_text("$60.00", timeout=PAGE_WAIT_MS)
+        assert console.errors == []
+    finally:
+        console.context.close()

@@ -123,8 +123,10 @@ export function majorUnits(amount, currency) {
   return language() === 'fr' ? major.replace('.', ',') : major;
 }
 
-// Who did something, as the API records staff ("staff:<id>"): "you" when it was the one signed in.
+// Who did something, as the API records staff ("staff:<id>"): "you" when it was the one signed in;
+// "the customer" for the order's own customer (their tickets for a changed event given back).
 export function actorName(actor, staff) {
+  if (actor === 'customer') return t('console.customer');
   return staff && actor === `staff:${staff.subject}` ? t('console.you') : actor;
 }
 

@@ -19,6 +19,13 @@ const token = takeToken();
 const started = Date.now();
 let order = null;
 let polls = 0;
+// Tickets offered back (ticket_returns), by event id: where the customer is with each offer
+// ('confirm', 'sending', and what went wrong), and how to draw its card as it is now. Both
+// outlive a render (a language switch).
+const returning = new Map();
+const drawers = new Map();
+// What the customer gave back on this page, said until they leave it.
+const givenBack = [];
 
 // The token rides in the fragment, which browsers never send to a server. Old links carried it in
 // the query string: it moves to the fragment, and the page remembers it for this tab.
@@ -87,6 +94,7 @@ function render() {
     banner(),
     statusCard(timeZone),
     progress(),
+    ...givingBack(timeZone),
     tickets(timeZone),
     items(),
     timeline(timeZone),
@@ -166,6 +174,94 @@ function tickets(timeZone) {
         [ticket.event.venue, ticket.event.address].filter(Boolean).join(', ')),
       el('p', { class: 'code' }, ticket.code),
       ticket.state === 'voided' ? el('p', { class: 'money-state' }, t('ticket.voided')) : null))));
+}
+
+// Tickets for an event that changed (a new date, a new venue) after they were bought can be given
+// back until it starts, refunded in full: one card per event, the offer, then a second step to
+// confirm, then the refund and the order read again (the tickets show as refunded, the card goes).
+function givingBack(timeZone) {
+  drawers.clear();
+  const done = givenBack.map((given, index) => el('p', { class: 'notice ok', role: 'status', id: `given-back-${index}`, tabindex: '-1' },
+    t(`give_back.done_${given.status === 'owed' ? 'owed' : order.provider === 'paypal' ? 'paypal' : 'card'}_${given.count === 1 ? 'one' : 'many'}`,
+      { name: given.name, amount: money(given.amount) })));
+  return [...done, ...(order.ticket_returns || []).map((offer, index) => ticketReturn(offer, index, timeZone))];
+}
+
+function ticketReturn(offer, index, timeZone) {
+  const { event } = offer;
+  const id = `give-back-${index}`;
+  const count = offer.tickets.length;
+  const n = count === 1 ? 'one' : 'many';
+  const amount = money(offer.amount);
+  const details = [dateTime(event.start, event.timezone || timeZone), event.venue, event.address].filter(Boolean).join(', ');
+  const step = el('div', { class: 'give-back-step' });
+  const draw = (focus) => {
+    const state = returning.get(event.id);
+    if (!state) {
+      const ask = el('button', { type: 'button', onclick: () => { returning.set(event.id, { step: 'confirm' }); draw('yes'); } }, t(`give_back.button_${n}`));
+      step.replaceChildren(el('p', { class: 'choices' }, ask), el('p', { class: 'muted small' }, t('give_back.until')));
+      if (focus) ask.focus();
+      return;
+    }
+    const sending = state.step === 'sending';
+    const yes = el('button', {
+      type: 'button', 'aria-describedby': `${id}-confirm`, disabled: sending,
+      onclick: () => send(event, draw),
+    }, t(`give_back.yes_${n}`, { count, amount }));
+    const keep = el('button', {
+      type: 'button', class: 'secondary', disabled: sending,
+      onclick: () => { returning.delete(event.id); draw('ask'); },
+    }, t(`give_back.keep_${n}`));
+    step.replaceChildren(...[
+      el('p', { id: `${id}-confirm` }, t(`give_back.confirm_${n}`, { codes: offer.tickets.join(', ') })),
+      el('p', { class: 'choices' }, yes, keep),
+      sending ? el('p', { class: 'muted small', role: 'status' }, t('give_back.sending')) : null,
+      state.error ? el('p', { class: 'notice error', role: 'alert' }, t(...state.error)) : null,
+    ].filter(Boolean));
+    if (focus === 'yes') yes.focus();
+  };
+  drawers.set(event.id, draw);
+  draw();
+  return el('section', { class: 'card give-back', 'aria-labelledby': `${id}-heading` },
+    el('h2', { id: `${id}-heading` }, t('give_back.heading', { name: event.name })),
+    el('p', {}, t('give_back.now', { details })),
+    el('p', {}, t(`give_back.offer_${n}`, { count, amount })),
+    step);
+}
+
+// The refund asked for (the same request again names the same refund, so trying again is safe).
+async function send(event, draw) {
+  if (returning.get(event.id)?.step === 'sending') return;
+  returning.set(event.id, { step: 'sending' });
+  draw();
+  let answer = null;
+  let body = null;
+  try {
+    answer = await fetch(`${apiBase}/orders/${encodeURIComponent(orderId)}/ticket-returns`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ event_id: event.id }),
+      cache: 'no-store',
+    });
+    body = await answer.json().catch(() => null);
+  } catch {
+    answer = null;
+  }
+  if (answer && answer.status === 201 && body) {
+    returning.delete(event.id);
+    givenBack.push({ status: body.status, count: (body.tickets || []).length, name: event.name, amount: body.amount });
+    await load();
+    const said = document.getElementById(`given-back-${givenBack.length - 1}`);
+    if (said) said.focus();
+    return;
+  }
+  // Kept as words to look up, so that the message follows a change of language.
+  let error;
+  if (!answer) error = ['give_back.offline'];
+  else if ([401, 404].includes(answer.status)) error = ['order.not_found'];
+  else error = ['give_back.failed', { message: (body && body.message) || answer.statusText || answer.status }];
+  returning.set(event.id, { step: 'confirm', error });
+  (drawers.get(event.id) || draw)('yes');
 }
 
 function items() {
