@@ -195,6 +195,67 @@ def test_the_catalog_publishes_each_products_questionnaire_in_both_languages(api
     assert "questionnaire" not in products["FEST-DAY-PASS"]
 
 
+def test_staff_set_a_products_questions_and_the_next_checkout_asks_them(api):
+    """The studio adds a dedication package with its own short brief, then changes it: staff see the
+    questions as stored, a wrong questionnaire is refused naming why with nothing written, and the
+    next checkout asks the new questions (an answer to a question no longer asked is refused)."""
+    sku = f"SONG-DEDICATION-{uuid.uuid4().hex[:6].upper()}"
+    name_question = {
+        "name": "for_whom",
+        "type": "text",
+        "required": True,
+        "max_length": 80,
+        "label": {"en": "Who is it for?", "fr": "Pour qui ?"},
+    }
+    created = api.post(
+        "/admin/products",
+        json={
+            "sku": sku,
+            "name": "Dedication",
+            "kind": "song",
+            "prices": {"USD": 4900},
+            "max_per_order": 1,
+            "questionnaire": [name_question],
+        },
+        headers=staff(),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["questionnaire"] == [name_question]
+
+    mood = {
+        "name": "mood",
+        "type": "choice",
+        "required": True,
+        "choices": ["joyful", "tender"],
+        "label": {"en": "Mood", "fr": "Ambiance"},
+        "choice_labels": {
+            "en": {"joyful": "Joyful", "tender": "Tender"},
+            "fr": {"joyful": "Joyeuse", "tender": "Tendre"},
+        },
+    }
+    twice = api.patch(f"/admin/products/{sku}", json={"questionnaire": [mood, mood]}, headers=staff())
+    assert twice.status_code == 422 and twice.json()["error"] == "invalid_questionnaire", twice.text
+    assert "distinct" in twice.json()["message"]
+    unlabelled = {**mood, "choice_labels": {"en": {"joyful": "Joyful"}}}
+    refused = api.patch(f"/admin/products/{sku}", json={"questionnaire": [unlabelled]}, headers=staff())
+    assert refused.status_code == 422 and "must label every choice" in refused.text
+    assert api.get(f"/admin/products/{sku}", headers=staff()).json()["questionnaire"] == [name_question]
+
+    changed = api.patch(f"/admin/products/{sku}", json={"questionnaire": [mood, name_question]}, headers=staff())
+    assert changed.status_code == 200, changed.text
+    assert [q["name"] for q in changed.json()["questionnaire"]] == ["mood", "for_whom"]
+    old_brief = {"for_whom": "Mariam"}
+    asked = checkout(api, sku, answers=old_brief)
+    assert asked.status_code == 422 and asked.json()["error"] == "invalid_answers"
+    assert {d["field"] for d in asked.json()["details"]} == {"answers.mood"}
+    assert checkout(api, sku, answers={**old_brief, "mood": "tender"}).status_code == 201
+
+    none = api.patch(f"/admin/products/{sku}", json={"questionnaire": []}, headers=staff())
+    assert none.status_code == 200 and none.json()["questionnaire"] is None
+    no_brief = checkout(api, sku, answers={"mood": "tender"})
+    assert no_brief.status_code == 422 and no_brief.json()["message"] == "this product takes no answers"
+
+
 # ------------------------------------------------------------------------------ 2. capacity
 
 

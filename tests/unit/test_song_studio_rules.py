@@ -76,11 +76,47 @@ def test_a_product_without_questions_takes_no_answers():
         ({"name": "story", "type": "text", "max_length": 9, "label": {"en": "Story"}}, "label"),
         ({"name": "pick", "type": "choice", "label": {"en": "P", "fr": "P"}}, "choices"),
         ({"name": "Bad Name", "type": "text", "max_length": 9, "label": {"en": "x", "fr": "x"}}, "pattern"),
+        (
+            {"name": "age", "type": "number", "min": 9, "max": 1, "label": {"en": "A", "fr": "A"}},
+            "min is more than max",
+        ),
+        (
+            {"name": "pick", "type": "choice", "choices": ["a", "a"], "label": {"en": "P", "fr": "P"}},
+            "each choice once",
+        ),
+        ({"name": "pick", "type": "choice", "choices": ["A b"], "label": {"en": "P", "fr": "P"}}, "pattern"),
+        ({"name": "story", "type": "text", "max_length": 9, "label": {"en": "", "fr": "x"}}, "at least 1 character"),
     ],
 )
-def test_a_wrong_questionnaire_is_refused_when_the_catalog_is_seeded(question, why):
+def test_a_wrong_questionnaire_is_refused_when_seeded_or_saved_by_staff(question, why):
     with pytest.raises(ValueError, match=why):
         questionnaire.parse([question])
+
+
+def test_a_questionnaire_keeps_its_order_and_only_what_was_said():
+    asked = [
+        {"name": "mood", "type": "choice", "choices": ["joyful"], "label": {"en": "Mood", "fr": "Ambiance"}},
+        {
+            "name": "story",
+            "type": "long_text",
+            "max_length": 500,
+            "required": True,
+            "help": None,
+            "label": {"en": "Story", "fr": "Histoire"},
+            "future": False,
+        },
+    ]
+    assert [q["name"] for q in questionnaire.parse(asked)] == ["mood", "story"]
+    assert questionnaire.parse(asked)[1] == {
+        "name": "story",
+        "type": "long_text",
+        "max_length": 500,
+        "required": True,
+        "label": {"en": "Story", "fr": "Histoire"},
+    }
+    assert questionnaire.stored([]) is None
+    with pytest.raises(ValueError, match="at most 30 questions"):
+        questionnaire.parse([{**asked[0], "name": f"q{n}"} for n in range(31)])
 
 
 def workflow(sku: str) -> states.Workflow:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from caisse.catalog import questionnaire
 from caisse.catalog.models import (
     CatalogRecord,
     Event,
@@ -70,6 +71,7 @@ def product_admin_view(product: Product) -> dict[str, Any]:
         # A ticket: the event it admits to (as the catalog defines it) and how many people.
         "event": product.event.as_dict() if product.event else None,
         "admissions": int(product.admissions or 1) if product.event else None,
+        "questionnaire": questionnaire.public(product.questionnaire),  # what a checkout asks
         "updated_at": product.updated_at,
         "updated_by": product.updated_by,
     }
@@ -165,6 +167,7 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
         updated_by=staff.actor_id,
         event=event,
         admissions=(spec.get("admissions") or 1) if event else None,
+        questionnaire=_questionnaire(spec.get("questionnaire")),
     )
     tx = Transaction()
     tx.put(product, condition=Product.pk.does_not_exist(), label="product")
@@ -177,6 +180,15 @@ def create_product(staff: Staff, spec: dict[str, Any]) -> dict[str, Any]:
             raise Conflict(f"a product {spec['sku']} exists already", code="sku_taken") from cancelled
         raise
     return product_admin_view(product)
+
+
+def _questionnaire(questions: list[dict[str, Any]] | None) -> str | None:
+    """The questions as the product keeps them; 422 `invalid_questionnaire` naming what is wrong
+    (the request's schema checked each question; here, what spans them: distinct names)."""
+    try:
+        return questionnaire.stored(questions)
+    except ValueError as wrong:
+        raise InvalidRequest(f"questionnaire: {wrong}", code="invalid_questionnaire", field="questionnaire") from None
 
 
 def _event_sold_by(merchant: Merchant, event_id: str | None, admissions: int | None) -> dict[str, Any] | None:
@@ -198,7 +210,8 @@ def _event_sold_by(merchant: Merchant, event_id: str | None, admissions: int | N
 
 def update_product(sku: str, staff: Staff, changes: dict[str, Any]) -> dict[str, Any]:
     """Change what a product is: name, description, prices (the whole table), the most per order,
-    on sale or not (`active`: false takes it off the catalog; orders already made keep it). Stock
+    on sale or not (`active`: false takes it off the catalog; orders already made keep it), its
+    questionnaire (orders already made keep their answers; the next checkout asks the new one). Stock
     has its own route: a price edit can never reset what is left."""
     product = _product(sku, staff)
     actions: list[Any] = [Product.updated_at.set(moment(utcnow())), Product.updated_by.set(staff.actor_id)]
@@ -213,6 +226,9 @@ def update_product(sku: str, staff: Staff, changes: dict[str, Any]) -> dict[str,
         actions.append(Product.max_per_order.set(changes["max_per_order"]))
     if "active" in changes:
         actions.append(Product.active.set(changes["active"]))
+    if "questionnaire" in changes:
+        asked = _questionnaire(changes["questionnaire"])
+        actions.append(Product.questionnaire.set(asked) if asked else Product.questionnaire.remove())
     try:
         product.update(actions=actions, condition=Product.pk.exists())
     except UpdateError as error:

@@ -18,7 +18,16 @@ from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from caisse.clock import utcnow
@@ -31,46 +40,64 @@ MAX_TEXT = 10_000
 NAME = r"^[a-z][a-z0-9_]{0,39}$"
 
 
-class _Question(BaseModel):
-    """What the catalog may declare, checked when the catalog is seeded (built then, not at the
-    cold start of a checkout, which only checks answers)."""
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Help = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Choice = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+MAX_QUESTIONS = 30
+
+
+class Question(BaseModel):
+    """One question as the catalog file or staff declare it, checked when the catalog is seeded or
+    a product saved (built then, not at the cold start of a checkout, which only checks answers)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
-    name: str = Field(pattern=NAME)
+    name: str = Field(pattern=NAME, description="The answer's key: lower case, digits and _")
     type: Literal["text", "long_text", "choice", "date", "number", "boolean"]
     required: bool = False
-    label: dict[Literal["en", "fr"], str]
-    help: dict[Literal["en", "fr"], str] | None = None
-    max_length: int | None = Field(default=None, ge=1, le=MAX_TEXT)
-    choices: list[str] | None = Field(default=None, min_length=1)
-    choice_labels: dict[Literal["en", "fr"], dict[str, str]] | None = None
+    label: dict[Literal["en", "fr"], Label] = Field(description="In English and French")
+    help: dict[Literal["en", "fr"], Help] | None = None
+    max_length: int | None = Field(default=None, ge=1, le=MAX_TEXT, description="text and long_text: needed")
+    choices: list[Choice] | None = Field(default=None, min_length=1, max_length=50, description="choice: needed")
+    choice_labels: dict[Literal["en", "fr"], dict[str, Label]] | None = None
     min: int | None = None
     max: int | None = None
-    future: bool = False
+    future: bool = Field(default=False, description="date: today or later")
 
-    def check(self) -> None:
+    @model_validator(mode="after")
+    def _coherent(self) -> Question:
         if set(self.label) != set(LOCALES):
             raise ValueError(f"{self.name}: give a label in {' and '.join(LOCALES)}")
         if self.type in ("text", "long_text") and self.max_length is None:
             raise ValueError(f"{self.name}: a {self.type} question needs max_length")
         if (self.type == "choice") != (self.choices is not None):
             raise ValueError(f"{self.name}: choices belong to choice questions, and they need some")
+        if self.choices is not None and len(set(self.choices)) != len(self.choices):
+            raise ValueError(f"{self.name}: each choice once")
         for locale, labels in (self.choice_labels or {}).items():
             if set(labels) != set(self.choices or ()):
                 raise ValueError(f"{self.name}: choice_labels[{locale}] must label every choice")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"{self.name}: min is more than max")
+        return self
 
 
 def parse(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check a questionnaire from the catalog (ValueError if it is wrong); what is stored."""
-    questions = [_Question.model_validate(item) for item in raw]
+    """Check a questionnaire (ValueError if it is wrong: pydantic's ValidationError is one); what is
+    stored."""
+    if len(raw) > MAX_QUESTIONS:
+        raise ValueError(f"at most {MAX_QUESTIONS} questions")
+    questions = [Question.model_validate(item) for item in raw]
     names = [q.name for q in questions]
     if len(set(names)) != len(names):
         raise ValueError("question names must be distinct")
-    for question in questions:
-        question.check()
     return [
         q.model_dump(exclude_none=True, exclude_defaults=True) | {"name": q.name, "type": q.type} for q in questions
     ]
+
+
+def stored(raw: list[dict[str, Any]] | None) -> str | None:
+    """A questionnaire as a product keeps it (JSON), or None for no questions."""
+    return json.dumps(parse(raw), ensure_ascii=False) if raw else None
 
 
 def _not_past(value: date) -> date:

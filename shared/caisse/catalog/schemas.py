@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from caisse.catalog.questionnaire import MAX_QUESTIONS, Question
 from caisse.email_address import EmailAddress
 
 _STRICT = ConfigDict(extra="forbid", defer_build=True, str_strip_whitespace=True)
@@ -36,6 +37,11 @@ class ProductIn(BaseModel):
         description="A ticket: the id of one of the merchant's events (GET /admin/products lists them)",
     )
     admissions: int | None = Field(default=None, ge=1, le=20, strict=True, description="People one ticket admits")
+    questionnaire: list[Question] | None = Field(
+        default=None,
+        max_length=MAX_QUESTIONS,
+        description="What the customer answers at checkout (the song brief); such a product is ordered one at a time",
+    )
 
 
 def local_time(value: str) -> str:
@@ -92,6 +98,11 @@ class ProductUpdate(BaseModel):
     prices: dict[str, int] | None = Field(default=None, min_length=1, description="The whole price table")
     max_per_order: int | None = Field(default=None, ge=1, le=100, strict=True)
     active: bool | None = Field(default=None, description="false takes the product off sale")
+    questionnaire: list[Question] | None = Field(
+        default=None,
+        max_length=MAX_QUESTIONS,
+        description="The whole questionnaire, in order; [] asks nothing. Orders already made keep their answers",
+    )
 
 
 class StockAdjustmentIn(BaseModel):

@@ -298,7 +298,7 @@ def product_questionnaire(merchant: dict[str, Any], item: dict[str, Any]) -> str
         declared = (merchant.get("questionnaires") or {}).get(declared)
         if declared is None:
             raise ValueError(f"{item['sku']}: no questionnaire {item['questionnaire']!r} in its merchant")
-    return json.dumps(questionnaire.parse(declared), ensure_ascii=False) if declared else None
+    return questionnaire.stored(declared)
 
 
 def merchant_rules(rules: dict[str, Any] | None, timezone: str) -> dict[str, Any] | None:
