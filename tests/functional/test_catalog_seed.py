@@ -89,3 +89,19 @@ def test_a_seed_keeps_an_event_staff_changed_and_its_tickets_carry_the_change(aw
     assert (event.start, int(event.revision), int(event.told)) == ("2027-07-10T16:00", 1, 0)
     copied = Product.get(Product.key("FEST-WEEKEND-PASS"), consistent_read=True).event.as_dict()
     assert (copied["start"], copied["venue"], copied["revision"]) == ("2027-07-10T16:00", "Parc de la Villette", 1)
+
+
+def test_a_seed_keeps_the_questions_staff_set_on_a_product(aws):
+    """The file gives a product its first questionnaire; once staff change it in the console, seeding
+    the file again leaves their questions."""
+    from caisse.catalog.admin import update_product
+    from caisse.catalog.models import Product
+    from caisse.staff import Staff
+
+    staff = Staff(subject="s-1", email=None, merchant="songstudio", platform=False)
+    short = [{"name": "for_whom", "type": "text", "max_length": 80, "label": {"en": "For whom?", "fr": "Pour qui ?"}}]
+    update_product("SONG-EXPRESS", staff, {"questionnaire": short})
+    seed(copy.deepcopy(CATALOG))
+    assert json.loads(Product.get(Product.key("SONG-EXPRESS"), consistent_read=True).questionnaire) == short
+    untouched = json.loads(Product.get(Product.key("SONG-STANDARD"), consistent_read=True).questionnaire)
+    assert {"occasion", "story"} <= {question["name"] for question in untouched}  # the file's, as before

@@ -258,8 +258,8 @@ def merchant_ids() -> list[str]:
 
 # What staff change through the API and a seed must not undo: a merchant's booking hours and time
 # zone, whether it wants new-order emails, its name, addresses, language, watermark and bookings'
-# refund policy (its settings, caisse.catalog.merchant_settings); a product's stock and whether it is on sale (unless
-# the file says so). Stripe onboarding and order counters are never written by the seed at all.
+# refund policy (its settings, caisse.catalog.merchant_settings); a product's stock, questionnaire and
+# whether it is on sale (unless the file says so). Stripe onboarding and order counters are never written by the seed at all.
 _KEPT_MERCHANT = (
     "timezone",
     "weekly_hours",
@@ -273,6 +273,9 @@ _KEPT_MERCHANT = (
     "watermark",
     "booking_rules",  # a booking merchant's refund policy
 )
+# A product's stock, and its questionnaire: the file gives the first one, staff change it in the
+# console (caisse.catalog.admin.update_product). A questionnaire staff took away comes back.
+_KEPT_PRODUCT = ("stock", "questionnaire")
 # And an event's details once staff changed them (caisse.catalog.events: its holders may have been
 # told), and how many changes its holders were told of.
 _KEPT_EVENT = ("name", "start", "end", "venue", "address", "revision", "told", "cancelled")
@@ -332,7 +335,7 @@ def seed(catalog: dict[str, Any]) -> int:
     shape), as an upsert: what the file defines (names, prices, rules, stages) is written over
     what is there; live state is never reset: stock, Stripe onboarding (account, charges and
     payouts enabled), order counters, and what staff set through the API (_KEPT_MERCHANT, an
-    event's details (_KEPT_EVENT), a product's active flag unless the file gives one). Merchant
+    event's details (_KEPT_EVENT), a product's questionnaire, its active flag unless the file gives one). Merchant
     settings that checkout needs, and a ticket's event as stored, are copied onto each product.
     Returns how many records were written; a document that does not follow the schema
     (caisse.catalog.document) raises CatalogError before anything is written.
@@ -397,7 +400,7 @@ def seed(catalog: dict[str, Any]) -> int:
             ),
             admissions=item.get("admissions", 1) if item.get("event") else None,
         )
-        _upsert(product, kept=("stock",) + (() if "active" in item else ("active",)))
+        _upsert(product, kept=_KEPT_PRODUCT + (() if "active" in item else ("active",)))
         written += 1
     if "platform" in catalog:
         PlatformSettings(PlatformSettings.KEY, document=json.dumps(catalog["platform"])).save()
