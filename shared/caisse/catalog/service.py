@@ -258,8 +258,9 @@ def merchant_ids() -> list[str]:
 
 # What staff change through the API and a seed must not undo: a merchant's booking hours and time
 # zone, whether it wants new-order emails, its name, addresses, language, watermark and bookings'
-# refund policy (its settings, caisse.catalog.merchant_settings); a product's stock, questionnaire and
-# whether it is on sale (unless the file says so). Stripe onboarding and order counters are never written by the seed at all.
+# refund policy (its settings, caisse.catalog.merchant_settings); a product's stock, questionnaire
+# and whether it is on sale (unless the file says so). Stripe onboarding and order counters are
+# never written by the seed at all.
 _KEPT_MERCHANT = (
     "timezone",
     "weekly_hours",
@@ -335,8 +336,9 @@ def seed(catalog: dict[str, Any]) -> int:
     shape), as an upsert: what the file defines (names, prices, rules, stages) is written over
     what is there; live state is never reset: stock, Stripe onboarding (account, charges and
     payouts enabled), order counters, and what staff set through the API (_KEPT_MERCHANT, an
-    event's details (_KEPT_EVENT), a product's questionnaire, its active flag unless the file gives one). Merchant
-    settings that checkout needs, and a ticket's event as stored, are copied onto each product.
+    event's details (_KEPT_EVENT), a product's questionnaire and its active flag unless the file
+    gives one, _KEPT_PRODUCT). Merchant settings that checkout needs, and a ticket's event as
+    stored, are copied onto each product.
     Returns how many records were written; a document that does not follow the schema
     (caisse.catalog.document) raises CatalogError before anything is written.
     """
