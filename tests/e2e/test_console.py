@@ -508,6 +508,153 @@ def test_staff_add_a_product_change_its_prices_count_its_stock_and_take_it_off_s
     screenshot(desk, "console-product-desktop")
 
 
+def test_song_studio_staff_change_a_songs_questions_at_checkout_without_writing_json(api, stack, desk, browser):
+    from test_song_studio import checkout
+
+    staff = {"Authorization": f"Bearer {merchant_token('songstudio')}"}
+    sku = f"SONG-LULLABY-{uuid.uuid4().hex[:6].upper()}"  # its own product: the demo's songs stay as they are
+    for_whom = {
+        "name": "for_whom",
+        "type": "text",
+        "required": True,
+        "max_length": 120,
+        "label": {"en": "Who is the song for?", "fr": "Pour qui est la chanson ?"},
+    }
+    tempo = {
+        "name": "tempo",
+        "type": "choice",
+        "choices": ["slow", "lively"],
+        "label": {"en": "Tempo", "fr": "Tempo"},
+        "choice_labels": {"en": {"slow": "Slow", "lively": "Lively"}, "fr": {"slow": "Lent", "lively": "Enjoué"}},
+    }
+    story = {
+        "name": "story",
+        "type": "long_text",
+        "max_length": 2000,
+        "label": {"en": "Your story", "fr": "Votre histoire"},
+    }
+    product = {"sku": sku, "name": "Lullaby", "kind": "song", "prices": {"USD": 4900}, "max_per_order": 1}
+    created = api.post("/admin/products", json={**product, "questionnaire": [for_whom, tempo, story]}, headers=staff)
+    assert created.status_code == 201, created.text
+
+    def stored() -> list[dict]:
+        answer = api.get(f"/admin/products/{sku}", headers=staff)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["questionnaire"]
+
+    sign_in(desk, stack, "songstudio")
+    desk.goto(f"{stack.api}/console#/catalog/{sku}")
+    section = desk.locator("section", has=desk.get_by_role("heading", name="Questions at checkout"))
+    listed = section.locator("ol.questions > li")
+    expect(listed).to_have_count(3, timeout=WAIT_MS)
+    expect(listed.nth(1)).to_contain_text("Choice from a list · optional")
+    expect(listed.nth(1)).to_contain_text("Choices: Slow, Lively")
+    section.get_by_text("Change the questions", exact=True).click()
+    form = desk.get_by_role("form", name="Change the questions")
+    boxes = form.locator("fieldset.question")
+    expect(boxes).to_have_count(3)
+
+    # A required choice question, its words in English and French; its key made from the English.
+    form.get_by_label("Type of the new question").select_option(label="Choice from a list")
+    form.get_by_role("button", name="Add a question").click()
+    mood = boxes.nth(3)
+    expect(mood.locator("legend").first).to_have_text("Question 4 (new)")
+    expect(mood.get_by_label("Question in English")).to_be_focused()  # the keyboard is where the words go
+    mood.get_by_label("Question in English").fill("Mood")
+    mood.get_by_label("Question in French").fill("Ambiance")
+    mood.get_by_label("Required: the customer must answer").check()
+    expect(mood.locator("legend").first).to_have_text("Question 4: Mood")
+    expect(mood).to_contain_text("Answer stored as: mood (made from the English question)")
+    expect(boxes.nth(0)).to_contain_text("Answer stored as: for_whom (kept: orders already made use it)")
+
+    # Saved before it has any choice: the API refuses it, the form says which question and keeps it.
+    form.get_by_role("button", name="Save the questions").click()
+    alert = form.get_by_role("alert")
+    expect(alert).to_contain_text("Question 4: Mood (Choices): List should have at least 1 item", timeout=WAIT_MS)
+    expect(mood.get_by_label("Question in French")).to_have_value("Ambiance")
+    expect(mood.get_by_label("Required: the customer must answer")).to_be_checked()
+    assert stored() == [for_whom, tempo, story]
+    assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+
+    choices = mood.get_by_role("group", name="Choices")
+    for n, (english, french) in enumerate((("Joyful", "Joyeuse"), ("Tender", "Tendre")), start=1):
+        choices.get_by_role("button", name="Add a choice").click()
+        choice = choices.get_by_role("group", name=f"Choice {n}", exact=True)
+        expect(choice.get_by_label("In English")).to_be_focused()
+        choice.get_by_label("In English").fill(english)
+        choice.get_by_label("In French").fill(french)
+    expect(choices).to_contain_text("Stored as: tender")
+
+    # A label changed, a question removed (the focus goes to the next one), the new one moved up
+    # from the keyboard (the focus stays on its button).
+    boxes.nth(1).get_by_label("Question in French").fill("Rythme")
+    boxes.nth(2).get_by_role("button", name="Remove the question").click()
+    expect(boxes).to_have_count(3)
+    expect(boxes.nth(2).get_by_label("Question in English")).to_be_focused()
+    expect(boxes.nth(2).locator("legend").first).to_have_text("Question 3: Mood")
+    boxes.nth(2).get_by_role("button", name="Move the question up").focus()
+    desk.keyboard.press("Enter")
+    expect(boxes.nth(1).locator("legend").first).to_have_text("Question 2: Mood")
+    expect(boxes.nth(1).get_by_role("button", name="Move the question up")).to_be_focused()
+    expect(boxes.nth(0).get_by_role("button", name="Move the question up")).to_be_hidden()  # the first goes no higher
+
+    form.get_by_role("button", name="Save the questions").click()
+    expect(section.get_by_role("status")).to_have_text("Questions saved: the next checkout asks them.", timeout=WAIT_MS)
+    mood_asked = {
+        "name": "mood",
+        "type": "choice",
+        "required": True,
+        "label": {"en": "Mood", "fr": "Ambiance"},
+        "choices": ["joyful", "tender"],
+        "choice_labels": {
+            "en": {"joyful": "Joyful", "tender": "Tender"},
+            "fr": {"joyful": "Joyeuse", "tender": "Tendre"},
+        },
+    }
+    asked = [for_whom, mood_asked, {**tempo, "label": {"en": "Tempo", "fr": "Rythme"}}]
+    assert stored() == asked
+    # Drawn again from the API's answer: the list, and the form with the keys now kept.
+    expect(listed).to_have_count(3)
+    assert [item.split("\n")[0] for item in listed.all_inner_texts()] == ["Who is the song for?", "Mood", "Tempo"]
+    expect(listed.nth(1)).to_contain_text("Choice from a list · required")
+    expect(listed.nth(1)).to_contain_text("Choices: Joyful, Tender")
+    expect(form.locator("fieldset.question").nth(1)).to_contain_text("Answer stored as: mood (kept")
+    assert axe_violations(desk) == [] and horizontal_overflow(desk) == 0
+    screenshot(desk, "console-questions-desktop")
+    assert desk.errors == []
+
+    # Customers are asked the new questions: the shop's catalog publishes them (a warm function
+    # keeps the catalog up to 30 s), and a checkout without the new required answer is refused.
+    wait_for(
+        lambda: (public_product(api, sku) or {}).get("questionnaire") == asked,
+        timeout=40,
+        interval=0.5,
+        what="GET /catalog to publish the new questions",
+    )
+    refused = checkout(api, sku, answers={"for_whom": "Mia"})
+    assert refused.status_code == 422 and refused.json()["error"] == "invalid_answers", refused.text
+    assert [d["field"] for d in refused.json()["details"]] == ["answers.mood"]
+    accepted = checkout(api, sku, answers={"for_whom": "Mia", "mood": "tender", "tempo": "slow"})
+    assert accepted.status_code == 201, accepted.text
+
+    with french_phone(browser, stack, "songstudio") as phone:
+        phone.goto(f"{stack.api}/console#/catalog/{sku}")
+        section = phone.locator("section", has=phone.get_by_role("heading", name="Questions posées à la commande"))
+        listed = section.locator("ol.questions > li")
+        expect(listed.nth(1)).to_contain_text("Ambiance", timeout=WAIT_MS)
+        expect(listed.nth(1)).to_contain_text("Choix : Joyeuse, Tendre")
+        expect(listed.nth(2)).to_contain_text("Rythme")
+        section.get_by_text("Modifier les questions", exact=True).click()
+        mood = phone.get_by_role("form", name="Modifier les questions").locator("fieldset.question").nth(1)
+        expect(mood.locator("legend").first).to_have_text("Question 2 : Ambiance")
+        expect(mood.get_by_role("group", name="Choix 2", exact=True).get_by_label("En français")).to_have_value(
+            "Tendre"
+        )
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-questions-phone-fr")
+        assert phone.errors == []
+
+
 def test_a_jobs_balance_and_its_dashboard_refund_read_plainly_on_the_order(api, stack, desk):
     from test_bookings import FIXIT, paid_booking, staff
 

@@ -1,11 +1,12 @@
 // The shop's products with their prices and stock; one product's page to change its name, text,
 // prices and per-order limit, take it off sale or put it back, and adjust its stock with the
-// history of every adjustment; and a form for a new product. Prices are typed in the currency's
-// own units ("12.50", "5000" for XAF) and sent as integers in its minor unit.
+// history of every adjustment, and the questions a customer answers when ordering it (a song's
+// brief); and a form for a new product. Prices are typed in the currency's own units ("12.50",
+// "5000" for XAF) and sent as integers in its minor unit.
 import { el } from './shared/dom.js';
-import { dateTime, day, money, t } from './shared/i18n.js';
+import { dateTime, day, language, money, t } from './shared/i18n.js';
 import * as api from './api.js';
-import { actionForm, actorName, field, flashNotice, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
+import { actionForm, actorName, checkbox, field, flashNotice, majorUnits, minorUnits, notice, section, select, table } from './ui.js';
 
 const MAX_PER_ORDER = 20; // what the API gives a product when the form leaves it out
 
@@ -240,6 +241,361 @@ function ticketFields(events) {
     field(t('catalog.admissions'), el('input', { name: 'admissions', type: 'number', min: '1', max: '20', step: '1', class: 'short', value: '1' })));
 }
 
+// Questions at checkout: what a customer answers when ordering the product (a song's brief), shown
+// to staff in their language and changed in a form, never as JSON. A question's key (`name`, under
+// which each order files its answer) is made from its English words when it is added and kept
+// after that, as is each choice's: renaming would orphan the answers orders already hold. The
+// whole list is saved at once; the API checks it and its 422 is told next to the form.
+const QUESTION_TYPES = ['text', 'long_text', 'choice', 'date', 'number', 'boolean'];
+const MAX_QUESTIONS = 30;
+const MAX_CHOICES = 50;
+const TEXT_LENGTH = { text: 200, long_text: 5000 }; // what a new question offers; staff change it
+
+// Words in the console's language, else English: a question's label, help or a choice's label.
+function said(words) {
+  return (words && (words[language()] || words.en)) || '';
+}
+
+function choiceLabel(question, choice) {
+  const labels = question.choice_labels || {};
+  return (labels[language()] || {})[choice] || (labels.en || {})[choice] || choice;
+}
+
+// A key from words staff typed: "Ça commence ?" → "ca_commence"; at most `max` characters.
+function keyFrom(text, max) {
+  return String(text).normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_').replace(/^_+/, '').slice(0, max).replace(/_+$/, '');
+}
+
+// `base`, or base_2, base_3… when another question (or choice) has it.
+function unusedKey(base, taken, max) {
+  let key = base;
+  for (let n = 2; taken.has(key); n += 1) key = `${base.slice(0, max - String(n).length - 1).replace(/_+$/, '')}_${n}`;
+  return key;
+}
+
+// A new question's key: a-z, 0-9 and _, starting with a letter, at most 40 characters.
+function questionKey(label, taken) {
+  const base = keyFrom(label, 40);
+  if (!base) return unusedKey('question', taken, 40);
+  return unusedKey(/^[a-z]/.test(base) ? base : keyFrom(`q_${base}`, 40), taken, 40);
+}
+
+function choiceKey(label, taken) {
+  return unusedKey(keyFrom(label, 60) || 'choice', taken, 60);
+}
+
+function given(value) {
+  return value !== undefined && value !== null && value !== '';
+}
+
+// "Choice from a list · required", "Short text · optional · up to 120 characters"…
+function questionFacts(question) {
+  const facts = [t(`questions.type.${question.type}`), t(question.required ? 'questions.is_required' : 'questions.is_optional')];
+  if (question.max_length) facts.push(t('questions.up_to', { n: question.max_length }));
+  if (given(question.min) && given(question.max)) facts.push(t('questions.between', { min: question.min, max: question.max }));
+  else if (given(question.min)) facts.push(t('questions.at_least', { min: question.min }));
+  else if (given(question.max)) facts.push(t('questions.at_most', { max: question.max }));
+  if (question.future) facts.push(t('questions.today_or_later'));
+  return facts.join(' · ');
+}
+
+function questionsList(questions) {
+  if (!questions || !questions.length) return el('p', {}, t('questions.none'));
+  return el('ol', { class: 'questions' }, questions.map((question) => el('li', {},
+    el('strong', {}, said(question.label)),
+    el('div', { class: 'muted' }, questionFacts(question)),
+    question.choices ? el('div', {}, t('questions.choices_are', { list: question.choices.map((c) => choiceLabel(question, c)).join(', ') })) : null,
+    question.help ? el('div', { class: 'muted help' }, said(question.help)) : null)));
+}
+
+// Items staff put in order (the questions, a question's choices): moved up or down and removed
+// with buttons, the focus kept on the button pressed (or, once it is gone, on the item next to it)
+// so that the keyboard does not lose its place. `changed` renumbers after each change.
+function orderedItems(container, changed, focusWhenEmpty) {
+  const items = [];
+  return {
+    items,
+    changed,
+    add(item) {
+      items.push(item);
+      container.append(item.node);
+      changed();
+    },
+    move(item, by, button) {
+      const from = items.indexOf(item);
+      const to = from + by;
+      if (to < 0 || to >= items.length) return;
+      items.splice(from, 1);
+      items.splice(to, 0, item);
+      container.replaceChildren(...items.map((i) => i.node));
+      changed();
+      (button.hidden ? item.otherMove(button) : button).focus();
+    },
+    remove(item) {
+      const at = items.indexOf(item);
+      items.splice(at, 1);
+      item.node.remove();
+      changed();
+      const next = items[at] || items[at - 1];
+      if (next) next.focus();
+      else focusWhenEmpty().focus();
+    },
+  };
+}
+
+// The up, down and remove buttons of an item; the up one hidden on the first item, the down one on
+// the last.
+function moveButtons(list, item, words) {
+  const up = el('button', { type: 'button', onclick: () => list.move(item, -1, up) }, t(`${words}up`));
+  const down = el('button', { type: 'button', onclick: () => list.move(item, 1, down) }, t(`${words}down`));
+  const remove = el('button', { type: 'button', class: 'remove', onclick: () => list.remove(item) }, t(`${words}remove`));
+  return {
+    node: el('div', { class: 'buttons' }, up, down, remove),
+    otherMove: (button) => (button === up ? down : up),
+    place(index, count) {
+      up.hidden = index === 0;
+      down.hidden = index === count - 1;
+    },
+  };
+}
+
+function textInput(value, maxlength, changed) {
+  return el('input', { autocomplete: 'off', maxlength: String(maxlength), value: value || '', oninput: changed });
+}
+
+function choiceEditor(choice, list) {
+  const item = { kept: Boolean(choice.value), value: choice.value || '' };
+  const legend = el('legend', {});
+  const en = textInput(choice.en, 300, () => list.changed());
+  const fr = textInput(choice.fr, 300, () => list.changed());
+  const key = el('small', { class: 'key' });
+  const buttons = moveButtons(list, item, 'questions.choice_');
+  item.node = el('li', {}, el('fieldset', { class: 'choice' }, legend,
+    el('div', { class: 'pair' }, field(t('questions.in_english'), en), field(t('questions.in_french'), fr)),
+    el('div', { class: 'item-foot' }, key, buttons.node)));
+  item.en = en;
+  item.fr = fr;
+  item.focus = () => en.focus();
+  item.otherMove = buttons.otherMove;
+  item.blank = () => !en.value.trim() && !fr.value.trim();
+  item.place = (index, count, taken) => {
+    if (!item.kept) item.value = choiceKey(en.value, taken);
+    legend.textContent = t('questions.choice_n', { n: index + 1 });
+    key.textContent = t('questions.choice_key', { key: item.value });
+    buttons.place(index, count);
+  };
+  return item;
+}
+
+// A choice question's answers, each in English and French, in order.
+function choicesEditor(question) {
+  const container = el('ol', { class: 'choice-rows' });
+  const none = el('p', { class: 'muted' }, t('questions.no_choices'));
+  const add = el('button', { type: 'button', onclick: () => { list.add(choiceEditor({}, list)); list.items[list.items.length - 1].focus(); } }, t('questions.add_choice'));
+  const list = orderedItems(container, () => {
+    const taken = new Set(list.items.filter((i) => i.kept).map((i) => i.value));
+    list.items.forEach((item, index) => {
+      item.place(index, list.items.length, taken);
+      taken.add(item.value);
+    });
+    none.hidden = list.items.length > 0;
+    add.hidden = list.items.length >= MAX_CHOICES;
+  }, () => add);
+  for (const choice of question.choices || []) {
+    const labels = question.choice_labels || {};
+    list.add(choiceEditor({ value: choice, en: (labels.en || {})[choice], fr: (labels.fr || {})[choice] }, list));
+  }
+  return {
+    node: el('fieldset', { class: 'choices' }, el('legend', {}, t('questions.choices')), none, container, el('div', { class: 'buttons' }, add)),
+    items: list.items,
+    // The choices and their labels as the API takes them; rows left empty are not choices.
+    read() {
+      const filled = list.items.filter((item) => !item.blank());
+      const labels = (locale) => Object.fromEntries(filled.map((item) => [item.value, item[locale].value.trim()]));
+      return { choices: filled.map((item) => item.value), choice_labels: { en: labels('en'), fr: labels('fr') } };
+    },
+  };
+}
+
+function numberInput(value) {
+  return el('input', { type: 'number', step: '1', inputmode: 'numeric', class: 'short', value: given(value) ? String(value) : '' });
+}
+
+function questionEditor(question, list) {
+  const item = { kept: Boolean(question.name), name: question.name || '' };
+  const legend = el('legend', {});
+  const labelEn = textInput(question.label?.en, 300, () => list.changed());
+  const labelFr = textInput(question.label?.fr, 300, () => list.changed());
+  const helpEn = el('textarea', { rows: '2', maxlength: '1000' }, question.help?.en || '');
+  const helpFr = el('textarea', { rows: '2', maxlength: '1000' }, question.help?.fr || '');
+  const type = select('type', QUESTION_TYPES.map((kind) => [kind, t(`questions.type.${kind}`)]), question.type);
+  const required = checkbox('required', t('questions.required'), question.required);
+  const maxLength = numberInput(question.max_length || TEXT_LENGTH[question.type] || TEXT_LENGTH.text);
+  maxLength.min = '1';
+  maxLength.max = '10000';
+  const length = field(t('questions.max_length'), maxLength, t('questions.max_length_help'));
+  const choices = choicesEditor(question);
+  const min = numberInput(question.min);
+  const max = numberInput(question.max);
+  const range = el('div', { class: 'inline-fields' }, field(t('questions.min'), min), field(t('questions.max'), max));
+  const future = checkbox('future', t('questions.future'), question.future);
+  const key = el('small', { class: 'key' });
+  const buttons = moveButtons(list, item, 'questions.');
+  let shown = question.type;
+  const showType = () => {
+    // A length left as offered follows the type: a long text is offered more room.
+    if (maxLength.value === String(TEXT_LENGTH[shown]) && TEXT_LENGTH[type.value]) maxLength.value = String(TEXT_LENGTH[type.value]);
+    shown = type.value;
+    length.hidden = !(shown in TEXT_LENGTH);
+    choices.node.hidden = shown !== 'choice';
+    range.hidden = shown !== 'number';
+    future.hidden = shown !== 'date';
+  };
+  type.addEventListener('change', showType);
+  showType();
+  item.node = el('fieldset', { class: 'question' }, legend,
+    el('div', { class: 'pair' }, field(t('questions.label_en'), labelEn), field(t('questions.label_fr'), labelFr)),
+    el('div', { class: 'pair' }, field(t('questions.help_en'), helpEn), field(t('questions.help_fr'), helpFr)),
+    el('div', { class: 'inline-fields' }, field(t('questions.type'), type), required),
+    length, choices.node, range, future,
+    el('div', { class: 'item-foot' }, key, buttons.node));
+  item.focus = () => labelEn.focus();
+  item.otherMove = buttons.otherMove;
+  item.title = () => legend.textContent;
+  item.place = (index, count, taken) => {
+    if (!item.kept) item.name = questionKey(labelEn.value, taken);
+    const label = said({ en: labelEn.value.trim(), fr: labelFr.value.trim() });
+    legend.textContent = label ? t('questions.legend', { n: index + 1, label }) : t('questions.legend_new', { n: index + 1 });
+    key.textContent = t(item.kept ? 'questions.key_kept' : 'questions.key_new', { key: item.name });
+    buttons.place(index, count);
+  };
+  // The control a part of the API's error names ("label.en", "choice_labels.fr.joyful"…) and what
+  // the form calls it.
+  item.part = (path) => {
+    const [head, locale, rest] = path.split('.');
+    const pairs = { label: [labelEn, labelFr, 'questions.label_'], help: [helpEn, helpFr, 'questions.help_'] };
+    if (pairs[head] && (locale === 'en' || locale === 'fr')) return [pairs[head][locale === 'en' ? 0 : 1], t(`${pairs[head][2]}${locale}`)];
+    if (head === 'max_length') return [maxLength, t('questions.max_length')];
+    if (head === 'min' || head === 'max') return [head === 'min' ? min : max, t(`questions.${head}`)];
+    if (head === 'choices' && locale === undefined) return [null, t('questions.choices')];
+    const filled = choices.items.filter((c) => !c.blank());
+    const choice = head === 'choices' ? filled[Number(locale)] : filled.find((c) => c.value === rest);
+    if (!choice) return [null, path];
+    const words = t('questions.choice_n', { n: choices.items.indexOf(choice) + 1 });
+    if (head === 'choice_labels' && locale === 'fr') return [choice.fr, `${words}, ${t('questions.in_french')}`];
+    if (head === 'choice_labels') return [choice.en, `${words}, ${t('questions.in_english')}`];
+    return [choice.en, words];
+  };
+  item.read = () => {
+    const words = (en, fr) => Object.fromEntries([['en', en.value.trim()], ['fr', fr.value.trim()]].filter(([, text]) => text));
+    const asked = { name: item.name, type: type.value, required: required.querySelector('input').checked, label: { en: labelEn.value.trim(), fr: labelFr.value.trim() } };
+    const help = words(helpEn, helpFr);
+    if (Object.keys(help).length) asked.help = help;
+    const number = (input) => (input.value.trim() === '' ? undefined : Number(input.value));
+    if (asked.type in TEXT_LENGTH) asked.max_length = number(maxLength);
+    if (asked.type === 'choice') Object.assign(asked, choices.read());
+    if (asked.type === 'number') Object.assign(asked, { min: number(min), max: number(max) });
+    if (asked.type === 'date' && future.querySelector('input').checked) asked.future = true;
+    return asked;
+  };
+  return item;
+}
+
+// The questions being changed, with a type picker and a button to add one; `read()` gives the
+// list to send, `explain(error)` turns the API's 422 into words naming the question and field (and
+// marks the field), leaving any other error as it is.
+function questionsEditor(questions) {
+  const container = el('div', { class: 'question-list' });
+  const none = el('p', { class: 'muted' }, t('questions.none'));
+  const kind = select('new_question_type', QUESTION_TYPES.map((type) => [type, t(`questions.type.${type}`)]), 'text');
+  const add = el('button', {
+    type: 'button',
+    onclick: () => {
+      list.add(questionEditor({ type: kind.value }, list));
+      list.items[list.items.length - 1].focus();
+    },
+  }, t('questions.add'));
+  const adder = el('div', { class: 'inline-fields add-question' }, field(t('questions.new_type'), kind), add);
+  const list = orderedItems(container, () => {
+    const taken = new Set(list.items.filter((i) => i.kept).map((i) => i.name));
+    list.items.forEach((item, index) => {
+      item.place(index, list.items.length, taken);
+      taken.add(item.name);
+    });
+    none.hidden = list.items.length > 0;
+    adder.hidden = list.items.length >= MAX_QUESTIONS;
+  }, () => add);
+  for (const question of questions || []) list.add(questionEditor(question, list));
+  let sent = [];
+  return {
+    node: el('div', { class: 'questions-editor' }, none, container, adder),
+    read() {
+      sent = [...list.items];
+      container.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
+      return sent.map((item) => item.read());
+    },
+    explain(error) {
+      if (!(error instanceof api.ApiError) || error.status !== 422) return error;
+      const details = error.body.details || [];
+      if (!details.some((d) => /^questionnaire\.\d+/.test(d.field || ''))) return error;
+      const lines = details.map(({ field: where = '', message }) => {
+        const found = /^questionnaire\.(\d+)(?:\.(.+))?$/.exec(where);
+        const item = found && sent[Number(found[1])];
+        if (!item) return `${where}: ${message}`;
+        const [control, part] = found[2] ? item.part(found[2]) : [null, ''];
+        if (control) control.setAttribute('aria-invalid', 'true');
+        return `${item.title()}${part ? ` (${part})` : ''}: ${message}`;
+      });
+      return new Error(lines.join(' · '));
+    },
+  };
+}
+
+// The product's questions, and (opened) the form changing them; after a save, both drawn again
+// from the API's answer with a message that says so, and `changed(product)` told.
+function questionsSection(context, product, changed) {
+  const panel = el('section', { class: 'panel', 'aria-labelledby': 'questions-title' });
+  const draw = (current, saved) => {
+    const editor = questionsEditor(current.questionnaire);
+    const form = actionForm(
+      { class: 'action', 'aria-label': t('questions.change') },
+      [
+        editor.node,
+        el('p', { class: 'muted' }, t('questions.what_changes')),
+        el('button', { type: 'submit', class: 'primary' }, t('questions.save')),
+      ],
+      async () => {
+        const questionnaire = editor.read();
+        try {
+          return await api.patch(`/admin/products/${encodeURIComponent(current.sku)}`, { questionnaire });
+        } catch (error) {
+          throw editor.explain(error);
+        }
+      },
+      (answer) => {
+        // The orders' pages word an answer by its question: a new one is known from now on.
+        for (const question of answer.questionnaire || []) if (!context.questions.has(question.name)) context.questions.set(question.name, question);
+        changed(answer);
+        draw(answer, true);
+      },
+    );
+    const done = saved ? el('p', { class: 'notice ok', role: 'status', tabindex: '-1' }, t('questions.saved')) : null;
+    panel.replaceChildren(...[
+      el('h2', { id: 'questions-title' }, t('questions.title')),
+      done,
+      el('p', {}, t('questions.intro')),
+      questionsList(current.questionnaire),
+      el('details', { class: 'change-questions', open: saved ? true : null },
+        el('summary', {}, t(current.questionnaire && current.questionnaire.length ? 'questions.change' : 'questions.add_first')),
+        form),
+    ].filter(Boolean));
+    if (done) done.focus();
+  };
+  draw(product, false);
+  return panel;
+}
+
 function backLink() {
   return el('p', {}, el('a', { href: '#/catalog' }, t('catalog.back')));
 }
@@ -249,6 +605,7 @@ async function newProductView(context) {
   const { products, events } = await shopCatalog(context.merchant);
   const kinds = [...new Set(products.map((p) => p.kind))].sort();
   const currencies = currenciesOf(products);
+  const questions = questionsEditor([]);
   const form = actionForm(
     { class: 'action', 'aria-label': t('catalog.new') },
     [
@@ -263,9 +620,13 @@ async function newProductView(context) {
       el('div', { class: 'inline-fields' },
         field(t('catalog.stock'), el('input', { name: 'stock', type: 'number', min: '0', step: '1', class: 'short' }), t('catalog.stock_help')),
         limitField(MAX_PER_ORDER)),
+      el('details', { class: 'change-questions' },
+        el('summary', {}, t('questions.title')),
+        el('p', {}, t('questions.intro')),
+        questions.node),
       el('button', { type: 'submit', class: 'primary' }, t('catalog.create')),
     ],
-    (sent) => {
+    async (sent) => {
       const value = (name) => (sent.elements[name] ? sent.elements[name].value.trim() : '');
       const event = value('event');
       const admissions = Number(value('admissions') || 1);
@@ -274,6 +635,7 @@ async function newProductView(context) {
       if (!/^[A-Za-z0-9._-]+$/.test(value('sku'))) throw new Error(t('catalog.bad_sku'));
       const stock = value('stock');
       if (stock && !/^\d+$/.test(stock)) throw new Error(t('catalog.bad_stock'));
+      const questionnaire = questions.read();
       return api.post('/admin/products', {
         merchant: context.merchant,
         sku: value('sku'),
@@ -284,7 +646,8 @@ async function newProductView(context) {
         prices: typedPrices(sent, currencies),
         ...(stock ? { stock: Number(stock) } : {}),
         max_per_order: typedLimit(sent),
-      });
+        ...(questionnaire.length ? { questionnaire } : {}),
+      }).catch((error) => { throw questions.explain(error); });
     },
     (created) => {
       context.flash = t('catalog.created', { name: created.name });
@@ -361,18 +724,26 @@ export async function productView(context, sku) {
   if (sku === 'new') return newProductView(context);
   const product = await api.get(`/admin/products/${encodeURIComponent(sku)}`);
   const suggested = currenciesOf((await shopCatalog(product.merchant)).products);
+  const facts = (shown) => el('dl', { class: 'facts' },
+    el('dt', {}, t('catalog.sku')), el('dd', {}, el('code', {}, shown.sku)),
+    el('dt', {}, t('catalog.kind')), el('dd', {}, shown.kind),
+    shown.event ? [el('dt', {}, t('catalog.event')), el('dd', {}, `${eventLabel(shown.event)} · ${t('catalog.admits', { n: shown.admissions })}`)] : null,
+    el('dt', {}, t('catalog.price')), el('dd', {}, prices(shown)),
+    shown.updated_at ? [el('dt', {}, t('catalog.updated')), el('dd', {}, `${dateTime(shown.updated_at, context.timezone(shown.merchant))} · ${actorName(shown.updated_by, context.staff) || ''}`)] : null);
+  let shownFacts = facts(product);
+  const refreshFacts = (changed) => { // the questions saved: when it last changed, and by whom
+    const fresh = facts(changed);
+    shownFacts.replaceWith(fresh);
+    shownFacts = fresh;
+  };
   return [
     el('h1', {}, `${product.name} `, el('span', { class: `badge ${product.active ? 'status-paid' : 'status-cancelled'}` }, t(product.active ? 'catalog.active' : 'catalog.inactive'))),
     backLink(),
     flashNotice(context),
-    el('dl', { class: 'facts' },
-      el('dt', {}, t('catalog.sku')), el('dd', {}, el('code', {}, product.sku)),
-      el('dt', {}, t('catalog.kind')), el('dd', {}, product.kind),
-      product.event ? [el('dt', {}, t('catalog.event')), el('dd', {}, `${eventLabel(product.event)} · ${t('catalog.admits', { n: product.admissions })}`)] : null,
-      el('dt', {}, t('catalog.price')), el('dd', {}, prices(product)),
-      product.updated_at ? [el('dt', {}, t('catalog.updated')), el('dd', {}, `${dateTime(product.updated_at, context.timezone(product.merchant))} · ${actorName(product.updated_by, context.staff) || ''}`)] : null),
+    shownFacts,
     el('div', { class: 'columns' },
       section(t('catalog.details'), detailsForm(context, product, suggested)),
       el('div', {}, section(t('catalog.sale'), saleForm(context, product)), stockSection(context, product))),
+    questionsSection(context, product, refreshFacts),
   ];
 }
