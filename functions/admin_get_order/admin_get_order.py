@@ -37,6 +37,7 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses, record=bundle.personal)
     view = order_view(bundle, staff=True)
     view["answers"] = revealed.get(personal.ANSWERS)
+    view["questions"] = personal.asked(bundle.personal)  # the words they answered, if kept
     view["refund_terms"] = refunds.terms(bundle)
     if view.get("booking") and personal.JOB in revealed:
         view["booking"].update(revealed[personal.JOB])

@@ -536,6 +536,10 @@ def test_song_studio_staff_change_a_songs_questions_at_checkout_without_writing_
     product = {"sku": sku, "name": "Lullaby", "kind": "song", "prices": {"USD": 4900}, "max_per_order": 1}
     created = api.post("/admin/products", json={**product, "questionnaire": [for_whom, tempo, story]}, headers=staff)
     assert created.status_code == 201, created.text
+    # An order made before the questions change keeps the words its customer answered.
+    earlier = checkout(api, sku, answers={"for_whom": "Léa", "tempo": "lively", "story": "Born in May"})
+    assert earlier.status_code == 201, earlier.text
+    earlier = earlier.json()
 
     def stored() -> list[dict]:
         answer = api.get(f"/admin/products/{sku}", headers=staff)
@@ -652,7 +656,17 @@ def test_song_studio_staff_change_a_songs_questions_at_checkout_without_writing_
         )
         assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
         screenshot(phone, "console-questions-phone-fr")
+        # The earlier order reads as it was asked: the question since removed, the old French label.
+        open_order(phone, stack, earlier)
+        brief = phone.locator("section", has=phone.get_by_role("heading", name="Le brief du client"))
+        expect(brief).to_contain_text("Votre histoire", timeout=WAIT_MS)
+        expect(brief).to_contain_text("Born in May")
+        expect(brief).to_contain_text("Tempo")
+        expect(brief).not_to_contain_text("Rythme")
+        expect(brief).to_contain_text("Enjoué")
         assert phone.errors == []
+    seen = admin_view(api, earlier["order_id"], "songstudio")
+    assert seen["questions"] == [for_whom, tempo, story]  # kept with its answers
 
 
 def test_a_jobs_balance_and_its_dashboard_refund_read_plainly_on_the_order(api, stack, desk):

@@ -25,6 +25,16 @@ def test_the_brief_and_the_phone_move_into_the_personal_item_and_the_order_names
     assert personal.has_answers(order) and personal.has_phone(order) and personal.phone_hint(order) == "77"
 
 
+def test_the_questions_the_brief_answers_are_kept_beside_it_and_only_with_answers():
+    asked = '[{"name": "story", "type": "long_text", "max_length": 500, "label": {"en": "Story", "fr": "Histoire"}}]'
+    record = personal.set_apart(new_order(answers_sealed="CIPHER-ANSWERS"), asked)
+    assert personal.asked(record) == [
+        {"name": "story", "type": "long_text", "max_length": 500, "label": {"en": "Story", "fr": "Histoire"}}
+    ]
+    assert personal.set_apart(new_order(phone="CIPHER-PHONE"), asked).questions is None  # nothing answered
+    assert personal.asked(None) is None  # orders made before the questions were kept
+
+
 def test_a_bookings_job_details_move_too_and_a_plain_cart_has_no_personal_item():
     booking = new_order(job_sealed="CIPHER-JOB")
     assert personal.set_apart(booking).job_sealed == "CIPHER-JOB"

@@ -254,7 +254,7 @@ def pending_order_transaction(
 ) -> Transaction:
     """The new order with its history, its stock holds (never below zero), the client's attempt
     counter, its open-checkout counters and its place in the day's capacity: all or nothing."""
-    tx = new_order_transaction(order, now)
+    tx = new_order_transaction(order, now, cart.questionnaire)
     if day is not None:
         capacity.take(tx, order, *day)
     for line in cart.lines:
@@ -288,15 +288,16 @@ def pending_order_transaction(
     return tx
 
 
-def new_order_transaction(order: Order, now: datetime) -> Transaction:
+def new_order_transaction(order: Order, now: datetime, questions: str | None = None) -> Transaction:
     """A transaction that writes a new order, indexed for the staff lists (caisse.orders.index),
     with its first history entry and its product lines; if the order already exists (a retried
     request), the cancellation carries it under the label "order". The order keeps the correlation
     id of the request creating it, which its stream records and emails log under; its encrypted
-    fields go into its PersonalData item, written here too (caisse.orders.personal.set_apart)."""
+    fields go into its PersonalData item, written here too (caisse.orders.personal.set_apart), with
+    the `questions` its answers were given to."""
     index.index_order(order, now)
     order.correlation_id = order.correlation_id or correlation_id()
-    sealed = personal.set_apart(order)
+    sealed = personal.set_apart(order, questions)
     tx = Transaction()
     tx.put(order, condition=Order.pk.does_not_exist(), label="order", return_old=True)
     if sealed is not None:

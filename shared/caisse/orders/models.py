@@ -415,6 +415,9 @@ class PersonalData(OrderRecord, discriminator="personal"):
     answers_sealed = UnicodeAttribute(null=True)  # the questionnaire's answers, one JSON document
     job_sealed = UnicodeAttribute(null=True)  # a booking's address and notes, one JSON document
     phone_sealed = UnicodeAttribute(null=True)
+    # The questions the answers were given to, as the product asked them then (JSON, not personal):
+    # staff read an old brief under its own words after the questionnaire changed.
+    questions = UnicodeAttribute(null=True)
 
 
 class AccessEntry(OrderRecord, discriminator="access"):

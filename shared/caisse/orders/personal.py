@@ -71,9 +71,10 @@ def seal_job(order_id: str, job: dict[str, str] | None) -> str | None:
     return seal(json.dumps(job, ensure_ascii=False, sort_keys=True), order_id=order_id, field=JOB)
 
 
-def set_apart(order: Order) -> PersonalData | None:
+def set_apart(order: Order, questions: str | None = None) -> PersonalData | None:
     """Move the new order's encrypted fields into its PersonalData item (None when it has none), for
-    the transaction that writes both: the order keeps only which fields are there."""
+    the transaction that writes both: the order keeps only which fields are there. `questions`: the
+    questionnaire the answers were given to (JSON), kept beside them."""
     customer = order.customer
     record = PersonalData(
         order.pk,
@@ -81,6 +82,7 @@ def set_apart(order: Order) -> PersonalData | None:
         answers_sealed=order.answers_sealed,
         job_sealed=order.job_sealed,
         phone_sealed=customer.phone_sealed if customer else None,
+        questions=questions if order.answers_sealed else None,
     )
     held = [
         name
@@ -94,6 +96,12 @@ def set_apart(order: Order) -> PersonalData | None:
         customer.phone_sealed = None
     order.sealed_apart = held
     return record
+
+
+def asked(record: PersonalData | None) -> list[dict[str, Any]] | None:
+    """The questions an order's answers were given to, as asked then (None for orders made before
+    they were kept, or without answers)."""
+    return json.loads(record.questions) if record is not None and record.questions else None
 
 
 def has_answers(order: Order) -> bool:

@@ -121,9 +121,17 @@ function humanize(name) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-// A brief's answer as the shop asked it: the question in the staff's language, a choice by its label.
-function answer(context, name, value) {
-  const question = context.questions.get(name);
+// A brief's answers as the shop asked them, in the order asked: the question in the staff's
+// language, a choice by its label. The order keeps the questions it was asked (older orders: the
+// catalog's words for the same names).
+function brief(order, context) {
+  const asked = new Map((order.questions || []).map((question) => [question.name, question]));
+  const names = [...asked.keys()].filter((name) => name in order.answers);
+  for (const name of Object.keys(order.answers)) if (!asked.has(name)) names.push(name);
+  return names.map((name) => answer(asked.get(name) || context.questions.get(name), name, order.answers[name]));
+}
+
+function answer(question, name, value) {
   const lang = language();
   if (!question) return [humanize(name), String(value)];
   const label = question.label?.[lang] || question.label?.en || humanize(name);
@@ -362,7 +370,7 @@ export async function orderView(context, orderId) {
         [t('order.refund_in_progress'), order.refund_in_progress?.amount ? money(order.refund_in_progress) : null],
         [t('order.revisions'), order.revisions ? `${order.revisions.used} / ${order.revisions.included}` : null],
       ]))),
-    order.answers ? section(t('order.brief'), definition(Object.entries(order.answers).map(([name, value]) => answer(context, name, value)))) : null,
+    order.answers ? section(t('order.brief'), definition(brief(order, context))) : null,
     order.booking ? section(t('order.booking'), definition([
       [t('bookings.service'), order.booking.service],
       [t('bookings.when'), order.booking.start_utc ? dateTime(order.booking.start_utc, order.booking.timezone || zone) : null],
