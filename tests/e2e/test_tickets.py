@@ -439,6 +439,9 @@ def test_a_night_moved_once_its_tickets_are_out_is_told_to_every_holder_once_wit
     assert [t["state"] for t in view["tickets"]] == ["valid", "voided"]
     assert check_in(api, codes[english["order_id"]][1]).status_code == 409  # no longer admits
     [refunded] = wait_for(lambda: emails_for(stack, english["order_id"], "refund_processed"), what="the refund email")
+    [shop] = wait_for(lambda: emails_for(stack, english["order_id"], "tickets_given_back"), what="the shop's email")
+    assert shop["subject"] == f"Tickets given back: order {english['order_number']}, USD 30.00"
+    assert f"gave back their tickets for Late set {tag}" in plain(shop["text"]) and "nothing to do" in shop["text"]
     assert f"We refunded USD 30.00 for order {english['order_number']} (Late set {tag})." in plain(refunded["text"])
     staff_view = api.get(f"/admin/orders/{english['order_id']}", headers=staff).json()
     assert [e["by"] for e in staff_view["history"] if e.get("money", {}).get("to") == "partially_refunded"] == [
@@ -640,3 +643,6 @@ def test_a_moved_concert_paid_by_mobile_money_is_given_back_by_its_holder_and_ow
     assert {t["state"] for t in order_view(api, order)["tickets"]} == {"voided"}
     [mail] = wait_for(lambda: emails_for(stack, order["order_id"], "refund_processed"), what="the refund email")
     assert "sur votre numéro mobile money se terminant par 04 nous-mêmes" in plain(mail["text"])  # French by default
+    [shop] = wait_for(lambda: emails_for(stack, order["order_id"], "tickets_given_back"), what="the shop's email")
+    assert shop["subject"].endswith("15 000 XOF à rembourser")
+    assert "Renvoyez l'argent sur son numéro se terminant par 04" in plain(shop["text"])

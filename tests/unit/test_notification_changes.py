@@ -240,8 +240,15 @@ def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
         entry(4, "paid", "discovery"),
     ]
     refunds = [
-        SimpleNamespace(refund_id="r1", amount=1000, currency="USD", reason=None, status="succeeded"),
-        SimpleNamespace(refund_id="r2", amount=500, currency="USD", reason=None, status="requested"),
+        SimpleNamespace(
+            refund_id="r1", amount=1000, currency="USD", reason=None, status="succeeded", requested_by="staff:s1"
+        ),
+        SimpleNamespace(
+            refund_id="r2", amount=500, currency="USD", reason=None, status="requested", requested_by="staff:s1"
+        ),
+        SimpleNamespace(  # tickets the customer gave back: the shop is told too
+            refund_id="r3", amount=300, currency="USD", reason="Late set", status="owed", requested_by="customer"
+        ),
     ]
     now = order("discovery", version=4, money="partially_refunded")
     owed = {n.id for n in changes.for_history(now, history, refunds)}
@@ -250,7 +257,21 @@ def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
     streamed |= {n.id for n in changes.for_order_change(order("paid", 3), order("discovery", 4))}
     refunded = order("paid", 3, last_refund={"refund_id": "r1", "amount": {"amount": 1000, "currency": "USD"}})
     streamed |= {n.id for n in changes.for_order_change(order("paid", 2), refunded)}
+    given_back = {"refund_id": "r3", "amount": {"amount": 300, "currency": "USD"}, "manual": True, "given_back": True}
+    streamed |= {n.id for n in changes.for_order_change(refunded, order("paid", 4, last_refund=given_back))}
     assert owed == streamed  # a refund still waiting for the provider was not mailed yet, and is not owed
+
+
+def test_tickets_the_customer_gave_back_are_told_to_the_shop_and_a_staff_refund_is_not():
+    staff_refund = order("paid", 3, last_refund=refund("r1"))
+    assert [m.kind for m in changes.for_order_change(order("paid", 2), staff_refund)] == [Kind.REFUND_PROCESSED]
+    own = order("paid", 4, last_refund={**refund("r2"), "manual": True, "phone_ending": "04", "given_back": True})
+    mails = changes.for_order_change(staff_refund, own)
+    assert [(m.kind, m.to) for m in mails] == [
+        (Kind.REFUND_PROCESSED, own.customer.email),
+        (Kind.TICKETS_GIVEN_BACK, own.merchant_contact.as_dict()["staff_email"]),
+    ]
+    assert mails[1].occasion == "given-back-r2" and mails[1].context["refund"]["phone_ending"] == "04"
 
 
 # --------------------------------------------------------------------------- the song studio (issue 15)

@@ -150,6 +150,14 @@ def test_optional_parts_show_only_when_present(kind):
         french = plain(render(kind, "fr", FULL).text)
         assert "Quand : 2027-02-21 21:00 to 2027-02-22 00:30 (Africa/Ouagadougou), au lieu du 2027-02-14" in french
         assert "Sinon, rendez-le depuis votre commande avant le début, ou répondez à cet e-mail" in french
+    if kind is Kind.TICKETS_GIVEN_BACK:
+        owed = {"amount": {"amount": 15000, "currency": "XOF"}, "reason": "Nuit du Jazz", "manual": True}
+        told = render(kind, "fr", {**FULL, "refund": {**owed, "phone_ending": "04"}})
+        assert told.subject == f"Billets rendus : commande {FULL['order_number']}, 15 000 XOF à rembourser"
+        assert "a rendu ses billets pour Nuit du Jazz" in told.text
+        assert "Renvoyez l'argent sur son numéro se terminant par 04" in told.text
+        card = plain(render(kind, "en", {**FULL, "refund": {**owed, "manual": False}}).text)
+        assert "is refunded to their card: nothing to do" in card and "owed" not in card
     if kind is Kind.EVENT_CANCELLED:
         told = plain(full.text)
         assert "has cancelled Nuit du Jazz, planned for 2027-02-21 21:00" in told and "A storm warning" in told

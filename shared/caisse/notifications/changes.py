@@ -17,7 +17,7 @@ from caisse.clock import iso
 from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
-from caisse.orders import states, tickets
+from caisse.orders import personal, states, tickets
 from caisse.orders.models import Incident, Order, order_from_image
 from caisse.orders.service import workflow_of
 
@@ -185,6 +185,8 @@ def for_order_change(old: Order | None, new: Order, merchant_of: Any = None) -> 
     old_refund = old.last_refund.as_dict() if old is not None and old.last_refund else {}
     if refund and refund.get("refund_id") != old_refund.get("refund_id"):
         wanted.append((Kind.REFUND_PROCESSED, version, f"refund-{refund['refund_id']}"))
+        if refund.get("given_back"):
+            wanted.append((Kind.TICKETS_GIVEN_BACK, version, f"given-back-{refund['refund_id']}"))
     resent = int(new.delivery_round or 0)
     if old is not None and old.status == new.status and resent > int(old.delivery_round or 0) > 0:
         wanted.append((Kind.DELIVERY, version, f"delivery-{resent}"))  # sent again by staff, a fresh link
@@ -361,6 +363,9 @@ def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_o
         }
         occasion = f"refund-{refund.refund_id}"
         found += _addressed(order, [(Kind.REFUND_PROCESSED, int(order.version), occasion)], refund=told)
+        if refund.requested_by == states.Actor.CUSTOMER:
+            given_back = (Kind.TICKETS_GIVEN_BACK, int(order.version), f"given-back-{refund.refund_id}")
+            found += _addressed(order, [given_back], refund={**told, "phone_ending": personal.phone_hint(order)})
     return list({notification.id: notification for notification in found}.values())  # each email once
 
 

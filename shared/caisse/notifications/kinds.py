@@ -24,6 +24,8 @@ class Kind(StrEnum):
     PAYMENT_REFUSED = "payment_refused"  # to the customer: the checked payment was not accepted
     EVENT_CHANGED = "event_changed"  # to a ticket holder: the event's new date, time or place, the tickets again
     EVENT_CANCELLED = "event_cancelled"  # to a ticket holder: the event will not happen, the tickets are refunded
+    # to the merchant's staff: a holder gave back tickets for an event that changed (refunded, or owed by hand)
+    TICKETS_GIVEN_BACK = "tickets_given_back"
     EMAIL_UNDELIVERABLE = "email_undeliverable"  # to staff: the customer's email could not be sent
     NEW_ORDER = "new_order"  # to the merchant's staff: an order was paid
     MERCHANT_SUSPENDED = "merchant_suspended"  # to the merchant's staff: the platform stopped its new orders
@@ -60,6 +62,7 @@ RECIPIENTS: dict[Kind, Recipient] = {
     Kind.PAYMENT_REFUSED: Recipient.CUSTOMER,
     Kind.EVENT_CHANGED: Recipient.CUSTOMER,
     Kind.EVENT_CANCELLED: Recipient.CUSTOMER,
+    Kind.TICKETS_GIVEN_BACK: Recipient.MERCHANT,
     Kind.EMAIL_UNDELIVERABLE: Recipient.STAFF,
     Kind.NEW_ORDER: Recipient.MERCHANT,
     Kind.MERCHANT_SUSPENDED: Recipient.STAFF,

@@ -383,6 +383,8 @@ def _apply(
                 "manual": manual,
                 "phone_ending": personal.phone_hint(order) if manual else None,
                 "origin": refund.origin or "caisse",
+                # the customer's own (tickets for a changed event): the shop is told, an owed one is theirs to pay
+                **({"given_back": True} if actor == states.Actor.CUSTOMER else {}),
             }
         )
     )
