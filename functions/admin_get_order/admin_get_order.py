@@ -8,8 +8,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from caisse.errors import NotFound
 from caisse.observability import observability
-from caisse.orders import personal, refunds
-from caisse.orders.service import load, order_view
+from caisse.orders import refunds
+from caisse.orders.service import load, revealed_view
 from caisse.web import Path, current_staff, error_responses, resolver
 
 logger, metrics, tracer = observability("admin-get-order")
@@ -34,18 +34,8 @@ def admin_get_order(order_id: Annotated[str, Path(max_length=36)]) -> dict:
     if bundle is None:
         raise NotFound("no such order")
     staff.require(bundle.order.merchant)
-    revealed = personal.reveal(bundle.order, staff.actor_id, "staff_view", log=bundle.accesses, record=bundle.personal)
-    view = order_view(bundle, staff=True)
-    view["answers"] = revealed.get(personal.ANSWERS)
-    view["questions"] = personal.asked(bundle.personal)  # the words they answered, if kept
+    view = revealed_view(bundle, staff.actor_id, "staff_view")
     view["refund_terms"] = refunds.terms(bundle)
-    if view.get("booking") and personal.JOB in revealed:
-        view["booking"].update(revealed[personal.JOB])
-    if personal.PHONE in revealed:
-        view["customer"]["phone"] = revealed[personal.PHONE]
-        for refund in view["refunds"]:
-            if refund["status"] == "owed" and refund.get("payout") and not refund["payout"].get("to"):
-                refund["payout"]["to"] = revealed[personal.PHONE]
     return view
 
 

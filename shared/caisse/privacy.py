@@ -38,7 +38,7 @@ from caisse.orders.models import (
     Refund,
     RetentionDue,
 )
-from caisse.orders.service import OrderBundle, add_move, load, order_view
+from caisse.orders.service import OrderBundle, add_move, load, revealed_view
 from caisse.orders.tickets import TICKET_SK, Ticket
 
 ERASED = "erased"
@@ -93,13 +93,7 @@ def export(merchant: str, email: str, actor_id: str) -> dict[str, Any]:
     found = find(merchant, email)
     orders = []
     for bundle in found.orders:
-        revealed = personal.reveal(bundle.order, actor_id, "export", log=bundle.accesses, record=bundle.personal)
-        view = order_view(bundle, staff=True)
-        view["answers"] = revealed.get(personal.ANSWERS)
-        view["customer"]["phone"] = revealed.get(personal.PHONE)
-        if view.get("booking") and personal.JOB in revealed:
-            view["booking"].update(revealed[personal.JOB])
-        orders.append(view)
+        orders.append(revealed_view(bundle, actor_id, "export"))
     return {
         "merchant": merchant,
         "email": found.email,

@@ -542,6 +542,23 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
     return view
 
 
+def revealed_view(bundle: OrderBundle, actor_id: str, purpose: str) -> dict[str, Any]:
+    """The order as staff see it with the customer's encrypted fields in clear, each read recorded
+    on the order (personal.reveal): the brief with the questions it answered, the phone (also where
+    an owed refund is paid back), a booking's address and notes. The staff view and the export."""
+    revealed = personal.reveal(bundle.order, actor_id, purpose, log=bundle.accesses, record=bundle.personal)
+    view = order_view(bundle, staff=True)
+    view["answers"] = revealed.get(personal.ANSWERS)
+    view["questions"] = personal.asked(bundle.personal)  # the words they answered, if kept
+    if view.get("booking") and personal.JOB in revealed:
+        view["booking"].update(revealed[personal.JOB])
+    view["customer"]["phone"] = revealed.get(personal.PHONE)
+    for refund in view["refunds"] if personal.PHONE in revealed else []:
+        if refund["status"] == "owed" and refund.get("payout") and not refund["payout"].get("to"):
+            refund["payout"]["to"] = revealed[personal.PHONE]
+    return view
+
+
 def _staff_note(entry: HistoryEntry) -> bool:
     """A note staff wrote: on its own, or with a stage they moved the order to."""
     if entry.action == "note":
