@@ -454,6 +454,8 @@ def test_export_returns_everything_and_erasure_leaves_no_trace_but_the_accounts(
     record = exported.json()
     assert [o["order_id"] for o in record["orders"]] == [delivered["order_id"], open_order["order_id"]]
     assert record["orders"][0]["answers"]["story"] == story and record["orders"][0]["customer"]["phone"] == phone
+    asked = {question["name"]: question for question in record["orders"][0]["questions"]}  # what each answer answered
+    assert asked["story"]["label"]["en"] and set(record["orders"][0]["answers"]) <= set(asked)
     assert {"order_confirmed", "stage_changed", "delivery"} <= {e["kind"] for e in record["emails"]}
     assert {e["to"] for e in record["emails"]} == {email}
 
