@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """How fast and how lean the image function's work is: the whole job (read, orient, four
 renditions, EXIF, watermark, encode) on generated images, for our pipeline, the straightforward
-Pillow version and sharp (libvips, from npm, pinned in scripts/bench/sharp), in one run.
+Pillow version, sharp (libvips, from npm, pinned in scripts/bench/sharp) and pyvips (the same
+libvips from Python, pinned in scripts/bench/pyvips: what the image function would cost on that
+engine), in one run.
 
-    .venv/bin/python scripts/bench_images.py [--runs 5] [--quick] [--no-sharp]     (make bench-images)
+    .venv/bin/python scripts/bench_images.py [--runs 5] [--quick] [--no-sharp] [--no-pyvips]     (make bench-images)
 
 Each measurement is a fresh process (Python, or Node.js for sharp) that has loaded its library and
 read the file before the clock starts, pinned to one CPU (what Lambda gives at 1769 MB) or allowed
@@ -41,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARP_SOURCE = ROOT / "scripts" / "bench" / "sharp"
 SHARP_DIR = ROOT / ".bench" / "sharp"
+PYVIPS_SOURCE = ROOT / "scripts" / "bench" / "pyvips"
+PYVIPS_DIR = ROOT / ".bench" / "pyvips"
 MARK_TEXT = "© Bench Photography"
 
 
@@ -199,6 +203,27 @@ def install_sharp() -> bool:
     return True
 
 
+def install_pyvips() -> bool:
+    """pyvips and libvips (the pyvips-binary wheel) as pinned in scripts/bench/pyvips, in a
+    virtualenv of their own at .bench/pyvips, remade when the pins change. False if pip fails."""
+    requirements = PYVIPS_SOURCE / "requirements.txt"
+    stamp = PYVIPS_DIR / ".stamp"
+    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return True
+    shutil.rmtree(PYVIPS_DIR, ignore_errors=True)
+    print("installing pyvips into .bench/pyvips ...", flush=True)
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(PYVIPS_DIR)], check=True)  # noqa: S603
+    pip = [str(PYVIPS_DIR / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run([*pip, "-r", str(requirements)], check=False, timeout=600)  # noqa: S603
+    if done.returncode != 0:
+        print("pyvips left out: pip could not install it")
+        return False
+    stamp.write_text(wanted)
+    return True
+
+
 def sharp_job(path: Path, workdir: Path) -> Path:
     """The job file for render.mjs: the renditions' exact sizes, qualities and watermark patch."""
     from PIL import Image, ImageOps
@@ -242,19 +267,24 @@ VARIANTS = [
     ("ours, 2 threads", "tuned", 2, 1),
     ("sharp, each from original", "plain", 1, 1),
     ("sharp, cascading", "cascade", 1, 1),
+    ("pyvips, cascading", "vips-cascade", 1, 1),
     ("ours, 2 threads", "tuned", 2, 2),
 ]
-OURS, SHARP_PLAIN, SHARP_CASCADE = VARIANTS[1], VARIANTS[3], VARIANTS[4]
+OURS, SHARP_PLAIN, SHARP_CASCADE, PYVIPS_CASCADE = VARIANTS[1], VARIANTS[3], VARIANTS[4], VARIANTS[5]
+SHARP_KINDS, PYVIPS_KINDS = ("plain", "cascade"), ("vips-cascade",)
 
 
 def run_once(variant: tuple, path: Path, job: Path | None, outdir: Path) -> dict[str, float]:
     _, kind, workers, cpus = variant
     outdir.mkdir(parents=True, exist_ok=True)
-    if kind in ("plain", "cascade"):
-        spec = json.loads(job.read_text()) | {"mode": kind, "outdir": str(outdir)}
+    if kind in SHARP_KINDS + PYVIPS_KINDS:
+        spec = json.loads(job.read_text()) | {"mode": kind.removeprefix("vips-"), "outdir": str(outdir)}
         spec_file = outdir / "job.json"
         spec_file.write_text(json.dumps(spec))
-        command = ["node", str(SHARP_DIR / "render.mjs"), str(spec_file)]
+        if kind in SHARP_KINDS:
+            command = ["node", str(SHARP_DIR / "render.mjs"), str(spec_file)]
+        else:
+            command = [str(PYVIPS_DIR / "bin" / "python"), str(PYVIPS_SOURCE / "render.py"), str(spec_file)]
     else:
         command = [sys.executable, __file__, "--child", kind, str(path), str(workers), str(outdir)]
     cpu = sorted(os.sched_getaffinity(0))[0]
@@ -343,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="rounds per image (median)")
     parser.add_argument("--quick", action="store_true", help="one round each, without the 64 MP case")
     parser.add_argument("--no-sharp", action="store_true", help="leave sharp out")
+    parser.add_argument("--no-pyvips", action="store_true", help="leave pyvips out")
     parser.add_argument("--child", nargs=4, metavar=("JOB", "PATH", "WORKERS", "OUTDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -352,7 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = 1 if args.quick else args.runs
     available = len(os.sched_getaffinity(0))
     with_sharp = not args.no_sharp and install_sharp()
-    variants = [v for v in VARIANTS if v[3] <= available and (with_sharp or v[1] not in ("plain", "cascade"))]
+    with_pyvips = not args.no_pyvips and install_pyvips()
+    variants = [
+        v
+        for v in VARIANTS
+        if v[3] <= available and (with_sharp or v[1] not in SHARP_KINDS) and (with_pyvips or v[1] not in PYVIPS_KINDS)
+    ]
     directory = Path(tempfile.mkdtemp(prefix="caisse-bench-images-"))
     try:
         print(f"generating images in {directory} ...", flush=True)
@@ -372,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = []
         for label, path in cases:
             workdir = directory / path.stem
-            job = sharp_job(path, workdir.mkdir(parents=True) or workdir) if with_sharp else None
+            job = sharp_job(path, workdir.mkdir(parents=True) or workdir) if with_sharp or with_pyvips else None
             rounds = measure(variants, path, job, workdir, runs)
             reference = references(path)
             ours_dir = workdir / f"v{variants.index(OURS)}"
@@ -389,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             if with_sharp:
                 ours, plain, cascade = (variants.index(v) for v in (OURS, SHARP_PLAIN, SHARP_CASCADE))
+                vips = variants.index(PYVIPS_CASCADE) if with_pyvips else None
                 summary.append(
                     (
                         label,
@@ -396,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                         paired(rounds, ours, cascade, "peak_mb"),
                         paired(rounds, ours, plain, "cpu"),
                         paired(rounds, ours, plain, "peak_mb"),
+                        paired(rounds, vips, cascade, "cpu") if vips is not None else math.nan,
+                        paired(rounds, vips, cascade, "peak_mb") if vips is not None else math.nan,
                     )
                 )
         print(f"\nload average at the end: {load()} (other work skews wall times more than CPU times)")
@@ -403,11 +442,15 @@ def main(argv: list[str] | None = None) -> int:
             print("\nours (1 thread, 1 CPU) / sharp (1 CPU), median of the ratios within each round")
             print(
                 f"{'image':<28} {'CPU vs cascading':>16} {'memory vs cascading':>19} "
-                f"{'CPU vs plain':>12} {'memory vs plain':>15}"
+                f"{'CPU vs plain':>12} {'memory vs plain':>15}   {'pyvips cascading vs cascading: CPU, memory':>42}"
             )
-            for label, cpu_c, mem_c, cpu_p, mem_p in summary:
-                print(f"{label:<28} {cpu_c:>15.2f}x {mem_c:>18.2f}x {cpu_p:>11.2f}x {mem_p:>14.2f}x")
+            for label, cpu_c, mem_c, cpu_p, mem_p, cpu_v, mem_v in summary:
+                print(
+                    f"{label:<28} {cpu_c:>15.2f}x {mem_c:>18.2f}x {cpu_p:>11.2f}x {mem_p:>14.2f}x   "
+                    f"{cpu_v:>33.2f}x {mem_v:>6.2f}x"
+                )
             print("goal: CPU <= 0.80x the cascading sharp's, with less memory (below 1.00x)")
+            print("pyvips: the same libvips as sharp, from Python, as the image function would run it with libvips")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return 0
