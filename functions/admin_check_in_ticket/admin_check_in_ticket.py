@@ -26,7 +26,8 @@ app = resolver(logger)
             {
                 403: "other_merchant: the ticket is another merchant's",
                 404: "unknown_ticket: no ticket has this code",
-                409: "already_checked_in (when and by whom, and the ticket) or ticket_voided (why)",
+                409: "already_checked_in (when and by whom, and the ticket) or ticket_voided "
+                "(why: refunded, or its holder is giving it back)",
             }
         ),
     },

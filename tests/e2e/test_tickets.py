@@ -646,3 +646,77 @@ def test_a_moved_concert_paid_by_mobile_money_is_given_back_by_its_holder_and_ow
     [shop] = wait_for(lambda: emails_for(stack, order["order_id"], "tickets_given_back"), what="the shop's email")
     assert shop["subject"].endswith("15 000 XOF à rembourser")
     assert "Renvoyez l'argent sur son numéro se terminant par 04" in plain(shop["text"])
+
+
+def test_a_ticket_being_given_back_is_refused_at_the_door_until_its_refund_ends_and_then_for_good(api, stack):
+    """A holder gives back their ticket for a moved night while a friend tries to get in on it:
+    from the holder's click the door refuses it ("being given back"), even while the provider is
+    still answering the refund, so one ticket is never both admitted and refunded."""
+    tag = uuid.uuid4().hex[:6]
+    event_id, sku, staff = night_on_sale(
+        api, "festival", f"Early set {tag}", "2027-08-01T19:00", "2027-08-01T23:00", "La Cigale", {"USD": 2500}
+    )
+    order = buy(api, [(sku, 1)])
+    moved = {"start": "2027-08-08T19:00", "end": "2027-08-08T23:00", "tell_holders": True}
+    assert api.patch(f"/admin/merchants/festival/events/{event_id}", json=moved, headers=staff).is_success
+    [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], what="the ticket offered back")
+    [code] = offer["tickets"]
+    stack.sandbox_config(answer_delays={"/v1/refunds": 8})  # Stripe makes the refund; its answer is late
+    answers: list[httpx.Response] = []
+
+    def give_back() -> None:
+        with httpx.Client(base_url=stack.api, timeout=60) as client:
+            answers.append(
+                client.post(
+                    f"/orders/{order['order_id']}/ticket-returns",
+                    json={"event_id": event_id},
+                    headers={"Authorization": f"Bearer {order['order_token']}"},
+                )
+            )
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(give_back)
+        wait_for(
+            lambda: (
+                [r["status"] for r in api.get(f"/admin/orders/{order['order_id']}", headers=staff).json()["refunds"]]
+                == ["requested"]
+            ),
+            what="the holder's refund under way",
+        )
+        at_door = check_in(api, code)
+        pending.result(timeout=60)
+    assert at_door.status_code == 409 and at_door.json()["error"] == "ticket_voided", at_door.text
+    assert "giving it back" in at_door.json()["message"]
+    [given] = answers
+    assert given.status_code == 201 and given.json()["status"] == "succeeded", given.text
+    assert order_view(api, order)["tickets"][0]["state"] == "voided"
+    later = check_in(api, code)
+    assert later.status_code == 409 and later.json()["error"] == "ticket_voided"
+    assert "giving it back" not in later.json()["message"]  # voided now, for good
+
+
+def test_a_ticket_whose_give_back_the_provider_refuses_admits_again(api, stack):
+    """Stripe refuses the holder's refund for good: nothing was refunded, so the ticket the door
+    refused meanwhile admits again."""
+    tag = uuid.uuid4().hex[:6]
+    event_id, sku, staff = night_on_sale(
+        api, "festival", f"Matinee {tag}", "2027-08-02T15:00", "2027-08-02T18:00", "La Cigale", {"USD": 1500}
+    )
+    order = buy(api, [(sku, 1)])
+    moved = {"start": "2027-08-09T15:00", "end": "2027-08-09T18:00", "tell_holders": True}
+    assert api.patch(f"/admin/merchants/festival/events/{event_id}", json=moved, headers=staff).is_success
+    [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], what="the ticket offered back")
+    stack.sandbox_config(
+        provider_faults=[{"path": "/v1/refunds", "status": 400, "count": 1, "code": "amount_too_large"}]
+    )
+    refused = api.post(
+        f"/orders/{order['order_id']}/ticket-returns",
+        json={"event_id": event_id},
+        headers={"Authorization": f"Bearer {order['order_token']}"},
+    )
+    assert refused.status_code in (400, 422), refused.text
+    assert [r["status"] for r in api.get(f"/admin/orders/{order['order_id']}", headers=staff).json()["refunds"]] == [
+        "failed"
+    ]
+    admitted = check_in(api, offer["tickets"][0])
+    assert admitted.status_code == 200, admitted.text

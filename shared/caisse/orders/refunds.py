@@ -265,7 +265,9 @@ def reserve(
 ) -> Refund:
     """Record a refund as requested and reserve its amount, only if the order's refunds and stage
     are still what `bundle` says (the caller re-reads and decides again when they are not).
-    `payment_ref`: the payment it goes back on, when not the order's own (payment_for)."""
+    `payment_ref`: the payment it goes back on, when not the order's own (payment_for). A
+    customer's own refund keeps its tickets from the door in the same transaction: it fails on
+    one scanned meanwhile (a label starting tickets.RETURNING)."""
     order = bundle.order
     refund = Refund(
         order.pk,
@@ -291,6 +293,8 @@ def reserve(
         & (Order.money_state == order.money_state)
     )
     tx.update(order, actions=[Order.refund_reserved.add(wanted.amount)], condition=condition, label="order")
+    if requested_by == states.Actor.CUSTOMER.value:
+        tickets.keep_from_door(tx, codes or [], refund_id)
     tx.commit()
     return refund
 
@@ -433,6 +437,8 @@ def release(order: Order, refund: Refund) -> None:
     tx = Transaction()
     tx.update(refund, actions=[Refund.status.set("failed")], condition=Refund.status == "requested", label="refund")
     tx.update(order, actions=[Order.refund_reserved.add(-int(refund.amount))], label="order")
+    if refund.requested_by == states.Actor.CUSTOMER.value:
+        tickets.back_to_door(tx, refund.tickets or [], refund.refund_id)
     tx.commit()
 
 

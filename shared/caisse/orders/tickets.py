@@ -58,7 +58,8 @@ class TicketsByEvent(GlobalSecondaryIndex[Any]):
 
 class Ticket(OrderRecord, discriminator="ticket"):
     """One admission. `state` is valid or voided (a refund gave it back); a check-in is recorded
-    once, by a conditional write, and never undone."""
+    once, by a conditional write, and never undone. `returning`: the refund of a holder giving it
+    back, while that refund goes through (the door refuses it meanwhile)."""
 
     code = UnicodeAttribute()
     order_id = UnicodeAttribute()
@@ -77,6 +78,7 @@ class Ticket(OrderRecord, discriminator="ticket"):
     checked_in_by = UnicodeAttribute(null=True)  # the staff member who scanned it (email, else id)
     voided_at = UTCDateTimeAttribute(null=True)
     void_reason = UnicodeAttribute(null=True)
+    returning = UnicodeAttribute(null=True)
     by_event = TicketsByEvent()
 
     @staticmethod
@@ -185,9 +187,41 @@ def void(tx: Transaction, codes: list[str], reason: str, at: datetime) -> None:
     for code in codes:
         tx.update(
             Ticket(Ticket.key(code), TICKET_SK),
-            actions=[Ticket.state.set(VOIDED), Ticket.voided_at.set(at), Ticket.void_reason.set(reason)],
+            actions=[
+                Ticket.state.set(VOIDED),
+                Ticket.voided_at.set(at),
+                Ticket.void_reason.set(reason),
+                Ticket.returning.remove(),
+            ],
             condition=Ticket.state == VALID,
             label=f"void:{code}",
+        )
+
+
+RETURNING = "return:"  # the label of a ticket kept from the door in a transaction (keep_from_door)
+
+
+def keep_from_door(tx: Transaction, codes: list[str], refund_id: str) -> None:
+    """Add to a transaction: these tickets are being given back by their holder, so the door
+    refuses them until the refund voids them; each only if still valid and never scanned (a scan
+    in the same second as the holder's click wins, and the refund is refused)."""
+    for code in codes:
+        tx.update(
+            Ticket(Ticket.key(code), TICKET_SK),
+            actions=[Ticket.returning.set(refund_id)],
+            condition=(Ticket.state == VALID) & Ticket.checked_in_at.does_not_exist(),
+            label=f"{RETURNING}{code}",
+        )
+
+
+def back_to_door(tx: Transaction, codes: list[str], refund_id: str) -> None:
+    """Add to a transaction: the holder's refund did not happen, these tickets admit again."""
+    for code in codes:
+        tx.update(
+            Ticket(Ticket.key(code), TICKET_SK),
+            actions=[Ticket.returning.remove()],
+            condition=Ticket.returning == refund_id,
+            label=f"{RETURNING}{code}",
         )
 
 
@@ -363,7 +397,12 @@ def check_in(code_text: str, staff: Any, at: datetime) -> dict[str, Any]:
     if code is None:
         raise NotFound("no ticket has this code", code="unknown_ticket")
     ticket = Ticket(Ticket.key(code), TICKET_SK)
-    condition = Ticket.pk.exists() & (Ticket.state == VALID) & Ticket.checked_in_at.does_not_exist()
+    condition = (
+        Ticket.pk.exists()
+        & (Ticket.state == VALID)
+        & Ticket.checked_in_at.does_not_exist()
+        & Ticket.returning.does_not_exist()
+    )
     if not staff.platform:
         condition &= Ticket.merchant == staff.merchant
     try:
@@ -389,6 +428,8 @@ def _refusal(code: str, staff: Any) -> Exception:
     if ticket.state == VOIDED:
         reason = ticket.void_reason or "voided"
         return Conflict(f"ticket voided: {reason}", code="ticket_voided", ticket=view)
+    if ticket.returning:
+        return Conflict("ticket voided: its holder is giving it back", code="ticket_voided", ticket=view)
     used_at = _local_time(ticket.checked_in_at, ticket.event.as_dict().get("timezone"))
     return Conflict(f"already used at {used_at} by {ticket.checked_in_by}", code="already_checked_in", ticket=view)
 

@@ -86,15 +86,19 @@ def give_back_tickets(order_id: str, event_id: str) -> dict[str, Any]:
     refund_id = str(uuid.uuid5(_REFUNDS, f"{order_id}:customer-gives-back:{event_id}"))
     codes = returns_offered(bundle).get(event_id)
     if not codes and _find(bundle, refund_id) is None:
-        raise Conflict(
-            "there are no tickets for this event that you can give back yourself (the event started, "
-            "or they were used or given back already): contact the shop",
-            code="nothing_to_give_back",
-        )
+        raise _nothing_to_give_back()
     # The event's name is the reason: the refund email shows it as is, in either language.
     reason = str(tickets.events_of(bundle.order).get(event_id, {}).get("name") or event_id)[:300]
     by = _By(states.Actor.CUSTOMER, states.Actor.CUSTOMER.value, None)
     return _refund(bundle, refund_id, by, None, reason, {}, codes or [], False)
+
+
+def _nothing_to_give_back() -> Conflict:
+    return Conflict(
+        "there are no tickets for this event that you can give back yourself (the event started, "
+        "or they were used or given back already): contact the shop",
+        code="nothing_to_give_back",
+    )
 
 
 def _refund(
@@ -185,6 +189,8 @@ def _reserve_within_cap(
         try:
             return reserve(bundle, refund_id, wanted, items, reason, actor_id, codes, payment)
         except TransactionCancelled as cancelled:
+            if any(label.startswith(tickets.RETURNING) for label in cancelled.failed):
+                raise _nothing_to_give_back() from None  # a ticket was scanned at the door meanwhile
             if "refund" in cancelled.failed:  # the same request, retried concurrently, reserved it
                 found = _find(_bundle(order_id), refund_id)
                 if found is not None:
