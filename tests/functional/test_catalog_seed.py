@@ -105,3 +105,20 @@ def test_a_seed_keeps_the_questions_staff_set_on_a_product(aws):
     assert json.loads(Product.get(Product.key("SONG-EXPRESS"), consistent_read=True).questionnaire) == short
     untouched = json.loads(Product.get(Product.key("SONG-STANDARD"), consistent_read=True).questionnaire)
     assert {"occasion", "story"} <= {question["name"] for question in untouched}  # the file's, as before
+
+
+def test_a_seed_does_not_bring_back_questions_staff_took_away(aws):
+    """Staff stop asking anything at SONG-STANDARD's checkout; seeding the file again keeps it that
+    way, and its checkout, the catalog and the console see no questions."""
+    from caisse.catalog.admin import product_admin_view, update_product
+    from caisse.catalog.models import Product
+    from caisse.catalog.service import price_cart
+    from caisse.staff import Staff
+
+    staff = Staff(subject="s-1", email=None, merchant="songstudio", platform=False)
+    assert update_product("SONG-STANDARD", staff, {"questionnaire": []})["questionnaire"] is None
+    seed(copy.deepcopy(CATALOG))
+    product = Product.get(Product.key("SONG-STANDARD"), consistent_read=True)
+    assert product.questionnaire is None and product_admin_view(product)["questionnaire"] is None
+    cart = price_cart({"SONG-STANDARD": product}, [("SONG-STANDARD", 1)], "USD")
+    assert cart.questionnaire is None  # a checkout asks nothing and needs no answers

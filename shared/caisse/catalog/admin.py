@@ -20,6 +20,7 @@ from caisse.catalog.models import (
     Event,
     Merchant,
     Product,
+    QuestionnaireAttribute,
     Service,
     StockMovement,
     merchant_parent,
@@ -228,7 +229,7 @@ def update_product(sku: str, staff: Staff, changes: dict[str, Any]) -> dict[str,
         actions.append(Product.active.set(changes["active"]))
     if "questionnaire" in changes:
         asked = _questionnaire(changes["questionnaire"])
-        actions.append(Product.questionnaire.set(asked) if asked else Product.questionnaire.remove())
+        actions.append(Product.questionnaire.set(asked or QuestionnaireAttribute.NONE_ASKED))
     try:
         product.update(actions=actions, condition=Product.pk.exists())
     except UpdateError as error:

@@ -27,6 +27,18 @@ from caisse.db import CaisseModel, LambdaMeta, document, string_list
 MERCHANTS = "MERCHANTS"
 
 
+class QuestionnaireAttribute(UnicodeAttribute):
+    """A product's questions (JSON, caisse.catalog.questionnaire). Staff taking every question
+    away store NONE_ASKED rather than nothing, so that seeding the catalog file again, which only
+    fills a questionnaire where there is none (caisse.catalog.service._upsert), does not bring the
+    file's back; it reads as None, like a product that never asked anything."""
+
+    NONE_ASKED = "[]"
+
+    def deserialize(self, value: str) -> str | None:
+        return None if value == self.NONE_ASKED else value
+
+
 class CatalogByParent(GlobalSecondaryIndex[Any]):
     """Records by what they belong to, in key order: the catalog's lists without a Scan."""
 
@@ -71,7 +83,7 @@ class Product(CatalogRecord, discriminator="product"):
     platform_merchant = BooleanAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
-    questionnaire = UnicodeAttribute(null=True)  # JSON: the questions a checkout answers (caisse.catalog.questionnaire)
+    questionnaire = QuestionnaireAttribute(null=True)  # JSON: the questions a checkout answers
     workflow = document(null=True)  # revision_stage, revision_from, revisions, deliverable_stage
     # Tickets: the event one item admits to (copied from the merchant's events: id, name, start and
     # end in the merchant's time zone, timezone, venue, address) and how many people it admits.

@@ -275,7 +275,7 @@ _KEPT_MERCHANT = (
     "booking_rules",  # a booking merchant's refund policy
 )
 # A product's stock, and its questionnaire: the file gives the first one, staff change it in the
-# console (caisse.catalog.admin.update_product). A questionnaire staff took away comes back.
+# console (caisse.catalog.admin.update_product; one they took away is kept as none asked).
 _KEPT_PRODUCT = ("stock", "questionnaire")
 # And an event's details once staff changed them (caisse.catalog.events: its holders may have been
 # told), and how many changes its holders were told of.
