@@ -241,13 +241,31 @@ def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
     ]
     refunds = [
         SimpleNamespace(
-            refund_id="r1", amount=1000, currency="USD", reason=None, status="succeeded", requested_by="staff:s1"
+            refund_id="r1",
+            amount=1000,
+            currency="USD",
+            reason=None,
+            status="succeeded",
+            requested_by="staff:s1",
+            origin=None,
         ),
         SimpleNamespace(
-            refund_id="r2", amount=500, currency="USD", reason=None, status="requested", requested_by="staff:s1"
+            refund_id="r2",
+            amount=500,
+            currency="USD",
+            reason=None,
+            status="requested",
+            requested_by="staff:s1",
+            origin=None,
         ),
         SimpleNamespace(  # tickets the customer gave back: the shop is told too
-            refund_id="r3", amount=300, currency="USD", reason="Late set", status="owed", requested_by="customer"
+            refund_id="r3",
+            amount=300,
+            currency="USD",
+            reason="Late set",
+            status="owed",
+            requested_by="customer",
+            origin=None,
         ),
     ]
     now = order("discovery", version=4, money="partially_refunded")
@@ -260,6 +278,34 @@ def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
     given_back = {"refund_id": "r3", "amount": {"amount": 300, "currency": "USD"}, "manual": True, "given_back": True}
     streamed |= {n.id for n in changes.for_order_change(refunded, order("paid", 4, last_refund=given_back))}
     assert owed == streamed  # a refund still waiting for the provider was not mailed yet, and is not owed
+
+
+def test_a_swept_refund_email_says_what_the_streamed_one_said_the_phone_by_its_last_digits():
+    """An owed refund (mobile money) the customer asked for: the emails the sweep rebuilds from the
+    refund record carry the context the stream's carried (the number ending in 04, never the number),
+    so a customer reads the same email whichever path sent it."""
+    from caisse.orders.models import Refund
+    from caisse.orders.refunds import as_told
+
+    paid = order("paid", 3)
+    paid.customer.phone_ending = "04"
+    record = Refund(
+        paid.pk,
+        Refund.key("r9"),
+        refund_id="r9",
+        amount=15000,
+        currency="XOF",
+        status="owed",
+        reason="Concert",
+        requested_by="customer",
+    )
+    given = order("paid", 4, last_refund=as_told(paid, record, manual=True))
+    given.customer.phone_ending = "04"
+    streamed = {n.id: n.context["refund"] for n in changes.for_order_change(paid, given)}
+    swept = {n.id: n.context["refund"] for n in changes.for_history(given, [], [record])}
+    assert set(streamed) == set(swept) and len(swept) == 2  # the customer's email and the shop's
+    assert all(swept[id_] == streamed[id_] for id_ in swept)
+    assert {context["phone_ending"] for context in swept.values()} == {"04"}
 
 
 def test_tickets_the_customer_gave_back_are_told_to_the_shop_and_a_staff_refund_is_not():

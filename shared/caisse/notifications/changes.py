@@ -17,8 +17,9 @@ from caisse.clock import iso
 from caisse.config import settings
 from caisse.money import Money
 from caisse.notifications.kinds import RECIPIENTS, Kind, Recipient
-from caisse.orders import personal, states, tickets
+from caisse.orders import states, tickets
 from caisse.orders.models import Incident, Order, order_from_image
+from caisse.orders.refunds import as_told
 from caisse.orders.service import workflow_of
 
 
@@ -353,19 +354,12 @@ def for_history(order: Order, history: list[Any], refunds: list[Any], merchant_o
     for refund in refunds:
         if refund.status not in _REFUNDS_TOLD:
             continue
-        told = {
-            "refund_id": refund.refund_id,
-            "amount": {"amount": int(refund.amount), "currency": refund.currency},
-            "reason": refund.reason,
-            "manual": refund.status in ("owed", "paid_out"),
-            "destination": order.customer.phone if refund.status in ("owed", "paid_out") else None,
-            "origin": getattr(refund, "origin", None) or "caisse",
-        }
+        told = as_told(order, refund, manual=refund.status in ("owed", "paid_out"))
         occasion = f"refund-{refund.refund_id}"
         found += _addressed(order, [(Kind.REFUND_PROCESSED, int(order.version), occasion)], refund=told)
-        if refund.requested_by == states.Actor.CUSTOMER:
+        if told.get("given_back"):
             given_back = (Kind.TICKETS_GIVEN_BACK, int(order.version), f"given-back-{refund.refund_id}")
-            found += _addressed(order, [given_back], refund={**told, "phone_ending": personal.phone_hint(order)})
+            found += _addressed(order, [given_back], refund=told)
     return list({notification.id: notification for notification in found}.values())  # each email once
 
 

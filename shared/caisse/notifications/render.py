@@ -80,7 +80,7 @@ NESTED: dict[str, dict[str, Any]] = {
         "phone": None,
         "link": None,
     },
-    "refund": {"reason": None, "manual": False, "destination": None, "phone_ending": None, "origin": "caisse"},
+    "refund": {"reason": None, "manual": False, "phone_ending": None, "origin": "caisse", "given_back": False},
     "dispute": {"reason": None, "due_by": None, "outcome": None},
     "merchant": {"reply_to": None},
     "gallery": {"failed": 0, "expires_on": None, "downloads": False, "access_code": None},

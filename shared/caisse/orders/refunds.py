@@ -378,20 +378,7 @@ def _apply(
     manual = outcome.status == "owed"
     if manual:
         actions.append(Order.owed_refunds.add(1))
-    actions.append(
-        Order.last_refund.set(
-            {
-                "refund_id": refund.refund_id,
-                "amount": {"amount": amount, "currency": refund.currency},
-                "reason": refund.reason,
-                "manual": manual,
-                "phone_ending": personal.phone_hint(order) if manual else None,
-                "origin": refund.origin or "caisse",
-                # the customer's own (tickets for a changed event): the shop is told, an owed one is theirs to pay
-                **({"given_back": True} if actor == states.Actor.CUSTOMER else {}),
-            }
-        )
-    )
+    actions.append(Order.last_refund.set(as_told(order, refund, manual=manual)))
     # The tickets it gives back are voided in this transaction (each once: only a valid one is),
     # all of them when the whole payment goes back.
     valid = [entry["code"] for entry in tickets.entries(order) if entry["state"] == tickets.VALID]
@@ -430,6 +417,22 @@ def _apply(
             label=f"hold:{hold.sku}",
         )
         tx.update(Product(Product.key(hold.sku)), actions=[Product.stock.add(quantity)], label=f"stock:{hold.sku}")
+
+
+def as_told(order: Order, refund: Refund, *, manual: bool) -> dict[str, Any]:
+    """A refund as its emails tell it: the order's `last_refund`, which the stream's emails read,
+    and what the sweep rebuilds from the refund record for an email the stream never queued.
+    `manual`: it is owed, a person pays it back to the phone ending in `phone_ending`; `given_back`:
+    the customer's own (tickets for a changed event), which the shop is told of."""
+    return {
+        "refund_id": refund.refund_id,
+        "amount": {"amount": int(refund.amount), "currency": refund.currency},
+        "reason": refund.reason,
+        "manual": manual,
+        "phone_ending": personal.phone_hint(order) if manual else None,
+        "origin": refund.origin or "caisse",
+        **({"given_back": True} if refund.requested_by == states.Actor.CUSTOMER.value else {}),
+    }
 
 
 def release(order: Order, refund: Refund) -> None:
