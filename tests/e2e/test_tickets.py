@@ -720,3 +720,64 @@ def test_a_ticket_whose_give_back_the_provider_refuses_admits_again(api, stack):
     ]
     admitted = check_in(api, offer["tickets"][0])
     assert admitted.status_code == 200, admitted.text
+
+
+def test_a_mobile_money_payment_approved_after_the_cancellations_sweep_is_refunded_too(api, stack):
+    """Two buyers of a cancelled concert still have their mobile-money collections open: one
+    approves before the cancellation's sweep, the other only after it. Both are refunded in full
+    and owed back to their phones; the later one by the sweep's next look at the checkouts that
+    could still be paid."""
+    tag = uuid.uuid4().hex[:6]
+    event_id, sku, staff = night_on_sale(
+        api, "ouaga-live", f"Gala {tag}", "2027-06-05T20:00", "2027-06-06T01:00", "CENASA", {"XOF": 4000}
+    )
+    late: list[dict] = []
+    for phone in ("+22670000005", "+22670000006"):
+        with customer_client(api) as own:
+            late.append(
+                own.post(
+                    "/checkouts",
+                    json={
+                        "items": [{"sku": sku, "quantity": 1}],
+                        "currency": "XOF",
+                        "customer": customer("fr") | {"phone": phone},
+                    },
+                ).json()
+            )
+    sooner, later = late
+    reason = "La salle est en travaux."
+    assert api.patch(
+        f"/admin/merchants/ouaga-live/events/{event_id}", json={"cancelled": reason}, headers=staff
+    ).is_success
+
+    def voided(order) -> bool:
+        found = order_view(api, order).get("tickets")  # none before it is paid
+        return bool(found) and {t["state"] for t in found} == {"voided"}
+
+    wait_for(
+        lambda: (
+            not next(e for e in api.get("/admin/products", headers=staff).json()["events"] if e["id"] == event_id)[
+                "telling_holders"
+            ]
+        ),
+        what="every holder told",
+    )
+    httpx.post(f"{sooner['next_action']['url']}/pay", timeout=10)  # only a later look can refund it
+    wait_for(lambda: voided(sooner), timeout=60, what="the sweep refunding the sooner payment")
+    httpx.post(f"{later['next_action']['url']}/pay", timeout=10)  # after the sweep looked
+    wait_for(lambda: order_status(api, later) == "paid", what="the later payment")
+    wait_for(lambda: voided(later), timeout=60, what="the next look refunding the later payment")
+    owed = {
+        r["order"]["order_number"]: r
+        for r in api.get("/admin/refunds/owed", headers=staff).json()["refunds"]
+        if r["order"]["order_number"] in (sooner["order_number"], later["order_number"])
+    }
+    assert owed[later["order_number"]]["amount"] == {"amount": 4000, "currency": "XOF"}
+    assert (
+        owed[later["order_number"]]["pay_to"]["phone"].endswith("70000006")
+        and reason in owed[later["order_number"]]["reason"]
+    )
+    assert set(owed) == {sooner["order_number"], later["order_number"]}
+    [told] = wait_for(lambda: emails_for(stack, later["order_id"], "event_cancelled"), what="the later buyer's email")
+    assert reason in plain(told["text"])
+    assert emails_for(stack, later["order_id"], "order_confirmed") == []

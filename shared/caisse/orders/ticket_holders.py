@@ -7,7 +7,9 @@ so the tickets they are issued when paid carry the new details.
 One message on the ticket holders queue starts the telling of one revision of an event; each
 message handles one page of the event's tickets (the by_event index) and queues the next page, so
 an event of any size is told within the function's time. A cancellation's telling is done once
-more, a while later (its sweep), for payments that landed while it was told. Every step is idempotent: an order
+more, a while later (its sweep), for payments that landed while it was told; the checkouts that
+could still be paid then are looked at again, as long as they can (a mobile-money collection
+approved late, a payment staff approve after review). Every step is idempotent: an order
 already carrying this revision is left alone, a revision overtaken by a later one stops (the later
 one tells every holder), and the event records the revision told once the last page is done. So a
 message delivered twice, or staff saving the event again to restart a telling that stalled, tells
@@ -27,9 +29,9 @@ from caisse.catalog.models import Event
 from caisse.catalog.service import event_copy, get_merchant
 from caisse.clock import iso, utcnow
 from caisse.config import settings
-from caisse.db import Transaction, aws_client
+from caisse.db import Transaction, aws_client, batch_get
 from caisse.orders import states, tickets
-from caisse.orders.models import Order
+from caisse.orders.models import ORDER_SK, Order, order_pk
 from caisse.orders.service import OrderBundle, record_action
 from caisse.staff import Staff
 
@@ -81,12 +83,17 @@ def tell(
     if int(event.revision or 0) != revision:
         return None  # a later change was made: its telling carries the latest details to everyone
     copy = event_copy(event, get_merchant(merchant_id).timezone or "UTC")
+    if "watch" in message:
+        return _watch(message, copy, holder)
     cursor = message.get("after")
     if cursor is None:
-        for order_id in _waiting_for_payment(merchant_id, event_id):
+        unpaid = _waiting_for_payment(merchant_id, event_id)
+        for order_id in unpaid:
             carry(order_id, copy)
             if waiting is not None:
                 waiting(order_id, copy)
+        if message.get("sweep"):
+            message = {**message, "waiting": unpaid}  # watched after the sweep, until paid or closed
     order_ids, after = _page(merchant_id, event_id, cursor)
     for order_id in order_ids:
         carry(order_id, copy)
@@ -103,7 +110,36 @@ def tell(
         # Once more, later: a payment that landed meanwhile (a mobile-money collection cannot be
         # stopped; a card paid in the seconds before its checkout closed) got tickets to refund.
         return {key: value for key, value in message.items() if key != "after"} | {"sweep": True}
+    if message.get("waiting"):
+        return _watching(message, message["waiting"])
     return None
+
+
+def _watch(
+    message: dict[str, Any], copy: dict[str, Any], holder: Callable[[str, dict[str, Any]], Any] | None
+) -> dict[str, Any] | None:
+    """A later look at a cancelled event's checkouts that could still be paid when it was swept
+    (a collection the customer approves late, a payment staff approve after review): each one paid
+    since is refunded as its holders were; the look is repeated while any can still be paid."""
+    for order_id in message["watch"]:
+        carry(order_id, copy)
+        if holder is not None:
+            holder(order_id, copy)
+    return _watching(message, message["watch"])
+
+
+def _watching(message: dict[str, Any], order_ids: list[str]) -> dict[str, Any] | None:
+    """The next look (delayed like the sweep: caisse.orders.ticket_holders.queue) at the orders of
+    `order_ids` that may still be paid, or None when none may: paid and refunded, or closed."""
+    since = utcnow() - timedelta(days=WAITING_DAYS)
+    found = batch_get([(Order, order_pk(order_id), ORDER_SK) for order_id in order_ids])
+    unpaid = sorted(
+        order.order_id for order in found if order.status in states.HOLDING and order.created_at >= iso(since)
+    )
+    if not unpaid:
+        return None
+    kept = {key: value for key, value in message.items() if key not in ("after", "waiting", "watch")}
+    return kept | {"sweep": True, "watch": unpaid}
 
 
 def _page(merchant: str, event_id: str, after: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
