@@ -9,6 +9,8 @@ import io
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pypdf
@@ -233,7 +235,7 @@ def test_the_order_page_shows_the_tickets_and_the_door_page_admits_a_typed_code_
         page.get_by_label("Ticket code").fill(first["code"])
         page.get_by_role("button", name="Check in").click()
         expect(verdict.get_by_role("heading", name="Refused")).to_be_visible()
-        expect(verdict).to_contain_text("already used at")
+        expect(verdict).to_contain_text("Already used at")
         expect(verdict).to_contain_text("by door@sunsetfestival.example")
         screenshot(page, "door-check-in-refused-phone")
         # The list for when the network goes down says the first ticket was used, the second not yet.
@@ -781,3 +783,49 @@ def test_a_mobile_money_payment_approved_after_the_cancellations_sweep_is_refund
     [told] = wait_for(lambda: emails_for(stack, later["order_id"], "event_cancelled"), what="the later buyer's email")
     assert reason in plain(told["text"])
     assert emails_for(stack, later["order_id"], "order_confirmed") == []
+
+
+def test_the_door_says_why_it_refuses_in_french(api, browser, stack):
+    """Ouaga Live's door staff read the console in French: a ticket used already (at what time, in
+    the concert's zone, and by whom), one refunded (and why), a code that is nobody's, all in
+    French, not the API's English."""
+    tag = uuid.uuid4().hex[:6]
+    event_id, sku, staff = night_on_sale(
+        api, "ouaga-live", f"Soirée {tag}", "2027-09-04T20:00", "2027-09-05T01:00", "Maison du Peuple", {"XOF": 3000}
+    )
+    order = buy(api, [(sku, 2)], currency="XOF", locale="fr", phone="+22670000007")
+    used, refunded = (t["code"] for t in order_view(api, order)["tickets"])
+    door = {"merchant": "ouaga-live", "email": "porte@ouagalive.example"}
+    assert check_in(api, used, **door).status_code == 200
+    given = api.post(
+        f"/admin/orders/{order['order_id']}/refunds",
+        json={"tickets": [refunded], "reason": "un ami ne vient pas"},
+        headers={**staff, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert given.status_code == 201, given.text
+    scanned_at = check_in(api, used, **door).json()["ticket"]["checked_in_at"]
+    local = datetime.fromisoformat(scanned_at).astimezone(ZoneInfo("Africa/Ouagadougou")).strftime("%H:%M")
+
+    page = open_page(browser, PHONE, locale="fr-FR")
+    try:
+        page.add_init_script("delete window.BarcodeDetector")
+        page.goto(f"{stack.api}/console")
+        page.get_by_label("Jeton du personnel").fill(issue_token(merchant_id="ouaga-live", email=door["email"]))
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_role("link", name="Entrée").click()
+        verdict = page.locator(".verdict")
+        for code, said in (
+            (used, f"Déjà utilisé à {local} par porte@ouagalive.example."),
+            (refunded, "Remboursé (un ami ne vient pas) : ce billet ne donne plus accès."),
+            ("ZZZZ-ZZZZ-ZZZZ-ZZZZ", "Aucun billet n’a ce code : vérifiez la saisie."),
+        ):
+            page.get_by_label("Code du billet").fill(code)
+            page.get_by_role("button", name="Valider").click()
+            expect(verdict.get_by_role("heading", name="Refusé")).to_be_visible()
+            expect(verdict).to_contain_text(said)
+            if code == used:
+                screenshot(page, "door-check-in-refused-phone-fr")
+        assert axe_violations(page) == [] and horizontal_overflow(page) == 0
+        assert page.errors == []
+    finally:
+        page.context.close()

@@ -4,7 +4,7 @@
 // shows the answer, big enough to read at arm's length. The attendee list of each event is one
 // click away for when the network goes down.
 import { el } from './shared/dom.js';
-import { dateTime, t } from './shared/i18n.js';
+import { dateTime, t, timeOfDay } from './shared/i18n.js';
 import * as api from './api.js';
 import { errorText, field, notice, section } from './ui.js';
 
@@ -39,10 +39,35 @@ async function checkIn(typed) {
   } catch (error) {
     if (error instanceof api.ApiError && error.status === 401) return stopScan(); // the console asks to sign in again
     verdict = error instanceof api.ApiError
-      ? { ok: false, message: error.message, ticket: error.body.ticket }
+      ? { ok: false, message: refusal(error), ticket: error.body.ticket }
       : { ok: false, message: `${errorText(error)} ${t('checkin.offline')}` };
   }
   draw();
+}
+
+// Why the door refuses a ticket, in the console's language (the API says it in English): from
+// the refusal's code and the ticket it returns. A ticket is only ever voided by a refund, whose
+// reason the record keeps as "refunded (<reason>)".
+function refusal(error) {
+  const ticket = error.body.ticket || {};
+  switch (error.body.error) {
+    case 'already_checked_in':
+      return t('checkin.used', {
+        time: timeOfDay(ticket.checked_in_at, ticket.event && ticket.event.timezone),
+        by: ticket.checked_in_by || '?',
+      });
+    case 'ticket_voided': {
+      if (!ticket.voided_at) return t('checkin.giving_back');
+      const reason = /^refunded \((.*)\)$/s.exec(ticket.void_reason || '');
+      return reason ? t('checkin.refunded_for', { reason: reason[1] }) : t('checkin.refunded');
+    }
+    case 'unknown_ticket':
+      return t('checkin.unknown');
+    case 'other_merchant':
+      return t('checkin.other_shop');
+    default:
+      return error.message;
+  }
 }
 
 function draw() {

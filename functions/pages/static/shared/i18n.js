@@ -258,6 +258,13 @@ export function dateTime(iso, timeZone) {
   return new Intl.DateTimeFormat(current, options).format(new Date(iso));
 }
 
+// The hour and minute of an ISO 8601 instant in a time zone (the event's, at its door).
+export function timeOfDay(iso, timeZone) {
+  if (!iso) return '';
+  const options = { hour: '2-digit', minute: '2-digit', timeZone: timeZone || 'UTC' };
+  return new Intl.DateTimeFormat(current, options).format(new Date(iso));
+}
+
 // The language to start in: the one chosen here before, else the order's or the browser's.
 export function startingLanguage(preferred) {
   const chosen = localStorage.getItem('caisse-language');
