@@ -9,7 +9,7 @@ import io
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -628,11 +628,7 @@ def test_a_moved_concert_paid_by_mobile_money_is_given_back_by_its_holder_and_ow
     [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], what="the tickets offered back")
     assert offer["amount"] == {"amount": 15000, "currency": "XOF"} and len(offer["tickets"]) == 2
 
-    given = api.post(
-        f"/orders/{order['order_id']}/ticket-returns",
-        json={"event_id": event_id},
-        headers={"Authorization": f"Bearer {order['order_token']}"},
-    )
+    given = give_back(api, order, event_id)
     assert given.status_code == 201, given.text
     assert given.json()["status"] == "owed" and given.json()["amount"] == {"amount": 15000, "currency": "XOF"}
     assert "pay_to" not in given.json()  # the phone is for staff, who pay it back
@@ -650,34 +646,54 @@ def test_a_moved_concert_paid_by_mobile_money_is_given_back_by_its_holder_and_ow
     assert "Renvoyez l'argent sur son numéro se terminant par 04" in plain(shop["text"])
 
 
+def give_back(client: httpx.Client, order: dict, event_id: str) -> httpx.Response:
+    """The holder's click on the order page: give back their tickets for a changed event."""
+    return client.post(
+        f"/orders/{order['order_id']}/ticket-returns",
+        json={"event_id": event_id},
+        headers={"Authorization": f"Bearer {order['order_token']}"},
+    )
+
+
+def one_ticket_of_a_moved_night(api, name: str, start: str, price: int) -> tuple[str, dict, dict, dict]:
+    """A festival night (four hours from `start`) with one ticket sold, then put back a week with its
+    holders told: its id, staff's headers, the order and the give-back it is offered."""
+    begins = datetime.fromisoformat(start)
+    event_id, sku, staff = night_on_sale(
+        api,
+        "festival",
+        f"{name} {uuid.uuid4().hex[:6]}",
+        start,
+        (begins + timedelta(hours=4)).isoformat(timespec="minutes"),
+        "La Cigale",
+        {"USD": price},
+    )
+    order = buy(api, [(sku, 1)])
+    week_later = {
+        "start": (begins + timedelta(days=7)).isoformat(timespec="minutes"),
+        "end": (begins + timedelta(days=7, hours=4)).isoformat(timespec="minutes"),
+        "tell_holders": True,
+    }
+    assert api.patch(f"/admin/merchants/festival/events/{event_id}", json=week_later, headers=staff).is_success
+    [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], what="the ticket offered back")
+    return event_id, staff, order, offer
+
+
 def test_a_ticket_being_given_back_is_refused_at_the_door_until_its_refund_ends_and_then_for_good(api, stack):
     """A holder gives back their ticket for a moved night while a friend tries to get in on it:
     from the holder's click the door refuses it ("being given back"), even while the provider is
     still answering the refund, so one ticket is never both admitted and refunded."""
-    tag = uuid.uuid4().hex[:6]
-    event_id, sku, staff = night_on_sale(
-        api, "festival", f"Early set {tag}", "2027-08-01T19:00", "2027-08-01T23:00", "La Cigale", {"USD": 2500}
-    )
-    order = buy(api, [(sku, 1)])
-    moved = {"start": "2027-08-08T19:00", "end": "2027-08-08T23:00", "tell_holders": True}
-    assert api.patch(f"/admin/merchants/festival/events/{event_id}", json=moved, headers=staff).is_success
-    [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], what="the ticket offered back")
+    event_id, staff, order, offer = one_ticket_of_a_moved_night(api, "Early set", "2027-08-01T19:00", 2500)
     [code] = offer["tickets"]
     stack.sandbox_config(answer_delays={"/v1/refunds": 8})  # Stripe makes the refund; its answer is late
     answers: list[httpx.Response] = []
 
-    def give_back() -> None:
+    def in_background() -> None:
         with httpx.Client(base_url=stack.api, timeout=60) as client:
-            answers.append(
-                client.post(
-                    f"/orders/{order['order_id']}/ticket-returns",
-                    json={"event_id": event_id},
-                    headers={"Authorization": f"Bearer {order['order_token']}"},
-                )
-            )
+            answers.append(give_back(client, order, event_id))
 
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(give_back)
+        pending = pool.submit(in_background)
         wait_for(
             lambda: (
                 [r["status"] for r in api.get(f"/admin/orders/{order['order_id']}", headers=staff).json()["refunds"]]
@@ -700,22 +716,11 @@ def test_a_ticket_being_given_back_is_refused_at_the_door_until_its_refund_ends_
 def test_a_ticket_whose_give_back_the_provider_refuses_admits_again(api, stack):
     """Stripe refuses the holder's refund for good: nothing was refunded, so the ticket the door
     refused meanwhile admits again."""
-    tag = uuid.uuid4().hex[:6]
-    event_id, sku, staff = night_on_sale(
-        api, "festival", f"Matinee {tag}", "2027-08-02T15:00", "2027-08-02T18:00", "La Cigale", {"USD": 1500}
-    )
-    order = buy(api, [(sku, 1)])
-    moved = {"start": "2027-08-09T15:00", "end": "2027-08-09T18:00", "tell_holders": True}
-    assert api.patch(f"/admin/merchants/festival/events/{event_id}", json=moved, headers=staff).is_success
-    [offer] = wait_for(lambda: order_view(api, order)["ticket_returns"], what="the ticket offered back")
+    event_id, staff, order, offer = one_ticket_of_a_moved_night(api, "Matinee", "2027-08-02T15:00", 1500)
     stack.sandbox_config(
         provider_faults=[{"path": "/v1/refunds", "status": 400, "count": 1, "code": "amount_too_large"}]
     )
-    refused = api.post(
-        f"/orders/{order['order_id']}/ticket-returns",
-        json={"event_id": event_id},
-        headers={"Authorization": f"Bearer {order['order_token']}"},
-    )
+    refused = give_back(api, order, event_id)
     assert refused.status_code in (400, 422), refused.text
     assert [r["status"] for r in api.get(f"/admin/orders/{order['order_id']}", headers=staff).json()["refunds"]] == [
         "failed"
