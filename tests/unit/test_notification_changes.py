@@ -230,9 +230,22 @@ def test_download_links_expire_and_cannot_be_forged():
     assert not links.download_allowed("o1", expires, signature, "key", after)
 
 
-def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
+def recorded(refund_id: str, amount: int, status: str, requested_by: str = "staff:s1", reason: str | None = None):
+    """A refund record as the sweep reads it."""
     from types import SimpleNamespace
 
+    return SimpleNamespace(
+        refund_id=refund_id,
+        amount=amount,
+        currency="USD",
+        reason=reason,
+        status=status,
+        requested_by=requested_by,
+        origin=None,
+    )
+
+
+def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
     history = [
         entry(1, None, "pending_payment"),
         entry(2, "pending_payment", "paid"),
@@ -240,33 +253,9 @@ def test_the_sweep_names_each_email_of_a_history_as_the_stream_consumer_did():
         entry(4, "paid", "discovery"),
     ]
     refunds = [
-        SimpleNamespace(
-            refund_id="r1",
-            amount=1000,
-            currency="USD",
-            reason=None,
-            status="succeeded",
-            requested_by="staff:s1",
-            origin=None,
-        ),
-        SimpleNamespace(
-            refund_id="r2",
-            amount=500,
-            currency="USD",
-            reason=None,
-            status="requested",
-            requested_by="staff:s1",
-            origin=None,
-        ),
-        SimpleNamespace(  # tickets the customer gave back: the shop is told too
-            refund_id="r3",
-            amount=300,
-            currency="USD",
-            reason="Late set",
-            status="owed",
-            requested_by="customer",
-            origin=None,
-        ),
+        recorded("r1", 1000, "succeeded"),
+        recorded("r2", 500, "requested"),
+        recorded("r3", 300, "owed", requested_by="customer", reason="Late set"),  # the shop is told too
     ]
     now = order("discovery", version=4, money="partially_refunded")
     owed = {n.id for n in changes.for_history(now, history, refunds)}
