@@ -42,6 +42,8 @@ MAX_TICKETS_PER_ORDER = 40
 TICKET_SK = "TICKET"
 VALID = "valid"
 VOIDED = "voided"
+STATE_RETURNING = "returning"  # the door list's state of a valid ticket whose holder is giving it back
+GIVING_BACK = "its holder is giving it back"
 EVENT_CHANGED = "event_changed"  # the history action of an event's new details carried to an order
 
 
@@ -429,7 +431,7 @@ def _refusal(code: str, staff: Any) -> Exception:
         reason = ticket.void_reason or "voided"
         return Conflict(f"ticket voided: {reason}", code="ticket_voided", ticket=view)
     if ticket.returning:
-        return Conflict("ticket voided: its holder is giving it back", code="ticket_voided", ticket=view)
+        return Conflict(f"ticket voided: {GIVING_BACK}", code="ticket_voided", ticket=view)
     used_at = _local_time(ticket.checked_in_at, ticket.event.as_dict().get("timezone"))
     return Conflict(f"already used at {used_at} by {ticket.checked_in_by}", code="already_checked_in", ticket=view)
 
@@ -454,8 +456,9 @@ def issued_for(merchant: str, event_id: str) -> bool:
 
 def attendees_csv(merchant: str, event_id: str) -> str:
     """An event's tickets for the door when the network is down (one Query of the by_event index):
-        every code with its holder and state, times in the event's zone. Voided tickets are listed so
-        the door can tell a refunded ticket from a forged one. An event with no ticket sold yet (or
+    every code with its holder and state, times in the event's zone. Voided tickets are listed so
+    the door can tell a refunded ticket from a forged one, and one being given back reads
+    `returning`: it no longer admits, as at the online door. An event with no ticket sold yet (or
     another merchant's) has an empty list."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -465,17 +468,18 @@ def attendees_csv(merchant: str, event_id: str) -> str:
         checked = (
             ticket.checked_in_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if ticket.checked_in_at else ""
         )
+        returning = ticket.state == VALID and ticket.returning
         writer.writerow(
             [
                 display(ticket.code),
-                ticket.state,
+                STATE_RETURNING if returning else ticket.state,
                 ticket.holder,
                 ticket.product,
                 f"{int(ticket.number)}/{int(ticket.count)}",
                 ticket.order_number,
                 checked,
                 ticket.checked_in_by or "",
-                ticket.void_reason or "",
+                GIVING_BACK if returning else ticket.void_reason or "",
             ]
         )
     return out.getvalue()
