@@ -112,6 +112,12 @@ def merchant_token(merchant: str) -> str:
     return issue_token(merchant_id=merchant)
 
 
+def check_in(api, code, merchant="festival", email="door@sunsetfestival.example") -> httpx.Response:
+    """A ticket shown at the door, checked in by the merchant's door staff."""
+    token = issue_token(merchant_id=merchant, email=email)
+    return api.post(f"/admin/tickets/{code}/check-in", headers={"Authorization": f"Bearer {token}"})
+
+
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1, what: str = "condition"):
     """Poll until predicate() returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

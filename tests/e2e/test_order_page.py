@@ -17,7 +17,17 @@ from browser_support import (
     screenshot,
     sign_in_to_console,
 )
-from e2e_support import admin_view, emails_for, merchant_token, order_status, order_view, plain, start, wait_for
+from e2e_support import (
+    admin_view,
+    check_in,
+    emails_for,
+    merchant_token,
+    order_status,
+    order_view,
+    plain,
+    start,
+    wait_for,
+)
 from playwright.sync_api import expect
 
 PAGE_WAIT_MS = 30_000  # the page polls the API; the webhook lands in a second or two
@@ -209,7 +219,7 @@ def test_a_buyer_gives_back_their_tickets_for_a_night_that_moved_from_the_order_
         assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
         screenshot(phone, "order-page-give-back-phone")
 
-        # Stripe does not answer the first time: said, and the tickets are kept.
+        # Stripe does not answer the first time: said, and the tickets are set aside until it does.
         stack.sandbox_config(provider_faults=[{"path": "/v1/refunds", "status": 503, "count": 100}])
         card.get_by_role("button", name="Give back my tickets").press("Enter")  # from the keyboard
         confirm = card.get_by_role("button", name="Yes, give back my 2 tickets for $60.00")
@@ -218,9 +228,21 @@ def test_a_buyer_gives_back_their_tickets_for_a_night_that_moved_from_the_order_
         expect(confirm).to_be_disabled()  # no second refund from a second press while it goes
         expect(card.get_by_role("button", name="Keep my tickets")).to_be_disabled()
         alert = card.get_by_role("alert")
-        expect(alert).to_contain_text("Your tickets were not given back: Stripe did not answer", timeout=PAGE_WAIT_MS)
+        expect(alert).to_have_text(
+            "The payment service did not answer, so your refund is not finished yet. Your tickets are set aside "
+            "and no longer admit anyone: try again in a few minutes.",
+            timeout=PAGE_WAIT_MS,
+        )
         expect(confirm).to_be_enabled()
         assert [ticket["state"] for ticket in order_view(api, order)["tickets"]] == ["valid", "valid"]
+        assert check_in(api, codes[0]).json()["error"] == "ticket_voided"  # set aside, as the page says
+        screenshot(phone, "order-page-give-back-unanswered-phone")
+        phone.get_by_role("button", name="Français").click()
+        expect(phone.get_by_role("alert")).to_contain_text(
+            "Le service de paiement n’a pas répondu : votre remboursement n’est pas encore terminé."
+        )
+        phone.get_by_role("button", name="English").click()
+        confirm = card.get_by_role("button", name="Yes, give back my 2 tickets for $60.00")
         expect(phone.locator("ul.tickets .ticket-voided")).to_have_count(0)
         assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
 

@@ -18,6 +18,7 @@ import zxingcpp
 from browser_support import PHONE, axe_violations, horizontal_overflow, open_page, screenshot, sign_in_to_console
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from e2e_support import (
+    check_in,
     customer,
     customer_client,
     emails_for,
@@ -70,11 +71,6 @@ def decoded(image: Image.Image) -> list[str]:
     """Read the image as a door scanner set to QR codes does: with every format enabled, zxing
     now and then also reads a stray ITF barcode in a QR's modules (3 in 3 000 random tickets)."""
     return [barcode.text for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
-
-
-def check_in(api, code, merchant="festival", email="door@sunsetfestival.example") -> httpx.Response:
-    token = issue_token(merchant_id=merchant, email=email)
-    return api.post(f"/admin/tickets/{code}/check-in", headers={"Authorization": f"Bearer {token}"})
 
 
 def test_two_weekend_passes_and_a_donation_are_two_tickets_in_the_email_and_its_pdf(api, stack):

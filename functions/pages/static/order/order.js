@@ -9,6 +9,10 @@ import {
 const WAITING = ['pending_payment', 'payment_failed', 'needs_review'];
 const POLL_DELAYS = [2000, 3000, 5000, 8000, 10000]; // then every 10 s
 const POLL_FOR_MS = 30 * 60 * 1000; // a checkout expires long before this
+// Why a give-back was refused, said in the page's words (POST /orders/{id}/ticket-returns's errors):
+// the provider did not answer (the refund waits, its tickets held from the door), nothing left to
+// give back, a dispute open, the provider refused it for good.
+const GIVE_BACK_REFUSALS = ['provider_unavailable', 'nothing_to_give_back', 'payment_disputed', 'refund_refused'];
 
 const app = document.getElementById('app');
 const path = location.pathname;
@@ -255,10 +259,13 @@ async function send(event, draw) {
     if (said) said.focus();
     return;
   }
-  // Kept as words to look up, so that the message follows a change of language.
+  // Kept as words to look up, so that the message follows a change of language; the API's own
+  // (English) message only for a refusal the page has no words for.
+  const code = body && body.error;
   let error;
   if (!answer) error = ['give_back.offline'];
   else if ([401, 404].includes(answer.status)) error = ['order.not_found'];
+  else if (GIVE_BACK_REFUSALS.includes(code)) error = [`give_back.${code}`];
   else error = ['give_back.failed', { message: (body && body.message) || answer.statusText || answer.status }];
   returning.set(event.id, { step: 'confirm', error });
   (drawers.get(event.id) || draw)('yes');
