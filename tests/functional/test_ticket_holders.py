@@ -14,9 +14,8 @@ from caisse.orders import service, states, ticket_holders, tickets
 from caisse.orders.models import HistoryEntry
 
 
-def paid_passes(invoke, quantity: int, client: str, sku: str = "FEST-WEEKEND-PASS") -> str:
-    """An order of festival passes (weekend passes unless `sku` names another), paid: its tickets
-    issued by the payment's own write."""
+def checkout_of_passes(invoke, quantity: int, client: str, sku: str = "FEST-WEEKEND-PASS") -> str:
+    """An order of festival passes (weekend passes unless `sku` names another), waiting for payment."""
     event = sample("create_checkout")
     set_header(event, "Idempotency-Key", None)
     set_header(event, "X-Forwarded-For", client)
@@ -24,13 +23,22 @@ def paid_passes(invoke, quantity: int, client: str, sku: str = "FEST-WEEKEND-PAS
     event["body"] = json.dumps({**body, "items": [{"sku": sku, "quantity": quantity}], "currency": "USD"})
     answer = invoke("CreateCheckoutFunction", event)
     assert answer["statusCode"] == 201, answer["body"]
-    order_id = json.loads(answer["body"])["order_id"]
+    return json.loads(answer["body"])["order_id"]
+
+
+def paid_passes(invoke, quantity: int, client: str, sku: str = "FEST-WEEKEND-PASS") -> str:
+    """An order of festival passes, paid: its tickets issued by the payment's own write."""
+    order_id = checkout_of_passes(invoke, quantity, client, sku)
+    pay(order_id)
+    return order_id
+
+
+def pay(order_id: str) -> None:
     bundle = service.load(order_id)
     assert bundle is not None
     tx = Transaction()
     service.add_move(tx, bundle, states.PAID, money=states.PAID, actor="provider", actor_id="evt_test")
     tx.commit()
-    return order_id
 
 
 def told_entries(order_id: str) -> list[HistoryEntry]:
@@ -90,3 +98,30 @@ def test_a_ticket_type_added_after_a_change_sells_the_changed_night_and_its_buye
     order_id = paid_passes(invoke, 1, "198.51.100.9", sku="FEST-LATE-DAY")
     assert ticket_holders.tell({"merchant": "festival", "event": "sunset-2027", "revision": 1}) is None
     assert told_entries(order_id) == []
+
+
+def test_a_cancelled_events_checkout_paid_just_after_a_look_passed_it_is_looked_at_again(invoke):
+    """The sweep watches the checkouts that could still be paid; a payment landing while a look is
+    under way, after the look passed its order, gets its tickets refunded by the next look."""
+    order_id = checkout_of_passes(invoke, 1, "198.51.100.20")
+    festival = Event.get(Event.key("festival", "sunset-2027"))
+    festival.update(actions=[Event.cancelled.set("storm warning"), Event.revision.set(1)])
+    sweep = ticket_holders.tell({"merchant": "festival", "event": "sunset-2027", "revision": 1})
+    assert sweep is not None and sweep["sweep"]
+    watch = ticket_holders.tell(sweep)
+    assert watch is not None and watch["watch"] == [order_id]
+
+    looked_at: list[str] = []
+
+    def paid_right_after_its_look(looked: str, _event: dict) -> None:
+        looked_at.append(looked)
+        if service.load(looked).order.status == states.PENDING_PAYMENT:
+            pay(looked)  # the customer approves the collection now: its tickets are issued
+
+    again = ticket_holders.tell(watch, holder=paid_right_after_its_look)
+    assert looked_at == [order_id] and service.load(order_id).order.status == states.PAID
+    assert again is not None and again["watch"] == [order_id]  # before: None, its tickets never refunded
+
+    last: list[str] = []
+    assert ticket_holders.tell(again, holder=lambda looked, _event: last.append(looked)) is None
+    assert last == [order_id]  # the look that refunds it (the function's holder); then none is left

@@ -111,7 +111,9 @@ def tell(
         # stopped; a card paid in the seconds before its checkout closed) got tickets to refund.
         return {key: value for key, value in message.items() if key != "after"} | {"sweep": True}
     if message.get("waiting"):
-        return _watching(message, message["waiting"])
+        # Read when the sweep began, all looked at once more: one paid while the pages were read
+        # may have got its tickets after its page.
+        return _look_again(message, message["waiting"])
     return None
 
 
@@ -121,25 +123,29 @@ def _watch(
     """A later look at a cancelled event's checkouts that could still be paid when it was swept
     (a collection the customer approves late, a payment staff approve after review): each one paid
     since is refunded as its holders were; the look is repeated while any can still be paid."""
+    # Read before looking: one paid after this read, its look already past it, is looked at again.
+    unpaid = _may_still_be_paid(message["watch"])
     for order_id in message["watch"]:
         carry(order_id, copy)
         if holder is not None:
             holder(order_id, copy)
-    return _watching(message, message["watch"])
+    return _look_again(message, unpaid)
 
 
-def _watching(message: dict[str, Any], order_ids: list[str]) -> dict[str, Any] | None:
-    """The next look (delayed like the sweep: caisse.orders.ticket_holders.queue) at the orders of
-    `order_ids` that may still be paid, or None when none may: paid and refunded, or closed."""
-    since = utcnow() - timedelta(days=WAITING_DAYS)
+def _may_still_be_paid(order_ids: list[str]) -> list[str]:
+    """Those of `order_ids` still waiting for payment (pending, or in review) within WAITING_DAYS."""
+    since = iso(utcnow() - timedelta(days=WAITING_DAYS))
     found = batch_get([(Order, order_pk(order_id), ORDER_SK) for order_id in order_ids])
-    unpaid = sorted(
-        order.order_id for order in found if order.status in states.HOLDING and order.created_at >= iso(since)
-    )
-    if not unpaid:
+    return sorted(order.order_id for order in found if order.status in states.HOLDING and order.created_at >= since)
+
+
+def _look_again(message: dict[str, Any], order_ids: list[str]) -> dict[str, Any] | None:
+    """The next look (delayed like the sweep: caisse.orders.ticket_holders.queue) at `order_ids`,
+    or None when there is none to look at."""
+    if not order_ids:
         return None
     kept = {key: value for key, value in message.items() if key not in ("after", "waiting", "watch")}
-    return kept | {"sweep": True, "watch": unpaid}
+    return kept | {"sweep": True, "watch": order_ids}
 
 
 def _page(merchant: str, event_id: str, after: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
