@@ -141,7 +141,9 @@ def test_a_song_moves_through_its_stages_with_only_allowed_moves_and_is_refunded
     expect(refund).to_contain_text("allows no refund at this stage")
     refund.get_by_label("Amount to refund (USD)").fill("49.50")
     refund.get_by_role("button", name="Refund $49.50").click()
-    expect(refund.get_by_role("alert")).to_be_visible(timeout=WAIT_MS)  # the API refuses the other half
+    expect(refund.get_by_role("alert")).to_have_text(  # the API refuses the other half
+        "Nothing can be refunded on this order now.", timeout=WAIT_MS
+    )
     assert admin_view(api, order["order_id"], "songstudio")["refunded"] == {"amount": 4950, "currency": "USD"}
 
     move(desk, "Your review")
@@ -252,6 +254,28 @@ def test_on_a_phone_in_french_nothing_scrolls_sideways_and_every_section_passes_
         assert phone.errors == []
     finally:
         phone.context.close()
+
+
+def test_a_refund_the_api_refuses_is_explained_in_the_consoles_french(api, stack, browser):
+    """Staff of a French-speaking shop type more than the policy allows: the API's refusal (in
+    English, with its code and the amount allowed) is said in French with the amount in francs CFA."""
+    order = paid_order(api, stack, currency="XAF", phone="237677000112", locale="fr")
+    allowed = admin_view(api, order["order_id"], "songstudio")["refund_terms"]["refundable"]
+    assert allowed["currency"] == "XAF" and 0 < allowed["amount"] < 70_000
+    with french_phone(browser, stack, "songstudio") as phone:
+        phone.on("dialog", lambda dialog: dialog.accept())  # "Rembourser 70 000 FCFA au client ?"
+        open_order(phone, stack, order)
+        refund = phone.get_by_role("form", name="Remboursement")
+        refund.get_by_label("Montant à rembourser (XAF)").fill("70000")
+        refund.get_by_role("button", name="Rembourser 70\u202f000\u00a0FCFA").click()
+        francs = f"{allowed['amount']:,}".replace(",", "\u202f") + "\u00a0FCFA"
+        expect(refund.get_by_role("alert")).to_have_text(
+            f"Au plus {francs} peuvent être remboursés maintenant.", timeout=WAIT_MS
+        )
+        assert horizontal_overflow(phone) == 0 and axe_violations(phone) == []
+        screenshot(phone, "console-refund-refused-phone-fr")
+        assert admin_view(api, order["order_id"], "songstudio")["refunds"] == []  # nothing written
+        assert phone.errors == []
 
 
 def test_a_tradie_sees_the_days_bookings_in_their_own_time(api, stack, browser):

@@ -1,16 +1,36 @@
 // Small pieces every console view is built from: tables that turn into cards on a phone, forms
 // that show their own errors, status badges, and money typed by staff read without floats.
 import { el } from './shared/dom.js';
-import { language, money, statusName, t } from './shared/i18n.js';
+import { hasWords, language, money, statusName, t } from './shared/i18n.js';
 import { ApiError } from './api.js';
 
 export function errorText(error) {
   if (error instanceof ApiError) {
+    const refused = refusalText(error.body);
+    if (refused) return refused;
     if (error.status === 403) return t('console.forbidden', { message: error.message });
     return t('console.error', { message: error.message });
   }
   if (error instanceof TypeError) return t('console.offline');
   return t('console.error', { message: error.message || String(error) });
+}
+
+// The API says why in English, and by a code (caisse.errors): in the console's language where
+// it has words for the code, with the amounts, statuses and orders the answer carries; null when
+// it has none (the API's own message is shown then).
+function refusalText(body) {
+  let key = `api.${body.error}`;
+  if (body.error === 'refund_too_large' && body.per_refund) key = 'api.refund_too_large_per_payment';
+  if (body.error === 'illegal_transition' && !(body.current && body.requested)) return null;
+  if (!hasWords(key)) return null;
+  return t(key, {
+    refundable: money(body.refundable),
+    per_refund: money(body.per_refund),
+    maximum: money(body.maximum),
+    current: body.current && statusName(body.current),
+    requested: body.requested && statusName(body.requested),
+    orders: (body.orders || []).map((order) => order.order_number).join(', '),
+  });
 }
 
 export function notice(text, kind = 'info') {

@@ -218,6 +218,11 @@ export function language() {
   return current;
 }
 
+// Whether there are words for `key` (in English at least).
+export function hasWords(key) {
+  return key in WORDS.en;
+}
+
 export function t(key, values = {}) {
   const text = WORDS[current][key] ?? WORDS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
@@ -233,7 +238,7 @@ export function stageName(stage) {
 // A status as people read it: the payment states in words, a stage by its name.
 export function statusName(status) {
   const key = `status.${status}`;
-  return key in WORDS.en ? t(key) : stageName(status);
+  return hasWords(key) ? t(key) : stageName(status);
 }
 
 // {amount, currency} in minor units, shown as the language writes that currency. The amount goes
