@@ -1,11 +1,13 @@
 """In-process Lambda: run a function's handler the way Lambda's execution environments do.
 
 Lambda gives each execution environment one event at a time and scales out by adding
-environments. Module-level state (Powertools' Event Handler keeps the current event on a
-module-global resolver) is per environment, so each "container" here imports the handler module
-afresh under its own name and runs on its own thread; containers are created on demand up to
-`max_concurrency`. Events and results go through JSON, as they do in Lambda, so a handler that
-returns something Lambda could not serialise fails here too.
+environments. Module-level state (the handler's resolver, its clients and caches) is per
+environment, so each "container" here imports the handler module afresh under its own name and
+runs on its own thread; containers are created on demand up to `max_concurrency`. The one piece of
+library state that is per process in Lambda but would be shared here, Powertools' request being
+resolved (kept on its BaseRouter class), is made per thread (`_one_request_per_container`). Events
+and results go through JSON, as they do in Lambda, so a handler that returns something Lambda could
+not serialise fails here too.
 """
 
 from __future__ import annotations
@@ -104,6 +106,53 @@ class LambdaContext:
 
 # --------------------------------------------------------------------------- containers
 
+_POWERTOOLS_ROUTER = "aws_lambda_powertools.event_handler.api_gateway"
+_router_patched = False
+_router_lock = threading.Lock()
+
+
+class _PerThread:
+    """A BaseRouter attribute that holds one value per thread: read on a resolver (`app.current_event`),
+    set on the class (`BaseRouter.current_event = ...`, through the metaclass below)."""
+
+    values = threading.local()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        try:
+            return getattr(self.values, self.name)
+        except AttributeError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        setattr(self.values, self.name, value)
+
+
+def _one_request_per_container() -> None:
+    """Powertools' resolve() stores the request and context on the BaseRouter class
+    (`BaseRouter.current_event = ...` in ApiGatewayResolver.resolve, aws_lambda_powertools/
+    event_handler/api_gateway.py): one per process, which Lambda gives one event at a time. Every
+    container here shares the process, so two API requests at once read each other's query string,
+    body and caller (validated and answered with the other's). Made per thread, as Lambda has it
+    per environment; done once, after the first handler module imported Powertools."""
+    global _router_patched
+    with _router_lock:
+        module = sys.modules.get(_POWERTOOLS_ROUTER)
+        if _router_patched or module is None:
+            return
+        router = module.BaseRouter
+        names = ("current_event", "lambda_context")
+        # Data descriptors on the metaclass take class-level sets; the ones in the class take reads
+        # and sets on a resolver.
+        per_thread_meta = type(f"PerThread{type(router).__name__}", (type(router),), {n: _PerThread(n) for n in names})
+        for name in names:
+            type.__setattr__(router, name, _PerThread(name))
+        router.__class__ = per_thread_meta
+        _router_patched = True
+
+
 _instance_numbers: dict[str, itertools.count[int]] = {}
 _instance_numbers_lock = threading.Lock()
 
@@ -180,6 +229,7 @@ class _Container:
             raise FunctionError(
                 name, "Runtime.HandlerNotFound", f"Handler '{spec.attribute}' missing on module '{spec.module}'"
             )
+        _one_request_per_container()
         self.module, self.handler = module, handler
         return handler
 

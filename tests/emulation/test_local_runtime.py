@@ -181,7 +181,7 @@ def test_local_physical_ids_and_arns(ctx):
 
 def test_functions_merge_globals_and_resolve_environment(template, ctx):
     functions = {f.logical_id: f for f in template.functions(ctx)}
-    assert set(functions) == {"EchoFunction", "BoomFunction", "ProbeFunction"}
+    assert set(functions) == {"EchoFunction", "BoomFunction", "ProbeFunction", "ResolverFunction"}
     echo = functions["EchoFunction"]
     assert echo.code_uri == (FIXTURES / "functions" / "echo").resolve()
     assert (echo.handler, echo.module, echo.attribute) == ("lr_echo.handler", "lr_echo", "handler")
@@ -619,6 +619,35 @@ def test_concurrent_invocations_get_their_own_module_instance(probe):
     assert first["function_name"] == spec.name and first["memory"] == "256" and first["version"] == "$LATEST"
     assert first["arn"] == spec.arn and first["log_group"] == f"/aws/lambda/{spec.name}"
     assert 0 < first["remaining_ms"] <= 5000
+
+
+def test_concurrent_api_invocations_each_read_their_own_request(template, ctx, monkeypatch):
+    """Powertools keeps the request being resolved on its BaseRouter class: in Lambda one per
+    environment (a process each), here one per container thread, so one request is never
+    validated or answered with another's query string."""
+    shared = types.ModuleType("lr_probe_shared")
+    shared.barrier = threading.Barrier(2)
+    monkeypatch.setitem(sys.modules, "lr_probe_shared", shared)
+
+    def request(n: str) -> dict:
+        return {
+            "resource": "/count",
+            "path": "/count",
+            "httpMethod": "GET",
+            "headers": {},
+            "multiValueHeaders": {},
+            "queryStringParameters": {"n": n},
+            "multiValueQueryStringParameters": {"n": [n]},
+            "requestContext": {"stage": "test", "path": "/test/count", "httpMethod": "GET"},
+            "body": None,
+            "isBase64Encoded": False,
+        }
+
+    spec = template.function("ResolverFunction", ctx)
+    with runtime.FunctionPool(spec, max_concurrency=2) as pool, ThreadPoolExecutor(2) as callers:
+        answers = list(callers.map(pool.invoke, [request("1"), request("2")]))
+    assert [a["statusCode"] for a in answers] == [200, 200], answers
+    assert [json.loads(a["body"]) for a in answers] == [{"asked": 1, "seen": "1"}, {"asked": 2, "seen": "2"}]
 
 
 def test_pool_never_runs_more_than_max_concurrency(probe):
