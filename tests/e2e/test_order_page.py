@@ -234,8 +234,17 @@ def test_a_buyer_gives_back_their_tickets_for_a_night_that_moved_from_the_order_
             timeout=PAGE_WAIT_MS,
         )
         expect(confirm).to_be_enabled()
-        assert [ticket["state"] for ticket in order_view(api, order)["tickets"]] == ["valid", "valid"]
+        assert [ticket["state"] for ticket in order_view(api, order)["tickets"]] == ["returning", "returning"]
         assert check_in(api, codes[0]).json()["error"] == "ticket_voided"  # set aside, as the page says
+        phone.reload()  # read again, the tickets say so too
+        expect(phone.locator("ul.tickets .ticket-returning")).to_have_count(2, timeout=PAGE_WAIT_MS)
+        expect(phone.locator("ul.tickets")).to_contain_text("Being given back: no longer valid")
+        card = phone.get_by_role("region", name=f"{night} has changed")
+        card.get_by_role("button", name="Give back my tickets").click()
+        confirm = card.get_by_role("button", name="Yes, give back my 2 tickets for $60.00")
+        confirm.click()
+        alert = card.get_by_role("alert")
+        expect(alert).to_contain_text("Your tickets are set aside", timeout=PAGE_WAIT_MS)
         screenshot(phone, "order-page-give-back-unanswered-phone")
         phone.get_by_role("button", name="Français").click()
         expect(phone.get_by_role("alert")).to_contain_text(

@@ -492,7 +492,13 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
     if order.status in states.HOLDING and order.next_action:
         view["next_action"] = order.next_action.as_dict()
     if order.tickets:
-        view["tickets"] = tickets.views(order)
+        giving_back = frozenset(
+            code
+            for refund in bundle.refunds
+            if refund.status == "requested" and refund.requested_by == states.Actor.CUSTOMER.value
+            for code in refund.tickets or []
+        )
+        view["tickets"] = tickets.views(order, giving_back)
     if order.balance:
         # A booking's balance after the job, as its customer sees it: what, paid or due, where to pay.
         balance = order.balance.as_dict()

@@ -347,8 +347,9 @@ def event_view(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def views(order: Order) -> list[dict[str, Any]]:
-    """The order's tickets as the API, the emails and the hosted page show them."""
+def views(order: Order, returning: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """The order's tickets as the API, the emails and the hosted page show them; a valid one of
+    `returning` (its holder's give-back under way: kept from the door) reads `returning`."""
     items = {item.sku: item for item in order.items}
     count = len(order.tickets or [])
     return [
@@ -356,7 +357,7 @@ def views(order: Order) -> list[dict[str, Any]]:
             "code": display(entry["code"]),
             "number": entry["number"],
             "count": count,
-            "state": entry["state"],
+            "state": STATE_RETURNING if entry["state"] == VALID and entry["code"] in returning else entry["state"],
             "holder": order.customer.name,
             "sku": entry["sku"],
             "product": items[entry["sku"]].name,

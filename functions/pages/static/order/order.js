@@ -177,7 +177,7 @@ function tickets(timeZone) {
         dateTime(ticket.event.start, ticket.event.timezone || timeZone), el('br'),
         [ticket.event.venue, ticket.event.address].filter(Boolean).join(', ')),
       el('p', { class: 'code' }, ticket.code),
-      ticket.state === 'voided' ? el('p', { class: 'money-state' }, t('ticket.voided')) : null))));
+      ['voided', 'returning'].includes(ticket.state) ? el('p', { class: 'money-state' }, t(`ticket.${ticket.state}`)) : null))));
 }
 
 // Tickets for an event that changed (a new date, a new venue) after they were bought can be given
