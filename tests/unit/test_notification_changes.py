@@ -231,10 +231,10 @@ def test_download_links_expire_and_cannot_be_forged():
 
 
 def recorded(refund_id: str, amount: int, status: str, requested_by: str = "staff:s1", reason: str | None = None):
-    """A refund record as the sweep reads it."""
-    from types import SimpleNamespace
+    """A refund record as the sweep reads it (built in memory, never saved)."""
+    from caisse.orders.models import Refund
 
-    return SimpleNamespace(
+    return Refund(
         refund_id=refund_id,
         amount=amount,
         currency="USD",

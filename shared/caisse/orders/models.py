@@ -28,6 +28,7 @@ from caisse.config import settings
 from caisse.db import CaisseModel, LambdaMeta, document, string_list
 from caisse.money import Money
 from caisse.observability import ORDER_ATTRIBUTE
+from caisse.orders import states
 
 ORDER_SK = "ORDER"
 INCIDENT_SK = "INCIDENT"
@@ -307,6 +308,12 @@ class Refund(OrderRecord, discriminator="refund"):
     @staticmethod
     def key(refund_id: str) -> str:
         return f"REFUND#{refund_id}"
+
+    @property
+    def given_back(self) -> bool:
+        """The holder's own refund (tickets given back from the order page): while it is requested
+        its tickets are kept from the door (caisse.orders.tickets.keep_from_door)."""
+        return self.requested_by == states.Actor.CUSTOMER.value
 
 
 DONE_REFUND = frozenset({"succeeded", "pending", "owed", "paid_out"})

@@ -293,7 +293,7 @@ def reserve(
         & (Order.money_state == order.money_state)
     )
     tx.update(order, actions=[Order.refund_reserved.add(wanted.amount)], condition=condition, label="order")
-    if requested_by == states.Actor.CUSTOMER.value:
+    if refund.given_back:
         tickets.keep_from_door(tx, codes or [], refund_id)
     tx.commit()
     return refund
@@ -431,7 +431,7 @@ def as_told(order: Order, refund: Refund, *, manual: bool) -> dict[str, Any]:
         "manual": manual,
         "phone_ending": personal.phone_hint(order) if manual else None,
         "origin": refund.origin or "caisse",
-        **({"given_back": True} if refund.requested_by == states.Actor.CUSTOMER.value else {}),
+        **({"given_back": True} if refund.given_back else {}),
     }
 
 
@@ -440,7 +440,7 @@ def release(order: Order, refund: Refund) -> None:
     tx = Transaction()
     tx.update(refund, actions=[Refund.status.set("failed")], condition=Refund.status == "requested", label="refund")
     tx.update(order, actions=[Order.refund_reserved.add(-int(refund.amount))], label="order")
-    if refund.requested_by == states.Actor.CUSTOMER.value:
+    if refund.given_back:
         tickets.back_to_door(tx, refund.tickets or [], refund.refund_id)
     tx.commit()
 

@@ -495,7 +495,7 @@ def order_view(bundle: OrderBundle, *, staff: bool = False) -> dict[str, Any]:
         giving_back = frozenset(
             code
             for refund in bundle.refunds
-            if refund.status == "requested" and refund.requested_by == states.Actor.CUSTOMER.value
+            if refund.status == "requested" and refund.given_back
             for code in refund.tickets or []
         )
         view["tickets"] = tickets.views(order, giving_back)
