@@ -5,7 +5,9 @@ environments. Module-level state (the handler's resolver, its clients and caches
 environment, so each "container" here imports the handler module afresh under its own name and
 runs on its own thread; containers are created on demand up to `max_concurrency`. The one piece of
 library state that is per process in Lambda but would be shared here, Powertools' request being
-resolved (kept on its BaseRouter class), is made per thread (`_one_request_per_container`). Events
+resolved (kept on its BaseRouter class), is made per thread (`_one_request_per_container`), and
+the process's one stdout, which Lambda gives each environment as its own log stream, takes whole
+lines from each container (`_whole_lines_per_container`). Events
 and results go through JSON, as they do in Lambda, so a handler that returns something Lambda could
 not serialise fails here too.
 """
@@ -153,6 +155,56 @@ def _one_request_per_container() -> None:
         _router_patched = True
 
 
+class _WholeLines:
+    """A stream that passes on each thread's writes as whole lines, one line at a time.
+
+    print() writes its text and its newline in two writes, and Powertools Metrics prints its EMF
+    document that way, outside the logging lock; with every container writing to one stream, a
+    metric and another container's log line could share a line, which a line-by-line JSON reader
+    then loses. Text waits per thread for its newline (or an explicit flush)."""
+
+    _lock = threading.Lock()  # one for stdout and stderr: the stack's reader merges them
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        pending = getattr(self._pending, "text", "") + text
+        lines, newline, rest = pending.rpartition("\n")
+        self._pending.text = rest
+        if newline:
+            self._pass_on(lines + newline)
+        return len(text)
+
+    def flush(self) -> None:
+        pending, self._pending.text = getattr(self._pending, "text", ""), ""
+        self._pass_on(pending)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def _pass_on(self, text: str) -> None:
+        with self._lock:
+            if text:
+                self.stream.write(text)
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno ... of the stream itself
+        return getattr(self.stream, name)
+
+
+def _whole_lines_per_container() -> None:
+    """Wrap stdout and stderr once, before a handler module is imported (its Powertools Logger keeps
+    the stream it found then). Checked at every load, as a test harness may swap the streams."""
+    with _router_lock:
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if stream is not None and not isinstance(stream, _WholeLines):
+                setattr(sys, name, _WholeLines(stream))
+
+
 _instance_numbers: dict[str, itertools.count[int]] = {}
 _instance_numbers_lock = threading.Lock()
 
@@ -212,6 +264,7 @@ class _Container:
         module_spec = importlib.util.spec_from_file_location(self.module_name, path)
         assert module_spec is not None and module_spec.loader is not None
         module = importlib.util.module_from_spec(module_spec)
+        _whole_lines_per_container()
         sys.modules[self.module_name] = module  # dataclasses, pickle and typing look modules up here
         try:
             module_spec.loader.exec_module(module)

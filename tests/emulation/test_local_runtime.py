@@ -621,6 +621,16 @@ def test_concurrent_invocations_get_their_own_module_instance(probe):
     assert 0 < first["remaining_ms"] <= 5000
 
 
+def test_containers_printing_at_once_never_share_a_line(probe, capsys):
+    """Each container's output reaches the one stdout as whole lines (Lambda gives each environment
+    its own log stream): two texts printed at once, each then its newline, stay two lines."""
+    _, spec = probe
+    with runtime.FunctionPool(spec, max_concurrency=2) as pool, ThreadPoolExecutor(2) as callers:
+        list(callers.map(pool.invoke, [{"id": "a", "say": '{"metric": 1}'}, {"id": "b", "say": '{"log": 2}'}]))
+    lines = capsys.readouterr().out.splitlines()
+    assert sorted(lines) == ['{"log": 2}', '{"metric": 1}'], lines
+
+
 def test_concurrent_api_invocations_each_read_their_own_request(template, ctx, monkeypatch):
     """Powertools keeps the request being resolved on its BaseRouter class: in Lambda one per
     environment (a process each), here one per container thread, so one request is never
