@@ -1,5 +1,5 @@
 """One local stack (`python -m caisse_local`, what `make local` runs) per pytest process for the e2e
-tests, on free loopback ports, always stopped at the end: `make test` runs them on two xdist
+tests, on free loopback ports, always stopped at the end: `make test` runs them on three xdist
 workers, each with its stack, so a test still has a stack to itself. The tests talk to it over HTTP like a browser, a
 provider or a member of staff would, and look into the emulated AWS only to check what was written."""
 
@@ -62,7 +62,7 @@ def _sandbox_defaults(stack: Stack) -> Iterator[None]:
 
 # The files that take longest (measured with --durations), started first so that neither worker is
 # left with one of them at the end while the other idles: an SQS outage of 60 s and its recovery,
-# 300 orders reconciled on a stack of their own, refunds and disputes, the console in a browser.
+# 150 orders reconciled on a stack of their own, refunds and disputes, the console in a browser.
 LONGEST_FIRST = (
     "test_nothing_lost.py",
     "test_reconciliation_at_volume.py",

@@ -2,7 +2,7 @@
 while its webhook was lost, are settled by reconciliation inside its deadline; a run stopped
 before its deadline resumes from its checkpoint when Lambda retries the same event.
 
-`make test` runs it with 300 orders (the first run stopped after 5 s of work); `make
+`make test` runs it with 150 orders (the first run stopped after 5 s of work); `make
 bench-reconciliation` with 2 000 (CAISSE_RECONCILE_ORDERS), printing how long each run took.
 
 On a local stack of its own: the 2 000 confirmations it causes would keep the shared stack's email
@@ -21,7 +21,7 @@ from e2e_support import ROOT, STACK, Stack, platform_token
 
 from caisse_local.child import child_stack
 
-ORDERS = int(os.environ.get("CAISSE_RECONCILE_ORDERS", "300"))
+ORDERS = int(os.environ.get("CAISSE_RECONCILE_ORDERS", "150"))
 FIRST_RUN_SECONDS = 25 if ORDERS < 1000 else 60  # the run stops 20 s before: 5 s (40 s) of work
 INVOCATIONS = 8  # Lambda retries twice; a local stack on a loaded 2-core machine may need more
 
